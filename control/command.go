@@ -1,0 +1,50 @@
+package control
+
+import (
+	"fmt"
+
+	"github.com/gridmesh/gridmesh"
+)
+
+// Mode says what the loop is following.
+type Mode uint8
+
+const (
+	// ModeAutonomous: no plan steers this home; the battery keeps the net
+	// import at 0 (self-consumption).
+	ModeAutonomous Mode = iota
+	// ModePlan: the home follows its setpoint in a plan.
+	ModePlan
+)
+
+// String names the mode.
+func (m Mode) String() string {
+	switch m {
+	case ModeAutonomous:
+		return "autonomous"
+	case ModePlan:
+		return "plan"
+	}
+	return fmt.Sprintf("Mode(%d)", uint8(m))
+}
+
+// Command is the loop's decision for one period.
+type Command struct {
+	// BatteryW is the battery power to apply (positive: charge), within
+	// the battery's reported range.
+	BatteryW gridmesh.W
+	// Mode says whether a plan or self-consumption set the aim.
+	Mode Mode
+	// Epoch is that of the plan followed; zero when autonomous.
+	Epoch gridmesh.Epoch
+	// AimNetW is the net import aimed for: the plan's setpoint, or 0.
+	AimNetW gridmesh.W
+	// Clamped is true when the battery's range bound the command, so the
+	// home will miss its aim.
+	Clamped bool
+	// Held is true when the reading was unusable (a non-finite figure, a
+	// power beyond gridmesh.MaxHomePowerW, or a battery range that does
+	// not contain 0): BatteryW is then 0, which every battery can hold,
+	// until a usable reading comes.
+	Held bool
+}

@@ -1,0 +1,27 @@
+// Package control holds the pure control functions of a gridmesh home and
+// neighborhood: the primary loop every home runs (Loop), the secondary
+// dispatch a neighborhood leader computes (Dispatch), and the rules that
+// keep plans safe to follow: leases and fencing.
+//
+// Nothing here opens a socket, starts a goroutine or reads the wall clock:
+// time comes in as a now argument and decisions go out as return values,
+// so every function can be tested exhaustively and replayed fast.
+//
+// The primary loop is a state machine in the style of etcd-raft's RawNode.
+// Its runner (in package node) must:
+//   - own the Loop from a single goroutine (a Loop is not safe for
+//     concurrent use) and call Step every period (100 ms) whatever the
+//     network does, with a Reading taken from its Battery and Meter and
+//     the time of that reading;
+//   - hand every plan that arrives to Offer, with the same clock, and
+//     count the refusals (errors.Is with ErrStalePlan, ErrExpiredPlan,
+//     ErrWrongNeighborhood, or gridmesh.ErrInvalid);
+//   - apply Command.BatteryW to the Battery. The device clamps to its own
+//     limits again: limits are enforced at the device, last.
+//
+// Battery and Meter are the capabilities the runner reads and steers;
+// device drivers satisfy them without importing this package.
+//
+// Powers follow the gridmesh load convention: positive battery power is
+// charging, positive net power is import.
+package control

@@ -1,0 +1,138 @@
+package control
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gridmesh/gridmesh"
+)
+
+// LoopConfig identifies the home a Loop runs and the neighborhood whose
+// plans it follows.
+type LoopConfig struct {
+	// Home is this home: the loop follows its setpoint in a plan.
+	Home gridmesh.HomeID
+	// Neighborhood is this home's neighborhood: plans for any other are
+	// refused.
+	Neighborhood gridmesh.NeighborhoodID
+}
+
+// Validate checks both identifiers.
+func (c LoopConfig) Validate() error {
+	if err := c.Home.Validate(); err != nil {
+		return fmt.Errorf("control: loop config: %w", err)
+	}
+	if err := c.Neighborhood.Validate(); err != nil {
+		return fmt.Errorf("control: loop config: %w", err)
+	}
+	return nil
+}
+
+// Loop is a home's primary control loop: it follows the newest valid plan
+// while its lease lasts and keeps the home on self-consumption otherwise.
+// It is a pure state machine: no goroutines, no clock (every call takes
+// now), no I/O. It is not safe for concurrent use; one goroutine owns it.
+type Loop struct {
+	cfg LoopConfig
+
+	// fence is the epoch of the last plan accepted. It only moves forward
+	// and outlives the plan itself.
+	fence gridmesh.Epoch
+
+	// The plan being followed, while hasPlan.
+	hasPlan  bool
+	plan     gridmesh.Plan
+	expiry   time.Time
+	setpoint gridmesh.Setpoint // this home's share of plan, if hasSP
+	hasSP    bool
+}
+
+// NewLoop returns a loop with no plan and a zero fence: it runs
+// autonomously until a plan is accepted.
+func NewLoop(cfg LoopConfig) (*Loop, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Loop{cfg: cfg}, nil
+}
+
+// Offer hands the loop a plan that arrived from the network at now. The
+// plan is refused (and the loop unchanged) when it fails p.Validate, is
+// for another neighborhood (ErrWrongNeighborhood), is not strictly newer
+// than the fence (ErrStalePlan), or its lease has already run out
+// (ErrExpiredPlan).
+//
+// The lease runs from min(issued, now), not from issued: a leader whose
+// clock is ahead of this home's cannot stretch a lease into the future,
+// and a home whose clock is behind cannot either.
+//
+// An accepted plan replaces the one being followed and advances the fence
+// to its epoch, even if it has no setpoint for this home: the home then
+// runs autonomously under that plan, and older plans stay refused.
+func (l *Loop) Offer(p gridmesh.Plan, now time.Time) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("control: plan %v refused: %w", p.Epoch, err)
+	}
+	if p.Neighborhood != l.cfg.Neighborhood {
+		return fmt.Errorf("%w: plan %v is for %q, this home is in %q", ErrWrongNeighborhood, p.Epoch, p.Neighborhood, l.cfg.Neighborhood)
+	}
+	if !p.Epoch.After(l.fence) {
+		return fmt.Errorf("%w: epoch %v is not after %v", ErrStalePlan, p.Epoch, l.fence)
+	}
+	issued := time.UnixMilli(p.IssuedAtMs)
+	expiry := issued
+	if now.Before(issued) {
+		expiry = now
+	}
+	expiry = expiry.Add(time.Duration(p.LeaseMs) * time.Millisecond)
+	if !now.Before(expiry) {
+		return fmt.Errorf("%w: plan %v expired at %v, now %v", ErrExpiredPlan, p.Epoch, expiry, now)
+	}
+
+	p.Setpoints = slices.Clone(p.Setpoints) // the loop owns what it follows
+	l.fence = p.Epoch
+	l.hasPlan, l.plan, l.expiry = true, p, expiry
+	l.setpoint, l.hasSP = p.SetpointFor(l.cfg.Home)
+	return nil
+}
+
+// Step decides the battery power for one period from a reading taken at
+// now. It first drops the plan if its lease has run out (the fence
+// stays). With a plan that has a setpoint for this home the battery aims
+// for that net import; otherwise it aims for a net import of 0
+// (self-consumption: it covers the deficit and absorbs the surplus):
+//
+//	BatteryW = clamp(aim - r.BaseW(), r.Battery.MinW, r.Battery.MaxW)
+//
+// An unusable reading (see Command.Held) yields BatteryW 0, so a
+// non-finite input never produces a non-finite command.
+func (l *Loop) Step(r Reading, now time.Time) Command {
+	if l.hasPlan && !now.Before(l.expiry) {
+		l.hasPlan, l.plan, l.expiry = false, gridmesh.Plan{}, time.Time{}
+		l.setpoint, l.hasSP = gridmesh.Setpoint{}, false
+	}
+	var c Command
+	if l.hasPlan && l.hasSP {
+		c = Command{Mode: ModePlan, Epoch: l.plan.Epoch, AimNetW: l.setpoint.NetW}
+	}
+	if !r.usable() {
+		c.Held = true
+		return c
+	}
+	want := c.AimNetW - r.BaseW()
+	c.BatteryW = want.Clamp(r.Battery.MinW, r.Battery.MaxW)
+	c.Clamped = c.BatteryW != want
+	return c
+}
+
+// Plan returns the plan being followed, when it expires and whether there
+// is one, as of the last call to Offer or Step. The plan's Setpoints are
+// the loop's own: do not modify them.
+func (l *Loop) Plan() (gridmesh.Plan, time.Time, bool) {
+	return l.plan, l.expiry, l.hasPlan
+}
+
+// Fence returns the epoch of the last plan accepted; only plans with a
+// strictly newer epoch are accepted from now on.
+func (l *Loop) Fence() gridmesh.Epoch { return l.fence }
