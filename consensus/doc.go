@@ -1,0 +1,40 @@
+// Package consensus runs one Raft group per neighborhood (hashicorp/raft)
+// over libp2p streams on the home's existing libp2p host, and stores what
+// the neighborhood's leader decides: its plan epochs.
+//
+// # What it owns
+//
+//   - The transport: Raft RPCs travel on streams of protocol
+//     /gridmesh/raft/1.0.0/<neighborhood> (see ProtocolID) opened on the
+//     host the caller already runs; no second port. Raft's ServerID and
+//     ServerAddress are both the member's peer ID string. Connections are
+//     pooled by raft's NetworkTransport, so a heartbeat reuses a stream
+//     rather than opening one.
+//   - The FSM: the newest committed plan body (opaque bytes the caller
+//     encodes), its gridmesh.Epoch (the Raft term and index of its log
+//     entry) and how many plans were committed; snapshots in CBOR.
+//   - Storage: a raft-boltdb log and stable store (fsync on) and a file
+//     snapshot store under Config.DataDir, or memory when DataDir is "".
+//
+// It decides nothing about dispatch: it stores what control decides. It
+// never imports mesh, control, devices or node.
+//
+// # What the caller must do
+//
+//   - Fill the host's peerstore with the addresses of every member in
+//     Config.Servers before (and while) the group runs: Dial looks only
+//     there.
+//   - Give every member the same Config.Servers, voters and non-voters
+//     alike. A member bootstraps the group from that list only when its
+//     store holds no Raft state; afterwards the list in the log wins.
+//   - Commit only on the leader (IsLeader, or after a notice on
+//     LeaderChanges); a follower gets *NotLeaderError naming the leader.
+//     Publish a plan only after Commit returned its Epoch.
+//   - Call Close exactly once it is done (further calls are no-ops). Open
+//     starts raft's goroutines; Close stops them and waits for them. Close
+//     is a hard stop: no leadership transfer (graceful hand-over is a
+//     later issue), so the others elect a new leader after an election
+//     timeout.
+//   - Not open two groups of one neighborhood on one host: the second
+//     would take over the first's stream handler.
+package consensus

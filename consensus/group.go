@@ -1,0 +1,284 @@
+package consensus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gridmesh/gridmesh"
+)
+
+const (
+	// maxPool is how many idle connections raft keeps per peer. Why 3:
+	// the leader talks to a follower on at most three at once (heartbeat,
+	// replication, a vote or snapshot); pooling them is what makes this
+	// transport cheaper than a stream per RPC.
+	maxPool = 3
+	// rpcTimeout bounds each RPC's I/O and each dial. Why 2 s: ten
+	// heartbeat timeouts, enough for a libp2p dial and handshake on a
+	// loaded 2-core testnet, while a dead peer's stream is still given up
+	// long before anyone would notice; raft scales it up for snapshots.
+	rpcTimeout = 2 * time.Second
+)
+
+// Group is this home's member of its neighborhood's Raft group. Its
+// methods are safe for concurrent use.
+type Group struct {
+	cfg      Config
+	host     host.Host
+	raft     *raft.Raft
+	fsm      *fsm
+	stores   stores
+	observer *raft.Observer
+	leaderCh chan struct{} // size 1; a pending notice is enough
+	protect  string        // connection manager tag for the members
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open starts this home's member of cfg.Neighborhood's group on h, whose
+// peer ID must be cfg.LocalID. It bootstraps the group from cfg.Servers
+// only when the stores hold no Raft state. Raft's goroutines run until
+// Close.
+func Open(cfg Config, h host.Host, log *slog.Logger) (*Group, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if h == nil || log == nil {
+		return nil, errors.New("consensus: Open needs a host and a logger")
+	}
+	if h.ID().String() != cfg.LocalID {
+		return nil, fmt.Errorf("consensus: host is %s, config says %s", h.ID(), cfg.LocalID)
+	}
+	log = log.With("component", "consensus", "neighborhood", string(cfg.Neighborhood))
+	rlog := newRaftLogger(log, cfg.LogLevel)
+
+	st, err := openStores(cfg.DataDir, rlog)
+	if err != nil {
+		return nil, err
+	}
+	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream:  newStreamLayer(h, cfg.Neighborhood, acceptQueueLen, log),
+		MaxPool: maxPool,
+		Timeout: rpcTimeout,
+		Logger:  rlog.Named("net"),
+	})
+	fail := func(err error) (*Group, error) {
+		return nil, errors.Join(err, trans.Close(), st.close())
+	}
+
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.LocalID)
+	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
+	rc.ElectionTimeout = cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = cfg.LeaderLeaseTimeout
+	rc.CommitTimeout = cfg.CommitTimeout
+	rc.SnapshotThreshold = cfg.SnapshotThreshold
+	rc.TrailingLogs = cfg.TrailingLogs
+	rc.Logger = rlog
+
+	existing, err := raft.HasExistingState(st.logs, st.stable, st.snaps)
+	if err != nil {
+		return fail(fmt.Errorf("consensus: read raft state: %w", err))
+	}
+	if existing {
+		log.Info("resuming raft group from stored state")
+	} else {
+		if err := raft.BootstrapCluster(rc, st.logs, st.stable, st.snaps, trans, cfg.configuration()); err != nil {
+			return fail(fmt.Errorf("consensus: bootstrap: %w", err))
+		}
+		log.Info("bootstrapped raft group", "servers", len(cfg.Servers))
+	}
+
+	f := &fsm{}
+	r, err := raft.NewRaft(rc, f, st.logs, st.stable, st.snaps, trans)
+	if err != nil {
+		return fail(fmt.Errorf("consensus: start raft: %w", err))
+	}
+	g := &Group{
+		cfg:      cfg,
+		host:     h,
+		raft:     r,
+		fsm:      f,
+		stores:   st,
+		leaderCh: make(chan struct{}, 1),
+		protect:  "gridmesh-raft-" + string(cfg.Neighborhood),
+	}
+	// The filter runs on raft's goroutine for every observation; it
+	// signals leader changes itself and lets nothing through, so no
+	// goroutine of ours has to drain an observation channel.
+	g.observer = raft.NewObserver(nil, false, func(o *raft.Observation) bool {
+		if _, ok := o.Data.(raft.LeaderObservation); ok {
+			g.notifyLeaderChange()
+		}
+		return false
+	})
+	r.RegisterObserver(g.observer)
+	// A change may have come before the observer: leave one notice
+	// pending so the caller reads the state at least once.
+	g.notifyLeaderChange()
+
+	// Keep the connection manager from trimming the members' connections
+	// from under raft's pooled streams.
+	for _, s := range cfg.Servers {
+		if id, _ := peer.Decode(s.ID); id != h.ID() {
+			h.ConnManager().Protect(id, g.protect)
+		}
+	}
+	return g, nil
+}
+
+// configuration is the initial Raft configuration from Servers.
+func (c Config) configuration() raft.Configuration {
+	var conf raft.Configuration
+	for _, s := range c.Servers {
+		suffrage := raft.Nonvoter
+		if s.Voter {
+			suffrage = raft.Voter
+		}
+		conf.Servers = append(conf.Servers, raft.Server{
+			Suffrage: suffrage,
+			ID:       raft.ServerID(s.ID),
+			Address:  raft.ServerAddress(s.ID),
+		})
+	}
+	return conf
+}
+
+func (g *Group) notifyLeaderChange() {
+	select {
+	case g.leaderCh <- struct{}{}:
+	default: // a notice is already pending
+	}
+}
+
+// Commit commits a plan body (at most MaxPlanBytes, not empty) and returns
+// its Epoch. It waits at most ApplyTimeout and no longer than ctx. On a
+// member that is not the leader it returns *NotLeaderError. Any other
+// error leaves the outcome unknown (the entry may still commit): the plan
+// must not be published.
+func (g *Group) Commit(ctx context.Context, body []byte) (gridmesh.Epoch, error) {
+	if len(body) == 0 || len(body) > MaxPlanBytes {
+		return gridmesh.Epoch{}, fmt.Errorf("consensus: plan of %d bytes, want 1 to %d", len(body), MaxPlanBytes)
+	}
+	if err := ctx.Err(); err != nil {
+		return gridmesh.Epoch{}, fmt.Errorf("consensus: commit: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.ApplyTimeout)
+	defer cancel()
+	dl, _ := ctx.Deadline()
+	enqueue := time.Until(dl)
+	if enqueue <= 0 {
+		return gridmesh.Epoch{}, fmt.Errorf("consensus: commit: %w", context.DeadlineExceeded)
+	}
+	f := g.raft.Apply(planCommand(body), enqueue)
+	if err := wait(ctx, f); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return gridmesh.Epoch{}, g.notLeader()
+		}
+		return gridmesh.Epoch{}, fmt.Errorf("consensus: commit: %w", err)
+	}
+	switch resp := f.Response().(type) {
+	case gridmesh.Epoch:
+		return resp, nil
+	case error:
+		return gridmesh.Epoch{}, fmt.Errorf("consensus: commit: %w", resp)
+	default:
+		return gridmesh.Epoch{}, fmt.Errorf("consensus: commit: unexpected FSM response %T", resp)
+	}
+}
+
+// Leader returns the known leader's peer ID string ("" if none is known)
+// and this member's current term. Both are read without a lock in common;
+// a pair that straddles a change errs toward refusing a plan, never
+// toward accepting a deposed leader's.
+func (g *Group) Leader() (id string, term uint64) {
+	_, lid := g.raft.LeaderWithID()
+	return string(lid), g.raft.CurrentTerm()
+}
+
+// IsLeader reports whether this member believes it leads. Only
+// VerifyLeader proves it.
+func (g *Group) IsLeader() bool { return g.raft.State() == raft.Leader }
+
+// VerifyLeader returns nil once a quorum confirms this member still leads,
+// *NotLeaderError if it does not, or ctx's error.
+func (g *Group) VerifyLeader(ctx context.Context) error {
+	err := wait(ctx, g.raft.VerifyLeader())
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost):
+		return g.notLeader()
+	default:
+		return fmt.Errorf("consensus: verify leader: %w", err)
+	}
+}
+
+// LeaderChanges is signalled whenever this member observes a change of
+// leader, including gaining or losing leadership itself. It holds at most
+// one pending notice (later ones coalesce into it): on a notice, read
+// Leader or IsLeader. One notice is pending after Open. It is never
+// closed.
+func (g *Group) LeaderChanges() <-chan struct{} { return g.leaderCh }
+
+// Latest returns the newest committed plan's Epoch, a copy of its body
+// (nil before any) and how many plans the group has committed, as this
+// member's FSM has applied them.
+func (g *Group) Latest() (gridmesh.Epoch, []byte, uint64) { return g.fsm.latest() }
+
+// Stats returns raft's statistics (state, term, indexes, …) for status
+// pages.
+func (g *Group) Stats() map[string]string { return g.raft.Stats() }
+
+// Close stops the member hard: raft shuts down without handing leadership
+// over (graceful transfer is a later issue), then the transport (every
+// raft stream is reset and the stream handler removed) and the stores are
+// closed. It waits for raft's goroutines. Later calls return the first
+// call's result.
+func (g *Group) Close() error {
+	g.closeOnce.Do(func() {
+		g.raft.DeregisterObserver(g.observer)
+		// Shutdown's future closes the transport after raft's goroutines
+		// have exited.
+		err := g.raft.Shutdown().Error()
+		for _, s := range g.cfg.Servers {
+			if id, _ := peer.Decode(s.ID); id != g.host.ID() {
+				g.host.ConnManager().Unprotect(id, g.protect)
+			}
+		}
+		g.closeErr = errors.Join(err, g.stores.close())
+		if g.closeErr != nil {
+			g.closeErr = fmt.Errorf("consensus: close: %w", g.closeErr)
+		}
+	})
+	return g.closeErr
+}
+
+// notLeader names the leader this member knows, if any.
+func (g *Group) notLeader() error {
+	id, _ := g.Leader()
+	return &NotLeaderError{Leader: id}
+}
+
+// wait waits for f or ctx. The goroutine outlives a cancelled ctx only
+// until raft resolves f, which it always does: on commit, on losing
+// leadership, or on shutdown.
+func wait(ctx context.Context, f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,328 @@
+package consensus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/consensus"
+	"github.com/gridmesh/gridmesh/consensus/consensustest"
+)
+
+// settle bounds every wait for the cluster: elections take a few hundred
+// milliseconds; this only bounds how long a broken test takes to fail.
+const settle = 15 * time.Second
+
+type member struct {
+	name string
+	h    host.Host
+	cfg  consensus.Config
+	g    *consensus.Group
+}
+
+func (m *member) id() string { return m.h.ID().String() }
+
+// open opens m's group, closed when the test ends.
+func (m *member) open(t *testing.T, log *slog.Logger) {
+	t.Helper()
+	g, err := consensus.Open(m.cfg, m.h, log.With("home", m.name))
+	if err != nil {
+		t.Fatalf("Open %s: %v", m.name, err)
+	}
+	m.g = g
+	t.Cleanup(func() { _ = g.Close() })
+}
+
+// kill stops m hard: its group and its host.
+func (m *member) kill(t *testing.T) {
+	t.Helper()
+	if err := m.g.Close(); err != nil {
+		t.Errorf("Close %s: %v", m.name, err)
+	}
+	_ = m.h.Close()
+}
+
+// newCluster opens a group of voters then non-voters, each on a host of
+// its own, in DataDirs of their own when durable.
+func newCluster(t *testing.T, voters, nonVoters int, durable bool) []*member {
+	t.Helper()
+	hosts := consensustest.NewHosts(t, voters+nonVoters)
+	var servers []consensus.Server
+	for i, h := range hosts {
+		servers = append(servers, consensus.Server{ID: h.ID().String(), Voter: i < voters})
+	}
+	log := consensustest.Logger(t)
+	ms := make([]*member, len(hosts))
+	for i, h := range hosts {
+		cfg := consensus.DefaultConfig()
+		cfg.Neighborhood = "nb-1"
+		cfg.LocalID = h.ID().String()
+		cfg.Servers = servers
+		if durable {
+			cfg.DataDir = t.TempDir()
+		}
+		ms[i] = &member{name: "home-" + strconv.Itoa(i), h: h, cfg: cfg}
+		ms[i].open(t, log)
+	}
+	return ms
+}
+
+// waitLeader waits until one member leads and every member names it.
+func waitLeader(t *testing.T, ms []*member) *member {
+	t.Helper()
+	var leader *member
+	consensustest.WaitFor(t, settle, func() error {
+		leader = nil
+		for _, m := range ms {
+			if m.g.IsLeader() {
+				if leader != nil {
+					return fmt.Errorf("%s and %s both lead", leader.name, m.name)
+				}
+				leader = m
+			}
+		}
+		if leader == nil {
+			return errors.New("no leader")
+		}
+		for _, m := range ms {
+			if id, _ := m.g.Leader(); id != leader.id() {
+				return fmt.Errorf("%s names leader %q, want %s", m.name, id, leader.name)
+			}
+		}
+		return nil
+	})
+	return leader
+}
+
+func commit(t *testing.T, m *member, body string) gridmesh.Epoch {
+	t.Helper()
+	e, err := m.g.Commit(context.Background(), []byte(body))
+	if err != nil {
+		t.Fatalf("Commit on %s: %v", m.name, err)
+	}
+	return e
+}
+
+// waitPlan waits until every member's FSM holds the plan.
+func waitPlan(t *testing.T, ms []*member, e gridmesh.Epoch, body string, committed uint64) {
+	t.Helper()
+	consensustest.WaitFor(t, settle, func() error {
+		for _, m := range ms {
+			ge, gb, gn := m.g.Latest()
+			if ge != e || string(gb) != body || gn != committed {
+				return fmt.Errorf("%s holds %v %q (%d plans), want %v %q (%d)", m.name, ge, gb, gn, e, body, committed)
+			}
+		}
+		return nil
+	})
+}
+
+func drain(ch <-chan struct{}) {
+	select {
+	case <-ch:
+	default:
+	}
+}
+
+func TestClusterCommitsAndFailsOver(t *testing.T) {
+	ms := newCluster(t, 3, 1, false)
+	nonVoter := ms[3]
+
+	leader := waitLeader(t, ms)
+	if leader == nonVoter {
+		t.Fatal("the non-voter leads")
+	}
+	e1 := commit(t, leader, "plan-1")
+	if _, term := leader.g.Leader(); e1.Term != term || e1.Index == 0 {
+		t.Fatalf("epoch %v, leader's term %d", e1, term)
+	}
+	waitPlan(t, ms, e1, "plan-1", 1) // the non-voter too
+
+	// A follower refuses, naming the leader.
+	for _, m := range ms {
+		if m == leader {
+			continue
+		}
+		_, err := m.g.Commit(context.Background(), []byte("plan-x"))
+		var nle *consensus.NotLeaderError
+		if !errors.As(err, &nle) || nle.Leader != leader.id() {
+			t.Fatalf("Commit on follower %s: %v, want NotLeaderError naming %s", m.name, err, leader.id())
+		}
+	}
+	if err := leader.g.VerifyLeader(context.Background()); err != nil {
+		t.Fatalf("VerifyLeader on the leader: %v", err)
+	}
+
+	// Kill the leader hard; a voter takes over and commits in a higher term.
+	rest := slices.DeleteFunc(slices.Clone(ms), func(m *member) bool { return m == leader })
+	for _, m := range rest {
+		drain(m.g.LeaderChanges())
+	}
+	leader.kill(t)
+	killed := time.Now()
+	var next *member
+	var e2 gridmesh.Epoch
+	consensustest.WaitFor(t, settle, func() error {
+		for _, m := range rest {
+			if !m.g.IsLeader() {
+				continue
+			}
+			e, err := m.g.Commit(context.Background(), []byte("plan-2"))
+			if err != nil {
+				return err
+			}
+			next, e2 = m, e
+			return nil
+		}
+		return errors.New("no new leader")
+	})
+	t.Logf("failover: leader killed → new leader committed in %v", time.Since(killed).Round(time.Millisecond))
+
+	if next == nonVoter {
+		t.Fatal("the non-voter took over")
+	}
+	if !e2.After(e1) || e2.Term <= e1.Term {
+		t.Fatalf("new leader's epoch %v, want a term above %v", e2, e1)
+	}
+	select {
+	case <-next.g.LeaderChanges():
+	default:
+		t.Error("the new leader got no notice on LeaderChanges")
+	}
+	_, _, committed := next.g.Latest()
+	waitPlan(t, rest, e2, "plan-2", committed)
+	for _, m := range rest {
+		if id, term := m.g.Leader(); id != next.id() || term < e2.Term {
+			t.Errorf("%s names %q in term %d, want %s in term ≥ %d", m.name, id, term, next.name, e2.Term)
+		}
+	}
+	if nonVoter.g.IsLeader() {
+		t.Error("the non-voter leads")
+	}
+}
+
+func TestNonVoterNeverLeads(t *testing.T) {
+	ms := newCluster(t, 1, 1, false)
+	voter, nonVoter := ms[0], ms[1]
+	if waitLeader(t, ms) != voter {
+		t.Fatal("the non-voter leads")
+	}
+	e := commit(t, voter, "plan-1")
+	waitPlan(t, ms, e, "plan-1", 1)
+
+	voter.kill(t)
+	consensustest.WaitFor(t, settle, func() error {
+		if id, _ := nonVoter.g.Leader(); id != "" {
+			return fmt.Errorf("the non-voter still names leader %s", id)
+		}
+		return nil
+	})
+	// Once it has given the leader up, a voter would stand within an
+	// election timeout or two; watch for several.
+	watch := 5 * nonVoter.cfg.ElectionTimeout
+	for end := time.Now().Add(watch); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if st := nonVoter.g.Stats()["state"]; st != "Follower" {
+			t.Fatalf("the non-voter turned %s", st)
+		}
+	}
+	var nle *consensus.NotLeaderError
+	if _, err := nonVoter.g.Commit(context.Background(), []byte("plan-2")); !errors.As(err, &nle) || nle.Leader != "" {
+		t.Fatalf("Commit on the leaderless non-voter: %v, want NotLeaderError with no leader", err)
+	}
+	if ge, gb, _ := nonVoter.g.Latest(); ge != e || string(gb) != "plan-1" {
+		t.Fatalf("the non-voter lost its plan: %v %q", ge, gb)
+	}
+}
+
+// recorder keeps the messages logged through it.
+type recorder struct {
+	slog.Handler
+	mu   *sync.Mutex
+	msgs *[]string
+}
+
+func (r recorder) Handle(ctx context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	*r.msgs = append(*r.msgs, rec.Message)
+	r.mu.Unlock()
+	return r.Handler.Handle(ctx, rec)
+}
+func (r recorder) WithAttrs(as []slog.Attr) slog.Handler {
+	return recorder{r.Handler.WithAttrs(as), r.mu, r.msgs}
+}
+func (r recorder) WithGroup(n string) slog.Handler {
+	return recorder{r.Handler.WithGroup(n), r.mu, r.msgs}
+}
+
+func (r recorder) logged(msg string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Contains(*r.msgs, msg)
+}
+
+func TestReopenFromDataDir(t *testing.T) {
+	ms := newCluster(t, 3, 0, true)
+	leader := waitLeader(t, ms)
+	var e gridmesh.Epoch
+	for i := 1; i <= 3; i++ {
+		e = commit(t, leader, "plan-"+strconv.Itoa(i))
+	}
+	waitPlan(t, ms, e, "plan-3", 3)
+
+	f := ms[0]
+	if f == leader {
+		f = ms[1]
+	}
+	if err := f.g.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	e4 := commit(t, leader, "plan-4") // two of three voters still commit
+
+	rec := recorder{Handler: consensustest.Logger(t).Handler(), mu: new(sync.Mutex), msgs: new([]string)}
+	f.open(t, slog.New(rec))
+	if !rec.logged("resuming raft group from stored state") || rec.logged("bootstrapped raft group") {
+		t.Fatalf("reopened member did not resume its stored state; logged %q", *rec.msgs)
+	}
+	if last, _ := strconv.ParseUint(f.g.Stats()["last_log_index"], 10, 64); last < e.Index {
+		t.Fatalf("reopened log ends at %d, before the last plan it had (%v)", last, e)
+	}
+	// Its FSM comes back once the leader tells it the commit index, and
+	// each plan is counted once.
+	waitPlan(t, ms, e4, "plan-4", 4)
+}
+
+func TestOpenRefusesAnotherHost(t *testing.T) {
+	hs := consensustest.NewHosts(t, 2)
+	cfg := consensus.DefaultConfig()
+	cfg.Neighborhood = "nb-1"
+	cfg.LocalID = hs[0].ID().String()
+	cfg.Servers = []consensus.Server{{ID: hs[0].ID().String(), Voter: true}}
+	if g, err := consensus.Open(cfg, hs[1], consensustest.Logger(t)); err == nil {
+		_ = g.Close()
+		t.Fatal("Open accepted a host whose ID is not LocalID")
+	}
+}
+
+func TestCloseIsIdempotentAndStopsCommits(t *testing.T) {
+	ms := newCluster(t, 1, 0, false)
+	waitLeader(t, ms)
+	g := ms[0].g
+	if err := g.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := g.Commit(context.Background(), []byte("plan")); err == nil {
+		t.Fatal("Commit after Close succeeded")
+	}
+}

@@ -1,0 +1,217 @@
+package consensus
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/gridmesh/gridmesh"
+)
+
+// protocolPrefix starts the protocol ID of every neighborhood's Raft group.
+const protocolPrefix = "/gridmesh/raft/1.0.0/"
+
+// acceptQueueLen bounds the inbound streams waiting for raft's listener.
+// Why 16: the listener hands every accepted stream to a goroutine of its
+// own at once, so the queue fills only when the listener is stuck or
+// gone; a peer opens only a few streams to us (raft pools up to maxPool
+// idle ones per peer, plus a pipeline), one at a time as RPCs need them,
+// so 16 absorbs any burst of a healthy group.
+const acceptQueueLen = 16
+
+// ProtocolID is the libp2p protocol carrying neighborhood n's Raft group.
+// The neighborhood is part of the ID so a misconfigured home cannot reach
+// another neighborhood's group: its streams fail protocol negotiation.
+func ProtocolID(n gridmesh.NeighborhoodID) protocol.ID {
+	return protocol.ID(protocolPrefix + string(n))
+}
+
+// streamLayer is a raft.StreamLayer over libp2p streams of one
+// neighborhood's protocol on a shared host.
+//
+// Inbound streams wait in a bounded queue for Accept; when the queue is
+// full a new stream is reset at once (the dialer sees a reset and raft
+// retries on its next RPC). Every stream handed out is tracked so Close
+// can close them all: raft's NetworkTransport neither closes its pooled
+// connections nor the inbound ones its handlers block on.
+type streamLayer struct {
+	host   host.Host
+	proto  protocol.ID
+	log    *slog.Logger
+	accept chan *streamConn // bounded; full: the new stream is reset
+	done   chan struct{}    // closed by Close; unblocks Accept
+
+	mu     sync.Mutex // guards closed and conns
+	closed bool
+	conns  map[*streamConn]struct{}
+}
+
+var _ raft.StreamLayer = (*streamLayer)(nil)
+
+// newStreamLayer registers the neighborhood's stream handler on h.
+func newStreamLayer(h host.Host, n gridmesh.NeighborhoodID, queueLen int, log *slog.Logger) *streamLayer {
+	l := &streamLayer{
+		host:   h,
+		proto:  ProtocolID(n),
+		log:    log,
+		accept: make(chan *streamConn, queueLen),
+		done:   make(chan struct{}),
+		conns:  make(map[*streamConn]struct{}),
+	}
+	h.SetStreamHandler(l.proto, l.handle)
+	return l
+}
+
+// handle queues an inbound stream for Accept, or resets it when the layer
+// is closed or the queue is full.
+func (l *streamLayer) handle(s network.Stream) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		_ = s.Reset()
+		return
+	}
+	c := &streamConn{s: s, layer: l}
+	select {
+	case l.accept <- c:
+		l.conns[c] = struct{}{}
+	default:
+		l.log.Warn("raft accept queue full, stream reset", "peer", s.Conn().RemotePeer())
+		_ = s.Reset()
+	}
+}
+
+// Accept returns the next inbound stream, or net.ErrClosed once the layer
+// is closed.
+func (l *streamLayer) Accept() (net.Conn, error) {
+	select {
+	case <-l.done:
+		return nil, net.ErrClosed
+	default:
+	}
+	select {
+	case c := <-l.accept:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Dial opens a stream to the peer whose ID string is address, using the
+// addresses in the host's peerstore.
+func (l *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	id, err := peer.Decode(string(address))
+	if err != nil {
+		return nil, fmt.Errorf("raft address %q is not a peer ID: %w", address, err)
+	}
+	if l.isClosed() {
+		return nil, net.ErrClosed
+	}
+	ctx := context.Background()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	s, err := l.host.NewStream(ctx, id, l.proto)
+	if err != nil {
+		return nil, fmt.Errorf("open raft stream to %s: %w", id, err)
+	}
+	c := &streamConn{s: s, layer: l}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		_ = s.Reset()
+		return nil, net.ErrClosed
+	}
+	l.conns[c] = struct{}{}
+	return c, nil
+}
+
+// Addr names the local peer.
+func (l *streamLayer) Addr() net.Addr { return peerAddr(l.host.ID()) }
+
+// Close removes the stream handler, unblocks Accept and closes every
+// stream the layer handed out, queued or in use: peers read EOF, and
+// reads blocked here end with io.EOF, so raft's handlers exit without
+// reporting an error for an orderly stop. It is idempotent.
+func (l *streamLayer) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	conns := l.conns
+	l.conns = nil
+	l.mu.Unlock()
+
+	l.host.RemoveStreamHandler(l.proto)
+	close(l.done)
+	for c := range conns {
+		_ = c.s.Close()
+	}
+	return nil
+}
+
+func (l *streamLayer) isClosed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed
+}
+
+func (l *streamLayer) forget(c *streamConn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.conns, c) // no-op on the nil map after Close
+}
+
+// streamConn is a libp2p stream seen as a net.Conn. Deadlines go to the
+// stream.
+type streamConn struct {
+	s     network.Stream
+	layer *streamLayer
+}
+
+var _ net.Conn = (*streamConn)(nil)
+
+// Read reads from the stream; once the layer is closed, a failed read
+// reports io.EOF: the stream ended because we stopped, not because of a
+// fault.
+func (c *streamConn) Read(b []byte) (int, error) {
+	n, err := c.s.Read(b)
+	if err != nil && c.layer.isClosed() {
+		err = io.EOF
+	}
+	return n, err
+}
+
+func (c *streamConn) Write(b []byte) (int, error)        { return c.s.Write(b) }
+func (c *streamConn) SetDeadline(t time.Time) error      { return c.s.SetDeadline(t) }
+func (c *streamConn) SetReadDeadline(t time.Time) error  { return c.s.SetReadDeadline(t) }
+func (c *streamConn) SetWriteDeadline(t time.Time) error { return c.s.SetWriteDeadline(t) }
+func (c *streamConn) LocalAddr() net.Addr                { return peerAddr(c.s.Conn().LocalPeer()) }
+func (c *streamConn) RemoteAddr() net.Addr               { return peerAddr(c.s.Conn().RemotePeer()) }
+
+// Close closes the stream both ways and stops tracking it.
+func (c *streamConn) Close() error {
+	c.layer.forget(c)
+	return c.s.Close()
+}
+
+// peerAddr is a peer ID seen as a net.Addr; its String is the raft
+// ServerAddress.
+type peerAddr peer.ID
+
+func (a peerAddr) Network() string { return "libp2p" }
+func (a peerAddr) String() string  { return peer.ID(a).String() }
