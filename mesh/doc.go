@@ -1,0 +1,66 @@
+// Package mesh is a home's window on the gossip network: the libp2p host,
+// gossipsub, the per-neighborhood topics, the CBOR wire encoding of
+// gridmesh messages and their validation. It knows nothing of Raft,
+// control or devices; package node wires it to them.
+//
+// # What it owns
+//
+//   - The host (Open): TCP, Noise, yamux; no relay, NAT traversal or local
+//     discovery. Its resource manager caps connections at Config.MaxConns,
+//     lets loopback (where a whole testnet shares 127.0.0.1) use all of
+//     them and bounds every other address at Config.ConnsPerIP; its
+//     connection manager trims between Config.LowWaterConns and
+//     Config.HighWaterConns.
+//   - Bootstrap (Run): dials Config.Bootstrap and redials a peer that
+//     drops, with capped, jittered exponential backoff.
+//   - Gossip: one gossipsub router per host, with signed messages
+//     (StrictSign: unsigned or forged messages never reach a validator)
+//     and frames bounded by MaxMessageBytes plus envelope.
+//   - Topics: /gridmesh/<network>/nbhd/<id>/telemetry and .../plan
+//     (JoinNeighborhood), each with a validator that decodes once, refuses
+//     bad input and hands the decoded value on.
+//   - The wire codec (EncodeTelemetry, DecodePlan, ...): CBOR, Core
+//     Deterministic Encoding, strict decoding with small limits; decoders
+//     also run the message's Validate.
+//
+// # Validation
+//
+// Every message is decoded and validated before it is delivered or
+// forwarded. Undecodable, invalid and other neighborhoods' messages are
+// rejected. A plan is delivered only if it is signed by the peer the
+// home's LeaderView names as leader of the plan's term: an older term is
+// rejected (stale-term), a plan signed by anyone else in the current term
+// is rejected (not-leader), and a newer term or an unknown leader is
+// ignored (unknown-term, no-leader): this home cannot judge the plan yet
+// and the leader re-sends every period. Each refusal is counted by reason
+// (Rejections). Messages this home publishes pass the same validators, and
+// it receives its own messages like any other: the leader applies its own
+// plan through NextPlan.
+//
+// # What callers must do
+//
+//   - Call Open, then run Run under the node's errgroup; cancel Run's
+//     context before calling Close. Close leaves every neighborhood.
+//   - Give JoinNeighborhood a LeaderView backed by the neighborhood's Raft
+//     group; its Leader method is called for every plan and must not
+//     block.
+//   - Fence plans: NextPlan delivers any plan of the current leader; the
+//     caller applies it only if its epoch is newer than the last applied
+//     and its lease has not run out.
+//   - Keep every home connected to at least one voter of its
+//     neighborhood. A home that joins without subscribing to telemetry
+//     publishes straight to the telemetry subscribers it is connected to
+//     (gossipsub's fanout); it does not relay, so telemetry does not cross
+//     a home that is not a voter.
+//   - Drain NextTelemetry and NextPlan promptly: each subscription buffers
+//     Config.InboxSize messages, then gossipsub drops new ones.
+//   - Record the addresses homes announce in telemetry with AddPeerAddrs,
+//     so Raft and gossip can dial them.
+//
+// # Peer scoring
+//
+// Gossipsub peer scoring is off for now. When it is turned on, the IP
+// colocation penalty (IPColocationFactorWeight) must be disabled or the
+// loopback range whitelisted (IPColocationFactorWhitelist): every testnet
+// peer shares 127.0.0.1 and would be scored as a Sybil swarm.
+package mesh

@@ -1,0 +1,225 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/gridmesh/gridmesh"
+)
+
+// rpcOverheadBytes is room in a gossipsub frame beyond our payload: the
+// author (an ed25519 peer ID, ~40 bytes), sequence number, topic name
+// (~100 bytes), 64-byte signature, the public key when the ID does not
+// inline it (RSA-2048: ~300 bytes) and protobuf framing. 4 KiB covers
+// them with room to spare.
+const rpcOverheadBytes = 4 << 10
+
+// announcedAddrTTL is how long addresses learned from telemetry stay in
+// the peerstore. Telemetry repeats them every period; an hour outlives
+// any outage after which the home is still worth dialing there.
+const announcedAddrTTL = time.Hour
+
+// Mesh is one home's libp2p host and gossipsub router. Open creates it,
+// Run keeps its bootstrap peers connected, JoinNeighborhood gives access
+// to a neighborhood's topics, Close releases everything.
+type Mesh struct {
+	cfg        Config
+	log        *slog.Logger
+	host       host.Host
+	ps         *pubsub.PubSub
+	gossipCtx  context.Context // ends when gossipsub stops
+	stopGossip context.CancelFunc
+	bootstrap  []peer.AddrInfo
+	rejections rejections
+	running    atomic.Bool // Run was called
+
+	mu     sync.Mutex // guards nbhds and closed
+	nbhds  map[gridmesh.NeighborhoodID]*Neighborhood
+	closed bool
+}
+
+// Open validates cfg, creates the libp2p host (TCP, Noise, yamux; no
+// relay, NAT traversal or local discovery) listening on cfg.ListenAddrs
+// with identity key, and starts gossipsub on it. Gossip runs until ctx
+// ends or Close is called, whichever comes first; bootstrap peers are
+// dialed only by Run. log may be nil.
+func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger) (*Mesh, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if key == nil {
+		return nil, errors.New("mesh: no private key")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	listen, _ := cfg.listenAddrs()  // validated above
+	boot, _ := cfg.bootstrapPeers() // validated above
+
+	rm, err := newResourceManager(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mesh: %w", err)
+	}
+	cm, err := newConnManager(cfg)
+	if err != nil {
+		rm.Close()
+		return nil, fmt.Errorf("mesh: %w", err)
+	}
+	h, err := libp2p.New(
+		libp2p.Identity(key),
+		libp2p.ListenAddrs(listen...),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
+		libp2p.ResourceManager(rm),
+		libp2p.ConnectionManager(cm),
+		libp2p.DisableRelay(),
+		// Hundreds of hosts share a process in a testnet: keep them off
+		// the global Prometheus registry; node exports what it needs.
+		libp2p.DisableMetrics(),
+	)
+	if err != nil {
+		cm.Close()
+		rm.Close()
+		return nil, fmt.Errorf("mesh: libp2p host: %w", err)
+	}
+	self := h.ID()
+
+	params := pubsub.DefaultGossipSubParams()
+	params.HeartbeatInterval = cfg.GossipHeartbeat
+	gossipCtx, stopGossip := context.WithCancel(ctx)
+	ps, err := pubsub.NewGossipSub(gossipCtx, h,
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
+		pubsub.WithMaxMessageSize(MaxMessageBytes+rpcOverheadBytes),
+		pubsub.WithGossipSubParams(params),
+		// A publisher sends to every subscriber it is connected to, not
+		// just D of them: one hop less for plans, and telemetry from a
+		// home that does not subscribe reaches every voter it knows.
+		pubsub.WithFloodPublish(true),
+		pubsub.WithLogger(log.With("component", "gossipsub", "peer", self.String())),
+	)
+	if err != nil {
+		stopGossip()
+		h.Close()
+		return nil, fmt.Errorf("mesh: gossipsub: %w", err)
+	}
+
+	// A testnet may hand every home the same list, the hub included.
+	boot = slices.DeleteFunc(boot, func(ai peer.AddrInfo) bool { return ai.ID == self })
+	return &Mesh{
+		cfg:        cfg,
+		log:        log.With("component", "mesh", "peer", self.String()),
+		host:       h,
+		ps:         ps,
+		gossipCtx:  gossipCtx,
+		stopGossip: stopGossip,
+		bootstrap:  boot,
+		rejections: newRejections(),
+		nbhds:      make(map[gridmesh.NeighborhoodID]*Neighborhood),
+	}, nil
+}
+
+// Close leaves every joined neighborhood, stops gossip and closes the
+// host. Stop Run (cancel its context) first. Close is idempotent.
+//
+// gossipsub has no Close of its own: its goroutines see their context
+// cancelled here and exit shortly after Close returns.
+func (m *Mesh) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	nbhds := make([]*Neighborhood, 0, len(m.nbhds))
+	for _, n := range m.nbhds {
+		nbhds = append(nbhds, n)
+	}
+	m.mu.Unlock()
+
+	var errs []error
+	for _, n := range nbhds {
+		errs = append(errs, n.Close())
+	}
+	m.stopGossip()
+	errs = append(errs, m.host.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("mesh: close: %w", err)
+	}
+	return nil
+}
+
+// Host returns the libp2p host, for components that open their own
+// streams on it (the Raft transport). Do not close it: Close does.
+func (m *Mesh) Host() host.Host { return m.host }
+
+// ID returns the host's peer ID, the author of everything it publishes.
+func (m *Mesh) ID() peer.ID { return m.host.ID() }
+
+// Addrs returns the host's listen multiaddrs, without /p2p: what a home
+// announces in its telemetry.
+func (m *Mesh) Addrs() []string {
+	addrs := m.host.Addrs()
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.String()
+	}
+	return out
+}
+
+// P2PAddrs returns the host's listen multiaddrs ending in /p2p/<id>, in
+// the form Config.Bootstrap takes.
+func (m *Mesh) P2PAddrs() []string {
+	addrs, err := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: m.ID(), Addrs: m.host.Addrs()})
+	if err != nil { // only for an invalid ID, which a running host has not
+		return nil
+	}
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.String()
+	}
+	return out
+}
+
+// Rejections returns how many received messages were refused at
+// validation, by reason (the Reason constants; every reason is present).
+func (m *Mesh) Rejections() map[string]uint64 { return m.rejections.snapshot() }
+
+// AddPeerAddrs records addresses at which peer id can be dialed, such as
+// those a home announces in its telemetry. Malformed addresses, addresses
+// naming another peer, and the local host are ignored; at most
+// gridmesh.MaxAddrs are taken.
+func (m *Mesh) AddPeerAddrs(id peer.ID, addrs []string) {
+	if id == m.ID() || id.Validate() != nil {
+		return
+	}
+	good := make([]ma.Multiaddr, 0, min(len(addrs), gridmesh.MaxAddrs))
+	for _, s := range addrs[:min(len(addrs), gridmesh.MaxAddrs)] {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			continue
+		}
+		t, named := peer.SplitAddr(a)
+		if len(t) == 0 || named != "" && named != id {
+			continue
+		}
+		good = append(good, t)
+	}
+	m.host.Peerstore().AddAddrs(id, good, announcedAddrTTL)
+}

@@ -1,0 +1,248 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gridmesh/gridmesh"
+)
+
+var (
+	// ErrNotSubscribed is returned by NextTelemetry on a neighborhood
+	// joined without subscribing to telemetry.
+	ErrNotSubscribed = errors.New("mesh: not subscribed to telemetry")
+	// ErrClosed is returned by a Neighborhood or Mesh that has been closed
+	// (or whose gossip context has ended).
+	ErrClosed = errors.New("mesh: closed")
+)
+
+// RefusedError is returned by PublishPlan when this home's own validator
+// would refuse the plan, for instance because its leader view says
+// another peer leads or a newer term has begun.
+type RefusedError struct {
+	// Reason is one of the Reason constants.
+	Reason string
+}
+
+func (e *RefusedError) Error() string { return "mesh: plan refused: " + e.Reason }
+
+// Neighborhood is this home's handle on one neighborhood's gossip topics:
+// telemetry (homes → voters) and plans (leader → homes). Its methods are
+// safe for concurrent use.
+type Neighborhood struct {
+	m       *Mesh
+	id      gridmesh.NeighborhoodID
+	leaders LeaderView
+
+	telemetry, plan       *pubsub.Topic
+	telemetrySub, planSub *pubsub.Subscription // telemetrySub is nil unless subscribed
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// TopicName returns the gossip topic of a neighborhood's messages of one
+// kind ("telemetry" or "plan") in a deployment.
+func TopicName(network string, id gridmesh.NeighborhoodID, kind string) string {
+	return "/gridmesh/" + network + "/nbhd/" + string(id) + "/" + kind
+}
+
+// JoinNeighborhood joins neighborhood id's telemetry and plan topics and
+// registers their validators. It always subscribes to plans; it
+// subscribes to telemetry only if subscribeTelemetry is set (Raft voters
+// need it; other homes only publish). leaders judges every plan. A
+// neighborhood can be joined once at a time.
+func (m *Mesh) JoinNeighborhood(id gridmesh.NeighborhoodID, leaders LeaderView, subscribeTelemetry bool) (*Neighborhood, error) {
+	if err := id.Validate(); err != nil {
+		return nil, fmt.Errorf("mesh: join: %w", err)
+	}
+	if leaders == nil {
+		return nil, errors.New("mesh: join: nil LeaderView")
+	}
+	n := &Neighborhood{m: m, id: id, leaders: leaders}
+
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if _, dup := m.nbhds[id]; dup {
+		m.mu.Unlock()
+		return nil, fmt.Errorf("mesh: neighborhood %s already joined", id)
+	}
+	m.nbhds[id] = n // reserved; removed again if joining fails
+	m.mu.Unlock()
+
+	if err := n.join(subscribeTelemetry); err != nil {
+		_ = n.Close() // undo what succeeded; the join error is the one that matters
+		return nil, fmt.Errorf("mesh: join neighborhood %s: %w", id, err)
+	}
+	return n, nil
+}
+
+func (n *Neighborhood) join(subscribeTelemetry bool) error {
+	ps := n.m.ps
+	telemetry, plan := n.topic("telemetry"), n.topic("plan")
+	// Inline: decoding is cheap and CPU-bound, not worth a goroutine each.
+	inline := pubsub.WithValidatorInline(true)
+	if err := ps.RegisterTopicValidator(telemetry, pubsub.ValidatorEx(n.validateTelemetry), inline); err != nil {
+		return err
+	}
+	if err := ps.RegisterTopicValidator(plan, pubsub.ValidatorEx(n.validatePlan), inline); err != nil {
+		return err
+	}
+	var err error
+	if n.telemetry, err = ps.Join(telemetry); err != nil {
+		return err
+	}
+	if n.plan, err = ps.Join(plan); err != nil {
+		return err
+	}
+	inbox := pubsub.WithBufferSize(n.m.cfg.InboxSize)
+	if n.planSub, err = n.plan.Subscribe(inbox); err != nil {
+		return err
+	}
+	if subscribeTelemetry {
+		if n.telemetrySub, err = n.telemetry.Subscribe(inbox); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (n *Neighborhood) topic(kind string) string { return TopicName(n.m.cfg.Network, n.id, kind) }
+
+// ID returns the neighborhood's ID.
+func (n *Neighborhood) ID() gridmesh.NeighborhoodID { return n.id }
+
+// PublishTelemetry sends this home's report to the neighborhood. It
+// reaches the voters this home is connected to, which forward it among
+// themselves; a home that does not subscribe must therefore stay
+// connected to at least one voter.
+func (n *Neighborhood) PublishTelemetry(ctx context.Context, t gridmesh.Telemetry) error {
+	if t.Neighborhood != n.id {
+		return fmt.Errorf("mesh: publish telemetry: %w: for neighborhood %q on %q", gridmesh.ErrInvalid, t.Neighborhood, n.id)
+	}
+	b, err := EncodeTelemetry(t)
+	if err != nil {
+		return fmt.Errorf("mesh: publish %w", err)
+	}
+	if err := n.telemetry.Publish(ctx, b); err != nil {
+		return fmt.Errorf("mesh: publish telemetry seq %d: %w", t.Seq, err)
+	}
+	return nil
+}
+
+// PublishPlan sends a committed plan to every home of the neighborhood,
+// this one included. It returns a *RefusedError if this home's own
+// LeaderView says it may not: only the leader of the plan's term
+// publishes plans.
+func (n *Neighborhood) PublishPlan(ctx context.Context, p gridmesh.Plan) error {
+	if p.Neighborhood != n.id {
+		return fmt.Errorf("mesh: publish plan: %w: for neighborhood %q on %q", gridmesh.ErrInvalid, p.Neighborhood, n.id)
+	}
+	leader, term := n.leaders.Leader()
+	if verdict, reason := judgePlan(p, n.m.ID(), leader, term); verdict != pubsub.ValidationAccept {
+		return &RefusedError{Reason: reason}
+	}
+	b, err := EncodePlan(p)
+	if err != nil {
+		return fmt.Errorf("mesh: publish %w", err)
+	}
+	if err := n.plan.Publish(ctx, b); err != nil {
+		return fmt.Errorf("mesh: publish plan %s: %w", p.Epoch, err)
+	}
+	return nil
+}
+
+// NextTelemetry returns the next report accepted on the telemetry topic
+// and its author (the peer that signed it), including this home's own. It
+// returns ErrNotSubscribed unless the neighborhood was joined with
+// subscribeTelemetry.
+func (n *Neighborhood) NextTelemetry(ctx context.Context) (gridmesh.Telemetry, peer.ID, error) {
+	if n.telemetrySub == nil {
+		return gridmesh.Telemetry{}, "", ErrNotSubscribed
+	}
+	return next(ctx, n, n.telemetrySub, DecodeTelemetry)
+}
+
+// NextPlan returns the next plan accepted on the plan topic and its
+// author: the leader of its term as this home saw it at validation,
+// possibly this home itself. Fencing (is it newer than the plan applied
+// last?) is the caller's job.
+func (n *Neighborhood) NextPlan(ctx context.Context) (gridmesh.Plan, peer.ID, error) {
+	return next(ctx, n, n.planSub, DecodePlan)
+}
+
+// next waits for a message on sub until ctx ends, the neighborhood is
+// closed or gossip stops.
+func next[M any](ctx context.Context, n *Neighborhood, sub *pubsub.Subscription, decode func([]byte) (M, error)) (M, peer.ID, error) {
+	var zero M
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// A subscription is not closed when gossip stops; do not wait forever.
+	defer context.AfterFunc(n.m.gossipCtx, cancel)()
+
+	msg, err := sub.Next(ctx)
+	switch {
+	case errors.Is(err, pubsub.ErrSubscriptionCancelled), err != nil && n.m.gossipCtx.Err() != nil:
+		return zero, "", ErrClosed
+	case err != nil:
+		return zero, "", err
+	}
+	v, ok := msg.ValidatorData.(M)
+	if !ok { // cannot happen: our validator ran, but do not trust a type assertion blindly
+		if v, err = decode(msg.Data); err != nil {
+			return zero, "", fmt.Errorf("mesh: accepted message does not decode: %w", err)
+		}
+	}
+	return v, msg.GetFrom(), nil
+}
+
+// TelemetryPeers returns the connected peers known to subscribe to the
+// telemetry topic (the voters in reach).
+func (n *Neighborhood) TelemetryPeers() []peer.ID { return n.telemetry.ListPeers() }
+
+// PlanPeers returns the connected peers known to subscribe to the plan
+// topic.
+func (n *Neighborhood) PlanPeers() []peer.ID { return n.plan.ListPeers() }
+
+// Close cancels the subscriptions, leaves both topics and removes the
+// validators, so the neighborhood can be joined again. Next calls
+// blocked on it return ErrClosed. Close is idempotent.
+func (n *Neighborhood) Close() error {
+	n.closeOnce.Do(func() {
+		defer func() {
+			n.m.mu.Lock()
+			delete(n.m.nbhds, n.id)
+			n.m.mu.Unlock()
+		}()
+		if n.m.gossipCtx.Err() != nil {
+			return // gossip is gone and took its state with it
+		}
+		var errs []error
+		for _, sub := range []*pubsub.Subscription{n.telemetrySub, n.planSub} {
+			if sub != nil {
+				sub.Cancel()
+			}
+		}
+		for _, t := range []*pubsub.Topic{n.telemetry, n.plan} {
+			if t != nil {
+				errs = append(errs, t.Close())
+			}
+		}
+		for _, name := range []string{n.topic("telemetry"), n.topic("plan")} {
+			// An error here only means join failed before registering.
+			_ = n.m.ps.UnregisterTopicValidator(name)
+		}
+		if err := errors.Join(errs...); err != nil {
+			n.closeErr = fmt.Errorf("mesh: close neighborhood %s: %w", n.id, err)
+		}
+	})
+	return n.closeErr
+}

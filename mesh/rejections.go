@@ -1,0 +1,46 @@
+package mesh
+
+import "sync/atomic"
+
+// Reasons a message is refused at validation, the keys of
+// (*Mesh).Rejections. Undecodable, invalid, wrong-neighborhood, stale-term
+// and not-leader messages are rejected (gossipsub would penalise the
+// forwarding peer if scoring were on); unknown-term and no-leader plans are
+// ignored: they may be fine, but this home cannot judge them yet.
+const (
+	ReasonUndecodable       = "undecodable"
+	ReasonInvalid           = "invalid"
+	ReasonWrongNeighborhood = "wrong-neighborhood"
+	ReasonStaleTerm         = "stale-term"
+	ReasonNotLeader         = "not-leader"
+	ReasonUnknownTerm       = "unknown-term"
+	ReasonNoLeader          = "no-leader"
+)
+
+var reasons = [...]string{
+	ReasonUndecodable, ReasonInvalid, ReasonWrongNeighborhood,
+	ReasonStaleTerm, ReasonNotLeader, ReasonUnknownTerm, ReasonNoLeader,
+}
+
+// rejections counts refused messages by reason. The map is built once and
+// never written after, so the counters need no lock.
+type rejections map[string]*atomic.Uint64
+
+func newRejections() rejections {
+	r := make(rejections, len(reasons))
+	for _, reason := range reasons {
+		r[reason] = new(atomic.Uint64)
+	}
+	return r
+}
+
+// add counts one message refused for reason, which must be one of reasons.
+func (r rejections) add(reason string) { r[reason].Add(1) }
+
+func (r rejections) snapshot() map[string]uint64 {
+	out := make(map[string]uint64, len(r))
+	for reason, n := range r {
+		out[reason] = n.Load()
+	}
+	return out
+}
