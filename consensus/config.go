@@ -63,7 +63,7 @@ type Config struct {
 	// follower a little behind catches up from the log, not a snapshot.
 	TrailingLogs uint64
 	// LogLevel is the least level of raft's own messages passed to the
-	// logger.
+	// logger; above slog.LevelError, none are.
 	LogLevel slog.Level
 }
 

@@ -68,8 +68,15 @@ func Open(cfg Config, h host.Host, log *slog.Logger) (*Group, error) {
 	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  newStreamLayer(h, cfg.Neighborhood, acceptQueueLen, log),
 		MaxPool: maxPool,
-		Timeout: rpcTimeout,
-		Logger:  rlog.Named("net"),
+		// One RPC in flight per follower: no pipelining. Plans are one
+		// entry a period, so pipelining buys nothing here, and in
+		// hashicorp/raft v1.8.0 a pipeline whose decoder has stopped (the
+		// follower answered with a newer term while more appends were
+		// queued) blocks its replication goroutine for good, so Shutdown
+		// never returns. Seen with 100 homes on a loaded 2-core machine.
+		MaxRPCsInFlight: 1,
+		Timeout:         rpcTimeout,
+		Logger:          rlog.Named("net"),
 	})
 	fail := func(err error) (*Group, error) {
 		return nil, errors.Join(err, trans.Close(), st.close())

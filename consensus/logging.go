@@ -37,6 +37,8 @@ func (s slogSink) Accept(name string, level hclog.Level, msg string, args ...any
 
 func toHCLevel(l slog.Level) hclog.Level {
 	switch {
+	case l > slog.LevelError:
+		return hclog.Off
 	case l >= slog.LevelError:
 		return hclog.Error
 	case l >= slog.LevelWarn:

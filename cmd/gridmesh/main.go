@@ -1,0 +1,82 @@
+// Command gridmesh is the gridmesh command line: `gridmesh testnet` starts
+// a city of homes on this machine.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+const usage = `gridmesh: a peer-to-peer virtual power plant
+
+Usage:
+  gridmesh testnet [flags]   start a city of homes on this machine and report
+  gridmesh help              this text
+
+Run 'gridmesh testnet -h' for its flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "testnet":
+		err = testnetCmd(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "gridmesh: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "gridmesh %s: %v\n", args[0], err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "gridmesh %s: %v\n", args[0], err)
+		return 1
+	}
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ error }
+
+// levelOff is a level above every message: nothing is logged.
+const levelOff = slog.LevelError + 4
+
+// parseLevel reads debug, info, warn, error or off.
+func parseLevel(s string) (slog.Level, error) {
+	if strings.EqualFold(s, "off") {
+		return levelOff, nil
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
+		return 0, usageError{fmt.Errorf("log level %q: want debug, info, warn, error or off", s)}
+	}
+	return l, nil
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/testnet"
+)
+
+// testnetCmd parses `gridmesh testnet` flags, runs the city, writes the
+// report and fails when the report lists errors.
+func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := testnet.DefaultConfig()
+	fs := flag.NewFlagSet("testnet", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&cfg.Homes, "homes", cfg.Homes, "homes in the city")
+	fs.IntVar(&cfg.Neighborhoods, "neighborhoods", cfg.Neighborhoods, "neighborhoods (feeders); homes are dealt out among them")
+	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long the scenarios run")
+	scenario := fs.String("scenario", strings.Join(cfg.Scenarios, ","), "comma-separated scenarios: "+strings.Join(testnet.Scenarios, ", "))
+	fs.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed for the homes' devices")
+	fs.IntVar(&cfg.Voters, "voters", cfg.Voters, "Raft voters per neighborhood")
+	target := fs.Float64("target-w-per-home", float64(cfg.TargetPerHomeW), "steady feeder import asked per home, W")
+	cut := fs.Float64("dr-cut-w-per-home", float64(cfg.DRCutPerHomeW), "import cut the dr scenario asks per home, W")
+	report := fs.String("report", "report.json", "where to write the JSON report")
+	quiet := fs.Bool("quiet", false, "no per-second summary")
+	logLevel := fs.String("log-level", "warn", "log level on stderr: debug, info, warn, error, off")
+	raftLevel := fs.String("raft-log-level", "off", "level of Raft's own messages (a killed leader makes the others log every failed heartbeat): debug, info, warn, error, off")
+	pprofAddr := fs.String("pprof", "", "serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060) while the city runs")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
+	var err error
+	if cfg.Scenarios, err = testnet.ParseScenarios(*scenario); err != nil {
+		return usageError{err}
+	}
+	cfg.TargetPerHomeW, cfg.DRCutPerHomeW = gridmesh.W(*target), gridmesh.W(*cut)
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	level, err := parseLevel(*logLevel)
+	if err != nil {
+		return err
+	}
+	if cfg.Node.Raft.LogLevel, err = parseLevel(*raftLevel); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if !*quiet {
+		cfg.Summary = stdout
+	}
+	if *pprofAddr != "" {
+		stopProfiler, err := serveProfiler(*pprofAddr)
+		if err != nil {
+			return err
+		}
+		defer stopProfiler()
+	}
+	fmt.Fprintf(stdout, "gridmesh testnet: %d homes in %d neighborhoods for %v, scenarios %s\n",
+		cfg.Homes, cfg.Neighborhoods, cfg.Duration, strings.Join(cfg.Scenarios, ","))
+	rep, err := testnet.Run(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteFile(*report); err != nil {
+		return err
+	}
+	printReport(stdout, rep, *report)
+	if len(rep.Errors) > 0 {
+		return fmt.Errorf("%d errors in the run (see %s): %s", len(rep.Errors), *report, strings.Join(rep.Errors, "; "))
+	}
+	return nil
+}
+
+// printReport writes the report's headline figures.
+func printReport(w io.Writer, rep *testnet.Report, path string) {
+	fmt.Fprintf(w, "\nreport: %s\n", path)
+	for _, nb := range rep.Neighborhood {
+		fmt.Fprintf(w, "  %s: %d/%d homes live, leader %s, %d leader changes, %d plans, coverage %.2f, target %v achieved %v, tracking error %.2f%%\n",
+			nb.ID, nb.LiveHomes, nb.Homes, nb.Leader, nb.LeaderChanges, nb.PlansCommitted, nb.PlanCoverage, nb.TargetW, nb.AchievedW, nb.TrackingErrorPct)
+	}
+	s := rep.SignalToSetpointMs
+	fmt.Fprintf(w, "  signal→setpoint ms: p50 %.1f p99 %.1f max %.1f (n=%d)\n", s.P50, s.P99, s.Max, s.N)
+	fmt.Fprintf(w, "  failover ms: %v\n", rep.FailoverMs)
+	fmt.Fprintf(w, "  homes without a valid plan (max): %d, loop ticks missed: %d, rejected messages: %v\n",
+		rep.HomesWithoutValidPlanMax, rep.LoopTicksMissed, rep.RejectedMessages)
+	if len(rep.Errors) > 0 {
+		fmt.Fprintf(w, "  errors: %s\n", strings.Join(rep.Errors, "; "))
+	}
+}

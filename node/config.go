@@ -1,0 +1,116 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/consensus"
+	"github.com/gridmesh/gridmesh/control"
+	"github.com/gridmesh/gridmesh/mesh"
+)
+
+// Config is one home's configuration.
+type Config struct {
+	Home         gridmesh.HomeID
+	Neighborhood gridmesh.NeighborhoodID
+	// Mesh configures the libp2p host and gossip.
+	Mesh mesh.Config
+	// Raft configures the neighborhood's Raft group. Neighborhood and
+	// LocalID are filled in by the node; Servers must list this home.
+	Raft consensus.Config
+	// LoopPeriod is the primary loop's tick.
+	LoopPeriod time.Duration
+	// TelemetryPeriod is how often the home reports to its neighborhood.
+	TelemetryPeriod time.Duration
+	// PlanPeriod is how often the leader makes, commits and publishes a
+	// plan. Plans are re-sent every period because gossip guarantees no
+	// delivery; applying one twice is harmless.
+	PlanPeriod time.Duration
+	// PlanLease is how long a plan may be followed after it is issued.
+	PlanLease time.Duration
+	// TelemetryMaxAge is how old a home's last report may be for the
+	// leader to still dispatch to it.
+	TelemetryMaxAge time.Duration
+	// HTTPAddr is where the JSON status endpoint listens ("" = none). It
+	// should be a loopback address: the endpoint has no authentication.
+	HTTPAddr string
+}
+
+// DefaultConfig returns the timings ARCHITECTURE.md gives the layers.
+func DefaultConfig() Config {
+	return Config{
+		Mesh:            mesh.DefaultConfig(),
+		Raft:            consensus.DefaultConfig(),
+		LoopPeriod:      100 * time.Millisecond,
+		TelemetryPeriod: time.Second,
+		PlanPeriod:      time.Second,
+		// Three plan periods: a plan lost in gossip and a leader election
+		// (a few hundred ms on a LAN) both fit inside one lease, so homes
+		// keep a valid plan through a failover.
+		PlanLease: 3 * time.Second,
+		// Three telemetry periods: one or two lost reports do not drop a
+		// home from the plan; a dead home leaves it within 3 s.
+		TelemetryMaxAge: 3 * time.Second,
+	}
+}
+
+// Validate checks the configuration, including its cross-field rules.
+func (c Config) Validate() error {
+	var errs []error
+	if err := c.Home.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Neighborhood.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Mesh.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("mesh: %w", err))
+	}
+	for name, d := range map[string]time.Duration{
+		"LoopPeriod": c.LoopPeriod, "TelemetryPeriod": c.TelemetryPeriod, "PlanPeriod": c.PlanPeriod,
+		"PlanLease": c.PlanLease, "TelemetryMaxAge": c.TelemetryMaxAge,
+	} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %v", name, d))
+		}
+	}
+	if c.PlanLease <= c.PlanPeriod {
+		errs = append(errs, fmt.Errorf("PlanLease %v must exceed PlanPeriod %v, or homes lose their plan between two plans", c.PlanLease, c.PlanPeriod))
+	}
+	if c.PlanLease > gridmesh.MaxLeaseMs*time.Millisecond {
+		errs = append(errs, fmt.Errorf("PlanLease %v exceeds the wire maximum %v ms", c.PlanLease, gridmesh.MaxLeaseMs))
+	}
+	if c.LoopPeriod > c.PlanPeriod {
+		errs = append(errs, fmt.Errorf("LoopPeriod %v must not exceed PlanPeriod %v", c.LoopPeriod, c.PlanPeriod))
+	}
+	return errors.Join(errs...)
+}
+
+// Deps are the home's collaborators.
+type Deps struct {
+	// Key is the home's libp2p identity; its peer ID is the home's Raft
+	// server ID.
+	Key crypto.PrivKey
+	// Battery and Meter are the home's devices.
+	Battery control.Battery
+	Meter   control.Meter
+	// Logger receives the node's logs; nil discards them.
+	Logger *slog.Logger
+	// Observer is told about applied plans; nil for none.
+	Observer Observer
+	// Now is the wall clock for leases and timestamps; nil for time.Now.
+	Now func() time.Time
+}
+
+// Observer is told what a home does, for a testnet's report or a metrics
+// exporter. Its methods are called from the device loop's goroutine and
+// must return at once: block, and the home's loop misses ticks.
+type Observer interface {
+	// PlanApplied is called when the home starts following a plan.
+	PlanApplied(home gridmesh.HomeID, nbhd gridmesh.NeighborhoodID, epoch gridmesh.Epoch, target gridmesh.Target, at time.Time)
+}

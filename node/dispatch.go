@@ -1,0 +1,89 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/consensus"
+	"github.com/gridmesh/gridmesh/control"
+	"github.com/gridmesh/gridmesh/mesh"
+)
+
+// dispatch is the secondary layer's runner on a voter. While this home
+// leads, it makes a plan every PlanPeriod, when the target changes and
+// when it gains leadership; otherwise it waits.
+func (n *Node) dispatch(ctx context.Context, table *telemetryTable) error {
+	ticker := time.NewTicker(n.cfg.PlanPeriod)
+	defer ticker.Stop()
+	// followUp re-plans soon after this home gains leadership. Homes that
+	// do not vote learn the new term from the new leader's first append;
+	// a plan that reaches them before it is ignored as of an unknown
+	// term, and without a follow-up they would wait a whole period.
+	followUp := time.NewTimer(time.Hour)
+	followUp.Stop()
+	defer followUp.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ticker.C:
+		case <-n.targetCh:
+		case <-followUp.C:
+		case <-n.group.LeaderChanges():
+			followUp.Reset(n.cfg.PlanPeriod / 5)
+		}
+		if !n.group.IsLeader() {
+			continue
+		}
+		if err := n.planOnce(ctx, table); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			n.stats.dispatchErrors.Add(1)
+			n.log.Warn("plan not published", "err", err)
+		}
+	}
+}
+
+// planOnce makes one plan from the telemetry at hand, commits it to Raft
+// and, once committed, publishes it stamped with its Raft epoch. A plan
+// is never published before it is committed: a deposed leader cannot
+// commit, so it cannot publish.
+func (n *Node) planOnce(ctx context.Context, table *telemetryTable) error {
+	target, ok := n.Target()
+	if !ok {
+		return nil // nothing asked of the neighborhood yet
+	}
+	now := n.now()
+	res := control.Dispatch(target, table.fresh(now, n.cfg.TelemetryMaxAge))
+	plan := gridmesh.Plan{
+		Version:      gridmesh.WireVersion,
+		Neighborhood: n.cfg.Neighborhood,
+		IssuedAtMs:   now.UnixMilli(),
+		LeaseMs:      uint32(n.cfg.PlanLease / time.Millisecond),
+		Target:       target,
+		ShortfallW:   res.ShortfallW,
+		Setpoints:    res.Setpoints,
+	}
+	body, err := mesh.EncodePlan(plan)
+	if err != nil {
+		return fmt.Errorf("encode plan: %w", err)
+	}
+	epoch, err := n.group.Commit(ctx, body)
+	if err != nil {
+		var nl *consensus.NotLeaderError
+		if errors.As(err, &nl) {
+			return nil // lost leadership meanwhile: the new leader plans
+		}
+		return fmt.Errorf("commit plan: %w", err)
+	}
+	plan.Epoch = epoch
+	n.stats.plansCommitted.Add(1)
+	if err := n.nbhd.PublishPlan(ctx, plan); err != nil {
+		return fmt.Errorf("publish plan %v: %w", epoch, err)
+	}
+	return nil
+}

@@ -1,0 +1,29 @@
+// Package node runs one home of a gridmesh virtual power plant.
+//
+// A Node wires the layers together and owns nothing but the wiring: the
+// home's devices (through the capability interfaces package control
+// defines), its libp2p mesh membership (package mesh), its place in the
+// neighborhood's Raft group (package consensus) and the primary control
+// loop (control.Loop). It holds no control logic of its own.
+//
+// What runs while Run is active, each in one goroutine under an errgroup:
+//
+//   - the device loop: every LoopPeriod it reads the meter and the battery,
+//     steps control.Loop and commands the battery; a plan that arrives is
+//     offered and applied at once. It never waits on the network: plans
+//     reach it through a bounded channel and telemetry leaves it through
+//     an atomic snapshot.
+//   - the telemetry publisher: every TelemetryPeriod the newest reading
+//     goes to the neighborhood's telemetry topic.
+//   - the plan receiver: validated plans from the plan topic go to the loop.
+//   - on Raft voters only, the telemetry receiver (the table the leader
+//     dispatches from) and the dispatcher: while this home leads, every
+//     PlanPeriod, on a new target and on gaining leadership, it computes
+//     control.Dispatch, commits the plan to Raft and only then publishes it.
+//   - the local HTTP status endpoint, if configured.
+//
+// Callers must: give every home of a neighborhood the same Raft server
+// list; call Run once; cancel its context to stop. Cancelling is a hard
+// stop, like a crash: no leadership transfer, no goodbye (a graceful stop
+// with leadership transfer comes with self-organizing neighborhoods).
+package node

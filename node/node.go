@@ -1,0 +1,211 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/consensus"
+	"github.com/gridmesh/gridmesh/control"
+	"github.com/gridmesh/gridmesh/mesh"
+)
+
+// planQueue bounds the plans waiting for the device loop. Plans arrive at
+// about one per PlanPeriod, so a full queue means the loop is stuck; the
+// receiver then drops the plan (the leader re-sends a newer one every
+// period) and counts the drop.
+const planQueue = 8
+
+// Node is one home. Create it with New and run it with Run.
+type Node struct {
+	cfg   Config
+	deps  Deps
+	id    peer.ID
+	log   *slog.Logger
+	now   func() time.Time
+	voter bool
+
+	ready chan struct{} // closed once the host listens and the group is open
+
+	// targetMu guards target; targetCh wakes the dispatcher (coalescing,
+	// size 1: one pending wake-up is enough).
+	targetMu sync.Mutex
+	target   *gridmesh.Target
+	targetCh chan struct{}
+
+	// Set once in Run before ready is closed; read-only after.
+	mesh  *mesh.Mesh
+	group *consensus.Group
+	nbhd  *mesh.Neighborhood
+
+	stats    stats        // owned by the goroutines that write each field; see stats
+	httpAddr atomic.Value // string: the status endpoint's bound address
+}
+
+// New validates the configuration and allocates the node. It starts
+// nothing: Run does.
+func New(cfg Config, deps Deps) (*Node, error) {
+	if deps.Key == nil {
+		return nil, errors.New("node: Deps.Key is required")
+	}
+	if deps.Battery == nil || deps.Meter == nil {
+		return nil, errors.New("node: Deps.Battery and Deps.Meter are required")
+	}
+	id, err := peer.IDFromPrivateKey(deps.Key)
+	if err != nil {
+		return nil, fmt.Errorf("node: peer ID from key: %w", err)
+	}
+	cfg.Raft.Neighborhood = cfg.Neighborhood
+	cfg.Raft.LocalID = id.String()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("node %s: %w", cfg.Home, err)
+	}
+	if err := cfg.Raft.Validate(); err != nil {
+		return nil, fmt.Errorf("node %s: raft: %w", cfg.Home, err)
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	now := deps.Now
+	if now == nil {
+		now = time.Now
+	}
+	voter := slices.ContainsFunc(cfg.Raft.Servers, func(s consensus.Server) bool { return s.ID == id.String() && s.Voter })
+	return &Node{
+		cfg:      cfg,
+		deps:     deps,
+		id:       id,
+		log:      log.With("component", "node", "home", string(cfg.Home), "nbhd", string(cfg.Neighborhood)),
+		now:      now,
+		voter:    voter,
+		ready:    make(chan struct{}),
+		targetCh: make(chan struct{}, 1),
+	}, nil
+}
+
+// PeerID is the home's libp2p peer ID, also its Raft server ID.
+func (n *Node) PeerID() peer.ID { return n.id }
+
+// Home is the home's ID.
+func (n *Node) Home() gridmesh.HomeID { return n.cfg.Home }
+
+// Ready is closed once the home's host listens and its Raft group is open.
+func (n *Node) Ready() <-chan struct{} { return n.ready }
+
+// P2PAddrs returns the home's dialable multiaddrs (with /p2p/<id>), for
+// other homes' bootstrap lists. Empty before Ready.
+func (n *Node) P2PAddrs() []string {
+	select {
+	case <-n.ready:
+		return n.mesh.P2PAddrs()
+	default:
+		return nil
+	}
+}
+
+// SetTarget sets the feeder import the neighborhood is asked for. Every
+// home keeps it; the leader dispatches to it at once and every period. A
+// target with a Seq not above the current one is ignored.
+func (n *Node) SetTarget(t gridmesh.Target) {
+	n.targetMu.Lock()
+	if n.target != nil && t.Seq <= n.target.Seq {
+		n.targetMu.Unlock()
+		return
+	}
+	n.target = &t
+	n.targetMu.Unlock()
+	select {
+	case n.targetCh <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+// Target returns the current target, if one was set.
+func (n *Node) Target() (gridmesh.Target, bool) {
+	n.targetMu.Lock()
+	defer n.targetMu.Unlock()
+	if n.target == nil {
+		return gridmesh.Target{}, false
+	}
+	return *n.target, true
+}
+
+// Run runs the home until ctx ends or a component fails. It opens the
+// host, the Raft group and the neighborhood's topics, runs every component
+// under one errgroup, and on return has stopped intake first (topics, HTTP),
+// then Raft, then the host. Run may be called once.
+func (n *Node) Run(ctx context.Context) error {
+	loop, err := control.NewLoop(control.LoopConfig{Home: n.cfg.Home, Neighborhood: n.cfg.Neighborhood})
+	if err != nil {
+		return fmt.Errorf("node %s: %w", n.cfg.Home, err)
+	}
+	m, err := mesh.Open(ctx, n.cfg.Mesh, n.deps.Key, n.log)
+	if err != nil {
+		return fmt.Errorf("node %s: %w", n.cfg.Home, err)
+	}
+	defer m.Close()
+	g, err := consensus.Open(n.cfg.Raft, m.Host(), n.log)
+	if err != nil {
+		return fmt.Errorf("node %s: %w", n.cfg.Home, err)
+	}
+	defer g.Close()
+	nb, err := m.JoinNeighborhood(n.cfg.Neighborhood, leaderView{g}, n.voter)
+	if err != nil {
+		return fmt.Errorf("node %s: %w", n.cfg.Home, err)
+	}
+	defer nb.Close()
+	n.mesh, n.group, n.nbhd = m, g, nb
+	close(n.ready)
+	n.log.Info("home up", "peer", n.id.String(), "addrs", m.Addrs(), "voter", n.voter)
+
+	parent := ctx
+	eg, ctx := errgroup.WithContext(ctx)
+	plans := make(chan gridmesh.Plan, planQueue)
+	table := newTelemetryTable()
+	lr := &loopRunner{n: n, loop: loop, plans: plans}
+	eg.Go(func() error { return m.Run(ctx) })
+	eg.Go(func() error { return lr.run(ctx) })
+	eg.Go(func() error { return n.publishTelemetry(ctx) })
+	eg.Go(func() error { return n.receivePlans(ctx, plans) })
+	if n.voter {
+		eg.Go(func() error { return n.receiveTelemetry(ctx, table) })
+		eg.Go(func() error { return n.dispatch(ctx, table) })
+	}
+	if n.cfg.HTTPAddr != "" {
+		eg.Go(func() error { return n.serveHTTP(ctx) })
+	}
+	err = eg.Wait()
+	if err == nil || parent.Err() != nil {
+		// Stopped from outside: components unblocked by the stop may
+		// report it in their own words (a closed topic); that is no error.
+		return nil
+	}
+	return fmt.Errorf("node %s: %w", n.cfg.Home, err)
+}
+
+// leaderView adapts the Raft group to mesh.LeaderView: Raft names servers
+// by the peer ID's string form.
+type leaderView struct{ g *consensus.Group }
+
+func (v leaderView) Leader() (peer.ID, uint64) {
+	id, term := v.g.Leader()
+	if id == "" {
+		return "", term
+	}
+	p, err := peer.Decode(id)
+	if err != nil {
+		return "", term
+	}
+	return p, term
+}

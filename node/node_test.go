@@ -1,0 +1,271 @@
+package node_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/consensus"
+	"github.com/gridmesh/gridmesh/control"
+	"github.com/gridmesh/gridmesh/devices/sim"
+	"github.com/gridmesh/gridmesh/node"
+)
+
+var (
+	_ control.Battery = (*sim.Home)(nil)
+	_ control.Meter   = (*sim.Home)(nil)
+)
+
+// testHome is one running home of a test neighborhood.
+type testHome struct {
+	n      *node.Node
+	dev    *sim.Home
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// fastConfig shortens the node's periods so tests see several plans a
+// second; the ratios between them are the defaults'.
+func fastConfig() node.Config {
+	c := node.DefaultConfig()
+	c.TelemetryPeriod = 200 * time.Millisecond
+	c.PlanPeriod = 200 * time.Millisecond
+	c.PlanLease = 600 * time.Millisecond
+	c.TelemetryMaxAge = 600 * time.Millisecond
+	c.Mesh.Network = "test"
+	return c
+}
+
+// startNeighborhood runs n homes of one neighborhood, the first voters of
+// them voting, each dialing every home started before it.
+func startNeighborhood(t *testing.T, n, voters int, tweak func(i int, c *node.Config)) []*testHome {
+	t.Helper()
+	keys := make([]crypto.PrivKey, n)
+	var servers []consensus.Server
+	for i := range keys {
+		k, _, err := crypto.GenerateEd25519Key(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[i] = k
+		id, _ := peer.IDFromPrivateKey(k)
+		servers = append(servers, consensus.Server{ID: id.String(), Voter: i < voters})
+	}
+	start := time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC)
+	t0 := time.Now()
+	clock := func() time.Time { return start.Add(time.Since(t0)) }
+	var homes []*testHome
+	var boot []string
+	t.Cleanup(func() {
+		for _, h := range homes {
+			h.cancel()
+		}
+		for _, h := range homes {
+			if err := <-h.done; err != nil {
+				t.Errorf("home %s: %v", h.n.Home(), err)
+			}
+		}
+	})
+	for i := range n {
+		params := sim.HomeParams{
+			Battery:    sim.BatteryParams{CapacityWh: 13_500, MaxChargeW: 5000, MaxDischargeW: 5000, RoundTripEfficiency: 0.9},
+			InitialSoC: 0.6,
+			PV:         sim.PVParams{PeakW: 4000, SunriseHour: 7, SunsetHour: 17},
+			Load:       sim.LoadParams{BaseW: 400, EveningPeakW: 1200, Seed: uint64(i + 1)},
+		}
+		dev, err := sim.NewHome(params, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := fastConfig()
+		cfg.Home = gridmesh.HomeID(fmt.Sprintf("h%d", i))
+		cfg.Neighborhood = "nb"
+		cfg.Raft.Servers = servers
+		cfg.Mesh.Bootstrap = append([]string(nil), boot...)
+		if tweak != nil {
+			tweak(i, &cfg)
+		}
+		nd, err := node.New(cfg, node.Deps{Key: keys[i], Battery: dev, Meter: dev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		h := &testHome{n: nd, dev: dev, cancel: cancel, done: make(chan error, 1)}
+		go func() { h.done <- nd.Run(ctx) }()
+		homes = append(homes, h)
+		select {
+		case <-nd.Ready():
+		case err := <-h.done:
+			t.Fatalf("home %d stopped: %v", i, err)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("home %d not ready", i)
+		}
+		boot = append(boot, nd.P2PAddrs()...)
+	}
+	return homes
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// samePlanEverywhere reports whether every home follows one plan with
+// the given target, and returns that plan's epoch.
+func samePlanEverywhere(homes []*testHome, seq uint64) (gridmesh.Epoch, bool) {
+	var e gridmesh.Epoch
+	for i, h := range homes {
+		s := h.n.Status()
+		if !s.HasPlan || s.PlanTarget.Seq != seq || (i > 0 && s.PlanEpoch != e) {
+			return e, false
+		}
+		e = s.PlanEpoch
+	}
+	return e, true
+}
+
+func TestNeighborhoodFollowsTargetAndSurvivesLeaderKill(t *testing.T) {
+	homes := startNeighborhood(t, 4, 3, nil)
+	target := gridmesh.Target{Seq: 1, ImportW: 800}
+	for _, h := range homes {
+		h.n.SetTarget(target)
+	}
+
+	// Every home, the non-voter included, follows one plan that carries
+	// the target, and the homes' net setpoints add up to it.
+	var epoch gridmesh.Epoch
+	waitFor(t, "one plan with the target on every home, covering all four homes", 30*time.Second, func() bool {
+		var ok bool
+		epoch, ok = samePlanEverywhere(homes, 1)
+		if !ok {
+			return false
+		}
+		var sum gridmesh.W
+		for _, h := range homes {
+			sum += h.n.Status().AimNetW
+		}
+		return math.Abs(float64(sum-target.ImportW)) < 1
+	})
+	t.Logf("plan %v followed by every home", epoch)
+
+	// The homes hold their setpoints: the metered sum tracks the target.
+	var metered gridmesh.W
+	for _, h := range homes {
+		metered += h.dev.Snapshot().NetW
+	}
+	if math.Abs(float64(metered-target.ImportW)) > 0.05*float64(target.ImportW) {
+		t.Errorf("metered feeder %v, target %v", metered, target.ImportW)
+	}
+
+	// Kill the leader hard; the survivors follow a plan of a higher term.
+	var leader *testHome
+	for _, h := range homes {
+		if h.n.Status().IsLeader {
+			leader = h
+		}
+	}
+	if leader == nil {
+		t.Fatal("no leader")
+	}
+	oldTerm := leader.n.Status().Term
+	leader.cancel()
+	var survivors []*testHome
+	for _, h := range homes {
+		if h != leader {
+			survivors = append(survivors, h)
+		}
+	}
+	waitFor(t, "the survivors to follow a plan of a new term", 30*time.Second, func() bool {
+		e, ok := samePlanEverywhere(survivors, 1)
+		return ok && e.Term > oldTerm
+	})
+	for _, h := range survivors {
+		s := h.n.Status()
+		if s.IsLeader && s.Home == leader.n.Home() {
+			t.Fatalf("the killed home still leads")
+		}
+		if s.Counters["plans_invalid"] != 0 {
+			t.Errorf("%s refused %d invalid plans", s.Home, s.Counters["plans_invalid"])
+		}
+	}
+}
+
+func TestStatusEndpointServesJSON(t *testing.T) {
+	homes := startNeighborhood(t, 1, 1, func(_ int, c *node.Config) { c.HTTPAddr = "127.0.0.1:0" })
+	h := homes[0]
+	h.n.SetTarget(gridmesh.Target{Seq: 1, ImportW: 0})
+	waitFor(t, "the status endpoint to listen and the home to plan", 20*time.Second, func() bool {
+		return h.n.HTTPAddr() != "" && h.n.Status().HasPlan
+	})
+	resp, err := http.Get("http://" + h.n.HTTPAddr() + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("content type %q", ct)
+	}
+	var s node.Status
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Home != "h0" || s.Neighborhood != "nb" || !s.IsLeader || !s.HasPlan || s.Mode != "plan" {
+		t.Errorf("status = %+v", s)
+	}
+	if s.PeerID != h.n.PeerID().String() {
+		t.Errorf("peer ID %q, want %q", s.PeerID, h.n.PeerID())
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	key, _, _ := crypto.GenerateEd25519Key(rand.Reader)
+	dev, err := sim.NewHome(sim.HomeParams{
+		Battery:    sim.BatteryParams{CapacityWh: 1000, MaxChargeW: 1000, MaxDischargeW: 1000, RoundTripEfficiency: 0.9},
+		InitialSoC: 0.5,
+		PV:         sim.PVParams{PeakW: 1000, SunriseHour: 7, SunsetHour: 17},
+		Load:       sim.LoadParams{BaseW: 300, EveningPeakW: 800, Seed: 1},
+	}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := peer.IDFromPrivateKey(key)
+	good := fastConfig()
+	good.Home, good.Neighborhood = "h", "nb"
+	good.Raft.Servers = []consensus.Server{{ID: id.String(), Voter: true}}
+	deps := node.Deps{Key: key, Battery: dev, Meter: dev}
+	if _, err := node.New(good, deps); err != nil {
+		t.Fatalf("good config refused: %v", err)
+	}
+	for name, mutate := range map[string]func(*node.Config){
+		"bad home id":          func(c *node.Config) { c.Home = "a b" },
+		"no neighborhood":      func(c *node.Config) { c.Neighborhood = "" },
+		"lease below period":   func(c *node.Config) { c.PlanLease = c.PlanPeriod },
+		"zero loop period":     func(c *node.Config) { c.LoopPeriod = 0 },
+		"home not among peers": func(c *node.Config) { c.Raft.Servers = []consensus.Server{{ID: "12D3KooWother", Voter: true}} },
+	} {
+		c := good
+		mutate(&c)
+		if _, err := node.New(c, deps); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := node.New(good, node.Deps{Battery: dev, Meter: dev}); err == nil {
+		t.Error("no key: accepted")
+	}
+}

@@ -1,0 +1,148 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/gridmesh/gridmesh"
+)
+
+// stats are the node's counters. Each atomic is written by the goroutine
+// named beside it and read by anyone.
+type stats struct {
+	loop            atomic.Pointer[loopSnapshot] // device loop
+	loopTicks       atomic.Uint64                // device loop
+	loopTicksMissed atomic.Uint64                // device loop
+	deviceErrors    atomic.Uint64                // device loop
+	plansAccepted   atomic.Uint64                // device loop
+	plansStale      atomic.Uint64                // device loop
+	plansExpired    atomic.Uint64                // device loop
+	plansInvalid    atomic.Uint64                // device loop
+	plansDropped    atomic.Uint64                // plan receiver
+	publishErrors   atomic.Uint64                // telemetry publisher
+	plansCommitted  atomic.Uint64                // dispatcher
+	dispatchErrors  atomic.Uint64                // dispatcher
+}
+
+// Status is a snapshot of what the home is doing, served as JSON.
+type Status struct {
+	Home         gridmesh.HomeID         `json:"home"`
+	Neighborhood gridmesh.NeighborhoodID `json:"neighborhood"`
+	PeerID       string                  `json:"peer_id"`
+	Addrs        []string                `json:"addrs,omitempty"`
+	Voter        bool                    `json:"voter"`
+	Leader       string                  `json:"leader,omitempty"`
+	IsLeader     bool                    `json:"is_leader"`
+	Term         uint64                  `json:"term"`
+	// Mode is "plan" while a valid plan is followed, else "autonomous".
+	Mode        string           `json:"mode"`
+	HasPlan     bool             `json:"has_plan"`
+	EverPlanned bool             `json:"ever_planned"`
+	PlanEpoch   gridmesh.Epoch   `json:"plan_epoch"`
+	PlanTarget  gridmesh.Target  `json:"plan_target"`
+	LeaseLeftMs int64            `json:"lease_left_ms"`
+	AimNetW     gridmesh.W       `json:"aim_net_w"`
+	NetW        gridmesh.W       `json:"net_w"`
+	BatteryW    gridmesh.W       `json:"battery_w"`
+	SoC         float64          `json:"soc"`
+	Target      *gridmesh.Target `json:"target,omitempty"`
+	// CommittedEpoch is the newest plan in this home's copy of the Raft log.
+	CommittedEpoch gridmesh.Epoch    `json:"committed_epoch"`
+	PlansInLog     uint64            `json:"plans_in_log"`
+	Counters       map[string]uint64 `json:"counters"`
+	Rejections     map[string]uint64 `json:"rejections"`
+}
+
+// Status returns what the home is doing now. Before Ready it holds only
+// the home's identity and counters.
+func (n *Node) Status() Status {
+	s := Status{
+		Home:         n.cfg.Home,
+		Neighborhood: n.cfg.Neighborhood,
+		PeerID:       n.id.String(),
+		Voter:        n.voter,
+		Mode:         "autonomous",
+		Counters: map[string]uint64{
+			"loop_ticks":        n.stats.loopTicks.Load(),
+			"loop_ticks_missed": n.stats.loopTicksMissed.Load(),
+			"device_errors":     n.stats.deviceErrors.Load(),
+			"plans_accepted":    n.stats.plansAccepted.Load(),
+			"plans_stale":       n.stats.plansStale.Load(),
+			"plans_expired":     n.stats.plansExpired.Load(),
+			"plans_invalid":     n.stats.plansInvalid.Load(),
+			"plans_dropped":     n.stats.plansDropped.Load(),
+			"publish_errors":    n.stats.publishErrors.Load(),
+			"plans_committed":   n.stats.plansCommitted.Load(),
+			"dispatch_errors":   n.stats.dispatchErrors.Load(),
+		},
+	}
+	if t, ok := n.Target(); ok {
+		s.Target = &t
+	}
+	if snap := n.stats.loop.Load(); snap != nil {
+		s.Mode = snap.Command.Mode.String()
+		s.HasPlan, s.EverPlanned = snap.HasPlan, snap.EverPlanned
+		s.PlanEpoch, s.PlanTarget = snap.Plan, snap.Target
+		if snap.HasPlan {
+			s.LeaseLeftMs = max(0, snap.PlanExpires.Sub(n.now()).Milliseconds())
+		}
+		s.AimNetW, s.NetW = snap.Command.AimNetW, snap.Reading.NetW
+		s.BatteryW, s.SoC = snap.Command.BatteryW, snap.Reading.Battery.SoC
+	}
+	select {
+	case <-n.ready:
+	default:
+		return s
+	}
+	s.Addrs = n.mesh.Addrs()
+	s.Leader, s.Term = n.group.Leader()
+	s.IsLeader = s.Leader == n.id.String()
+	s.CommittedEpoch, _, s.PlansInLog = n.group.Latest()
+	s.Rejections = n.mesh.Rejections()
+	return s
+}
+
+// serveHTTP serves GET /status until ctx ends.
+func (n *Node) serveHTTP(ctx context.Context) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(n.Status()) // the client went away; nothing to do
+	})
+	ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("status endpoint: %w", err)
+	}
+	n.httpAddr.Store(ln.Addr().String())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("status endpoint: %w", err)
+	case <-ctx.Done():
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		err := srv.Shutdown(shutdownCtx)
+		<-errc
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("status endpoint shutdown: %w", err)
+		}
+		return ctx.Err()
+	}
+}
+
+// HTTPAddr returns the address the status endpoint listens on, once it
+// does ("" before, or when it is off).
+func (n *Node) HTTPAddr() string {
+	s, _ := n.httpAddr.Load().(string)
+	return s
+}

@@ -1,0 +1,122 @@
+package node
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/control"
+)
+
+// publishTelemetry reports the loop's newest reading every
+// TelemetryPeriod. A failed publish is counted and the next period tries
+// again: telemetry is a stream, a lost report is replaced by the next.
+func (n *Node) publishTelemetry(ctx context.Context) error {
+	ticker := time.NewTicker(n.cfg.TelemetryPeriod)
+	defer ticker.Stop()
+	var seq uint64
+	for {
+		if snap := n.stats.loop.Load(); snap != nil {
+			seq++
+			t := gridmesh.Telemetry{
+				Version:      gridmesh.WireVersion,
+				Home:         n.cfg.Home,
+				Neighborhood: n.cfg.Neighborhood,
+				Seq:          seq,
+				AtMs:         snap.At.UnixMilli(),
+				NetW:         snap.Reading.NetW,
+				BaseW:        snap.Reading.BaseW(),
+				Battery:      snap.Reading.Battery,
+				Addrs:        n.mesh.Addrs(),
+			}
+			if err := n.nbhd.PublishTelemetry(ctx, t); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				n.stats.publishErrors.Add(1)
+				n.log.Debug("publish telemetry", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ticker.C:
+		}
+	}
+}
+
+// receiveTelemetry fills the leader's table from the neighborhood topic
+// and teaches the host each home's addresses, so that whichever voter
+// leads can reach every home.
+func (n *Node) receiveTelemetry(ctx context.Context, table *telemetryTable) error {
+	for {
+		t, from, err := n.nbhd.NextTelemetry(ctx)
+		if err != nil {
+			return err
+		}
+		n.mesh.AddPeerAddrs(from, t.Addrs)
+		table.put(t, n.now())
+	}
+}
+
+// telemetryTable holds the newest report of every home, guarded by mu.
+type telemetryTable struct {
+	mu    sync.Mutex
+	homes map[gridmesh.HomeID]telemetryEntry
+}
+
+type telemetryEntry struct {
+	t        gridmesh.Telemetry
+	received time.Time
+}
+
+func newTelemetryTable() *telemetryTable {
+	return &telemetryTable{homes: make(map[gridmesh.HomeID]telemetryEntry)}
+}
+
+// put keeps t unless the table holds a newer report of the same home run.
+// A restarted home starts its Seq again, so a report much newer in time
+// replaces an old one whatever its Seq.
+func (tt *telemetryTable) put(t gridmesh.Telemetry, now time.Time) {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	if old, ok := tt.homes[t.Home]; ok && t.Seq <= old.t.Seq && t.AtMs <= old.t.AtMs {
+		return
+	}
+	tt.homes[t.Home] = telemetryEntry{t: t, received: now}
+}
+
+// forgetAfter is how long a silent home stays in the table: long enough
+// for any dispatch to have stopped using it, short enough that the table
+// cannot grow without bound as homes come and go.
+const forgetAfter = 10 * time.Minute
+
+// fresh returns the dispatch inputs of every home heard from within
+// maxAge, sorted by home, and forgets homes silent for forgetAfter.
+func (tt *telemetryTable) fresh(now time.Time, maxAge time.Duration) []control.HomeState {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	out := make([]control.HomeState, 0, len(tt.homes))
+	for h, e := range tt.homes {
+		age := now.Sub(e.received)
+		if age > forgetAfter {
+			delete(tt.homes, h)
+		}
+		if age > maxAge {
+			continue
+		}
+		out = append(out, control.HomeState{Home: e.t.Home, BaseW: e.t.BaseW, Battery: e.t.Battery})
+	}
+	slices.SortFunc(out, func(a, b control.HomeState) int {
+		switch {
+		case a.Home < b.Home:
+			return -1
+		case a.Home > b.Home:
+			return 1
+		}
+		return 0
+	})
+	return out
+}

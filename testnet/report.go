@@ -1,0 +1,103 @@
+package testnet
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+
+	"github.com/gridmesh/gridmesh"
+)
+
+// Report is what a testnet run measured. Its JSON keys are stable: tools
+// and tests read them.
+type Report struct {
+	Homes         int      `json:"homes"`
+	Neighborhoods int      `json:"neighborhoods"`
+	DurationS     float64  `json:"duration_s"`
+	Scenario      []string `json:"scenario"`
+	Seed          int64    `json:"seed"`
+
+	Neighborhood []NeighborhoodReport `json:"neighborhood"`
+
+	// SignalToSetpointMs: from a target change reaching the leader to each
+	// home applying the plan that carries it.
+	SignalToSetpointMs Percentiles `json:"signal_to_setpoint_ms"`
+	// FailoverMs: one entry per leader kill, from the kill to the first
+	// plan of the new leader applied by every surviving home.
+	FailoverMs []float64 `json:"failover_ms"`
+	// HomesWithoutValidPlanMax: the most homes at any sample, after their
+	// first plan, whose plan lease had run out.
+	HomesWithoutValidPlanMax int `json:"homes_without_valid_plan_max"`
+	// LoopTicksMissed: device-loop ticks that started over a period late.
+	LoopTicksMissed uint64 `json:"loop_ticks_missed"`
+	// RejectedMessages: gossip messages refused at validation, by reason.
+	RejectedMessages map[string]uint64 `json:"rejected_messages"`
+	// PlansRefused: plans that passed gossip validation but that a home's
+	// loop refused (stale after fencing, expired, invalid), by reason.
+	PlansRefused map[string]uint64 `json:"plans_refused"`
+	// DeviceErrors: device reads or writes that failed.
+	DeviceErrors uint64 `json:"device_errors"`
+	// Errors lists what went wrong; empty on a clean run.
+	Errors []string `json:"errors"`
+}
+
+// NeighborhoodReport is one neighborhood's part of the report.
+type NeighborhoodReport struct {
+	ID             gridmesh.NeighborhoodID `json:"id"`
+	Homes          int                     `json:"homes"`
+	LiveHomes      int                     `json:"live_homes"`
+	Leader         gridmesh.HomeID         `json:"leader"`
+	LeaderChanges  int                     `json:"leader_changes"`
+	PlansCommitted uint64                  `json:"plans_committed"`
+	// PlanCoverage is the share of live homes whose applied plan is the
+	// neighborhood's latest committed one, at the end.
+	PlanCoverage float64 `json:"plan_coverage"`
+	// FirstPlanMs is from the city being up to the first plan applied.
+	FirstPlanMs float64    `json:"first_plan_ms"`
+	TargetW     gridmesh.W `json:"target_w"`
+	// AchievedW is the mean feeder import over the steady samples of the
+	// final target.
+	AchievedW gridmesh.W `json:"achieved_w"`
+	// TrackingErrorPct is the mean absolute error of the feeder import
+	// against the target over the steady part of the run, in % of the
+	// target's magnitude, or of the neighborhood's battery power rating
+	// where the target is under a tenth of that rating.
+	TrackingErrorPct float64 `json:"tracking_error_pct"`
+	SteadySamples    int     `json:"steady_samples"`
+}
+
+// Percentiles summarizes a distribution.
+type Percentiles struct {
+	N   int     `json:"n"`
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// percentiles computes nearest-rank percentiles of xs.
+func percentiles(xs []float64) Percentiles {
+	if len(xs) == 0 {
+		return Percentiles{}
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	rank := func(p float64) float64 {
+		i := int(math.Ceil(p*float64(len(s)))) - 1
+		return s[min(max(i, 0), len(s)-1)]
+	}
+	return Percentiles{N: len(s), P50: rank(0.50), P99: rank(0.99), Max: s[len(s)-1]}
+}
+
+// WriteFile writes the report as indented JSON.
+func (r *Report) WriteFile(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}

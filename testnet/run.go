@@ -1,0 +1,324 @@
+package testnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/node"
+)
+
+// bootTimeout bounds how long one home may take to listen at start.
+const bootTimeout = 30 * time.Second
+
+// Run starts the city, plays the scenarios for cfg.Duration, stops every
+// home and returns the report. It returns an error only when the city
+// could not run at all; what went wrong during a run is in Report.Errors.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("testnet: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	realStart := time.Now()
+	clock := func() time.Time { return cfg.SimStart.Add(time.Since(realStart)) }
+	rec := newRecorder()
+	c, err := newCity(cfg, rec, clock, log)
+	if err != nil {
+		return nil, fmt.Errorf("testnet: %w", err)
+	}
+	for _, nb := range c.nbhds {
+		nb.target = gridmesh.Target{Seq: 1, ImportW: cfg.TargetPerHomeW * gridmesh.W(len(nb.homes))}
+	}
+	defer c.stop()
+	if err := c.start(ctx, bootTimeout); err != nil {
+		return nil, fmt.Errorf("testnet: %w", err)
+	}
+	r := &run{cfg: cfg, c: c, rec: rec, t0: time.Now(), log: log}
+	r.meters = make([]*feederMeter, len(c.nbhds))
+	for k, nb := range c.nbhds {
+		r.meters[k] = newFeederMeter(nb, r.t0)
+	}
+	if err := r.play(ctx); err != nil {
+		return nil, err
+	}
+	rep := r.finish(ctx)
+	return rep, nil
+}
+
+// run is one testnet run in progress. Its fields are owned by the
+// goroutine that called Run.
+type run struct {
+	cfg    Config
+	c      *city
+	rec    *recorder
+	t0     time.Time
+	log    *slog.Logger
+	meters []*feederMeter
+
+	withoutPlanMax int
+	errors         []string
+}
+
+// event is something a scenario does at an offset into the run.
+type event struct {
+	at   time.Duration
+	name string
+	do   func(now time.Time)
+}
+
+// timeline lists the scenarios' events in time order.
+func (r *run) timeline() []event {
+	var evs []event
+	d := r.cfg.Duration
+	if r.cfg.has(ScenarioDR) {
+		cut := -r.cfg.DRCutPerHomeW
+		evs = append(evs,
+			event{d / 3, "dr start", func(now time.Time) { r.shiftTargets(cut, now) }},
+			event{2 * d / 3, "dr end", func(now time.Time) { r.shiftTargets(-cut, now) }})
+	}
+	if r.cfg.has(ScenarioLeaderKill) {
+		evs = append(evs, event{d / 2, "leader kill", r.killLeaders})
+	}
+	slices.SortStableFunc(evs, func(a, b event) int { return int(a.at - b.at) })
+	return evs
+}
+
+// play runs the timeline, sampling every SamplePeriod and printing a
+// summary every second, until Duration has passed.
+func (r *run) play(ctx context.Context) error {
+	sample := time.NewTicker(r.cfg.SamplePeriod)
+	defer sample.Stop()
+	summary := time.NewTicker(time.Second)
+	defer summary.Stop()
+	end := time.NewTimer(r.cfg.Duration)
+	defer end.Stop()
+	evs := r.timeline()
+	next := time.NewTimer(time.Hour)
+	defer next.Stop()
+	arm := func() {
+		if len(evs) > 0 {
+			next.Reset(time.Until(r.t0.Add(evs[0].at)))
+		}
+	}
+	arm()
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("testnet: %w", ctx.Err())
+		case <-end.C:
+			return nil
+		case now := <-next.C:
+			ev := evs[0]
+			evs = evs[1:]
+			r.log.Info("scenario event", "event", ev.name, "at", ev.at)
+			ev.do(now)
+			arm()
+		case now := <-sample.C:
+			r.sample(now)
+		case now := <-summary.C:
+			r.printSummary(now)
+		}
+	}
+}
+
+// shiftTargets asks every neighborhood for delta per home more import.
+func (r *run) shiftTargets(perHome gridmesh.W, now time.Time) {
+	for _, nb := range r.c.nbhds {
+		nb.target = gridmesh.Target{Seq: nb.target.Seq + 1, ImportW: nb.target.ImportW + perHome*gridmesh.W(len(nb.homes))}
+		live := nb.live()
+		r.rec.targetChanged(nb.id, nb.target.Seq, now, homeIDs(live))
+		for _, h := range live {
+			h.node.SetTarget(nb.target)
+		}
+	}
+	for _, m := range r.meters {
+		m.targetChanged(now)
+	}
+}
+
+// killLeaders kills every neighborhood's leader hard.
+func (r *run) killLeaders(now time.Time) {
+	for _, nb := range r.c.nbhds {
+		leader, term := leaderOf(nb)
+		if leader == nil {
+			r.errors = append(r.errors, fmt.Sprintf("%s: no leader to kill at %v", nb.id, now.Sub(r.t0).Round(time.Millisecond)))
+			continue
+		}
+		var survivors []gridmesh.HomeID
+		for _, h := range nb.live() {
+			if h != leader {
+				survivors = append(survivors, h.id)
+			}
+		}
+		r.rec.leaderKilled(nb.id, term, time.Now(), survivors)
+		r.c.kill(leader)
+	}
+}
+
+// leaderOf returns the live home that leads nb in the highest term, and
+// that term.
+func leaderOf(nb *neighborhood) (*home, uint64) {
+	var best *home
+	var term uint64
+	for _, h := range nb.live() {
+		if s := h.node.Status(); s.IsLeader && (best == nil || s.Term > term) {
+			best, term = h, s.Term
+		}
+	}
+	return best, term
+}
+
+func homeIDs(hs []*home) []gridmesh.HomeID {
+	out := make([]gridmesh.HomeID, len(hs))
+	for i, h := range hs {
+		out[i] = h.id
+	}
+	return out
+}
+
+// sample meters every feeder and counts homes without a valid plan.
+func (r *run) sample(now time.Time) {
+	without := 0
+	for k, nb := range r.c.nbhds {
+		pending, doneAt := r.rec.failoverState(nb.id)
+		st := r.meters[k].sample(now, nb, pending, doneAt, r.cfg.Settle)
+		without += st.withoutPlan
+	}
+	r.withoutPlanMax = max(r.withoutPlanMax, without)
+}
+
+// printSummary writes one line: per neighborhood its leader, target,
+// feeder import and how many homes follow a plan.
+func (r *run) printSummary(now time.Time) {
+	if r.cfg.Summary == nil {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%4.0fs]", now.Sub(r.t0).Seconds())
+	for _, m := range r.meters {
+		fmt.Fprintf(&b, " | %s leader %s t%d target %v feeder %v plan %d/%d", m.nb.id, orDash(m.leader), m.term,
+			m.nb.target.ImportW, m.lastFeederW, m.lastPlanned, m.lastLive)
+	}
+	fmt.Fprintf(&b, " | no-plan %d\n", r.withoutPlanMax)
+	_, _ = io.WriteString(r.cfg.Summary, b.String()) // a closed terminal must not stop the run
+}
+
+func orDash(h gridmesh.HomeID) string {
+	if h == "" {
+		return "-"
+	}
+	return string(h)
+}
+
+// finish measures coverage at the end, stops the city and assembles the
+// report.
+func (r *run) finish(ctx context.Context) *Report {
+	rep := &Report{
+		Homes:            r.cfg.Homes,
+		Neighborhoods:    r.cfg.Neighborhoods,
+		DurationS:        r.cfg.Duration.Seconds(),
+		Scenario:         r.cfg.Scenarios,
+		Seed:             r.cfg.Seed,
+		RejectedMessages: map[string]uint64{},
+		PlansRefused:     map[string]uint64{},
+		Errors:           []string{},
+	}
+	for k, nb := range r.c.nbhds {
+		m := r.meters[k]
+		leader, _ := leaderOf(nb)
+		nr := NeighborhoodReport{
+			ID:               nb.id,
+			Homes:            len(nb.homes),
+			LiveHomes:        len(nb.live()),
+			LeaderChanges:    m.leaderChanges,
+			PlanCoverage:     r.coverage(ctx, nb),
+			TargetW:          nb.target.ImportW,
+			AchievedW:        m.achieved(),
+			TrackingErrorPct: m.trackingErrorPct(),
+			SteadySamples:    m.steady,
+		}
+		if leader != nil {
+			nr.Leader = leader.id
+		} else {
+			r.errors = append(r.errors, fmt.Sprintf("%s: no leader at the end", nb.id))
+		}
+		if first, ok := r.rec.firstPlanAt(nb.id); ok {
+			nr.FirstPlanMs = ms(first.Sub(r.t0))
+		} else {
+			r.errors = append(r.errors, fmt.Sprintf("%s: no plan was ever applied", nb.id))
+		}
+		if m.steady == 0 {
+			r.errors = append(r.errors, fmt.Sprintf("%s: no steady sample to measure tracking on", nb.id))
+		}
+		for _, h := range nb.live() {
+			nr.PlansCommitted = max(nr.PlansCommitted, h.node.Status().PlansInLog)
+		}
+		rep.Neighborhood = append(rep.Neighborhood, nr)
+	}
+	for nb, homes := range r.rec.unfinished() {
+		slices.Sort(homes)
+		r.errors = append(r.errors, fmt.Sprintf("%s: failover never reached %v", nb, homes))
+	}
+	r.c.stop()
+	for _, h := range r.c.homes {
+		if h.err != nil && !errors.Is(h.err, context.Canceled) {
+			r.errors = append(r.errors, fmt.Sprintf("%s: %v", h.id, h.err))
+		}
+		c := h.final.Counters
+		rep.LoopTicksMissed += c["loop_ticks_missed"]
+		rep.DeviceErrors += c["device_errors"]
+		for _, reason := range []string{"stale", "expired", "invalid", "dropped"} {
+			if v := c["plans_"+reason]; v > 0 {
+				rep.PlansRefused[reason] += v
+			}
+		}
+		for reason, v := range h.final.Rejections {
+			rep.RejectedMessages[reason] += v
+		}
+	}
+	rep.SignalToSetpointMs, rep.FailoverMs = r.rec.latencies()
+	rep.HomesWithoutValidPlanMax = r.withoutPlanMax
+	rep.Errors = append(rep.Errors, r.errors...)
+	return rep
+}
+
+// coverage waits up to two plan periods for every live home of nb to
+// follow the neighborhood's newest committed plan (as of the moment it
+// is called), and returns the share that does. Plans are published a
+// few milliseconds after they are committed, so asking at one instant
+// would count a plan still in flight as missed.
+func (r *run) coverage(ctx context.Context, nb *neighborhood) float64 {
+	live := nb.live()
+	if len(live) == 0 {
+		return 0
+	}
+	var latest gridmesh.Epoch
+	for _, h := range live {
+		if e := h.node.Status().CommittedEpoch; e.After(latest) {
+			latest = e
+		}
+	}
+	deadline := time.Now().Add(2 * r.cfg.Node.PlanPeriod)
+	for {
+		covered := 0
+		for _, h := range live {
+			if s := h.node.Status(); s.HasPlan && !latest.After(s.PlanEpoch) {
+				covered++
+			}
+		}
+		if covered == len(live) || time.Now().After(deadline) || ctx.Err() != nil {
+			return float64(covered) / float64(len(live))
+		}
+		time.Sleep(r.cfg.SamplePeriod)
+	}
+}
+
+var _ node.Observer = (*recorder)(nil)
