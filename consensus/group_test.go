@@ -32,7 +32,7 @@ type member struct {
 func (m *member) id() string { return m.h.ID().String() }
 
 // open opens m's group, closed when the test ends.
-func (m *member) open(t *testing.T, log *slog.Logger) {
+func (m *member) open(t testing.TB, log *slog.Logger) {
 	t.Helper()
 	g, err := consensus.Open(m.cfg, m.h, log.With("home", m.name))
 	if err != nil {
@@ -53,7 +53,7 @@ func (m *member) kill(t *testing.T) {
 
 // newCluster opens a group of voters then non-voters, each on a host of
 // its own, in DataDirs of their own when durable.
-func newCluster(t *testing.T, voters, nonVoters int, durable bool) []*member {
+func newCluster(t testing.TB, voters, nonVoters int, durable bool) []*member {
 	t.Helper()
 	hosts := consensustest.NewHosts(t, voters+nonVoters)
 	var servers []consensus.Server
@@ -77,7 +77,7 @@ func newCluster(t *testing.T, voters, nonVoters int, durable bool) []*member {
 }
 
 // waitLeader waits until one member leads and every member names it.
-func waitLeader(t *testing.T, ms []*member) *member {
+func waitLeader(t testing.TB, ms []*member) *member {
 	t.Helper()
 	var leader *member
 	consensustest.WaitFor(t, settle, func() error {

@@ -54,7 +54,8 @@ type NeighborhoodReport struct {
 	// PlanCoverage is the share of live homes whose applied plan is the
 	// neighborhood's latest committed one, at the end.
 	PlanCoverage float64 `json:"plan_coverage"`
-	// FirstPlanMs is from the city being up to the first plan applied.
+	// FirstPlanMs is from the first home of the city starting to the
+	// first plan applied in this neighborhood.
 	FirstPlanMs float64    `json:"first_plan_ms"`
 	TargetW     gridmesh.W `json:"target_w"`
 	// AchievedW is the mean feeder import over the steady samples of the

@@ -38,10 +38,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 		nb.target = gridmesh.Target{Seq: 1, ImportW: cfg.TargetPerHomeW * gridmesh.W(len(nb.homes))}
 	}
 	defer c.stop()
+	started := time.Now()
 	if err := c.start(ctx, bootTimeout); err != nil {
 		return nil, fmt.Errorf("testnet: %w", err)
 	}
-	r := &run{cfg: cfg, c: c, rec: rec, t0: time.Now(), log: log}
+	r := &run{cfg: cfg, c: c, rec: rec, started: started, t0: time.Now(), log: log}
 	r.meters = make([]*feederMeter, len(c.nbhds))
 	for k, nb := range c.nbhds {
 		r.meters[k] = newFeederMeter(nb, r.t0)
@@ -56,12 +57,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 // run is one testnet run in progress. Its fields are owned by the
 // goroutine that called Run.
 type run struct {
-	cfg    Config
-	c      *city
-	rec    *recorder
-	t0     time.Time
-	log    *slog.Logger
-	meters []*feederMeter
+	cfg Config
+	c   *city
+	rec *recorder
+	// started is when the first home started; t0 when the last one
+	// listened and the scenarios' clock began.
+	started time.Time
+	t0      time.Time
+	log     *slog.Logger
+	meters  []*feederMeter
 
 	withoutPlanMax int
 	errors         []string
@@ -251,7 +255,7 @@ func (r *run) finish(ctx context.Context) *Report {
 			r.errors = append(r.errors, fmt.Sprintf("%s: no leader at the end", nb.id))
 		}
 		if first, ok := r.rec.firstPlanAt(nb.id); ok {
-			nr.FirstPlanMs = ms(first.Sub(r.t0))
+			nr.FirstPlanMs = ms(first.Sub(r.started))
 		} else {
 			r.errors = append(r.errors, fmt.Sprintf("%s: no plan was ever applied", nb.id))
 		}
