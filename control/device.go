@@ -14,6 +14,44 @@ type Battery interface {
 
 // Meter is the home's grid meter.
 type Meter interface {
-	// NetW reads the net import now (positive: import).
-	NetW() (gridmesh.W, error)
+	// Meter reads the grid connection point now.
+	Meter() (gridmesh.MeterReading, error)
+}
+
+// PV is a PV inverter the loop may curtail.
+type PV interface {
+	// PV reports the inverter's output and limit now.
+	PV() (gridmesh.PVState, error)
+	// SetPVLimit caps the output (PeakW or more: no cap). The device
+	// clamps it to [0, PeakW].
+	SetPVLimit(w gridmesh.W) error
+}
+
+// Charger is an EV charger the loop may steer.
+type Charger interface {
+	// Charger reports the charger and the car now.
+	Charger() (gridmesh.ChargerState, error)
+	// SetChargePower commands a charging power: 0 stops charging; a power
+	// below MinW charges at MinW, above MaxW at MaxW.
+	SetChargePower(w gridmesh.W) error
+}
+
+// HeatPump is a heat pump whose consumption the loop may shift.
+type HeatPump interface {
+	// HeatPump reports the heat pump and the house now.
+	HeatPump() (gridmesh.HeatPumpState, error)
+	// SetHeatPumpPower asks for an electrical power in [0, MaxW]. Outside
+	// its comfort band the heat pump overrides the request to bring the
+	// house back inside it.
+	SetHeatPumpPower(w gridmesh.W) error
+}
+
+// Loads is the home's household load, whose non-critical part the loop
+// may shed.
+type Loads interface {
+	// Loads reports the critical and non-critical load now.
+	Loads() (gridmesh.LoadState, error)
+	// ShedNonCritical disconnects (true) or reconnects (false) the
+	// non-critical load.
+	ShedNonCritical(shed bool) error
 }

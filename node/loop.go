@@ -71,12 +71,12 @@ func (r *loopRunner) step(now time.Time) {
 		r.n.stats.deviceErrors.Add(1)
 		return
 	}
-	net, err := r.n.deps.Meter.NetW()
+	meter, err := r.n.deps.Meter.Meter()
 	if err != nil {
 		r.n.stats.deviceErrors.Add(1)
 		return
 	}
-	reading := control.Reading{NetW: net, Battery: flex}
+	reading := control.Reading{NetW: meter.NetW, Battery: flex}
 	cmd := r.loop.Step(reading, now)
 	if err := r.n.deps.Battery.SetBatteryPower(cmd.BatteryW); err != nil {
 		r.n.stats.deviceErrors.Add(1)

@@ -91,10 +91,11 @@ func (h *Home) SetBatteryPower(w gridmesh.W) error {
 	return nil
 }
 
-// NetW reads the grid meter: load - PV + battery power, now. The error is
-// always nil for a simulated meter.
-func (h *Home) NetW() (gridmesh.W, error) {
-	return h.Snapshot().NetW, nil
+// Meter reads the grid meter: net import = load - PV + battery power, now,
+// on a healthy 230 V, 50 Hz grid. The error is always nil for a simulated
+// meter.
+func (h *Home) Meter() (gridmesh.MeterReading, error) {
+	return gridmesh.MeterReading{NetW: h.Snapshot().NetW, VoltageV: 230, FrequencyHz: 50, GridOK: true}, nil
 }
 
 // Snapshot measures everything at once, now.

@@ -15,7 +15,7 @@ import (
 var _ interface {
 	Battery() (gridmesh.Flexibility, error)
 	SetBatteryPower(w gridmesh.W) error
-	NetW() (gridmesh.W, error)
+	Meter() (gridmesh.MeterReading, error)
 } = (*Home)(nil)
 
 // fakeClock is a clock the test moves by hand; safe for concurrent use.
@@ -126,7 +126,8 @@ func TestHomeMeterSign(t *testing.T) {
 	check := func(what string, want func(s HomeSnapshot) bool) {
 		t.Helper()
 		s := h.Snapshot()
-		net, err := h.NetW()
+		m, err := h.Meter()
+		net := m.NetW
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +171,7 @@ func TestHomeConcurrent(t *testing.T) {
 				if f, _ := h.Battery(); f.Validate() != nil {
 					t.Error(f.Validate())
 				}
-				_, _ = h.NetW()
+				_, _ = h.Meter()
 			}
 		})
 	}
