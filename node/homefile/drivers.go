@@ -1,0 +1,94 @@
+package homefile
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Sim is a simulated home's devices: physics on this machine, for trying
+// gridmesh without hardware.
+type Sim struct {
+	Battery *SimBattery `yaml:"battery"`
+	PV      *SimPV      `yaml:"pv"`
+	Load    *SimLoad    `yaml:"load"`
+	// Seed varies the simulated weather and household.
+	Seed uint64 `yaml:"seed"`
+}
+
+// SimBattery is a simulated battery.
+type SimBattery struct {
+	Capacity   Energy   `yaml:"capacity"`
+	MaxCharge  Power    `yaml:"max_charge"`
+	MaxDischg  Power    `yaml:"max_discharge"`
+	Efficiency Fraction `yaml:"efficiency"`
+	InitialSoC Fraction `yaml:"initial_soc"`
+	Reserve    Fraction `yaml:"reserve"`
+}
+
+// SimPV is a simulated PV array.
+type SimPV struct {
+	Peak Power `yaml:"peak"`
+}
+
+// SimLoad is a simulated household load.
+type SimLoad struct {
+	Base        Power `yaml:"base"`
+	EveningPeak Power `yaml:"evening_peak"`
+	// Critical is the share of the load that must always be served.
+	Critical Fraction `yaml:"critical"`
+}
+
+// MQTT is a device reached through an MQTT broker.
+type MQTT struct {
+	Broker     string            `yaml:"broker"`
+	ClientID   string            `yaml:"client_id"`
+	Username   string            `yaml:"username"`
+	Password   string            `yaml:"password"`
+	StateTopic string            `yaml:"state_topic"`
+	SetTopic   string            `yaml:"set_topic"`
+	Fields     map[string]string `yaml:"fields"`
+	SetPayload string            `yaml:"set_payload"`
+	StaleAfter *Duration         `yaml:"stale_after"`
+}
+
+// SunSpec is an inverter or battery reached over Modbus TCP.
+type SunSpec struct {
+	Addr             string    `yaml:"addr"`
+	UnitID           uint8     `yaml:"unit_id"`
+	Timeout          *Duration `yaml:"timeout"`
+	ReversionTimeout *Duration `yaml:"reversion_timeout"`
+}
+
+// validateDriver checks the driver block's own rules.
+func (d *Device) validateDriver() error {
+	switch d.Driver {
+	case "sim":
+		if d.Sim.Battery == nil && slices.Contains(d.Kinds, "battery") {
+			return errors.New("sim: battery: required for kind battery")
+		}
+		if b := d.Sim.Battery; b != nil && (b.Capacity <= 0 || b.MaxCharge <= 0 || b.MaxDischg <= 0) {
+			return errors.New("sim: battery: capacity, max_charge and max_discharge must be positive")
+		}
+	case "mqtt":
+		if len(d.Kinds) != 1 {
+			return fmt.Errorf("mqtt: one kind per device (a topic pair carries one device), got %v", d.Kinds)
+		}
+		if d.MQTT.Broker == "" || d.MQTT.StateTopic == "" {
+			return errors.New("mqtt: broker and state_topic are required")
+		}
+		if d.Kinds[0] != "meter" && d.Kinds[0] != "loads" && d.MQTT.SetTopic == "" {
+			return fmt.Errorf("mqtt: set_topic is required for a %s", d.Kinds[0])
+		}
+	case "sunspec":
+		for _, k := range d.Kinds {
+			if k != "battery" && k != "meter" && k != "pv" {
+				return fmt.Errorf("sunspec: serves battery, meter and pv, not %s", k)
+			}
+		}
+		if d.SunSpec.Addr == "" {
+			return errors.New("sunspec: addr (host:port) is required")
+		}
+	}
+	return nil
+}

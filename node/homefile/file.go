@@ -1,0 +1,199 @@
+package homefile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// File is one home, as its YAML file describes it.
+type File struct {
+	// Home names the home; Neighborhood its feeder; Network the
+	// deployment (gossip topics carry it).
+	Home         ID `yaml:"home"`
+	Neighborhood ID `yaml:"neighborhood"`
+	Network      ID `yaml:"network"`
+	// Listen are the libp2p listen multiaddrs (default: all interfaces,
+	// TCP 4001).
+	Listen []string `yaml:"listen"`
+	// Bootstrap are multiaddrs (with /p2p/<id>) of homes to dial first.
+	Bootstrap []string `yaml:"bootstrap"`
+	// DataDir holds the home's identity key and Raft state.
+	DataDir string `yaml:"data_dir"`
+	// HTTP is the status endpoint's address ("" = none).
+	HTTP string `yaml:"http"`
+	// Raft lists the neighborhood's Raft members; empty: this home alone.
+	Raft Raft `yaml:"raft"`
+	// TargetW, when set, is the neighborhood's feeder import target this
+	// home dispatches to while it leads (until operator requests arrive).
+	TargetW *Power `yaml:"target_w"`
+	// Devices are the home's devices.
+	Devices []Device `yaml:"devices"`
+}
+
+// Raft is the neighborhood's static Raft membership.
+type Raft struct {
+	Servers []Server `yaml:"servers"`
+}
+
+// Server is one Raft member: a home's libp2p peer ID and whether it votes.
+type Server struct {
+	ID    string `yaml:"id"`
+	Voter bool   `yaml:"voter"`
+}
+
+// Device is one device: a name, what it is, and the driver that reaches it.
+type Device struct {
+	Name ID `yaml:"name"`
+	// Kind is battery, meter, pv, charger, heatpump or loads; a driver may
+	// serve several kinds from one device (a sim home, a hybrid inverter).
+	Kinds []string `yaml:"kinds"`
+	// Driver is sim, mqtt or sunspec; exactly the matching block is set.
+	Driver  string   `yaml:"driver"`
+	Sim     *Sim     `yaml:"sim"`
+	MQTT    *MQTT    `yaml:"mqtt"`
+	SunSpec *SunSpec `yaml:"sunspec"`
+	// line is where the device starts, for errors found after decoding.
+	line int
+}
+
+// Kinds a device may have.
+var Kinds = []string{"battery", "meter", "pv", "charger", "heatpump", "loads"}
+
+// Drivers a device may use.
+var Drivers = []string{"sim", "mqtt", "sunspec"}
+
+// Load reads and validates the file at path.
+func Load(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("home file: %w", err)
+	}
+	f, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// Parse decodes and validates a home file's content strictly: unknown
+// keys and bad values are errors naming their line.
+func Parse(b []byte) (*File, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var f File
+	if err := dec.Decode(&f); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("empty home file")
+		}
+		return nil, err
+	}
+	if err := dec.Decode(new(any)); !errors.Is(err, io.EOF) {
+		return nil, errors.New("more than one YAML document: a home file holds one home")
+	}
+	// Decode again into nodes to know each device's line.
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err == nil {
+		if devs := findKey(&root, "devices"); devs != nil && devs.Kind == yaml.SequenceNode {
+			for i, n := range devs.Content {
+				if i < len(f.Devices) {
+					f.Devices[i].line = n.Line
+				}
+			}
+		}
+	}
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// findKey returns the value node of key in the document's top mapping.
+func findKey(doc *yaml.Node, key string) *yaml.Node {
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+		doc = doc.Content[0]
+	}
+	if doc.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value == key {
+			return doc.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// validate checks what decoding could not: required keys and cross-field
+// rules.
+func (f *File) validate() error {
+	var errs []error
+	if f.Home == "" {
+		errs = append(errs, errors.New("home: required"))
+	}
+	if f.Neighborhood == "" {
+		errs = append(errs, errors.New("neighborhood: required"))
+	}
+	if f.DataDir == "" {
+		errs = append(errs, errors.New("data_dir: required (the home's identity key and Raft state live there)"))
+	}
+	names := map[ID]bool{}
+	kinds := map[string]ID{}
+	for i := range f.Devices {
+		d := &f.Devices[i]
+		where := fmt.Sprintf("line %d: device %d", d.line, i+1)
+		if d.Name == "" {
+			errs = append(errs, fmt.Errorf("%s: name: required", where))
+		} else {
+			where = fmt.Sprintf("line %d: device %s", d.line, d.Name)
+		}
+		if names[d.Name] {
+			errs = append(errs, fmt.Errorf("%s: name used twice", where))
+		}
+		names[d.Name] = true
+		if len(d.Kinds) == 0 {
+			errs = append(errs, fmt.Errorf("%s: kinds: required, some of %v", where, Kinds))
+		}
+		for _, k := range d.Kinds {
+			if !slices.Contains(Kinds, k) {
+				errs = append(errs, fmt.Errorf("%s: kind %q: want one of %v", where, k, Kinds))
+				continue
+			}
+			if other, dup := kinds[k]; dup {
+				errs = append(errs, fmt.Errorf("%s: a %s is already served by device %s: a home has one of each", where, k, other))
+			}
+			kinds[k] = d.Name
+		}
+		set := 0
+		for _, b := range []bool{d.Sim != nil, d.MQTT != nil, d.SunSpec != nil} {
+			if b {
+				set++
+			}
+		}
+		switch {
+		case !slices.Contains(Drivers, d.Driver):
+			errs = append(errs, fmt.Errorf("%s: driver %q: want one of %v", where, d.Driver, Drivers))
+		case set != 1 || d.Driver == "sim" && d.Sim == nil || d.Driver == "mqtt" && d.MQTT == nil || d.Driver == "sunspec" && d.SunSpec == nil:
+			errs = append(errs, fmt.Errorf("%s: driver %s needs its own block (%s:) and no other driver's", where, d.Driver, d.Driver))
+		default:
+			if err := d.validateDriver(); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", where, err))
+			}
+		}
+	}
+	if _, ok := kinds["battery"]; len(f.Devices) > 0 && !ok {
+		errs = append(errs, errors.New("devices: no battery: gridmesh steers a home through its battery"))
+	}
+	if _, ok := kinds["meter"]; len(f.Devices) > 0 && !ok {
+		errs = append(errs, errors.New("devices: no meter: the loop holds the home's net import at its meter"))
+	}
+	if len(f.Devices) == 0 {
+		errs = append(errs, errors.New("devices: required (at least a battery and a meter)"))
+	}
+	return errors.Join(errs...)
+}
