@@ -50,7 +50,7 @@ func TestParseNamesTheLine(t *testing.T) {
 		"unknown top key":    {"http: 127.0.0.1:8181", "htp: 127.0.0.1:8181", "line 6: field htp not found"},
 		"unknown nested key": {"pv: {peak: 4 kW}", "pv: {peek: 4 kW}", "line 15: field peek not found"},
 		"bad power":          {"max_charge: 5 kW", "max_charge: five", "line 14: power \"five\""},
-		"power out of range": {"max_charge: 5 kW", "max_charge: 5000 kW", "line 14: power \"5000 kW\": beyond"},
+		"power out of range": {"max_charge: 5 kW", "max_charge: 5000 kW", "line 14: power \"5000 kW\": outside"},
 		"bad fraction":       {"initial_soc: 0.6", "initial_soc: 1.6", "line 14: fraction \"1.6\""},
 		"bad id":             {"home: home-1", "home: home 1", "line 2: identifier \"home 1\""},
 		"wrong type":         {"seed: 7", "seed: [7]", "line 13"},

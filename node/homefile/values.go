@@ -17,34 +17,46 @@ func lineError(n *yaml.Node, format string, args ...any) error {
 	return fmt.Errorf("line %d: %s", n.Line, fmt.Sprintf(format, args...))
 }
 
+// unit is a suffix a quantity may carry and what it multiplies by.
+type unit struct {
+	suffix string
+	scale  float64
+}
+
+// quantity parses a number with an optional unit suffix (the longest
+// suffixes first in units) and checks it lies in [lo, hi].
+func quantity(n *yaml.Node, what, example string, units []unit, lo, hi float64) (float64, error) {
+	if n.Kind != yaml.ScalarNode {
+		return 0, lineError(n, "%s: want a number or e.g. %q", what, example)
+	}
+	s, scale := strings.TrimSpace(n.Value), 1.0
+	for _, u := range units {
+		if strings.HasSuffix(strings.ToLower(s), u.suffix) {
+			s, scale = strings.TrimSpace(s[:len(s)-len(u.suffix)]), u.scale
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, lineError(n, "%s %q: want a number or e.g. %q", what, n.Value, example)
+	}
+	v *= scale
+	if v < lo || v > hi {
+		return 0, lineError(n, "%s %q: outside [%g, %g]", what, n.Value, lo, hi)
+	}
+	return v, nil
+}
+
 // Power is a power in watts, written as a number of watts or with a unit:
-// "5000", "5000 W", "5 kW", "-1.5kW". It must be finite and within a home's
-// range.
+// "5000", "5000 W", "5 kW", "-1.5kW". It must be within a home's range.
 type Power gridmesh.W
 
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (p *Power) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return lineError(n, "power: want a number of watts or e.g. \"5 kW\"")
-	}
-	s := strings.TrimSpace(n.Value)
-	scale := 1.0
-	switch ls := strings.ToLower(s); {
-	case strings.HasSuffix(ls, "kw"):
-		scale, s = 1000, strings.TrimSpace(s[:len(s)-2])
-	case strings.HasSuffix(ls, "w"):
-		s = strings.TrimSpace(s[:len(s)-1])
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return lineError(n, "power %q: want a number of watts or e.g. \"5 kW\"", n.Value)
-	}
-	v *= scale
-	if math.Abs(v) > float64(gridmesh.MaxHomePowerW) {
-		return lineError(n, "power %q: beyond %v", n.Value, gridmesh.MaxHomePowerW)
-	}
+	limit := float64(gridmesh.MaxHomePowerW)
+	v, err := quantity(n, "power", "5 kW", []unit{{"kw", 1000}, {"w", 1}}, -limit, limit)
 	*p = Power(v)
-	return nil
+	return err
 }
 
 // Energy is an energy in watt-hours: "13500", "13.5 kWh", "13500 Wh".
@@ -52,27 +64,9 @@ type Energy gridmesh.Wh
 
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (e *Energy) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return lineError(n, "energy: want a number of watt-hours or e.g. \"13.5 kWh\"")
-	}
-	s := strings.TrimSpace(n.Value)
-	scale := 1.0
-	switch ls := strings.ToLower(s); {
-	case strings.HasSuffix(ls, "kwh"):
-		scale, s = 1000, strings.TrimSpace(s[:len(s)-3])
-	case strings.HasSuffix(ls, "wh"):
-		s = strings.TrimSpace(s[:len(s)-2])
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-		return lineError(n, "energy %q: want a non-negative number of watt-hours or e.g. \"13.5 kWh\"", n.Value)
-	}
-	v *= scale
-	if v > float64(gridmesh.MaxHomeEnergyWh) {
-		return lineError(n, "energy %q: beyond %v Wh", n.Value, float64(gridmesh.MaxHomeEnergyWh))
-	}
+	v, err := quantity(n, "energy", "13.5 kWh", []unit{{"kwh", 1000}, {"wh", 1}}, 0, float64(gridmesh.MaxHomeEnergyWh))
 	*e = Energy(v)
-	return nil
+	return err
 }
 
 // Duration is a Go duration string: "500ms", "3s", "1m30s". It must be
@@ -98,21 +92,9 @@ type Fraction float64
 
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (f *Fraction) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return lineError(n, "fraction: want a number in [0, 1] or a percentage")
-	}
-	s := strings.TrimSpace(n.Value)
-	scale := 1.0
-	if strings.HasSuffix(s, "%") {
-		scale, s = 0.01, strings.TrimSpace(s[:len(s)-1])
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	v *= scale
-	if err != nil || math.IsNaN(v) || v < 0 || v > 1 {
-		return lineError(n, "fraction %q: want a number in [0, 1] or a percentage", n.Value)
-	}
+	v, err := quantity(n, "fraction", "60%", []unit{{"%", 0.01}}, 0, 1)
 	*f = Fraction(v)
-	return nil
+	return err
 }
 
 // ID is an identifier (home, neighborhood, network, device name):
