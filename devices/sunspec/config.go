@@ -1,0 +1,95 @@
+package sunspec
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+)
+
+// Config is one SunSpec device reached over Modbus TCP.
+type Config struct {
+	// Addr is the device's host:port (Modbus TCP is usually port 502).
+	Addr string
+	// UnitID is the Modbus unit (slave) ID the device answers to.
+	UnitID uint8
+	// Timeout bounds every call: connecting, discovery after a reconnect
+	// and the reads and writes of one method together. It is also the
+	// Modbus request timeout.
+	Timeout time.Duration
+	// Device names the device in errors and logs.
+	Device string
+	// ReversionTimeout is written with every setpoint where the device
+	// offers a reversion time (124's InOutWRte_RvrtTms, 123's
+	// WMaxLimPct_RvrtTms, 704's WMaxLimPctRvrtTms): if gridmesh writes no
+	// new setpoint for this long, the device returns to its own control.
+	// SunSpec counts it in whole seconds; it is rounded up.
+	ReversionTimeout time.Duration
+	// Bases are the addresses probed for the "SunS" marker, in order
+	// (0-based register addresses: 40000 is "40001" in 1-based manuals).
+	Bases []uint16
+	// MaxModels bounds the model chain; a longer chain is malformed.
+	MaxModels int
+}
+
+// Bounds on the configuration.
+const (
+	// maxTimeout: a Modbus device that needs more than 30 s to answer is
+	// not one a 100 ms control loop can steer, even off the loop.
+	maxTimeout = 30 * time.Second
+	// maxReversionTimeout is the largest uint16 count of seconds that is
+	// not the not-implemented value 0xFFFF (123 and 124 hold it in 16 bits).
+	maxReversionTimeout = 0xFFFE * time.Second
+)
+
+// DefaultConfig returns a configuration with no address (set Addr), unit
+// ID 1, a 2 s timeout (a LAN device answers in tens of ms; some inverters
+// take a few hundred) and a 60 s reversion time (long enough to ride out
+// a restart of the node, short enough that a dead node does not hold the
+// battery for long).
+func DefaultConfig() Config {
+	return Config{
+		UnitID:           1,
+		Timeout:          2 * time.Second,
+		Device:           "sunspec",
+		ReversionTimeout: 60 * time.Second,
+		// 40000 is where nearly all devices put the marker; 0 and 50000
+		// are the alternatives the specification allows.
+		Bases: []uint16{40000, 0, 50000},
+		// Real devices carry up to about 20 models.
+		MaxModels: 64,
+	}
+}
+
+// Validate checks every field.
+func (c Config) Validate() error {
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("sunspec: address %q: %w", c.Addr, err)
+	}
+	if p, err := strconv.Atoi(port); host == "" || err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("sunspec: address %q needs a host and a port in 1..65535", c.Addr)
+	}
+	if c.Timeout <= 0 || c.Timeout > maxTimeout {
+		return fmt.Errorf("sunspec: timeout %v outside (0, %v]", c.Timeout, maxTimeout)
+	}
+	if c.Device == "" {
+		return errors.New("sunspec: empty device name")
+	}
+	if c.ReversionTimeout < time.Second || c.ReversionTimeout > maxReversionTimeout {
+		return fmt.Errorf("sunspec: reversion timeout %v outside [1s, %v]", c.ReversionTimeout, maxReversionTimeout)
+	}
+	if len(c.Bases) == 0 {
+		return errors.New("sunspec: no base address to probe")
+	}
+	if c.MaxModels < 1 || c.MaxModels > 1000 {
+		return fmt.Errorf("sunspec: max models %d outside [1, 1000]", c.MaxModels)
+	}
+	return nil
+}
+
+// reversionSecs is ReversionTimeout in whole seconds, rounded up.
+func (c Config) reversionSecs() uint16 {
+	return uint16((c.ReversionTimeout + time.Second - 1) / time.Second)
+}

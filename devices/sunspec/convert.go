@@ -1,0 +1,242 @@
+package sunspec
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gridmesh/gridmesh"
+)
+
+// Pure conversions between decoded models and gridmesh readings and
+// commands. A reading out of the range gridmesh messages carry is
+// ErrBadModel; a command is either within the device's percentages or an
+// error, whatever the registers held.
+
+// write is a run of registers to write at an offset from a model's ID
+// register.
+type write struct {
+	off  uint16
+	regs []uint16
+}
+
+// power checks that v is a usable power.
+func power(name string, v value) (gridmesh.W, error) {
+	if !v.ok {
+		return 0, fmt.Errorf("%w: %s not implemented", ErrBadModel, name)
+	}
+	if math.Abs(v.v) > float64(gridmesh.MaxHomePowerW) {
+		return 0, fmt.Errorf("%w: %s %v W out of range", ErrBadModel, name, v.v)
+	}
+	return gridmesh.W(v.v), nil
+}
+
+// rating returns a positive power rating, or ok false.
+func rating(v value) (gridmesh.W, bool) {
+	if !v.ok || v.v <= 0 || v.v > float64(gridmesh.MaxHomePowerW) {
+		return 0, false
+	}
+	return gridmesh.W(v.v), true
+}
+
+// flexibility reads a battery from model 124 and, when the device has
+// them, 802 (bat) and 120 (np). Without 802 the battery's power is not
+// reported by SunSpec and reads 0.
+func flexibility(st storage, bat *battery, np *nameplate) (gridmesh.Flexibility, error) {
+	maxCharge, ok := rating(st.wChaMax)
+	if !ok {
+		return gridmesh.Flexibility{}, fmt.Errorf("%w: WChaMax not a usable rating", ErrBadModel)
+	}
+	maxDischarge := maxCharge
+	soc, chaSt := st.chaState, st.chaSt
+	var f gridmesh.Flexibility
+	if np != nil {
+		if w, ok := rating(np.maxDisChaRte); ok {
+			maxDischarge = w
+		}
+		if np.whRtg.ok {
+			f.CapacityWh = gridmesh.Wh(np.whRtg.v)
+		}
+	}
+	if bat != nil {
+		if bat.soc.ok {
+			soc = bat.soc
+		}
+		if bat.chaSt != notUint16 {
+			chaSt = bat.chaSt
+		}
+		if w, ok := rating(bat.wChaRteMax); ok {
+			maxCharge = min(maxCharge, w)
+		}
+		if w, ok := rating(bat.wDisChaRteMax); ok {
+			maxDischarge = w
+		}
+		if bat.whRtg.ok {
+			f.CapacityWh = gridmesh.Wh(bat.whRtg.v)
+		}
+		if bat.w.ok {
+			w, err := power("battery W", bat.w)
+			if err != nil {
+				return gridmesh.Flexibility{}, err
+			}
+			f.PowerW = -w // SunSpec: positive discharges; gridmesh: positive charges
+		}
+	}
+	if !soc.ok || soc.v < 0 || soc.v > 100 {
+		return gridmesh.Flexibility{}, fmt.Errorf("%w: state of charge not reported or out of range", ErrBadModel)
+	}
+	f.SoC = soc.v / 100
+	if chaSt != chaStFull && f.SoC < 1 {
+		f.MaxW = maxCharge
+	}
+	if chaSt != chaStEmpty && f.SoC > 0 {
+		f.MinW = -maxDischarge
+	}
+	f.ChargeWh = gridmesh.Wh(1-f.SoC) * f.CapacityWh
+	f.DischargeWh = gridmesh.Wh(f.SoC) * f.CapacityWh
+	if err := f.Validate(); err != nil {
+		return gridmesh.Flexibility{}, fmt.Errorf("%w: %w", ErrBadModel, err)
+	}
+	return f, nil
+}
+
+// storageCommand returns the writes that hold the battery at w (positive:
+// charge): both StorCtl_Mod limits on, and the charge and discharge rates
+// set to the same percentage of WChaMax with opposite signs, so the
+// allowed window [-OutWRte, InWRte] is the single point w. The rates'
+// reversion time is set when the device implements it, so the battery
+// returns to its own control if gridmesh stops writing.
+func storageCommand(st storage, w gridmesh.W, rvrtSecs uint16) ([]write, error) {
+	if !w.Finite() {
+		return nil, fmt.Errorf("%w: battery command %v not finite", ErrBadCommand, w)
+	}
+	maxW, ok := rating(st.wChaMax)
+	if !ok {
+		return nil, fmt.Errorf("%w: WChaMax not a usable rating", ErrBadModel)
+	}
+	if !st.ratesOK {
+		return nil, fmt.Errorf("%w: InWRte/OutWRte not implemented", ErrModelMissing)
+	}
+	p, err := rawPercent(math.Abs(float64(w))/float64(maxW)*100, st.rateSF)
+	if err != nil {
+		return nil, err
+	}
+	neg := uint16(-int16(p))
+	out, in := neg, p // charge
+	if w < 0 {
+		out, in = p, neg
+	}
+	ws := []write{{offStorageRates, []uint16{out, in}}}
+	if st.rvrtOK {
+		ws = append(ws, write{offStorageRates + 3, []uint16{rvrtSecs}})
+	}
+	return append(ws, write{offStorageMod, []uint16{modCharge | modDischarge}}), nil
+}
+
+// peakW is the inverter's rated output: WMax (121) if the device has it,
+// else WRtg (120). 123's and 704's percentages are taken of it.
+func peakW(s *settings, np *nameplate) (gridmesh.W, bool) {
+	if s != nil {
+		if w, ok := rating(s.wMax); ok {
+			return w, true
+		}
+	}
+	if np != nil {
+		return rating(np.wRtg)
+	}
+	return 0, false
+}
+
+// pvState reads a PV inverter. The inverter's AC output W is PV production
+// less what went into a battery behind the same inverter, so chargeW (the
+// battery's power, positive charging; 0 without one) is added back.
+// SunSpec does not say what the array could produce, so AvailableW is the
+// production.
+func pvState(inv inverter, peak gridmesh.W, limPct value, enabled bool, chargeW gridmesh.W) (gridmesh.PVState, error) {
+	w, err := power("inverter W", inv.w)
+	if err != nil {
+		return gridmesh.PVState{}, err
+	}
+	pv := max(w+chargeW, 0)
+	limit := peak
+	if enabled && limPct.ok {
+		limit = peak * gridmesh.W(min(max(limPct.v, 0), 100)) / 100
+	}
+	return gridmesh.PVState{PowerW: pv, AvailableW: pv, LimitW: limit, PeakW: peak}, nil
+}
+
+// limitPercent turns a PV limit into a percentage of peak and whether the
+// limit is enabled at all (a limit at or above the peak is none).
+func limitPercent(limitW, peak gridmesh.W) (float64, bool, error) {
+	if math.IsNaN(float64(limitW)) {
+		return 0, false, fmt.Errorf("%w: PV limit is NaN", ErrBadCommand)
+	}
+	if limitW >= peak {
+		return 100, false, nil
+	}
+	return float64(max(limitW, 0)) / float64(peak) * 100, true, nil
+}
+
+// controlsCommand returns the 123 writes for a PV limit: WMaxLimPct, its
+// reversion time when implemented, then WMaxLim_Ena.
+func controlsCommand(c controls, limitW, peak gridmesh.W, rvrtSecs uint16) ([]write, error) {
+	pct, on, err := limitPercent(limitW, peak)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := rawPercent(pct, c.sf)
+	if err != nil {
+		return nil, err
+	}
+	ws := []write{{offControlsLim, []uint16{raw}}}
+	if c.rvrtOK {
+		ws = append(ws, write{offControlsLim + 2, []uint16{rvrtSecs}})
+	}
+	return append(ws, write{offControlsLim + 4, []uint16{enable(on)}}), nil
+}
+
+// derControlsCommand returns the 704 writes for a PV limit: WMaxLimPct;
+// when the reversion time is implemented, no limit after reversion
+// (WMaxLimPctEnaRvrt disabled) and the time; then WMaxLimPctEna.
+func derControlsCommand(c derControls, limitW, peak gridmesh.W, rvrtSecs uint32) ([]write, error) {
+	pct, on, err := limitPercent(limitW, peak)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := rawPercent(pct, c.sf)
+	if err != nil {
+		return nil, err
+	}
+	ws := []write{{offDERControlsLim + 1, []uint16{raw}}}
+	if c.rvrtOK {
+		ws = append(ws, write{offDERControlsLim + 3, []uint16{0, uint16(rvrtSecs >> 16), uint16(rvrtSecs)}})
+	}
+	return append(ws, write{offDERControlsLim, []uint16{enable(on)}}), nil
+}
+
+func enable(on bool) uint16 {
+	if on {
+		return 1
+	}
+	return 0
+}
+
+// meterReading reads a 20x meter; W is the import at the meter. The grid
+// counts as gone when the meter reads a voltage under 50 V or a frequency
+// outside 40-70 Hz; a meter that measures neither cannot tell, and the
+// grid counts as there.
+func meterReading(m meter) (gridmesh.MeterReading, error) {
+	w, err := power("meter W", m.w)
+	if err != nil {
+		return gridmesh.MeterReading{}, err
+	}
+	r := gridmesh.MeterReading{NetW: w, GridOK: true}
+	if m.v.ok && m.v.v >= 0 && m.v.v < 1000 {
+		r.VoltageV = m.v.v
+		r.GridOK = r.VoltageV >= 50
+	}
+	if m.hz.ok && m.hz.v >= 0 && m.hz.v < 1000 {
+		r.FrequencyHz = m.hz.v
+		r.GridOK = r.GridOK && r.FrequencyHz >= 40 && r.FrequencyHz <= 70
+	}
+	return r, nil
+}

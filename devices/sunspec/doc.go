@@ -1,0 +1,98 @@
+// Package sunspec drives SunSpec devices (PV and hybrid inverters,
+// batteries, meters) over Modbus TCP, with github.com/simonvetter/modbus.
+//
+// It owns the decoding of the SunSpec register map, as pure functions
+// fuzzed on garbage (registers.go, models.go, convert.go): finding the
+// "SunS" marker at holding register 40000, 0 or 50000 (0-based; "40001"
+// in 1-based manuals), walking the chain of models [ID, L, points…] to
+// the end marker 0xFFFF with bounds on length and count, and decoding the
+// models it uses into typed values with their scale factors applied.
+// Not-implemented values (0x8000 int16 and scale factors, 0xFFFF uint16
+// and enums) are absent, never numbers. And it owns the driver: Dial,
+// Device and the capability views Battery, Meter and PV.
+//
+// # Capabilities
+//
+// A device is an inverter, a battery, a meter or any mix, so Device has
+// no capability methods of its own; it hands out views that it has only
+// when its models support them:
+//
+//   - BatteryView: model 124 (basic storage controls), with 802 (battery)
+//     when present. Battery reads SoC (802, else 124's ChaState), the
+//     limits (124's WChaMax; 802's or 120's discharge rating), the power
+//     (802's W; SunSpec says nothing of a battery's power without 802, and
+//     it then reads 0) and the capacity (802, else 120). SetBatteryPower
+//     sets StorCtl_Mod to both limits and InWRte = p, OutWRte = -p (or the
+//     reverse to discharge), p the power as a percentage of WChaMax: the
+//     window [-OutWRte, InWRte] is then the one power wanted. Both rates
+//     are taken as percentages of WChaMax, as common hybrid inverters read
+//     them (124 names a WDisChaMax for OutWRte that no model defines).
+//   - MeterView: a meter model, 201 to 204. Meter's NetW is the meter's W,
+//     positive importing. A device without a meter model has no MeterView:
+//     an inverter's AC output (103's W) is not the home's net import, which
+//     takes the household load; use a separate meter (a SunSpec meter, often
+//     on its own unit ID, or another driver's).
+//   - PVView: an inverter model (101 to 103), an output limit (704, else
+//     123) and a rating (121's WMax, else 120's WRtg) whose percentage the
+//     limit is. PV's PowerW is the inverter's AC output plus what its
+//     battery takes in (802's W), since a hybrid's AC output is PV less
+//     charging; AvailableW equals PowerW, which SunSpec cannot tell apart.
+//     SetPVLimit writes WMaxLimPct and enables it (a limit at or above the
+//     rating disables it).
+//
+// Every setpoint is written with Config.ReversionTimeout as its reversion
+// time where the device implements one (124's InOutWRte_RvrtTms, 123's
+// WMaxLimPct_RvrtTms, 704's WMaxLimPctRvrtTms with no limit after
+// reversion): a device that hears nothing more from gridmesh returns to
+// its own control. Callers that hold a setpoint must therefore write it
+// again well within the reversion time.
+//
+// Sign conventions: gridmesh's load convention throughout the API
+// (battery power positive charging, net power positive importing).
+// SunSpec's 802 W is taken as positive discharging, the generator sign of
+// SunSpec's inverter models, which the specification does not state for
+// 802.
+//
+// # Calls
+//
+// Every method does its Modbus I/O there and then, and returns within
+// Config.Timeout: it runs on a worker goroutine, and a caller whose time
+// is up gets its error while the worker finishes its request (the library
+// bounds each by Timeout) and makes no further ones. Calls are carried
+// out one at a time; a few may wait, more fail at once. They block, so
+// the caller must keep them off the control loop (the guard does).
+//
+// Errors are *gridmesh.DeviceError. Timeouts, dropped connections,
+// garbled frames and busy devices are Retryable and wrap
+// gridmesh.ErrUnavailable; after one that leaves the connection in doubt
+// the next call reconnects and discovers the device again (it may have
+// been updated). Missing models (ErrModelMissing), malformed or
+// out-of-range values (ErrBadModel), requests the device refuses with a
+// Modbus exception (ErrRefused) and bad commands (ErrBadCommand) are
+// permanent.
+//
+// # Checking a device by hand
+//
+// sunspecserver.ServeSim serves a simulated hybrid home (`gridmesh
+// devices serve-sunspec --addr 127.0.0.1:1502`). mbpoll reads its marker
+// and model 1's header (1-based register numbers, so 40001 is 40000):
+//
+//	mbpoll -m tcp -a 1 -r 40001 -c 4 -t 4:hex 127.0.0.1 -p 1502 -1
+//	[40001]: 0x5375
+//	[40002]: 0x6E53
+//	[40003]: 0x0001
+//	[40004]: 0x0042
+//
+// With the default chain (1, 120, 103, 123, 124, 802, 203 from 40002),
+// model 124 starts at 40177 (1-based). Holding the battery at 30 % of
+// WChaMax charging, with a 30 s reversion time, then reading 802's W
+// (40250) and 203's W (40285):
+//
+//	mbpoll -m tcp -a 1 -p 1502 -r 40189 -t 4 127.0.0.1 62536 3000  # OutWRte -30.00 %, InWRte 30.00 %
+//	mbpoll -m tcp -a 1 -p 1502 -r 40192 -t 4 127.0.0.1 30          # InOutWRte_RvrtTms
+//	mbpoll -m tcp -a 1 -p 1502 -r 40182 -t 4 127.0.0.1 3           # StorCtl_Mod: both limits
+//	mbpoll -m tcp -a 1 -p 1502 -1 -r 40250 -c 1 -t 4 127.0.0.1     # 64036 (-1500): charging 1.5 kW
+//
+// mbpoll takes no negative numbers for 16-bit registers: write -3000 as
+// 62536. 30 s after the last write the server reverts StorCtl_Mod to 0.
+package sunspec

@@ -1,0 +1,155 @@
+package sunspecserver
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/gridmesh/gridmesh"
+)
+
+// The devices a Server can put behind a SunSpec register map. Their
+// method sets are those of package control's interfaces, so anything that
+// stands in for a device there (a devices/sim home, a test fake) can be
+// served.
+
+// Battery is a battery: served as models 124 and 802.
+type Battery interface {
+	Battery() (gridmesh.Flexibility, error)
+	SetBatteryPower(w gridmesh.W) error
+}
+
+// Meter is the home's grid meter: served as model 203.
+type Meter interface {
+	Meter() (gridmesh.MeterReading, error)
+}
+
+// PV is a PV inverter: served as models 120, 103 and 123 (or 704).
+type PV interface {
+	PV() (gridmesh.PVState, error)
+	SetPVLimit(w gridmesh.W) error
+}
+
+// Devices are what a Server serves; a nil device is absent.
+type Devices struct {
+	Battery Battery
+	Meter   Meter
+	PV      PV
+}
+
+// Fallback is what the battery does under no setpoint: before the first
+// one, and after a setpoint's reversion time has passed.
+type Fallback int
+
+const (
+	// FallbackSelfConsumption steers the battery to hold the meter at
+	// 0 W, within its limits, as a hybrid inverter does on its own.
+	FallbackSelfConsumption Fallback = iota
+	// FallbackIdle holds the battery at 0 W.
+	FallbackIdle
+)
+
+// Config is a Server's register map and behaviour.
+type Config struct {
+	// Base is the 0-based register address of the "SunS" marker: 40000,
+	// 0 or 50000.
+	Base uint16
+	// UnitID is the only Modbus unit ID the server answers to.
+	UnitID uint8
+	// Models are the models served, in chain order after the marker. Nil
+	// serves every model the devices support: 1, 120, 103, 123, 124, 802,
+	// 203 (704 only when listed).
+	Models []uint16
+	// Manufacturer, Model and Serial fill model 1.
+	Manufacturer, Model, Serial string
+	// BatteryMaxChargeW and BatteryMaxDischargeW are the battery's rated
+	// powers (124's WChaMax, 802's WChaRteMax and WDisChaRteMax); required
+	// with a battery, since a full battery's Flexibility reports 0.
+	BatteryMaxChargeW, BatteryMaxDischargeW gridmesh.W
+	// Fallback is the battery's behaviour under no setpoint.
+	Fallback Fallback
+}
+
+// Model numbers served.
+const (
+	modelCommon      uint16 = 1
+	modelInverter    uint16 = 103
+	modelNameplate   uint16 = 120
+	modelControls    uint16 = 123
+	modelStorage     uint16 = 124
+	modelMeter       uint16 = 203
+	modelDERControls uint16 = 704
+	modelBattery     uint16 = 802
+)
+
+// DefaultConfig returns the map at 40000 for unit 1, with self-consumption
+// as the fallback.
+func DefaultConfig() Config {
+	return Config{Base: 40000, UnitID: 1, Manufacturer: "gridmesh", Model: "sim-hybrid", Serial: "0001"}
+}
+
+// models returns the chain to serve for dev.
+func (c Config) models(dev Devices) []uint16 {
+	if c.Models != nil {
+		return c.Models
+	}
+	ms := []uint16{modelCommon}
+	if dev.PV != nil || dev.Battery != nil {
+		ms = append(ms, modelNameplate, modelInverter)
+	}
+	if dev.PV != nil {
+		ms = append(ms, modelControls)
+	}
+	if dev.Battery != nil {
+		ms = append(ms, modelStorage, modelBattery)
+	}
+	if dev.Meter != nil {
+		ms = append(ms, modelMeter)
+	}
+	return ms
+}
+
+// validate checks the configuration against the devices served.
+func (c Config) validate(dev Devices) error {
+	if c.Base != 0 && c.Base != 40000 && c.Base != 50000 {
+		return fmt.Errorf("sunspecserver: base %d is not 0, 40000 or 50000", c.Base)
+	}
+	ms := c.models(dev)
+	if len(ms) == 0 {
+		return errors.New("sunspecserver: no models")
+	}
+	for i, m := range ms {
+		if slices.Contains(ms[:i], m) {
+			return fmt.Errorf("sunspecserver: model %d listed twice", m)
+		}
+		var ok bool
+		switch m {
+		case modelCommon:
+			ok = true
+		case modelNameplate, modelInverter:
+			ok = dev.PV != nil || dev.Battery != nil
+		case modelControls, modelDERControls:
+			ok = dev.PV != nil
+		case modelStorage, modelBattery:
+			ok = dev.Battery != nil
+		case modelMeter:
+			ok = dev.Meter != nil
+		default:
+			return fmt.Errorf("sunspecserver: model %d not served by this server", m)
+		}
+		if !ok {
+			return fmt.Errorf("sunspecserver: model %d needs a device the server was not given", m)
+		}
+	}
+	if dev.Battery != nil {
+		for _, w := range []gridmesh.W{c.BatteryMaxChargeW, c.BatteryMaxDischargeW} {
+			if !w.Finite() || w <= 0 || w > 65_534 {
+				return fmt.Errorf("sunspecserver: battery rating %v outside (0, 65534] W", w)
+			}
+		}
+	}
+	if c.Fallback != FallbackSelfConsumption && c.Fallback != FallbackIdle {
+		return fmt.Errorf("sunspecserver: unknown fallback %d", c.Fallback)
+	}
+	return nil
+}
