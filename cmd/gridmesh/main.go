@@ -18,10 +18,11 @@ import (
 const usage = `gridmesh: a peer-to-peer virtual power plant
 
 Usage:
-  gridmesh testnet [flags]   start a city of homes on this machine and report
-  gridmesh help              this text
+  gridmesh testnet [flags]                start a city of homes on this machine and report
+  gridmesh devices serve-sunspec [flags]  serve a simulated SunSpec inverter over Modbus TCP
+  gridmesh help                           this text
 
-Run 'gridmesh testnet -h' for its flags.
+Run 'gridmesh COMMAND -h' for a command's flags.
 `
 
 func main() {
@@ -41,6 +42,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "testnet":
 		err = testnetCmd(ctx, args[1:], stdout, stderr)
+	case "devices":
+		err = devicesCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -18,6 +18,9 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{"testnet", "--homes", "1", "--neighborhoods", "3"},
 		{"testnet", "--log-level", "loud"},
 		{"testnet", "extra"},
+		{"devices"},
+		{"devices", "serve-modbus"},
+		{"devices", "serve-sunspec", "--log-level", "loud"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(context.Background(), args, &out, &errb); code != 2 {
