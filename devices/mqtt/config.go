@@ -1,0 +1,253 @@
+package mqtt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+	"unicode/utf8"
+)
+
+// Defaults, and why.
+const (
+	// DefaultQoS is 1: at least once. A state update or a setpoint lost
+	// to a dropped connection is sent again; a duplicate is harmless
+	// (every message carries a whole state or an absolute setpoint).
+	DefaultQoS = 1
+	// DefaultStaleAfter is three missed updates of a device publishing
+	// every 5 s, a common default of MQTT gateways: one lost update is
+	// no outage, a device silent for 15 s is not steering anything.
+	DefaultStaleAfter = 15 * time.Second
+	// DefaultReconnectMin is the first reconnect delay: a broker restart
+	// takes a second or so; retrying faster only adds load.
+	DefaultReconnectMin = 500 * time.Millisecond
+	// DefaultReconnectMax caps the delay: a broker that comes back is in
+	// use again within 30 s, and a home's clients retrying no faster than
+	// that cannot overload it.
+	DefaultReconnectMax = 30 * time.Second
+	// maxTopicLen is MQTT's limit on a UTF-8 string (§1.5.3).
+	maxTopicLen = 65535
+)
+
+// Config is one MQTT device: where its broker is, which topics carry its
+// state and its setpoints, and how its payloads are laid out. Start from
+// DefaultConfig and set Broker and the topics.
+type Config struct {
+	// Broker is the broker's URL: tcp://host:port.
+	Broker string
+	// ClientID identifies the driver at the broker and must be unique
+	// there. Empty: "gridmesh-<Device>-<random>", chosen by New.
+	ClientID string
+	// Username and Password authenticate at the broker; both empty for an
+	// anonymous broker. A password needs a username.
+	Username, Password string
+	// Device names the device in errors and logs (default: the kind).
+	Device string
+	// Kind is what the device is: battery, meter, pv, charger, heatpump
+	// or loads.
+	Kind Kind
+	// StateTopic is where the device publishes its state as a JSON
+	// object. One device per topic: wildcards are refused.
+	StateTopic string
+	// SetTopic is where the driver publishes setpoints. Required for a
+	// battery, pv, charger and heatpump; optional for loads (without it
+	// ShedNonCritical fails); must be empty for a meter.
+	SetTopic string
+	// Fields maps the reading's fields (the keys, listed per kind in the
+	// package doc) to JSON keys of the state payload. DefaultConfig maps
+	// every field; override the keys a device names differently, and map
+	// an optional field to "" when the device does not send it. A
+	// required field must stay mapped.
+	Fields map[string]string
+	// SoCPercent reads a battery's state of charge as 0..100 instead of
+	// 0..1.
+	SoCPercent bool
+	// SetTemplate is a text/template that renders a setpoint's payload
+	// from a SetpointData, e.g. {"power_w": {{.PowerW}}} (the default for
+	// a battery). Empty for a meter.
+	SetTemplate string
+	// QoS is the MQTT quality of service of the state subscription and
+	// of setpoints: 0, 1 or 2.
+	QoS byte
+	// StaleAfter is how long a state update is good for: past it, with
+	// no newer one, the device is unavailable. The device must publish
+	// more often than this.
+	StaleAfter time.Duration
+	// ReconnectMin and ReconnectMax bound the delay between connection
+	// attempts (capped exponential backoff with jitter).
+	ReconnectMin, ReconnectMax time.Duration
+}
+
+// DefaultConfig returns the defaults for a device of kind k: every field
+// mapped to its documented JSON key, the kind's default SetTemplate, QoS
+// 1, DefaultStaleAfter and the reconnect defaults. Broker and the topics
+// are left for the caller. Each call returns a fresh Fields map.
+func DefaultConfig(k Kind) Config {
+	c := Config{
+		Device:       string(k),
+		Kind:         k,
+		Fields:       map[string]string{},
+		QoS:          DefaultQoS,
+		StaleAfter:   DefaultStaleAfter,
+		ReconnectMin: DefaultReconnectMin,
+		ReconnectMax: DefaultReconnectMax,
+	}
+	if spec, ok := specs[k]; ok {
+		for _, f := range spec.fields {
+			c.Fields[f.name] = f.key
+		}
+		if spec.set != nil {
+			c.SetTemplate = spec.set.template
+		}
+	}
+	return c
+}
+
+// Validate checks every setting and every setting against the others, and
+// reports all problems at once. Errors wrap ErrInvalidConfig.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
+	}
+	spec, ok := specs[c.Kind]
+	if !ok {
+		bad("kind %q is not one of %v", c.Kind, Kinds())
+	}
+	if c.Device == "" {
+		bad("device name is empty")
+	}
+	if err := validBroker(c.Broker); err != nil {
+		bad("broker %q: %v", c.Broker, err)
+	}
+	if c.Password != "" && c.Username == "" {
+		bad("a password needs a username")
+	}
+	if err := validTopic(c.StateTopic); err != nil {
+		bad("state topic %q: %v", c.StateTopic, err)
+	}
+	if ok {
+		switch {
+		case spec.set == nil && c.SetTopic != "":
+			bad("a %s takes no setpoints: set topic must be empty", c.Kind)
+		case spec.set == nil && c.SetTemplate != "":
+			bad("a %s takes no setpoints: set template must be empty", c.Kind)
+		case spec.set != nil && c.SetTopic == "" && c.Kind != KindLoads:
+			bad("a %s needs a set topic", c.Kind)
+		case c.SetTopic != "":
+			if err := validTopic(c.SetTopic); err != nil {
+				bad("set topic %q: %v", c.SetTopic, err)
+			}
+			if c.SetTopic == c.StateTopic {
+				bad("set topic and state topic are both %q: the driver would read its own setpoints as state", c.SetTopic)
+			}
+			if _, err := parseSetTemplate(c.SetTemplate); err != nil {
+				bad("set template: %v", err)
+			}
+		}
+		errs = append(errs, c.validateFields(spec)...)
+		if c.SoCPercent && c.Kind != KindBattery {
+			bad("SoCPercent is for a battery, not a %s", c.Kind)
+		}
+	}
+	if c.QoS > 2 {
+		bad("QoS %d is not 0, 1 or 2", c.QoS)
+	}
+	if c.StaleAfter <= 0 {
+		bad("StaleAfter %v must be positive", c.StaleAfter)
+	}
+	if c.ReconnectMin <= 0 || c.ReconnectMax < c.ReconnectMin {
+		bad("reconnect backoff %v..%v must satisfy 0 < min <= max", c.ReconnectMin, c.ReconnectMax)
+	}
+	return errors.Join(errs...)
+}
+
+// validateFields checks Fields against the kind's fields.
+func (c Config) validateFields(spec *kindSpec) []error {
+	var errs []error
+	known := map[string]bool{}
+	for _, f := range spec.fields {
+		known[f.name] = true
+		if f.required && c.Fields[f.name] == "" {
+			errs = append(errs, fmt.Errorf("%w: field %q is required for a %s and must be mapped to a JSON key", ErrInvalidConfig, f.name, c.Kind))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Fields)) {
+		if !known[name] {
+			errs = append(errs, fmt.Errorf("%w: a %s has no field %q (it has %v)", ErrInvalidConfig, c.Kind, name, fieldNames(spec)))
+		}
+	}
+	return errs
+}
+
+// fieldNames lists a kind's field names.
+func fieldNames(spec *kindSpec) []string {
+	names := make([]string, len(spec.fields))
+	for i, f := range spec.fields {
+		names[i] = f.name
+	}
+	return names
+}
+
+// validBroker accepts tcp://host:port and nothing else.
+func validBroker(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "tcp" {
+		return errors.New("want tcp://host:port")
+	}
+	if u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("want tcp://host:port, nothing more (credentials go in Username and Password)")
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil || host == "" || port == "" {
+		return errors.New("want tcp://host:port with both host and port")
+	}
+	return nil
+}
+
+// validTopic accepts a topic one may publish to and subscribe to as is.
+func validTopic(t string) error {
+	switch {
+	case t == "":
+		return errors.New("empty")
+	case len(t) > maxTopicLen:
+		return fmt.Errorf("%d bytes, at most %d", len(t), maxTopicLen)
+	case !utf8.ValidString(t) || strings.ContainsRune(t, 0):
+		return errors.New("not valid UTF-8 without NUL")
+	case strings.ContainsAny(t, "+#"):
+		return errors.New("wildcards name many devices; give one device's topic")
+	}
+	return nil
+}
+
+// parseSetTemplate parses a SetTemplate and tries it on sample setpoints,
+// so a template that cannot render fails at Validate, not at the first
+// setpoint.
+func parseSetTemplate(s string) (*template.Template, error) {
+	if s == "" {
+		return nil, errors.New("empty")
+	}
+	t, err := template.New("set").Option("missingkey=error").Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []SetpointData{{}, {PowerW: -1234.5, Shed: true}} {
+		var b bytes.Buffer
+		if err := t.Execute(&b, d); err != nil {
+			return nil, err
+		}
+		if b.Len() == 0 {
+			return nil, errors.New("renders an empty payload")
+		}
+	}
+	return t, nil
+}

@@ -1,0 +1,81 @@
+// Package mqtt is the driver for devices reached through an MQTT broker:
+// a battery, grid meter, PV inverter, EV charger, heat pump or household
+// load that publishes its state as a JSON object on one topic and takes
+// setpoints on another (directly, or through a gateway such as a home
+// automation bridge).
+//
+// It owns the connection to the broker (github.com/eclipse/paho.mqtt.golang
+// with a clean session per connection, reconnected with capped
+// exponential backoff and jitter), the decoding of state payloads, and
+// the rendering and sending of setpoints. It does not know package
+// control: a Device's adapter for its kind (AsBattery, AsMeter, AsPV,
+// AsCharger, AsHeatPump, AsLoads) has exactly the methods of control's
+// interface for that kind.
+//
+// # Payloads
+//
+// A state payload is a JSON object. Config.Fields maps each figure of the
+// reading to a JSON key; DefaultConfig maps them as below (logical name:
+// default key, * required). Keys not mapped are ignored, since real
+// devices send more than the driver reads. Numbers must be JSON numbers
+// (not strings), booleans true or false, and every figure must lie in its
+// range; a payload that breaks a rule is refused whole, counted in
+// Stats.DecodeErrors, and changes nothing.
+//
+//	battery  power*: power_w (positive: charging), soc*: soc (0..1, or 0..100
+//	         with SoCPercent), min*: min_w (≤ 0), max*: max_w (≥ 0),
+//	         capacity*: capacity_wh, charge: charge_wh and discharge:
+//	         discharge_wh (the energy it can still take in and give out;
+//	         absent: the capacity's shares above and below the SoC)
+//	meter    net*: net_w (positive: import), voltage: voltage_v,
+//	         frequency: frequency_hz, grid_ok: grid_ok (absent: true)
+//	pv       power*: power_w, available: available_w (absent: power),
+//	         limit: limit_w (absent: peak), peak*: peak_w
+//	charger  connected*: connected, power*: power_w, min*: min_w,
+//	         max*: max_w, wanted: wanted_wh, departure: departure_ms
+//	         (integer Unix ms)
+//	heatpump power*: power_w, max*: max_w, indoor*: indoor_c,
+//	         outdoor*: outdoor_c, band_low*: band_low_c, band_high*: band_high_c
+//	loads    critical*: critical_w, noncritical*: noncritical_w, shed*: shed
+//
+// A setpoint is rendered by Config.SetTemplate from a SetpointData and
+// published, not retained (a device that restarts days later must not
+// act on an old command). The defaults are {"power_w": P} for a battery,
+// charger and heat pump, {"limit_w": P} for a PV inverter and
+// {"shed": true|false} for loads.
+//
+// # Availability and setpoints
+//
+// Reading methods never wait on the network. They return the newest state
+// that decoded, or a retryable *gridmesh.DeviceError wrapping
+// gridmesh.ErrUnavailable when the driver is not connected to the broker,
+// has received no state yet, or the newest is older than
+// Config.StaleAfter. Staleness counts from when a state arrived: a
+// retained state the broker hands over on subscribing counts as fresh for
+// one StaleAfter, then the device must publish again.
+//
+// Set methods never wait either. A non-finite setpoint is refused with a
+// permanent error wrapping ErrBadSetpoint and never published; a finite
+// one is clamped to ±gridmesh.MaxHomePowerW (0 and up except for a
+// battery), remembered, and published in the background: a nil error
+// means the setpoint was accepted, not that it arrived (whether the
+// device is reachable is what the readings say). The last
+// setpoint is published again on every connection and whenever the
+// device's state reappears (first state on a connection, or after a
+// stale gap), since the device may have restarted or subscribed after the
+// driver published; a setpoint identical to the one already published on
+// the connection is not sent again. A setpoint made while disconnected
+// is published once connected.
+//
+// # Callers must
+//
+//   - validate the config (New does) and call Run once, with a context
+//     that ends when the device is no longer needed; nothing is received
+//     or sent without Run;
+//   - give every device its own state topic (wildcards are refused) and a
+//     client ID unique at the broker (leave ClientID empty for a random
+//     one);
+//   - treat an ErrUnavailable error as "device absent for now": keep safe
+//     setpoints and read again next tick;
+//   - make the device publish its state more often than StaleAfter.
+package mqtt

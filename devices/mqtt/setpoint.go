@@ -1,0 +1,47 @@
+package mqtt
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/gridmesh/gridmesh"
+)
+
+// SetpointData is what Config.SetTemplate is executed with.
+type SetpointData struct {
+	// PowerW is the commanded power in watts, for a battery (positive:
+	// charge), a PV limit, a charger and a heat pump; 0 for loads. It is
+	// finite and within ±gridmesh.MaxHomePowerW (0 and up except for a
+	// battery); {{.PowerW}} renders it as a JSON number.
+	PowerW float64
+	// Shed is the commanded state of the non-critical load, for loads;
+	// false for the other kinds. {{.Shed}} renders true or false.
+	Shed bool
+}
+
+// setPower commands a power: refused if not finite, clamped to the kind's
+// range, then sent in the background.
+func (d *Device) setPower(op string, w gridmesh.W) error {
+	if !w.Finite() {
+		return d.permanent(op, fmt.Errorf("%w: %v is not finite", ErrBadSetpoint, w))
+	}
+	return d.command(op, SetpointData{PowerW: float64(w.Clamp(d.set.lo, d.set.hi))})
+}
+
+// command renders a setpoint and makes it the one the publisher sends.
+// It never waits: the publisher sends it as soon as it is connected, and
+// again on every reconnect. A nil error means accepted, not delivered.
+func (d *Device) command(op string, data SetpointData) error {
+	if d.tmpl == nil {
+		return d.permanent(op, ErrNoSetTopic)
+	}
+	var b bytes.Buffer
+	if err := d.tmpl.Execute(&b, data); err != nil {
+		return d.permanent(op, fmt.Errorf("%w: set template: %w", ErrBadSetpoint, err))
+	}
+	d.mu.Lock()
+	d.setpoint = b.Bytes()
+	d.mu.Unlock()
+	d.signal()
+	return nil
+}
