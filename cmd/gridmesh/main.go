@@ -18,8 +18,10 @@ import (
 const usage = `gridmesh: a peer-to-peer virtual power plant
 
 Usage:
+  gridmesh node --config FILE             run one home from its YAML file
   gridmesh testnet [flags]                start a city of homes on this machine and report
   gridmesh devices serve-sunspec [flags]  serve a simulated SunSpec inverter over Modbus TCP
+  gridmesh devices serve-mqtt [flags]     serve a simulated battery and meter through an MQTT broker
   gridmesh help                           this text
 
 Run 'gridmesh COMMAND -h' for a command's flags.
@@ -42,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "testnet":
 		err = testnetCmd(ctx, args[1:], stdout, stderr)
+	case "node":
+		err = nodeCmd(ctx, args[1:], stdout, stderr)
 	case "devices":
 		err = devicesCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":

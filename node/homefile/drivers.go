@@ -50,6 +50,8 @@ type MQTT struct {
 	Fields     map[string]string `yaml:"fields"`
 	SetPayload string            `yaml:"set_payload"`
 	StaleAfter *Duration         `yaml:"stale_after"`
+	// SoCPercent reads a battery's state of charge as 0..100.
+	SoCPercent bool `yaml:"soc_percent"`
 }
 
 // SunSpec is an inverter or battery reached over Modbus TCP.

@@ -1,0 +1,214 @@
+package homefile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/consensus"
+	"github.com/gridmesh/gridmesh/control"
+	"github.com/gridmesh/gridmesh/devices/mqtt"
+	"github.com/gridmesh/gridmesh/devices/sim"
+	"github.com/gridmesh/gridmesh/devices/sunspec"
+	"github.com/gridmesh/gridmesh/node"
+)
+
+// Home is a home file made real: the node's configuration, its devices by
+// capability, and the drivers' own goroutines, which the caller runs
+// beside the node (each returns when its context ends).
+type Home struct {
+	Config   node.Config
+	Battery  control.Battery
+	Meter    control.Meter
+	PV       control.PV
+	Charger  control.Charger
+	HeatPump control.HeatPump
+	Loads    control.Loads
+	// Runners are the drivers' Run methods.
+	Runners []func(context.Context) error
+	// closers release what Build opened (Modbus connections).
+	closers []func() error
+}
+
+// Close releases the drivers' connections. Call it after the runners have
+// returned.
+func (h *Home) Close() error {
+	var errs []error
+	for _, c := range h.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+// Build turns a home file into a Home: it fills the node configuration and
+// connects the drivers. self is the home's peer ID (from its identity key),
+// the Raft member this home is. A SunSpec device must answer its discovery
+// now; MQTT devices connect when their runners run.
+func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, error) {
+	h := &Home{Config: node.DefaultConfig()}
+	c := &h.Config
+	c.Home, c.Neighborhood = gridmesh.HomeID(f.Home), gridmesh.NeighborhoodID(f.Neighborhood)
+	if f.Network != "" {
+		c.Mesh.Network = string(f.Network)
+	}
+	if len(f.Listen) > 0 {
+		c.Mesh.ListenAddrs = f.Listen
+	} else {
+		c.Mesh.ListenAddrs = []string{"/ip4/0.0.0.0/tcp/4001"}
+	}
+	c.Mesh.Bootstrap = f.Bootstrap
+	c.HTTPAddr = f.HTTP
+	c.Raft.DataDir = filepath.Join(f.DataDir, "raft")
+	for _, s := range f.Raft.Servers {
+		c.Raft.Servers = append(c.Raft.Servers, consensus.Server{ID: s.ID, Voter: s.Voter})
+	}
+	if !slices.ContainsFunc(c.Raft.Servers, func(s consensus.Server) bool { return s.ID == self }) {
+		if len(c.Raft.Servers) > 0 {
+			return nil, fmt.Errorf("raft: servers do not list this home (%s)", self)
+		}
+		c.Raft.Servers = []consensus.Server{{ID: self, Voter: true}}
+	}
+	for i := range f.Devices {
+		d := &f.Devices[i]
+		var err error
+		switch d.Driver {
+		case "sim":
+			err = h.addSim(d)
+		case "mqtt":
+			err = h.addMQTT(d, log)
+		case "sunspec":
+			err = h.addSunSpec(ctx, d, log)
+		}
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("line %d: device %s: %w", d.line, d.Name, err), h.Close())
+		}
+	}
+	return h, nil
+}
+
+// addSim builds a simulated home's devices on the wall clock.
+func (h *Home) addSim(d *Device) error {
+	p := sim.HomeParams{
+		Battery:    sim.BatteryParams{CapacityWh: 13_500, MaxChargeW: 5000, MaxDischargeW: 5000, RoundTripEfficiency: 0.9},
+		InitialSoC: 0.5,
+		PV:         sim.PVParams{PeakW: 4000, SunriseHour: 7, SunsetHour: 19},
+		Load:       sim.LoadParams{BaseW: 400, EveningPeakW: 1200, Seed: d.Sim.Seed},
+	}
+	if b := d.Sim.Battery; b != nil {
+		p.Battery = sim.BatteryParams{CapacityWh: gridmesh.Wh(b.Capacity), MaxChargeW: gridmesh.W(b.MaxCharge),
+			MaxDischargeW: gridmesh.W(b.MaxDischg), RoundTripEfficiency: float64(b.Efficiency)}
+		if b.Efficiency == 0 {
+			p.Battery.RoundTripEfficiency = 0.9
+		}
+		if b.InitialSoC > 0 {
+			p.InitialSoC = float64(b.InitialSoC)
+		}
+	}
+	if pv := d.Sim.PV; pv != nil {
+		p.PV.PeakW = gridmesh.W(pv.Peak)
+	}
+	if l := d.Sim.Load; l != nil {
+		p.Load.BaseW, p.Load.EveningPeakW = gridmesh.W(l.Base), gridmesh.W(l.EveningPeak)
+	}
+	home, err := sim.NewHome(p, time.Now)
+	if err != nil {
+		return err
+	}
+	for _, k := range d.Kinds {
+		switch k {
+		case "battery":
+			h.Battery = home
+		case "meter":
+			h.Meter = home
+		default:
+			return fmt.Errorf("sim: serves battery and meter, not %s", k)
+		}
+	}
+	return nil
+}
+
+// addMQTT builds an MQTT driver for the device's one kind.
+func (h *Home) addMQTT(d *Device, log *slog.Logger) error {
+	kind := mqtt.Kind(d.Kinds[0])
+	cfg := mqtt.DefaultConfig(kind)
+	m := d.MQTT
+	cfg.Broker, cfg.ClientID, cfg.Username, cfg.Password = m.Broker, m.ClientID, m.Username, m.Password
+	cfg.Device, cfg.StateTopic, cfg.SetTopic = string(d.Name), m.StateTopic, m.SetTopic
+	cfg.SoCPercent = m.SoCPercent
+	for k, v := range m.Fields {
+		cfg.Fields[k] = v
+	}
+	if m.SetPayload != "" {
+		cfg.SetTemplate = m.SetPayload
+	}
+	if m.StaleAfter != nil {
+		cfg.StaleAfter = time.Duration(*m.StaleAfter)
+	}
+	dev, err := mqtt.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	h.Runners = append(h.Runners, dev.Run)
+	switch kind {
+	case mqtt.KindBattery:
+		h.Battery, _ = dev.AsBattery()
+	case mqtt.KindMeter:
+		h.Meter, _ = dev.AsMeter()
+	case mqtt.KindPV:
+		h.PV, _ = dev.AsPV()
+	case mqtt.KindCharger:
+		h.Charger, _ = dev.AsCharger()
+	case mqtt.KindHeatPump:
+		h.HeatPump, _ = dev.AsHeatPump()
+	case mqtt.KindLoads:
+		h.Loads, _ = dev.AsLoads()
+	}
+	return nil
+}
+
+// addSunSpec dials a SunSpec device and takes the capabilities the file
+// asks of it; one it lacks is an error naming the models it would need.
+func (h *Home) addSunSpec(ctx context.Context, d *Device, log *slog.Logger) error {
+	cfg := sunspec.DefaultConfig()
+	cfg.Addr, cfg.Device = d.SunSpec.Addr, string(d.Name)
+	if d.SunSpec.UnitID != 0 {
+		cfg.UnitID = d.SunSpec.UnitID
+	}
+	if t := d.SunSpec.Timeout; t != nil {
+		cfg.Timeout = time.Duration(*t)
+	}
+	if t := d.SunSpec.ReversionTimeout; t != nil {
+		cfg.ReversionTimeout = time.Duration(*t)
+	}
+	dev, err := sunspec.Dial(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	h.closers = append(h.closers, dev.Close)
+	for _, k := range d.Kinds {
+		ok := false
+		switch k {
+		case "battery":
+			if b, has := dev.BatteryView(); has {
+				h.Battery, ok = b, true
+			}
+		case "meter":
+			if m, has := dev.MeterView(); has {
+				h.Meter, ok = m, true
+			}
+		case "pv":
+			if p, has := dev.PVView(); has {
+				h.PV, ok = p, true
+			}
+		}
+		if !ok {
+			return fmt.Errorf("sunspec: %s at %s offers no %s (models %v)", d.Name, cfg.Addr, k, dev.Models())
+		}
+	}
+	return nil
+}
