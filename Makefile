@@ -38,12 +38,17 @@ fmt:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# Each decoder's fuzz test for FUZZTIME (the seeds also run in `make test`).
+# Every fuzz test in the tree, each for FUZZTIME (their seed corpora also
+# run in `make test`). Found by name, so a new decoder's fuzz test joins.
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test ./mesh -run '^$$' -fuzz '^FuzzDecodeTelemetry$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./mesh -run '^$$' -fuzz '^FuzzDecodePlan$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./consensus -run '^$$' -fuzz '^FuzzDecodeSnapshot$$' -fuzztime $(FUZZTIME)
+	@set -e; grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do \
+	  dir=$$(dirname "$$f"); \
+	  for fn in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' "$$f" | cut -d' ' -f2); do \
+	    echo "== $$dir $$fn"; \
+	    $(GO) test "$$dir" -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME); \
+	  done; \
+	done
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -96,9 +96,16 @@ type Deps struct {
 	// Key is the home's libp2p identity; its peer ID is the home's Raft
 	// server ID.
 	Key crypto.PrivKey
-	// Battery and Meter are the home's devices.
+	// Battery and Meter are the home's battery and grid meter.
 	Battery control.Battery
 	Meter   control.Meter
+	// PV, Charger, HeatPump and Loads are the home's other devices; nil
+	// for none. Never put a nil pointer in one: the interface would not
+	// be nil.
+	PV       control.PV
+	Charger  control.Charger
+	HeatPump control.HeatPump
+	Loads    control.Loads
 	// Logger receives the node's logs; nil discards them.
 	Logger *slog.Logger
 	// Observer is told about applied plans; nil for none.

@@ -5,22 +5,42 @@ import (
 	"errors"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/control"
 )
 
 // loopRunner is the imperative shell around control.Loop. Its run
-// goroutine owns loop; nothing else touches it.
+// goroutine owns loop and devs' use by the loop; nothing else touches
+// loop.
 type loopRunner struct {
 	n     *Node
 	loop  *control.Loop
 	plans <-chan gridmesh.Plan
+	devs  *devices // set in run before anything runs
 }
 
-// run ticks the loop every LoopPeriod and applies a plan the moment it
-// arrives. It never waits on the network: the plan channel is only read,
-// never awaited beyond the next tick.
+// run wraps the home's devices in guards, runs them, and ticks the loop
+// until ctx ends or a guard fails.
 func (r *loopRunner) run(ctx context.Context) error {
+	devs, err := newDevices(r.n.deps, guardConfig(r.n.cfg), r.n.log)
+	if err != nil {
+		return err
+	}
+	r.devs = devs
+	r.n.stats.devices.Store(devs)
+	eg, ctx := errgroup.WithContext(ctx)
+	devs.run(ctx, eg)
+	eg.Go(func() error { return r.tick(ctx) })
+	return eg.Wait()
+}
+
+// tick ticks the loop every LoopPeriod and applies a plan the moment it
+// arrives. It never waits on the network or on a device: the plan channel
+// is only read, never awaited beyond the next tick, and devices are read
+// and commanded through their guards, which never block.
+func (r *loopRunner) tick(ctx context.Context) error {
 	period := r.n.cfg.LoopPeriod
 	ticker := time.NewTicker(period)
 	defer ticker.Stop()
@@ -62,32 +82,102 @@ func (r *loopRunner) run(ctx context.Context) error {
 	}
 }
 
-// step reads the devices, steps the loop and commands the battery. A
-// device error skips this tick's command (the battery keeps its last one)
-// and is counted; the next tick tries again.
+// step reads the devices, steps the loop and commands the battery; it
+// skips the tick while the readings predate the battery's last command. A
+// device that is unavailable (or not configured) is absent: with no
+// battery the loop commands nothing; with no meter it cannot see the
+// home, so it gives the battery no room and holds it at 0 W. Every failed
+// device call is counted, in all and per device. The PV, charger, heat
+// pump and loads are read for status and left on their own defaults.
 func (r *loopRunner) step(now time.Time) {
-	flex, err := r.n.deps.Battery.Battery()
-	if err != nil {
-		r.n.stats.deviceErrors.Add(1)
-		return
+	d := r.devs
+	snap := &loopSnapshot{At: now}
+	var flex gridmesh.Flexibility
+	var batteryAt, meterAt time.Time
+	if d.battery != nil {
+		f, at, err := d.battery.Read()
+		snap.BatteryOK = r.ok("battery", err)
+		if snap.BatteryOK {
+			flex, batteryAt = f, at
+		}
 	}
-	meter, err := r.n.deps.Meter.Meter()
-	if err != nil {
-		r.n.stats.deviceErrors.Add(1)
-		return
+	var meter gridmesh.MeterReading
+	if d.meter != nil {
+		m, at, err := d.meter.Read()
+		snap.MeterOK = r.ok("meter", err)
+		if snap.MeterOK {
+			meter, meterAt = m, at
+		}
+	}
+	if snap.BatteryOK && snap.MeterOK {
+		// The loop computes the home's base load as the meter less the
+		// battery's power, so both readings must show the same battery
+		// command: steering on a meter that already shows the last
+		// command and a battery reading that does not (or the reverse)
+		// makes the loop oscillate. Until both were taken after the
+		// battery took its last command, hold it: the guards poll twice
+		// a tick, so this costs a tick at most.
+		if applied := d.battery.AppliedAt(); batteryAt.Before(applied) || meterAt.Before(applied) {
+			r.n.stats.loopUnsettled.Add(1)
+			return
+		}
 	}
 	reading := control.Reading{NetW: meter.NetW, Battery: flex}
-	cmd := r.loop.Step(reading, now)
-	if err := r.n.deps.Battery.SetBatteryPower(cmd.BatteryW); err != nil {
-		r.n.stats.deviceErrors.Add(1)
+	if !snap.MeterOK {
+		reading = control.Reading{Battery: noRoom(flex)}
 	}
-	snap := &loopSnapshot{At: now, Reading: reading, Command: cmd}
+	cmd := r.loop.Step(reading, now)
+	if snap.BatteryOK {
+		if err := d.battery.SetBatteryPower(cmd.BatteryW); err != nil {
+			r.ok("battery", err)
+		}
+	}
+	if d.pv != nil {
+		snap.PV = optional(r, "pv", d.pv.PV)
+	}
+	if d.charger != nil {
+		snap.Charger = optional(r, "charger", d.charger.Charger)
+	}
+	if d.heatPump != nil {
+		snap.HeatPump = optional(r, "heat_pump", d.heatPump.HeatPump)
+	}
+	if d.loads != nil {
+		snap.Loads = optional(r, "loads", d.loads.Loads)
+	}
+	snap.Reading, snap.Command = reading, cmd
 	if p, expires, ok := r.loop.Plan(); ok {
 		snap.Plan, snap.PlanExpires, snap.HasPlan = p.Epoch, expires, true
 		snap.Target = p.Target
 	}
 	snap.EverPlanned = r.loop.Fence() != (gridmesh.Epoch{})
 	r.n.stats.loop.Store(snap)
+}
+
+// ok counts a failed device call and reports whether the call succeeded.
+func (r *loopRunner) ok(kind string, err error) bool {
+	if err == nil {
+		return true
+	}
+	r.n.stats.deviceErrors.Add(1)
+	r.devs.failed(kind)
+	return false
+}
+
+// optional reads a device the loop does not steer: nil when unavailable.
+func optional[R any](r *loopRunner, kind string, read func() (R, error)) *R {
+	v, err := read()
+	if !r.ok(kind, err) {
+		return nil
+	}
+	return &v
+}
+
+// noRoom is the battery as the loop may use it without a meter: not at
+// all. Its power range shrinks to 0 W, so the loop holds it idle, and its
+// reported power is 0, so the home's base load is not guessed from it.
+func noRoom(f gridmesh.Flexibility) gridmesh.Flexibility {
+	f.PowerW, f.MinW, f.MaxW = 0, 0, 0
+	return f
 }
 
 // loopSnapshot is what the loop last did, published for telemetry and
@@ -101,6 +191,15 @@ type loopSnapshot struct {
 	PlanExpires time.Time
 	Target      gridmesh.Target
 	EverPlanned bool
+	// BatteryOK and MeterOK are false while that device is absent or
+	// unavailable; Reading then holds no figures from it.
+	BatteryOK, MeterOK bool
+	// The devices the loop reads but does not steer yet; nil while absent
+	// or unavailable.
+	PV       *gridmesh.PVState
+	Charger  *gridmesh.ChargerState
+	HeatPump *gridmesh.HeatPumpState
+	Loads    *gridmesh.LoadState
 }
 
 // refuse counts a plan the loop refused, by reason.

@@ -17,8 +17,10 @@ import (
 // named beside it and read by anyone.
 type stats struct {
 	loop            atomic.Pointer[loopSnapshot] // device loop
+	devices         atomic.Pointer[devices]      // device loop, once at start
 	loopTicks       atomic.Uint64                // device loop
 	loopTicksMissed atomic.Uint64                // device loop
+	loopUnsettled   atomic.Uint64                // device loop
 	deviceErrors    atomic.Uint64                // device loop
 	plansAccepted   atomic.Uint64                // device loop
 	plansStale      atomic.Uint64                // device loop
@@ -57,6 +59,9 @@ type Status struct {
 	PlansInLog     uint64            `json:"plans_in_log"`
 	Counters       map[string]uint64 `json:"counters"`
 	Rejections     map[string]uint64 `json:"rejections"`
+	// Devices are the home's devices by kind ("battery", "meter", "pv",
+	// "charger", "heat_pump", "loads"), once the device loop has started.
+	Devices map[string]DeviceStatus `json:"devices,omitempty"`
 }
 
 // Status returns what the home is doing now. Before Ready it holds only
@@ -71,19 +76,25 @@ func (n *Node) Status() Status {
 		Counters: map[string]uint64{
 			"loop_ticks":        n.stats.loopTicks.Load(),
 			"loop_ticks_missed": n.stats.loopTicksMissed.Load(),
-			"device_errors":     n.stats.deviceErrors.Load(),
-			"plans_accepted":    n.stats.plansAccepted.Load(),
-			"plans_stale":       n.stats.plansStale.Load(),
-			"plans_expired":     n.stats.plansExpired.Load(),
-			"plans_invalid":     n.stats.plansInvalid.Load(),
-			"plans_dropped":     n.stats.plansDropped.Load(),
-			"publish_errors":    n.stats.publishErrors.Load(),
-			"plans_committed":   n.stats.plansCommitted.Load(),
-			"dispatch_errors":   n.stats.dispatchErrors.Load(),
+			// Ticks skipped because the readings predated the battery's
+			// last command.
+			"loop_ticks_unsettled": n.stats.loopUnsettled.Load(),
+			"device_errors":        n.stats.deviceErrors.Load(),
+			"plans_accepted":       n.stats.plansAccepted.Load(),
+			"plans_stale":          n.stats.plansStale.Load(),
+			"plans_expired":        n.stats.plansExpired.Load(),
+			"plans_invalid":        n.stats.plansInvalid.Load(),
+			"plans_dropped":        n.stats.plansDropped.Load(),
+			"publish_errors":       n.stats.publishErrors.Load(),
+			"plans_committed":      n.stats.plansCommitted.Load(),
+			"dispatch_errors":      n.stats.dispatchErrors.Load(),
 		},
 	}
 	if t, ok := n.Target(); ok {
 		s.Target = &t
+	}
+	if d := n.stats.devices.Load(); d != nil {
+		s.Devices = d.statuses()
 	}
 	if snap := n.stats.loop.Load(); snap != nil {
 		s.Mode = snap.Command.Mode.String()

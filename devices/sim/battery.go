@@ -21,6 +21,11 @@ type BatteryParams struct {
 	// discharged again, in (0, 1]. The loss is split evenly: a factor
 	// sqrt(RoundTripEfficiency) on the way in and again on the way out.
 	RoundTripEfficiency float64
+	// ReserveSoC is the state of charge kept back for outages, 0..1: the
+	// battery does not discharge below it unless the reserve is usable
+	// (BatteryState.ReserveUsable), as it is for an islanded home. 0 keeps
+	// no reserve.
+	ReserveSoC float64
 }
 
 // BatteryState is a battery's state at an instant.
@@ -30,6 +35,9 @@ type BatteryState struct {
 	// PowerW is the power actually delivered (positive: charging). After
 	// Step over an interval it is the mean power over that interval.
 	PowerW gridmesh.W
+	// ReserveUsable lets the battery discharge into its backup reserve
+	// (BatteryParams.ReserveSoC). Step carries it over unchanged.
+	ReserveUsable bool
 }
 
 // Validate checks that every figure is finite, positive and in the range
@@ -46,6 +54,9 @@ func (p BatteryParams) Validate() error {
 	if e := p.RoundTripEfficiency; math.IsNaN(e) || e <= 0 || e > 1 {
 		return fmt.Errorf("%w: round-trip efficiency %v outside (0, 1]", ErrInvalidParams, e)
 	}
+	if r := p.ReserveSoC; math.IsNaN(r) || r < 0 || r > 1 {
+		return fmt.Errorf("%w: backup reserve %v outside [0, 1]", ErrInvalidParams, r)
+	}
 	return nil
 }
 
@@ -55,17 +66,21 @@ func (p BatteryParams) Validate() error {
 // The command is clamped to [-MaxDischargeW, MaxChargeW]; a non-finite
 // command counts as 0. Charging at P for dt stores P*dt*sqrt(eff);
 // discharging at P for dt draws P*dt/sqrt(eff) from storage. When the
-// energy would pass a bound (full or empty) the power is reduced so the
-// battery lands exactly at the bound; the returned PowerW is the power
-// actually delivered over dt. With dt <= 0 nothing is integrated and
-// PowerW is the power the battery delivers at this instant: the clamped
-// command, or 0 when it is full and told to charge or empty and told to
-// discharge. A StoredWh outside [0, CapacityWh] is first brought inside.
+// energy would pass a bound (full, or empty: the backup reserve unless
+// s.ReserveUsable) the power is reduced so the battery lands exactly at
+// the bound; the returned PowerW is the power actually delivered over dt.
+// With dt <= 0 nothing is integrated and PowerW is the power the battery
+// delivers at this instant: the clamped command, or 0 when it is full and
+// told to charge or at its floor and told to discharge. A StoredWh outside
+// [0, CapacityWh] is first brought inside; one below the reserve stays
+// there until charged (or the reserve becomes usable).
 func (p BatteryParams) Step(s BatteryState, commandW gridmesh.W, dt time.Duration) BatteryState {
 	stored := p.clampStored(s.StoredWh)
-	w := p.powerAt(stored, commandW)
+	floor := p.floor(s)
+	w := p.powerAt(stored, floor, commandW)
+	next := BatteryState{StoredWh: stored, PowerW: w, ReserveUsable: s.ReserveUsable}
 	if dt <= 0 || w == 0 {
-		return BatteryState{StoredWh: stored, PowerW: w}
+		return next
 	}
 	h := dt.Hours()
 	eta := math.Sqrt(p.RoundTripEfficiency)
@@ -73,36 +88,43 @@ func (p BatteryParams) Step(s BatteryState, commandW gridmesh.W, dt time.Duratio
 		room := p.CapacityWh - stored
 		gain := gridmesh.Wh(float64(w) * h * eta)
 		if gain >= room {
-			return BatteryState{StoredWh: p.CapacityWh, PowerW: gridmesh.W(float64(room) / (h * eta))}
+			next.StoredWh, next.PowerW = p.CapacityWh, gridmesh.W(float64(room)/(h*eta))
+			return next
 		}
 		stored += gain
 	} else {
+		avail := stored - floor
 		draw := gridmesh.Wh(-float64(w) * h / eta)
-		if draw >= stored {
-			return BatteryState{StoredWh: 0, PowerW: -gridmesh.W(float64(stored) * eta / h)}
+		if draw >= avail {
+			next.StoredWh, next.PowerW = floor, -gridmesh.W(float64(avail)*eta/h)
+			return next
 		}
 		stored -= draw
 	}
-	return BatteryState{StoredWh: p.clampStored(stored), PowerW: w}
+	next.StoredWh = p.clampStored(stored)
+	return next
 }
 
 // Flexibility reports what the battery can do in state s. MinW is
-// -MaxDischargeW, or 0 when empty; MaxW is MaxChargeW, or 0 when full.
-// ChargeWh and DischargeWh are measured at the home's bus, after losses:
-// the energy it can still take in, and the energy it can still deliver.
-// PowerW is s.PowerW as the battery can deliver it in state s (see Step
-// with dt <= 0).
+// -MaxDischargeW, or 0 at its floor (empty, or at the backup reserve
+// unless s.ReserveUsable); MaxW is MaxChargeW, or 0 when full. ChargeWh
+// and DischargeWh are measured at the home's bus, after losses: the
+// energy it can still take in, and the energy it can still deliver before
+// its floor. SoC is the true state of charge, reserve included. PowerW is
+// s.PowerW as the battery can deliver it in state s (see Step with
+// dt <= 0).
 func (p BatteryParams) Flexibility(s BatteryState) gridmesh.Flexibility {
 	stored := p.clampStored(s.StoredWh)
+	floor := p.floor(s)
 	eta := math.Sqrt(p.RoundTripEfficiency)
 	f := gridmesh.Flexibility{
-		PowerW:      p.powerAt(stored, s.PowerW),
+		PowerW:      p.powerAt(stored, floor, s.PowerW),
 		SoC:         min(max(float64(stored/p.CapacityWh), 0), 1),
 		CapacityWh:  p.CapacityWh,
 		ChargeWh:    gridmesh.Wh(float64(p.CapacityWh-stored) / eta),
-		DischargeWh: gridmesh.Wh(float64(stored) * eta),
+		DischargeWh: gridmesh.Wh(float64(max(stored-floor, 0)) * eta),
 	}
-	if stored > 0 {
+	if stored > floor {
 		f.MinW = -p.MaxDischargeW
 	}
 	if stored < p.CapacityWh {
@@ -111,15 +133,24 @@ func (p BatteryParams) Flexibility(s BatteryState) gridmesh.Flexibility {
 	return f
 }
 
+// floor is the least energy the battery may discharge to in state s: the
+// backup reserve, or 0 while the reserve is usable.
+func (p BatteryParams) floor(s BatteryState) gridmesh.Wh {
+	if s.ReserveUsable || math.IsNaN(p.ReserveSoC) {
+		return 0
+	}
+	return p.clampStored(gridmesh.Wh(p.ReserveSoC) * p.CapacityWh)
+}
+
 // powerAt is the power the battery delivers at an instant with stored
 // energy under a command: the command within the power limits, and 0 in a
-// direction where no energy (or no room) is left.
-func (p BatteryParams) powerAt(stored gridmesh.Wh, commandW gridmesh.W) gridmesh.W {
+// direction where no energy (above floor) or no room is left.
+func (p BatteryParams) powerAt(stored, floor gridmesh.Wh, commandW gridmesh.W) gridmesh.W {
 	if !commandW.Finite() {
 		return 0
 	}
 	w := commandW.Clamp(-p.MaxDischargeW, p.MaxChargeW)
-	if w > 0 && stored >= p.CapacityWh || w < 0 && stored <= 0 {
+	if w > 0 && stored >= p.CapacityWh || w < 0 && stored <= floor {
 		return 0
 	}
 	return w

@@ -173,3 +173,52 @@ func TestBatteryParamsValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestBatteryReserve: the backup reserve stops discharge and the energy
+// on offer, unless it is usable.
+func TestBatteryReserve(t *testing.T) {
+	p := testBattery
+	p.ReserveSoC = 0.2 // 2,000 Wh
+	tests := []struct {
+		name      string
+		s         BatteryState
+		cmd       gridmesh.W
+		dt        time.Duration
+		wantWh    gridmesh.Wh
+		wantPower gridmesh.W
+	}{
+		{"discharge lands at reserve", BatteryState{StoredWh: 2_450}, -1_000, time.Hour, 2_000, -405},
+		{"at reserve refuses discharge", BatteryState{StoredWh: 2_000}, -1_000, time.Hour, 2_000, 0},
+		{"below reserve refuses discharge", BatteryState{StoredWh: 1_000}, -1_000, time.Hour, 1_000, 0},
+		{"below reserve may charge", BatteryState{StoredWh: 1_000}, 1_000, time.Hour, 1_900, 1_000},
+		{"usable reserve discharges", BatteryState{StoredWh: 2_000, ReserveUsable: true}, -900, time.Hour, 1_000, -900},
+		{"usable reserve lands at empty", BatteryState{StoredWh: 450, ReserveUsable: true}, -1_000, time.Hour, 0, -405},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := p.Step(tt.s, tt.cmd, tt.dt)
+			if !near(float64(got.StoredWh), float64(tt.wantWh), 1e-9) || !near(float64(got.PowerW), float64(tt.wantPower), 1e-9) || got.ReserveUsable != tt.s.ReserveUsable {
+				t.Errorf("Step(%+v, %v, %v) = %+v, want %v Wh at %v", tt.s, tt.cmd, tt.dt, got, float64(tt.wantWh), tt.wantPower)
+			}
+		})
+	}
+	f := p.Flexibility(BatteryState{StoredWh: 5_000})
+	if f.MinW != -4_000 || !near(float64(f.DischargeWh), 3_000*0.9, 1e-9) || f.SoC != 0.5 {
+		t.Errorf("above reserve: %+v", f)
+	}
+	f = p.Flexibility(BatteryState{StoredWh: 1_500, PowerW: -1_000})
+	if f.MinW != 0 || f.DischargeWh != 0 || f.PowerW != 0 || f.MaxW != 5_000 || f.SoC != 0.15 {
+		t.Errorf("below reserve: %+v", f)
+	}
+	f = p.Flexibility(BatteryState{StoredWh: 1_500, ReserveUsable: true})
+	if f.MinW != -4_000 || !near(float64(f.DischargeWh), 1_500*0.9, 1e-9) {
+		t.Errorf("usable reserve: %+v", f)
+	}
+	for _, r := range []float64{-0.1, 1.1, math.NaN()} {
+		q := testBattery
+		q.ReserveSoC = r
+		if q.Validate() == nil {
+			t.Errorf("reserve %v validated", r)
+		}
+	}
+}

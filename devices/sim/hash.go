@@ -15,6 +15,14 @@ const (
 	saltAppliancePower
 	saltApplianceLength
 	saltApplianceStart
+	saltCloudOn
+	saltCloudLength
+	saltCloudStart
+	saltCloudDepth
+	saltSessionOn
+	saltSessionArrive
+	saltSessionStay
+	saltSessionWant
 )
 
 // splitmix64 is the finalizer of the SplitMix64 generator: a cheap

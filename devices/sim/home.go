@@ -9,113 +9,199 @@ import (
 	"github.com/gridmesh/gridmesh"
 )
 
-// Home is a simulated home: a battery, a PV array and a household load
-// behind one grid meter. Its state evolves with the clock it is given,
-// which may run faster than real time: on every call it integrates the
-// battery from its last reading of the clock to now under the command in
-// force (the command is piecewise constant between calls to
-// SetBatteryPower). PV and load are pure functions of the clock.
+// Home is a simulated home: any of a battery, a PV inverter, an EV
+// charger, a heat pump and a household load, behind one grid meter. Its
+// state evolves with the clock it is given, which may run faster than
+// real time: on every call it integrates the battery, the car and the
+// house from its last reading of the clock to now under the commands in
+// force (commands are piecewise constant between calls). PV, load and
+// grid are pure functions of the clock and the settings in force.
+//
+// Devices returns each device as its own value, to hand to a node or a
+// driver's simulator. The methods on Home itself (Battery,
+// SetBatteryPower, Meter, Snapshot) are the original home's and stay for
+// its callers.
 //
 // A Home is safe for concurrent use.
 type Home struct {
-	params HomeParams
-	clock  func() time.Time
+	params  FullHomeParams
+	clock   func() time.Time
+	devices Devices // set once in NewFullHome; read-only after
 
 	// mu guards the fields below; every method holds it while it advances
-	// the battery and reads it, so a reading is of one instant.
-	mu       sync.Mutex
-	last     time.Time    // clock reading the battery was integrated to
-	battery  BatteryState // at last; PowerW is the power delivered at last
-	commandW gridmesh.W   // in force since last, already within the limits
+	// the state and reads it, so a reading is of one instant.
+	mu         sync.Mutex
+	last       time.Time       // clock reading the state was integrated to
+	battery    BatteryState    // at last; PowerW is the power delivered at last
+	batteryCmd gridmesh.W      // in force since last, already within the limits
+	ev         EVState         // at last
+	evCmd      ChargerCommand  // in force since last
+	thermal    ThermalState    // at last
+	hpCmd      HeatPumpCommand // in force since last
+	pvLimit    gridmesh.W      // in force, within [0, PeakW]
+	shed       bool            // the non-critical load is disconnected
+	grid       Grid            // as last set
 }
 
 // HomeSnapshot is everything a Home measures at one instant, for the
-// testnet's feeder model and its report.
+// testnet's feeder model and its report. Figures of absent devices are 0.
 type HomeSnapshot struct {
 	// At is the clock reading the snapshot describes.
 	At time.Time
-	// LoadW is the household's consumption.
+	// LoadW is the household load served: CriticalW, plus NonCriticalW
+	// unless Shed.
 	LoadW gridmesh.W
-	// PVW is the PV production, never negative.
+	// CriticalW and NonCriticalW split the household's demand.
+	CriticalW, NonCriticalW gridmesh.W
+	// Shed is true while the non-critical load is disconnected.
+	Shed bool
+	// PVW is the PV production, never negative: PVAvailableW up to
+	// PVLimitW.
 	PVW gridmesh.W
+	// PVAvailableW is what the array could produce uncurtailed.
+	PVAvailableW gridmesh.W
+	// PVLimitW is the curtailment limit in force (PeakW: none).
+	PVLimitW gridmesh.W
 	// BatteryW is the power the battery delivers (positive: charging).
 	BatteryW gridmesh.W
-	// NetW is LoadW - PVW + BatteryW: the import at the grid meter.
+	// ChargerW is the EV charging power.
+	ChargerW gridmesh.W
+	// EVConnected is true while a car is plugged in; EVWantedWh is the
+	// energy it still wants.
+	EVConnected bool
+	EVWantedWh  gridmesh.Wh
+	// HeatPumpW is the heat pump's electrical power.
+	HeatPumpW gridmesh.W
+	// IndoorC and OutdoorC are the house's and the outdoor temperatures
+	// (0 without a heat pump).
+	IndoorC, OutdoorC float64
+	// NetW is LoadW - PVW + BatteryW + ChargerW + HeatPumpW: the import
+	// at the grid meter.
 	NetW gridmesh.W
 	// SoC is the battery's state of charge, 0..1.
 	SoC float64
 	// StoredWh is the energy in the battery.
 	StoredWh gridmesh.Wh
+	// Grid is the grid the meter sees.
+	Grid Grid
 }
 
-// NewHome validates p and returns a home whose battery starts at
-// p.InitialSoC and idle, at clock().
+// ErrNoDevice is returned by a Home method for a device the home lacks.
+var ErrNoDevice = errors.New("sim: the home has no such device")
+
+// NewHome validates p and returns a home with a battery, PV and a load,
+// whose battery starts at p.InitialSoC and idle, at clock(). It is
+// NewFullHome(p.Full(), clock).
 func NewHome(p HomeParams, clock func() time.Time) (*Home, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return NewFullHome(p.Full(), clock)
+}
+
+// NewFullHome validates p and returns a home with the devices p
+// describes, at clock(): the battery at p.InitialSoC and idle, the house
+// at p.InitialIndoorC, PV uncurtailed, no load shed, on DefaultGrid, and
+// every device on its defaults (the charger charging at its maximum, the
+// heat pump on its thermostat).
+func NewFullHome(p FullHomeParams, clock func() time.Time) (*Home, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	if clock == nil {
 		return nil, errors.New("sim: nil clock")
 	}
-	return &Home{
-		params:  p,
-		clock:   clock,
-		last:    clock(),
-		battery: BatteryState{StoredWh: gridmesh.Wh(p.InitialSoC) * p.Battery.CapacityWh},
-	}, nil
+	h := &Home{params: p, clock: clock, last: clock(), grid: DefaultGrid()}
+	h.devices.Meter = &Meter{h}
+	if b := p.Battery; b != nil {
+		h.battery = BatteryState{StoredWh: gridmesh.Wh(p.InitialSoC) * b.CapacityWh}
+		h.devices.Battery = &Battery{h}
+	}
+	if pv := p.PV; pv != nil {
+		h.pvLimit = pv.PeakW
+		h.devices.PV = &PV{h}
+	}
+	if c := p.Charger; c != nil {
+		h.ev = c.Step(EVState{}, h.evCmd, h.last, 0)
+		h.devices.Charger = &Charger{h}
+	}
+	if hp := p.HeatPump; hp != nil {
+		h.thermal = hp.Step(ThermalState{IndoorC: p.InitialIndoorC}, h.hpCmd, h.last, 0)
+		h.devices.HeatPump = &HeatPump{h}
+	}
+	if p.Load != nil {
+		h.devices.Loads = &Loads{h}
+	}
+	return h, nil
 }
 
+// Devices returns the home's devices, each its own value; a device the
+// home lacks is nil. Do not put a nil field into an interface: the
+// interface would not be nil.
+func (h *Home) Devices() Devices { return h.devices }
+
 // Battery returns the battery's flexibility now; PowerW is the power it
-// actually delivers now. The error is always nil for a simulated battery.
+// actually delivers now. It is Devices().Battery.Battery(), and fails with
+// ErrNoDevice in a home without a battery.
 func (h *Home) Battery() (gridmesh.Flexibility, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.advance()
-	return h.params.Battery.Flexibility(h.battery), nil
+	if h.devices.Battery == nil {
+		return gridmesh.Flexibility{}, ErrNoDevice
+	}
+	return h.devices.Battery.Battery()
 }
 
 // SetBatteryPower commands the battery to w from now on (positive:
-// charge). The battery clamps the command to its own power limits, and
-// stops charging when full or discharging when empty. A non-finite w is
-// refused with an error and changes nothing.
+// charge); see Battery.SetBatteryPower. It fails with ErrNoDevice in a
+// home without a battery.
 func (h *Home) SetBatteryPower(w gridmesh.W) error {
-	if !w.Finite() {
-		return fmt.Errorf("sim: battery command %v is not finite", w)
+	if h.devices.Battery == nil {
+		return ErrNoDevice
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.advance()
-	b := h.params.Battery
-	h.commandW = w.Clamp(-b.MaxDischargeW, b.MaxChargeW)
-	h.battery = b.Step(h.battery, h.commandW, 0)
-	return nil
+	return h.devices.Battery.SetBatteryPower(w)
 }
 
-// Meter reads the grid meter: net import = load - PV + battery power, now,
-// on a healthy 230 V, 50 Hz grid. The error is always nil for a simulated
-// meter.
-func (h *Home) Meter() (gridmesh.MeterReading, error) {
-	return gridmesh.MeterReading{NetW: h.Snapshot().NetW, VoltageV: 230, FrequencyHz: 50, GridOK: true}, nil
-}
+// Meter reads the grid meter now; see Meter.Meter.
+func (h *Home) Meter() (gridmesh.MeterReading, error) { return h.devices.Meter.Meter() }
 
 // Snapshot measures everything at once, now.
 func (h *Home) Snapshot() HomeSnapshot {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	t := h.advance()
-	s := HomeSnapshot{
-		At:       t,
-		LoadW:    h.params.Load.PowerAt(t),
-		PVW:      h.params.PV.PowerAt(t),
-		BatteryW: h.battery.PowerW,
-		SoC:      float64(h.battery.StoredWh / h.params.Battery.CapacityWh),
-		StoredWh: h.battery.StoredWh,
+	return h.snapshot(h.advance())
+}
+
+// snapshot measures everything at t, the instant the state describes. The
+// caller holds h.mu.
+func (h *Home) snapshot(t time.Time) HomeSnapshot {
+	p := h.params
+	s := HomeSnapshot{At: t, Shed: h.shed, Grid: h.grid}
+	if p.Load != nil {
+		l := p.Load.State(t, h.shed)
+		s.CriticalW, s.NonCriticalW, s.LoadW = l.CriticalW, l.NonCriticalW, l.CriticalW
+		if !h.shed {
+			s.LoadW += l.NonCriticalW
+		}
 	}
-	s.NetW = s.LoadW - s.PVW + s.BatteryW
+	if p.PV != nil {
+		pv := p.PV.State(t, h.pvLimit)
+		s.PVW, s.PVAvailableW, s.PVLimitW = pv.PowerW, pv.AvailableW, pv.LimitW
+	}
+	if b := p.Battery; b != nil {
+		s.BatteryW, s.StoredWh = h.battery.PowerW, h.battery.StoredWh
+		s.SoC = float64(h.battery.StoredWh / b.CapacityWh)
+	}
+	if c := p.Charger; c != nil {
+		r := c.Reading(h.ev, t)
+		s.ChargerW, s.EVConnected, s.EVWantedWh = r.PowerW, r.Connected, r.WantedWh
+	}
+	if hp := p.HeatPump; hp != nil {
+		s.HeatPumpW, s.IndoorC, s.OutdoorC = h.thermal.PowerW, h.thermal.IndoorC, hp.OutdoorAt(t)
+	}
+	s.NetW = s.LoadW - s.PVW + s.BatteryW + s.ChargerW + s.HeatPumpW
 	return s
 }
 
-// advance integrates the battery from h.last to the clock's reading and
+// advance integrates the state from h.last to the clock's reading and
 // returns the instant the state now describes. A clock that went back is
 // ignored until it passes h.last again. The caller holds h.mu.
 func (h *Home) advance() time.Time {
@@ -123,10 +209,28 @@ func (h *Home) advance() time.Time {
 	if !now.After(h.last) {
 		return h.last
 	}
-	b := h.params.Battery
-	// Step reports the mean power over the interval; the state keeps the
-	// power delivered at its end, which is 0 if a bound was reached.
-	h.battery = b.Step(b.Step(h.battery, h.commandW, now.Sub(h.last)), h.commandW, 0)
+	dt := now.Sub(h.last)
+	if b := h.params.Battery; b != nil {
+		// Step reports the mean power over the interval; the state keeps
+		// the power delivered at its end, which is 0 if a bound was
+		// reached.
+		h.battery = b.Step(b.Step(h.battery, h.batteryCmd, dt), h.batteryCmd, 0)
+	}
+	if c := h.params.Charger; c != nil {
+		h.ev = c.Step(h.ev, h.evCmd, h.last, dt)
+	}
+	if hp := h.params.HeatPump; hp != nil {
+		h.thermal = hp.Step(h.thermal, h.hpCmd, h.last, dt)
+	}
 	h.last = now
 	return now
+}
+
+// ErrInvalidCommand is wrapped by the error a device returns for a
+// command it refuses (a non-finite power).
+var ErrInvalidCommand = errors.New("sim: invalid command")
+
+// refuse returns the permanent device error for a refused command.
+func refuse(device, op string, w gridmesh.W) error {
+	return &gridmesh.DeviceError{Device: device, Op: op, Err: fmt.Errorf("%w: %v is not finite", ErrInvalidCommand, w)}
 }

@@ -22,6 +22,11 @@ type LoadParams struct {
 	// Seed makes the home's profile its own. Two homes with the same
 	// parameters and seed consume the same at every instant.
 	Seed uint64
+	// SheddableShare is the share of the load, 0..1, that is non-critical
+	// and may be shed (a washing machine, a dryer, a pool pump); the rest
+	// (fridge, lights, medical devices) is critical. 0: nothing may be
+	// shed.
+	SheddableShare float64
 }
 
 // Daily profile shape. The figures follow typical European household
@@ -68,7 +73,20 @@ func (p LoadParams) Validate() error {
 			return fmt.Errorf("%w: load %v outside [0, %v]", ErrInvalidParams, w, gridmesh.MaxHomePowerW)
 		}
 	}
+	if s := p.SheddableShare; math.IsNaN(s) || s < 0 || s > 1 {
+		return fmt.Errorf("%w: sheddable share %v outside [0, 1]", ErrInvalidParams, s)
+	}
 	return nil
+}
+
+// State splits the load at t into its critical and non-critical parts
+// (SheddableShare of PowerAt). Shed only marks the state: NonCriticalW is
+// the non-critical demand whether it is served or not.
+func (p LoadParams) State(t time.Time, shed bool) gridmesh.LoadState {
+	w := p.PowerAt(t)
+	share := min(max(p.SheddableShare, 0), 1)
+	non := w * gridmesh.W(share)
+	return gridmesh.LoadState{CriticalW: w - non, NonCriticalW: non, Shed: shed}
 }
 
 // PowerAt returns the household's consumption at t: the daily profile for
@@ -102,13 +120,7 @@ func bump(h, c, w float64) float64 {
 
 // applianceAt is the power of the appliance event running at t, if any.
 func (p LoadParams) applianceAt(t time.Time) gridmesh.W {
-	slotSec := int64(applianceSlot / time.Second)
-	slot := t.Unix() / slotSec
-	if t.Unix()%slotSec < 0 {
-		slot-- // floor division for instants before 1970
-	}
-	start := time.Unix(slot*slotSec, 0).In(t.Location())
-	x := uint64(slot)
+	start, x := slotOf(t, applianceSlot)
 
 	chance := applianceDayChance
 	switch h := start.Hour(); {
@@ -127,4 +139,16 @@ func (p LoadParams) applianceAt(t time.Time) gridmesh.W {
 		return 0
 	}
 	return applianceMinW + gridmesh.W(unit(p.Seed, saltAppliancePower, x))*applianceSpanW
+}
+
+// slotOf returns the start of the slot of length d that t falls in (slots
+// are aligned on the Unix epoch) in t's location, and the slot's index as
+// a hash input.
+func slotOf(t time.Time, d time.Duration) (time.Time, uint64) {
+	slotSec := int64(d / time.Second)
+	slot := t.Unix() / slotSec
+	if t.Unix()%slotSec < 0 {
+		slot-- // floor division for instants before 1970
+	}
+	return time.Unix(slot*slotSec, 0).In(t.Location()), uint64(slot)
 }

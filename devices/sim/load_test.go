@@ -105,3 +105,28 @@ func TestLoadParamsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadState(t *testing.T) {
+	p := testLoad
+	p.SheddableShare = 0.3
+	start := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	for m := range 24 * 60 {
+		at := start.Add(time.Duration(m) * time.Minute)
+		for _, shed := range []bool{false, true} {
+			s := p.State(at, shed)
+			w := p.PowerAt(at)
+			if !near(float64(s.CriticalW+s.NonCriticalW), float64(w), 1e-9) || !near(float64(s.NonCriticalW), 0.3*float64(w), 1e-9) || s.Shed != shed {
+				t.Fatalf("State(%v, %v) = %+v, load %v", at, shed, s, w)
+			}
+		}
+	}
+	if s := testLoad.State(start, false); s.NonCriticalW != 0 {
+		t.Errorf("no sheddable share, yet %v non-critical", s.NonCriticalW)
+	}
+	for _, share := range []float64{-0.1, 1.1, math.NaN()} {
+		p.SheddableShare = share
+		if p.Validate() == nil {
+			t.Errorf("share %v validated", share)
+		}
+	}
+}

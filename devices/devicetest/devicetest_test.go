@@ -1,0 +1,126 @@
+package devicetest_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gridmesh/gridmesh/devices/devicetest"
+	"github.com/gridmesh/gridmesh/devices/guard"
+	"github.com/gridmesh/gridmesh/devices/sim"
+)
+
+// The suites run against the simulated devices themselves (the reference
+// every driver is held to) and through a guard in front of them.
+
+func TestSimConformance(t *testing.T) {
+	t.Run("battery", func(t *testing.T) {
+		devicetest.Battery(t, func(t *testing.T) devicetest.Harness[devicetest.BatteryDriver] {
+			h := devicetest.NewHome(t)
+			return devicetest.Harness[devicetest.BatteryDriver]{Driver: h.Devices().Battery, Home: h}
+		})
+	})
+	t.Run("meter", func(t *testing.T) {
+		devicetest.Meter(t, func(t *testing.T) devicetest.Harness[devicetest.MeterDriver] {
+			h := devicetest.NewHome(t)
+			return devicetest.Harness[devicetest.MeterDriver]{Driver: h.Devices().Meter, Home: h}
+		})
+	})
+	t.Run("pv", func(t *testing.T) {
+		devicetest.PV(t, func(t *testing.T) devicetest.Harness[devicetest.PVDriver] {
+			h := devicetest.NewHome(t)
+			return devicetest.Harness[devicetest.PVDriver]{Driver: h.Devices().PV, Home: h}
+		})
+	})
+	t.Run("charger", func(t *testing.T) {
+		devicetest.Charger(t, func(t *testing.T) devicetest.Harness[devicetest.ChargerDriver] {
+			h := devicetest.NewHome(t)
+			return devicetest.Harness[devicetest.ChargerDriver]{Driver: h.Devices().Charger, Home: h}
+		})
+	})
+	t.Run("heat pump", func(t *testing.T) {
+		devicetest.HeatPump(t, func(t *testing.T) devicetest.Harness[devicetest.HeatPumpDriver] {
+			h := devicetest.NewHome(t)
+			return devicetest.Harness[devicetest.HeatPumpDriver]{Driver: h.Devices().HeatPump, Home: h}
+		})
+	})
+	t.Run("loads", func(t *testing.T) {
+		devicetest.Loads(t, func(t *testing.T) devicetest.Harness[devicetest.LoadsDriver] {
+			h := devicetest.NewHome(t)
+			return devicetest.Harness[devicetest.LoadsDriver]{Driver: h.Devices().Loads, Home: h}
+		})
+	})
+}
+
+// fastGuard polls every 5 ms: the suites run on real time.
+func fastGuard() guard.Config {
+	c := guard.DefaultConfig()
+	c.Period = 5 * time.Millisecond
+	c.StaleAfter = 500 * time.Millisecond
+	return c
+}
+
+// run runs a guard until the test ends.
+func run(t *testing.T, g interface{ Run(context.Context) error }) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("guard: %v", err)
+		}
+	})
+}
+
+// guarded builds a guard over a device of a fresh NewHome and runs it.
+func guarded[G interface{ Run(context.Context) error }](t *testing.T, build func(sim.Devices) (G, error)) (G, *sim.Home) {
+	h := devicetest.NewHome(t)
+	g, err := build(h.Devices())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, g)
+	return g, h
+}
+
+func TestGuardedConformance(t *testing.T) {
+	cfg := fastGuard()
+	t.Run("battery", func(t *testing.T) {
+		devicetest.Battery(t, func(t *testing.T) devicetest.Harness[devicetest.BatteryDriver] {
+			g, h := guarded(t, func(d sim.Devices) (*guard.Battery, error) { return guard.NewBattery(d.Battery, cfg, nil) })
+			return devicetest.Harness[devicetest.BatteryDriver]{Driver: g, Home: h}
+		})
+	})
+	t.Run("meter", func(t *testing.T) {
+		devicetest.Meter(t, func(t *testing.T) devicetest.Harness[devicetest.MeterDriver] {
+			g, h := guarded(t, func(d sim.Devices) (*guard.Meter, error) { return guard.NewMeter(d.Meter, cfg, nil) })
+			return devicetest.Harness[devicetest.MeterDriver]{Driver: g, Home: h}
+		})
+	})
+	t.Run("pv", func(t *testing.T) {
+		devicetest.PV(t, func(t *testing.T) devicetest.Harness[devicetest.PVDriver] {
+			g, h := guarded(t, func(d sim.Devices) (*guard.PV, error) { return guard.NewPV(d.PV, cfg, nil) })
+			return devicetest.Harness[devicetest.PVDriver]{Driver: g, Home: h}
+		})
+	})
+	t.Run("charger", func(t *testing.T) {
+		devicetest.Charger(t, func(t *testing.T) devicetest.Harness[devicetest.ChargerDriver] {
+			g, h := guarded(t, func(d sim.Devices) (*guard.Charger, error) { return guard.NewCharger(d.Charger, cfg, nil) })
+			return devicetest.Harness[devicetest.ChargerDriver]{Driver: g, Home: h}
+		})
+	})
+	t.Run("heat pump", func(t *testing.T) {
+		devicetest.HeatPump(t, func(t *testing.T) devicetest.Harness[devicetest.HeatPumpDriver] {
+			g, h := guarded(t, func(d sim.Devices) (*guard.HeatPump, error) { return guard.NewHeatPump(d.HeatPump, cfg, nil) })
+			return devicetest.Harness[devicetest.HeatPumpDriver]{Driver: g, Home: h}
+		})
+	})
+	t.Run("loads", func(t *testing.T) {
+		devicetest.Loads(t, func(t *testing.T) devicetest.Harness[devicetest.LoadsDriver] {
+			g, h := guarded(t, func(d sim.Devices) (*guard.Loads, error) { return guard.NewLoads(d.Loads, cfg, nil) })
+			return devicetest.Harness[devicetest.LoadsDriver]{Driver: g, Home: h}
+		})
+	})
+}

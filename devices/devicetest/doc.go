@@ -1,0 +1,42 @@
+// Package devicetest is the conformance suite every device driver runs:
+// one set of expectations, whatever the protocol behind the driver.
+//
+// A driver author tests a driver against a simulated device. The driver
+// talks its protocol (MQTT, Modbus/SunSpec, …) to the author's own
+// simulator, and the simulator fronts a device of a sim.Home. The suite
+// then drives the driver and watches the sim.Home, and checks that:
+//
+//   - readings through the driver match the simulated device within
+//     Harness.Tolerance;
+//   - a command through the driver reaches the device, and shows in its
+//     power (and in the driver's readings), within Harness.Deadline;
+//   - out-of-range commands are clamped to the device's limits, not
+//     refused (control's interfaces promise that), and non-finite ones
+//     are refused with an error;
+//   - for the meter, changes of the home and of the grid (voltage,
+//     frequency, presence) show through the driver.
+//
+// Usage, in the driver's test:
+//
+//	func TestConformance(t *testing.T) {
+//		devicetest.Battery(t, func(t *testing.T) devicetest.Harness[devicetest.BatteryDriver] {
+//			home := devicetest.NewHome(t)                 // frozen clock: readings hold still
+//			srv := startMySimulator(t, home.Devices().Battery) // e.g. a Modbus server
+//			drv := mydriver.New(srv.Addr(), ...)              // the driver under test
+//			return devicetest.Harness[devicetest.BatteryDriver]{Driver: drv, Home: home}
+//		})
+//		// … and Meter, PV, Charger, HeatPump, Loads for what the driver supports.
+//	}
+//
+// The harness function is called once per subtest, so every check starts
+// from a fresh home and driver; release what it starts with t.Cleanup.
+// Use NewHome unless there is a reason not to: its clock is frozen at an
+// instant where every device has something to show (the sun is up, a car
+// is plugged in and wants energy, the house is inside its comfort band,
+// part of the load is sheddable), so the simulated figures change only
+// when the suite commands them. A home on a moving clock works too if
+// its figures drift less than the tolerance within the deadline.
+//
+// The suites use real time (drivers use real sockets); they poll for a
+// condition with a deadline and never sleep a tuned amount.
+package devicetest

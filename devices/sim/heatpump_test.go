@@ -1,0 +1,174 @@
+package sim
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/gridmesh/gridmesh"
+)
+
+// testHeatPump heats a house losing 150 W/K with 5 kWh/K of mass (a
+// time constant of 33 h) through a 2-4 °C day.
+var testHeatPump = HeatPumpParams{
+	MaxW: 3_000, COP: 3, LossWPerK: 150, CapacityWhPerK: 5_000,
+	BandLowC: 20, BandHighC: 22, HysteresisC: 0.5,
+	OutdoorMeanC: 3, OutdoorSwingC: 1,
+}
+
+func TestHeatPumpOutdoor(t *testing.T) {
+	day := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	p := testHeatPump
+	if got := p.OutdoorAt(day.Add(3 * time.Hour)); !near(got, 2, 1e-9) {
+		t.Errorf("03:00: %v °C, want the coldest 2", got)
+	}
+	if got := p.OutdoorAt(day.Add(15 * time.Hour)); !near(got, 4, 1e-9) {
+		t.Errorf("15:00: %v °C, want the warmest 4", got)
+	}
+}
+
+// TestHeatPumpMatchesRC: without switching, Step is the exact solution of
+// the RC model.
+func TestHeatPumpMatchesRC(t *testing.T) {
+	p := testHeatPump
+	p.OutdoorSwingC = 0
+	p.BandLowC, p.BandHighC, p.HysteresisC = -50, 59, 0.5 // nothing switches
+	at := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	cmd := HeatPumpCommand{Manual: true, PowerW: 1_000}
+	got := p.Step(ThermalState{IndoorC: 15}, cmd, at, 10*time.Hour)
+	eq := 3 + 3*1_000/150.0
+	want := eq + (15-eq)*math.Exp(-10/(5_000/150.0))
+	if !near(got.IndoorC, want, 1e-9) || got.PowerW != 1_000 || !near(float64(got.UsedWh), 10_000, 1e-6) {
+		t.Errorf("10 h at 1 kW: %+v, want %v °C", got, want)
+	}
+}
+
+// TestHeatPumpThermostat: on its own the heat pump cycles around the
+// middle of the band, switching exactly at the hysteresis bounds.
+func TestHeatPumpThermostat(t *testing.T) {
+	p := testHeatPump
+	at := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	s := p.Step(ThermalState{IndoorC: 21}, HeatPumpCommand{}, at, 0)
+	lo, hi, switches := 21.0, 21.0, 0
+	for range 48 * 60 {
+		next := p.Step(s, HeatPumpCommand{}, at, time.Minute)
+		if next.PowerW != s.PowerW {
+			switches++
+		}
+		lo, hi = min(lo, next.IndoorC), max(hi, next.IndoorC)
+		s, at = next, at.Add(time.Minute)
+	}
+	if lo < 20.75-0.01 || hi > 21.25+0.01 || switches < 20 {
+		t.Errorf("thermostat kept %.3f..%.3f °C with %d switches in 2 days", lo, hi, switches)
+	}
+}
+
+// TestHeatPumpOverride: a command that would leave the band is
+// overridden at the band's edge until the house is back inside.
+func TestHeatPumpOverride(t *testing.T) {
+	p := testHeatPump
+	at := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name string
+		cmd  gridmesh.W
+		edge float64
+	}{
+		{"off lets it cool to the band", 0, 20},
+		{"full power heats it to the band", 3_000, 22},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := HeatPumpCommand{Manual: true, PowerW: tt.cmd}
+			s := ThermalState{IndoorC: 21}
+			overridden := false
+			for range 48 * 60 {
+				s = p.Step(s, cmd, at, time.Minute)
+				if s.IndoorC < 20-1e-9 || s.IndoorC > 22+1e-9 {
+					t.Fatalf("%v °C outside the band", s.IndoorC)
+				}
+				if s.PowerW != tt.cmd {
+					overridden = true
+				}
+			}
+			if !overridden {
+				t.Error("never overridden")
+			}
+		})
+	}
+	// A command inside the band is followed as given, clamped.
+	for _, w := range []gridmesh.W{0, 1_200, 3_000, 5_000, -1} {
+		s := p.Step(ThermalState{IndoorC: 21}, HeatPumpCommand{Manual: true, PowerW: w}, at, 0)
+		if s.PowerW != w.Clamp(0, 3_000) {
+			t.Errorf("command %v: power %v", w, s.PowerW)
+		}
+	}
+}
+
+// TestHeatPumpStepProperties drives random houses with random commands
+// over random intervals: power stays in [0, MaxW], energy follows power,
+// a house started in its band stays in it (the heat pumps are sized for
+// the weather), and one long step equals many short ones.
+func TestHeatPumpStepProperties(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 3))
+	for range 20 {
+		fp := RandomFullHome(rng)
+		p := *fp.HeatPump
+		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
+		s := p.Step(ThermalState{IndoorC: fp.InitialIndoorC}, HeatPumpCommand{}, at, 0)
+		cmd := HeatPumpCommand{}
+		for range 200 {
+			if rng.IntN(3) == 0 {
+				cmd = HeatPumpCommand{Manual: true, PowerW: gridmesh.W(rng.Float64()*1.2*float64(p.MaxW) - 100)}
+			}
+			dt := time.Duration(rng.Int64N(int64(2 * time.Hour)))
+			next := p.Step(s, cmd, at, dt)
+			if next.PowerW < 0 || next.PowerW > p.MaxW {
+				t.Fatalf("seed %d: power %v outside [0, %v]", seed, next.PowerW, p.MaxW)
+			}
+			if next.IndoorC < p.BandLowC-1e-6 || next.IndoorC > p.BandHighC+1e-6 || math.IsNaN(next.IndoorC) {
+				t.Fatalf("seed %d: %v °C outside [%v, %v] with %+v", seed, next.IndoorC, p.BandLowC, p.BandHighC, p)
+			}
+			if used := float64(next.UsedWh - s.UsedWh); used < 0 || used > float64(p.MaxW)*dt.Hours()+1e-6 {
+				t.Fatalf("seed %d: %v Wh in %v", seed, used, dt)
+			}
+			fine := s
+			for i := range 7 {
+				from := at.Add(dt * time.Duration(i) / 7)
+				fine = p.Step(fine, cmd, from, at.Add(dt*time.Duration(i+1)/7).Sub(from))
+			}
+			// The outdoor temperature is sampled per segment, so cut
+			// steps differ by a little.
+			if !near(fine.IndoorC, next.IndoorC, 0.02) || !near(float64(fine.UsedWh), float64(next.UsedWh), 0.01*float64(p.MaxW)) {
+				t.Fatalf("seed %d: one step %+v, seven steps %+v", seed, next, fine)
+			}
+			s, at = next, at.Add(dt)
+		}
+	}
+}
+
+func TestHeatPumpParamsValidate(t *testing.T) {
+	if err := testHeatPump.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for i, mutate := range []func(*HeatPumpParams){
+		func(p *HeatPumpParams) { p.MaxW = 0 },
+		func(p *HeatPumpParams) { p.COP = 0.5 },
+		func(p *HeatPumpParams) { p.COP = math.NaN() },
+		func(p *HeatPumpParams) { p.LossWPerK = 0 },
+		func(p *HeatPumpParams) { p.CapacityWhPerK = -1 },
+		func(p *HeatPumpParams) { p.BandLowC = 22 },
+		func(p *HeatPumpParams) { p.BandHighC = math.Inf(1) },
+		func(p *HeatPumpParams) { p.HysteresisC = 0 },
+		func(p *HeatPumpParams) { p.HysteresisC = 1.5 },
+		func(p *HeatPumpParams) { p.OutdoorSwingC = -1 },
+		func(p *HeatPumpParams) { p.OutdoorMeanC = math.NaN() },
+	} {
+		p := testHeatPump
+		mutate(&p)
+		if p.Validate() == nil {
+			t.Errorf("case %d: %+v validated", i, p)
+		}
+	}
+}

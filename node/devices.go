@@ -1,0 +1,184 @@
+package node
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/devices/guard"
+)
+
+// devices are the home's devices, each behind a guard, so that the
+// device loop never blocks on device I/O: the loop calls only the guards,
+// whose methods return the newest reading (or an error wrapping
+// gridmesh.ErrUnavailable) at once and record commands for their own
+// goroutines to apply. A device not configured is nil. Built once by the
+// loop runner before anything runs; read-only after.
+type devices struct {
+	battery  *guard.Battery
+	meter    *guard.Meter
+	pv       *guard.PV
+	charger  *guard.Charger
+	heatPump *guard.HeatPump
+	loads    *guard.Loads
+
+	all   []*device          // every configured device, in kind order
+	kinds map[string]*device // the same, by kind
+}
+
+// device is what the node keeps of one guarded device beyond its guard.
+type device struct {
+	guard interface {
+		Run(ctx context.Context) error
+		State() guard.State
+	}
+	// status fills in the device's newest reading and command.
+	status func(*DeviceStatus)
+	// loopErrors counts the loop's calls to the device that failed;
+	// written by the device loop.
+	loopErrors atomic.Uint64
+}
+
+// DeviceStatus is what the home knows of one device.
+type DeviceStatus struct {
+	guard.State
+	// LoopErrors counts the device loop's calls that found the device
+	// unavailable (one a tick while it is).
+	LoopErrors uint64 `json:"loop_errors"`
+	// The newest reading, whatever its age; only the one for Kind is set.
+	Battery  *gridmesh.Flexibility   `json:"battery,omitempty"`
+	Meter    *gridmesh.MeterReading  `json:"meter,omitempty"`
+	PV       *gridmesh.PVState       `json:"pv,omitempty"`
+	Charger  *gridmesh.ChargerState  `json:"charger,omitempty"`
+	HeatPump *gridmesh.HeatPumpState `json:"heat_pump,omitempty"`
+	Loads    *gridmesh.LoadState     `json:"loads,omitempty"`
+	// CommandW is the newest power command given (battery power, PV
+	// limit, charging power, heat pump power), applied or not.
+	CommandW *gridmesh.W `json:"command_w,omitempty"`
+	// ShedCommand is the newest shedding command given to the loads.
+	ShedCommand *bool `json:"shed_command,omitempty"`
+}
+
+// guardConfig derives the guards' timings from the loop's: two readings a
+// tick, so that by the next tick the meter and the battery have both been
+// read since the battery took the loop's command (see loopRunner.step);
+// the defaults' margins for a loop slower than 100 ms.
+func guardConfig(cfg Config) guard.Config {
+	g := guard.DefaultConfig()
+	g.Period = cfg.LoopPeriod / 2
+	g.CallTimeout = max(g.CallTimeout, 10*cfg.LoopPeriod)
+	g.StaleAfter = max(g.StaleAfter, 10*cfg.LoopPeriod)
+	g.OpenTimeout = max(g.OpenTimeout, cfg.LoopPeriod)
+	return g
+}
+
+// newDevices wraps every device deps configures in a guard. It starts
+// nothing: run does.
+func newDevices(deps Deps, cfg guard.Config, log *slog.Logger) (*devices, error) {
+	d := &devices{kinds: make(map[string]*device)}
+	add := func(g interface {
+		Run(ctx context.Context) error
+		State() guard.State
+		Kind() string
+	}, status func(*DeviceStatus)) {
+		dev := &device{guard: g, status: status}
+		d.all = append(d.all, dev)
+		d.kinds[g.Kind()] = dev
+	}
+	var err error
+	if deps.Battery != nil {
+		if d.battery, err = guard.NewBattery(deps.Battery, cfg, log); err != nil {
+			return nil, err
+		}
+		add(d.battery, func(s *DeviceStatus) {
+			s.Battery = lastOf(d.battery.Last)
+			s.CommandW = commandOf(d.battery.Command)
+		})
+	}
+	if deps.Meter != nil {
+		if d.meter, err = guard.NewMeter(deps.Meter, cfg, log); err != nil {
+			return nil, err
+		}
+		add(d.meter, func(s *DeviceStatus) { s.Meter = lastOf(d.meter.Last) })
+	}
+	if deps.PV != nil {
+		if d.pv, err = guard.NewPV(deps.PV, cfg, log); err != nil {
+			return nil, err
+		}
+		add(d.pv, func(s *DeviceStatus) {
+			s.PV = lastOf(d.pv.Last)
+			s.CommandW = commandOf(d.pv.Command)
+		})
+	}
+	if deps.Charger != nil {
+		if d.charger, err = guard.NewCharger(deps.Charger, cfg, log); err != nil {
+			return nil, err
+		}
+		add(d.charger, func(s *DeviceStatus) {
+			s.Charger = lastOf(d.charger.Last)
+			s.CommandW = commandOf(d.charger.Command)
+		})
+	}
+	if deps.HeatPump != nil {
+		if d.heatPump, err = guard.NewHeatPump(deps.HeatPump, cfg, log); err != nil {
+			return nil, err
+		}
+		add(d.heatPump, func(s *DeviceStatus) {
+			s.HeatPump = lastOf(d.heatPump.Last)
+			s.CommandW = commandOf(d.heatPump.Command)
+		})
+	}
+	if deps.Loads != nil {
+		if d.loads, err = guard.NewLoads(deps.Loads, cfg, log); err != nil {
+			return nil, err
+		}
+		add(d.loads, func(s *DeviceStatus) {
+			s.Loads = lastOf(d.loads.Last)
+			s.ShedCommand = commandOf(d.loads.Command)
+		})
+	}
+	return d, nil
+}
+
+// run runs every guard under g's errgroup.
+func (d *devices) run(ctx context.Context, g interface{ Go(func() error) }) {
+	for _, dev := range d.all {
+		g.Go(func() error { return dev.guard.Run(ctx) })
+	}
+}
+
+// failed counts a failed loop call to the device of kind.
+func (d *devices) failed(kind string) {
+	if dev := d.kinds[kind]; dev != nil {
+		dev.loopErrors.Add(1)
+	}
+}
+
+// statuses reports every device.
+func (d *devices) statuses() map[string]DeviceStatus {
+	out := make(map[string]DeviceStatus, len(d.all))
+	for _, dev := range d.all {
+		s := DeviceStatus{State: dev.guard.State(), LoopErrors: dev.loopErrors.Load()}
+		dev.status(&s)
+		out[s.Kind] = s
+	}
+	return out
+}
+
+func lastOf[R any](last func() (R, time.Time, bool)) *R {
+	r, _, ok := last()
+	if !ok {
+		return nil
+	}
+	return &r
+}
+
+func commandOf[C any](cmd func() (C, bool)) *C {
+	c, ok := cmd()
+	if !ok {
+		return nil
+	}
+	return &c
+}
