@@ -125,16 +125,16 @@ func (t Telemetry) Validate() error {
 // feeder, in the load convention (negative: export).
 type Target struct {
 	// Seq identifies the request; a newer request has a larger Seq.
-	Seq uint64 `cbor:"1,keyasint"`
+	Seq uint64 `cbor:"1,keyasint" json:"seq"`
 	// ImportW is the feeder import to aim for.
-	ImportW W `cbor:"2,keyasint"`
+	ImportW W `cbor:"2,keyasint" json:"import_w"`
 }
 
 // Epoch is a plan's place in its neighborhood's Raft log: the term of the
 // leader that committed it and its log index. Epochs order plans.
 type Epoch struct {
-	Term  uint64 `cbor:"1,keyasint"`
-	Index uint64 `cbor:"2,keyasint"`
+	Term  uint64 `cbor:"1,keyasint" json:"term"`
+	Index uint64 `cbor:"2,keyasint" json:"index"`
 }
 
 // After reports whether e is strictly newer than o.

@@ -12,7 +12,16 @@
 //     steps control.Loop and commands the battery; a plan that arrives is
 //     offered and applied at once. It never waits on the network: plans
 //     reach it through a bounded channel and telemetry leaves it through
-//     an atomic snapshot.
+//     an atomic snapshot. Nor does it wait on a device: every device sits
+//     behind a devices/guard (a poller and a circuit breaker, run beside
+//     the loop), whose methods answer from a cache at once. A tick whose
+//     meter and battery readings do not both postdate the battery's last
+//     command is skipped (counted as loop_ticks_unsettled): the loop's
+//     base load is the meter less the battery, and readings of two
+//     different commands would make it oscillate. An unavailable device
+//     is absent: no battery, no command; no meter, the battery holds 0 W.
+//     PV, EV charger, heat pump and loads are read for status and left on
+//     their own defaults.
 //   - the telemetry publisher: every TelemetryPeriod the newest reading
 //     goes to the neighborhood's telemetry topic.
 //   - the plan receiver: validated plans from the plan topic go to the loop.

@@ -18,7 +18,9 @@ func (n *Node) publishTelemetry(ctx context.Context) error {
 	defer ticker.Stop()
 	var seq uint64
 	for {
-		if snap := n.stats.loop.Load(); snap != nil {
+		// Without a meter reading the home cannot say what it draws:
+		// better no report (the leader plans without it) than a false one.
+		if snap := n.stats.loop.Load(); snap != nil && snap.MeterOK && snap.BatteryOK {
 			seq++
 			t := gridmesh.Telemetry{
 				Version:      gridmesh.WireVersion,

@@ -51,7 +51,8 @@ func nodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer home.Close()
 	n, err := node.New(home.Config, node.Deps{
-		Key: key, Battery: home.Battery, Meter: home.Meter, Logger: log,
+		Key: key, Battery: home.Battery, Meter: home.Meter, PV: home.PV,
+		Charger: home.Charger, HeatPump: home.HeatPump, Loads: home.Loads, Logger: log,
 	})
 	if err != nil {
 		return err

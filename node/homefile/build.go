@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"time"
@@ -91,42 +92,62 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 	return h, nil
 }
 
-// addSim builds a simulated home's devices on the wall clock.
+// addSim builds a simulated home on the wall clock: a home drawn at
+// random from the seed (sim.RandomFullHome), with the battery, PV and load
+// the file sets, and only the devices whose kinds the file lists.
 func (h *Home) addSim(d *Device) error {
-	p := sim.HomeParams{
-		Battery:    sim.BatteryParams{CapacityWh: 13_500, MaxChargeW: 5000, MaxDischargeW: 5000, RoundTripEfficiency: 0.9},
-		InitialSoC: 0.5,
-		PV:         sim.PVParams{PeakW: 4000, SunriseHour: 7, SunsetHour: 19},
-		Load:       sim.LoadParams{BaseW: 400, EveningPeakW: 1200, Seed: d.Sim.Seed},
-	}
+	p := sim.RandomFullHome(rand.New(rand.NewPCG(d.Sim.Seed, 0)))
 	if b := d.Sim.Battery; b != nil {
-		p.Battery = sim.BatteryParams{CapacityWh: gridmesh.Wh(b.Capacity), MaxChargeW: gridmesh.W(b.MaxCharge),
-			MaxDischargeW: gridmesh.W(b.MaxDischg), RoundTripEfficiency: float64(b.Efficiency)}
-		if b.Efficiency == 0 {
-			p.Battery.RoundTripEfficiency = 0.9
+		p.Battery.CapacityWh, p.Battery.MaxChargeW, p.Battery.MaxDischargeW = gridmesh.Wh(b.Capacity), gridmesh.W(b.MaxCharge), gridmesh.W(b.MaxDischg)
+		if b.Efficiency > 0 {
+			p.Battery.RoundTripEfficiency = float64(b.Efficiency)
 		}
 		if b.InitialSoC > 0 {
 			p.InitialSoC = float64(b.InitialSoC)
 		}
+		p.Battery.ReserveSoC = float64(b.Reserve)
 	}
 	if pv := d.Sim.PV; pv != nil {
 		p.PV.PeakW = gridmesh.W(pv.Peak)
 	}
 	if l := d.Sim.Load; l != nil {
 		p.Load.BaseW, p.Load.EveningPeakW = gridmesh.W(l.Base), gridmesh.W(l.EveningPeak)
+		if l.Critical > 0 {
+			p.Load.SheddableShare = 1 - float64(l.Critical)
+		}
 	}
-	home, err := sim.NewHome(p, time.Now)
+	has := func(k string) bool { return slices.Contains(d.Kinds, k) }
+	if !has("battery") {
+		p.Battery = nil
+	}
+	if !has("pv") {
+		p.PV = nil
+	}
+	if !has("charger") {
+		p.Charger = nil
+	}
+	if !has("heatpump") {
+		p.HeatPump = nil
+	}
+	home, err := sim.NewFullHome(p, time.Now)
 	if err != nil {
 		return err
 	}
+	ds := home.Devices()
 	for _, k := range d.Kinds {
 		switch k {
 		case "battery":
-			h.Battery = home
+			h.Battery = ds.Battery
 		case "meter":
-			h.Meter = home
-		default:
-			return fmt.Errorf("sim: serves battery and meter, not %s", k)
+			h.Meter = ds.Meter
+		case "pv":
+			h.PV = ds.PV
+		case "charger":
+			h.Charger = ds.Charger
+		case "heatpump":
+			h.HeatPump = ds.HeatPump
+		case "loads":
+			h.Loads = ds.Loads
 		}
 	}
 	return nil

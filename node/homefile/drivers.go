@@ -3,7 +3,6 @@ package homefile
 import (
 	"errors"
 	"fmt"
-	"slices"
 )
 
 // Sim is a simulated home's devices: physics on this machine, for trying
@@ -66,9 +65,6 @@ type SunSpec struct {
 func (d *Device) validateDriver() error {
 	switch d.Driver {
 	case "sim":
-		if d.Sim.Battery == nil && slices.Contains(d.Kinds, "battery") {
-			return errors.New("sim: battery: required for kind battery")
-		}
 		if b := d.Sim.Battery; b != nil && (b.Capacity <= 0 || b.MaxCharge <= 0 || b.MaxDischg <= 0) {
 			return errors.New("sim: battery: capacity, max_charge and max_discharge must be positive")
 		}
