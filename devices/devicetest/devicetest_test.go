@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/devices/devicetest"
 	"github.com/gridmesh/gridmesh/devices/guard"
 	"github.com/gridmesh/gridmesh/devices/sim"
@@ -122,5 +123,24 @@ func TestGuardedConformance(t *testing.T) {
 			g, h := guarded(t, func(d sim.Devices) (*guard.Loads, error) { return guard.NewLoads(d.Loads, cfg, nil) })
 			return devicetest.Harness[devicetest.LoadsDriver]{Driver: g, Home: h}
 		})
+	})
+}
+
+// powerOnlyPV is a PV driver that cannot tell what a curtailed array
+// could produce: it reports AvailableW = PowerW, as SunSpec's does.
+type powerOnlyPV struct{ devicetest.PVDriver }
+
+func (p powerOnlyPV) PV() (gridmesh.PVState, error) {
+	s, err := p.PVDriver.PV()
+	s.AvailableW = s.PowerW
+	return s, err
+}
+
+// TestPVAvailableUnknown: with Harness.PVAvailableUnknown the PV suite
+// takes AvailableW = PowerW for the potential, and still passes.
+func TestPVAvailableUnknown(t *testing.T) {
+	devicetest.PV(t, func(t *testing.T) devicetest.Harness[devicetest.PVDriver] {
+		h := devicetest.NewHome(t)
+		return devicetest.Harness[devicetest.PVDriver]{Driver: powerOnlyPV{h.Devices().PV}, Home: h, PVAvailableUnknown: true}
 	})
 }

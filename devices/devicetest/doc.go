@@ -28,6 +28,22 @@
 //		// … and Meter, PV, Charger, HeatPump, Loads for what the driver supports.
 //	}
 //
+// Some protocols cannot carry every figure; a harness says so explicitly,
+// and the suite then checks what the driver must report instead, never a
+// looser tolerance:
+//
+//   - Harness.PVAvailableUnknown: the protocol has no point for what a
+//     curtailed array could produce (SunSpec), so the driver reports
+//     PVState.AvailableW equal to PowerW, as PVState allows when the
+//     inverter cannot tell. The PV suite checks AvailableW == PowerW (so,
+//     under curtailment, the curtailed output rather than the potential).
+//     The default, false, is strict: AvailableW is the potential.
+//
+// A figure a protocol lacks but a site knows (a battery's round-trip
+// efficiency, for the energies behind Flexibility) is the driver's
+// configuration, set in the harness to the simulated device's: the suite
+// holds every driver to the same energies.
+//
 // The harness function is called once per subtest, so every check starts
 // from a fresh home and driver; release what it starts with t.Cleanup.
 // Use NewHome unless there is a reason not to: its clock is frozen at an

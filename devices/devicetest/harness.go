@@ -58,6 +58,14 @@ type Harness[D any] struct {
 	// Tolerance is how far the driver's figures may be from the
 	// simulated ones; a zero field means DefaultTolerance's.
 	Tolerance Tolerance
+	// PVAvailableUnknown says the driver's protocol cannot tell what a
+	// curtailed array could produce (SunSpec has no point for it), so the
+	// driver reports PVState.AvailableW equal to PowerW, as PVState
+	// allows. The PV suite then checks exactly that, under curtailment
+	// and without, in place of the array's potential; every other check
+	// stays as strict. False, the default, holds the driver to the
+	// potential. Set it only for a protocol that cannot carry it.
+	PVAvailableUnknown bool
 }
 
 // DefaultDeadline is 5 s: a driver polling every second, a broker or

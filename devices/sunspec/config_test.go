@@ -1,6 +1,7 @@
 package sunspec
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -25,6 +26,10 @@ func TestConfigValidate(t *testing.T) {
 		"18 h 12 m revert":  func(c *Config) { c.ReversionTimeout = 0xFFFF * time.Second },
 		"no bases":          func(c *Config) { c.Bases = nil },
 		"no models":         func(c *Config) { c.MaxModels = 0 },
+		"unset efficiency":  func(c *Config) { c.RoundTripEfficiency = 0 },
+		"40 % efficiency":   func(c *Config) { c.RoundTripEfficiency = 0.4 },
+		"efficiency in %":   func(c *Config) { c.RoundTripEfficiency = 90 },
+		"NaN efficiency":    func(c *Config) { c.RoundTripEfficiency = math.NaN() },
 	} {
 		c := ok
 		mod(&c)

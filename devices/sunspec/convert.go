@@ -40,8 +40,12 @@ func rating(v value) (gridmesh.W, bool) {
 
 // flexibility reads a battery from model 124 and, when the device has
 // them, 802 (bat) and 120 (np). Without 802 the battery's power is not
-// reported by SunSpec and reads 0.
-func flexibility(st storage, bat *battery, np *nameplate) (gridmesh.Flexibility, error) {
+// reported by SunSpec and reads 0. The energies are at the home's bus:
+// ChargeWh is the room left over sqrt(roundTrip), DischargeWh the energy
+// above 124's MinRsvPct (none when not implemented) times sqrt(roundTrip),
+// never negative. roundTrip is in (0, 1] (Config.Validate holds it to
+// [0.5, 1]).
+func flexibility(st storage, bat *battery, np *nameplate, roundTrip float64) (gridmesh.Flexibility, error) {
 	maxCharge, ok := rating(st.wChaMax)
 	if !ok {
 		return gridmesh.Flexibility{}, fmt.Errorf("%w: WChaMax not a usable rating", ErrBadModel)
@@ -85,14 +89,22 @@ func flexibility(st storage, bat *battery, np *nameplate) (gridmesh.Flexibility,
 		return gridmesh.Flexibility{}, fmt.Errorf("%w: state of charge not reported or out of range", ErrBadModel)
 	}
 	f.SoC = soc.v / 100
+	reserve := 0.0
+	if st.minRsvPct.ok {
+		if st.minRsvPct.v < 0 || st.minRsvPct.v > 100 {
+			return gridmesh.Flexibility{}, fmt.Errorf("%w: MinRsvPct %v%% out of range", ErrBadModel, st.minRsvPct.v)
+		}
+		reserve = st.minRsvPct.v / 100
+	}
 	if chaSt != chaStFull && f.SoC < 1 {
 		f.MaxW = maxCharge
 	}
 	if chaSt != chaStEmpty && f.SoC > 0 {
 		f.MinW = -maxDischarge
 	}
-	f.ChargeWh = gridmesh.Wh(1-f.SoC) * f.CapacityWh
-	f.DischargeWh = gridmesh.Wh(f.SoC) * f.CapacityWh
+	eta := math.Sqrt(roundTrip) // the loss each way
+	f.ChargeWh = gridmesh.Wh((1 - f.SoC) / eta * float64(f.CapacityWh))
+	f.DischargeWh = gridmesh.Wh(max(f.SoC-reserve, 0) * eta * float64(f.CapacityWh))
 	if err := f.Validate(); err != nil {
 		return gridmesh.Flexibility{}, fmt.Errorf("%w: %w", ErrBadModel, err)
 	}
@@ -165,10 +177,11 @@ func pvState(inv inverter, peak gridmesh.W, limPct value, enabled bool, chargeW 
 }
 
 // limitPercent turns a PV limit into a percentage of peak and whether the
-// limit is enabled at all (a limit at or above the peak is none).
+// limit is enabled at all (a limit at or above the peak is none). A
+// non-finite limit is refused, ±Inf as NaN: control's PV promises that.
 func limitPercent(limitW, peak gridmesh.W) (float64, bool, error) {
-	if math.IsNaN(float64(limitW)) {
-		return 0, false, fmt.Errorf("%w: PV limit is NaN", ErrBadCommand)
+	if !limitW.Finite() {
+		return 0, false, fmt.Errorf("%w: PV limit %v not finite", ErrBadCommand, limitW)
 	}
 	if limitW >= peak {
 		return 100, false, nil

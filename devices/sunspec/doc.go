@@ -21,7 +21,13 @@
 //     when present. Battery reads SoC (802, else 124's ChaState), the
 //     limits (124's WChaMax; 802's or 120's discharge rating), the power
 //     (802's W; SunSpec says nothing of a battery's power without 802, and
-//     it then reads 0) and the capacity (802, else 120). SetBatteryPower
+//     it then reads 0) and the capacity (802, else 120). The energies
+//     behind it are at the home's bus: ChargeWh is (1 − SoC) × capacity
+//     over √η, DischargeWh is (SoC − reserve) × capacity times √η, never
+//     negative, where the reserve is 124's MinRsvPct (none when not
+//     implemented) and η is Config.RoundTripEfficiency (SunSpec has no
+//     point for it: set the battery's datasheet figure; the default is
+//     90 %). SetBatteryPower
 //     sets StorCtl_Mod to both limits and InWRte = p, OutWRte = -p (or the
 //     reverse to discharge), p the power as a percentage of WChaMax: the
 //     window [-OutWRte, InWRte] is then the one power wanted. Both rates
@@ -36,9 +42,11 @@
 //     123) and a rating (121's WMax, else 120's WRtg) whose percentage the
 //     limit is. PV's PowerW is the inverter's AC output plus what its
 //     battery takes in (802's W), since a hybrid's AC output is PV less
-//     charging; AvailableW equals PowerW, which SunSpec cannot tell apart.
-//     SetPVLimit writes WMaxLimPct and enables it (a limit at or above the
-//     rating disables it).
+//     charging; AvailableW equals PowerW, curtailed or not, since SunSpec
+//     has no point for what the array could produce (the driver runs the
+//     devicetest PV suite with Harness.PVAvailableUnknown). SetPVLimit
+//     writes WMaxLimPct and enables it (a limit at or above the rating
+//     disables it; a non-finite one is refused).
 //
 // Every setpoint is written with Config.ReversionTimeout as its reversion
 // time where the device implements one (124's InOutWRte_RvrtTms, 123's

@@ -129,6 +129,7 @@ func decodeControls(regs []uint16) (controls, error) {
 type storage struct {
 	wChaMax         value // the base of InWRte and OutWRte
 	mod             uint16
+	minRsvPct       value // % of capacity kept back (MinRsvPct)
 	chaState        value // % of capacity
 	chaSt           uint16
 	outWRte, inWRte value
@@ -150,15 +151,16 @@ func decodeStorage(regs []uint16) (storage, error) {
 		return storage{}, err
 	}
 	return storage{
-		wChaMax:  u16(regs[2], regs[18]),
-		mod:      regs[5],
-		chaState: u16(regs[8], regs[22]),
-		chaSt:    regs[11],
-		outWRte:  i16(regs[12], regs[25]),
-		inWRte:   i16(regs[13], regs[25]),
-		ratesOK:  regs[12] != notInt16 && regs[13] != notInt16,
-		rvrtOK:   regs[15] != notUint16,
-		rateSF:   regs[25],
+		wChaMax:   u16(regs[2], regs[18]),
+		mod:       regs[5],
+		minRsvPct: u16(regs[7], regs[21]),
+		chaState:  u16(regs[8], regs[22]),
+		chaSt:     regs[11],
+		outWRte:   i16(regs[12], regs[25]),
+		inWRte:    i16(regs[13], regs[25]),
+		ratesOK:   regs[12] != notInt16 && regs[13] != notInt16,
+		rvrtOK:    regs[15] != notUint16,
+		rateSF:    regs[25],
 	}, nil
 }
 

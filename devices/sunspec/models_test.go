@@ -2,6 +2,7 @@ package sunspec
 
 import (
 	"encoding/binary"
+	"errors"
 	"math"
 	"testing"
 
@@ -54,7 +55,7 @@ func TestDecodeValidModels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := flexibility(st, &bat, nil)
+	f, err := flexibility(st, &bat, nil, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +77,50 @@ func TestDecodeValidModels(t *testing.T) {
 	r, err := meterReading(m)
 	if err != nil || r.NetW != -700 || r.VoltageV != 230 || r.FrequencyHz != 50 || !r.GridOK {
 		t.Errorf("meter = %+v, %v", r, err)
+	}
+}
+
+// TestFlexibilityReserveAndLosses: the energies are at the bus, after
+// the losses of a round trip split evenly, and discharging stops at
+// 124's MinRsvPct.
+func TestFlexibilityReserveAndLosses(t *testing.T) {
+	bat, _ := decodeBattery(battery802) // SoC 52.3 %, 10 kWh
+	eta := gridmesh.Wh(math.Sqrt(0.81)) // 0.9 each way
+	tests := []struct {
+		name          string
+		rsv, rsvSF    uint16
+		charge, disch gridmesh.Wh
+		err           bool
+	}{
+		{"no reserve point", 0xFFFF, 0x8000, 4770 / eta, 5230 * eta, false},
+		{"10 % reserve", 100, sf(-1), 4770 / eta, 4230 * eta, false},
+		{"reserve above the SoC", 60, sf(0), 4770 / eta, 0, false},
+		{"reserve of 100 %", 100, sf(0), 4770 / eta, 0, false},
+		{"reserve over 100 %", 1001, sf(-1), 0, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			regs := append([]uint16(nil), storage124...)
+			regs[7], regs[21] = tt.rsv, tt.rsvSF
+			st, err := decodeStorage(regs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := flexibility(st, &bat, nil, 0.81)
+			if tt.err {
+				if !errors.Is(err, ErrBadModel) {
+					t.Fatalf("err = %v, want ErrBadModel", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := gridmesh.Flexibility{PowerW: 2000, MinW: -5000, MaxW: 5000, SoC: 0.523, CapacityWh: 10000, ChargeWh: tt.charge, DischargeWh: tt.disch}
+			if !nearFlex(f, want) {
+				t.Errorf("flexibility = %+v, want %+v", f, want)
+			}
+		})
 	}
 }
 
@@ -151,8 +196,10 @@ func TestLimitCommands(t *testing.T) {
 		ws[2].off != 14 || ws[2].regs[0] != 1 {
 		t.Errorf("704 limit: %+v, %v", ws, err)
 	}
-	if _, err := controlsCommand(c, gridmesh.W(math.NaN()), 6000, 60); err == nil {
-		t.Error("NaN limit accepted")
+	for _, w := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if _, err := controlsCommand(c, gridmesh.W(w), 6000, 60); !errors.Is(err, ErrBadCommand) {
+			t.Errorf("limit %v: %v, want ErrBadCommand", w, err)
+		}
 	}
 }
 
@@ -308,7 +355,7 @@ func FuzzDecodeModel124(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if fl, err := flexibility(st, nil, nil); err == nil {
+		if fl, err := flexibility(st, nil, nil, minRoundTripEfficiency); err == nil {
 			if err := fl.Validate(); err != nil {
 				t.Fatalf("flexibility %+v: %v", fl, err)
 			}
@@ -338,7 +385,7 @@ func FuzzDecodeModel802(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if fl, err := flexibility(st, &b, nil); err == nil {
+		if fl, err := flexibility(st, &b, nil, minRoundTripEfficiency); err == nil {
 			if err := fl.Validate(); err != nil {
 				t.Fatalf("flexibility %+v: %v", fl, err)
 			}

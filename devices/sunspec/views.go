@@ -21,14 +21,16 @@ type PV struct{ d *Device }
 
 // Battery reads the battery's flexibility: SoC from 802 (or 124's
 // ChaState), limits from 124's WChaMax and 802's rates (or 120's), power
-// from 802 (0 without it), capacity from 802 (or 120).
+// from 802 (0 without it), capacity from 802 (or 120), and the energies
+// to full and to 124's MinRsvPct after Config.RoundTripEfficiency's
+// losses.
 func (b *Battery) Battery() (gridmesh.Flexibility, error) {
 	return do(b.d, "read battery", func(ctx context.Context, s *session) (gridmesh.Flexibility, error) {
 		st, bat, err := s.storage(ctx)
 		if err != nil {
 			return gridmesh.Flexibility{}, err
 		}
-		return flexibility(st, bat, s.np)
+		return flexibility(st, bat, s.np, b.d.cfg.RoundTripEfficiency)
 	})
 }
 

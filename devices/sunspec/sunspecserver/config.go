@@ -66,6 +66,12 @@ type Config struct {
 	// powers (124's WChaMax, 802's WChaRteMax and WDisChaRteMax); required
 	// with a battery, since a full battery's Flexibility reports 0.
 	BatteryMaxChargeW, BatteryMaxDischargeW gridmesh.W
+	// BatteryReserveSoC is the state of charge the battery keeps back for
+	// outages, 0..1 (0: none), served as 124's MinRsvPct. A Battery's
+	// Flexibility does not carry it, so it is configured: set the served
+	// battery's own (sim.BatteryParams.ReserveSoC). It is served as is
+	// even while the battery may dip into it (an islanded sim home).
+	BatteryReserveSoC float64
 	// Fallback is the battery's behaviour under no setpoint.
 	Fallback Fallback
 }
@@ -147,6 +153,9 @@ func (c Config) validate(dev Devices) error {
 				return fmt.Errorf("sunspecserver: battery rating %v outside (0, 65534] W", w)
 			}
 		}
+	}
+	if r := c.BatteryReserveSoC; !(r >= 0 && r <= 1) { // NaN fails too
+		return fmt.Errorf("sunspecserver: battery reserve %v outside [0, 1]", r)
 	}
 	if c.Fallback != FallbackSelfConsumption && c.Fallback != FallbackIdle {
 		return fmt.Errorf("sunspecserver: unknown fallback %d", c.Fallback)

@@ -11,8 +11,9 @@
 //	base+70  120 nameplate     L 26: WRtg, WHRtg, MaxChaRte, MaxDisChaRte
 //	base+98  103 inverter      L 50: W (AC out: PV - battery charge), Hz, PhV, DCW (PV), St
 //	base+150 123 controls      L 24: WMaxLimPct (SF -1), _RvrtTms, WMaxLim_Ena
-//	base+176 124 storage       L 24: WChaMax, StorCtl_Mod, ChaState (SF -1), ChaSt,
-//	                                 OutWRte, InWRte (SF -2), InOutWRte_RvrtTms
+//	base+176 124 storage       L 24: WChaMax, StorCtl_Mod, MinRsvPct (Config's, SF -1),
+//	                                 ChaState (SF -1), ChaSt, OutWRte, InWRte (SF -2),
+//	                                 InOutWRte_RvrtTms
 //	base+202 802 battery       L 62: WHRtg (SF 1), rates, SoC (SF -1), ChaSt, W (+: discharge)
 //	base+266 203 meter         L 105: W (+: import), PhV, Hz
 //	base+373 end               0xFFFF 0
@@ -23,15 +24,16 @@
 // the watt with a scale factor of 0 up to 32767 W and a positive one
 // beyond; unmodelled points hold SunSpec's not-implemented values.
 //
-// Writes are accepted only at the control points above (and 704's
-// WMaxLimPctEna, WMaxLimPct, WMaxLimPctRvrt, WMaxLimPctEnaRvrt,
-// WMaxLimPctRvrtTms), checked whole before any is applied: anything else
-// is an illegal data address, a value out of range an illegal data value.
-// The battery is steered to the fallback (self-consumption: the meter at
-// 0 W; or idle) clamped to the window 124 sets; the PV inverter to the
-// limit in force. A setpoint not written again within its reversion time
-// reverts, as on a real inverter: 124 to no limits, the PV limit off (or
-// to 704's reversion values).
+// Writes are accepted only at the control points above (123's and 124's
+// window and ramp times too, ignored; not MinRsvPct, which is read-only)
+// and at 704's WMaxLimPctEna, WMaxLimPct, WMaxLimPctRvrt,
+// WMaxLimPctEnaRvrt and WMaxLimPctRvrtTms, checked whole before any is
+// applied: anything else is an illegal data address, a value out of
+// range an illegal data value. The battery is steered to the fallback
+// (self-consumption: the meter at 0 W; or idle) clamped to the window 124
+// sets; the PV inverter to the limit in force. A setpoint not written
+// again within its reversion time reverts, as on a real inverter: 124 to
+// no limits, the PV limit off (or to 704's reversion values).
 //
 // Callers must: Listen, then Run (Listen already answers requests; Run
 // applies reversions and the fallback every tick and stops the listener

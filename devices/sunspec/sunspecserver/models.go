@@ -164,12 +164,13 @@ func (s *Server) renderStorage(b []uint16, r reading) {
 	fill(b[2:], nU16)
 	b[2], b[3], b[4] = scaleU(float64(s.cfg.BatteryMaxChargeW), 0), 100, 100 // WChaMax; gradients 100 %/s
 	b[5] = s.bat.mod
-	b[8] = scaleU(r.flex.SoC*100, socSF) // ChaState
+	b[7] = scaleU(s.cfg.BatteryReserveSoC*100, socSF) // MinRsvPct
+	b[8] = scaleU(r.flex.SoC*100, socSF)              // ChaState
 	b[11] = chaSt(r.flex)
 	b[12], b[13] = uint16(s.bat.out), uint16(s.bat.in)
 	b[14], b[15], b[16] = 0, s.bat.rvrt, 0
 	b[17] = 1 // ChaGriSet: GRID
-	b[18], b[19], b[20], b[21] = sfReg(0), sfReg(0), nI16, nI16
+	b[18], b[19], b[20], b[21] = sfReg(0), sfReg(0), nI16, sfReg(socSF)
 	b[22], b[23], b[24], b[25] = sfReg(socSF), nI16, nI16, sfReg(rateSF)
 }
 

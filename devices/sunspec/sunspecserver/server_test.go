@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -94,6 +95,7 @@ func TestWritesAreCheckedWhole(t *testing.T) {
 		want error
 	}{
 		"read-only WChaMax":      {at124 + 2, []uint16{1000}, modbus.ErrIllegalDataAddress},
+		"read-only MinRsvPct":    {at124 + 7, []uint16{100}, modbus.ErrIllegalDataAddress},
 		"rate of 200 %":          {at124 + 12, []uint16{0, 20000}, modbus.ErrIllegalDataValue},
 		"StorCtl_Mod 4":          {at124 + 5, []uint16{4}, modbus.ErrIllegalDataValue},
 		"rates then read-only":   {at124 + 13, []uint16{5000, 0, 60, 0, 1, 0}, modbus.ErrIllegalDataAddress},
@@ -149,6 +151,9 @@ func TestNewRefusesBadConfigs(t *testing.T) {
 		"124 with no battery": func(c *sunspecserver.Config, d *sunspecserver.Devices) { c.Models, d.Battery = []uint16{1, 124}, nil },
 		"no battery rating":   func(c *sunspecserver.Config, _ *sunspecserver.Devices) { c.BatteryMaxChargeW = 0 },
 		"unknown fallback":    func(c *sunspecserver.Config, _ *sunspecserver.Devices) { c.Fallback = 7 },
+		"reserve over 1":      func(c *sunspecserver.Config, _ *sunspecserver.Devices) { c.BatteryReserveSoC = 10 },
+		"negative reserve":    func(c *sunspecserver.Config, _ *sunspecserver.Devices) { c.BatteryReserveSoC = -0.1 },
+		"NaN reserve":         func(c *sunspecserver.Config, _ *sunspecserver.Devices) { c.BatteryReserveSoC = math.NaN() },
 	}
 	for name, mod := range tests {
 		cfg, dev := sunspecserver.SimConfig(p), home.Devices()

@@ -88,10 +88,13 @@ func DefaultSimHome() sim.HomeParams {
 	}
 }
 
-// SimConfig returns DefaultConfig with p's battery ratings.
+// SimConfig returns DefaultConfig with p's battery ratings and reserve.
+// (Its round-trip efficiency has no SunSpec point: set the driver's
+// sunspec.Config.RoundTripEfficiency to p.Battery.RoundTripEfficiency.)
 func SimConfig(p sim.HomeParams) Config {
 	cfg := DefaultConfig()
 	cfg.BatteryMaxChargeW, cfg.BatteryMaxDischargeW = p.Battery.MaxChargeW, p.Battery.MaxDischargeW
+	cfg.BatteryReserveSoC = p.Battery.ReserveSoC
 	return cfg
 }
 
