@@ -206,6 +206,9 @@ func (h *Home) addSunSpec(ctx context.Context, d *Device, log *slog.Logger) erro
 	if t := d.SunSpec.ReversionTimeout; t != nil {
 		cfg.ReversionTimeout = time.Duration(*t)
 	}
+	if e := d.SunSpec.RoundTripEfficiency; e != nil {
+		cfg.RoundTripEfficiency = float64(*e)
+	}
 	dev, err := sunspec.Dial(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -59,6 +59,9 @@ type SunSpec struct {
 	UnitID           uint8     `yaml:"unit_id"`
 	Timeout          *Duration `yaml:"timeout"`
 	ReversionTimeout *Duration `yaml:"reversion_timeout"`
+	// RoundTripEfficiency is the battery's datasheet efficiency: SunSpec
+	// carries none, and energy to full or empty depends on it.
+	RoundTripEfficiency *Fraction `yaml:"round_trip_efficiency"`
 }
 
 // validateDriver checks the driver block's own rules.
