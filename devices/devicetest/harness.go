@@ -7,41 +7,19 @@ import (
 	"time"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/devices"
 	"github.com/gridmesh/gridmesh/devices/sim"
 )
 
-// The driver capabilities the suites test: the method sets package
-// control defines, restated because devices never import control.
+// The driver capabilities the suites test (package devices states them
+// once for the layer).
 type (
-	// BatteryDriver is a battery driver.
-	BatteryDriver interface {
-		Battery() (gridmesh.Flexibility, error)
-		SetBatteryPower(w gridmesh.W) error
-	}
-	// MeterDriver is a grid meter driver.
-	MeterDriver interface {
-		Meter() (gridmesh.MeterReading, error)
-	}
-	// PVDriver is a PV inverter driver.
-	PVDriver interface {
-		PV() (gridmesh.PVState, error)
-		SetPVLimit(w gridmesh.W) error
-	}
-	// ChargerDriver is an EV charger driver.
-	ChargerDriver interface {
-		Charger() (gridmesh.ChargerState, error)
-		SetChargePower(w gridmesh.W) error
-	}
-	// HeatPumpDriver is a heat pump driver.
-	HeatPumpDriver interface {
-		HeatPump() (gridmesh.HeatPumpState, error)
-		SetHeatPumpPower(w gridmesh.W) error
-	}
-	// LoadsDriver is a household load driver.
-	LoadsDriver interface {
-		Loads() (gridmesh.LoadState, error)
-		ShedNonCritical(shed bool) error
-	}
+	BatteryDriver  = devices.Battery
+	MeterDriver    = devices.Meter
+	PVDriver       = devices.PV
+	ChargerDriver  = devices.Charger
+	HeatPumpDriver = devices.HeatPump
+	LoadsDriver    = devices.Loads
 )
 
 // Harness is one driver under test and the simulated home behind it.

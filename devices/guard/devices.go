@@ -7,45 +7,19 @@ import (
 	"math"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/devices"
 )
 
-// The device capabilities a guard wraps: the method sets package control
-// defines, restated because devices never import control.
-
-// BatteryDevice is a battery driver.
-type BatteryDevice interface {
-	Battery() (gridmesh.Flexibility, error)
-	SetBatteryPower(w gridmesh.W) error
-}
-
-// MeterDevice is a grid meter driver.
-type MeterDevice interface {
-	Meter() (gridmesh.MeterReading, error)
-}
-
-// PVDevice is a PV inverter driver.
-type PVDevice interface {
-	PV() (gridmesh.PVState, error)
-	SetPVLimit(w gridmesh.W) error
-}
-
-// ChargerDevice is an EV charger driver.
-type ChargerDevice interface {
-	Charger() (gridmesh.ChargerState, error)
-	SetChargePower(w gridmesh.W) error
-}
-
-// HeatPumpDevice is a heat pump driver.
-type HeatPumpDevice interface {
-	HeatPump() (gridmesh.HeatPumpState, error)
-	SetHeatPumpPower(w gridmesh.W) error
-}
-
-// LoadsDevice is a household load driver.
-type LoadsDevice interface {
-	Loads() (gridmesh.LoadState, error)
-	ShedNonCritical(shed bool) error
-}
+// The device capabilities a guard wraps (package devices states them once
+// for the layer).
+type (
+	BatteryDevice  = devices.Battery
+	MeterDevice    = devices.Meter
+	PVDevice       = devices.PV
+	ChargerDevice  = devices.Charger
+	HeatPumpDevice = devices.HeatPump
+	LoadsDevice    = devices.Loads
+)
 
 // errNilDevice is returned by a constructor given no device.
 var errNilDevice = errors.New("guard: nil device")

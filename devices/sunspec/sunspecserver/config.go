@@ -6,29 +6,19 @@ import (
 	"slices"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/devices"
 )
 
-// The devices a Server can put behind a SunSpec register map. Their
-// method sets are those of package control's interfaces, so anything that
-// stands in for a device there (a devices/sim home, a test fake) can be
-// served.
-
-// Battery is a battery: served as models 124 and 802.
-type Battery interface {
-	Battery() (gridmesh.Flexibility, error)
-	SetBatteryPower(w gridmesh.W) error
-}
-
-// Meter is the home's grid meter: served as model 203.
-type Meter interface {
-	Meter() (gridmesh.MeterReading, error)
-}
-
-// PV is a PV inverter: served as models 120, 103 and 123 (or 704).
-type PV interface {
-	PV() (gridmesh.PVState, error)
-	SetPVLimit(w gridmesh.W) error
-}
+// The devices a Server can put behind a SunSpec register map (package
+// devices states them once for the layer): anything that stands in for a
+// device there (a devices/sim home, a test fake) can be served. A Battery
+// is served as models 124 and 802, a Meter as 203, a PV inverter as 120,
+// 103 and 123 (or 704).
+type (
+	Battery = devices.Battery
+	Meter   = devices.Meter
+	PV      = devices.PV
+)
 
 // Devices are what a Server serves; a nil device is absent.
 type Devices struct {
