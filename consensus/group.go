@@ -247,7 +247,7 @@ func (g *Group) Latest() (gridmesh.Epoch, []byte, uint64) { return g.fsm.latest(
 func (g *Group) Stats() map[string]string { return g.raft.Stats() }
 
 // Close stops the member hard: raft shuts down without handing leadership
-// over (graceful transfer is a later issue), then the transport (every
+// over (TransferLeadership first, for a graceful stop), then the transport (every
 // raft stream is reset and the stream handler removed) and the stores are
 // closed. It waits for raft's goroutines. Later calls return the first
 // call's result.

@@ -49,9 +49,13 @@ func (n *Node) dispatch(ctx context.Context, table *telemetryTable) error {
 }
 
 // planOnce makes one plan from the telemetry at hand, commits it to Raft
-// and, once committed, publishes it stamped with its Raft epoch. A plan
-// is never published before it is committed: a deposed leader cannot
-// commit, so it cannot publish.
+// and, once committed and this home's leadership is confirmed again,
+// publishes it stamped with its Raft epoch. A plan is never published
+// before it is committed: a deposed leader cannot commit, so it cannot
+// publish. Nor is it published by a leader a quorum no longer follows:
+// one paused between its commit and its publish (a stopped process, a
+// long GC) may have been replaced meanwhile, and its plan, though
+// committed, must not go out after the new leader's.
 func (n *Node) planOnce(ctx context.Context, table *telemetryTable) error {
 	target, ok := n.Target()
 	if !ok {
@@ -75,15 +79,33 @@ func (n *Node) planOnce(ctx context.Context, table *telemetryTable) error {
 	epoch, err := n.group.Commit(ctx, body)
 	if err != nil {
 		var nl *consensus.NotLeaderError
-		if errors.As(err, &nl) {
-			return nil // lost leadership meanwhile: the new leader plans
+		if errors.As(err, &nl) || errors.Is(err, consensus.ErrLeadershipTransfer) {
+			return nil // lost or handing over leadership: the new leader plans
 		}
 		return fmt.Errorf("commit plan: %w", err)
 	}
 	plan.Epoch = epoch
 	n.stats.plansCommitted.Add(1)
+	if err := n.confirmLeader(ctx); err != nil {
+		n.stats.plansFenced.Add(1)
+		var nl *consensus.NotLeaderError
+		if errors.As(err, &nl) {
+			return nil // deposed since the commit: the new leader plans
+		}
+		return fmt.Errorf("plan %v withheld: %w", epoch, err)
+	}
 	if err := n.nbhd.PublishPlan(ctx, plan); err != nil {
 		return fmt.Errorf("publish plan %v: %w", epoch, err)
 	}
 	return nil
+}
+
+// confirmLeader asks a quorum whether this home still leads, waiting no
+// longer than one PlanPeriod: by then the next plan supersedes this one.
+// A leader that lost its quorum steps down within LeaderLeaseTimeout,
+// which fails the check sooner.
+func (n *Node) confirmLeader(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.PlanPeriod)
+	defer cancel()
+	return n.group.VerifyLeader(ctx)
 }

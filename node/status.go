@@ -29,6 +29,7 @@ type stats struct {
 	plansDropped    atomic.Uint64                // plan receiver
 	publishErrors   atomic.Uint64                // telemetry publisher
 	plansCommitted  atomic.Uint64                // dispatcher
+	plansFenced     atomic.Uint64                // dispatcher
 	dispatchErrors  atomic.Uint64                // dispatcher
 }
 
@@ -88,6 +89,9 @@ func (n *Node) Status() Status {
 			"publish_errors":       n.stats.publishErrors.Load(),
 			"plans_committed":      n.stats.plansCommitted.Load(),
 			"dispatch_errors":      n.stats.dispatchErrors.Load(),
+			// Plans committed but not published: this home could not
+			// confirm it still led.
+			"plans_fenced": n.stats.plansFenced.Load(),
 		},
 	}
 	if t, ok := n.Target(); ok {

@@ -1,0 +1,31 @@
+package node
+
+import (
+	"context"
+	"fmt"
+)
+
+// Leave prepares a graceful stop: if this home leads its neighborhood, it
+// hands leadership to another voter and returns once it has stepped down,
+// so the neighborhood has a new leader within a round trip instead of
+// after a heartbeat timeout and an election. The caller then cancels
+// Run's context. A failed transfer is retried until ctx ends; on an
+// error (ctx ended first, e.g. no other voter could take over) the home
+// may still lead, and stopping it is a hard kill as far as its
+// neighborhood can tell. Before Ready, and on a home that does not lead,
+// Leave does nothing.
+func (n *Node) Leave(ctx context.Context) error {
+	select {
+	case <-n.ready:
+	default:
+		return nil
+	}
+	if !n.group.IsLeader() {
+		return nil
+	}
+	n.log.Info("leaving: handing leadership over")
+	if err := n.group.TransferLeadership(ctx); err != nil {
+		return fmt.Errorf("node %s: leave: %w", n.cfg.Home, err)
+	}
+	return nil
+}
