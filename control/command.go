@@ -39,8 +39,13 @@ type Command struct {
 	Epoch gridmesh.Epoch
 	// AimNetW is the net import aimed for: the plan's setpoint, or 0.
 	AimNetW gridmesh.W
+	// DroopW is the primary frequency response added to the battery
+	// command (see Droop): negative (discharge) while the grid frequency
+	// is low, positive while it is high, 0 inside the deadband. The home's
+	// net import leaves AimNetW by this much, on purpose.
+	DroopW gridmesh.W
 	// Clamped is true when the battery's range bound the command, so the
-	// home will miss its aim.
+	// home will miss its aim (plus DroopW).
 	Clamped bool
 	// Held is true when the reading was unusable (a non-finite figure, a
 	// power beyond gridmesh.MaxHomePowerW, or a battery range that does

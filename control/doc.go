@@ -11,8 +11,9 @@
 // Its runner (in package node) must:
 //   - own the Loop from a single goroutine (a Loop is not safe for
 //     concurrent use) and call Step every period (100 ms) whatever the
-//     network does, with a Reading taken from its Battery and Meter and
-//     the time of that reading;
+//     network does, with a Reading taken from its Battery and Meter
+//     (the meter's grid frequency included: the loop answers it with
+//     droop on that very step, see Droop) and the time of that reading;
 //   - hand every plan that arrives to Offer, with the same clock, and
 //     count the refusals (errors.Is with ErrStalePlan, ErrExpiredPlan,
 //     ErrWrongNeighborhood, or gridmesh.ErrInvalid);

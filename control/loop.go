@@ -9,16 +9,20 @@ import (
 )
 
 // LoopConfig identifies the home a Loop runs and the neighborhood whose
-// plans it follows.
+// plans it follows, and sets its primary frequency response.
 type LoopConfig struct {
 	// Home is this home: the loop follows its setpoint in a plan.
 	Home gridmesh.HomeID
 	// Neighborhood is this home's neighborhood: plans for any other are
 	// refused.
 	Neighborhood gridmesh.NeighborhoodID
+	// Droop is the curve the battery answers grid frequency with; the
+	// zero value means DefaultDroopConfig.
+	Droop DroopConfig
 }
 
-// Validate checks both identifiers.
+// Validate checks both identifiers and, unless it is the zero value, the
+// droop curve.
 func (c LoopConfig) Validate() error {
 	if err := c.Home.Validate(); err != nil {
 		return fmt.Errorf("control: loop config: %w", err)
@@ -26,11 +30,17 @@ func (c LoopConfig) Validate() error {
 	if err := c.Neighborhood.Validate(); err != nil {
 		return fmt.Errorf("control: loop config: %w", err)
 	}
+	if c.Droop != (DroopConfig{}) {
+		if err := c.Droop.Validate(); err != nil {
+			return fmt.Errorf("control: loop config: %w", err)
+		}
+	}
 	return nil
 }
 
 // Loop is a home's primary control loop: it follows the newest valid plan
-// while its lease lasts and keeps the home on self-consumption otherwise.
+// while its lease lasts and keeps the home on self-consumption otherwise,
+// and answers grid frequency with droop either way.
 // It is a pure state machine: no goroutines, no clock (every call takes
 // now), no I/O. It is not safe for concurrent use; one goroutine owns it.
 type Loop struct {
@@ -53,6 +63,9 @@ type Loop struct {
 func NewLoop(cfg LoopConfig) (*Loop, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Droop == (DroopConfig{}) {
+		cfg.Droop = DefaultDroopConfig()
 	}
 	return &Loop{cfg: cfg}, nil
 }
@@ -101,9 +114,16 @@ func (l *Loop) Offer(p gridmesh.Plan, now time.Time) error {
 // now. It first drops the plan if its lease has run out (the fence
 // stays). With a plan that has a setpoint for this home the battery aims
 // for that net import; otherwise it aims for a net import of 0
-// (self-consumption: it covers the deficit and absorbs the surplus):
+// (self-consumption: it covers the deficit and absorbs the surplus). On
+// top of either it answers the grid frequency along the droop curve:
 //
-//	BatteryW = clamp(aim - r.BaseW(), r.Battery.MinW, r.Battery.MaxW)
+//	DroopW   = Droop(cfg.Droop, r.FrequencyHz, r.Battery)
+//	BatteryW = clamp(aim - r.BaseW() + DroopW, r.Battery.MinW, r.Battery.MaxW)
+//
+// The droop response is complete on the tick that first reads the
+// frequency, and it lasts: the base load is the meter less the battery's
+// own power, so the net-point control does not see the response as load
+// to cancel on the next tick.
 //
 // An unusable reading (see Command.Held) yields BatteryW 0, so a
 // non-finite input never produces a non-finite command.
@@ -120,7 +140,8 @@ func (l *Loop) Step(r Reading, now time.Time) Command {
 		c.Held = true
 		return c
 	}
-	want := c.AimNetW - r.BaseW()
+	c.DroopW = Droop(l.cfg.Droop, r.FrequencyHz, r.Battery)
+	want := c.AimNetW - r.BaseW() + c.DroopW
 	c.BatteryW = want.Clamp(r.Battery.MinW, r.Battery.MaxW)
 	c.Clamped = c.BatteryW != want
 	return c

@@ -296,6 +296,7 @@ func TestLoopCommandWithinLimits(t *testing.T) {
 			_ = l.Offer(plan(term, index, issued, time.Duration(1+rng.IntN(3_000))*time.Millisecond, power(20_000)), now)
 		}
 		r := Reading{NetW: power(20_000), Battery: gridmesh.Flexibility{PowerW: power(6_000), MinW: -power(6_000).Clamp(0, 6_000), MaxW: power(6_000).Clamp(0, 6_000)}}
+		r.FrequencyHz = 50 + float64(power(1)) // NaN and ±Inf now and then too
 		c := l.Step(r, now)
 		if !c.BatteryW.Finite() {
 			t.Fatalf("seed %d step %d: %+v from %+v", seed, i, c, r)

@@ -7,6 +7,9 @@ import "github.com/gridmesh/gridmesh"
 type Reading struct {
 	// NetW is the net import at the grid meter.
 	NetW gridmesh.W
+	// FrequencyHz is the grid frequency at the meter; 0 when not measured,
+	// which the loop answers with no droop (see Droop).
+	FrequencyHz float64
 	// Battery is the battery's flexibility, including the power it
 	// delivers now.
 	Battery gridmesh.Flexibility

@@ -9,7 +9,8 @@
 // What runs while Run is active, each in one goroutine under an errgroup:
 //
 //   - the device loop: every LoopPeriod it reads the meter and the battery,
-//     steps control.Loop and commands the battery; a plan that arrives is
+//     steps control.Loop (which answers the meter's grid frequency with
+//     droop) and commands the battery; a plan that arrives is
 //     offered and applied at once. It never waits on the network: plans
 //     reach it through a bounded channel and telemetry leaves it through
 //     an atomic snapshot. Nor does it wait on a device: every device sits

@@ -122,7 +122,7 @@ func (r *loopRunner) step(now time.Time) {
 			return
 		}
 	}
-	reading := control.Reading{NetW: meter.NetW, Battery: flex}
+	reading := control.Reading{NetW: meter.NetW, FrequencyHz: meter.FrequencyHz, Battery: flex}
 	if !snap.MeterOK {
 		reading = control.Reading{Battery: noRoom(flex)}
 	}
