@@ -59,7 +59,8 @@ const (
 // with errors.Is.
 var (
 	// ErrBadSignature: the signature is missing, malformed, or not the
-	// operator's over these exact fields.
+	// signer's (the operator's for a Signal, the neighborhood's for a
+	// Membership) over these exact fields.
 	ErrBadSignature = errors.New("bad signature")
 	// ErrSignalExpired: the signal's window [StartMs, EndMs) is over.
 	ErrSignalExpired = errors.New("signal expired")

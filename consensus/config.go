@@ -65,6 +65,12 @@ type Config struct {
 	// LogLevel is the least level of raft's own messages passed to the
 	// logger; above slog.LevelError, none are.
 	LogLevel slog.Level
+
+	// Admit reports whether a peer is admitted to the neighborhood (see
+	// mesh.Mesh.Admitted); nil admits everyone. Raft streams from peers
+	// it refuses are reset, and streams to them are not opened. It is
+	// called for every new stream and must not block.
+	Admit func(peer.ID) bool
 }
 
 // DefaultConfig returns the LAN-tuned configuration for a neighborhood;

@@ -37,4 +37,9 @@
 //     timeout.
 //   - Not open two groups of one neighborhood on one host: the second
 //     would take over the first's stream handler.
+//   - Where the neighborhood admits its members, set Config.Admit (the
+//     mesh's Admitted): streams from peers it refuses are reset, and
+//     none are opened to them (RefusedStreams counts both). The
+//     transport connects to a member before dialing it and waits for its
+//     admission, so Admit must turn true soon after a connection.
 package consensus

@@ -1,6 +1,13 @@
 package consensus
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrNotAdmitted is wrapped by the transport's error when it refuses to
+// dial a peer that Config.Admit does not admit.
+var ErrNotAdmitted = errors.New("peer not admitted")
 
 // NotLeaderError is returned by Commit and VerifyLeader on a member that
 // is not the leader. Nothing was committed.

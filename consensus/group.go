@@ -35,6 +35,7 @@ type Group struct {
 	host     host.Host
 	raft     *raft.Raft
 	fsm      *fsm
+	layer    *streamLayer
 	stores   stores
 	observer *raft.Observer
 	leaderCh chan struct{} // size 1; a pending notice is enough
@@ -65,8 +66,10 @@ func Open(cfg Config, h host.Host, log *slog.Logger) (*Group, error) {
 	if err != nil {
 		return nil, err
 	}
+	layer := newStreamLayer(h, cfg.Neighborhood, acceptQueueLen, log)
+	layer.admit = cfg.Admit
 	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream:  newStreamLayer(h, cfg.Neighborhood, acceptQueueLen, log),
+		Stream:  layer,
 		MaxPool: maxPool,
 		// One RPC in flight per follower: no pipelining. Plans are one
 		// entry a period, so pipelining buys nothing here, and in
@@ -115,6 +118,7 @@ func Open(cfg Config, h host.Host, log *slog.Logger) (*Group, error) {
 		host:     h,
 		raft:     r,
 		fsm:      f,
+		layer:    layer,
 		stores:   st,
 		leaderCh: make(chan struct{}, 1),
 		protect:  "gridmesh-raft-" + string(cfg.Neighborhood),
@@ -241,6 +245,10 @@ func (g *Group) LeaderChanges() <-chan struct{} { return g.leaderCh }
 // (nil before any) and how many plans the group has committed, as this
 // member's FSM has applied them.
 func (g *Group) Latest() (gridmesh.Epoch, []byte, uint64) { return g.fsm.latest() }
+
+// RefusedStreams returns how many Raft streams this member reset or
+// would not open because Config.Admit refused the peer.
+func (g *Group) RefusedStreams() uint64 { return g.layer.refused.Load() }
 
 // Stats returns raft's statistics (state, term, indexes, …) for status
 // pages.

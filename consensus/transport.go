@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -29,6 +30,21 @@ const protocolPrefix = "/gridmesh/raft/1.0.0/"
 // so 16 absorbs any burst of a healthy group.
 const acceptQueueLen = 16
 
+// admitWait bounds how long an inbound stream from a peer not (yet)
+// admitted waits for its admission before it is reset. Why 1 s: a
+// member's first Raft stream may race the certificate it presented on
+// connecting, whose check takes milliseconds; a stranger, which will
+// never be admitted, holds one goroutine per stream for no longer than
+// this.
+const admitWait = time.Second
+
+// admitPoll is how often a stream waiting for its peer's admission asks
+// again. Why 5 ms: admission lands milliseconds after a connection, so a
+// first RPC is delayed by about that much at most; the check is a map
+// lookup, so polling costs nothing measurable, and an admitted peer never
+// polls.
+const admitPoll = 5 * time.Millisecond
+
 // ProtocolID is the libp2p protocol carrying neighborhood n's Raft group.
 // The neighborhood is part of the ID so a misconfigured home cannot reach
 // another neighborhood's group: its streams fail protocol negotiation.
@@ -45,11 +61,13 @@ func ProtocolID(n gridmesh.NeighborhoodID) protocol.ID {
 // can close them all: raft's NetworkTransport neither closes its pooled
 // connections nor the inbound ones its handlers block on.
 type streamLayer struct {
-	host   host.Host
-	proto  protocol.ID
-	log    *slog.Logger
-	accept chan *streamConn // bounded; full: the new stream is reset
-	done   chan struct{}    // closed by Close; unblocks Accept
+	host    host.Host
+	proto   protocol.ID
+	log     *slog.Logger
+	admit   func(peer.ID) bool // nil admits everyone; set before the first stream
+	refused atomic.Uint64      // streams reset or not opened: peer not admitted
+	accept  chan *streamConn   // bounded; full: the new stream is reset
+	done    chan struct{}      // closed by Close; unblocks Accept and admission waits
 
 	mu     sync.Mutex // guards closed and conns
 	closed bool
@@ -72,9 +90,20 @@ func newStreamLayer(h host.Host, n gridmesh.NeighborhoodID, queueLen int, log *s
 	return l
 }
 
-// handle queues an inbound stream for Accept, or resets it when the layer
-// is closed or the queue is full.
+// handle queues an inbound stream for Accept, or resets it when its peer
+// is not admitted within admitWait, the layer is closed or the queue is
+// full.
 func (l *streamLayer) handle(s network.Stream) {
+	p := s.Conn().RemotePeer()
+	ctx, cancel := context.WithTimeout(context.Background(), admitWait)
+	ok := l.awaitAdmitted(ctx, p)
+	cancel()
+	if !ok {
+		l.refused.Add(1)
+		l.log.Info("raft stream from a peer not admitted, reset", "peer", p.String())
+		_ = s.Reset()
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -108,7 +137,9 @@ func (l *streamLayer) Accept() (net.Conn, error) {
 }
 
 // Dial opens a stream to the peer whose ID string is address, using the
-// addresses in the host's peerstore.
+// addresses in the host's peerstore. A peer not yet admitted is connected
+// to first, which makes the two present their certificates, and the
+// stream is opened only once it is admitted, within timeout.
 func (l *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	id, err := peer.Decode(string(address))
 	if err != nil {
@@ -122,6 +153,15 @@ func (l *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
+	}
+	if l.admit != nil && !l.admit(id) {
+		if err := l.host.Connect(ctx, peer.AddrInfo{ID: id}); err != nil {
+			return nil, fmt.Errorf("connect to raft peer %s: %w", id, err)
+		}
+		if !l.awaitAdmitted(ctx, id) {
+			l.refused.Add(1)
+			return nil, fmt.Errorf("open raft stream to %s: %w", id, ErrNotAdmitted)
+		}
 	}
 	s, err := l.host.NewStream(ctx, id, l.proto)
 	if err != nil {
@@ -162,6 +202,28 @@ func (l *streamLayer) Close() error {
 		_ = c.s.Close()
 	}
 	return nil
+}
+
+// awaitAdmitted reports whether p is admitted, waiting for that until ctx
+// ends or the layer closes.
+func (l *streamLayer) awaitAdmitted(ctx context.Context, p peer.ID) bool {
+	if l.admit == nil || l.admit(p) {
+		return true
+	}
+	tick := time.NewTicker(admitPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return l.admit(p)
+		case <-l.done:
+			return false
+		case <-tick.C:
+			if l.admit(p) {
+				return true
+			}
+		}
+	}
 }
 
 func (l *streamLayer) isClosed() bool {

@@ -26,13 +26,16 @@ const bootstrapTag = "gridmesh-bootstrap"
 
 // Run dials the bootstrap peers and keeps them connected until ctx ends:
 // when one drops it is dialed again, with capped exponential backoff and
-// jitter while it fails or its connections do not last. Run returns nil
-// once ctx ends and all its goroutines have exited; it may be called once.
+// jitter while it fails or its connections do not last. With admission
+// on, it also presents this home's certificate to every peer that
+// connects (or was connected before Run) and refuses those that present
+// none in time. Run returns nil once ctx ends and all its goroutines have
+// exited; it may be called once.
 func (m *Mesh) Run(ctx context.Context) error {
 	if !m.running.CompareAndSwap(false, true) {
 		return errors.New("mesh: Run called twice")
 	}
-	if len(m.bootstrap) == 0 {
+	if len(m.bootstrap) == 0 && m.adm == nil {
 		<-ctx.Done()
 		return nil
 	}
@@ -58,6 +61,13 @@ func (m *Mesh) Run(ctx context.Context) error {
 	for _, ai := range m.bootstrap {
 		wg.Go(func() { m.keepConnected(ctx, ai, dropped[ai.ID]) })
 	}
+	if m.adm != nil {
+		// Peers that connected before the subscription: one connecting
+		// meanwhile is seen twice, which only presents twice.
+		for _, p := range m.host.Network().Peers() {
+			wg.Go(func() { m.admitPeer(ctx, p) })
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -67,6 +77,9 @@ func (m *Mesh) Run(ctx context.Context) error {
 				return errors.New("mesh: run: host event bus closed")
 			}
 			ev, _ := e.(event.EvtPeerConnectednessChanged)
+			if m.adm != nil && ev.Connectedness == network.Connected {
+				wg.Go(func() { m.admitPeer(ctx, ev.Peer) })
+			}
 			if ch, ok := dropped[ev.Peer]; ok && ev.Connectedness != network.Connected {
 				select {
 				case ch <- struct{}{}:

@@ -126,3 +126,36 @@ func decode(kind string, b []byte, v any) error {
 	}
 	return nil
 }
+
+// MaxMembershipBytes bounds an encoded membership certificate: three
+// identifiers of at most gridmesh.MaxIDLen bytes, two times, a 64-byte
+// signature and CBOR framing take under 300 bytes, and a peer that is not
+// yet admitted must not make a home read more than this.
+const MaxMembershipBytes = 1 << 10
+
+// EncodeMembership validates m and encodes it for the admission
+// exchange. It does not check the signature.
+func EncodeMembership(m gridmesh.Membership) ([]byte, error) {
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("encode membership: %w", err)
+	}
+	return encode("membership", m)
+}
+
+// DecodeMembership decodes and validates a membership certificate of at
+// most MaxMembershipBytes. Its errors wrap ErrUndecodable or
+// gridmesh.ErrInvalid. It does not check the signature: that takes the
+// neighborhood's key (gridmesh.Membership.Verify).
+func DecodeMembership(b []byte) (gridmesh.Membership, error) {
+	if len(b) > MaxMembershipBytes {
+		return gridmesh.Membership{}, fmt.Errorf("decode membership: %w: %d bytes, at most %d", ErrUndecodable, len(b), MaxMembershipBytes)
+	}
+	var m gridmesh.Membership
+	if err := decode("membership", b, &m); err != nil {
+		return gridmesh.Membership{}, err
+	}
+	if err := m.Validate(); err != nil {
+		return gridmesh.Membership{}, fmt.Errorf("decode membership: %w", err)
+	}
+	return m, nil
+}

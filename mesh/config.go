@@ -49,6 +49,11 @@ type Config struct {
 	// RedialMin, up to RedialMax, with jitter.
 	RedialMin time.Duration
 	RedialMax time.Duration
+
+	// Admission, if set, admits only peers with a valid membership
+	// certificate of the neighborhood to its topics and Raft group; nil
+	// admits everyone.
+	Admission *AdmissionConfig
 }
 
 // Defaults, and why.
@@ -129,6 +134,11 @@ func (c Config) Validate() error {
 	}
 	if c.RedialMin <= 0 || c.RedialMin > c.RedialMax {
 		errs = append(errs, fmt.Errorf("want 0 < RedialMin %v <= RedialMax %v", c.RedialMin, c.RedialMax))
+	}
+	if c.Admission != nil {
+		if err := c.Admission.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("mesh config: %w", err)

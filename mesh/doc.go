@@ -37,10 +37,34 @@
 // it receives its own messages like any other: the leader applies its own
 // plan through NextPlan.
 //
+// # Admission
+//
+// With Config.Admission set, a neighborhood's topics and Raft group are
+// for its members only. Each neighborhood has an ed25519 membership key;
+// a member holds a gridmesh.Membership certificate signed with it and
+// bound to its peer ID. When two hosts connect, Run has each present its
+// certificate on /gridmesh/admit/1.0.0/<neighborhood> (AdmitProtocol). A
+// peer whose certificate verifies for this neighborhood and names the
+// connection's peer is admitted (Admitted) until the certificate expires.
+// A peer that presents a bad certificate is refused at once; one that
+// presents nothing within AdmissionConfig.Timeout is refused then, unless
+// its identify record shows the admission protocol of another
+// neighborhood: homes of other neighborhoods stay connected, unadmitted.
+// A refused peer is disconnected, counted under ReasonAdmissionRefused
+// with a detail (Rejections), and the connection gater keeps it out for
+// AdmissionConfig.BlockFor.
+//
+// The topics' validators then reject (ReasonNonMember) a message unless
+// its author or the peer that forwarded it is admitted, and package node
+// hands Admitted to the Raft transport, which refuses streams to and from
+// non-admitted peers. Admission is all or nothing within a neighborhood:
+// a member with admission off presents nothing and is refused.
+//
 // # What callers must do
 //
 //   - Call Open, then run Run under the node's errgroup; cancel Run's
 //     context before calling Close. Close leaves every neighborhood.
+//     With admission on, no peer is admitted or refused until Run runs.
 //   - Give JoinNeighborhood a LeaderView backed by the neighborhood's Raft
 //     group; its Leader method is called for every plan and must not
 //     block.

@@ -47,6 +47,7 @@ type Mesh struct {
 	stopGossip context.CancelFunc
 	bootstrap  []peer.AddrInfo
 	rejections rejections
+	adm        *admission  // nil: admission off
 	running    atomic.Bool // Run was called
 
 	mu     sync.Mutex // guards nbhds and closed
@@ -58,7 +59,8 @@ type Mesh struct {
 // relay, NAT traversal or local discovery) listening on cfg.ListenAddrs
 // with identity key, and starts gossipsub on it. Gossip runs until ctx
 // ends or Close is called, whichever comes first; bootstrap peers are
-// dialed only by Run. log may be nil.
+// dialed, and peers admitted, only by Run. With cfg.Admission set, its
+// Own certificate must verify now for the key's peer ID. log may be nil.
 func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger) (*Mesh, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -71,6 +73,17 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger)
 	}
 	listen, _ := cfg.listenAddrs()  // validated above
 	boot, _ := cfg.bootstrapPeers() // validated above
+	var adm *admission
+	if cfg.Admission != nil {
+		self, err := peer.IDFromPrivateKey(key)
+		if err != nil {
+			return nil, fmt.Errorf("mesh: peer ID: %w", err)
+		}
+		if err := cfg.Admission.check(self, time.Now()); err != nil {
+			return nil, fmt.Errorf("mesh: %w", err)
+		}
+		adm = newAdmission(*cfg.Admission)
+	}
 
 	rm, err := newResourceManager(cfg)
 	if err != nil {
@@ -81,7 +94,7 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger)
 		rm.Close()
 		return nil, fmt.Errorf("mesh: %w", err)
 	}
-	h, err := libp2p.New(
+	opts := []libp2p.Option{
 		libp2p.Identity(key),
 		libp2p.ListenAddrs(listen...),
 		libp2p.Transport(tcp.NewTCPTransport),
@@ -93,7 +106,11 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger)
 		// Hundreds of hosts share a process in a testnet: keep them off
 		// the global Prometheus registry; node exports what it needs.
 		libp2p.DisableMetrics(),
-	)
+	}
+	if adm != nil {
+		opts = append(opts, libp2p.ConnectionGater(adm))
+	}
+	h, err := libp2p.New(opts...)
 	if err != nil {
 		cm.Close()
 		rm.Close()
@@ -122,7 +139,7 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger)
 
 	// A testnet may hand every home the same list, the hub included.
 	boot = slices.DeleteFunc(boot, func(ai peer.AddrInfo) bool { return ai.ID == self })
-	return &Mesh{
+	m := &Mesh{
 		cfg:        cfg,
 		log:        log.With("component", "mesh", "peer", self.String()),
 		host:       h,
@@ -131,8 +148,13 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger)
 		stopGossip: stopGossip,
 		bootstrap:  boot,
 		rejections: newRejections(),
+		adm:        adm,
 		nbhds:      make(map[gridmesh.NeighborhoodID]*Neighborhood),
-	}, nil
+	}
+	if adm != nil {
+		h.SetStreamHandler(adm.proto, m.handleAdmit)
+	}
+	return m, nil
 }
 
 // Close leaves every joined neighborhood, stops gossip and closes the
@@ -198,7 +220,9 @@ func (m *Mesh) P2PAddrs() []string {
 }
 
 // Rejections returns how many received messages were refused at
-// validation, by reason (the Reason constants; every reason is present).
+// validation, by reason (the Reason constants), and how many peers were
+// refused admission, by detail (ReasonAdmissionRefused + "/" + a Detail
+// constant). Every key is present.
 func (m *Mesh) Rejections() map[string]uint64 { return m.rejections.snapshot() }
 
 // AddPeerAddrs records addresses at which peer id can be dialed, such as

@@ -56,13 +56,19 @@ func TopicName(network string, id gridmesh.NeighborhoodID, kind string) string {
 // registers their validators. It always subscribes to plans; it
 // subscribes to telemetry only if subscribeTelemetry is set (Raft voters
 // need it; other homes only publish). leaders judges every plan. A
-// neighborhood can be joined once at a time.
+// neighborhood can be joined once at a time; with admission on, only the
+// neighborhood admission is for.
 func (m *Mesh) JoinNeighborhood(id gridmesh.NeighborhoodID, leaders LeaderView, subscribeTelemetry bool) (*Neighborhood, error) {
 	if err := id.Validate(); err != nil {
 		return nil, fmt.Errorf("mesh: join: %w", err)
 	}
 	if leaders == nil {
 		return nil, errors.New("mesh: join: nil LeaderView")
+	}
+	if m.adm != nil && id != m.adm.nbhd {
+		// Admission knows one neighborhood's members: another's topics
+		// would take anyone's messages.
+		return nil, fmt.Errorf("mesh: join %s: admission is for neighborhood %s", id, m.adm.nbhd)
 	}
 	n := &Neighborhood{m: m, id: id, leaders: leaders}
 

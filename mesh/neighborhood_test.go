@@ -296,7 +296,7 @@ func TestAttackerRefused(t *testing.T) {
 	}
 
 	// Nothing bad was delivered, and the home still takes good messages
-	// (admission of publishers is not mesh's job yet).
+	// (with admission off, as here, any peer may publish).
 	good, err := mesh.EncodeTelemetry(telemetry("h9", nbhd, 1))
 	if err != nil {
 		t.Fatal(err)

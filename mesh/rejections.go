@@ -3,11 +3,15 @@ package mesh
 import "sync/atomic"
 
 // Reasons a message is refused at validation, the keys of
-// (*Mesh).Rejections. Undecodable, invalid, wrong-neighborhood, stale-term
-// and not-leader messages are rejected (gossipsub would penalise the
-// forwarding peer if scoring were on); unknown-term and no-leader plans are
-// ignored: they may be fine, but this home cannot judge them yet.
+// (*Mesh).Rejections. Non-member, undecodable, invalid, wrong-neighborhood,
+// stale-term and not-leader messages are rejected (gossipsub would
+// penalise the forwarding peer if scoring were on); unknown-term and
+// no-leader plans are ignored: they may be fine, but this home cannot
+// judge them yet.
 const (
+	// ReasonNonMember: with admission on, neither the message's author
+	// nor the peer that forwarded it is admitted (see Mesh.Admitted).
+	ReasonNonMember         = "non-member"
 	ReasonUndecodable       = "undecodable"
 	ReasonInvalid           = "invalid"
 	ReasonWrongNeighborhood = "wrong-neighborhood"
@@ -17,19 +21,27 @@ const (
 	ReasonNoLeader          = "no-leader"
 )
 
+// ReasonAdmissionRefused counts peers refused admission, not messages:
+// its keys in (*Mesh).Rejections are ReasonAdmissionRefused + "/" + one
+// of the Detail constants, e.g. "admission-refused/expired".
+const ReasonAdmissionRefused = "admission-refused"
+
 var reasons = [...]string{
-	ReasonUndecodable, ReasonInvalid, ReasonWrongNeighborhood,
+	ReasonNonMember, ReasonUndecodable, ReasonInvalid, ReasonWrongNeighborhood,
 	ReasonStaleTerm, ReasonNotLeader, ReasonUnknownTerm, ReasonNoLeader,
 }
 
-// rejections counts refused messages by reason. The map is built once and
-// never written after, so the counters need no lock.
+// rejections counts refused messages and peers by reason. The map is
+// built once and never written after, so the counters need no lock.
 type rejections map[string]*atomic.Uint64
 
 func newRejections() rejections {
-	r := make(rejections, len(reasons))
+	r := make(rejections, len(reasons)+len(admissionDetails))
 	for _, reason := range reasons {
 		r[reason] = new(atomic.Uint64)
+	}
+	for _, detail := range admissionDetails {
+		r[ReasonAdmissionRefused+"/"+detail] = new(atomic.Uint64)
 	}
 	return r
 }

@@ -47,9 +47,24 @@ func decodeReason(err error) string {
 	return ReasonUndecodable
 }
 
+// member reports whether msg may come from a member: its author is
+// admitted here, or the peer that forwarded it is. The second suffices
+// because a member forwards only what its own validator accepted, so the
+// chain of forwarders leads back to a member that received the message
+// from its author directly and had admitted it; a home thus accepts a
+// member's message relayed across homes that member never connected to,
+// and a stranger's message never. It is checked first, before decoding:
+// a stranger's junk costs a map lookup.
+func (n *Neighborhood) member(msg *pubsub.Message) bool {
+	return n.m.Admitted(msg.GetFrom()) || n.m.Admitted(msg.ReceivedFrom)
+}
+
 // validateTelemetry is the telemetry topic's validator. It decodes once
 // and hands the decoded value to subscribers in msg.ValidatorData.
 func (n *Neighborhood) validateTelemetry(_ context.Context, _ peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+	if !n.member(msg) {
+		return n.refuse(msg, pubsub.ValidationReject, ReasonNonMember)
+	}
 	t, err := DecodeTelemetry(msg.Data)
 	if err != nil {
 		return n.refuse(msg, pubsub.ValidationReject, decodeReason(err))
@@ -62,9 +77,12 @@ func (n *Neighborhood) validateTelemetry(_ context.Context, _ peer.ID, msg *pubs
 }
 
 // validatePlan is the plan topic's validator: a plan is delivered only if
-// it decodes, is valid, belongs here, and is signed by the leader of the
-// current term.
+// it comes from a member, decodes, is valid, belongs here, and is signed
+// by the leader of the current term.
 func (n *Neighborhood) validatePlan(_ context.Context, _ peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+	if !n.member(msg) {
+		return n.refuse(msg, pubsub.ValidationReject, ReasonNonMember)
+	}
 	p, err := DecodePlan(msg.Data)
 	if err != nil {
 		return n.refuse(msg, pubsub.ValidationReject, decodeReason(err))

@@ -18,7 +18,9 @@ import (
 type Config struct {
 	Home         gridmesh.HomeID
 	Neighborhood gridmesh.NeighborhoodID
-	// Mesh configures the libp2p host and gossip.
+	// Mesh configures the libp2p host and gossip. Mesh.Admission, if set,
+	// admits only the neighborhood's members to its topics and to its
+	// Raft group; its certificate must be this home's, for Neighborhood.
 	Mesh mesh.Config
 	// Raft configures the neighborhood's Raft group. Neighborhood and
 	// LocalID are filled in by the node; Servers must list this home.
@@ -70,6 +72,10 @@ func (c Config) Validate() error {
 	}
 	if err := c.Mesh.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("mesh: %w", err))
+	}
+	if a := c.Mesh.Admission; a != nil && (a.Own.Neighborhood != c.Neighborhood || a.Own.Home != c.Home) {
+		errs = append(errs, fmt.Errorf("membership certificate is for home %s of %s, not %s of %s",
+			a.Own.Home, a.Own.Neighborhood, c.Home, c.Neighborhood))
 	}
 	for name, d := range map[string]time.Duration{
 		"LoopPeriod": c.LoopPeriod, "TelemetryPeriod": c.TelemetryPeriod, "PlanPeriod": c.PlanPeriod,

@@ -155,7 +155,9 @@ func (n *Node) Run(ctx context.Context) error {
 		return fmt.Errorf("node %s: %w", n.cfg.Home, err)
 	}
 	defer m.Close()
-	g, err := consensus.Open(n.cfg.Raft, m.Host(), n.log)
+	raftCfg := n.cfg.Raft
+	raftCfg.Admit = m.Admitted // everyone, unless cfg.Mesh.Admission is set
+	g, err := consensus.Open(raftCfg, m.Host(), n.log)
 	if err != nil {
 		return fmt.Errorf("node %s: %w", n.cfg.Home, err)
 	}

@@ -2,6 +2,7 @@ package testnet
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/consensus"
 	"github.com/gridmesh/gridmesh/devices/sim"
+	"github.com/gridmesh/gridmesh/mesh"
 	"github.com/gridmesh/gridmesh/node"
 )
 
@@ -42,6 +44,7 @@ type home struct {
 // neighborhood is one feeder's homes.
 type neighborhood struct {
 	id    gridmesh.NeighborhoodID
+	key   ed25519.PublicKey // its membership key; every home holds a certificate
 	homes []*home
 	// target is what the neighborhood is asked for now; written only by
 	// the run's goroutine.
@@ -90,20 +93,36 @@ func newCity(cfg Config, rec node.Observer, clock func() time.Time, log *slog.Lo
 		c.homes = append(c.homes, h)
 	}
 	// Each neighborhood's Raft group lists all of its homes; every member
-	// gets the identical list, as Raft's bootstrap requires.
+	// gets the identical list, as Raft's bootstrap requires. Each
+	// neighborhood has a membership key, and each home a certificate
+	// valid for a day, so only its homes are admitted.
+	now := time.Now()
 	for _, nb := range c.nbhds {
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("neighborhood %s key: %w", nb.id, err)
+		}
+		nb.key = pub
 		servers := make([]consensus.Server, 0, len(nb.homes))
+		certs := make([]gridmesh.Membership, 0, len(nb.homes))
 		for _, h := range nb.homes {
 			id, err := peer.IDFromPrivateKey(h.key)
 			if err != nil {
 				return nil, fmt.Errorf("home %s: %w", h.id, err)
 			}
 			servers = append(servers, consensus.Server{ID: id.String(), Voter: h.voter})
+			cert, err := issue(priv, nb.id, id, h.id, now)
+			if err != nil {
+				return nil, fmt.Errorf("home %s: %w", h.id, err)
+			}
+			certs = append(certs, cert)
 		}
-		for _, h := range nb.homes {
+		for i, h := range nb.homes {
 			h.cfg = cfg.Node
 			h.cfg.Home, h.cfg.Neighborhood = h.id, nb.id
 			h.cfg.Mesh.Network = cfg.Network
+			h.cfg.Mesh.Admission = mesh.DefaultAdmission(pub, certs[i])
+			h.cfg.Mesh.Admission.Timeout = cfg.AdmissionTimeout
 			h.cfg.Raft.Servers = servers
 		}
 	}
@@ -168,6 +187,19 @@ func (c *city) bootstrapFor(h *home) []string {
 		addrs = append(addrs, prev.node.P2PAddrs()...)
 	}
 	return addrs
+}
+
+// issue signs a certificate admitting home, with peer ID id, to nbhd for a
+// day from an hour before now (a run is minutes long).
+func issue(priv ed25519.PrivateKey, nbhd gridmesh.NeighborhoodID, id peer.ID, home gridmesh.HomeID, now time.Time) (gridmesh.Membership, error) {
+	m := gridmesh.Membership{
+		Version: gridmesh.WireVersion, Neighborhood: nbhd, Peer: id.String(), Home: home,
+		IssuedMs: now.Add(-time.Hour).UnixMilli(), ExpiresMs: now.Add(23 * time.Hour).UnixMilli(),
+	}
+	if err := m.Sign(priv); err != nil {
+		return gridmesh.Membership{}, fmt.Errorf("membership: %w", err)
+	}
+	return m, nil
 }
 
 func indexOf(hs []*home, h *home) int {

@@ -19,9 +19,17 @@ const (
 	ScenarioLeaderKill = "leader-kill"
 )
 
+// ScenarioFrequencyDip steps the grid frequency down to full droop
+// response and back (see frequency.go).
+const ScenarioFrequencyDip = "frequency-dip"
+
+// ScenarioRogue sends hosts that are not members into every neighborhood
+// (see rogue.go).
+const ScenarioRogue = "rogue"
+
 // Scenarios lists every scenario the testnet knows, in the order they are
 // documented.
-var Scenarios = []string{ScenarioSteady, ScenarioDR, ScenarioLeaderKill}
+var Scenarios = []string{ScenarioSteady, ScenarioDR, ScenarioLeaderKill, ScenarioFrequencyDip, ScenarioRogue}
 
 // Config describes a city and what happens to it.
 type Config struct {
@@ -54,6 +62,11 @@ type Config struct {
 	// Settle is how long after a start, a target change or a failover the
 	// feeder is given before its tracking counts as steady.
 	Settle time.Duration
+	// AdmissionTimeout is how long a home gives a newly connected peer to
+	// present its membership certificate (every neighborhood admits its
+	// members only); the rogue scenario's host without one is refused
+	// that long after it connects.
+	AdmissionTimeout time.Duration
 	// Node is the template every home's node configuration starts from.
 	Node node.Config
 	// Summary receives a one-line summary every second; nil for none.
@@ -84,7 +97,10 @@ func DefaultConfig() Config {
 		// Two plan periods: a new target or a new leader's plan reaches
 		// every home within one, the next confirms it.
 		Settle: 2 * n.PlanPeriod,
-		Node:   n,
+		// The mesh's default: a loaded city on two cores never takes
+		// that long to present, and a member refused would be locked out.
+		AdmissionTimeout: 10 * time.Second,
+		Node:             n,
 	}
 }
 
@@ -121,8 +137,8 @@ func (c Config) Validate() error {
 	if c.Duration < 3*c.Settle {
 		errs = append(errs, fmt.Errorf("duration %v too short: at least %v (three settle times)", c.Duration, 3*c.Settle))
 	}
-	if c.SamplePeriod <= 0 || c.Settle <= 0 || c.StartInterval < 0 {
-		errs = append(errs, errors.New("sample period and settle time must be positive, start interval not negative"))
+	if c.SamplePeriod <= 0 || c.Settle <= 0 || c.StartInterval < 0 || c.AdmissionTimeout <= 0 {
+		errs = append(errs, errors.New("sample period, settle time and admission timeout must be positive, start interval not negative"))
 	}
 	if _, err := ParseScenarios(strings.Join(c.Scenarios, ",")); err != nil {
 		errs = append(errs, err)

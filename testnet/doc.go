@@ -22,4 +22,25 @@
 //	             by DRCutPerHomeW per home, until 2·Duration/3
 //	leader-kill  at Duration/2 each neighborhood's leader is killed hard:
 //	             its node stops without a goodbye, like kill -9
+//	frequency-dip
+//	             at Duration/4 the grid frequency every live home's meter
+//	             reads steps down to 49.5 Hz, where the default droop
+//	             curve asks each battery for its whole discharge range,
+//	             and returns to 50 Hz 3 s later; the report times each
+//	             home's response (primary_response_ms, and
+//	             primary_response_late beyond two loop ticks), and feeder
+//	             tracking is not judged during the dip or Settle after it
+//	rogue        from Duration/8 two hosts that are members of no
+//	             neighborhood of the city dial every home each plan period:
+//	             one without a certificate (refused AdmissionTimeout after
+//	             it connects), one presenting a certificate of another
+//	             neighborhood (refused at once); both publish plans on
+//	             every plan topic and send every home a Raft RPC. The
+//	             report gets admission_refused (above 0) and
+//	             plans_from_non_members_applied and
+//	             rogue_raft_rpcs_answered (both 0)
+//
+// Every neighborhood has a membership key and every home a certificate:
+// homes admit only their own neighborhood's members to its topics and
+// Raft group, whatever the scenario.
 package testnet

@@ -29,6 +29,13 @@ type feederMeter struct {
 	lastFeederW gridmesh.W
 	lastPlanned int
 	lastLive    int
+
+	// disturbing is true while the grid is disturbed on purpose (a
+	// frequency dip), and disturbedAt is when the last disturbance began
+	// or ended: the feeder leaves its target then, so those samples and
+	// Settle after them are not steady.
+	disturbing  bool
+	disturbedAt time.Time
 }
 
 func newFeederMeter(nb *neighborhood, t0 time.Time) *feederMeter {
@@ -44,12 +51,18 @@ func (m *feederMeter) targetChanged(now time.Time) {
 	m.achievedSum, m.achievedN = 0, 0
 }
 
+// disturbed marks the start (on) or end of a deliberate disturbance.
+func (m *feederMeter) disturbed(now time.Time, on bool) {
+	m.disturbing, m.disturbedAt = on, now
+}
+
 // sampleResult is what one sample saw.
 type sampleResult struct{ withoutPlan int }
 
 // sample reads every live home's meter and status at now. The sample
 // counts toward tracking when the feeder has had Settle to answer the
-// last start, target change and failover.
+// last start, target change, failover and disturbance, and no
+// disturbance is under way.
 func (m *feederMeter) sample(now time.Time, nb *neighborhood, failoverPending bool, failoverDone time.Time, settle time.Duration) sampleResult {
 	var res sampleResult
 	var feeder gridmesh.W
@@ -84,6 +97,7 @@ func (m *feederMeter) sample(now time.Time, nb *neighborhood, failoverPending bo
 	}
 	steady := !m.allPlannedAt.IsZero() && now.Sub(m.allPlannedAt) >= settle &&
 		now.Sub(m.targetAt) >= settle && !failoverPending &&
+		!m.disturbing && (m.disturbedAt.IsZero() || now.Sub(m.disturbedAt) >= settle) &&
 		(failoverDone.IsZero() || now.Sub(failoverDone) >= settle)
 	if !steady {
 		return res

@@ -23,6 +23,8 @@ type recorder struct {
 	signalMs   []float64 // target change → a home applies it
 	failoverMs []float64 // kill → every survivor applies the new leader's plan
 	firstPlan  map[gridmesh.NeighborhoodID]time.Time
+	// rogueApplied counts plans applied that carry the rogues' marker.
+	rogueApplied uint64
 }
 
 type targetChange struct {
@@ -50,6 +52,10 @@ func newRecorder() *recorder {
 func (r *recorder) PlanApplied(h gridmesh.HomeID, nb gridmesh.NeighborhoodID, epoch gridmesh.Epoch, target gridmesh.Target, at time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if target.Seq == rogueTargetSeq {
+		r.rogueApplied++
+		return // it is no plan of the neighborhood's: it times nothing
+	}
 	if _, ok := r.firstPlan[nb]; !ok {
 		r.firstPlan[nb] = at
 	}
@@ -118,6 +124,13 @@ func setOf(homes []gridmesh.HomeID) map[gridmesh.HomeID]bool {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// nonMemberPlans returns how many plans published by a rogue were applied.
+func (r *recorder) nonMemberPlans() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rogueApplied
+}
 
 // firstPlanAt returns when a home of nb first applied a plan.
 func (r *recorder) firstPlanAt(nb gridmesh.NeighborhoodID) (time.Time, bool) {

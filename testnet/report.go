@@ -24,6 +24,15 @@ type Report struct {
 	// SignalToSetpointMs: from a target change reaching the leader to each
 	// home applying the plan that carries it.
 	SignalToSetpointMs Percentiles `json:"signal_to_setpoint_ms"`
+	// PrimaryResponseMs (frequency-dip): per home, from its meter reading
+	// the step to 49.5 Hz to its battery delivering the full droop
+	// response (its whole discharge range added to what it delivered
+	// before, within its range), read every 5 ms. Homes with nothing to
+	// give (a battery at its floor) are not timed.
+	PrimaryResponseMs Percentiles `json:"primary_response_ms"`
+	// PrimaryResponseLate: homes that did not reach full droop response
+	// within two loop ticks of the step, or not at all.
+	PrimaryResponseLate int `json:"primary_response_late"`
 	// FailoverMs: one entry per leader kill, from the kill to the first
 	// plan of the new leader applied by every surviving home.
 	FailoverMs []float64 `json:"failover_ms"`
@@ -32,8 +41,22 @@ type Report struct {
 	HomesWithoutValidPlanMax int `json:"homes_without_valid_plan_max"`
 	// LoopTicksMissed: device-loop ticks that started over a period late.
 	LoopTicksMissed uint64 `json:"loop_ticks_missed"`
-	// RejectedMessages: gossip messages refused at validation, by reason.
+	// RejectedMessages: gossip messages refused at validation, by reason,
+	// and peers refused admission ("admission-refused/<detail>").
 	RejectedMessages map[string]uint64 `json:"rejected_messages"`
+	// AdmissionRefused: peers the homes refused admission to their
+	// neighborhood, all details together.
+	AdmissionRefused uint64 `json:"admission_refused"`
+	// PlansFromNonMembersApplied: plans a home applied that a rogue (a
+	// non-member) published; anything but 0 is a breach.
+	PlansFromNonMembersApplied uint64 `json:"plans_from_non_members_applied"`
+	// RoguePlansPublished, RogueRaftRPCs and RogueRaftRPCsAnswered (rogue):
+	// what the rogues tried, so that the 0 above is not a vacuous one,
+	// and how many of their Raft RPCs a home answered (again, anything
+	// but 0 is a breach).
+	RoguePlansPublished   uint64 `json:"rogue_plans_published,omitempty"`
+	RogueRaftRPCs         uint64 `json:"rogue_raft_rpcs,omitempty"`
+	RogueRaftRPCsAnswered uint64 `json:"rogue_raft_rpcs_answered"`
 	// PlansRefused: plans that passed gossip validation but that a home's
 	// loop refused (stale after fencing, expired, invalid), by reason.
 	PlansRefused map[string]uint64 `json:"plans_refused"`

@@ -69,6 +69,11 @@ type run struct {
 
 	withoutPlanMax int
 	errors         []string
+
+	// dip is the frequency-dip scenario's probe; nil without it.
+	dip *frequencyDip
+	// rogue is the rogue scenario's attack; nil without it.
+	rogue *rogueAttack
 }
 
 // event is something a scenario does at an offset into the run.
@@ -91,6 +96,12 @@ func (r *run) timeline() []event {
 	if r.cfg.has(ScenarioLeaderKill) {
 		evs = append(evs, event{d / 2, "leader kill", r.killLeaders})
 	}
+	if r.cfg.has(ScenarioFrequencyDip) {
+		evs = append(evs, r.frequencyDipEvents()...)
+	}
+	if r.cfg.has(ScenarioRogue) {
+		evs = append(evs, r.rogueEvents()...)
+	}
 	slices.SortStableFunc(evs, func(a, b event) int { return int(a.at - b.at) })
 	return evs
 }
@@ -107,6 +118,8 @@ func (r *run) play(ctx context.Context) error {
 	evs := r.timeline()
 	next := time.NewTimer(time.Hour)
 	defer next.Stop()
+	defer r.dip.stop() // the run may end during the dip
+	defer r.rogue.stop()
 	arm := func() {
 		if len(evs) > 0 {
 			next.Reset(time.Until(r.t0.Add(evs[0].at)))
@@ -290,6 +303,10 @@ func (r *run) finish(ctx context.Context) *Report {
 	}
 	rep.SignalToSetpointMs, rep.FailoverMs = r.rec.latencies()
 	rep.HomesWithoutValidPlanMax = r.withoutPlanMax
+	var dipErrors []string
+	rep.PrimaryResponseMs, rep.PrimaryResponseLate, dipErrors = r.dip.results()
+	r.errors = append(r.errors, dipErrors...)
+	r.reportAdmission(rep)
 	rep.Errors = append(rep.Errors, r.errors...)
 	return rep
 }

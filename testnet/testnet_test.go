@@ -64,3 +64,42 @@ func TestConfigRejectsUnknownScenario(t *testing.T) {
 		t.Fatal("fewer homes than neighborhoods accepted")
 	}
 }
+
+// Rogues dial every home of two neighborhoods, publish plans and knock
+// on Raft: they are refused, and no home applies their plans.
+func TestRogueRefused(t *testing.T) {
+	cfg := testnet.DefaultConfig()
+	cfg.Homes, cfg.Neighborhoods = 6, 2
+	cfg.Duration = 10 * time.Second
+	cfg.AdmissionTimeout = 2 * time.Second
+	cfg.Scenarios = []string{testnet.ScenarioRogue}
+	rep, err := testnet.Run(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) != 0 {
+		t.Fatalf("errors: %q", rep.Errors)
+	}
+	// Each rogue is refused by each of the six homes.
+	if rep.AdmissionRefused != 12 {
+		t.Errorf("admission_refused %d, want 12 (2 rogues × 6 homes): %v", rep.AdmissionRefused, rep.RejectedMessages)
+	}
+	for _, detail := range []string{"no-certificate", "wrong-neighborhood"} {
+		if n := rep.RejectedMessages["admission-refused/"+detail]; n != 6 {
+			t.Errorf("admission-refused/%s: %d, want 6", detail, n)
+		}
+	}
+	if rep.PlansFromNonMembersApplied != 0 || rep.RogueRaftRPCsAnswered != 0 {
+		t.Errorf("plans from non-members applied %d, Raft RPCs answered %d", rep.PlansFromNonMembersApplied, rep.RogueRaftRPCsAnswered)
+	}
+	if rep.RoguePlansPublished == 0 || rep.RogueRaftRPCs == 0 || rep.RejectedMessages["non-member"] == 0 {
+		t.Errorf("the rogues published %d plans (%d rejected as non-member) and sent %d Raft RPCs: the doors were not tried",
+			rep.RoguePlansPublished, rep.RejectedMessages["non-member"], rep.RogueRaftRPCs)
+	}
+	for _, nb := range rep.Neighborhood {
+		if nb.PlanCoverage != 1 {
+			t.Errorf("%s plan coverage %v, want 1", nb.ID, nb.PlanCoverage)
+		}
+	}
+	t.Logf("refused %d, rejected %v, rogue plans %d, rogue RPCs %d", rep.AdmissionRefused, rep.RejectedMessages, rep.RoguePlansPublished, rep.RogueRaftRPCs)
+}

@@ -22,6 +22,10 @@ Usage:
   gridmesh testnet [flags]                start a city of homes on this machine and report
   gridmesh devices serve-sunspec [flags]  serve a simulated SunSpec inverter over Modbus TCP
   gridmesh devices serve-mqtt [flags]     serve a simulated battery and meter through an MQTT broker
+  gridmesh neighborhood init --id ID --out DIR
+                                          create a neighborhood's membership key pair
+  gridmesh neighborhood invite --key FILE --peer PEERID --home HOMEID [--valid 8760h] --out FILE
+                                          issue a home's membership certificate
   gridmesh help                           this text
 
 Run 'gridmesh COMMAND -h' for a command's flags.
@@ -48,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = nodeCmd(ctx, args[1:], stdout, stderr)
 	case "devices":
 		err = devicesCmd(ctx, args[1:], stdout, stderr)
+	case "neighborhood":
+		err = neighborhoodCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -46,16 +46,7 @@ func Config() mesh.Config {
 // test ends. Its logger writes warnings and worse to the test log.
 func Open(t testing.TB, cfg mesh.Config) *mesh.Mesh {
 	t.Helper()
-	m, err := mesh.Open(context.Background(), cfg, NewKey(t), Logger(t))
-	if err != nil {
-		t.Fatalf("open mesh: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("close mesh: %v", err)
-		}
-	})
-	return m
+	return OpenKey(t, cfg, NewKey(t))
 }
 
 // Run runs m.Run until the test ends, then checks that it returned nil.

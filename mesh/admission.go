@@ -1,0 +1,367 @@
+package mesh
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/connmgr"
+	"github.com/libp2p/go-libp2p/core/control"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/gridmesh/gridmesh"
+)
+
+// admitProtocolPrefix starts the protocol ID of every neighborhood's
+// admission exchange.
+const admitProtocolPrefix = "/gridmesh/admit/1.0.0/"
+
+// AdmitProtocol is the libp2p protocol on which a home presents its
+// membership certificate to the homes of neighborhood n. The
+// neighborhood is part of the ID, so a home's identify record says which
+// neighborhood it claims (see Mesh.Admitted).
+func AdmitProtocol(n gridmesh.NeighborhoodID) protocol.ID {
+	return protocol.ID(admitProtocolPrefix + string(n))
+}
+
+// Admission defaults, and why.
+const (
+	// defaultAdmissionTimeout: the exchange is one stream and one
+	// signature check, milliseconds even on a loaded 2-core testnet; a
+	// peer that has not presented in 10 s never will. It is also the
+	// longest a stranger stays connected, during which it can neither
+	// publish an accepted message nor reach Raft.
+	defaultAdmissionTimeout = 10 * time.Second
+	// defaultBlockFor: an hour of refused dials makes each of a rogue's
+	// attempts cost it an hour, while a home refused for a certificate
+	// since renewed, or a clock since fixed, gets back in without its
+	// neighbors restarting.
+	defaultBlockFor = time.Hour
+	// maxBlocked bounds the refused peers remembered at once. A refusal
+	// costs a stranger a connection and up to a Timeout, so filling this
+	// takes thousands of identities; past it, a refused peer is still
+	// disconnected but not remembered, and is refused again when it
+	// returns.
+	maxBlocked = 4096
+)
+
+// AdmissionConfig turns admission on: only peers presenting a valid
+// certificate of this home's neighborhood are admitted, and only admitted
+// peers publish on its topics and reach its Raft group. Start from
+// DefaultAdmission.
+type AdmissionConfig struct {
+	// NeighborhoodKey is the neighborhood's membership public key.
+	NeighborhoodKey ed25519.PublicKey
+	// Own is this home's certificate: for the neighborhood, signed with
+	// NeighborhoodKey's private half, naming this host's peer ID, and
+	// valid now (Open checks). It is presented to every peer that
+	// connects.
+	Own gridmesh.Membership
+	// Timeout is how long a newly connected peer has to present a valid
+	// certificate (or to show it belongs to another neighborhood) before
+	// it is refused.
+	Timeout time.Duration
+	// BlockFor is how long a refused peer is kept out: the connection
+	// gater denies every connection to or from it meanwhile.
+	BlockFor time.Duration
+}
+
+// DefaultAdmission returns an AdmissionConfig for the neighborhood whose
+// membership key is key, presenting own, with the default timings.
+func DefaultAdmission(key ed25519.PublicKey, own gridmesh.Membership) *AdmissionConfig {
+	return &AdmissionConfig{NeighborhoodKey: key, Own: own, Timeout: defaultAdmissionTimeout, BlockFor: defaultBlockFor}
+}
+
+// Validate checks the fields' shapes. Whether Own verifies against the
+// key, now and for the host's peer ID, is checked by Open.
+func (c *AdmissionConfig) Validate() error {
+	var errs []error
+	if len(c.NeighborhoodKey) != ed25519.PublicKeySize {
+		errs = append(errs, fmt.Errorf("neighborhood key of %d bytes, want %d", len(c.NeighborhoodKey), ed25519.PublicKeySize))
+	}
+	if err := c.Own.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("own membership: %w", err))
+	}
+	if c.Timeout <= 0 || c.BlockFor <= 0 {
+		errs = append(errs, fmt.Errorf("admission Timeout %v and BlockFor %v must be positive", c.Timeout, c.BlockFor))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("admission: %w", err)
+	}
+	return nil
+}
+
+// check verifies Own for the host with peer ID self, at now.
+func (c *AdmissionConfig) check(self peer.ID, now time.Time) error {
+	if c.Own.Peer != self.String() {
+		return fmt.Errorf("admission: own membership names peer %s, this host is %s", c.Own.Peer, self)
+	}
+	if err := c.Own.Verify(c.NeighborhoodKey, c.Own.Neighborhood, now); err != nil {
+		return fmt.Errorf("admission: own membership: %w", err)
+	}
+	return nil
+}
+
+// admission is a mesh's record of admitted and refused peers, and its
+// connection gater. Its maps are guarded by mu.
+type admission struct {
+	cfg   AdmissionConfig
+	nbhd  gridmesh.NeighborhoodID
+	proto protocol.ID
+	now   func() time.Time
+
+	mu       sync.Mutex
+	admitted map[peer.ID]time.Time // until the certificate expires; one per member
+	blocked  map[peer.ID]time.Time // until BlockFor has passed; at most maxBlocked
+}
+
+var _ connmgr.ConnectionGater = (*admission)(nil)
+
+func newAdmission(cfg AdmissionConfig) *admission {
+	return &admission{
+		cfg:      cfg,
+		nbhd:     cfg.Own.Neighborhood,
+		proto:    AdmitProtocol(cfg.Own.Neighborhood),
+		now:      time.Now,
+		admitted: make(map[peer.ID]time.Time),
+		blocked:  make(map[peer.ID]time.Time),
+	}
+}
+
+// isAdmitted reports whether p presented a certificate that has not
+// expired since.
+func (a *admission) isAdmitted(p peer.ID) bool {
+	a.mu.Lock()
+	until, ok := a.admitted[p]
+	a.mu.Unlock()
+	return ok && a.now().Before(until)
+}
+
+func (a *admission) admit(p peer.ID, until time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, out := a.blocked[p]; !out {
+		a.admitted[p] = until
+	}
+}
+
+// block forgets p's admission and keeps it out for BlockFor. It reports
+// whether p was not already blocked, so that one refusal counts once.
+func (a *admission) block(p peer.ID) bool {
+	now := a.now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.admitted, p)
+	if until, ok := a.blocked[p]; ok && now.Before(until) {
+		return false
+	}
+	if len(a.blocked) >= maxBlocked {
+		for q, until := range a.blocked {
+			if !now.Before(until) {
+				delete(a.blocked, q)
+			}
+		}
+	}
+	if len(a.blocked) < maxBlocked {
+		a.blocked[p] = now.Add(a.cfg.BlockFor)
+	}
+	return true
+}
+
+func (a *admission) isBlocked(p peer.ID) bool {
+	a.mu.Lock()
+	until, ok := a.blocked[p]
+	a.mu.Unlock()
+	return ok && a.now().Before(until)
+}
+
+// InterceptPeerDial denies dialing a refused peer.
+func (a *admission) InterceptPeerDial(p peer.ID) bool { return !a.isBlocked(p) }
+
+// InterceptAddrDial allows every address: InterceptPeerDial judged the
+// peer.
+func (a *admission) InterceptAddrDial(peer.ID, ma.Multiaddr) bool { return true }
+
+// InterceptAccept allows every inbound connection until its peer is
+// known, at InterceptSecured.
+func (a *admission) InterceptAccept(network.ConnMultiaddrs) bool { return true }
+
+// InterceptSecured denies a connection, either way, with a refused peer.
+func (a *admission) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
+	return !a.isBlocked(p)
+}
+
+// InterceptUpgraded allows every connection that got this far.
+func (a *admission) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
+
+// Details of an admission refusal; the refusal is counted under
+// ReasonAdmissionRefused + "/" + detail.
+const (
+	// DetailNoCertificate: the peer presented nothing within Timeout and
+	// claims no other neighborhood.
+	DetailNoCertificate = "no-certificate"
+	// DetailUndecodable: what it presented is not a certificate.
+	DetailUndecodable = "undecodable"
+	// DetailInvalid: a certificate of the wrong version or shape.
+	DetailInvalid = "invalid"
+	// DetailWrongPeer: a certificate for another peer ID.
+	DetailWrongPeer = "wrong-peer"
+	// DetailWrongNeighborhood: a certificate for another neighborhood,
+	// presented as one for this neighborhood.
+	DetailWrongNeighborhood = "wrong-neighborhood"
+	// DetailExpired, DetailNotYetValid: a certificate outside its window.
+	DetailExpired     = "expired"
+	DetailNotYetValid = "not-yet-valid"
+	// DetailBadSignature: not signed with the neighborhood's key.
+	DetailBadSignature = "bad-signature"
+)
+
+var admissionDetails = [...]string{
+	DetailNoCertificate, DetailUndecodable, DetailInvalid, DetailWrongPeer,
+	DetailWrongNeighborhood, DetailExpired, DetailNotYetValid, DetailBadSignature,
+}
+
+// refusalDetail names why a certificate was refused.
+func refusalDetail(err error) string {
+	switch {
+	case errors.Is(err, ErrUndecodable):
+		return DetailUndecodable
+	case errors.Is(err, gridmesh.ErrWrongNeighborhood):
+		return DetailWrongNeighborhood
+	case errors.Is(err, gridmesh.ErrMembershipExpired):
+		return DetailExpired
+	case errors.Is(err, gridmesh.ErrMembershipNotYetValid):
+		return DetailNotYetValid
+	case errors.Is(err, gridmesh.ErrBadSignature):
+		return DetailBadSignature
+	}
+	return DetailInvalid
+}
+
+// Admitted reports whether peer p may publish on this home's
+// neighborhood's topics and reach its Raft group: it is this host, or it
+// presented a valid certificate of the neighborhood that has not expired
+// since (even if it has disconnected meanwhile). With admission off every
+// peer is admitted. It takes one mutex and a map lookup.
+func (m *Mesh) Admitted(p peer.ID) bool {
+	return m.adm == nil || p == m.ID() || m.adm.isAdmitted(p)
+}
+
+// Present sends certificate cert to peer p on neighborhood nbhd's
+// admission protocol, connecting first if need be, and returns once it is
+// written or ctx ends. Run presents this home's own certificate to every
+// peer that connects; Present is exported for tools and tests. It says
+// nothing of the verdict: a refused peer is disconnected.
+func Present(ctx context.Context, h host.Host, p peer.ID, nbhd gridmesh.NeighborhoodID, cert gridmesh.Membership) error {
+	b, err := EncodeMembership(cert)
+	if err != nil {
+		return fmt.Errorf("mesh: present: %w", err)
+	}
+	s, err := h.NewStream(ctx, p, AdmitProtocol(nbhd))
+	if err != nil {
+		return fmt.Errorf("mesh: present to %s: %w", p, err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = s.SetWriteDeadline(dl) // a stream without deadlines just blocks longer
+	}
+	if _, err := s.Write(b); err != nil {
+		_ = s.Reset()
+		return fmt.Errorf("mesh: present to %s: %w", p, err)
+	}
+	if err := s.Close(); err != nil {
+		return fmt.Errorf("mesh: present to %s: %w", p, err)
+	}
+	return nil
+}
+
+// handleAdmit reads a peer's certificate and admits or refuses the peer.
+// A stream that fails before its end is not judged here: if the peer
+// presents nothing else, the deadline in admitPeer refuses it.
+func (m *Mesh) handleAdmit(s network.Stream) {
+	a, p := m.adm, s.Conn().RemotePeer()
+	_ = s.SetReadDeadline(a.now().Add(a.cfg.Timeout))
+	b, err := io.ReadAll(io.LimitReader(s, MaxMembershipBytes+1))
+	if err != nil {
+		_ = s.Reset()
+		m.log.Debug("admission stream failed", "peer", p.String(), "err", err)
+		return
+	}
+	_ = s.Close()
+	cert, err := DecodeMembership(b)
+	switch {
+	case err != nil:
+		m.refuse(p, refusalDetail(err), err)
+	case cert.Peer != p.String():
+		m.refuse(p, DetailWrongPeer, fmt.Errorf("certificate of %s names peer %s", cert.Home, cert.Peer))
+	default:
+		if err := cert.Verify(a.cfg.NeighborhoodKey, a.nbhd, a.now()); err != nil {
+			m.refuse(p, refusalDetail(err), err)
+			return
+		}
+		a.admit(p, cert.Expires())
+		m.log.Debug("peer admitted", "peer", p.String(), "home", string(cert.Home))
+	}
+}
+
+// admitPeer runs once per peer that connects: it presents this home's
+// certificate, then waits out Timeout and refuses the peer if it is still
+// connected, unadmitted, and claims no other neighborhood. Peers of other
+// neighborhoods stay connected (the region's gossip crosses them) but are
+// never admitted here.
+func (m *Mesh) admitPeer(ctx context.Context, p peer.ID) {
+	a := m.adm
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
+	defer cancel()
+	if err := Present(ctx, m.host, p, a.nbhd, a.cfg.Own); err != nil {
+		m.log.Debug("membership not presented", "peer", p.String(), "err", err)
+	}
+	<-ctx.Done()
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return // Run is stopping
+	}
+	if m.host.Network().Connectedness(p) != network.Connected || a.isAdmitted(p) || a.isBlocked(p) {
+		return
+	}
+	if other, ok := m.claimedNeighborhood(p); ok {
+		m.log.Debug("peer of another neighborhood stays unadmitted", "peer", p.String(), "neighborhood", other)
+		return
+	}
+	m.refuse(p, DetailNoCertificate, fmt.Errorf("nothing valid presented within %v", a.cfg.Timeout))
+}
+
+// claimedNeighborhood returns the other neighborhood p's identify record
+// says it belongs to, if any. The claim is unchecked (this home has no
+// other neighborhood's key) and need not be: it buys the peer a
+// connection, never admission.
+func (m *Mesh) claimedNeighborhood(p peer.ID) (string, bool) {
+	protos, err := m.host.Peerstore().GetProtocols(p)
+	if err != nil {
+		return "", false
+	}
+	for _, pr := range protos {
+		if n, ok := strings.CutPrefix(string(pr), admitProtocolPrefix); ok && pr != m.adm.proto {
+			return n, true
+		}
+	}
+	return "", false
+}
+
+// refuse blocks p, counts and logs the refusal and closes p's
+// connections. A peer already refused is not counted again.
+func (m *Mesh) refuse(p peer.ID, detail string, why error) {
+	if !m.adm.block(p) {
+		return
+	}
+	m.rejections.add(ReasonAdmissionRefused + "/" + detail)
+	m.log.Info("peer refused admission", "peer", p.String(), "reason", detail, "err", why)
+	_ = m.host.Network().ClosePeer(p) // errors only for connections already closing
+}
