@@ -120,6 +120,7 @@ func (n *Node) Status() Status {
 	s.IsLeader = s.Leader == n.id.String()
 	s.CommittedEpoch, _, s.PlansInLog = n.group.Latest()
 	s.Rejections = n.mesh.Rejections()
+	s.Counters["raft_streams_refused"] = n.group.RefusedStreams()
 	return s
 }
 

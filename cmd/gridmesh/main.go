@@ -19,6 +19,7 @@ const usage = `gridmesh: a peer-to-peer virtual power plant
 
 Usage:
   gridmesh node --config FILE             run one home from its YAML file
+  gridmesh node id --config FILE          print the home's peer ID (for neighborhood invite)
   gridmesh testnet [flags]                start a city of homes on this machine and report
   gridmesh devices serve-sunspec [flags]  serve a simulated SunSpec inverter over Modbus TCP
   gridmesh devices serve-mqtt [flags]     serve a simulated battery and meter through an MQTT broker

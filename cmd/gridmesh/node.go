@@ -16,8 +16,14 @@ import (
 	"github.com/gridmesh/gridmesh/node/homefile"
 )
 
-// nodeCmd runs one home from its YAML file until interrupted.
+// nodeCmd runs one home from its YAML file until interrupted; `node id`
+// prints the home's peer ID (creating its identity key on first use), which
+// `gridmesh neighborhood invite --peer` needs.
 func nodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	printID := len(args) > 0 && args[0] == "id"
+	if printID {
+		args = args[1:]
+	}
 	fs := flag.NewFlagSet("node", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "the home's YAML file (see examples/)")
@@ -44,6 +50,10 @@ func nodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	self, err := peer.IDFromPrivateKey(key)
 	if err != nil {
 		return err
+	}
+	if printID {
+		fmt.Fprintln(stdout, self)
+		return nil
 	}
 	home, err := homefile.Build(ctx, f, self.String(), log)
 	if err != nil {

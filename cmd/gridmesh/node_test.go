@@ -63,6 +63,12 @@ func TestNodeCommandRunsAHomeFile(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "data", "identity.key")); err != nil {
 		t.Errorf("no identity key kept: %v", err)
 	}
+	// `node id` prints the identity the home ran with.
+	var idOut bytes.Buffer
+	if code := run(context.Background(), []string{"node", "id", "--config", path}, &idOut, &idOut); code != 0 ||
+		!strings.Contains(out.String(), "peer "+strings.TrimSpace(idOut.String())) {
+		t.Errorf("node id: exit %d, printed %q; the home said %q", code, idOut.String(), out.String())
+	}
 	// A broken file is a usage error naming the line.
 	if err := os.WriteFile(path, []byte("home: h\nneighbourhood: x\n"), 0o644); err != nil {
 		t.Fatal(err)

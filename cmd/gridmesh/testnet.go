@@ -91,6 +91,13 @@ func printReport(w io.Writer, rep *testnet.Report, path string) {
 	fmt.Fprintf(w, "  failover ms: %v\n", rep.FailoverMs)
 	fmt.Fprintf(w, "  homes without a valid plan (max): %d, loop ticks missed: %d, rejected messages: %v\n",
 		rep.HomesWithoutValidPlanMax, rep.LoopTicksMissed, rep.RejectedMessages)
+	if p := rep.PrimaryResponseMs; p.N > 0 {
+		fmt.Fprintf(w, "  primary response ms: p50 %.1f p99 %.1f max %.1f (n=%d), late %d\n", p.P50, p.P99, p.Max, p.N, rep.PrimaryResponseLate)
+	}
+	if rep.RoguePlansPublished > 0 || rep.AdmissionRefused > 0 {
+		fmt.Fprintf(w, "  admission refused: %d, plans from non-members applied: %d (of %d published), rogue Raft RPCs answered: %d (of %d)\n",
+			rep.AdmissionRefused, rep.PlansFromNonMembersApplied, rep.RoguePlansPublished, rep.RogueRaftRPCsAnswered, rep.RogueRaftRPCs)
+	}
 	if len(rep.Errors) > 0 {
 		fmt.Fprintf(w, "  errors: %s\n", strings.Join(rep.Errors, "; "))
 	}

@@ -65,6 +65,13 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 	c.Mesh.Bootstrap = f.Bootstrap
 	c.HTTPAddr = f.HTTP
 	c.Raft.DataDir = filepath.Join(f.DataDir, "raft")
+	if a := f.Admission; a != nil {
+		adm, err := node.LoadAdmission(a.NeighborhoodKey, a.Certificate, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("admission: %w", err)
+		}
+		c.Mesh.Admission = adm
+	}
 	for _, s := range f.Raft.Servers {
 		c.Raft.Servers = append(c.Raft.Servers, consensus.Server{ID: s.ID, Voter: s.Voter})
 	}

@@ -29,11 +29,21 @@ type File struct {
 	HTTP string `yaml:"http"`
 	// Raft lists the neighborhood's Raft members; empty: this home alone.
 	Raft Raft `yaml:"raft"`
+	// Admission, when set, admits only homes holding a membership
+	// certificate of the neighborhood (`gridmesh neighborhood invite`).
+	Admission *Admission `yaml:"admission"`
 	// TargetW, when set, is the neighborhood's feeder import target this
 	// home dispatches to while it leads (until operator requests arrive).
 	TargetW *Power `yaml:"target_w"`
 	// Devices are the home's devices.
 	Devices []Device `yaml:"devices"`
+}
+
+// Admission names the neighborhood's public key and this home's
+// membership certificate, both PEM files.
+type Admission struct {
+	NeighborhoodKey string `yaml:"neighborhood_key"`
+	Certificate     string `yaml:"certificate"`
 }
 
 // Raft is the neighborhood's static Raft membership.
@@ -141,6 +151,9 @@ func (f *File) validate() error {
 	}
 	if f.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: required (the home's identity key and Raft state live there)"))
+	}
+	if a := f.Admission; a != nil && (a.NeighborhoodKey == "" || a.Certificate == "") {
+		errs = append(errs, errors.New("admission: neighborhood_key and certificate are both required"))
 	}
 	names := map[ID]bool{}
 	kinds := map[string]ID{}
