@@ -41,8 +41,9 @@ type Report struct {
 	HomesWithoutValidPlanMax int `json:"homes_without_valid_plan_max"`
 	// LoopTicksMissed: device-loop ticks that started over a period late.
 	LoopTicksMissed uint64 `json:"loop_ticks_missed"`
-	// RejectedMessages: gossip messages refused at validation, by reason,
-	// and peers refused admission ("admission-refused/<detail>").
+	// RejectedMessages: gossip messages refused at validation and peers
+	// refused admission ("admission-refused/<detail>"), by reason;
+	// reasons never seen are left out.
 	RejectedMessages map[string]uint64 `json:"rejected_messages"`
 	// AdmissionRefused: peers the homes refused admission to their
 	// neighborhood, all details together.

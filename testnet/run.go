@@ -298,7 +298,9 @@ func (r *run) finish(ctx context.Context) *Report {
 			}
 		}
 		for reason, v := range h.final.Rejections {
-			rep.RejectedMessages[reason] += v
+			if v > 0 {
+				rep.RejectedMessages[reason] += v
+			}
 		}
 	}
 	rep.SignalToSetpointMs, rep.FailoverMs = r.rec.latencies()
