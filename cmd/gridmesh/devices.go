@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -45,11 +44,10 @@ func serveSunSpecCmd(ctx context.Context, args []string, stdout, stderr io.Write
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
-	level, err := parseLevel(*logLevel)
+	log, err := newLogger(stderr, *logLevel)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	fmt.Fprintf(stdout, "serving a simulated SunSpec hybrid inverter on %s ('SunS' at register 40001, 1-based)\n", *addr)
 	err = sunspecserver.ServeSim(ctx, *addr, log)
 	if errors.Is(err, context.Canceled) {
@@ -73,11 +71,10 @@ func serveMQTTCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
-	level, err := parseLevel(*logLevel)
+	log, err := newLogger(stderr, *logLevel)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	home, err := sim.NewHome(sunspecserver.DefaultSimHome(), time.Now)
 	if err != nil {
 		return err

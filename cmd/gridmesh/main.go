@@ -94,3 +94,12 @@ func parseLevel(s string) (slog.Level, error) {
 	}
 	return l, nil
 }
+
+// newLogger logs to w at the named level (debug, info, warn, error, off).
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	l, err := parseLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}

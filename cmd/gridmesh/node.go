@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"golang.org/x/sync/errgroup"
@@ -34,11 +33,10 @@ func nodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *path == "" || fs.NArg() > 0 {
 		return usageError{errors.New("want --config FILE and nothing else")}
 	}
-	level, err := parseLevel(*logLevel)
+	log, err := newLogger(stderr, *logLevel)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	f, err := homefile.Load(*path)
 	if err != nil {
 		return usageError{err}
