@@ -33,6 +33,9 @@ type home struct {
 	params sim.HomeParams
 	key    crypto.PrivKey
 	cfg    node.Config // complete but for the bootstrap list
+	// sunspec: the home reaches its devices over Modbus TCP, through a Go
+	// SunSpec server in front of its simulation.
+	sunspec bool
 
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the node's Run returned
@@ -59,6 +62,9 @@ type city struct {
 	nbhds []*neighborhood
 	homes []*home
 	wg    sync.WaitGroup
+	// closers stop the SunSpec servers and drivers; written by start,
+	// run by stop, both on the run's goroutine.
+	closers []func() error
 }
 
 // newCity creates every home's identity, devices and node, without
@@ -77,12 +83,13 @@ func newCity(cfg Config, rec node.Observer, clock func() time.Time, log *slog.Lo
 			return nil, fmt.Errorf("home key: %w", err)
 		}
 		h := &home{
-			key:    key,
-			id:     gridmesh.HomeID(fmt.Sprintf("%s-h%03d", nb.id, len(nb.homes))),
-			nbhd:   i % cfg.Neighborhoods,
-			voter:  len(nb.homes) < cfg.Voters,
-			params: sim.RandomHome(rng),
-			done:   make(chan struct{}),
+			key:     key,
+			id:      gridmesh.HomeID(fmt.Sprintf("%s-h%03d", nb.id, len(nb.homes))),
+			nbhd:    i % cfg.Neighborhoods,
+			voter:   len(nb.homes) < cfg.Voters,
+			params:  sim.RandomHome(rng),
+			sunspec: i < cfg.SunSpecHomes,
+			done:    make(chan struct{}),
 		}
 		dev, err := sim.NewHome(h.params, clock)
 		if err != nil {
@@ -216,7 +223,15 @@ func indexOf(hs []*home, h *home) int {
 func (c *city) run(ctx context.Context, h *home, bootstrap []string) error {
 	cfg := h.cfg
 	cfg.Mesh.Bootstrap = bootstrap
-	n, err := node.New(cfg, node.Deps{Key: h.key, Battery: h.dev, Meter: h.dev, Logger: c.log, Observer: c.rec})
+	deps := node.Deps{Battery: h.dev, Meter: h.dev}
+	if h.sunspec {
+		var err error
+		if deps, err = c.sunspecDeps(ctx, h); err != nil {
+			return err
+		}
+	}
+	deps.Key, deps.Logger, deps.Observer = h.key, c.log, c.rec
+	n, err := node.New(cfg, deps)
 	if err != nil {
 		return err
 	}
@@ -243,7 +258,8 @@ func (c *city) kill(h *home) {
 	<-h.done
 }
 
-// stop kills every live home and waits for all of them.
+// stop kills every live home, waits for all of them, then stops the
+// devices' servers.
 func (c *city) stop() {
 	for _, h := range c.homes {
 		if h.cancel != nil {
@@ -252,6 +268,12 @@ func (c *city) stop() {
 		}
 	}
 	c.wg.Wait()
+	for _, close := range c.closers {
+		if err := close(); err != nil {
+			c.log.Warn("device shutdown", "err", err)
+		}
+	}
+	c.closers = nil
 }
 
 // live returns the homes of a neighborhood that are running.

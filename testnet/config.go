@@ -52,6 +52,11 @@ type Config struct {
 	DRCutPerHomeW gridmesh.W
 	// SimStart is the simulated time of day the devices start at.
 	SimStart time.Time
+	// SunSpecHomes is how many homes (the first ones, spread over the
+	// neighborhoods) reach their devices over Modbus TCP: a Go SunSpec
+	// server in front of each one's simulation and the SunSpec driver in
+	// the node, as a home with a real hybrid inverter would.
+	SunSpecHomes int
 	// StartInterval spaces the homes' starts. A home's start is a burst
 	// of work (keys, handshakes with its bootstrap peers, Raft joining);
 	// a hundred at once on two cores delay the loops of the homes already
@@ -130,6 +135,9 @@ func (c Config) Validate() error {
 	}
 	if c.Homes < c.Neighborhoods {
 		errs = append(errs, fmt.Errorf("homes (%d) must be at least neighborhoods (%d)", c.Homes, c.Neighborhoods))
+	}
+	if c.SunSpecHomes < 0 || c.SunSpecHomes > c.Homes {
+		errs = append(errs, fmt.Errorf("sunspec homes %d outside [0, %d]", c.SunSpecHomes, c.Homes))
 	}
 	if c.Voters < 1 {
 		errs = append(errs, fmt.Errorf("voters must be at least 1, got %d", c.Voters))

@@ -43,4 +43,9 @@
 // Every neighborhood has a membership key and every home a certificate:
 // homes admit only their own neighborhood's members to its topics and
 // Raft group, whatever the scenario.
+//
+// With SunSpecHomes (`--sunspec-homes N`), the first N homes reach their
+// simulated devices over Modbus TCP: a Go SunSpec server in front of each
+// simulation and the SunSpec driver in the node, as homes with real
+// hybrid inverters would.
 package testnet

@@ -9,11 +9,14 @@ import (
 )
 
 // A short city: two neighborhoods of four homes, demand response and a
-// leader kill in twelve seconds. `make testnet` runs the full-size one.
+// leader kill in twelve seconds, two homes on SunSpec inverters. `make testnet` runs the full-size one.
 func TestShortCityTracksTargetsAndSurvivesLeaderKill(t *testing.T) {
 	cfg := testnet.DefaultConfig()
 	cfg.Homes, cfg.Neighborhoods = 8, 2
 	cfg.Duration = 12 * time.Second
+	// Two homes (one per neighborhood) drive their devices over Modbus
+	// TCP through the SunSpec driver, as real hybrid inverters.
+	cfg.SunSpecHomes = 2
 	cfg.Scenarios = []string{testnet.ScenarioDR, testnet.ScenarioLeaderKill}
 	rep, err := testnet.Run(context.Background(), cfg, nil)
 	if err != nil {
