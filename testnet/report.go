@@ -41,6 +41,12 @@ type Report struct {
 	HomesWithoutValidPlanMax int `json:"homes_without_valid_plan_max"`
 	// LoopTicksMissed: device-loop ticks that started over a period late.
 	LoopTicksMissed uint64 `json:"loop_ticks_missed"`
+	// LoopTicksUnsettled: ticks a home skipped because its meter and
+	// battery readings did not both postdate the battery's last command
+	// (see package node); they keep the last command for one more tick.
+	LoopTicksUnsettled uint64 `json:"loop_ticks_unsettled"`
+	// LoopTicks: every tick of every home, for scale.
+	LoopTicks uint64 `json:"loop_ticks"`
 	// RejectedMessages: gossip messages refused at validation and peers
 	// refused admission ("admission-refused/<detail>"), by reason;
 	// reasons never seen are left out.

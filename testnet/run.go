@@ -291,6 +291,8 @@ func (r *run) finish(ctx context.Context) *Report {
 		}
 		c := h.final.Counters
 		rep.LoopTicksMissed += c["loop_ticks_missed"]
+		rep.LoopTicksUnsettled += c["loop_ticks_unsettled"]
+		rep.LoopTicks += c["loop_ticks"]
 		rep.DeviceErrors += c["device_errors"]
 		for _, reason := range []string{"stale", "expired", "invalid", "dropped"} {
 			if v := c["plans_"+reason]; v > 0 {

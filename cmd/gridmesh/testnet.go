@@ -90,8 +90,8 @@ func printReport(w io.Writer, rep *testnet.Report, path string) {
 	s := rep.SignalToSetpointMs
 	fmt.Fprintf(w, "  signal→setpoint ms: p50 %.1f p99 %.1f max %.1f (n=%d)\n", s.P50, s.P99, s.Max, s.N)
 	fmt.Fprintf(w, "  failover ms: %v\n", rep.FailoverMs)
-	fmt.Fprintf(w, "  homes without a valid plan (max): %d, loop ticks missed: %d, rejected messages: %v\n",
-		rep.HomesWithoutValidPlanMax, rep.LoopTicksMissed, rep.RejectedMessages)
+	fmt.Fprintf(w, "  homes without a valid plan (max): %d, loop ticks missed: %d (unsettled, skipped: %d of %d), rejected messages: %v\n",
+		rep.HomesWithoutValidPlanMax, rep.LoopTicksMissed, rep.LoopTicksUnsettled, rep.LoopTicks, rep.RejectedMessages)
 	if p := rep.PrimaryResponseMs; p.N > 0 {
 		fmt.Fprintf(w, "  primary response ms: p50 %.1f p99 %.1f max %.1f (n=%d), late %d\n", p.P50, p.P99, p.Max, p.N, rep.PrimaryResponseLate)
 	}
