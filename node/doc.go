@@ -6,6 +6,11 @@
 // neighborhood's Raft group (package consensus) and the primary control
 // loop (control.Loop). It holds no control logic of its own.
 //
+// The device loop and the status endpoint start first and need nothing
+// from the network: while the host, the Raft group or the topics cannot
+// open (a port or data directory held, say), Run retries them with
+// backoff and the home self-consumes meanwhile.
+//
 // What runs while Run is active, each in one goroutine under an errgroup:
 //
 //   - the device loop: every LoopPeriod it reads the meter and the battery,

@@ -141,52 +141,27 @@ func (n *Node) Target() (gridmesh.Target, bool) {
 	return *n.target, true
 }
 
-// Run runs the home until ctx ends or a component fails. It opens the
-// host, the Raft group and the neighborhood's topics, runs every component
-// under one errgroup, and on return has stopped intake first (topics, HTTP),
-// then Raft, then the host. Run may be called once.
+// Run runs the home until ctx ends or a component fails. The device loop
+// (and the status endpoint) start first and depend on nothing the network
+// does: while the host, the Raft group or the topics cannot open, Run
+// retries them with backoff and the home keeps its devices safe on its
+// own. Once the network is up every component runs under one errgroup;
+// on return Run has stopped intake first (topics), then Raft, then the
+// host. Run may be called once.
 func (n *Node) Run(ctx context.Context) error {
 	loop, err := control.NewLoop(control.LoopConfig{Home: n.cfg.Home, Neighborhood: n.cfg.Neighborhood})
 	if err != nil {
 		return fmt.Errorf("node %s: %w", n.cfg.Home, err)
 	}
-	m, err := mesh.Open(ctx, n.cfg.Mesh, n.deps.Key, n.log)
-	if err != nil {
-		return fmt.Errorf("node %s: %w", n.cfg.Home, err)
-	}
-	defer m.Close()
-	raftCfg := n.cfg.Raft
-	raftCfg.Admit = m.Admitted // everyone, unless cfg.Mesh.Admission is set
-	g, err := consensus.Open(raftCfg, m.Host(), n.log)
-	if err != nil {
-		return fmt.Errorf("node %s: %w", n.cfg.Home, err)
-	}
-	defer g.Close()
-	nb, err := m.JoinNeighborhood(n.cfg.Neighborhood, leaderView{g}, n.voter)
-	if err != nil {
-		return fmt.Errorf("node %s: %w", n.cfg.Home, err)
-	}
-	defer nb.Close()
-	n.mesh, n.group, n.nbhd = m, g, nb
-	close(n.ready)
-	n.log.Info("home up", "peer", n.id.String(), "addrs", m.Addrs(), "voter", n.voter)
-
 	parent := ctx
 	eg, ctx := errgroup.WithContext(ctx)
 	plans := make(chan gridmesh.Plan, planQueue)
-	table := newTelemetryTable()
 	lr := &loopRunner{n: n, loop: loop, plans: plans}
-	eg.Go(func() error { return m.Run(ctx) })
 	eg.Go(func() error { return lr.run(ctx) })
-	eg.Go(func() error { return n.publishTelemetry(ctx) })
-	eg.Go(func() error { return n.receivePlans(ctx, plans) })
-	if n.voter {
-		eg.Go(func() error { return n.receiveTelemetry(ctx, table) })
-		eg.Go(func() error { return n.dispatch(ctx, table) })
-	}
 	if n.cfg.HTTPAddr != "" {
 		eg.Go(func() error { return n.serveHTTP(ctx) })
 	}
+	eg.Go(func() error { return n.runNetwork(ctx, plans) })
 	err = eg.Wait()
 	if err == nil || parent.Err() != nil {
 		// Stopped from outside: components unblocked by the stop may
@@ -194,6 +169,73 @@ func (n *Node) Run(ctx context.Context) error {
 		return nil
 	}
 	return fmt.Errorf("node %s: %w", n.cfg.Home, err)
+}
+
+// Backoff between attempts to open the network. Why these: a port or a
+// data directory another process still holds is usually free again in a
+// second; a home whose network stays down retries twice a minute, loudly
+// enough to be seen in its log, quietly enough not to spin.
+const (
+	openRetryMin = time.Second
+	openRetryMax = 30 * time.Second
+)
+
+// runNetwork opens the host, the Raft group and the neighborhood's topics,
+// retrying until they open or ctx ends, then runs the network's
+// components until ctx ends or one fails.
+func (n *Node) runNetwork(ctx context.Context, plans chan<- gridmesh.Plan) error {
+	wait := openRetryMin
+	for {
+		m, g, nb, err := n.openNetwork(ctx)
+		if err == nil {
+			defer m.Close()
+			defer g.Close()
+			defer nb.Close() // closed first: intake stops before Raft and the host
+			n.mesh, n.group, n.nbhd = m, g, nb
+			break
+		}
+		n.stats.networkOpenFailures.Add(1)
+		n.log.Warn("network not up; the home runs on its own meanwhile", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, openRetryMax)
+	}
+	close(n.ready)
+	n.log.Info("home up", "peer", n.id.String(), "addrs", n.mesh.Addrs(), "voter", n.voter)
+
+	eg, ctx := errgroup.WithContext(ctx)
+	table := newTelemetryTable()
+	eg.Go(func() error { return n.mesh.Run(ctx) })
+	eg.Go(func() error { return n.publishTelemetry(ctx) })
+	eg.Go(func() error { return n.receivePlans(ctx, plans) })
+	if n.voter {
+		eg.Go(func() error { return n.receiveTelemetry(ctx, table) })
+		eg.Go(func() error { return n.dispatch(ctx, table) })
+	}
+	return eg.Wait()
+}
+
+// openNetwork opens the host, the Raft group and the topics, closing
+// whatever it opened when a later step fails.
+func (n *Node) openNetwork(ctx context.Context) (*mesh.Mesh, *consensus.Group, *mesh.Neighborhood, error) {
+	m, err := mesh.Open(ctx, n.cfg.Mesh, n.deps.Key, n.log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	raftCfg := n.cfg.Raft
+	raftCfg.Admit = m.Admitted // everyone, unless cfg.Mesh.Admission is set
+	g, err := consensus.Open(raftCfg, m.Host(), n.log)
+	if err != nil {
+		return nil, nil, nil, errors.Join(err, m.Close())
+	}
+	nb, err := m.JoinNeighborhood(n.cfg.Neighborhood, leaderView{g}, n.voter)
+	if err != nil {
+		return nil, nil, nil, errors.Join(err, g.Close(), m.Close())
+	}
+	return m, g, nb, nil
 }
 
 // leaderView adapts the Raft group to mesh.LeaderView: Raft names servers

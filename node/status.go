@@ -31,6 +31,8 @@ type stats struct {
 	plansCommitted  atomic.Uint64                // dispatcher
 	plansFenced     atomic.Uint64                // dispatcher
 	dispatchErrors  atomic.Uint64                // dispatcher
+	// networkOpenFailures is written by the network runner.
+	networkOpenFailures atomic.Uint64
 }
 
 // Status is a snapshot of what the home is doing, served as JSON.
@@ -79,16 +81,17 @@ func (n *Node) Status() Status {
 			"loop_ticks_missed": n.stats.loopTicksMissed.Load(),
 			// Ticks skipped because the readings predated the battery's
 			// last command.
-			"loop_ticks_unsettled": n.stats.loopUnsettled.Load(),
-			"device_errors":        n.stats.deviceErrors.Load(),
-			"plans_accepted":       n.stats.plansAccepted.Load(),
-			"plans_stale":          n.stats.plansStale.Load(),
-			"plans_expired":        n.stats.plansExpired.Load(),
-			"plans_invalid":        n.stats.plansInvalid.Load(),
-			"plans_dropped":        n.stats.plansDropped.Load(),
-			"publish_errors":       n.stats.publishErrors.Load(),
-			"plans_committed":      n.stats.plansCommitted.Load(),
-			"dispatch_errors":      n.stats.dispatchErrors.Load(),
+			"loop_ticks_unsettled":  n.stats.loopUnsettled.Load(),
+			"device_errors":         n.stats.deviceErrors.Load(),
+			"plans_accepted":        n.stats.plansAccepted.Load(),
+			"plans_stale":           n.stats.plansStale.Load(),
+			"plans_expired":         n.stats.plansExpired.Load(),
+			"plans_invalid":         n.stats.plansInvalid.Load(),
+			"plans_dropped":         n.stats.plansDropped.Load(),
+			"publish_errors":        n.stats.publishErrors.Load(),
+			"plans_committed":       n.stats.plansCommitted.Load(),
+			"dispatch_errors":       n.stats.dispatchErrors.Load(),
+			"network_open_failures": n.stats.networkOpenFailures.Load(),
 			// Plans committed but not published: this home could not
 			// confirm it still led.
 			"plans_fenced": n.stats.plansFenced.Load(),

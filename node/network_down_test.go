@@ -1,0 +1,84 @@
+package node_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"math"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gridmesh/gridmesh/consensus"
+	"github.com/gridmesh/gridmesh/devices/sim"
+	"github.com/gridmesh/gridmesh/node"
+)
+
+// The device loop never waits on the network: a home whose host cannot
+// even open keeps its devices on self-consumption, and joins once the
+// network can open.
+func TestLoopRunsWhileTheNetworkCannotOpen(t *testing.T) {
+	// Hold a port, and ask the home to listen on it.
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := held.Addr().(*net.TCPAddr).Port
+
+	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := peer.IDFromPrivateKey(key)
+	dev, err := sim.NewHome(sim.HomeParams{
+		Battery:    sim.BatteryParams{CapacityWh: 13_500, MaxChargeW: 5000, MaxDischargeW: 5000, RoundTripEfficiency: 0.9},
+		InitialSoC: 0.6,
+		PV:         sim.PVParams{PeakW: 4000, SunriseHour: 7, SunsetHour: 17},
+		Load:       sim.LoadParams{BaseW: 400, EveningPeakW: 1200, Seed: 3},
+	}, func() time.Time { return time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := fastConfig()
+	cfg.Home, cfg.Neighborhood = "h0", "nb"
+	cfg.Mesh.ListenAddrs = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port)}
+	cfg.Raft.Servers = []consensus.Server{{ID: id.String(), Voter: true}}
+	n, err := node.New(cfg, node.Deps{Key: key, Battery: dev, Meter: dev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+
+	waitFor(t, "a failed network open while the loop self-consumes", 20*time.Second, func() bool {
+		s := n.Status()
+		m, _ := dev.Meter()
+		return s.Counters["network_open_failures"] > 0 && s.Counters["loop_ticks"] > 5 &&
+			s.Mode == "autonomous" && math.Abs(float64(m.NetW)) < 1
+	})
+	select {
+	case <-n.Ready():
+		t.Fatal("ready while its port is held")
+	default:
+	}
+
+	// Free the port: the network opens on a later try and the home leads
+	// itself.
+	held.Close()
+	select {
+	case <-n.Ready():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the network never opened after the port was freed")
+	}
+	waitFor(t, "the home to lead itself", 20*time.Second, func() bool { return n.Status().IsLeader })
+}
