@@ -1,7 +1,9 @@
 // Package gridmesh is the shared vocabulary of a gridmesh virtual power
-// plant: units, identifiers and the messages homes and neighborhoods
-// exchange (Telemetry, Plan, Target). It holds no behaviour beyond small
-// methods on those types and imports nothing but the standard library.
+// plant: units, identifiers, device readings and the messages homes,
+// neighborhoods and operators exchange (Telemetry, Plan, Target, Aggregate,
+// the operator's signed Signal, a home's signed Membership). It holds no
+// behaviour beyond small methods on those types (validation, signing and
+// verification) and imports nothing but the standard library.
 //
 // Sign convention, used everywhere: power is counted as drawn from the
 // home's bus (the load convention). Positive grid power is import,

@@ -20,8 +20,17 @@
 //   - apply Command.BatteryW to the Battery. The device clamps to its own
 //     limits again: limits are enforced at the device, last.
 //
-// Battery and Meter are the capabilities the runner reads and steers;
-// device drivers satisfy them without importing this package.
+// Battery and Meter are the capabilities the runner reads and steers (PV,
+// Charger, HeatPump and Loads are read for now); device drivers satisfy
+// them without importing this package.
+//
+// Pure cores for the layers above, tested but not yet wired into a
+// runner: BalanceIsland (an islanded feeder: energy shared, SoC balanced,
+// PV curtailed only when nothing absorbs it, loads shed EV → heat pump →
+// other), Allocate (a signed regional request split among neighborhoods
+// from their gossiped Aggregates, the same split on every leader),
+// VoltWatt, and the forecasts (clear-sky PV scaled by clearness, load
+// from the same hours of recent days, ReserveAhead).
 //
 // Powers follow the gridmesh load convention: positive battery power is
 // charging, positive net power is import.
