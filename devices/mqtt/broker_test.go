@@ -172,13 +172,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Parallel()
 		home, clk := newHome(t)
 		dc, sc := configs(addr, mqtt.KindBattery, "battery")
-		s, err := mqttsim.NewBattery(sc, home, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := newDevice(t, dc)
-		start(t, s)
-		start(t, d)
+		d := connect(t, dc, sc, func(c mqttsim.Config) (*mqttsim.Sim, error) { return mqttsim.NewBattery(c, home, testLogger(t)) })
 		b, _ := d.AsBattery()
 		want, _ := home.Battery()
 		eventually(t, "battery read", func() error { f, err := b.Battery(); return equal(f, err, want) })
@@ -206,13 +200,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Parallel()
 		home, _ := newHome(t)
 		dc, sc := configs(addr, mqtt.KindMeter, "meter")
-		s, err := mqttsim.NewMeter(sc, home, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := newDevice(t, dc)
-		start(t, s)
-		start(t, d)
+		d := connect(t, dc, sc, func(c mqttsim.Config) (*mqttsim.Sim, error) { return mqttsim.NewMeter(c, home, testLogger(t)) })
 		m, _ := d.AsMeter()
 		want, _ := home.Meter()
 		eventually(t, "meter read", func() error { r, err := m.Meter(); return equal(r, err, want) })
@@ -226,13 +214,7 @@ func TestRoundTrip(t *testing.T) {
 		dc.Fields["soc"] = "SOC"
 		dc.Fields["power"] = "battery/power"
 		sc.Device = dc
-		s, err := mqttsim.NewBattery(sc, home, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := newDevice(t, dc)
-		start(t, s)
-		start(t, d)
+		d := connect(t, dc, sc, func(c mqttsim.Config) (*mqttsim.Sim, error) { return mqttsim.NewBattery(c, home, testLogger(t)) })
 		b, _ := d.AsBattery()
 		want, _ := home.Battery()
 		eventually(t, "battery read", func() error { f, err := b.Battery(); return equal(f, err, want) })
@@ -242,13 +224,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Parallel()
 		pv := newFakePV()
 		dc, sc := configs(addr, mqtt.KindPV, "pv")
-		s, err := mqttsim.NewPV(sc, pv, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := newDevice(t, dc)
-		start(t, s)
-		start(t, d)
+		d := connect(t, dc, sc, func(c mqttsim.Config) (*mqttsim.Sim, error) { return mqttsim.NewPV(c, pv, testLogger(t)) })
 		p, _ := d.AsPV()
 		want, _ := pv.PV()
 		eventually(t, "pv read", func() error { r, err := p.PV(); return equal(r, err, want) })
@@ -263,13 +239,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Parallel()
 		ch := newFakeCharger()
 		dc, sc := configs(addr, mqtt.KindCharger, "charger")
-		s, err := mqttsim.NewCharger(sc, ch, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := newDevice(t, dc)
-		start(t, s)
-		start(t, d)
+		d := connect(t, dc, sc, func(c mqttsim.Config) (*mqttsim.Sim, error) { return mqttsim.NewCharger(c, ch, testLogger(t)) })
 		c, _ := d.AsCharger()
 		want, _ := ch.Charger()
 		eventually(t, "charger read", func() error { r, err := c.Charger(); return equal(r, err, want) })
@@ -283,13 +253,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Parallel()
 		hp := newFakeHeatPump()
 		dc, sc := configs(addr, mqtt.KindHeatPump, "heatpump")
-		s, err := mqttsim.NewHeatPump(sc, hp, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := newDevice(t, dc)
-		start(t, s)
-		start(t, d)
+		d := connect(t, dc, sc, func(c mqttsim.Config) (*mqttsim.Sim, error) { return mqttsim.NewHeatPump(c, hp, testLogger(t)) })
 		h, _ := d.AsHeatPump()
 		want, _ := hp.HeatPump()
 		eventually(t, "heat pump read", func() error { r, err := h.HeatPump(); return equal(r, err, want) })
@@ -303,13 +267,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Parallel()
 		ld := newFakeLoads()
 		dc, sc := configs(addr, mqtt.KindLoads, "loads")
-		s, err := mqttsim.NewLoads(sc, ld, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := newDevice(t, dc)
-		start(t, s)
-		start(t, d)
+		d := connect(t, dc, sc, func(c mqttsim.Config) (*mqttsim.Sim, error) { return mqttsim.NewLoads(c, ld, testLogger(t)) })
 		l, _ := d.AsLoads()
 		want, _ := ld.Loads()
 		eventually(t, "loads read", func() error { r, err := l.Loads(); return equal(r, err, want) })
@@ -479,4 +437,19 @@ func TestRunStopsWithoutBroker(t *testing.T) {
 	if err := d.Run(context.Background()); err == nil {
 		t.Fatal("a second Run was accepted")
 	}
+}
+
+// connect starts a simulator (made by newSim from sc) and a driver (from
+// dc) of one device on the broker, both stopped when the test ends, and
+// returns the driver.
+func connect(t *testing.T, dc mqtt.Config, sc mqttsim.Config, newSim func(mqttsim.Config) (*mqttsim.Sim, error)) *mqtt.Device {
+	t.Helper()
+	s, err := newSim(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDevice(t, dc)
+	start(t, s)
+	start(t, d)
+	return d
 }

@@ -25,13 +25,7 @@ func TestConformance(t *testing.T) {
 		home := devicetest.NewHome(t)
 		name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()) + "-" + string(rune('a'+seq.Add(1)%26))
 		dc, sc := configs(addr, k, name)
-		s, err := newSim(sc, home.Devices())
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := newDevice(t, dc)
-		start(t, s)
-		start(t, d)
+		d := connect(t, dc, sc, func(c mqttsim.Config) (*mqttsim.Sim, error) { return newSim(c, home.Devices()) })
 		return d, home
 	}
 	t.Run("battery", func(t *testing.T) {
