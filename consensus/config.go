@@ -29,13 +29,15 @@ type Server struct {
 type Config struct {
 	// Neighborhood names the group; it is part of the stream protocol.
 	Neighborhood gridmesh.NeighborhoodID
-	// LocalID is this home's peer ID string; it must be in Servers and
-	// match the host Open is given.
+	// LocalID is this home's peer ID string; it must match the host Open
+	// is given, and be in Servers when Servers is set.
 	LocalID string
-	// Servers is the initial configuration, identical on every member,
-	// voters and non-voters. It is used only to bootstrap a member with
-	// no Raft state. (A later issue replaces this static list with
-	// bootstrap from nothing.)
+	// Servers, when set, is a configured initial configuration, identical
+	// on every member, voters and non-voters, used only to bootstrap a
+	// member with no Raft state. Empty (the default) means the group
+	// organizes itself: Open starts raft without bootstrapping, the
+	// neighborhood's founder calls Bootstrap, and the leader adds and
+	// removes members (AddNonvoter, AddVoter, DemoteVoter, RemoveServer).
 	Servers []Server
 	// DataDir holds the Raft log, stable store (raft-boltdb, fsync on)
 	// and snapshots. "" keeps them in memory: for tests and the testnet
@@ -113,28 +115,13 @@ func (c Config) Validate() error {
 	if err := c.Neighborhood.Validate(); err != nil {
 		return fmt.Errorf("consensus config: %w", err)
 	}
-	if len(c.Servers) == 0 {
-		return errors.New("consensus config: no servers")
+	if _, err := peer.Decode(c.LocalID); err != nil {
+		return fmt.Errorf("consensus config: local ID %q is not a peer ID: %w", c.LocalID, err)
 	}
-	seen := make(map[string]bool, len(c.Servers))
-	voters := 0
-	for _, s := range c.Servers {
-		if _, err := peer.Decode(s.ID); err != nil {
-			return fmt.Errorf("consensus config: server %q is not a peer ID: %w", s.ID, err)
+	if len(c.Servers) > 0 {
+		if err := validateServers(c.Servers, c.LocalID); err != nil {
+			return err
 		}
-		if seen[s.ID] {
-			return fmt.Errorf("consensus config: server %s listed twice", s.ID)
-		}
-		seen[s.ID] = true
-		if s.Voter {
-			voters++
-		}
-	}
-	if voters == 0 {
-		return errors.New("consensus config: no voter among the servers")
-	}
-	if !seen[c.LocalID] {
-		return fmt.Errorf("consensus config: local ID %q is not among the servers", c.LocalID)
 	}
 	switch {
 	case c.HeartbeatTimeout < minTimeout:
@@ -151,6 +138,34 @@ func (c Config) Validate() error {
 		return fmt.Errorf("consensus config: apply timeout %v must be positive", c.ApplyTimeout)
 	case c.SnapshotThreshold == 0:
 		return errors.New("consensus config: snapshot threshold must be positive")
+	}
+	return nil
+}
+
+// validateServers checks a configured initial configuration.
+func validateServers(servers []Server, localID string) error {
+	if len(servers) == 0 {
+		return errors.New("consensus config: no servers")
+	}
+	seen := make(map[string]bool, len(servers))
+	voters := 0
+	for _, s := range servers {
+		if _, err := peer.Decode(s.ID); err != nil {
+			return fmt.Errorf("consensus config: server %q is not a peer ID: %w", s.ID, err)
+		}
+		if seen[s.ID] {
+			return fmt.Errorf("consensus config: server %s listed twice", s.ID)
+		}
+		seen[s.ID] = true
+		if s.Voter {
+			voters++
+		}
+	}
+	if voters == 0 {
+		return errors.New("consensus config: no voter among the servers")
+	}
+	if !seen[localID] {
+		return fmt.Errorf("consensus config: local ID %q is not among the servers", localID)
 	}
 	return nil
 }

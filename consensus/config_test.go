@@ -36,9 +36,14 @@ func TestConfigValidate(t *testing.T) {
 	if err := valid().Validate(); err != nil {
 		t.Fatalf("valid config refused: %v", err)
 	}
+	selfOrganizing := valid()
+	selfOrganizing.Servers = nil
+	if err := selfOrganizing.Validate(); err != nil {
+		t.Fatalf("config with no servers (self-organizing) refused: %v", err)
+	}
 	for name, mod := range map[string]func(*consensus.Config){
 		"bad neighborhood":     func(c *consensus.Config) { c.Neighborhood = "a/b" },
-		"no servers":           func(c *consensus.Config) { c.Servers = nil },
+		"local not a peer ID":  func(c *consensus.Config) { c.Servers, c.LocalID = nil, "home-1" },
 		"not a peer ID":        func(c *consensus.Config) { c.Servers[1].ID = "home-2" },
 		"duplicate server":     func(c *consensus.Config) { c.Servers[1].ID = a },
 		"no voter":             func(c *consensus.Config) { c.Servers[0].Voter = false },

@@ -18,10 +18,18 @@ import (
 // entry from stalling replication or swelling a snapshot.
 const MaxPlanBytes = 1 << 20
 
-// cmdPlan is the first byte of a log entry that commits a plan body. A
-// kind byte lets later entry kinds (the roster) share the log without a
-// format change; an FSM refuses kinds it does not know.
-const cmdPlan byte = 1
+// The first byte of a log entry names its kind, so kinds share the log
+// without a format change; an FSM refuses kinds it does not know.
+const (
+	// cmdPlan commits a plan body.
+	cmdPlan byte = 1
+	// cmdCluster names the cluster: the first such entry wins, later ones
+	// are no-ops. A group's first leader commits it (see NameCluster).
+	cmdCluster byte = 2
+)
+
+// MaxClusterIDLen bounds a cluster's name.
+const MaxClusterIDLen = 128
 
 // errBadCommand is returned by the FSM, as an entry's response, for an
 // entry it does not understand. The state is left as it was, on every
@@ -45,16 +53,29 @@ type planState struct {
 	body []byte
 	// committed counts the plans committed since the group began.
 	committed uint64
+	// cluster is the group's name, "" until its first leader named it.
+	cluster string
 }
 
 // apply returns the state after the entry, and the entry's response: its
 // Epoch, or an error (and s unchanged) for an entry it does not know.
 func (s planState) apply(l *raft.Log) (planState, any) {
+	if len(l.Data) >= 2 && l.Data[0] == cmdCluster && len(l.Data)-1 <= MaxClusterIDLen {
+		if s.cluster == "" {
+			s.cluster = string(l.Data[1:])
+		}
+		return s, s.cluster
+	}
 	if len(l.Data) < 2 || l.Data[0] != cmdPlan || len(l.Data)-1 > MaxPlanBytes {
 		return s, fmt.Errorf("%w at %d/%d", errBadCommand, l.Term, l.Index)
 	}
 	e := gridmesh.Epoch{Term: l.Term, Index: l.Index}
-	return planState{epoch: e, body: bytes.Clone(l.Data[1:]), committed: s.committed + 1}, e
+	return planState{epoch: e, body: bytes.Clone(l.Data[1:]), committed: s.committed + 1, cluster: s.cluster}, e
+}
+
+// clusterCommand is the log entry that names the cluster id.
+func clusterCommand(id string) []byte {
+	return append([]byte{cmdCluster}, id...)
 }
 
 // fsm is the raft.FSM of a neighborhood group. Its mutex guards state:
@@ -104,6 +125,13 @@ func (f *fsm) latest() (gridmesh.Epoch, []byte, uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.state.epoch, bytes.Clone(f.state.body), f.state.committed
+}
+
+// clusterID returns the cluster's name, "" before it was named.
+func (f *fsm) clusterID() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.state.cluster
 }
 
 // fsmSnapshot is a captured state waiting to be persisted.

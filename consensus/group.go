@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gridmesh/gridmesh"
 )
@@ -33,22 +34,34 @@ const (
 type Group struct {
 	cfg      Config
 	host     host.Host
+	log      *slog.Logger
+	rlog     hclog.Logger
+	leaderCh chan struct{} // size 1; a pending notice is enough
+
+	// mu serializes Reset and Close; cur is the running raft instance,
+	// replaced only by Reset.
+	mu       sync.Mutex
+	cur      atomic.Pointer[instance]
+	closed   bool
+	closeErr error
+	resets   atomic.Uint64
+}
+
+// instance is one run of raft: its FSM, transport and stores. Reset
+// replaces it with a fresh one.
+type instance struct {
 	raft     *raft.Raft
 	fsm      *fsm
 	layer    *streamLayer
 	stores   stores
 	observer *raft.Observer
-	leaderCh chan struct{} // size 1; a pending notice is enough
-	protect  string        // connection manager tag for the members
-
-	closeOnce sync.Once
-	closeErr  error
 }
 
 // Open starts this home's member of cfg.Neighborhood's group on h, whose
-// peer ID must be cfg.LocalID. It bootstraps the group from cfg.Servers
-// only when the stores hold no Raft state. Raft's goroutines run until
-// Close.
+// peer ID must be cfg.LocalID. With cfg.Servers set it bootstraps the
+// group from them when the stores hold no Raft state; without, a member
+// with no state waits to be bootstrapped (Bootstrap) or added by a
+// leader. Raft's goroutines run until Close.
 func Open(cfg Config, h host.Host, log *slog.Logger) (*Group, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -60,13 +73,30 @@ func Open(cfg Config, h host.Host, log *slog.Logger) (*Group, error) {
 		return nil, fmt.Errorf("consensus: host is %s, config says %s", h.ID(), cfg.LocalID)
 	}
 	log = log.With("component", "consensus", "neighborhood", string(cfg.Neighborhood))
-	rlog := newRaftLogger(log, cfg.LogLevel)
-
-	st, err := openStores(cfg.DataDir, rlog)
+	g := &Group{
+		cfg:      cfg,
+		host:     h,
+		log:      log,
+		rlog:     newRaftLogger(log, cfg.LogLevel),
+		leaderCh: make(chan struct{}, 1),
+	}
+	in, err := g.start(true)
 	if err != nil {
 		return nil, err
 	}
-	layer := newStreamLayer(h, cfg.Neighborhood, acceptQueueLen, log)
+	g.cur.Store(in)
+	return g, nil
+}
+
+// start opens the stores and the transport and starts raft on them,
+// bootstrapping from cfg.Servers if allowed and there is no state.
+func (g *Group) start(bootstrap bool) (*instance, error) {
+	cfg := g.cfg
+	st, err := openStores(cfg.DataDir, g.rlog)
+	if err != nil {
+		return nil, err
+	}
+	layer := newStreamLayer(g.host, cfg.Neighborhood, acceptQueueLen, g.log)
 	layer.admit = cfg.Admit
 	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  layer,
@@ -79,9 +109,9 @@ func Open(cfg Config, h host.Host, log *slog.Logger) (*Group, error) {
 		// never returns. Seen with 100 homes on a loaded 2-core machine.
 		MaxRPCsInFlight: 1,
 		Timeout:         rpcTimeout,
-		Logger:          rlog.Named("net"),
+		Logger:          g.rlog.Named("net"),
 	})
-	fail := func(err error) (*Group, error) {
+	fail := func(err error) (*instance, error) {
 		return nil, errors.Join(err, trans.Close(), st.close())
 	}
 
@@ -93,19 +123,22 @@ func Open(cfg Config, h host.Host, log *slog.Logger) (*Group, error) {
 	rc.CommitTimeout = cfg.CommitTimeout
 	rc.SnapshotThreshold = cfg.SnapshotThreshold
 	rc.TrailingLogs = cfg.TrailingLogs
-	rc.Logger = rlog
+	rc.Logger = g.rlog
 
 	existing, err := raft.HasExistingState(st.logs, st.stable, st.snaps)
 	if err != nil {
 		return fail(fmt.Errorf("consensus: read raft state: %w", err))
 	}
-	if existing {
-		log.Info("resuming raft group from stored state")
-	} else {
-		if err := raft.BootstrapCluster(rc, st.logs, st.stable, st.snaps, trans, cfg.configuration()); err != nil {
+	switch {
+	case existing:
+		g.log.Info("resuming raft group from stored state")
+	case bootstrap && len(cfg.Servers) > 0:
+		if err := raft.BootstrapCluster(rc, st.logs, st.stable, st.snaps, trans, configuration(cfg.Servers)); err != nil {
 			return fail(fmt.Errorf("consensus: bootstrap: %w", err))
 		}
-		log.Info("bootstrapped raft group", "servers", len(cfg.Servers))
+		g.log.Info("bootstrapped raft group", "servers", len(cfg.Servers))
+	default:
+		g.log.Info("no raft state: waiting to found or join the neighborhood's group")
 	}
 
 	f := &fsm{}
@@ -113,44 +146,39 @@ func Open(cfg Config, h host.Host, log *slog.Logger) (*Group, error) {
 	if err != nil {
 		return fail(fmt.Errorf("consensus: start raft: %w", err))
 	}
-	g := &Group{
-		cfg:      cfg,
-		host:     h,
-		raft:     r,
-		fsm:      f,
-		layer:    layer,
-		stores:   st,
-		leaderCh: make(chan struct{}, 1),
-		protect:  "gridmesh-raft-" + string(cfg.Neighborhood),
-	}
+	in := &instance{raft: r, fsm: f, layer: layer, stores: st}
 	// The filter runs on raft's goroutine for every observation; it
 	// signals leader changes itself and lets nothing through, so no
 	// goroutine of ours has to drain an observation channel.
-	g.observer = raft.NewObserver(nil, false, func(o *raft.Observation) bool {
+	in.observer = raft.NewObserver(nil, false, func(o *raft.Observation) bool {
 		if _, ok := o.Data.(raft.LeaderObservation); ok {
 			g.notifyLeaderChange()
 		}
 		return false
 	})
-	r.RegisterObserver(g.observer)
+	r.RegisterObserver(in.observer)
 	// A change may have come before the observer: leave one notice
 	// pending so the caller reads the state at least once.
 	g.notifyLeaderChange()
-
-	// Keep the connection manager from trimming the members' connections
-	// from under raft's pooled streams.
-	for _, s := range cfg.Servers {
-		if id, _ := peer.Decode(s.ID); id != h.ID() {
-			h.ConnManager().Protect(id, g.protect)
-		}
-	}
-	return g, nil
+	return in, nil
 }
 
-// configuration is the initial Raft configuration from Servers.
-func (c Config) configuration() raft.Configuration {
+// stop shuts in down hard and closes its stores.
+func (in *instance) stop() error {
+	in.raft.DeregisterObserver(in.observer)
+	// Shutdown's future closes the transport after raft's goroutines
+	// have exited; the layer unprotects its peers' connections.
+	err := in.raft.Shutdown().Error()
+	return errors.Join(err, in.stores.close())
+}
+
+// r returns the running raft.
+func (g *Group) r() *raft.Raft { return g.cur.Load().raft }
+
+// configuration is the Raft configuration of servers.
+func configuration(servers []Server) raft.Configuration {
 	var conf raft.Configuration
-	for _, s := range c.Servers {
+	for _, s := range servers {
 		suffrage := raft.Nonvoter
 		if s.Voter {
 			suffrage = raft.Voter
@@ -190,7 +218,7 @@ func (g *Group) Commit(ctx context.Context, body []byte) (gridmesh.Epoch, error)
 	if enqueue <= 0 {
 		return gridmesh.Epoch{}, fmt.Errorf("consensus: commit: %w", context.DeadlineExceeded)
 	}
-	f := g.raft.Apply(planCommand(body), enqueue)
+	f := g.r().Apply(planCommand(body), enqueue)
 	if err := wait(ctx, f); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) {
 			return gridmesh.Epoch{}, g.notLeader()
@@ -212,18 +240,18 @@ func (g *Group) Commit(ctx context.Context, body []byte) (gridmesh.Epoch, error)
 // a pair that straddles a change errs toward refusing a plan, never
 // toward accepting a deposed leader's.
 func (g *Group) Leader() (id string, term uint64) {
-	_, lid := g.raft.LeaderWithID()
-	return string(lid), g.raft.CurrentTerm()
+	_, lid := g.r().LeaderWithID()
+	return string(lid), g.r().CurrentTerm()
 }
 
 // IsLeader reports whether this member believes it leads. Only
 // VerifyLeader proves it.
-func (g *Group) IsLeader() bool { return g.raft.State() == raft.Leader }
+func (g *Group) IsLeader() bool { return g.r().State() == raft.Leader }
 
 // VerifyLeader returns nil once a quorum confirms this member still leads,
 // *NotLeaderError if it does not, or ctx's error.
 func (g *Group) VerifyLeader(ctx context.Context) error {
-	err := wait(ctx, g.raft.VerifyLeader())
+	err := wait(ctx, g.r().VerifyLeader())
 	switch {
 	case err == nil:
 		return nil
@@ -244,15 +272,15 @@ func (g *Group) LeaderChanges() <-chan struct{} { return g.leaderCh }
 // Latest returns the newest committed plan's Epoch, a copy of its body
 // (nil before any) and how many plans the group has committed, as this
 // member's FSM has applied them.
-func (g *Group) Latest() (gridmesh.Epoch, []byte, uint64) { return g.fsm.latest() }
+func (g *Group) Latest() (gridmesh.Epoch, []byte, uint64) { return g.cur.Load().fsm.latest() }
 
 // RefusedStreams returns how many Raft streams this member reset or
 // would not open because Config.Admit refused the peer.
-func (g *Group) RefusedStreams() uint64 { return g.layer.refused.Load() }
+func (g *Group) RefusedStreams() uint64 { return g.cur.Load().layer.refused.Load() }
 
 // Stats returns raft's statistics (state, term, indexes, …) for status
 // pages.
-func (g *Group) Stats() map[string]string { return g.raft.Stats() }
+func (g *Group) Stats() map[string]string { return g.r().Stats() }
 
 // Close stops the member hard: raft shuts down without handing leadership
 // over (TransferLeadership first, for a graceful stop), then the transport (every
@@ -260,21 +288,14 @@ func (g *Group) Stats() map[string]string { return g.raft.Stats() }
 // closed. It waits for raft's goroutines. Later calls return the first
 // call's result.
 func (g *Group) Close() error {
-	g.closeOnce.Do(func() {
-		g.raft.DeregisterObserver(g.observer)
-		// Shutdown's future closes the transport after raft's goroutines
-		// have exited.
-		err := g.raft.Shutdown().Error()
-		for _, s := range g.cfg.Servers {
-			if id, _ := peer.Decode(s.ID); id != g.host.ID() {
-				g.host.ConnManager().Unprotect(id, g.protect)
-			}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.closed {
+		g.closed = true
+		if err := g.cur.Load().stop(); err != nil {
+			g.closeErr = fmt.Errorf("consensus: close: %w", err)
 		}
-		g.closeErr = errors.Join(err, g.stores.close())
-		if g.closeErr != nil {
-			g.closeErr = fmt.Errorf("consensus: close: %w", g.closeErr)
-		}
-	})
+	}
 	return g.closeErr
 }
 

@@ -29,6 +29,7 @@ type snapshotWire struct {
 	Epoch     gridmesh.Epoch `cbor:"2,keyasint"`
 	Committed uint64         `cbor:"3,keyasint"`
 	Body      []byte         `cbor:"4,keyasint"`
+	Cluster   string         `cbor:"5,keyasint,omitempty"`
 }
 
 var (
@@ -69,6 +70,7 @@ func encodeSnapshot(s planState) ([]byte, error) {
 		Epoch:     s.epoch,
 		Committed: s.committed,
 		Body:      s.body,
+		Cluster:   s.cluster,
 	})
 }
 
@@ -89,16 +91,19 @@ func decodeSnapshot(r io.Reader) (planState, error) {
 	if w.Version != snapshotVersion {
 		return planState{}, fmt.Errorf("%w: version %d, want %d", errBadSnapshot, w.Version, snapshotVersion)
 	}
+	if len(w.Cluster) > MaxClusterIDLen {
+		return planState{}, fmt.Errorf("%w: cluster name of %d bytes", errBadSnapshot, len(w.Cluster))
+	}
 	if w.Committed == 0 {
 		if w.Epoch != (gridmesh.Epoch{}) || len(w.Body) != 0 {
 			return planState{}, fmt.Errorf("%w: no plan committed but epoch %v and %d body bytes", errBadSnapshot, w.Epoch, len(w.Body))
 		}
-		return planState{}, nil
+		return planState{cluster: w.Cluster}, nil
 	}
 	// Every plan takes a log index of its own, so the count cannot pass
 	// the newest plan's index.
 	if w.Epoch.Term == 0 || w.Epoch.Index < w.Committed || len(w.Body) == 0 || len(w.Body) > MaxPlanBytes {
 		return planState{}, fmt.Errorf("%w: %d plans, epoch %v, %d body bytes", errBadSnapshot, w.Committed, w.Epoch, len(w.Body))
 	}
-	return planState{epoch: w.Epoch, body: w.Body, committed: w.Committed}, nil
+	return planState{epoch: w.Epoch, body: w.Body, committed: w.Committed, cluster: w.Cluster}, nil
 }

@@ -30,7 +30,7 @@ func (g *Group) TransferLeadership(ctx context.Context) error {
 		if !g.IsLeader() {
 			return nil
 		}
-		err := wait(ctx, g.raft.LeadershipTransfer())
+		err := wait(ctx, g.r().LeadershipTransfer())
 		if err == nil || errors.Is(err, raft.ErrNotLeader) || !g.IsLeader() {
 			return nil
 		}

@@ -69,9 +69,13 @@ type streamLayer struct {
 	accept  chan *streamConn   // bounded; full: the new stream is reset
 	done    chan struct{}      // closed by Close; unblocks Accept and admission waits
 
-	mu     sync.Mutex // guards closed and conns
+	mu     sync.Mutex // guards closed, conns and peers
 	closed bool
 	conns  map[*streamConn]struct{}
+	// peers are the peers raft has talked to, whose connections the
+	// connection manager is told not to trim from under raft's pooled
+	// streams; Close lifts the protection.
+	peers map[peer.ID]struct{}
 }
 
 var _ raft.StreamLayer = (*streamLayer)(nil)
@@ -85,6 +89,7 @@ func newStreamLayer(h host.Host, n gridmesh.NeighborhoodID, queueLen int, log *s
 		accept: make(chan *streamConn, queueLen),
 		done:   make(chan struct{}),
 		conns:  make(map[*streamConn]struct{}),
+		peers:  make(map[peer.ID]struct{}),
 	}
 	h.SetStreamHandler(l.proto, l.handle)
 	return l
@@ -114,6 +119,7 @@ func (l *streamLayer) handle(s network.Stream) {
 	select {
 	case l.accept <- c:
 		l.conns[c] = struct{}{}
+		l.protectLocked(p)
 	default:
 		l.log.Warn("raft accept queue full, stream reset", "peer", s.Conn().RemotePeer())
 		_ = s.Reset()
@@ -175,7 +181,17 @@ func (l *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 		return nil, net.ErrClosed
 	}
 	l.conns[c] = struct{}{}
+	l.protectLocked(id)
 	return c, nil
+}
+
+// protectLocked keeps the connection manager from trimming p's
+// connections while the layer is open. l.mu must be held.
+func (l *streamLayer) protectLocked(p peer.ID) {
+	if _, ok := l.peers[p]; !ok {
+		l.peers[p] = struct{}{}
+		l.host.ConnManager().Protect(p, string(l.proto))
+	}
 }
 
 // Addr names the local peer.
@@ -194,6 +210,10 @@ func (l *streamLayer) Close() error {
 	l.closed = true
 	conns := l.conns
 	l.conns = nil
+	for p := range l.peers {
+		l.host.ConnManager().Unprotect(p, string(l.proto))
+	}
+	l.peers = nil
 	l.mu.Unlock()
 
 	l.host.RemoveStreamHandler(l.proto)
