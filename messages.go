@@ -25,6 +25,8 @@ const (
 	MaxAddrs = 8
 	// MaxAddrLen bounds one announced address.
 	MaxAddrLen = 256
+	// MaxClusterLen bounds a Raft cluster's name in telemetry.
+	MaxClusterLen = 128
 	// MaxLeaseMs bounds a plan's lease, in milliseconds (10 minutes): past
 	// that a lost leader would keep steering homes far too long.
 	MaxLeaseMs = 600_000
@@ -92,6 +94,25 @@ type Telemetry struct {
 	// Addrs are the home's listen multiaddrs, so the neighborhood's
 	// leader can reach it (gossip is how homes find each other).
 	Addrs []string `cbor:"9,keyasint"`
+	// Cluster names the Raft cluster of the neighborhood the home belongs
+	// to, "" while it belongs to none or has not yet learned the name.
+	// Homes that found, join and merge clusters read it.
+	Cluster string `cbor:"10,keyasint,omitempty"`
+	// Joined is whether the home holds Raft state: it was founded with,
+	// or added to, a cluster. Only homes that have not may found one.
+	Joined bool `cbor:"11,keyasint,omitempty"`
+	// Applied is the index of the newest Raft entry the home applied; the
+	// leader promotes to voter only homes that have caught up.
+	Applied uint64 `cbor:"12,keyasint,omitempty"`
+	// Founder is, on a home without Raft state, the peer ID it would
+	// have found the neighborhood's cluster: the lowest among the homes
+	// without state it hears. A home founds only when every such home
+	// it hears names it.
+	Founder string `cbor:"13,keyasint,omitempty"`
+	// Loads is the home's load and PV by class, for island balancing;
+	// nil from homes that do not report it (key 20, newer than version
+	// 1's first homes, which decode with it nil).
+	Loads *HomeLoads `cbor:"20,keyasint,omitempty"`
 }
 
 // Validate checks the version, identifiers and ranges.
@@ -113,9 +134,20 @@ func (t Telemetry) Validate() error {
 	if len(t.Addrs) > MaxAddrs {
 		return fmt.Errorf("%w: %d addresses, at most %d", ErrInvalid, len(t.Addrs), MaxAddrs)
 	}
+	if len(t.Founder) > MaxClusterLen || (t.Founder != "" && t.Joined) {
+		return fmt.Errorf("%w: founder of %d bytes (joined %v)", ErrInvalid, len(t.Founder), t.Joined)
+	}
+	if len(t.Cluster) > MaxClusterLen || (t.Cluster != "" && !t.Joined) {
+		return fmt.Errorf("%w: cluster name of %d bytes (joined %v)", ErrInvalid, len(t.Cluster), t.Joined)
+	}
 	for _, a := range t.Addrs {
 		if len(a) == 0 || len(a) > MaxAddrLen {
 			return fmt.Errorf("%w: address of %d bytes", ErrInvalid, len(a))
+		}
+	}
+	if t.Loads != nil {
+		if err := t.Loads.Validate(); err != nil {
+			return err
 		}
 	}
 	return t.Battery.Validate()
@@ -147,9 +179,21 @@ func (e Epoch) String() string { return fmt.Sprintf("%d/%d", e.Term, e.Index) }
 // Setpoint is one home's share of a plan: the net import it should hold
 // at its grid meter. The home reaches it with its own devices, within
 // their limits, on every tick of its loop.
+//
+// In island mode (the neighborhood has lost the grid) the setpoint also
+// steers the home's other devices: its PV limit and which non-critical
+// loads to disconnect. Outside island mode those fields are zero and the
+// home restores its loads and lifts any PV limit. Keys 20-22 are newer
+// than the first version-1 setpoints, which decode with them zero.
 type Setpoint struct {
 	Home HomeID `cbor:"1,keyasint"`
 	NetW W      `cbor:"2,keyasint"`
+	// Island is true for a setpoint of an islanded neighborhood.
+	Island bool `cbor:"20,keyasint,omitempty"`
+	// PVLimitW caps the PV output in island mode (MaxHomePowerW: no cap).
+	PVLimitW W `cbor:"21,keyasint,omitempty"`
+	// Shed is which non-critical loads to disconnect in island mode.
+	Shed ShedFlags `cbor:"22,keyasint,omitempty"`
 }
 
 // Plan is a neighborhood leader's decision, committed to Raft and then
@@ -198,6 +242,9 @@ func (p Plan) Validate() error {
 		}
 		if !s.NetW.Finite() || math.Abs(float64(s.NetW)) > float64(MaxHomePowerW) {
 			return fmt.Errorf("%w: setpoint for %s: %v out of range", ErrInvalid, s.Home, s.NetW)
+		}
+		if err := validateIslandSetpoint(s); err != nil {
+			return err
 		}
 	}
 	return nil

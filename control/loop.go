@@ -154,6 +154,17 @@ func (l *Loop) Plan() (gridmesh.Plan, time.Time, bool) {
 	return l.plan, l.expiry, l.hasPlan
 }
 
+// Rejoin is called when the home has left its Raft cluster for another
+// (the merge rule): epochs restart with the other cluster's log, so the
+// fence goes back to zero, and the plan being followed, made by a group
+// the home no longer follows, is dropped; the home runs on its own until
+// the new cluster's first plan.
+func (l *Loop) Rejoin() {
+	l.fence = gridmesh.Epoch{}
+	l.hasPlan, l.hasSP = false, false
+	l.plan, l.setpoint, l.expiry = gridmesh.Plan{}, gridmesh.Setpoint{}, time.Time{}
+}
+
 // Fence returns the epoch of the last plan accepted; only plans with a
 // strictly newer epoch are accepted from now on.
 func (l *Loop) Fence() gridmesh.Epoch { return l.fence }

@@ -153,6 +153,33 @@ func TestLoopFencing(t *testing.T) {
 	}
 }
 
+// After Rejoin the fence is back at zero and the old cluster's plan is
+// dropped: the home runs on its own until the new cluster's first plan,
+// whatever that plan's epoch.
+func TestLoopRejoin(t *testing.T) {
+	l := newTestLoop(t)
+	if err := l.Offer(plan(7, 300, t0, 5*time.Second, 500), t0); err != nil {
+		t.Fatal(err)
+	}
+	l.Rejoin()
+	if f := l.Fence(); f != (gridmesh.Epoch{}) {
+		t.Fatalf("fence after Rejoin %v, want zero", f)
+	}
+	if _, _, ok := l.Plan(); ok {
+		t.Fatal("still following the old cluster's plan after Rejoin")
+	}
+	if c := l.Step(idle(300), t0); c.Mode == ModePlan {
+		t.Fatalf("after Rejoin the loop follows a plan: %+v", c)
+	}
+	now := t0.Add(time.Second)
+	if err := l.Offer(plan(2, 5, now, 5*time.Second, 100), now); err != nil {
+		t.Fatalf("the new cluster's first plan (older epoch) refused: %v", err)
+	}
+	if err := l.Offer(plan(7, 300, now, 5*time.Second, 500), now); err != nil {
+		t.Fatalf("a newer plan refused: %v", err)
+	}
+}
+
 func TestLoopLease(t *testing.T) {
 	const lease = 5 * time.Second
 	tests := []struct {

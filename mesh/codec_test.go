@@ -52,8 +52,12 @@ func TestTelemetryRoundTrip(t *testing.T) {
 	noAddrs.Addrs = nil
 	emptyAddrs := sampleTelemetry()
 	emptyAddrs.Addrs = []string{}
+	clustered := sampleTelemetry()
+	clustered.Cluster, clustered.Joined, clustered.Applied = "12D3KooW-cluster", true, 42
+	founding := sampleTelemetry()
+	founding.Founder = "12D3KooW-founder"
 	for name, in := range map[string]gridmesh.Telemetry{
-		"full": sampleTelemetry(), "nil addrs": noAddrs, "empty addrs": emptyAddrs,
+		"full": sampleTelemetry(), "nil addrs": noAddrs, "empty addrs": emptyAddrs, "clustered": clustered, "founding": founding,
 	} {
 		t.Run(name, func(t *testing.T) {
 			b, err := EncodeTelemetry(in)
@@ -265,7 +269,7 @@ func checkRoundTrip[M any](t *testing.T, data []byte, dec func([]byte) (M, error
 }
 
 func FuzzDecodeTelemetry(f *testing.F) {
-	for _, tm := range []gridmesh.Telemetry{sampleTelemetry(), {
+	for _, tm := range []gridmesh.Telemetry{sampleTelemetry(), islandTelemetry(), {
 		Version: gridmesh.WireVersion, Home: "h", Neighborhood: "n",
 	}} {
 		b, err := EncodeTelemetry(tm)
@@ -285,6 +289,11 @@ func FuzzDecodePlan(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(b)
+	}
+	if b, err := EncodePlan(islandPlan(3)); err == nil {
+		f.Add(b)
+	} else {
+		f.Fatal(err)
 	}
 	f.Add([]byte{0xa1, 0x08, 0x80})
 	f.Fuzz(func(t *testing.T, data []byte) { checkRoundTrip(t, data, DecodePlan) })

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,14 +27,19 @@ const planQueue = 8
 
 // Node is one home. Create it with New and run it with Run.
 type Node struct {
-	cfg   Config
-	deps  Deps
-	id    peer.ID
-	log   *slog.Logger
-	now   func() time.Time
-	voter bool
+	cfg  Config
+	deps Deps
+	id   peer.ID
+	log  *slog.Logger
+	now  func() time.Time
 
 	ready chan struct{} // closed once the host listens and the group is open
+	// rejoinCh tells the device loop the home left its cluster for
+	// another (formation.go's merge rule); size 1, coalescing.
+	rejoinCh chan struct{}
+	// founder is the home this one would have found the cluster, while
+	// it has no Raft state (formation.go); telemetry announces it.
+	founder atomic.Value // string
 
 	// targetMu guards target; targetCh wakes the dispatcher (coalescing,
 	// size 1: one pending wake-up is enough).
@@ -48,8 +52,10 @@ type Node struct {
 	group *consensus.Group
 	nbhd  *mesh.Neighborhood
 
-	stats    stats        // owned by the goroutines that write each field; see stats
-	httpAddr atomic.Value // string: the status endpoint's bound address
+	stats    stats           // owned by the goroutines that write each field; see stats
+	history  forecastHistory // the dispatch goroutine's (forecast.go)
+	region   regionState     // the region's view (region.go)
+	httpAddr atomic.Value    // string: the status endpoint's bound address
 }
 
 // New validates the configuration and allocates the node. It starts
@@ -81,16 +87,15 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	if now == nil {
 		now = time.Now
 	}
-	voter := slices.ContainsFunc(cfg.Raft.Servers, func(s consensus.Server) bool { return s.ID == id.String() && s.Voter })
 	return &Node{
 		cfg:      cfg,
 		deps:     deps,
 		id:       id,
 		log:      log.With("component", "node", "home", string(cfg.Home), "nbhd", string(cfg.Neighborhood)),
 		now:      now,
-		voter:    voter,
 		ready:    make(chan struct{}),
 		targetCh: make(chan struct{}, 1),
+		rejoinCh: make(chan struct{}, 1),
 	}, nil
 }
 
@@ -204,16 +209,21 @@ func (n *Node) runNetwork(ctx context.Context, plans chan<- gridmesh.Plan) error
 		wait = min(2*wait, openRetryMax)
 	}
 	close(n.ready)
-	n.log.Info("home up", "peer", n.id.String(), "addrs", n.mesh.Addrs(), "voter", n.voter)
+	n.log.Info("home up", "peer", n.id.String(), "addrs", n.mesh.Addrs())
 
 	eg, ctx := errgroup.WithContext(ctx)
 	table := newTelemetryTable()
 	eg.Go(func() error { return n.mesh.Run(ctx) })
 	eg.Go(func() error { return n.publishTelemetry(ctx) })
 	eg.Go(func() error { return n.receivePlans(ctx, plans) })
-	if n.voter {
-		eg.Go(func() error { return n.receiveTelemetry(ctx, table) })
-		eg.Go(func() error { return n.dispatch(ctx, table) })
+	// Every home reads its neighborhood's telemetry and runs the
+	// dispatcher: any home may be made a voter and lead. The dispatcher
+	// plans only while this home leads.
+	eg.Go(func() error { return n.receiveTelemetry(ctx, table) })
+	eg.Go(func() error { return n.dispatch(ctx, table) })
+	eg.Go(func() error { return n.runRegion(ctx, table) }) // signals and aggregates (region.go)
+	if len(n.cfg.Raft.Servers) == 0 {
+		eg.Go(func() error { return n.organize(ctx, table) })
 	}
 	return eg.Wait()
 }
@@ -231,7 +241,7 @@ func (n *Node) openNetwork(ctx context.Context) (*mesh.Mesh, *consensus.Group, *
 	if err != nil {
 		return nil, nil, nil, errors.Join(err, m.Close())
 	}
-	nb, err := m.JoinNeighborhood(n.cfg.Neighborhood, leaderView{g}, n.voter)
+	nb, err := m.JoinNeighborhood(n.cfg.Neighborhood, leaderView{g}, true)
 	if err != nil {
 		return nil, nil, nil, errors.Join(err, g.Close(), m.Close())
 	}

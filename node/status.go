@@ -31,6 +31,14 @@ type stats struct {
 	plansCommitted  atomic.Uint64                // dispatcher
 	plansFenced     atomic.Uint64                // dispatcher
 	dispatchErrors  atomic.Uint64                // dispatcher
+	// Written by the formation goroutine (formation.go, autopilot.go).
+	clustersFounded atomic.Uint64
+	clusterMerges   atomic.Uint64
+	membersAdded    atomic.Uint64
+	membersRemoved  atomic.Uint64
+	votersPromoted  atomic.Uint64
+	votersRemoved   atomic.Uint64
+	votersDemoted   atomic.Uint64
 	// networkOpenFailures is written by the network runner.
 	networkOpenFailures atomic.Uint64
 }
@@ -41,10 +49,17 @@ type Status struct {
 	Neighborhood gridmesh.NeighborhoodID `json:"neighborhood"`
 	PeerID       string                  `json:"peer_id"`
 	Addrs        []string                `json:"addrs,omitempty"`
-	Voter        bool                    `json:"voter"`
-	Leader       string                  `json:"leader,omitempty"`
-	IsLeader     bool                    `json:"is_leader"`
-	Term         uint64                  `json:"term"`
+	// Voter is whether the home votes in its neighborhood's Raft group
+	// now; Cluster names the group ("" before it is named or joined);
+	// RaftVoters and RaftMembers count the group's configuration as
+	// this home knows it.
+	Voter       bool   `json:"voter"`
+	Cluster     string `json:"cluster,omitempty"`
+	RaftVoters  int    `json:"raft_voters"`
+	RaftMembers int    `json:"raft_members"`
+	Leader      string `json:"leader,omitempty"`
+	IsLeader    bool   `json:"is_leader"`
+	Term        uint64 `json:"term"`
 	// Mode is "plan" while a valid plan is followed, else "autonomous".
 	Mode        string           `json:"mode"`
 	HasPlan     bool             `json:"has_plan"`
@@ -65,6 +80,9 @@ type Status struct {
 	// Devices are the home's devices by kind ("battery", "meter", "pv",
 	// "charger", "heat_pump", "loads"), once the device loop has started.
 	Devices map[string]DeviceStatus `json:"devices,omitempty"`
+	// Region is the home's view of its region: signals in force, this
+	// neighborhood's share, refused region messages (region.go).
+	Region *RegionStatus `json:"region,omitempty"`
 }
 
 // Status returns what the home is doing now. Before Ready it holds only
@@ -74,7 +92,6 @@ func (n *Node) Status() Status {
 		Home:         n.cfg.Home,
 		Neighborhood: n.cfg.Neighborhood,
 		PeerID:       n.id.String(),
-		Voter:        n.voter,
 		Mode:         "autonomous",
 		Counters: map[string]uint64{
 			"loop_ticks":        n.stats.loopTicks.Load(),
@@ -95,6 +112,14 @@ func (n *Node) Status() Status {
 			// Plans committed but not published: this home could not
 			// confirm it still led.
 			"plans_fenced": n.stats.plansFenced.Load(),
+			// Self-organization (formation.go, autopilot.go).
+			"clusters_founded": n.stats.clustersFounded.Load(),
+			"cluster_merges":   n.stats.clusterMerges.Load(),
+			"members_added":    n.stats.membersAdded.Load(),
+			"members_removed":  n.stats.membersRemoved.Load(),
+			"voters_promoted":  n.stats.votersPromoted.Load(),
+			"voters_removed":   n.stats.votersRemoved.Load(),
+			"voters_demoted":   n.stats.votersDemoted.Load(),
 		},
 	}
 	if t, ok := n.Target(); ok {
@@ -123,7 +148,18 @@ func (n *Node) Status() Status {
 	s.IsLeader = s.Leader == n.id.String()
 	s.CommittedEpoch, _, s.PlansInLog = n.group.Latest()
 	s.Rejections = n.mesh.Rejections()
+	s.Region = n.regionStatus()
 	s.Counters["raft_streams_refused"] = n.group.RefusedStreams()
+	s.Cluster = n.group.ClusterID()
+	if servers, _, err := n.group.Members(); err == nil {
+		s.RaftMembers = len(servers)
+		for _, sv := range servers {
+			if sv.Voter {
+				s.RaftVoters++
+				s.Voter = s.Voter || sv.ID == s.PeerID
+			}
+		}
+	}
 	return s
 }
 

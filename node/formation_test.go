@@ -1,0 +1,297 @@
+package node_test
+
+import (
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"net"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/devices/sim"
+	"github.com/gridmesh/gridmesh/node"
+)
+
+// coldStarts is how many simultaneous cold starts TestColdStartFormsOneCluster
+// runs: a few in `make test`, 100 in `make test-faults`.
+var coldStarts = flag.Int("formation.coldstarts", 5, "simultaneous cold starts of five homes in TestColdStartFormsOneCluster")
+
+// town is homes of one neighborhood with no configured voters, each on a
+// port picked before any starts, so they can all start at one instant
+// with each other's addresses as bootstrap peers.
+type town struct {
+	t      *testing.T
+	keys   []crypto.PrivKey
+	ids    []peer.ID
+	ports  []int
+	devs   []*sim.Home
+	homes  []*testHome
+	clock  func() time.Time
+	target gridmesh.Target
+}
+
+func newTown(t *testing.T, n int) *town {
+	t.Helper()
+	start := time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC)
+	t0 := time.Now()
+	w := &town{t: t, clock: func() time.Time { return start.Add(time.Since(t0)) }, target: gridmesh.Target{Seq: 1, ImportW: 800}}
+	for i := range n {
+		k, _, err := crypto.GenerateEd25519Key(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := peer.IDFromPrivateKey(k)
+		dev, err := sim.NewHome(sim.HomeParams{
+			Battery:    sim.BatteryParams{CapacityWh: 13_500, MaxChargeW: 5000, MaxDischargeW: 5000, RoundTripEfficiency: 0.9},
+			InitialSoC: 0.6,
+			PV:         sim.PVParams{PeakW: 4000, SunriseHour: 7, SunsetHour: 17},
+			Load:       sim.LoadParams{BaseW: 400, EveningPeakW: 1200, Seed: uint64(i + 1)},
+		}, w.clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.keys, w.ids, w.devs = append(w.keys, k), append(w.ids, id), append(w.devs, dev)
+		w.ports = append(w.ports, freePort(t))
+	}
+	w.homes = make([]*testHome, n)
+	t.Cleanup(w.stopAll)
+	return w
+}
+
+// freePort returns a loopback TCP port free at the time of the call.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func (w *town) addr(i int) string {
+	return fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", w.ports[i], w.ids[i])
+}
+
+// start starts the homes in is at once, each dialing the homes boot(i)
+// names, and waits until all are Ready.
+func (w *town) start(is []int, boot func(i int) []int) {
+	w.t.Helper()
+	ctxs := make(map[int]context.Context, len(is))
+	for _, i := range is {
+		cfg := fastConfig()
+		cfg.Home = gridmesh.HomeID(fmt.Sprintf("h%d", i))
+		cfg.Neighborhood = "nb"
+		cfg.Mesh.ListenAddrs = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", w.ports[i])}
+		for _, b := range boot(i) {
+			cfg.Mesh.Bootstrap = append(cfg.Mesh.Bootstrap, w.addr(b))
+		}
+		nd, err := node.New(cfg, node.Deps{Key: w.keys[i], Battery: w.devs[i], Meter: w.devs[i], Now: w.clock})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		nd.SetTarget(w.target)
+		ctx, cancel := context.WithCancel(context.Background())
+		ctxs[i] = ctx
+		w.homes[i] = &testHome{n: nd, dev: w.devs[i], cancel: cancel, done: make(chan error, 1)}
+	}
+	for _, i := range is {
+		h, ctx := w.homes[i], ctxs[i]
+		go func() { h.done <- h.n.Run(ctx) }()
+	}
+	for _, i := range is {
+		select {
+		case <-w.homes[i].n.Ready():
+		case err := <-w.homes[i].done:
+			w.t.Fatalf("home %d stopped: %v", i, err)
+		case <-time.After(20 * time.Second):
+			w.t.Fatalf("home %d not ready", i)
+		}
+	}
+}
+
+// stop stops home i hard and waits for its Run to return.
+func (w *town) stop(i int) {
+	h := w.homes[i]
+	if h == nil {
+		return
+	}
+	w.homes[i] = nil
+	h.cancel()
+	if err := <-h.done; err != nil {
+		w.t.Errorf("home %d: %v", i, err)
+	}
+}
+
+func (w *town) stopAll() {
+	for i := range w.homes {
+		w.stop(i)
+	}
+}
+
+func (w *town) live() []*testHome {
+	var out []*testHome
+	for _, h := range w.homes {
+		if h != nil {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// settled reports whether every live home names one cluster, follows a
+// plan of it and counts the given number of voters, and returns the name.
+func (w *town) settled(voters int) (string, error) {
+	hs := w.live()
+	name := ""
+	for k, h := range hs {
+		s := h.n.Status()
+		switch {
+		case s.Cluster == "":
+			return "", fmt.Errorf("%s names no cluster", s.Home)
+		case k > 0 && s.Cluster != name:
+			return "", fmt.Errorf("%s is in cluster %s, others in %s", s.Home, s.Cluster, name)
+		case !s.HasPlan:
+			return "", fmt.Errorf("%s follows no plan", s.Home)
+		case s.RaftVoters != voters || s.RaftMembers != len(hs):
+			return "", fmt.Errorf("%s sees %d voters of %d members, want %d of %d", s.Home, s.RaftVoters, s.RaftMembers, voters, len(hs))
+		}
+		name = s.Cluster
+	}
+	return name, nil
+}
+
+func (w *town) await(what string, d time.Duration, voters int) string {
+	w.t.Helper()
+	var name string
+	var last error
+	deadline := time.Now().Add(d)
+	for {
+		if name, last = w.settled(voters); last == nil {
+			return name
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("%s: not settled within %v: %v", what, d, last)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (w *town) sumCounter(name string) uint64 {
+	var sum uint64
+	for _, h := range w.live() {
+		sum += h.n.Status().Counters[name]
+	}
+	return sum
+}
+
+// Five homes with no configured voters and no state start at the same
+// instant, knowing only one or two others: exactly one founds a cluster,
+// every time; it grows to all five, three voting, and all follow its
+// plans.
+func TestColdStartFormsOneCluster(t *testing.T) {
+	for run := range *coldStarts {
+		w := newTown(t, 5)
+		all := []int{0, 1, 2, 3, 4}
+		// Home 0 is everyone's bootstrap peer; each also knows its
+		// predecessor. Gossip tells them of the rest.
+		w.start(all, func(i int) []int {
+			if i == 0 {
+				return []int{4}
+			}
+			return []int{0, i - 1}
+		})
+		w.await(fmt.Sprintf("cold start %d", run), 30*time.Second, 3)
+		if f := w.sumCounter("clusters_founded"); f != 1 {
+			t.Fatalf("cold start %d: %d clusters founded, want 1", run, f)
+		}
+		if m := w.sumCounter("cluster_merges"); m != 0 {
+			t.Fatalf("cold start %d: %d merges; a cold start must form one cluster outright", run, m)
+		}
+		w.stopAll()
+	}
+}
+
+// Eight homes: the cluster grows to five voters. Two voters killed, the
+// leader among them: a new leader is elected from the three left (a
+// quorum of five), the silent voters are replaced, and every survivor
+// follows the new leader's plans with five voters again.
+func TestVotersGrowAndAreReplaced(t *testing.T) {
+	w := newTown(t, 8)
+	all := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	w.start(all, func(i int) []int {
+		if i == 0 {
+			return []int{7}
+		}
+		return []int{0, i - 1}
+	})
+	w.await("eight homes", 30*time.Second, 5)
+	var victims []int
+	for i, h := range w.homes {
+		if s := h.n.Status(); s.IsLeader {
+			victims = append(victims, i)
+		}
+	}
+	for i, h := range w.homes {
+		if s := h.n.Status(); s.Voter && !s.IsLeader && len(victims) < 2 {
+			victims = append(victims, i)
+		}
+	}
+	if len(victims) != 2 {
+		t.Fatalf("victims %v: want the leader and one other voter", victims)
+	}
+	for _, i := range victims {
+		w.stop(i)
+	}
+	// Six homes left: at or above LargeAt-1, the neighborhood keeps five
+	// voters (hysteresis), two promoted in place of the dead.
+	w.await("after killing two voters", 30*time.Second, 5)
+	if p := w.sumCounter("voters_promoted"); p < 2 {
+		t.Fatalf("%d promotions counted by the live homes, want at least the 2 replacements", p)
+	}
+}
+
+// Two halves of a neighborhood that cannot reach each other each found a
+// cluster. A home that bridges them arrives: every home of the cluster
+// whose name sorts last wipes its state and joins the other, and all
+// seven follow one cluster's plans.
+func TestPartitionedClustersMerge(t *testing.T) {
+	w := newTown(t, 7)
+	w.start([]int{0, 1, 2}, func(i int) []int { return without([]int{0, 1, 2}, i) })
+	w.start([]int{3, 4, 5}, func(i int) []int { return without([]int{3, 4, 5}, i) })
+	var names []string
+	for _, half := range [][]int{{0, 1, 2}, {3, 4, 5}} {
+		var name string
+		waitFor(t, "a cluster in each half", 30*time.Second, func() bool {
+			name = w.homes[half[0]].n.Status().Cluster
+			for _, i := range half {
+				if s := w.homes[i].n.Status(); s.Cluster == "" || s.Cluster != name || !s.HasPlan {
+					return false
+				}
+			}
+			return true
+		})
+		names = append(names, name)
+	}
+	if names[0] == names[1] {
+		t.Fatalf("both halves name cluster %s", names[0])
+	}
+	w.start([]int{6}, func(int) []int { return []int{0, 3} })
+	got := w.await("merge", 30*time.Second, 5) // seven homes: five voters
+	if want := slices.Min(names); got != want {
+		t.Fatalf("merged into %s, want %s (the name that sorts first)", got, want)
+	}
+	if m := w.sumCounter("cluster_merges"); m != 3 {
+		t.Fatalf("%d homes wiped their state to merge, want the 3 of the losing half", m)
+	}
+}
+
+func without(is []int, i int) []int {
+	return slices.DeleteFunc(slices.Clone(is), func(k int) bool { return k == i })
+}
