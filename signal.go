@@ -19,8 +19,10 @@ const (
 	// SignalRegulation asks the region to follow a regulation signal from
 	// StartMs to EndMs with AmountW of capacity each way: at a signal
 	// value v in [-1, 1] the region imports v·AmountW less than its
-	// baseline (v = 1: regulation up, v = -1: regulation down). The values
-	// themselves travel apart from this message.
+	// baseline (v = 1: regulation up, v = -1: regulation down). The value
+	// stream travels as one signal per value step: the same ID, Region,
+	// window and AmountW, a Seq above the previous step's, and Value
+	// the value from its arrival until the next step (see Value).
 	SignalRegulation SignalKind = 2
 )
 
@@ -94,7 +96,19 @@ type Signal struct {
 	Seq uint64 `cbor:"8,keyasint"`
 	// Signature is ed25519 over SigningBytes.
 	Signature []byte `cbor:"9,keyasint"`
+	// Value is a regulation step's signal value in [-1, 1] (SignalRegulation
+	// only; 0 for any other kind). Receivers follow the step with the
+	// highest Seq of a signal ID; a step holds until the next one arrives,
+	// for at most RegulationStepHoldMs, so an operator whose stream stops
+	// leaves the region at its baseline rather than stuck at one value.
+	Value float64 `cbor:"10,keyasint,omitempty"`
 }
+
+// RegulationStepHoldMs is how long a regulation step's Value holds with
+// no newer step (60 s): PJM's RegD moves every 2 s and RegA every 4 s,
+// and an operator tool sending slower steps re-sends the value at least
+// this often.
+const RegulationStepHoldMs = 60_000
 
 // signingDomain starts every signal's signing bytes, so that a signature
 // over a signal can never be taken for one over anything else the
@@ -119,6 +133,11 @@ func (s Signal) SigningBytes() []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(s.EndMs))
 	b = binary.BigEndian.AppendUint64(b, math.Float64bits(float64(s.AmountW)))
 	b = binary.BigEndian.AppendUint64(b, s.Seq)
+	if s.Kind == SignalRegulation {
+		// Only regulation steps carry a value; other kinds' bytes are
+		// unchanged by it.
+		b = binary.BigEndian.AppendUint64(b, math.Float64bits(s.Value))
+	}
 	return b
 }
 
@@ -144,6 +163,9 @@ func (s Signal) Validate() error {
 	if !s.AmountW.Finite() || s.AmountW <= 0 || s.AmountW > MaxRegionPowerW {
 		return fmt.Errorf("%w: signal amount %v outside (0, %v]", ErrInvalid, s.AmountW, MaxRegionPowerW)
 	}
+	if math.IsNaN(s.Value) || s.Value < -1 || s.Value > 1 || s.Kind != SignalRegulation && s.Value != 0 {
+		return fmt.Errorf("%w: signal value %v outside [-1, 1] or set on a %v signal", ErrInvalid, s.Value, s.Kind)
+	}
 	return nil
 }
 
@@ -155,6 +177,9 @@ func (s *Signal) Sign(priv ed25519.PrivateKey) error {
 	}
 	if err := s.Validate(); err != nil {
 		return fmt.Errorf("sign signal: %w", err)
+	}
+	if s.Value == 0 {
+		s.Value = 0 // -0 travels as an omitted 0, which must sign the same
 	}
 	s.Signature = ed25519.Sign(priv, s.SigningBytes())
 	return nil

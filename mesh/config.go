@@ -54,6 +54,11 @@ type Config struct {
 	// certificate of the neighborhood to its topics and Raft group; nil
 	// admits everyone.
 	Admission *AdmissionConfig
+
+	// Region configures the region topic (see region.go): the operator
+	// keys signals must be signed with, and the neighborhoods' keys
+	// aggregates are checked against.
+	Region RegionConfig
 }
 
 // Defaults, and why.

@@ -23,8 +23,13 @@ type Config struct {
 	// Raft group; its certificate must be this home's, for Neighborhood.
 	Mesh mesh.Config
 	// Raft configures the neighborhood's Raft group. Neighborhood and
-	// LocalID are filled in by the node; Servers must list this home.
+	// LocalID are filled in by the node. Servers, if set, must list this
+	// home; empty (the default), the neighborhood organizes itself as
+	// Formation says.
 	Raft consensus.Config
+	// Formation says how a neighborhood with no configured servers forms
+	// its cluster, keeps its voters and heals a split.
+	Formation FormationConfig
 	// LoopPeriod is the primary loop's tick.
 	LoopPeriod time.Duration
 	// TelemetryPeriod is how often the home reports to its neighborhood.
@@ -38,6 +43,16 @@ type Config struct {
 	// TelemetryMaxAge is how old a home's last report may be for the
 	// leader to still dispatch to it.
 	TelemetryMaxAge time.Duration
+	// Island tunes the balancing of an islanded neighborhood; the zero
+	// value means control.DefaultIslandConfig.
+	Island control.IslandConfig
+	// NoIslandSharing makes the leader plan nothing while the
+	// neighborhood is islanded: every home runs on its own battery
+	// (testnet --no-sharing, the baseline island mode is measured against).
+	NoIslandSharing bool
+	// Reserve keeps battery energy back ahead of the evening peak
+	// (forecast.go); the zero value keeps none.
+	Reserve ReserveConfig
 	// HTTPAddr is where the JSON status endpoint listens ("" = none). It
 	// should be a loopback address: the endpoint has no authentication.
 	HTTPAddr string
@@ -58,6 +73,8 @@ func DefaultConfig() Config {
 		// Three telemetry periods: one or two lost reports do not drop a
 		// home from the plan; a dead home leaves it within 3 s.
 		TelemetryMaxAge: 3 * time.Second,
+		Formation:       DefaultFormationConfig(time.Second),
+		Island:          control.DefaultIslandConfig(),
 	}
 }
 
@@ -91,6 +108,19 @@ func (c Config) Validate() error {
 	if c.PlanLease > gridmesh.MaxLeaseMs*time.Millisecond {
 		errs = append(errs, fmt.Errorf("PlanLease %v exceeds the wire maximum %v ms", c.PlanLease, gridmesh.MaxLeaseMs))
 	}
+	if c.Island != (control.IslandConfig{}) {
+		if err := c.Island.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := c.Reserve.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("reserve: %w", err))
+	}
+	if len(c.Raft.Servers) == 0 {
+		if err := c.Formation.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("formation: %w", err))
+		}
+	}
 	if c.LoopPeriod > c.PlanPeriod {
 		errs = append(errs, fmt.Errorf("LoopPeriod %v must not exceed PlanPeriod %v", c.LoopPeriod, c.PlanPeriod))
 	}
@@ -118,6 +148,10 @@ type Deps struct {
 	Observer Observer
 	// Now is the wall clock for leases and timestamps; nil for time.Now.
 	Now func() time.Time
+	// DeviceNow is the time of the home's physical world, which its
+	// devices, profiles and forecasts live in; nil for Now. A testnet
+	// running its devices faster than real time sets it.
+	DeviceNow func() time.Time
 }
 
 // Observer is told what a home does, for a testnet's report or a metrics

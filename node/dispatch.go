@@ -57,20 +57,36 @@ func (n *Node) dispatch(ctx context.Context, table *telemetryTable) error {
 // long GC) may have been replaced meanwhile, and its plan, though
 // committed, must not go out after the new leader's.
 func (n *Node) planOnce(ctx context.Context, table *telemetryTable) error {
+	now := n.now()
 	target, ok := n.Target()
-	if !ok {
+	if ok {
+		target = n.regionalTarget(target, now) // the neighborhood's share of regional signals (region.go)
+	}
+	// Island mode (island.go): a neighborhood that lost the grid is
+	// balanced, target or none, unless every home is to run on its own.
+	setpoints, unserved, island, err := planIsland(n.cfg.islandConfig(), table.freshReports(now, n.cfg.TelemetryMaxAge))
+	switch {
+	case err != nil:
+		return fmt.Errorf("island plan: %w", err)
+	case island && n.cfg.NoIslandSharing:
+		return nil // the baseline: no plan, every home on its own
+	case !island && !ok:
 		return nil // nothing asked of the neighborhood yet
 	}
-	now := n.now()
-	res := control.Dispatch(target, table.fresh(now, n.cfg.TelemetryMaxAge))
+	shortfall := unserved
+	if !island {
+		age := n.cfg.TelemetryMaxAge
+		res := control.Dispatch(target, n.holdReserve(now, table.freshReports(now, age), table.fresh(now, age)))
+		setpoints, shortfall = res.Setpoints, res.ShortfallW
+	}
 	plan := gridmesh.Plan{
 		Version:      gridmesh.WireVersion,
 		Neighborhood: n.cfg.Neighborhood,
 		IssuedAtMs:   now.UnixMilli(),
 		LeaseMs:      uint32(n.cfg.PlanLease / time.Millisecond),
 		Target:       target,
-		ShortfallW:   res.ShortfallW,
-		Setpoints:    res.Setpoints,
+		ShortfallW:   shortfall,
+		Setpoints:    setpoints,
 	}
 	body, err := mesh.EncodePlan(plan)
 	if err != nil {

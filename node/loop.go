@@ -19,6 +19,8 @@ type loopRunner struct {
 	loop  *control.Loop
 	plans <-chan gridmesh.Plan
 	devs  *devices // set in run before anything runs
+	// island is what island mode applied to the devices (island.go).
+	island islandState
 }
 
 // run wraps the home's devices in guards, runs them, and ticks the loop
@@ -50,6 +52,9 @@ func (r *loopRunner) tick(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-r.n.rejoinCh:
+			r.loop.Rejoin()
+			r.step(r.n.now())
 		case p := <-r.plans:
 			now := r.n.now()
 			if err := r.loop.Offer(p, now); err != nil {
@@ -127,6 +132,10 @@ func (r *loopRunner) step(now time.Time) {
 		reading = control.Reading{Battery: noRoom(flex)}
 	}
 	cmd := r.loop.Step(reading, now)
+	snap.GridOK = !snap.MeterOK || meter.GridOK
+	if deadBus(meter, snap.MeterOK) {
+		cmd.BatteryW = 0 // a dark feeder: the inverter is disconnected
+	}
 	if snap.BatteryOK {
 		if err := d.battery.SetBatteryPower(cmd.BatteryW); err != nil {
 			r.ok("battery", err)
@@ -144,6 +153,8 @@ func (r *loopRunner) step(now time.Time) {
 	if d.loads != nil {
 		snap.Loads = optional(r, "loads", d.loads.Loads)
 	}
+	r.applyIsland(snap)
+	snap.Shed = r.island.shed
 	snap.Reading, snap.Command = reading, cmd
 	if p, expires, ok := r.loop.Plan(); ok {
 		snap.Plan, snap.PlanExpires, snap.HasPlan = p.Epoch, expires, true
@@ -194,6 +205,11 @@ type loopSnapshot struct {
 	// BatteryOK and MeterOK are false while that device is absent or
 	// unavailable; Reading then holds no figures from it.
 	BatteryOK, MeterOK bool
+	// GridOK is false while the meter sees the grid gone (islanded or
+	// dark); true without a meter reading.
+	GridOK bool
+	// Shed is what island mode has disconnected (island.go).
+	Shed gridmesh.ShedFlags
 	// The devices the loop reads but does not steer yet; nil while absent
 	// or unavailable.
 	PV       *gridmesh.PVState

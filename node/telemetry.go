@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/control"
 )
@@ -32,6 +34,12 @@ func (n *Node) publishTelemetry(ctx context.Context) error {
 				BaseW:        snap.Reading.BaseW(),
 				Battery:      snap.Reading.Battery,
 				Addrs:        n.mesh.Addrs(),
+				Cluster:      n.group.ClusterID(),
+				Applied:      n.group.AppliedIndex(),
+				Loads:        homeLoadsOf(snap, snap.Shed),
+			}
+			if t.Joined = n.group.HasState(); !t.Joined {
+				t.Founder = n.founderName()
 			}
 			if err := n.nbhd.PublishTelemetry(ctx, t); err != nil {
 				if ctx.Err() != nil {
@@ -59,7 +67,7 @@ func (n *Node) receiveTelemetry(ctx context.Context, table *telemetryTable) erro
 			return err
 		}
 		n.mesh.AddPeerAddrs(from, t.Addrs)
-		table.put(t, n.now())
+		table.put(t, from, n.now())
 	}
 }
 
@@ -71,7 +79,9 @@ type telemetryTable struct {
 
 type telemetryEntry struct {
 	t        gridmesh.Telemetry
-	received time.Time
+	from     peer.ID   // the peer that signed the report
+	received time.Time // newest report
+	first    time.Time // first report of this home, for upkeep's choice of voters
 }
 
 func newTelemetryTable() *telemetryTable {
@@ -81,13 +91,19 @@ func newTelemetryTable() *telemetryTable {
 // put keeps t unless the table holds a newer report of the same home run.
 // A restarted home starts its Seq again, so a report much newer in time
 // replaces an old one whatever its Seq.
-func (tt *telemetryTable) put(t gridmesh.Telemetry, now time.Time) {
+func (tt *telemetryTable) put(t gridmesh.Telemetry, from peer.ID, now time.Time) {
 	tt.mu.Lock()
 	defer tt.mu.Unlock()
-	if old, ok := tt.homes[t.Home]; ok && t.Seq <= old.t.Seq && t.AtMs <= old.t.AtMs {
-		return
+	first := now
+	if old, ok := tt.homes[t.Home]; ok {
+		if t.Seq <= old.t.Seq && t.AtMs <= old.t.AtMs {
+			return
+		}
+		if old.from == from {
+			first = old.first
+		}
 	}
-	tt.homes[t.Home] = telemetryEntry{t: t, received: now}
+	tt.homes[t.Home] = telemetryEntry{t: t, from: from, received: now, first: first}
 }
 
 // forgetAfter is how long a silent home stays in the table: long enough
@@ -121,4 +137,10 @@ func (tt *telemetryTable) fresh(now time.Time, maxAge time.Duration) []control.H
 		return 0
 	})
 	return out
+}
+
+// founderName is the founder this home names while it has no Raft state.
+func (n *Node) founderName() string {
+	s, _ := n.founder.Load().(string)
+	return s
 }

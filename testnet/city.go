@@ -31,8 +31,11 @@ type home struct {
 	node   *node.Node
 	dev    *sim.Home
 	params sim.HomeParams
-	key    crypto.PrivKey
-	cfg    node.Config // complete but for the bootstrap list
+	// full is every device of the home (params is its battery, PV and
+	// load); EV charger and heat pump only with Config.fullHomes.
+	full sim.FullHomeParams
+	key  crypto.PrivKey
+	cfg  node.Config // complete but for the bootstrap list
 	// sunspec: the home reaches its devices over Modbus TCP, through a Go
 	// SunSpec server in front of its simulation.
 	sunspec bool
@@ -52,6 +55,10 @@ type neighborhood struct {
 	// target is what the neighborhood is asked for now; written only by
 	// the run's goroutine.
 	target gridmesh.Target
+	// regionalW is how much less its leader has it import for the region
+	// now (regional.go); the feeder tracks target less it. Written only
+	// by the run's goroutine.
+	regionalW gridmesh.W
 }
 
 // city is every home and neighborhood of a run.
@@ -65,13 +72,15 @@ type city struct {
 	// closers stop the SunSpec servers and drivers; written by start,
 	// run by stop, both on the run's goroutine.
 	closers []func() error
+	// clock is the devices' (simulated) time.
+	clock func() time.Time
 }
 
 // newCity creates every home's identity, devices and node, without
 // starting any. Home i belongs to neighborhood i mod Neighborhoods; the
 // first Voters homes of each neighborhood vote.
 func newCity(cfg Config, rec node.Observer, clock func() time.Time, log *slog.Logger) (*city, error) {
-	c := &city{cfg: cfg, log: log, rec: rec}
+	c := &city{cfg: cfg, log: log, rec: rec, clock: clock}
 	rng := mrand.New(mrand.NewPCG(uint64(cfg.Seed), 0x67726964))
 	for k := range cfg.Neighborhoods {
 		c.nbhds = append(c.nbhds, &neighborhood{id: gridmesh.NeighborhoodID(fmt.Sprintf("n%d", k))})
@@ -87,11 +96,11 @@ func newCity(cfg Config, rec node.Observer, clock func() time.Time, log *slog.Lo
 			id:      gridmesh.HomeID(fmt.Sprintf("%s-h%03d", nb.id, len(nb.homes))),
 			nbhd:    i % cfg.Neighborhoods,
 			voter:   len(nb.homes) < cfg.Voters,
-			params:  sim.RandomHome(rng),
 			sunspec: i < cfg.SunSpecHomes,
 			done:    make(chan struct{}),
 		}
-		dev, err := sim.NewHome(h.params, clock)
+		h.params, h.full = drawHome(cfg, rng, i)
+		dev, err := sim.NewFullHome(h.full, clock)
 		if err != nil {
 			return nil, fmt.Errorf("home %s devices: %w", h.id, err)
 		}
@@ -131,6 +140,7 @@ func newCity(cfg Config, rec node.Observer, clock func() time.Time, log *slog.Lo
 			h.cfg.Mesh.Admission = mesh.DefaultAdmission(pub, certs[i])
 			h.cfg.Mesh.Admission.Timeout = cfg.AdmissionTimeout
 			h.cfg.Raft.Servers = servers
+			h.cfg.NoIslandSharing = cfg.NoSharing
 		}
 	}
 	return c, nil
@@ -230,6 +240,11 @@ func (c *city) run(ctx context.Context, h *home, bootstrap []string) error {
 			return err
 		}
 	}
+	if c.cfg.fullHomes() && !h.sunspec {
+		d := h.dev.Devices()
+		deps.PV, deps.Charger, deps.HeatPump, deps.Loads = d.PV, d.Charger, d.HeatPump, d.Loads
+	}
+	deps.DeviceNow = c.clock
 	deps.Key, deps.Logger, deps.Observer = h.key, c.log, c.rec
 	n, err := node.New(cfg, deps)
 	if err != nil {

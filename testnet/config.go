@@ -29,7 +29,7 @@ const ScenarioRogue = "rogue"
 
 // Scenarios lists every scenario the testnet knows, in the order they are
 // documented.
-var Scenarios = []string{ScenarioSteady, ScenarioDR, ScenarioLeaderKill, ScenarioFrequencyDip, ScenarioRogue}
+var Scenarios = []string{ScenarioSteady, ScenarioDR, ScenarioLeaderKill, ScenarioFrequencyDip, ScenarioRogue, ScenarioOutage, ScenarioRegulation}
 
 // Config describes a city and what happens to it.
 type Config struct {
@@ -72,6 +72,24 @@ type Config struct {
 	// members only); the rogue scenario's host without one is refused
 	// that long after it connects.
 	AdmissionTimeout time.Duration
+	// Regulation is the regulation scenario's signal and offer (regional.go).
+	Regulation RegulationConfig
+	// Speed runs the homes' devices, profiles and forecasts Speed times
+	// faster than real time (the network and the control loops run at
+	// real speed); 1 is real time.
+	Speed float64
+	// Outage is how long the outage scenario loses the grid, in
+	// simulated time.
+	Outage time.Duration
+	// NoSharing runs the outage with every home on its own (no island
+	// plan; each home its own feeder on its own battery): the baseline.
+	NoSharing bool
+	// FullHomes gives every home an EV charger, a heat pump and
+	// sheddable load (sim.RandomFullHome); the outage scenario and
+	// Profiles imply it.
+	FullHomes bool
+	// Profiles, if set, drive every home's load and PV (see profiles.go).
+	Profiles *Profiles
 	// Node is the template every home's node configuration starts from.
 	Node node.Config
 	// Summary receives a one-line summary every second; nil for none.
@@ -105,7 +123,11 @@ func DefaultConfig() Config {
 		// The mesh's default: a loaded city on two cores never takes
 		// that long to present, and a member refused would be locked out.
 		AdmissionTimeout: 10 * time.Second,
-		Node:             n,
+		Speed:            1,
+		// A day without the grid: the night, the PV day and the evening
+		// after, the span of an outage that tests a home battery.
+		Outage: 24 * time.Hour,
+		Node:   n,
 	}
 }
 
@@ -150,6 +172,14 @@ func (c Config) Validate() error {
 	}
 	if _, err := ParseScenarios(strings.Join(c.Scenarios, ",")); err != nil {
 		errs = append(errs, err)
+	}
+	if !(c.Speed >= 1 && c.Speed <= maxSpeed) {
+		errs = append(errs, fmt.Errorf("speed %v outside [1, %d]", c.Speed, maxSpeed))
+	} else if c.has(ScenarioOutage) {
+		if _, end := c.outageWindow(); c.Outage <= 0 || end > c.Duration-2*c.Settle {
+			errs = append(errs, fmt.Errorf("outage of %v at speed %v ends at %v of real time, past the run's %v less two settle times: lengthen --duration or raise --speed",
+				c.Outage, c.Speed, end, c.Duration))
+		}
 	}
 	if !c.TargetPerHomeW.Finite() || !c.DRCutPerHomeW.Finite() {
 		errs = append(errs, errors.New("targets must be finite"))

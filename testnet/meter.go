@@ -102,7 +102,7 @@ func (m *feederMeter) sample(now time.Time, nb *neighborhood, failoverPending bo
 	if !steady {
 		return res
 	}
-	target := nb.target.ImportW
+	target := nb.target.ImportW - nb.regionalW // less the regional share (regional.go)
 	scale := math.Abs(float64(target))
 	if scale < 0.1*float64(m.ratingW) {
 		scale = float64(m.ratingW)

@@ -67,10 +67,21 @@ type Report struct {
 	// PlansRefused: plans that passed gossip validation but that a home's
 	// loop refused (stale after fencing, expired, invalid), by reason.
 	PlansRefused map[string]uint64 `json:"plans_refused"`
+	// Island (outage): how the homes were served while the grid was gone.
+	Island *IslandReport `json:"island,omitempty"`
 	// DeviceErrors: device reads or writes that failed.
 	DeviceErrors uint64 `json:"device_errors"`
 	// Errors lists what went wrong; empty on a clean run.
 	Errors []string `json:"errors"`
+
+	// SignalsRejected: operator signals the homes refused, by reason
+	// (bad-signature, expired, too-early, replayed, ...; regional.go).
+	SignalsRejected map[string]uint64 `json:"signals_rejected"`
+	// PJMScore (regulation): the region's response scored as PJM Manual
+	// 12 scores a regulation resource; absent when the run is too short
+	// (see Regulation.PJMScoreError).
+	PJMScore   *PJMScore         `json:"pjm_score,omitempty"`
+	Regulation *RegulationReport `json:"regulation,omitempty"`
 }
 
 // NeighborhoodReport is one neighborhood's part of the report.
@@ -97,6 +108,9 @@ type NeighborhoodReport struct {
 	// where the target is under a tenth of that rating.
 	TrackingErrorPct float64 `json:"tracking_error_pct"`
 	SteadySamples    int     `json:"steady_samples"`
+	// RegionalShareW is the neighborhood's share of the last regional
+	// signal it carried, as its leader computed it.
+	RegionalShareW gridmesh.W `json:"regional_share_w"`
 }
 
 // Percentiles summarizes a distribution.

@@ -28,9 +28,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	realStart := time.Now()
-	clock := func() time.Time { return cfg.SimStart.Add(time.Since(realStart)) }
+	// The devices' clock runs Speed times faster than real time.
+	clock := func() time.Time {
+		return cfg.SimStart.Add(time.Duration(cfg.Speed * float64(time.Since(realStart))))
+	}
 	rec := newRecorder()
 	c, err := newCity(cfg, rec, clock, log)
+	if err != nil {
+		return nil, fmt.Errorf("testnet: %w", err)
+	}
+	region, err := newRegional(c) // the grid operator (regional.go)
 	if err != nil {
 		return nil, fmt.Errorf("testnet: %w", err)
 	}
@@ -43,6 +50,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 		return nil, fmt.Errorf("testnet: %w", err)
 	}
 	r := &run{cfg: cfg, c: c, rec: rec, started: started, t0: time.Now(), log: log}
+	r.region = region
 	r.meters = make([]*feederMeter, len(c.nbhds))
 	for k, nb := range c.nbhds {
 		r.meters[k] = newFeederMeter(nb, r.t0)
@@ -74,6 +82,10 @@ type run struct {
 	dip *frequencyDip
 	// rogue is the rogue scenario's attack; nil without it.
 	rogue *rogueAttack
+	// region is the grid operator and what the region did (regional.go).
+	region *regional
+	// outage is the outage scenario's feeders and accounts; nil without it.
+	outage *outage
 }
 
 // event is something a scenario does at an offset into the run.
@@ -88,10 +100,10 @@ func (r *run) timeline() []event {
 	var evs []event
 	d := r.cfg.Duration
 	if r.cfg.has(ScenarioDR) {
-		cut := -r.cfg.DRCutPerHomeW
-		evs = append(evs,
-			event{d / 3, "dr start", func(now time.Time) { r.shiftTargets(cut, now) }},
-			event{2 * d / 3, "dr end", func(now time.Time) { r.shiftTargets(-cut, now) }})
+		evs = append(evs, r.drEvents()...) // a signed regional cut (regional.go)
+	}
+	if r.cfg.has(ScenarioRegulation) {
+		evs = append(evs, r.regulationEvents()...)
 	}
 	if r.cfg.has(ScenarioLeaderKill) {
 		evs = append(evs, event{d / 2, "leader kill", r.killLeaders})
@@ -101,6 +113,9 @@ func (r *run) timeline() []event {
 	}
 	if r.cfg.has(ScenarioRogue) {
 		evs = append(evs, r.rogueEvents()...)
+	}
+	if r.cfg.has(ScenarioOutage) {
+		evs = append(evs, r.outageEvents()...)
 	}
 	slices.SortStableFunc(evs, func(a, b event) int { return int(a.at - b.at) })
 	return evs
@@ -203,6 +218,7 @@ func homeIDs(hs []*home) []gridmesh.HomeID {
 
 // sample meters every feeder and counts homes without a valid plan.
 func (r *run) sample(now time.Time) {
+	r.sampleRegion(now)
 	without := 0
 	for k, nb := range r.c.nbhds {
 		pending, doneAt := r.rec.failoverState(nb.id)
@@ -210,6 +226,7 @@ func (r *run) sample(now time.Time) {
 		without += st.withoutPlan
 	}
 	r.withoutPlanMax = max(r.withoutPlanMax, without)
+	r.outageStep(now)
 }
 
 // printSummary writes one line: per neighborhood its leader, target,
@@ -311,6 +328,8 @@ func (r *run) finish(ctx context.Context) *Report {
 	rep.PrimaryResponseMs, rep.PrimaryResponseLate, dipErrors = r.dip.results()
 	r.errors = append(r.errors, dipErrors...)
 	r.reportAdmission(rep)
+	r.reportRegion(rep)
+	rep.Island = r.outage.report(r.cfg)
 	rep.Errors = append(rep.Errors, r.errors...)
 	return rep
 }

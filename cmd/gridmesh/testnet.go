@@ -27,6 +27,11 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&cfg.SunSpecHomes, "sunspec-homes", cfg.SunSpecHomes, "homes that reach their devices over Modbus TCP (a Go SunSpec server per home)")
 	target := fs.Float64("target-w-per-home", float64(cfg.TargetPerHomeW), "steady feeder import asked per home, W")
 	cut := fs.Float64("dr-cut-w-per-home", float64(cfg.DRCutPerHomeW), "import cut the dr scenario asks per home, W")
+	fs.Float64Var(&cfg.Speed, "speed", cfg.Speed, "run device physics, profiles and forecasts this many times faster than real time (network at real speed)")
+	fs.DurationVar(&cfg.Outage, "outage", cfg.Outage, "how long the outage scenario loses the grid, in simulated time")
+	fs.BoolVar(&cfg.NoSharing, "no-sharing", cfg.NoSharing, "outage baseline: every home on its own battery, no island balancing")
+	fs.BoolVar(&cfg.FullHomes, "full-homes", cfg.FullHomes, "give every home an EV charger, a heat pump and sheddable load (implied by outage and --profiles)")
+	profiles := fs.String("profiles", "", "CSV time_s,load_w,pv_w driving every home's load and PV (scaled and jittered per home)")
 	report := fs.String("report", "report.json", "where to write the JSON report")
 	quiet := fs.Bool("quiet", false, "no per-second summary")
 	logLevel := fs.String("log-level", "warn", "log level on stderr: debug, info, warn, error, off")
@@ -43,6 +48,11 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageError{err}
 	}
 	cfg.TargetPerHomeW, cfg.DRCutPerHomeW = gridmesh.W(*target), gridmesh.W(*cut)
+	if *profiles != "" {
+		if cfg.Profiles, err = testnet.ReadProfiles(*profiles); err != nil {
+			return usageError{err}
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
@@ -98,6 +108,10 @@ func printReport(w io.Writer, rep *testnet.Report, path string) {
 	if rep.RoguePlansPublished > 0 || rep.AdmissionRefused > 0 {
 		fmt.Fprintf(w, "  admission refused: %d, plans from non-members applied: %d (of %d published), rogue Raft RPCs answered: %d (of %d)\n",
 			rep.AdmissionRefused, rep.PlansFromNonMembersApplied, rep.RoguePlansPublished, rep.RogueRaftRPCsAnswered, rep.RogueRaftRPCs)
+	}
+	if is := rep.Island; is != nil {
+		fmt.Fprintf(w, "  island (sharing %v, %.0f h): critical served %.2f%%, non-critical served %.2f%%, blackouts %d, dark home-hours %.1f, min SoC %.1f%%, frequency %.3f-%.3f Hz\n",
+			is.Sharing, is.OutageS/3600, is.CriticalServedPct, is.NoncriticalServedPct, is.Blackouts, is.DarkHomeHours, is.MinSoCPct, is.FrequencyMinHz, is.FrequencyMaxHz)
 	}
 	if len(rep.Errors) > 0 {
 		fmt.Fprintf(w, "  errors: %s\n", strings.Join(rep.Errors, "; "))

@@ -27,6 +27,10 @@ type LoadParams struct {
 	// (fridge, lights, medical devices) is critical. 0: nothing may be
 	// shed.
 	SheddableShare float64
+	// Source, if set, is the household's consumption at every instant (a
+	// measured or generated profile), in place of the daily profile and
+	// the appliance events; it is clamped to [0, gridmesh.MaxHomePowerW].
+	Source PowerSource
 }
 
 // Daily profile shape. The figures follow typical European household
@@ -94,6 +98,9 @@ func (p LoadParams) State(t time.Time, shed bool) gridmesh.LoadState {
 // t. It is a pure function of t (no state: the same t always gives the
 // same watts) and never negative.
 func (p LoadParams) PowerAt(t time.Time) gridmesh.W {
+	if p.Source != nil {
+		return sourced(p.Source, t, gridmesh.MaxHomePowerW)
+	}
 	w := p.profileAt(hourOfDay(t)) + p.applianceAt(t)
 	if !w.Finite() || w < 0 {
 		return 0

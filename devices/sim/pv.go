@@ -23,6 +23,10 @@ type PVParams struct {
 	// Seed places the clouds. Two arrays with the same parameters and seed
 	// produce the same at every instant.
 	Seed uint64
+	// Source, if set, is what the array can produce at every instant (a
+	// measured or generated profile), in place of the half-sine and the
+	// clouds; it is clamped to [0, PeakW].
+	Source PowerSource
 }
 
 // Passing clouds. Each cloudSlot may hold one cloud, which starts and ends
@@ -61,6 +65,9 @@ func (p PVParams) Validate() error {
 // PeakW, times the light a passing cloud lets through, and 0 at night. It
 // is a pure function of t and never negative nor above PeakW.
 func (p PVParams) PowerAt(t time.Time) gridmesh.W {
+	if p.Source != nil {
+		return sourced(p.Source, t, p.PeakW)
+	}
 	h := hourOfDay(t)
 	if h <= p.SunriseHour || h >= p.SunsetHour {
 		return 0

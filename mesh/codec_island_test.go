@@ -1,0 +1,110 @@
+package mesh
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/gridmesh/gridmesh"
+)
+
+// islandTelemetry is sampleTelemetry from an islanded home that reports
+// its loads (Telemetry key 20).
+func islandTelemetry() gridmesh.Telemetry {
+	t := sampleTelemetry()
+	t.Loads = &gridmesh.HomeLoads{
+		Islanded: true, CriticalW: 310.5, EVW: 7400, HeatPumpW: 2100, OtherW: 250,
+		PVAvailableW: 1800, PVW: 1200, Shed: gridmesh.ShedEV | gridmesh.ShedHeatPump,
+	}
+	return t
+}
+
+// islandPlan is samplePlan(homes) made in island mode: every setpoint
+// carries a PV limit and shed flags (Setpoint keys 20-22).
+func islandPlan(homes int) gridmesh.Plan {
+	p := samplePlan(homes)
+	for i := range p.Setpoints {
+		p.Setpoints[i].Island = true
+		p.Setpoints[i].PVLimitW = gridmesh.MaxHomePowerW
+		if i%2 == 1 {
+			p.Setpoints[i].PVLimitW = 1500
+			p.Setpoints[i].Shed = gridmesh.ShedEV
+		}
+	}
+	return p
+}
+
+func TestIslandFieldsRoundTrip(t *testing.T) {
+	tm := islandTelemetry()
+	b, err := EncodeTelemetry(tm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeTelemetry(b)
+	if err != nil || !reflect.DeepEqual(got, tm) {
+		t.Fatalf("telemetry %+v, %v; want %+v", got, err, tm)
+	}
+	p := islandPlan(4)
+	b, err = EncodePlan(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gp, err := DecodePlan(b)
+	if err != nil || !reflect.DeepEqual(gp, p) {
+		t.Fatalf("plan %+v, %v; want %+v", gp, err, p)
+	}
+}
+
+// A message without the island keys (as every home sent before them)
+// decodes with them zero, and a plan made on the grid encodes exactly as
+// before: the keys are omitted when zero.
+func TestIslandFieldsOptional(t *testing.T) {
+	old := samplePlan(3)
+	b, err := EncodePlan(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := DecodePlan(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.Setpoints {
+		if s.Island || s.PVLimitW != 0 || s.Shed != 0 {
+			t.Fatalf("old setpoint decoded with island fields: %+v", s)
+		}
+	}
+	tb, err := EncodeTelemetry(sampleTelemetry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, err := DecodeTelemetry(tb)
+	if err != nil || tm.Loads != nil {
+		t.Fatalf("old telemetry decoded with loads %+v, %v", tm.Loads, err)
+	}
+}
+
+func TestIslandFieldsValidated(t *testing.T) {
+	for name, mutate := range map[string]func(*gridmesh.Telemetry){
+		"negative critical": func(t *gridmesh.Telemetry) { t.Loads.CriticalW = -1 },
+		"huge ev":           func(t *gridmesh.Telemetry) { t.Loads.EVW = 2 * gridmesh.MaxHomePowerW },
+		"unknown shed bit":  func(t *gridmesh.Telemetry) { t.Loads.Shed = 0x10 },
+	} {
+		tm := islandTelemetry()
+		mutate(&tm)
+		if _, err := EncodeTelemetry(tm); !errors.Is(err, gridmesh.ErrInvalid) {
+			t.Errorf("%s: encoded (err %v)", name, err)
+		}
+	}
+	for name, mutate := range map[string]func(*gridmesh.Setpoint){
+		"shed outside island":  func(s *gridmesh.Setpoint) { s.Island, s.PVLimitW, s.Shed = false, 0, gridmesh.ShedOther },
+		"limit outside island": func(s *gridmesh.Setpoint) { s.Island, s.Shed = false, 0 },
+		"negative limit":       func(s *gridmesh.Setpoint) { s.PVLimitW = -5 },
+		"unknown shed bit":     func(s *gridmesh.Setpoint) { s.Shed = 0x80 },
+	} {
+		p := islandPlan(2)
+		mutate(&p.Setpoints[1])
+		if _, err := EncodePlan(p); !errors.Is(err, gridmesh.ErrInvalid) {
+			t.Errorf("%s: encoded (err %v)", name, err)
+		}
+	}
+}

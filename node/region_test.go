@@ -1,0 +1,215 @@
+package node_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/consensus"
+	"github.com/gridmesh/gridmesh/devices/sim"
+	"github.com/gridmesh/gridmesh/mesh"
+	"github.com/gridmesh/gridmesh/mesh/meshtest"
+	"github.com/gridmesh/gridmesh/node"
+)
+
+const regionBaseW = 800
+
+// startRegion runs one home per neighborhood n0..n(k-1), each its own
+// Raft leader, trusting operator, each dialing the homes started before.
+func startRegion(t *testing.T, k int, operator ed25519.PublicKey) []*testHome {
+	t.Helper()
+	start := time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC)
+	t0 := time.Now()
+	clock := func() time.Time { return start.Add(time.Since(t0)) }
+	var homes []*testHome
+	var boot []string
+	t.Cleanup(func() {
+		for _, h := range homes {
+			h.cancel()
+		}
+		for _, h := range homes {
+			if err := <-h.done; err != nil {
+				t.Errorf("home %s: %v", h.n.Home(), err)
+			}
+		}
+	})
+	for i := range k {
+		key, _, err := crypto.GenerateEd25519Key(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := peer.IDFromPrivateKey(key)
+		dev, err := sim.NewHome(sim.HomeParams{
+			Battery:    sim.BatteryParams{CapacityWh: 13_500, MaxChargeW: 5000, MaxDischargeW: 5000, RoundTripEfficiency: 0.9},
+			InitialSoC: 0.4 + 0.2*float64(i),
+			PV:         sim.PVParams{PeakW: 4000, SunriseHour: 7, SunsetHour: 17},
+			Load:       sim.LoadParams{BaseW: 400, EveningPeakW: 1200, Seed: uint64(i + 1)},
+		}, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := fastConfig()
+		cfg.Home = gridmesh.HomeID(fmt.Sprintf("h%d", i))
+		cfg.Neighborhood = gridmesh.NeighborhoodID(fmt.Sprintf("n%d", i))
+		cfg.Raft.Servers = []consensus.Server{{ID: id.String(), Voter: true}}
+		cfg.Mesh.Bootstrap = append([]string(nil), boot...)
+		cfg.Mesh.Region.OperatorKeys = []ed25519.PublicKey{operator}
+		nd, err := node.New(cfg, node.Deps{Key: key, Battery: dev, Meter: dev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nd.SetTarget(gridmesh.Target{Seq: 1, ImportW: regionBaseW})
+		ctx, cancel := context.WithCancel(context.Background())
+		h := &testHome{n: nd, dev: dev, cancel: cancel, done: make(chan error, 1)}
+		go func() { h.done <- nd.Run(ctx) }()
+		homes = append(homes, h)
+		select {
+		case <-nd.Ready():
+		case err := <-h.done:
+			t.Fatalf("home %d stopped: %v", i, err)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("home %d not ready", i)
+		}
+		boot = append(boot, nd.P2PAddrs()...)
+	}
+	return homes
+}
+
+// Three neighborhoods gossip their aggregates; an operator's host
+// publishes a signed cut on the region topic; every leader computes the
+// same split, the shares sum to the request within every neighborhood's
+// capacity, and each leader dispatches its own: its plan's target is its
+// base target less its share. Forged, expired and replayed signals are
+// refused and counted.
+func TestRegionalCutSplitAndDispatched(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	homes := startRegion(t, 3, pub)
+	waitFor(t, "every home to see three aggregates", 30*time.Second, func() bool {
+		for _, h := range homes {
+			if r := h.n.Status().Region; r == nil || r.Aggregates != 3 {
+				return false
+			}
+		}
+		return true
+	})
+
+	// The operator: a short-lived host of its own, trusting its own key
+	// (its validator judges what it publishes), dialing one home.
+	opCfg := meshtest.Config()
+	opCfg.Region.OperatorKeys = []ed25519.PublicKey{pub}
+	opCfg.Bootstrap = homes[0].n.P2PAddrs()
+	op := meshtest.Open(t, opCfg)
+	meshtest.Run(t, op)
+	region, err := op.JoinRegion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = region.Close() })
+	waitFor(t, "the operator to see a home on the region", 20*time.Second, func() bool { return len(region.Peers()) > 0 })
+
+	now := time.Now()
+	const requestW = 3000
+	cut := gridmesh.Signal{
+		Version: gridmesh.WireVersion, ID: "dr-1", Kind: gridmesh.SignalCutImport, Region: "test",
+		StartMs: now.UnixMilli(), EndMs: now.Add(time.Minute).UnixMilli(), AmountW: requestW, Seq: 4,
+	}
+	if err := cut.Sign(priv); err != nil {
+		t.Fatal(err)
+	}
+	if err := region.PublishSignal(t.Context(), cut); err != nil {
+		t.Fatal(err)
+	}
+	wantSeq := 1 + node.RegionalSeq(4, false)
+	var shares string
+	waitFor(t, "every leader to dispatch its share of one split", 30*time.Second, func() bool {
+		var sum gridmesh.W
+		shares = ""
+		for i, h := range homes {
+			s := h.n.Status()
+			if s.Region == nil || len(s.Region.Signals) != 1 {
+				return false
+			}
+			sig := s.Region.Signals[0]
+			if got := fmt.Sprint(sig.Shares); i == 0 {
+				shares = got
+			} else if got != shares {
+				return false // views still differ: an aggregate in flight
+			}
+			if sig.ShareW <= 0 || sig.ShareW > sig.CapacityW {
+				t.Fatalf("%s: share %v of capacity %v", s.Neighborhood, sig.ShareW, sig.CapacityW)
+			}
+			if !s.HasPlan || s.PlanTarget.Seq != wantSeq || math.Abs(float64(s.PlanTarget.ImportW-(regionBaseW-sig.ShareW))) > 1e-9 {
+				return false
+			}
+			sum += sig.ShareW
+		}
+		return math.Abs(float64(sum-requestW)) < 1e-6
+	})
+	t.Logf("split: %s", shares)
+
+	// A bare router publishes a forged, an unsigned, an expired and a
+	// replayed signal to the last home.
+	att := meshtest.NewAttacker(t)
+	victim := homes[2]
+	dial(t, att.Host, victim.n.P2PAddrs())
+	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
+	forged := cut
+	forged.ID = "dr-forged"
+	if err := forged.Sign(stranger); err != nil {
+		t.Fatal(err)
+	}
+	unsigned := cut
+	unsigned.ID, unsigned.Signature = "dr-unsigned", nil
+	expired := cut
+	expired.ID, expired.StartMs, expired.EndMs = "dr-old", now.Add(-time.Hour).UnixMilli(), now.Add(-time.Minute).UnixMilli()
+	if err := expired.Sign(priv); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []gridmesh.Signal{forged, unsigned, expired, cut} {
+		b, err := mesh.EncodeRegionMessage(mesh.RegionMessage{Version: gridmesh.WireVersion, Signal: &s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		att.Publish(t, mesh.RegionTopic("test"), victim.n.PeerID(), b)
+	}
+	waitFor(t, "the refusals counted", 20*time.Second, func() bool {
+		r := victim.n.Status().Region.Rejections
+		return r[mesh.ReasonSignalBadSignature] == 2 && r[mesh.ReasonSignalExpired] == 1 && r[mesh.ReasonSignalReplayed] == 1
+	})
+	if s := victim.n.Status(); len(s.Region.Signals) != 1 || s.Region.Signals[0].ID != "dr-1" {
+		t.Fatalf("signals in force after the attack: %+v", s.Region.Signals)
+	}
+}
+
+// dial connects h to the peer at addrs (multiaddrs ending in /p2p/ID).
+func dial(t *testing.T, h host.Host, addrs []string) {
+	t.Helper()
+	var mas []ma.Multiaddr
+	for _, a := range addrs {
+		m, err := ma.NewMultiaddr(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mas = append(mas, m)
+	}
+	infos, err := peer.AddrInfosFromP2pAddrs(mas...)
+	if err != nil || len(infos) != 1 {
+		t.Fatalf("addresses %v: %v", addrs, err)
+	}
+	if err := h.Connect(t.Context(), infos[0]); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,218 @@
+package testnet
+
+import (
+	"math"
+	"time"
+
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/devices/sim"
+)
+
+// The feeder model, used while the grid is lost (the outage scenario).
+//
+// On the grid a feeder is an infinite bus: its frequency and voltage are
+// the grid's, which scenarios set (frequency-dip), and its import is the
+// sum of its homes' net imports.
+//
+// Islanded, nothing outside balances it, and its frequency follows the
+// power balance by the swing equation of the feeder's grid-forming
+// battery inverters (virtual synchronous machines), in per unit of the
+// feeder's battery rating S (Σ MaxDischargeW):
+//
+//	2H · dx/dt = ΔP/S − D·x,   x = (f − f0)/f0,   ΔP = −Σ net − ΔP_pv
+//
+// ΔP is the surplus (generation minus load: minus the homes' summed net
+// import), less the PV the inverters shed above 50.2 Hz (LFSM-O,
+// EN 50549-1, at its steepest 2 % droop: all of it by 51.2 Hz). D is the
+// inverters' own damping, which only batteries able to move in the
+// needed direction provide: D = feederDampingPU·S_dir/S + loadDampingPU,
+// with S_dir the rating of the batteries that can still discharge (for a
+// deficit) or charge (for a surplus). A feeder whose batteries are empty
+// keeps only the loads' own damping, and its frequency falls out of
+// bounds within seconds: a blackout. Between samples the equation is
+// integrated exactly (ΔP and D held).
+//
+// Voltage is stated as simply: 230 V less feederDropVPerKW for every kW
+// the feeder imports per home (resistive drop along a low-voltage
+// feeder), and, islanded, scaled by f/f0 (the inverters' V/Hz coupling:
+// an inverter dragged down in frequency by overload sags in voltage too).
+//
+// The electrical model runs in real time, whatever --speed: it is
+// coupled to the homes' 100 ms control loops, which run at real speed;
+// --speed accelerates energy (batteries, loads, PV, heat, cars).
+//
+// A feeder outside [tripLowHz, tripHighHz] or [tripLowV, tripHighV] for
+// longer than tripAfter blacks out: every meter reads 0 V, 0 Hz and no
+// grid, inverters disconnect (the homes' loops hold their batteries at 0
+// W on a dead bus) and no load is served. It is re-energized when the
+// grid returns, or after blackStartAfter of simulated time if its
+// batteries still hold blackStartFraction of their capacity (a
+// grid-forming battery black-starts it); that is its recovery.
+const (
+	// feederInertiaH is the virtual inertia constant, in seconds: grid-
+	// forming battery inverters emulate 2-10 s; 4 s is a middle value
+	// (a synchronous generator of a few MW has 2-6 s).
+	feederInertiaH = 4.0
+	// feederDampingPU is the grid-forming inverters' damping, in per unit
+	// power per unit frequency (150: 0.67 % droop, full rating at 0.33 Hz).
+	// It is stiffer than the homes' droop (full range at 0.5 Hz, about
+	// 100 pu/pu), so the discrete loop the homes close once a tick
+	// through the meter (gain ≤ 0.7 with one tick of delay) is stable,
+	// and an island with no plan settles with no oscillation.
+	feederDampingPU = 150.0
+	// loadDampingPU is the loads' own frequency sensitivity (motors draw
+	// less at lower frequency): 1 pu/pu is the textbook value.
+	loadDampingPU = 1.0
+	// lfsmStartHz and lfsmFullHz: PV sheds output linearly from 50.2 Hz
+	// and is off by 51.2 Hz (EN 50549-1 LFSM-O at 2 % droop).
+	lfsmStartHz, lfsmFullHz = 50.2, 51.2
+	// feederDropVPerKW is the voltage drop per kW imported per home: 8 V
+	// (3.5 %) at 2 kW a home, a typical loaded LV feeder end.
+	feederDropVPerKW = 4.0
+	// Trip bands: G99's (GB) loss-of-mains and protection settings for
+	// inverters, 47.5-52 Hz and 0.8-1.14 pu of 230 V.
+	tripLowHz, tripHighHz = 47.5, 52.0
+	tripLowV, tripHighV   = 184.0, 262.2
+	// tripAfter is how long a violation lasts before protection trips
+	// (G99's fastest stage, 0.5 s).
+	tripAfter = 500 * time.Millisecond
+	// blackStartAfter (simulated) and blackStartFraction: a dark feeder
+	// is restarted a quarter of an hour later if its batteries hold 5 %
+	// of their capacity, enough to carry critical load for a while.
+	blackStartAfter    = 15 * time.Minute
+	blackStartFraction = 0.05
+	// feederNominalV is the nominal phase voltage.
+	feederNominalV = 230.0
+)
+
+// feeder is one island's electrical model: a neighborhood's homes, or
+// one home on its own (--no-sharing). Owned by the run's goroutine.
+type feeder struct {
+	homes   []*home
+	ratingW gridmesh.W // S: Σ MaxDischargeW
+
+	islanded bool      // the grid is lost
+	dark     bool      // blacked out
+	darkAt   time.Time // simulated time the feeder went dark
+	x        float64   // (f − f0)/f0
+	voltageV float64
+	badSince time.Time // real time a violation began; zero when none
+	lastReal time.Time // real time of the last step
+
+	blackouts int
+	// blackoutStored is the feeder's stored energy over its capacity at
+	// each blackout, in percent: whether the island ran out of energy or
+	// lost its balance with energy left.
+	blackoutStored []float64
+}
+
+func newFeeder(homes []*home) *feeder {
+	f := &feeder{homes: homes, voltageV: feederNominalV}
+	for _, h := range homes {
+		f.ratingW += h.params.Battery.MaxDischargeW
+	}
+	return f
+}
+
+// frequencyHz is the feeder's frequency.
+func (f *feeder) frequencyHz() float64 { return nominalHz * (1 + f.x) }
+
+// feederSample is one step's view of the feeder's homes.
+type feederSample struct {
+	netW, pvW           gridmesh.W
+	canDischargeW       gridmesh.W // rating of batteries that can discharge
+	canChargeW          gridmesh.W // rating of batteries that can charge
+	storedWh, capacityW gridmesh.Wh
+}
+
+func (f *feeder) measure(snaps []sim.HomeSnapshot) feederSample {
+	var s feederSample
+	for i, h := range f.homes {
+		sn := snaps[i]
+		s.netW += sn.NetW
+		s.pvW += sn.PVW
+		b := h.params.Battery
+		if sn.StoredWh > 1 { // 1 Wh: an empty battery's rounding
+			s.canDischargeW += b.MaxDischargeW
+		}
+		if sn.SoC < 0.999 {
+			s.canChargeW += b.MaxChargeW
+		}
+		s.storedWh += sn.StoredWh
+		s.capacityW += b.CapacityWh
+	}
+	return s
+}
+
+// islandStep advances the islanded model from the last step to realNow,
+// given the homes' snapshots (taken at simNow), and returns whether the
+// feeder blacked out on this step.
+func (f *feeder) islandStep(realNow, simNow time.Time, snaps []sim.HomeSnapshot) bool {
+	return f.stepSample(realNow, simNow, f.measure(snaps))
+}
+
+// swingStep integrates the swing equation over dt with the surplus and
+// damping of sample s held: x relaxes exponentially, with time constant
+// 2H/D, towards ΔP/(S·D). LFSM-O is evaluated at the start of the step.
+func swingStep(x float64, s feederSample, ratingW gridmesh.W, dt time.Duration) float64 {
+	surplus := -float64(s.netW)
+	if hz := nominalHz * (1 + x); hz > lfsmStartHz {
+		surplus -= float64(s.pvW) * min((hz-lfsmStartHz)/(lfsmFullHz-lfsmStartHz), 1)
+	}
+	dir := s.canDischargeW
+	if surplus > 0 {
+		dir = s.canChargeW
+	}
+	d := feederDampingPU*float64(dir/ratingW) + loadDampingPU
+	eq := surplus / float64(ratingW) / d
+	tau := 2 * feederInertiaH / d
+	return eq + (x-eq)*math.Exp(-dt.Seconds()/tau)
+}
+
+// grid is what the feeder's meters read now.
+func (f *feeder) grid() sim.Grid {
+	if f.dark {
+		return sim.Grid{}
+	}
+	if !f.islanded {
+		return sim.DefaultGrid()
+	}
+	v := min(max(f.voltageV, 0), 999)
+	hz := min(max(f.frequencyHz(), 0), 99)
+	return sim.Grid{VoltageV: v, FrequencyHz: hz, Up: false}
+}
+
+// stepSample is islandStep on a sample already measured (for tests and
+// islandStep itself).
+func (f *feeder) stepSample(realNow, simNow time.Time, s feederSample) bool {
+	dt := realNow.Sub(f.lastReal)
+	f.lastReal = realNow
+	if f.dark {
+		if simNow.Sub(f.darkAt) >= blackStartAfter && s.capacityW > 0 &&
+			float64(s.storedWh/s.capacityW) >= blackStartFraction {
+			f.dark, f.x, f.voltageV, f.badSince = false, 0, feederNominalV, time.Time{}
+		}
+		return false
+	}
+	if dt > 0 && f.ratingW > 0 {
+		f.x = swingStep(f.x, s, f.ratingW, dt)
+	}
+	perHomeKW := float64(s.netW) / 1000 / float64(max(len(f.homes), 1))
+	f.voltageV = (feederNominalV - feederDropVPerKW*perHomeKW) * (1 + f.x)
+	hz := f.frequencyHz()
+	bad := hz < tripLowHz || hz > tripHighHz || f.voltageV < tripLowV || f.voltageV > tripHighV
+	switch {
+	case !bad:
+		f.badSince = time.Time{}
+	case f.badSince.IsZero():
+		f.badSince = realNow
+	case realNow.Sub(f.badSince) >= tripAfter:
+		f.dark, f.darkAt, f.blackouts = true, simNow, f.blackouts+1
+		f.badSince = time.Time{}
+		if s.capacityW > 0 {
+			f.blackoutStored = append(f.blackoutStored, 100*float64(s.storedWh/s.capacityW))
+		}
+		return true
+	}
+	return false
+}

@@ -1,0 +1,287 @@
+package testnet
+
+import (
+	"fmt"
+	"math"
+	mrand "math/rand/v2"
+	"time"
+
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/devices/sim"
+)
+
+// ScenarioOutage loses the grid for Config.Outage of simulated time (see
+// outage.go).
+const ScenarioOutage = "outage"
+
+// IslandReport is the outage scenario's part of the report: how well the
+// city's homes were served while the grid was gone. Energies are
+// integrated over simulated time from the homes' simulated devices.
+type IslandReport struct {
+	// OutageS is the simulated length of the outage, in seconds.
+	OutageS float64 `json:"outage_s"`
+	// Sharing is false for a --no-sharing run (every home on its own).
+	Sharing bool `json:"sharing"`
+	// CriticalServedPct is the critical load served over the critical
+	// load demanded, in percent.
+	CriticalServedPct float64 `json:"critical_served_pct"`
+	// NoncriticalServedPct is the non-critical load served (household
+	// non-critical load not shed, EV charging, heat pump) over that
+	// demanded, in percent. An EV demands while its car wants energy (at
+	// what it draws, or its charger's least power when stopped); a heat
+	// pump demands what it draws, or at least what holds the house at the
+	// bottom of its comfort band.
+	NoncriticalServedPct float64 `json:"noncritical_served_pct"`
+	// CriticalDemandKWh and NoncriticalDemandKWh give the scale.
+	CriticalDemandKWh    float64 `json:"critical_demand_kwh"`
+	NoncriticalDemandKWh float64 `json:"noncritical_demand_kwh"`
+	// Blackouts counts feeders (a neighborhood, or one home with
+	// --no-sharing) that went dark, each time.
+	Blackouts int `json:"blackouts"`
+	// BlackoutStoredPct is, for each blackout, the stored energy of the
+	// feeder that went dark over its capacity, in percent: near 0 means it
+	// ran out of energy, more means it lost its balance with energy left.
+	BlackoutStoredPct []float64 `json:"blackout_stored_pct"`
+	// DarkHomeHours is the simulated time homes spent dark, summed.
+	DarkHomeHours float64 `json:"dark_home_hours"`
+	// MinSoCPct is the lowest state of charge of any home's battery
+	// during the outage.
+	MinSoCPct float64 `json:"min_soc_pct"`
+	// FrequencyHz is the islanded feeders' frequency over every sample
+	// while energized: how well the island held its balance.
+	FrequencyMinHz float64 `json:"frequency_min_hz"`
+	FrequencyMaxHz float64 `json:"frequency_max_hz"`
+	// StartSoCPct and EndSoCPct are the city's stored energy over its
+	// capacity when the grid went and when it came back.
+	StartSoCPct float64 `json:"start_soc_pct"`
+	EndSoCPct   float64 `json:"end_soc_pct"`
+}
+
+// outage is the scenario's state; owned by the run's goroutine.
+type outage struct {
+	active, done bool
+	feeders      []*feeder
+	byHome       map[*home]*feeder
+	lastSim      time.Time
+
+	critDemand, critServed gridmesh.Wh
+	nonDemand, nonServed   gridmesh.Wh
+	darkHours              float64
+	minSoC                 float64
+	minHz, maxHz           float64
+	startSoC, endSoC       float64
+}
+
+// outageWindow returns when, in real time from the run's start, the grid
+// goes and returns: it goes once every home has had two settle times to
+// follow its first plans (or at a tenth of the run, if later), and stays
+// away Outage of simulated time, Outage/Speed of real time.
+func (c Config) outageWindow() (start, end time.Duration) {
+	start = max(c.Duration/10, 2*c.Settle+time.Second)
+	return start, start + time.Duration(float64(c.Outage)/c.Speed)
+}
+
+// outageEvents returns the scenario's events. It sets r.outage.
+func (r *run) outageEvents() []event {
+	r.outage = &outage{byHome: map[*home]*feeder{}, minSoC: 1, minHz: math.Inf(1), maxHz: math.Inf(-1)}
+	if r.cfg.NoSharing {
+		for _, h := range r.c.homes {
+			f := newFeeder([]*home{h})
+			r.outage.feeders = append(r.outage.feeders, f)
+			r.outage.byHome[h] = f
+		}
+	} else {
+		for _, nb := range r.c.nbhds {
+			f := newFeeder(nb.homes)
+			r.outage.feeders = append(r.outage.feeders, f)
+			for _, h := range nb.homes {
+				r.outage.byHome[h] = f
+			}
+		}
+	}
+	start, end := r.cfg.outageWindow()
+	return []event{
+		{start, "grid lost", func(now time.Time) { r.setOutage(now, true) }},
+		{end, "grid back", func(now time.Time) { r.setOutage(now, false) }},
+	}
+}
+
+// setOutage takes the grid away or brings it back: every battery's backup
+// reserve becomes usable (the inverter's backup mode) or is kept back
+// again, and the feeders' tracking is not judged meanwhile.
+func (r *run) setOutage(now time.Time, lost bool) {
+	o := r.outage
+	for _, m := range r.meters {
+		m.disturbed(now, lost)
+	}
+	if !lost {
+		r.outageStep(now) // account up to the grid's return
+	}
+	o.active, o.done = lost, !lost
+	stored, capacity := gridmesh.Wh(0), gridmesh.Wh(0)
+	for _, f := range o.feeders {
+		f.islanded, f.dark, f.x, f.badSince, f.lastReal = lost, false, 0, time.Time{}, now
+		f.voltageV = feederNominalV
+		for _, h := range f.homes {
+			if b := h.dev.Devices().Battery; b != nil {
+				b.SetReserveUsable(lost)
+			}
+			if err := h.dev.Devices().Meter.SetGrid(f.grid()); err != nil {
+				r.errors = append(r.errors, fmt.Sprintf("%s: set grid: %v", h.id, err))
+			}
+			s := h.dev.Snapshot()
+			stored += s.StoredWh
+			capacity += h.params.Battery.CapacityWh
+			o.lastSim = s.At
+		}
+	}
+	if capacity > 0 {
+		if lost {
+			o.startSoC = float64(stored / capacity)
+		} else {
+			o.endSoC = float64(stored / capacity)
+		}
+	}
+}
+
+// outageStep advances every islanded feeder, sets its homes' meters and
+// accounts what was served since the last step. Called every sample.
+func (r *run) outageStep(realNow time.Time) {
+	o := r.outage
+	if o == nil || !o.active {
+		return
+	}
+	for _, f := range o.feeders {
+		var live []*home
+		var snaps []sim.HomeSnapshot
+		for _, h := range f.homes {
+			if h.alive.Load() {
+				live = append(live, h)
+				snaps = append(snaps, h.dev.Snapshot())
+			}
+		}
+		if len(live) == 0 {
+			continue
+		}
+		simNow := snaps[0].At
+		dt := simNow.Sub(o.lastSim)
+		wasDark := f.dark
+		all := f.homes
+		f.homes = live
+		f.islandStep(realNow, simNow, snaps)
+		f.homes = all
+		g := f.grid()
+		if !f.dark {
+			o.minHz, o.maxHz = min(o.minHz, g.FrequencyHz), max(o.maxHz, g.FrequencyHz)
+		}
+		for i, h := range live {
+			if err := h.dev.Devices().Meter.SetGrid(g); err != nil {
+				r.errors = append(r.errors, fmt.Sprintf("%s: set grid: %v", h.id, err))
+			}
+			if dt > 0 {
+				o.account(h, snaps[i], dt, wasDark)
+			}
+		}
+	}
+	for _, f := range o.feeders {
+		for _, h := range f.homes {
+			if h.alive.Load() {
+				o.lastSim = h.dev.Snapshot().At
+				return
+			}
+		}
+	}
+}
+
+// account adds one home's demand and service over the dt of simulated
+// time that ended with snapshot s; dark says the feeder was dark then.
+func (o *outage) account(h *home, s sim.HomeSnapshot, dt time.Duration, dark bool) {
+	hours := dt.Hours()
+	wh := func(w gridmesh.W) gridmesh.Wh { return gridmesh.Wh(float64(max(w, 0)) * hours) }
+	o.critDemand += wh(s.CriticalW)
+	nonDemand := s.NonCriticalW
+	var nonServed gridmesh.W
+	if !s.Shed {
+		nonServed = s.NonCriticalW
+	}
+	if c := h.full.Charger; c != nil && s.EVConnected && s.EVWantedWh > 0 {
+		nonDemand += max(s.ChargerW, c.MinW)
+		nonServed += s.ChargerW
+	}
+	if hp := h.full.HeatPump; hp != nil {
+		need := hp.LossWPerK * gridmesh.W(max(hp.BandLowC-s.OutdoorC, 0)/hp.COP)
+		nonDemand += max(s.HeatPumpW, need)
+		nonServed += s.HeatPumpW
+	}
+	o.nonDemand += wh(nonDemand)
+	if dark {
+		o.darkHours += hours
+	} else {
+		o.critServed += wh(s.CriticalW)
+		o.nonServed += wh(min(nonServed, nonDemand))
+	}
+	if h.params.Battery.CapacityWh > 0 {
+		o.minSoC = min(o.minSoC, s.SoC)
+	}
+}
+
+// report is the island section; nil without the scenario.
+func (o *outage) report(cfg Config) *IslandReport {
+	if o == nil {
+		return nil
+	}
+	pct := func(a, b gridmesh.Wh) float64 {
+		if b <= 0 {
+			return 100
+		}
+		return 100 * float64(a/b)
+	}
+	rep := &IslandReport{
+		BlackoutStoredPct:    []float64{},
+		OutageS:              cfg.Outage.Seconds(),
+		Sharing:              !cfg.NoSharing,
+		CriticalServedPct:    pct(o.critServed, o.critDemand),
+		NoncriticalServedPct: pct(o.nonServed, o.nonDemand),
+		CriticalDemandKWh:    float64(o.critDemand) / 1000,
+		NoncriticalDemandKWh: float64(o.nonDemand) / 1000,
+		DarkHomeHours:        o.darkHours,
+		MinSoCPct:            100 * o.minSoC,
+		StartSoCPct:          100 * o.startSoC,
+		EndSoCPct:            100 * o.endSoC,
+	}
+	if !math.IsInf(o.minHz, 0) {
+		rep.FrequencyMinHz, rep.FrequencyMaxHz = o.minHz, o.maxHz
+	}
+	for _, f := range o.feeders {
+		rep.Blackouts += f.blackouts
+		rep.BlackoutStoredPct = append(rep.BlackoutStoredPct, f.blackoutStored...)
+	}
+	return rep
+}
+
+// maxSpeed bounds --speed: at 3600 a 100 ms loop tick is six simulated
+// minutes, about the longest a battery command may be held before the
+// load under it has changed beyond recognition.
+const maxSpeed = 3600
+
+// fullHomes reports whether the city's homes have every device.
+func (c Config) fullHomes() bool {
+	return c.FullHomes || c.Profiles != nil || c.has(ScenarioOutage)
+}
+
+// drawHome draws home i of the city: RandomHome's battery, PV and load,
+// or with fullHomes every device (RandomFullHome); with Profiles its load
+// and PV follow the profile, scaled and jittered for the home.
+func drawHome(cfg Config, rng *mrand.Rand, i int) (sim.HomeParams, sim.FullHomeParams) {
+	if !cfg.fullHomes() {
+		p := sim.RandomHome(rng)
+		return p, p.Full()
+	}
+	full := sim.RandomFullHome(rng)
+	if cfg.Profiles != nil {
+		load, pv := *full.Load, *full.PV
+		load.Source, pv.Source = cfg.Profiles.homeSources(cfg.Seed, i, cfg.SimStart, pv.PeakW)
+		full.Load, full.PV = &load, &pv
+	}
+	return sim.HomeParams{Battery: *full.Battery, InitialSoC: full.InitialSoC, PV: *full.PV, Load: *full.Load}, full
+}

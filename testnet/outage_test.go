@@ -1,0 +1,55 @@
+package testnet_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/gridmesh/gridmesh/testnet"
+)
+
+// Two hours without the grid, at 600× (12 s of real time), for two
+// neighborhoods of three full homes: the islands hold, critical load is
+// served throughout, and nothing blacks out while energy is left.
+func TestShortOutageIslandsHold(t *testing.T) {
+	cfg := testnet.DefaultConfig()
+	cfg.Homes, cfg.Neighborhoods = 6, 2
+	cfg.Duration = 22 * time.Second
+	cfg.Speed = 600
+	cfg.Outage = 2 * time.Hour
+	cfg.Scenarios = []string{testnet.ScenarioOutage}
+	rep, err := testnet.Run(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) != 0 {
+		t.Fatalf("errors: %q", rep.Errors)
+	}
+	is := rep.Island
+	if is == nil {
+		t.Fatal("no island section in the report")
+	}
+	t.Logf("island: %+v", *is)
+	if is.CriticalDemandKWh <= 0 {
+		t.Fatalf("no critical demand accounted: %+v", *is)
+	}
+	if is.EndSoCPct > 1 && (is.Blackouts != 0 || is.CriticalServedPct < 99.9) {
+		t.Errorf("energy left (%.1f%%) but %d blackouts, critical served %.2f%%", is.EndSoCPct, is.Blackouts, is.CriticalServedPct)
+	}
+	if is.FrequencyMinHz < 47.5 || is.FrequencyMaxHz > 52 {
+		t.Errorf("island frequency %v-%v Hz outside the trip band", is.FrequencyMinHz, is.FrequencyMaxHz)
+	}
+}
+
+func TestOutageMustFitTheRun(t *testing.T) {
+	cfg := testnet.DefaultConfig()
+	cfg.Scenarios = []string{testnet.ScenarioOutage}
+	cfg.Outage, cfg.Speed = 24*time.Hour, 10
+	if err := cfg.Validate(); err == nil {
+		t.Fatal("a 24 h outage at 10× accepted in a 30 s run")
+	}
+	cfg.Speed = 0.5
+	if err := cfg.Validate(); err == nil {
+		t.Fatal("speed below 1 accepted")
+	}
+}
