@@ -196,3 +196,21 @@ func wipe(dir string) error {
 	}
 	return errors.Join(err, os.RemoveAll(filepath.Join(dir, "snapshots")))
 }
+
+// Pause makes this member stop answering for d, as a stopped process
+// (SIGSTOP) would, for fault tests and the testnet's pause-leader
+// scenario: every Raft stream's reads and writes are held, so nothing
+// reaches or leaves it, then released all at once. Unlike a stopped
+// process, raft's own timers keep running: a paused leader steps down
+// when its lease runs out rather than on resuming. Pause returns at once.
+func (g *Group) Pause(d time.Duration) {
+	l := g.cur.Load().layer
+	gate := make(chan struct{})
+	if !l.paused.CompareAndSwap(nil, &gate) {
+		return // already paused
+	}
+	time.AfterFunc(d, func() {
+		l.paused.Store(nil)
+		close(gate)
+	})
+}

@@ -72,6 +72,9 @@ type streamLayer struct {
 	mu     sync.Mutex // guards closed, conns and peers
 	closed bool
 	conns  map[*streamConn]struct{}
+	// paused, while set, holds every read and write until it is closed:
+	// a process stopped (SIGSTOP) as its peers see it (see Group.Pause).
+	paused atomic.Pointer[chan struct{}]
 	// peers are the peers raft has talked to, whose connections the
 	// connection manager is told not to trim from under raft's pooled
 	// streams; Close lifts the protection.
@@ -272,13 +275,28 @@ var _ net.Conn = (*streamConn)(nil)
 // fault.
 func (c *streamConn) Read(b []byte) (int, error) {
 	n, err := c.s.Read(b)
+	c.layer.hold()
 	if err != nil && c.layer.isClosed() {
 		err = io.EOF
 	}
 	return n, err
 }
 
-func (c *streamConn) Write(b []byte) (int, error)        { return c.s.Write(b) }
+// Write writes to the stream, once the layer is not paused.
+func (c *streamConn) Write(b []byte) (int, error) {
+	c.layer.hold()
+	return c.s.Write(b)
+}
+
+// hold waits while the layer is paused, or until it closes.
+func (l *streamLayer) hold() {
+	if p := l.paused.Load(); p != nil {
+		select {
+		case <-*p:
+		case <-l.done:
+		}
+	}
+}
 func (c *streamConn) SetDeadline(t time.Time) error      { return c.s.SetDeadline(t) }
 func (c *streamConn) SetReadDeadline(t time.Time) error  { return c.s.SetReadDeadline(t) }
 func (c *streamConn) SetWriteDeadline(t time.Time) error { return c.s.SetWriteDeadline(t) }

@@ -154,6 +154,20 @@ type Deps struct {
 	DeviceNow func() time.Time
 }
 
+// LeaderObserver, when the Observer also implements it, is told what the
+// home does as its neighborhood's leader: a linearizability checker's
+// write operations (PlanCommitted) and the start of each plan's reads by
+// the homes (PlanPublished). Called from the dispatcher's goroutine; it
+// must return at once.
+type LeaderObserver interface {
+	// PlanCommitted is called when a Commit begun at began returned the
+	// plan's epoch at done.
+	PlanCommitted(home gridmesh.HomeID, nbhd gridmesh.NeighborhoodID, epoch gridmesh.Epoch, began, done time.Time)
+	// PlanPublished is called just before the committed plan is
+	// published: no home can apply it earlier.
+	PlanPublished(home gridmesh.HomeID, nbhd gridmesh.NeighborhoodID, epoch gridmesh.Epoch, at time.Time)
+}
+
 // Observer is told what a home does, for a testnet's report or a metrics
 // exporter. Its methods are called from the device loop's goroutine and
 // must return at once: block, and the home's loop misses ticks.

@@ -92,6 +92,7 @@ func (n *Node) planOnce(ctx context.Context, table *telemetryTable) error {
 	if err != nil {
 		return fmt.Errorf("encode plan: %w", err)
 	}
+	began := n.now()
 	epoch, err := n.group.Commit(ctx, body)
 	if err != nil {
 		var nl *consensus.NotLeaderError
@@ -102,6 +103,10 @@ func (n *Node) planOnce(ctx context.Context, table *telemetryTable) error {
 	}
 	plan.Epoch = epoch
 	n.stats.plansCommitted.Add(1)
+	lo, _ := n.deps.Observer.(LeaderObserver)
+	if lo != nil {
+		lo.PlanCommitted(n.cfg.Home, n.cfg.Neighborhood, epoch, began, n.now())
+	}
 	if err := n.confirmLeader(ctx); err != nil {
 		n.stats.plansFenced.Add(1)
 		var nl *consensus.NotLeaderError
@@ -109,6 +114,13 @@ func (n *Node) planOnce(ctx context.Context, table *telemetryTable) error {
 			return nil // deposed since the commit: the new leader plans
 		}
 		return fmt.Errorf("plan %v withheld: %w", epoch, err)
+	}
+	// A pause (pause.go) requested of this leader begins here, the
+	// worst moment: the plan goes out after it, when another may lead.
+	n.pauseIfRequested()
+	n.hold(ctx)
+	if lo != nil {
+		lo.PlanPublished(n.cfg.Home, n.cfg.Neighborhood, epoch, n.now())
 	}
 	if err := n.nbhd.PublishPlan(ctx, plan); err != nil {
 		return fmt.Errorf("publish plan %v: %w", epoch, err)

@@ -116,6 +116,7 @@ func (n *Node) organize(ctx context.Context, table *telemetryTable) error {
 			return ctx.Err()
 		case <-ticker.C:
 		}
+		n.hold(ctx)
 		f.round(ctx, n.now())
 	}
 }

@@ -34,6 +34,7 @@ type town struct {
 	homes  []*testHome
 	clock  func() time.Time
 	target gridmesh.Target
+	obs    node.Observer // every home's observer; nil for none
 }
 
 func newTown(t *testing.T, n int) *town {
@@ -92,7 +93,7 @@ func (w *town) start(is []int, boot func(i int) []int) {
 		for _, b := range boot(i) {
 			cfg.Mesh.Bootstrap = append(cfg.Mesh.Bootstrap, w.addr(b))
 		}
-		nd, err := node.New(cfg, node.Deps{Key: w.keys[i], Battery: w.devs[i], Meter: w.devs[i], Now: w.clock})
+		nd, err := node.New(cfg, node.Deps{Key: w.keys[i], Battery: w.devs[i], Meter: w.devs[i], Now: w.clock, Observer: w.obs})
 		if err != nil {
 			w.t.Fatal(err)
 		}

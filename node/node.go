@@ -40,6 +40,10 @@ type Node struct {
 	// founder is the home this one would have found the cluster, while
 	// it has no Raft state (formation.go); telemetry announces it.
 	founder atomic.Value // string
+	// pauseReq is a requested pause (ns) not yet begun; paused, while
+	// set, holds the network-facing goroutines until closed (pause.go).
+	pauseReq atomic.Int64
+	paused   atomic.Pointer[chan struct{}]
 
 	// targetMu guards target; targetCh wakes the dispatcher (coalescing,
 	// size 1: one pending wake-up is enough).

@@ -12,6 +12,7 @@ import (
 func (n *Node) receivePlans(ctx context.Context, out chan<- gridmesh.Plan) error {
 	for {
 		p, _, err := n.nbhd.NextPlan(ctx)
+		n.hold(ctx)
 		if err != nil {
 			return err
 		}

@@ -39,6 +39,7 @@ type stats struct {
 	votersPromoted  atomic.Uint64
 	votersRemoved   atomic.Uint64
 	votersDemoted   atomic.Uint64
+	pauses          atomic.Uint64 // Pause (pause.go)
 	// networkOpenFailures is written by the network runner.
 	networkOpenFailures atomic.Uint64
 }
@@ -120,6 +121,7 @@ func (n *Node) Status() Status {
 			"voters_promoted":  n.stats.votersPromoted.Load(),
 			"voters_removed":   n.stats.votersRemoved.Load(),
 			"voters_demoted":   n.stats.votersDemoted.Load(),
+			"pauses":           n.stats.pauses.Load(),
 		},
 	}
 	if t, ok := n.Target(); ok {

@@ -41,6 +41,7 @@ func (n *Node) publishTelemetry(ctx context.Context) error {
 			if t.Joined = n.group.HasState(); !t.Joined {
 				t.Founder = n.founderName()
 			}
+			n.hold(ctx)
 			if err := n.nbhd.PublishTelemetry(ctx, t); err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -63,6 +64,7 @@ func (n *Node) publishTelemetry(ctx context.Context) error {
 func (n *Node) receiveTelemetry(ctx context.Context, table *telemetryTable) error {
 	for {
 		t, from, err := n.nbhd.NextTelemetry(ctx)
+		n.hold(ctx)
 		if err != nil {
 			return err
 		}
