@@ -60,7 +60,9 @@ type HeatPumpState struct {
 	// IndoorC and OutdoorC are temperatures in °C.
 	IndoorC, OutdoorC float64
 	// BandLowC and BandHighC are the comfort band: inside it, consumption
-	// can be shifted; outside it, the heat pump looks after comfort first.
+	// can be shifted; above it the heat pump stops, and below it the heat
+	// pump heats on its own until told a power (a controller may keep it
+	// off there, down to the device's frost protection).
 	BandLowC, BandHighC float64
 }
 

@@ -40,9 +40,11 @@ type Charger interface {
 type HeatPump interface {
 	// HeatPump reports the heat pump and the house now.
 	HeatPump() (gridmesh.HeatPumpState, error)
-	// SetHeatPumpPower asks for an electrical power in [0, MaxW]. Outside
-	// its comfort band the heat pump overrides the request to bring the
-	// house back inside it.
+	// SetHeatPumpPower asks for an electrical power in [0, MaxW]. Below
+	// its comfort band the request is followed (turning it off there is a
+	// block, as SG Ready's state 1 is) down to the device's frost
+	// protection; above the band the heat pump stops until the house is
+	// back inside.
 	SetHeatPumpPower(w gridmesh.W) error
 }
 

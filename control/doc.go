@@ -30,7 +30,8 @@
 // other), Allocate (a signed regional request split among neighborhoods
 // from their gossiped Aggregates, the same split on every leader),
 // VoltWatt, and the forecasts (clear-sky PV scaled by clearness, load
-// from the same hours of recent days, ReserveAhead).
+// from the same hours of recent days, ReserveAhead). Allocate has since
+// been wired: package node's region runner calls it on every leader.
 //
 // Powers follow the gridmesh load convention: positive battery power is
 // charging, positive net power is import.

@@ -18,7 +18,15 @@
 //     and frames bounded by MaxMessageBytes plus envelope.
 //   - Topics: /gridmesh/<network>/nbhd/<id>/telemetry and .../plan
 //     (JoinNeighborhood), each with a validator that decodes once, refuses
-//     bad input and hands the decoded value on.
+//     bad input and hands the decoded value on; /gridmesh/<network>/region
+//     (JoinRegion, region.go), which every home joins: operator Signals,
+//     accepted only when signed by a key in Config.Region.OperatorKeys, in
+//     their window and with a Seq above any seen for their ID (replays and
+//     reorderings refused, memory bounded); and leaders' Aggregates, fresh,
+//     one per author per AggregateMinInterval at most and, with admission
+//     on, carrying the author's certificate of the neighborhood they
+//     claim, checked against Config.Region.NeighborhoodKeys. Region
+//     refusals are counted apart (Region.Rejections).
 //   - The wire codec (EncodeTelemetry, DecodePlan, ...): CBOR, Core
 //     Deterministic Encoding, strict decoding with small limits; decoders
 //     also run the message's Validate.

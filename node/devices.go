@@ -156,6 +156,17 @@ func (d *devices) failed(kind string) {
 	}
 }
 
+// starting reports whether the device of kind has not been read yet and
+// no call to it has failed or been refused: its guard is still starting.
+func (d *devices) starting(kind string) bool {
+	dev := d.kinds[kind]
+	if dev == nil {
+		return false
+	}
+	s := dev.guard.State()
+	return s.ReadAt.IsZero() && s.Failures == 0 && s.Rejected == 0
+}
+
 // statuses reports every device.
 func (d *devices) statuses() map[string]DeviceStatus {
 	out := make(map[string]DeviceStatus, len(d.all))

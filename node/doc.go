@@ -35,6 +35,13 @@
 //     dispatches from) and the dispatcher: while this home leads, every
 //     PlanPeriod, on a new target and on gaining leadership, it computes
 //     control.Dispatch, commits the plan to Raft and only then publishes it.
+//   - the region (region.go): every home keeps a view of the operator's
+//     signals and the neighborhoods' aggregates from the region topic;
+//     the leader publishes its neighborhood's aggregate every 5 s and,
+//     while a signal is in force, dispatches its target less its share
+//     (control.Allocate over the view: every leader computes the same
+//     split). A regulation signal is a stream of signed steps, each
+//     followed until the next (gridmesh.Signal.Value).
 //   - the local HTTP status endpoint, if configured.
 //
 // Callers must: give every home of a neighborhood the same Raft server

@@ -253,8 +253,9 @@ func (r *loopRunner) applyIsland(snap *loopSnapshot) {
 }
 
 // thermostat runs the heat pump once the node has steered it: off while
-// shed (the device's own comfort override still heats a house below its
-// band), otherwise on below the band's middle and off above it.
+// shed, even below the comfort band (the device heats only at its frost
+// protection: comfort gives way to the neighborhood's critical load),
+// otherwise on below the band's middle and off above it.
 func (r *loopRunner) thermostat(snap *loopSnapshot) {
 	st, d := &r.island, r.devs
 	if !st.hpDuty || d.heatPump == nil || snap.HeatPump == nil {

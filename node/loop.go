@@ -165,9 +165,15 @@ func (r *loopRunner) step(now time.Time) {
 }
 
 // ok counts a failed device call and reports whether the call succeeded.
+// A device whose guard has not finished its first call yet is absent but
+// not failing (the loop's first tick runs as the guards start, before
+// their first poll): that is not counted.
 func (r *loopRunner) ok(kind string, err error) bool {
 	if err == nil {
 		return true
+	}
+	if r.devs.starting(kind) {
+		return false
 	}
 	r.n.stats.deviceErrors.Add(1)
 	r.devs.failed(kind)

@@ -106,33 +106,41 @@ func TestRegionalCutSplitAndDispatched(t *testing.T) {
 		return true
 	})
 
-	// The operator: a short-lived host of its own, trusting its own key
-	// (its validator judges what it publishes), dialing one home.
+	// The operator: a short-lived host of its own (what gridmesh signal
+	// runs), dialing one home.
 	opCfg := meshtest.Config()
-	opCfg.Region.OperatorKeys = []ed25519.PublicKey{pub}
 	opCfg.Bootstrap = homes[0].n.P2PAddrs()
-	op := meshtest.Open(t, opCfg)
-	meshtest.Run(t, op)
-	region, err := op.JoinRegion()
+	op, err := node.OpenOperator(t.Context(), opCfg, priv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = region.Close() })
-	waitFor(t, "the operator to see a home on the region", 20*time.Second, func() bool { return len(region.Peers()) > 0 })
-
+	opCtx, stopOp := context.WithCancel(context.Background())
+	opDone := make(chan error, 1)
+	go func() { opDone <- op.Run(opCtx) }()
+	t.Cleanup(func() {
+		stopOp()
+		if err := <-opDone; err != nil {
+			t.Errorf("operator run: %v", err)
+		}
+		if err := op.Close(); err != nil {
+			t.Errorf("operator close: %v", err)
+		}
+	})
+	wctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := op.WaitForHomes(wctx); err != nil {
+		t.Fatal(err)
+	}
 	now := time.Now()
 	const requestW = 3000
-	cut := gridmesh.Signal{
-		Version: gridmesh.WireVersion, ID: "dr-1", Kind: gridmesh.SignalCutImport, Region: "test",
-		StartMs: now.UnixMilli(), EndMs: now.Add(time.Minute).UnixMilli(), AmountW: requestW, Seq: 4,
-	}
-	if err := cut.Sign(priv); err != nil {
+	cut, err := op.Publish(t.Context(), gridmesh.Signal{
+		ID: "dr-1", Kind: gridmesh.SignalCutImport,
+		StartMs: now.UnixMilli(), EndMs: now.Add(time.Minute).UnixMilli(), AmountW: requestW,
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := region.PublishSignal(t.Context(), cut); err != nil {
-		t.Fatal(err)
-	}
-	wantSeq := 1 + node.RegionalSeq(4, false)
+	wantSeq := 1 + node.RegionalSeq(cut.Seq, false)
 	var shares string
 	waitFor(t, "every leader to dispatch its share of one split", 30*time.Second, func() bool {
 		var sum gridmesh.W

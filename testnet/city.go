@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +48,19 @@ type home struct {
 	err    error         // Run's result, readable after done
 	alive  atomic.Bool
 	final  node.Status // the status at death, readable after done
+	// runs are the final statuses of every run of the home (churn
+	// restarts it), the last one being final's; written by the run's
+	// goroutine once done is closed.
+	runs []node.Status
+
+	// port and peer make the home's address known before it starts, so
+	// any home can name any other as a bootstrap peer; dataDir holds its
+	// Raft state across restarts.
+	port    int
+	peer    peer.ID
+	dataDir string
+	// late: the churn scenario starts it during the run, not at start.
+	late bool
 }
 
 // neighborhood is one feeder's homes.
@@ -74,6 +90,10 @@ type city struct {
 	closers []func() error
 	// clock is the devices' (simulated) time.
 	clock func() time.Time
+	// ctx is the run's context, which restarted homes run under; set by
+	// start. dataRoot holds every home's Raft data; removed by stop.
+	ctx      context.Context
+	dataRoot string
 }
 
 // newCity creates every home's identity, devices and node, without
@@ -108,7 +128,32 @@ func newCity(cfg Config, rec node.Observer, clock func() time.Time, log *slog.Lo
 		nb.homes = append(nb.homes, h)
 		c.homes = append(c.homes, h)
 	}
-	// Each neighborhood's Raft group lists all of its homes; every member
+	// Every home's port and Raft data directory are fixed up front: its
+	// address is known to the others before it starts, and a home
+	// restarted by the churn scenario comes back where it was, with its
+	// state.
+	root, err := os.MkdirTemp("", "gridmesh-testnet-")
+	if err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	c.dataRoot = root
+	for _, h := range c.homes {
+		if h.port, err = freePort(); err != nil {
+			return nil, err
+		}
+		if h.peer, err = peer.IDFromPrivateKey(h.key); err != nil {
+			return nil, fmt.Errorf("home %s: %w", h.id, err)
+		}
+		h.dataDir = filepath.Join(root, string(h.id))
+	}
+	if cfg.has(ScenarioChurn) {
+		for _, nb := range c.nbhds {
+			if len(nb.homes) >= churnMinHomes {
+				nb.homes[len(nb.homes)-1].late = true
+			}
+		}
+	}
+	// With StaticVoters, each neighborhood's Raft group lists all of its homes; every member
 	// gets the identical list, as Raft's bootstrap requires. Each
 	// neighborhood has a membership key, and each home a certificate
 	// valid for a day, so only its homes are admitted.
@@ -139,39 +184,43 @@ func newCity(cfg Config, rec node.Observer, clock func() time.Time, log *slog.Lo
 			h.cfg.Mesh.Network = cfg.Network
 			h.cfg.Mesh.Admission = mesh.DefaultAdmission(pub, certs[i])
 			h.cfg.Mesh.Admission.Timeout = cfg.AdmissionTimeout
-			h.cfg.Raft.Servers = servers
+			if cfg.StaticVoters {
+				h.cfg.Raft.Servers = servers
+			}
+			h.cfg.Formation.Voters = cfg.Voters
+			h.cfg.Formation.LargeVoters = max(h.cfg.Formation.LargeVoters, cfg.Voters)
+			h.cfg.Raft.DataDir = h.dataDir
+			h.cfg.Mesh.ListenAddrs = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", h.port)}
 			h.cfg.NoIslandSharing = cfg.NoSharing
 		}
 	}
 	return c, nil
 }
 
-// start runs the homes one after the other, voters first: each voter
-// dials the voters started before it in its neighborhood and the first
-// voter of the previous neighborhood (so the region is one mesh), then
-// every other home dials its neighborhood's voters and the home started
-// just before it. It returns once every home listens, or with an error.
+// start runs every home but the late ones and returns once they all
+// listen, or with an error. With cold-start they start at one instant;
+// otherwise one after the other, StartInterval apart, the first home of
+// each neighborhood first (it is the others' bootstrap peer).
 func (c *city) start(ctx context.Context, bootTimeout time.Duration) error {
+	c.ctx = ctx
 	var order []*home
-	for _, voter := range []bool{true, false} {
+	for _, first := range []bool{true, false} {
 		for _, h := range c.homes {
-			if h.voter == voter {
+			if !h.late && (indexOf(c.nbhds[h.nbhd].homes, h) == 0) == first {
 				order = append(order, h)
 			}
 		}
 	}
+	together := c.cfg.has(ScenarioColdStart)
 	for _, h := range order {
-		if err := c.run(ctx, h, c.bootstrapFor(h)); err != nil {
+		if err := c.run(ctx, h); err != nil {
 			return err
 		}
-		select {
-		case <-h.node.Ready():
-		case <-h.done:
-			return fmt.Errorf("home %s stopped while starting: %v", h.id, h.err)
-		case <-time.After(bootTimeout):
-			return fmt.Errorf("home %s not up after %v", h.id, bootTimeout)
-		case <-ctx.Done():
-			return ctx.Err()
+		if together {
+			continue
+		}
+		if err := c.awaitReady(ctx, h, bootTimeout); err != nil {
+			return err
 		}
 		select {
 		case <-time.After(c.cfg.StartInterval):
@@ -179,31 +228,64 @@ func (c *city) start(ctx context.Context, bootTimeout time.Duration) error {
 			return ctx.Err()
 		}
 	}
+	if together {
+		for _, h := range order {
+			if err := c.awaitReady(ctx, h, bootTimeout); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
-// bootstrapFor lists the addresses h dials first: every voter of its
-// neighborhood already up, one home of the previous neighborhood, and
-// the home started just before it in its own neighborhood.
+// awaitReady waits until h listens.
+func (c *city) awaitReady(ctx context.Context, h *home, bootTimeout time.Duration) error {
+	select {
+	case <-h.node.Ready():
+		return nil
+	case <-h.done:
+		return fmt.Errorf("home %s stopped while starting: %v", h.id, h.err)
+	case <-time.After(bootTimeout):
+		return fmt.Errorf("home %s not up after %v", h.id, bootTimeout)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// bootstrapFor lists the addresses h dials first, as a home's installer
+// would give it a few: the first home of its neighborhood, the home
+// before it in its neighborhood, and the first home of the previous
+// neighborhood (so the region is one mesh). Gossip tells it of the rest.
+// Addresses are known before anyone starts; a peer not up yet is dialed
+// again with backoff.
 func (c *city) bootstrapFor(h *home) []string {
-	var addrs []string
+	var peers []*home
 	nb := c.nbhds[h.nbhd]
-	for _, o := range nb.homes {
-		if o == h {
-			break
-		}
-		if o.voter {
-			addrs = append(addrs, o.node.P2PAddrs()...)
+	if idx := indexOf(nb.homes, h); idx > 0 {
+		peers = append(peers, nb.homes[0])
+		if idx > 1 {
+			peers = append(peers, nb.homes[idx-1])
 		}
 	}
-	if idx := indexOf(nb.homes, h); idx > 0 && !nb.homes[idx-1].voter {
-		addrs = append(addrs, nb.homes[idx-1].node.P2PAddrs()...)
+	if len(c.nbhds) > 1 {
+		prev := c.nbhds[(h.nbhd+len(c.nbhds)-1)%len(c.nbhds)]
+		peers = append(peers, prev.homes[0])
 	}
-	if h.nbhd > 0 {
-		prev := c.nbhds[h.nbhd-1].homes[0]
-		addrs = append(addrs, prev.node.P2PAddrs()...)
+	addrs := make([]string, 0, len(peers))
+	for _, p := range peers {
+		addrs = append(addrs, fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", p.port, p.peer))
 	}
 	return addrs
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // issue signs a certificate admitting home, with peer ID id, to nbhd for a
@@ -228,11 +310,10 @@ func indexOf(hs []*home, h *home) int {
 	return -1
 }
 
-// run creates h's node with the given bootstrap list (known only now,
-// once earlier homes listen) and runs it.
-func (c *city) run(ctx context.Context, h *home, bootstrap []string) error {
+// run creates h's node and runs it, for the first time or again.
+func (c *city) run(ctx context.Context, h *home) error {
 	cfg := h.cfg
-	cfg.Mesh.Bootstrap = bootstrap
+	cfg.Mesh.Bootstrap = c.bootstrapFor(h)
 	deps := node.Deps{Battery: h.dev, Meter: h.dev}
 	if h.sunspec {
 		var err error
@@ -254,14 +335,16 @@ func (c *city) run(ctx context.Context, h *home, bootstrap []string) error {
 	n.SetTarget(c.nbhds[h.nbhd].target)
 	hctx, cancel := context.WithCancel(ctx)
 	h.cancel = cancel
+	h.done = make(chan struct{})
 	h.alive.Store(true)
 	c.wg.Add(1)
-	go func() {
+	go func(done chan struct{}) {
 		defer c.wg.Done()
-		defer close(h.done)
+		defer close(done)
 		h.err = h.node.Run(hctx)
 		h.final = h.node.Status()
-	}()
+		h.runs = append(h.runs, h.final)
+	}(h.done)
 	return nil
 }
 
@@ -271,6 +354,17 @@ func (c *city) kill(h *home) {
 	h.alive.Store(false)
 	h.cancel()
 	<-h.done
+}
+
+// leave stops h gracefully: it hands leadership over if it leads, then
+// stops. It returns once the node is gone.
+func (c *city) leave(h *home) {
+	ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
+	defer cancel()
+	if err := h.node.Leave(ctx); err != nil {
+		c.log.Warn("leave", "home", h.id, "err", err)
+	}
+	c.kill(h)
 }
 
 // stop kills every live home, waits for all of them, then stops the
@@ -283,6 +377,12 @@ func (c *city) stop() {
 		}
 	}
 	c.wg.Wait()
+	if c.dataRoot != "" {
+		if err := os.RemoveAll(c.dataRoot); err != nil {
+			c.log.Warn("remove data directory", "err", err)
+		}
+		c.dataRoot = ""
+	}
 	for _, close := range c.closers {
 		if err := close(); err != nil {
 			c.log.Warn("device shutdown", "err", err)
@@ -300,4 +400,14 @@ func (nb *neighborhood) live() []*home {
 		}
 	}
 	return out
+}
+
+// has reports whether home id is one of nb's.
+func (nb *neighborhood) has(id gridmesh.HomeID) bool {
+	for _, h := range nb.homes {
+		if h.id == id {
+			return true
+		}
+	}
+	return false
 }

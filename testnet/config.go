@@ -29,7 +29,8 @@ const ScenarioRogue = "rogue"
 
 // Scenarios lists every scenario the testnet knows, in the order they are
 // documented.
-var Scenarios = []string{ScenarioSteady, ScenarioDR, ScenarioLeaderKill, ScenarioFrequencyDip, ScenarioRogue, ScenarioOutage, ScenarioRegulation}
+var Scenarios = []string{ScenarioSteady, ScenarioDR, ScenarioLeaderKill, ScenarioFrequencyDip, ScenarioRogue, ScenarioOutage, ScenarioRegulation,
+	ScenarioColdStart, ScenarioChurn, ScenarioPauseLeader}
 
 // Config describes a city and what happens to it.
 type Config struct {
@@ -43,8 +44,13 @@ type Config struct {
 	// Network names the deployment (gossip topic names carry it).
 	Network string
 	// Voters is how many homes of each neighborhood vote in its Raft
-	// group (the first ones); the others receive plans without voting.
+	// group (five once it has seven homes, if more than this). The
+	// neighborhoods organize themselves: their homes found a cluster and
+	// the leader chooses the voters (node.FormationConfig).
 	Voters int
+	// StaticVoters configures the first Voters homes of each
+	// neighborhood as its voters instead, as the first city did.
+	StaticVoters bool
 	// TargetPerHomeW is the steady feeder import asked of a neighborhood,
 	// per home.
 	TargetPerHomeW gridmesh.W

@@ -18,8 +18,19 @@
 //
 //	steady       every neighborhood is asked for a constant feeder import
 //	             (TargetPerHomeW times its homes); always on
-//	dr           at Duration/3 each neighborhood is asked to cut its import
-//	             by DRCutPerHomeW per home, until 2·Duration/3
+//	dr           at Duration/3 the testnet's grid operator publishes a
+//	             signed regional cut of DRCutPerHomeW per home, until
+//	             2·Duration/3, on the region topic (through a live home);
+//	             the neighborhoods' leaders split it among themselves
+//	             from their gossiped aggregates (regional_share_w)
+//	regulation   from min(20 s, Duration/4) the operator publishes one
+//	             signed regulation step every 2 s (Config.Regulation:
+//	             a CSV's values, or GenerateRegD's RegD-like signal);
+//	             the region follows value × PerHomeW × Homes below its
+//	             baseline. The fleet's response (baseline − feeder
+//	             import, over the offer) is sampled every SamplePeriod
+//	             and every 10 s; pjm_score is ScorePJM over the 10 s
+//	             samples when there are 10 minutes of them
 //	leader-kill  at Duration/2 each neighborhood's leader is killed hard:
 //	             its node stops without a goodbye, like kill -9
 //	frequency-dip
@@ -39,6 +50,10 @@
 //	             report gets admission_refused (above 0) and
 //	             plans_from_non_members_applied and
 //	             rogue_raft_rpcs_answered (both 0)
+//
+// Every home trusts the run's operator key (signals_rejected counts what
+// the homes refused) and every neighborhood's membership key (aggregates
+// must come from a member of the neighborhood they claim).
 //
 // Every neighborhood has a membership key and every home a certificate:
 // homes admit only their own neighborhood's members to its topics and

@@ -44,10 +44,26 @@ import (
 // A feeder outside [tripLowHz, tripHighHz] or [tripLowV, tripHighV] for
 // longer than tripAfter blacks out: every meter reads 0 V, 0 Hz and no
 // grid, inverters disconnect (the homes' loops hold their batteries at 0
-// W on a dead bus) and no load is served. It is re-energized when the
-// grid returns, or after blackStartAfter of simulated time if its
-// batteries still hold blackStartFraction of their capacity (a
-// grid-forming battery black-starts it); that is its recovery.
+// W on a dead bus), nothing in the homes has power (sim.Grid.Dead: no
+// load is served, cars do not charge, houses cool) and PV is off. It is
+// re-energized when the grid returns, or by a black start: once
+// blackStartAfter of simulated time has passed (protection resets, and
+// loads the leader has shed stay off meanwhile), a grid-forming battery
+// restarts the feeder if
+//
+//   - its batteries still hold blackStartFraction of their capacity, or
+//   - its PV carries the feeder's critical load now and over the next
+//     hour with blackStartPVMargin to spare: PV available now at least
+//     the margin times the critical load now, and the PV energy of the
+//     next hour at least the margin times the critical energy of the
+//     next hour. The surplus charges the batteries (the battery forms
+//     the grid with PV behind it, so it needs no stored energy to
+//     start); an island black-started on PV at noon may go dark again
+//     at dusk, and that counts as another blackout.
+//
+// The next hour is read from the homes' own PV and load models, which
+// are deterministic: a perfect one-hour forecast, as a clear-sky model
+// with a cloud cover nowcast nearly is.
 const (
 	// feederInertiaH is the virtual inertia constant, in seconds: grid-
 	// forming battery inverters emulate 2-10 s; 4 s is a middle value
@@ -81,6 +97,16 @@ const (
 	// of their capacity, enough to carry critical load for a while.
 	blackStartAfter    = 15 * time.Minute
 	blackStartFraction = 0.05
+	// blackStartPVMargin is how much more PV than critical load a black
+	// start on PV needs: a passing cloud lets 20-70 % of the light
+	// through for minutes (devices/sim), and until the batteries hold
+	// some charge nothing else carries the load; 1.5 rides the thinner
+	// clouds, and batteries charged for a few minutes ride the rest.
+	blackStartPVMargin = 1.5
+	// blackStartHorizon and blackStartSteps: the next hour, sampled every
+	// quarter of an hour (PV and load change little within one).
+	blackStartHorizon = time.Hour
+	blackStartSteps   = 4
 	// feederNominalV is the nominal phase voltage.
 	feederNominalV = 230.0
 )
@@ -99,7 +125,12 @@ type feeder struct {
 	badSince time.Time // real time a violation began; zero when none
 	lastReal time.Time // real time of the last step
 
-	blackouts int
+	blackouts   int
+	blackStarts int // re-energized while the grid was still gone
+	// startStoredWh, pvWh and criticalWh are the feeder's energy account
+	// over the outage: stored when the grid went, PV its arrays could
+	// produce, critical load demanded (outage.go).
+	startStoredWh, pvWh, criticalWh gridmesh.Wh
 	// blackoutStored is the feeder's stored energy over its capacity at
 	// each blackout, in percent: whether the island ran out of energy or
 	// lost its balance with energy left.
@@ -123,6 +154,11 @@ type feederSample struct {
 	canDischargeW       gridmesh.W // rating of batteries that can discharge
 	canChargeW          gridmesh.W // rating of batteries that can charge
 	storedWh, capacityW gridmesh.Wh
+	// pvAvailW and criticalW are the PV the arrays could produce and the
+	// critical load, now; pvNextWh and criticalNextWh the same over the
+	// next blackStartHorizon (only measured while dark).
+	pvAvailW, criticalW      gridmesh.W
+	pvNextWh, criticalNextWh gridmesh.Wh
 }
 
 func (f *feeder) measure(snaps []sim.HomeSnapshot) feederSample {
@@ -140,15 +176,52 @@ func (f *feeder) measure(snaps []sim.HomeSnapshot) feederSample {
 		}
 		s.storedWh += sn.StoredWh
 		s.capacityW += b.CapacityWh
+		s.pvAvailW += sn.PVAvailableW
+		s.criticalW += sn.CriticalW
 	}
 	return s
+}
+
+// forecast adds to s the feeder's PV and critical energy over the
+// blackStartHorizon after simNow, from the homes' PV and load models.
+func (f *feeder) forecast(s *feederSample, simNow time.Time) {
+	step := blackStartHorizon / blackStartSteps
+	hours := step.Hours()
+	for k := range blackStartSteps {
+		at := simNow.Add(step/2 + time.Duration(k)*step) // the middle of each step
+		for _, h := range f.homes {
+			if pv := h.full.PV; pv != nil {
+				s.pvNextWh += gridmesh.Wh(float64(pv.PowerAt(at)) * hours)
+			}
+			if l := h.full.Load; l != nil {
+				s.criticalNextWh += gridmesh.Wh(float64(l.State(at, false).CriticalW) * hours)
+			}
+		}
+	}
+}
+
+// canBlackStart reports whether a dark feeder in state s may be
+// restarted (see the model's doc: stored energy, or PV with margin).
+func canBlackStart(s feederSample) bool {
+	if s.capacityW <= 0 {
+		return false // no battery to form the grid
+	}
+	if float64(s.storedWh/s.capacityW) >= blackStartFraction {
+		return true
+	}
+	return s.pvAvailW >= blackStartPVMargin*s.criticalW &&
+		s.pvNextWh >= blackStartPVMargin*s.criticalNextWh && s.pvNextWh > 0
 }
 
 // islandStep advances the islanded model from the last step to realNow,
 // given the homes' snapshots (taken at simNow), and returns whether the
 // feeder blacked out on this step.
 func (f *feeder) islandStep(realNow, simNow time.Time, snaps []sim.HomeSnapshot) bool {
-	return f.stepSample(realNow, simNow, f.measure(snaps))
+	s := f.measure(snaps)
+	if f.dark && simNow.Sub(f.darkAt) >= blackStartAfter {
+		f.forecast(&s, simNow)
+	}
+	return f.stepSample(realNow, simNow, s)
 }
 
 // swingStep integrates the swing equation over dt with the surplus and
@@ -188,9 +261,9 @@ func (f *feeder) stepSample(realNow, simNow time.Time, s feederSample) bool {
 	dt := realNow.Sub(f.lastReal)
 	f.lastReal = realNow
 	if f.dark {
-		if simNow.Sub(f.darkAt) >= blackStartAfter && s.capacityW > 0 &&
-			float64(s.storedWh/s.capacityW) >= blackStartFraction {
+		if simNow.Sub(f.darkAt) >= blackStartAfter && canBlackStart(s) {
 			f.dark, f.x, f.voltageV, f.badSince = false, 0, feederNominalV, time.Time{}
+			f.blackStarts++
 		}
 		return false
 	}

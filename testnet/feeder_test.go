@@ -112,3 +112,46 @@ func TestSurplusSettlesOnLFSM(t *testing.T) {
 		t.Fatalf("settled at %v Hz, want within LFSM-O's (%v, %v)", hz, lfsmStartHz, lfsmFullHz)
 	}
 }
+
+// A dark feeder with empty batteries black-starts on PV once its PV
+// carries the critical load with margin now and over the next hour, and
+// not at dusk.
+func TestFeederBlackStartsOnPV(t *testing.T) {
+	dark := feederSample{capacityW: 100_000, criticalW: 2_000, criticalNextWh: 2_000}
+	for _, tt := range []struct {
+		name      string
+		pvW       gridmesh.W
+		pvNextWh  gridmesh.Wh
+		storedWh  gridmesh.Wh
+		capacityW gridmesh.Wh
+		want      bool
+	}{
+		{"noon", 6_000, 6_000, 0, 100_000, true},
+		{"just enough", 3_000, 3_000, 0, 100_000, true},
+		{"dusk: PV now, little left in the hour", 3_500, 1_000, 0, 100_000, false},
+		{"dawn: too little now", 2_000, 8_000, 0, 100_000, false},
+		{"night, 5 % stored", 0, 0, 5_000, 100_000, true},
+		{"night, 4 % stored", 0, 0, 4_000, 100_000, false},
+		{"no battery to form the grid", 6_000, 6_000, 0, 0, false},
+	} {
+		s := dark
+		s.pvAvailW, s.pvNextWh, s.storedWh, s.capacityW = tt.pvW, tt.pvNextWh, tt.storedWh, tt.capacityW
+		if got := canBlackStart(s); got != tt.want {
+			t.Errorf("%s: black start %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	f := newFeeder(nil)
+	f.ratingW, f.islanded, f.dark = 50_000, true, true
+	sim0 := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
+	f.darkAt = sim0
+	s := dark
+	s.pvAvailW, s.pvNextWh = 6_000, 6_000
+	f.stepSample(time.Unix(1, 0), sim0.Add(blackStartAfter/2), s)
+	if !f.dark {
+		t.Fatal("black start before protection reset")
+	}
+	f.stepSample(time.Unix(2, 0), sim0.Add(blackStartAfter), s)
+	if f.dark || f.blackStarts != 1 {
+		t.Fatalf("no black start on PV at noon: dark %v, black starts %d", f.dark, f.blackStarts)
+	}
+}

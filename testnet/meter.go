@@ -57,7 +57,10 @@ func (m *feederMeter) disturbed(now time.Time, on bool) {
 }
 
 // sampleResult is what one sample saw.
-type sampleResult struct{ withoutPlan int }
+type sampleResult struct {
+	withoutPlan int
+	lost        []gridmesh.HomeID // homes whose plan lease ran out
+}
 
 // sample reads every live home's meter and status at now. The sample
 // counts toward tracking when the feeder has had Settle to answer the
@@ -77,6 +80,7 @@ func (m *feederMeter) sample(now time.Time, nb *neighborhood, failoverPending bo
 			planned++
 		} else if s.EverPlanned {
 			res.withoutPlan++
+			res.lost = append(res.lost, h.id)
 		}
 		if s.IsLeader && s.Term >= term {
 			leader, term = h.id, s.Term

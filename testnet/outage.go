@@ -55,6 +55,33 @@ type IslandReport struct {
 	// capacity when the grid went and when it came back.
 	StartSoCPct float64 `json:"start_soc_pct"`
 	EndSoCPct   float64 `json:"end_soc_pct"`
+	// BlackStarts counts feeders re-energized while the grid was still
+	// gone (see feeder.go), each time.
+	BlackStarts int `json:"black_starts"`
+	// Feeders is each island's energy account: whether its total energy
+	// sufficed for its critical load.
+	Feeders []FeederEnergy `json:"feeders"`
+}
+
+// FeederEnergy is one island's (a neighborhood's, or with --no-sharing
+// one home's) energy over the outage. Its energy suffices for its
+// critical load when StoredKWh·η + PVKWh ≥ CriticalDemandKWh, η being
+// the batteries' discharge efficiency (√0.9 ≈ 0.95 for the testnet's
+// homes) — if the PV comes when the batteries have room for it, which
+// the account does not check.
+type FeederEnergy struct {
+	// Homes are the island's homes.
+	Homes []gridmesh.HomeID `json:"homes"`
+	// StoredKWh is the energy its batteries held when the grid went,
+	// backup reserve included.
+	StoredKWh float64 `json:"stored_kwh"`
+	// PVKWh is what its arrays could produce during the outage,
+	// uncurtailed.
+	PVKWh float64 `json:"pv_kwh"`
+	// CriticalDemandKWh is its critical load over the outage.
+	CriticalDemandKWh float64 `json:"critical_demand_kwh"`
+	// Blackouts counts the times it went dark.
+	Blackouts int `json:"blackouts"`
 }
 
 // outage is the scenario's state; owned by the run's goroutine.
@@ -73,11 +100,12 @@ type outage struct {
 }
 
 // outageWindow returns when, in real time from the run's start, the grid
-// goes and returns: it goes once every home has had two settle times to
-// follow its first plans (or at a tenth of the run, if later), and stays
-// away Outage of simulated time, Outage/Speed of real time.
+// goes and returns: it goes once every home has had two settle times and
+// a second to follow its first plans (at 600× the homes' batteries are
+// already an hour further on), and stays away Outage of simulated time,
+// Outage/Speed of real time.
 func (c Config) outageWindow() (start, end time.Duration) {
-	start = max(c.Duration/10, 2*c.Settle+time.Second)
+	start = 2*c.Settle + time.Second
 	return start, start + time.Duration(float64(c.Outage)/c.Speed)
 }
 
@@ -123,6 +151,9 @@ func (r *run) setOutage(now time.Time, lost bool) {
 		f.islanded, f.dark, f.x, f.badSince, f.lastReal = lost, false, 0, time.Time{}, now
 		f.voltageV = feederNominalV
 		for _, h := range f.homes {
+			if lost {
+				f.startStoredWh += h.dev.Snapshot().StoredWh
+			}
 			if b := h.dev.Devices().Battery; b != nil {
 				b.SetReserveUsable(lost)
 			}
@@ -180,6 +211,8 @@ func (r *run) outageStep(realNow time.Time) {
 			}
 			if dt > 0 {
 				o.account(h, snaps[i], dt, wasDark)
+				f.pvWh += gridmesh.Wh(float64(snaps[i].PVAvailableW) * dt.Hours())
+				f.criticalWh += gridmesh.Wh(float64(max(snaps[i].CriticalW, 0)) * dt.Hours())
 			}
 		}
 	}
@@ -252,9 +285,19 @@ func (o *outage) report(cfg Config) *IslandReport {
 	if !math.IsInf(o.minHz, 0) {
 		rep.FrequencyMinHz, rep.FrequencyMaxHz = o.minHz, o.maxHz
 	}
+	rep.Feeders = []FeederEnergy{}
 	for _, f := range o.feeders {
 		rep.Blackouts += f.blackouts
+		rep.BlackStarts += f.blackStarts
 		rep.BlackoutStoredPct = append(rep.BlackoutStoredPct, f.blackoutStored...)
+		fe := FeederEnergy{
+			StoredKWh: float64(f.startStoredWh) / 1000, PVKWh: float64(f.pvWh) / 1000,
+			CriticalDemandKWh: float64(f.criticalWh) / 1000, Blackouts: f.blackouts,
+		}
+		for _, h := range f.homes {
+			fe.Homes = append(fe.Homes, h.id)
+		}
+		rep.Feeders = append(rep.Feeders, fe)
 	}
 	return rep
 }

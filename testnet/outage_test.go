@@ -25,6 +25,11 @@ func TestShortOutageIslandsHold(t *testing.T) {
 	if len(rep.Errors) != 0 {
 		t.Fatalf("errors: %q", rep.Errors)
 	}
+	// Every device answers: none of the loops' calls may fail (the first
+	// tick, before the guards' first poll, does not count).
+	if rep.DeviceErrors != 0 {
+		t.Errorf("%d device errors", rep.DeviceErrors)
+	}
 	is := rep.Island
 	if is == nil {
 		t.Fatal("no island section in the report")

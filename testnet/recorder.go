@@ -25,6 +25,8 @@ type recorder struct {
 	firstPlan  map[gridmesh.NeighborhoodID]time.Time
 	// rogueApplied counts plans applied that carry the rogues' marker.
 	rogueApplied uint64
+	// stale watches for deposed leaders' plans (churn.go).
+	stale staleWatch
 }
 
 type targetChange struct {
@@ -56,6 +58,7 @@ func (r *recorder) PlanApplied(h gridmesh.HomeID, nb gridmesh.NeighborhoodID, ep
 		r.rogueApplied++
 		return // it is no plan of the neighborhood's: it times nothing
 	}
+	r.stale.planApplied(nb, epoch)
 	if _, ok := r.firstPlan[nb]; !ok {
 		r.firstPlan[nb] = at
 	}

@@ -64,6 +64,15 @@ type Report struct {
 	RoguePlansPublished   uint64 `json:"rogue_plans_published,omitempty"`
 	RogueRaftRPCs         uint64 `json:"rogue_raft_rpcs,omitempty"`
 	RogueRaftRPCsAnswered uint64 `json:"rogue_raft_rpcs_answered"`
+	// StalePlansApplied: plans a home applied after some home of its
+	// neighborhood had applied a plan of a newer term — a deposed
+	// leader's plan getting through; anything but 0 is a breach.
+	// StalePlansPublished: plans a deposed leader published after that
+	// point (pause-leader makes it happen), so that the 0 is not vacuous.
+	StalePlansApplied   uint64 `json:"stale_plans_applied"`
+	StalePlansPublished uint64 `json:"stale_plans_published"`
+	// Churn: what the churn and pause-leader scenarios did.
+	Churn ChurnReport `json:"churn"`
 	// PlansRefused: plans that passed gossip validation but that a home's
 	// loop refused (stale after fencing, expired, invalid), by reason.
 	PlansRefused map[string]uint64 `json:"plans_refused"`
@@ -108,6 +117,12 @@ type NeighborhoodReport struct {
 	// where the target is under a tenth of that rating.
 	TrackingErrorPct float64 `json:"tracking_error_pct"`
 	SteadySamples    int     `json:"steady_samples"`
+	// ClustersFormed: Raft clusters founded in the neighborhood over the
+	// run (every home's every run); 1 is right, anything else a split.
+	// ClusterMerges: homes that wiped their state to join the cluster
+	// the merge rule chose.
+	ClustersFormed uint64 `json:"clusters_formed"`
+	ClusterMerges  uint64 `json:"cluster_merges"`
 	// RegionalShareW is the neighborhood's share of the last regional
 	// signal it carried, as its leader computed it.
 	RegionalShareW gridmesh.W `json:"regional_share_w"`

@@ -172,6 +172,12 @@ func (a *rogueAttack) newRogue(ctx context.Context, name string) (*rogue, error)
 // period, and knocks on every home's Raft once a plan period.
 func (a *rogueAttack) attack(ctx context.Context, rg *rogue) {
 	period := a.cfg.Node.PlanPeriod
+	// The neighborhoods organize themselves first: a rogue that came
+	// before any leader would publish into no term and be refused
+	// admission before it could try the validators.
+	for ctx.Err() == nil && !a.everyNeighborhoodLed() {
+		sleep(ctx, period/rogueBursts)
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() {
@@ -187,6 +193,16 @@ func (a *rogueAttack) attack(ctx context.Context, rg *rogue) {
 		a.publishPlans(ctx, rg)
 		sleep(ctx, period/rogueBursts)
 	}
+}
+
+// everyNeighborhoodLed reports whether every neighborhood has a leader.
+func (a *rogueAttack) everyNeighborhoodLed() bool {
+	for _, nb := range a.c.nbhds {
+		if l, _ := leaderOf(nb); l == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // dialHomes dials every live home the rogue is not connected to,

@@ -49,7 +49,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 	if err := c.start(ctx, bootTimeout); err != nil {
 		return nil, fmt.Errorf("testnet: %w", err)
 	}
-	r := &run{cfg: cfg, c: c, rec: rec, started: started, t0: time.Now(), log: log}
+	r := &run{cfg: cfg, c: c, rec: rec, started: started, t0: time.Now(), log: log, lost: map[gridmesh.HomeID]bool{}}
 	r.region = region
 	r.meters = make([]*feederMeter, len(c.nbhds))
 	for k, nb := range c.nbhds {
@@ -82,6 +82,11 @@ type run struct {
 	dip *frequencyDip
 	// rogue is the rogue scenario's attack; nil without it.
 	rogue *rogueAttack
+	// lost are the homes without a valid plan at the last sample, to log
+	// each loss once.
+	lost map[gridmesh.HomeID]bool
+	// churn counts what churn and pause-leader did (churn.go).
+	churn churnStats
 	// region is the grid operator and what the region did (regional.go).
 	region *regional
 	// outage is the outage scenario's feeders and accounts; nil without it.
@@ -110,6 +115,12 @@ func (r *run) timeline() []event {
 	}
 	if r.cfg.has(ScenarioFrequencyDip) {
 		evs = append(evs, r.frequencyDipEvents()...)
+	}
+	if r.cfg.has(ScenarioChurn) {
+		evs = append(evs, r.churnEvents()...)
+	}
+	if r.cfg.has(ScenarioPauseLeader) {
+		evs = append(evs, event{d * 6 / 10, "pause leaders", r.pauseLeaders})
 	}
 	if r.cfg.has(ScenarioRogue) {
 		evs = append(evs, r.rogueEvents()...)
@@ -224,6 +235,17 @@ func (r *run) sample(now time.Time) {
 		pending, doneAt := r.rec.failoverState(nb.id)
 		st := r.meters[k].sample(now, nb, pending, doneAt, r.cfg.Settle)
 		without += st.withoutPlan
+		for _, h := range st.lost {
+			if !r.lost[h] {
+				r.lost[h] = true
+				r.log.Warn("a home's plan lease ran out", "home", h, "at", now.Sub(r.t0).Round(time.Millisecond))
+			}
+		}
+		for h := range r.lost {
+			if !slices.Contains(st.lost, h) && r.c.nbhds[k].has(h) {
+				delete(r.lost, h)
+			}
+		}
 	}
 	r.withoutPlanMax = max(r.withoutPlanMax, without)
 	r.outageStep(now)
@@ -306,19 +328,21 @@ func (r *run) finish(ctx context.Context) *Report {
 		if h.err != nil && !errors.Is(h.err, context.Canceled) {
 			r.errors = append(r.errors, fmt.Sprintf("%s: %v", h.id, h.err))
 		}
-		c := h.final.Counters
-		rep.LoopTicksMissed += c["loop_ticks_missed"]
-		rep.LoopTicksUnsettled += c["loop_ticks_unsettled"]
-		rep.LoopTicks += c["loop_ticks"]
-		rep.DeviceErrors += c["device_errors"]
-		for _, reason := range []string{"stale", "expired", "invalid", "dropped"} {
-			if v := c["plans_"+reason]; v > 0 {
-				rep.PlansRefused[reason] += v
+		for _, st := range h.runs { // every run: churn restarts homes
+			c := st.Counters
+			rep.LoopTicksMissed += c["loop_ticks_missed"]
+			rep.LoopTicksUnsettled += c["loop_ticks_unsettled"]
+			rep.LoopTicks += c["loop_ticks"]
+			rep.DeviceErrors += c["device_errors"]
+			for _, reason := range []string{"stale", "expired", "invalid", "dropped"} {
+				if v := c["plans_"+reason]; v > 0 {
+					rep.PlansRefused[reason] += v
+				}
 			}
-		}
-		for reason, v := range h.final.Rejections {
-			if v > 0 {
-				rep.RejectedMessages[reason] += v
+			for reason, v := range st.Rejections {
+				if v > 0 {
+					rep.RejectedMessages[reason] += v
+				}
 			}
 		}
 	}
@@ -330,6 +354,7 @@ func (r *run) finish(ctx context.Context) *Report {
 	r.reportAdmission(rep)
 	r.reportRegion(rep)
 	rep.Island = r.outage.report(r.cfg)
+	r.reportFormation(rep)
 	rep.Errors = append(rep.Errors, r.errors...)
 	return rep
 }

@@ -106,3 +106,39 @@ func TestRogueRefused(t *testing.T) {
 	}
 	t.Logf("refused %d, rejected %v, rogue plans %d, rogue RPCs %d", rep.AdmissionRefused, rep.RejectedMessages, rep.RoguePlansPublished, rep.RogueRaftRPCs)
 }
+
+// Issue 4's scenarios, short: neighborhoods of five homes start at one
+// instant and organize themselves, lose and regain homes, and have their
+// leaders paused; one cluster each, nothing stale applied, every home
+// following its neighborhood's newest plan at the end.
+func TestSelfOrganizingCityColdStartChurnPause(t *testing.T) {
+	cfg := testnet.DefaultConfig()
+	cfg.Homes, cfg.Neighborhoods = 10, 2
+	cfg.Duration = 24 * time.Second
+	cfg.Scenarios = []string{testnet.ScenarioColdStart, testnet.ScenarioChurn, testnet.ScenarioPauseLeader}
+	rep, err := testnet.Run(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) > 0 {
+		t.Errorf("errors: %v", rep.Errors)
+	}
+	for _, nb := range rep.Neighborhood {
+		if nb.ClustersFormed != 1 || nb.ClusterMerges != 0 {
+			t.Errorf("%s: %d clusters formed, %d merges; want 1 and 0", nb.ID, nb.ClustersFormed, nb.ClusterMerges)
+		}
+		if nb.PlanCoverage != 1 {
+			t.Errorf("%s: plan coverage %v at the end", nb.ID, nb.PlanCoverage)
+		}
+		if nb.LiveHomes != nb.Homes {
+			t.Errorf("%s: %d of %d homes live; churn brings every home back", nb.ID, nb.LiveHomes, nb.Homes)
+		}
+	}
+	if rep.StalePlansApplied != 0 {
+		t.Errorf("%d stale plans applied", rep.StalePlansApplied)
+	}
+	want := testnet.ChurnReport{Joins: 6, Crashes: 2, Leaves: 2, Pauses: 2}
+	if rep.Churn != want {
+		t.Errorf("churn did %+v, want %+v", rep.Churn, want)
+	}
+}

@@ -27,6 +27,10 @@ Usage:
                                           create a neighborhood's membership key pair
   gridmesh neighborhood invite --key FILE --peer PEERID --home HOMEID [--valid 8760h] --out FILE
                                           issue a home's membership certificate
+  gridmesh keygen --out FILE              create a grid operator's signing key, print its public key
+  gridmesh signal --key FILE --bootstrap MULTIADDR[,...] --network NAME
+                  (--cut-kw X | --signal FILE.csv --capacity-kw X) [--start +0s] [--duration 15m]
+                                          sign and publish a regional signal
   gridmesh help                           this text
 
 Run 'gridmesh COMMAND -h' for a command's flags.
@@ -55,6 +59,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = devicesCmd(ctx, args[1:], stdout, stderr)
 	case "neighborhood":
 		err = neighborhoodCmd(ctx, args[1:], stdout, stderr)
+	case "keygen":
+		err = keygenCmd(args[1:], stdout, stderr)
+	case "signal":
+		err = signalCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

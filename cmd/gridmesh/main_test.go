@@ -36,7 +36,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 func TestTestnetCommandWritesReport(t *testing.T) {
 	report := filepath.Join(t.TempDir(), "r.json")
 	var out, errb bytes.Buffer
-	args := []string{"testnet", "--homes", "3", "--neighborhoods", "1", "--duration", "6s", "--scenario", "steady", "--report", report}
+	args := []string{"testnet", "--homes", "3", "--neighborhoods", "1", "--duration", "10s", "--scenario", "steady", "--report", report}
 	if code := run(context.Background(), args, &out, &errb); code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}

@@ -32,6 +32,7 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.BoolVar(&cfg.NoSharing, "no-sharing", cfg.NoSharing, "outage baseline: every home on its own battery, no island balancing")
 	fs.BoolVar(&cfg.FullHomes, "full-homes", cfg.FullHomes, "give every home an EV charger, a heat pump and sheddable load (implied by outage and --profiles)")
 	profiles := fs.String("profiles", "", "CSV time_s,load_w,pv_w driving every home's load and PV (scaled and jittered per home)")
+	applyRegulation := addRegulationFlags(fs, &cfg) // region.go
 	report := fs.String("report", "report.json", "where to write the JSON report")
 	quiet := fs.Bool("quiet", false, "no per-second summary")
 	logLevel := fs.String("log-level", "warn", "log level on stderr: debug, info, warn, error, off")
@@ -52,6 +53,9 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if cfg.Profiles, err = testnet.ReadProfiles(*profiles); err != nil {
 			return usageError{err}
 		}
+	}
+	if err := applyRegulation(); err != nil {
+		return usageError{err}
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
@@ -110,9 +114,10 @@ func printReport(w io.Writer, rep *testnet.Report, path string) {
 			rep.AdmissionRefused, rep.PlansFromNonMembersApplied, rep.RoguePlansPublished, rep.RogueRaftRPCsAnswered, rep.RogueRaftRPCs)
 	}
 	if is := rep.Island; is != nil {
-		fmt.Fprintf(w, "  island (sharing %v, %.0f h): critical served %.2f%%, non-critical served %.2f%%, blackouts %d, dark home-hours %.1f, min SoC %.1f%%, frequency %.3f-%.3f Hz\n",
-			is.Sharing, is.OutageS/3600, is.CriticalServedPct, is.NoncriticalServedPct, is.Blackouts, is.DarkHomeHours, is.MinSoCPct, is.FrequencyMinHz, is.FrequencyMaxHz)
+		fmt.Fprintf(w, "  island (sharing %v, %.0f h): critical served %.2f%%, non-critical served %.2f%%, blackouts %d, black starts %d, dark home-hours %.1f, SoC %.1f%% → %.1f%% (min %.1f%%), frequency %.3f-%.3f Hz\n",
+			is.Sharing, is.OutageS/3600, is.CriticalServedPct, is.NoncriticalServedPct, is.Blackouts, is.BlackStarts, is.DarkHomeHours, is.StartSoCPct, is.EndSoCPct, is.MinSoCPct, is.FrequencyMinHz, is.FrequencyMaxHz)
 	}
+	printRegion(w, rep)
 	if len(rep.Errors) > 0 {
 		fmt.Fprintf(w, "  errors: %s\n", strings.Join(rep.Errors, "; "))
 	}

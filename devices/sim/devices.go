@@ -112,7 +112,7 @@ func (c *Charger) SetChargePower(w gridmesh.W) error {
 	defer h.mu.Unlock()
 	t := h.advance()
 	h.evCmd = ChargerCommand{Manual: true, PowerW: w}
-	h.ev = h.params.Charger.Step(h.ev, h.evCmd, t, 0)
+	h.stepLoads(t, 0)
 	return nil
 }
 
@@ -129,9 +129,10 @@ func (p *HeatPump) HeatPump() (gridmesh.HeatPumpState, error) {
 }
 
 // SetHeatPumpPower asks for an electrical power from now on, clamped to
-// [0, MaxW]; outside the comfort band the heat pump overrides it until
-// the house is back inside (see HeatPumpParams). Before the first request
-// the heat pump runs its thermostat. A non-finite w is refused and
+// [0, MaxW]; it is followed below the comfort band too, down to frost
+// protection, and overridden above the band until the house is back
+// inside (see HeatPumpParams). Before the first request the heat pump
+// runs its thermostat. A non-finite w is refused and
 // changes nothing.
 func (p *HeatPump) SetHeatPumpPower(w gridmesh.W) error {
 	if !w.Finite() {
@@ -142,7 +143,7 @@ func (p *HeatPump) SetHeatPumpPower(w gridmesh.W) error {
 	defer h.mu.Unlock()
 	t := h.advance()
 	h.hpCmd = HeatPumpCommand{Manual: true, PowerW: w}
-	h.thermal = h.params.HeatPump.Step(h.thermal, h.hpCmd, t, 0)
+	h.stepLoads(t, 0)
 	return nil
 }
 
@@ -198,7 +199,8 @@ func (m *Meter) SetGrid(g Grid) error {
 	h := m.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.advance()
+	t := h.advance()
 	h.grid = g
+	h.stepLoads(t, 0) // a dead bus stops the charger and the heat pump at once
 	return nil
 }

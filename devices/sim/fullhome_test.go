@@ -278,7 +278,7 @@ func TestFullHomeProperties(t *testing.T) {
 			if c.PowerW != 0 && (c.PowerW < c.MinW || c.PowerW > c.MaxW || !c.Connected || c.WantedWh <= 0) || c.WantedWh < 0 {
 				t.Fatalf("seed %d: charger %+v", seed, c)
 			}
-			if hp.PowerW < 0 || hp.PowerW > p.HeatPump.MaxW || hp.IndoorC < hp.BandLowC-1e-6 || hp.IndoorC > hp.BandHighC+1e-6 {
+			if hp.PowerW < 0 || hp.PowerW > p.HeatPump.MaxW || hp.IndoorC < p.HeatPump.FrostC-1e-6 || hp.IndoorC > hp.BandHighC+1e-6 {
 				t.Fatalf("seed %d: heat pump %+v", seed, hp)
 			}
 			if m.NetW != s.NetW || !near(float64(s.NetW), float64(s.LoadW-s.PVW+s.BatteryW+s.ChargerW+s.HeatPumpW), 1e-9) {
@@ -351,5 +351,38 @@ func TestRandomFullHome(t *testing.T) {
 	if *a.PV != (PVParams{PeakW: b.PV.PeakW, SunriseHour: b.PV.SunriseHour, SunsetHour: b.PV.SunsetHour, Cloudiness: a.PV.Cloudiness, Seed: a.PV.Seed}) ||
 		a.Battery.CapacityWh != b.Battery.CapacityWh || a.InitialSoC != b.InitialSoC || a.Load.Seed != b.Load.Seed {
 		t.Errorf("RandomFullHome's battery, PV and load are not RandomHome's")
+	}
+}
+
+// TestFullHomeDeadBus: on a dead bus nothing draws or produces, the car
+// gets no energy and the house cools with its heat pump told to heat;
+// once the bus is live again everything runs as told.
+func TestFullHomeDeadBus(t *testing.T) {
+	h, clock := newFullHome(t, fullParams(), evening)
+	d := h.Devices()
+	if err := d.HeatPump.SetHeatPumpPower(3_000); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(time.Minute)
+	before := h.Snapshot()
+	if before.ChargerW == 0 || before.HeatPumpW == 0 {
+		t.Fatalf("live bus: want the car charging and the heat pump on: %+v", before)
+	}
+	if err := d.Meter.SetGrid(Grid{}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(time.Hour)
+	dead := h.Snapshot()
+	if dead.LoadW != 0 || dead.PVW != 0 || dead.ChargerW != 0 || dead.HeatPumpW != 0 || dead.NetW != dead.BatteryW {
+		t.Errorf("dead bus: %+v", dead)
+	}
+	if dead.EVWantedWh != before.EVWantedWh || dead.IndoorC >= before.IndoorC {
+		t.Errorf("dead bus: car wants %v Wh (before %v), house %v °C (before %v)", float64(dead.EVWantedWh), float64(before.EVWantedWh), dead.IndoorC, before.IndoorC)
+	}
+	if err := d.Meter.SetGrid(DefaultGrid()); err != nil {
+		t.Fatal(err)
+	}
+	if live := h.Snapshot(); live.ChargerW == 0 || live.HeatPumpW == 0 || live.LoadW == 0 {
+		t.Errorf("live again: %+v", live)
 	}
 }

@@ -24,6 +24,11 @@ const (
 	maxGridFrequencyHz = 100
 )
 
+// Dead reports whether the bus is dead: no grid and no voltage (a feeder
+// blacked out). Nothing in the home has power then: the loads, the
+// charger and the heat pump draw nothing and the PV inverter is off.
+func (g Grid) Dead() bool { return !g.Up && g.VoltageV == 0 }
+
 // DefaultGrid is a healthy European low-voltage grid: 230 V, 50 Hz.
 func DefaultGrid() Grid { return Grid{VoltageV: 230, FrequencyHz: 50, Up: true} }
 

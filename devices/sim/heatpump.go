@@ -20,12 +20,18 @@ import (
 // The outdoor temperature follows a daily curve, coldest at 03:00 and
 // warmest at 15:00 local time.
 //
-// Inside the comfort band [BandLowC, BandHighC] the heat pump runs as
-// told (SetHeatPumpPower) or, before it is told anything, as a thermostat
-// that switches between MaxW and off around the band's middle, HysteresisC
-// apart. Outside the band comfort comes first: below it the heat pump runs
-// at MaxW until the house is HysteresisC above BandLowC; above it, it is
-// off until the house is HysteresisC below BandHighC.
+// Before it is told anything the heat pump runs as a thermostat that
+// switches between MaxW and off around the middle of the comfort band
+// [BandLowC, BandHighC], HysteresisC apart, and comfort comes first: below
+// the band it runs at MaxW until the house is HysteresisC above BandLowC.
+//
+// Once told a power (SetHeatPumpPower) it runs as told, also below the
+// comfort band: a controller that turns it off in a cold house means it,
+// as a utility's block signal does (SG Ready's state 1), and an islanded
+// home shedding its heat pump relies on that. Two overrides remain,
+// whatever it is told: above the band it is off until the house is
+// HysteresisC below BandHighC, and at FrostC (frost protection) it runs
+// at MaxW until the house is HysteresisC above it.
 type HeatPumpParams struct {
 	// MaxW is the most electrical power it draws.
 	MaxW gridmesh.W
@@ -41,6 +47,10 @@ type HeatPumpParams struct {
 	BandLowC, BandHighC float64
 	// HysteresisC is the thermostat's switching gap, in (0, band/2].
 	HysteresisC float64
+	// FrostC is the frost protection, in °C below BandLowC: a heat pump
+	// told to stay off still heats a house this cold (the zero value
+	// protects at 0 °C).
+	FrostC float64
 	// The outdoor temperature swings OutdoorSwingC either side of
 	// OutdoorMeanC over the day, in °C.
 	OutdoorMeanC, OutdoorSwingC float64
@@ -82,6 +92,9 @@ func (p HeatPumpParams) Validate() error {
 	if !(minTempC <= p.BandLowC && p.BandLowC < p.BandHighC && p.BandHighC <= maxTempC) {
 		return fmt.Errorf("%w: comfort band [%v, %v] °C not within [%v, %v]", ErrInvalidParams, p.BandLowC, p.BandHighC, minTempC, maxTempC)
 	}
+	if !(minTempC <= p.FrostC && p.FrostC < p.BandLowC) {
+		return fmt.Errorf("%w: frost protection %v °C not within [%v, %v)", ErrInvalidParams, p.FrostC, minTempC, p.BandLowC)
+	}
 	if !(p.HysteresisC > 0 && p.HysteresisC <= (p.BandHighC-p.BandLowC)/2) {
 		return fmt.Errorf("%w: hysteresis %v K outside (0, half the band]", ErrInvalidParams, p.HysteresisC)
 	}
@@ -104,7 +117,7 @@ const (
 	// RecoveryNone: inside the band, the command or thermostat rules.
 	RecoveryNone Recovery = iota
 	// RecoveryHeating: the house fell to BandLowC; full power until it is
-	// HysteresisC above it.
+	// HysteresisC above it, unless the heat pump has been told a power.
 	RecoveryHeating
 	// RecoveryIdle: the house rose to BandHighC; off until it is
 	// HysteresisC below it.
@@ -122,6 +135,10 @@ type ThermalState struct {
 	Heating bool
 	// Recovery says whether comfort overrides the command.
 	Recovery Recovery
+	// Frost is true from the house reaching FrostC until it is
+	// HysteresisC above it: the heat pump runs at MaxW whatever it is
+	// told.
+	Frost bool
 	// UsedWh is the electrical energy drawn since the state began.
 	UsedWh gridmesh.Wh
 }
@@ -133,6 +150,9 @@ type HeatPumpCommand struct {
 	Manual bool
 	// PowerW is that power, clamped to [0, MaxW]; a non-finite one is 0.
 	PowerW gridmesh.W
+	// Unpowered is true while the heat pump has no supply (a dead bus):
+	// it draws nothing, frost protection or not.
+	Unpowered bool
 }
 
 // Step integrates the house and heat pump from at over dt under a
@@ -187,7 +207,11 @@ func (p HeatPumpParams) Reading(s ThermalState, t time.Time) gridmesh.HeatPumpSt
 // power is the electrical power drawn in state s under cmd.
 func (p HeatPumpParams) power(s ThermalState, cmd HeatPumpCommand) gridmesh.W {
 	switch {
-	case s.Recovery == RecoveryHeating:
+	case cmd.Unpowered:
+		return 0
+	case s.Frost:
+		return p.MaxW
+	case s.Recovery == RecoveryHeating && !cmd.Manual:
 		return p.MaxW
 	case s.Recovery == RecoveryIdle:
 		return 0
@@ -213,6 +237,12 @@ func (p HeatPumpParams) latch(s ThermalState) ThermalState {
 	case s.Recovery == RecoveryHeating && t >= p.BandLowC+h, s.Recovery == RecoveryIdle && t <= p.BandHighC-h:
 		s.Recovery = RecoveryNone
 	}
+	switch {
+	case t <= p.FrostC:
+		s.Frost = true
+	case t >= p.FrostC+h:
+		s.Frost = false
+	}
 	mid := (p.BandLowC + p.BandHighC) / 2
 	switch {
 	case t <= mid-h/2:
@@ -228,7 +258,7 @@ func (p HeatPumpParams) latch(s ThermalState) ThermalState {
 func (p HeatPumpParams) nextThreshold(t, eq float64) (float64, bool) {
 	h, mid := p.HysteresisC, (p.BandLowC+p.BandHighC)/2
 	best, ok := 0.0, false
-	for _, c := range [...]float64{p.BandLowC, p.BandHighC, p.BandLowC + h, p.BandHighC - h, mid - h/2, mid + h/2} {
+	for _, c := range [...]float64{p.BandLowC, p.BandHighC, p.BandLowC + h, p.BandHighC - h, mid - h/2, mid + h/2, p.FrostC, p.FrostC + h} {
 		ahead := eq > t && c > t && c < eq || eq < t && c < t && c > eq
 		if ahead && (!ok || math.Abs(c-t) < math.Abs(best-t)) {
 			best, ok = c, true

@@ -33,7 +33,7 @@ func TestHeatPumpOutdoor(t *testing.T) {
 func TestHeatPumpMatchesRC(t *testing.T) {
 	p := testHeatPump
 	p.OutdoorSwingC = 0
-	p.BandLowC, p.BandHighC, p.HysteresisC = -50, 59, 0.5 // nothing switches
+	p.BandLowC, p.BandHighC, p.HysteresisC, p.FrostC = -50, 59, 0.5, -60 // nothing switches
 	at := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
 	cmd := HeatPumpCommand{Manual: true, PowerW: 1_000}
 	got := p.Step(ThermalState{IndoorC: 15}, cmd, at, 10*time.Hour)
@@ -64,36 +64,55 @@ func TestHeatPumpThermostat(t *testing.T) {
 	}
 }
 
-// TestHeatPumpOverride: a command that would leave the band is
-// overridden at the band's edge until the house is back inside.
+// TestHeatPumpOverride: a command is followed below the comfort band
+// (a heat pump told off stays off in a cold house) down to frost
+// protection, and overridden above the band; without a command comfort
+// keeps the house in the band.
 func TestHeatPumpOverride(t *testing.T) {
 	p := testHeatPump
+	p.FrostC = 15 // reached within a day from 21 °C with the heat pump off
 	at := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
 	for _, tt := range []struct {
-		name string
-		cmd  gridmesh.W
-		edge float64
+		name   string
+		cmd    gridmesh.W
+		lo, hi float64 // where the house may go
 	}{
-		{"off lets it cool to the band", 0, 20},
-		{"full power heats it to the band", 3_000, 22},
+		{"off lets it cool to frost protection", 0, 15, 22},
+		{"full power heats it to the band", 3_000, 20, 22},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := HeatPumpCommand{Manual: true, PowerW: tt.cmd}
 			s := ThermalState{IndoorC: 21}
-			overridden := false
+			overridden, coldest := false, s.IndoorC
 			for range 48 * 60 {
 				s = p.Step(s, cmd, at, time.Minute)
-				if s.IndoorC < 20-1e-9 || s.IndoorC > 22+1e-9 {
-					t.Fatalf("%v °C outside the band", s.IndoorC)
+				if s.IndoorC < tt.lo-1e-9 || s.IndoorC > tt.hi+1e-9 {
+					t.Fatalf("%v °C outside [%v, %v]", s.IndoorC, tt.lo, tt.hi)
 				}
 				if s.PowerW != tt.cmd {
 					overridden = true
 				}
+				coldest = min(coldest, s.IndoorC)
 			}
 			if !overridden {
 				t.Error("never overridden")
 			}
+			if tt.cmd == 0 && coldest > 15+0.01 {
+				t.Errorf("off: coldest %v °C, want frost protection's 15", coldest)
+			}
 		})
+	}
+	// Without a command the heat pump heats a house below its band at
+	// full power, whatever its thermostat.
+	s := p.Step(ThermalState{IndoorC: 19}, HeatPumpCommand{}, at, 0)
+	if s.PowerW != p.MaxW || s.Recovery != RecoveryHeating {
+		t.Errorf("default below the band: %+v", s)
+	}
+	if s := p.Step(ThermalState{IndoorC: 19}, HeatPumpCommand{Manual: true}, at, 0); s.PowerW != 0 {
+		t.Errorf("told off below the band: %+v", s)
+	}
+	if s := p.Step(ThermalState{IndoorC: 14}, HeatPumpCommand{Manual: true}, at, 0); s.PowerW != p.MaxW || !s.Frost {
+		t.Errorf("told off below frost protection: %+v", s)
 	}
 	// A command inside the band is followed as given, clamped.
 	for _, w := range []gridmesh.W{0, 1_200, 3_000, 5_000, -1} {
@@ -106,8 +125,10 @@ func TestHeatPumpOverride(t *testing.T) {
 
 // TestHeatPumpStepProperties drives random houses with random commands
 // over random intervals: power stays in [0, MaxW], energy follows power,
-// a house started in its band stays in it (the heat pumps are sized for
-// the weather), and one long step equals many short ones.
+// a house started in its band stays above frost protection and below the
+// band's top (the heat pumps are sized for the weather), in the band as
+// long as it is not told a power, and one long step equals many short
+// ones.
 func TestHeatPumpStepProperties(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
@@ -127,8 +148,12 @@ func TestHeatPumpStepProperties(t *testing.T) {
 			if next.PowerW < 0 || next.PowerW > p.MaxW {
 				t.Fatalf("seed %d: power %v outside [0, %v]", seed, next.PowerW, p.MaxW)
 			}
-			if next.IndoorC < p.BandLowC-1e-6 || next.IndoorC > p.BandHighC+1e-6 || math.IsNaN(next.IndoorC) {
-				t.Fatalf("seed %d: %v °C outside [%v, %v] with %+v", seed, next.IndoorC, p.BandLowC, p.BandHighC, p)
+			lo := p.BandLowC
+			if cmd.Manual {
+				lo = p.FrostC
+			}
+			if next.IndoorC < lo-1e-6 || next.IndoorC > p.BandHighC+1e-6 || math.IsNaN(next.IndoorC) {
+				t.Fatalf("seed %d: %v °C outside [%v, %v] with %+v", seed, next.IndoorC, lo, p.BandHighC, p)
 			}
 			if used := float64(next.UsedWh - s.UsedWh); used < 0 || used > float64(p.MaxW)*dt.Hours()+1e-6 {
 				t.Fatalf("seed %d: %v Wh in %v", seed, used, dt)
@@ -161,6 +186,8 @@ func TestHeatPumpParamsValidate(t *testing.T) {
 		func(p *HeatPumpParams) { p.BandLowC = 22 },
 		func(p *HeatPumpParams) { p.BandHighC = math.Inf(1) },
 		func(p *HeatPumpParams) { p.HysteresisC = 0 },
+		func(p *HeatPumpParams) { p.FrostC = 20 },
+		func(p *HeatPumpParams) { p.FrostC = math.NaN() },
 		func(p *HeatPumpParams) { p.HysteresisC = 1.5 },
 		func(p *HeatPumpParams) { p.OutdoorSwingC = -1 },
 		func(p *HeatPumpParams) { p.OutdoorMeanC = math.NaN() },

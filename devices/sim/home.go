@@ -49,7 +49,8 @@ type HomeSnapshot struct {
 	// At is the clock reading the snapshot describes.
 	At time.Time
 	// LoadW is the household load served: CriticalW, plus NonCriticalW
-	// unless Shed.
+	// unless Shed; 0 on a dead bus (Grid.Dead), as are PVW, ChargerW and
+	// HeatPumpW.
 	LoadW gridmesh.W
 	// CriticalW and NonCriticalW split the household's demand.
 	CriticalW, NonCriticalW gridmesh.W
@@ -197,6 +198,9 @@ func (h *Home) snapshot(t time.Time) HomeSnapshot {
 	if hp := p.HeatPump; hp != nil {
 		s.HeatPumpW, s.IndoorC, s.OutdoorC = h.thermal.PowerW, h.thermal.IndoorC, hp.OutdoorAt(t)
 	}
+	if h.grid.Dead() {
+		s.LoadW, s.PVW, s.ChargerW, s.HeatPumpW = 0, 0, 0, 0
+	}
 	s.NetW = s.LoadW - s.PVW + s.BatteryW + s.ChargerW + s.HeatPumpW
 	return s
 }
@@ -216,14 +220,27 @@ func (h *Home) advance() time.Time {
 		// reached.
 		h.battery = b.Step(b.Step(h.battery, h.batteryCmd, dt), h.batteryCmd, 0)
 	}
-	if c := h.params.Charger; c != nil {
-		h.ev = c.Step(h.ev, h.evCmd, h.last, dt)
-	}
-	if hp := h.params.HeatPump; hp != nil {
-		h.thermal = hp.Step(h.thermal, h.hpCmd, h.last, dt)
-	}
+	h.stepLoads(h.last, dt)
 	h.last = now
 	return now
+}
+
+// stepLoads integrates the charger and the heat pump from at over dt
+// (dt 0: their power at at) under the commands in force, or with no
+// supply on a dead bus: the car does not charge and the house cools. The
+// caller holds h.mu.
+func (h *Home) stepLoads(at time.Time, dt time.Duration) {
+	evCmd, hpCmd := h.evCmd, h.hpCmd
+	if h.grid.Dead() {
+		evCmd = ChargerCommand{Manual: true}
+		hpCmd.Unpowered = true
+	}
+	if c := h.params.Charger; c != nil {
+		h.ev = c.Step(h.ev, evCmd, at, dt)
+	}
+	if hp := h.params.HeatPump; hp != nil {
+		h.thermal = hp.Step(h.thermal, hpCmd, at, dt)
+	}
 }
 
 // ErrInvalidCommand is wrapped by the error a device returns for a

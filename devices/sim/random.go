@@ -89,6 +89,9 @@ const (
 	randCapMinWhPerK, randCapSpanWhPerK gridmesh.Wh = 4_000, 4_000
 	// A 2 K comfort band from 19.5-21 °C up, a 0.5 K thermostat gap.
 	randBandLowMinC, randBandLowSpanC, randBandC, randHysteresisC = 19.5, 1.5, 2.0, 0.5
+	// Frost protection at 8 °C: room thermostats' frost setting is 5-8 °C;
+	// the top of that range keeps pipes in outer walls safe.
+	randFrostC = 8.0
 	// Winter weather: a daily mean of -5..8 °C swinging 2-6 K.
 	randOutdoorMinC, randOutdoorSpanC, randSwingMinC, randSwingSpanC = -5.0, 13.0, 2.0, 4.0
 )
@@ -117,7 +120,7 @@ func RandomFullHome(rng *rand.Rand) FullHomeParams {
 		COP:            randCOP,
 		LossWPerK:      randLossMinWPerK + gridmesh.W(rng.Float64())*randLossSpanWPerK,
 		CapacityWhPerK: randCapMinWhPerK + gridmesh.Wh(rng.Float64())*randCapSpanWhPerK,
-		BandLowC:       low, BandHighC: low + randBandC, HysteresisC: randHysteresisC,
+		BandLowC:       low, BandHighC: low + randBandC, HysteresisC: randHysteresisC, FrostC: randFrostC,
 		OutdoorMeanC:  randOutdoorMinC + rng.Float64()*randOutdoorSpanC,
 		OutdoorSwingC: randSwingMinC + rng.Float64()*randSwingSpanC,
 	}

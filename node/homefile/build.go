@@ -72,6 +72,13 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 		}
 		c.Mesh.Admission = adm
 	}
+	for _, k := range f.OperatorKeys {
+		pub, err := node.ParseOperatorKey(k) // validated when parsed
+		if err != nil {
+			return nil, err
+		}
+		c.Mesh.Region.OperatorKeys = append(c.Mesh.Region.OperatorKeys, pub)
+	}
 	for _, s := range f.Raft.Servers {
 		c.Raft.Servers = append(c.Raft.Servers, consensus.Server{ID: s.ID, Voter: s.Voter})
 	}

@@ -2,6 +2,8 @@ package homefile
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +34,10 @@ type File struct {
 	// Admission, when set, admits only homes holding a membership
 	// certificate of the neighborhood (`gridmesh neighborhood invite`).
 	Admission *Admission `yaml:"admission"`
+	// OperatorKeys are the grid operators' public keys (standard base64,
+	// as `gridmesh keygen` prints them): only signals they signed steer
+	// the home's neighborhood. Empty: every signal is refused.
+	OperatorKeys []string `yaml:"operator_keys"`
 	// TargetW, when set, is the neighborhood's feeder import target this
 	// home dispatches to while it leads (until operator requests arrive).
 	TargetW *Power `yaml:"target_w"`
@@ -151,6 +157,11 @@ func (f *File) validate() error {
 	}
 	if f.DataDir == "" {
 		errs = append(errs, errors.New("data_dir: required (the home's identity key and Raft state live there)"))
+	}
+	for i, k := range f.OperatorKeys {
+		if b, err := base64.StdEncoding.DecodeString(k); err != nil || len(b) != ed25519.PublicKeySize {
+			errs = append(errs, fmt.Errorf("operator_keys[%d]: want a %d-byte ed25519 public key in standard base64 (gridmesh keygen prints it)", i, ed25519.PublicKeySize))
+		}
 	}
 	if a := f.Admission; a != nil && (a.NeighborhoodKey == "" || a.Certificate == "") {
 		errs = append(errs, errors.New("admission: neighborhood_key and certificate are both required"))

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/mesh"
+	"github.com/gridmesh/gridmesh/node"
+	"github.com/gridmesh/gridmesh/testnet"
+)
+
+// keygenCmd writes a grid operator's key and prints its public key.
+func keygenCmd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "", "file to write the operator's private key to (0600; never overwritten)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() > 0 {
+		return usageError{errors.New("want --out FILE and nothing else")}
+	}
+	pub, err := node.CreateOperatorKey(*out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "operator key: %s (keep it off the homes)\npublic key (a home file's operator_keys): %s\n", *out, node.FormatOperatorKey(pub))
+	return nil
+}
+
+// signalHostTimeout bounds how long `gridmesh signal` waits to reach a
+// home of the region: well past a dial and a subscription exchange, well
+// short of a wait nobody would notice.
+const signalHostTimeout = 30 * time.Second
+
+// signalLinger is how long `gridmesh signal` stays after its last
+// publish: a few gossip heartbeats, so the message leaves its queues
+// before the host closes.
+const signalLinger = 3 * time.Second
+
+// signalCmd signs and publishes a demand-response cut, or a regulation
+// signal step by step, through a short-lived host of its own.
+func signalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("signal", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	keyPath := fs.String("key", "", "the operator's key file (gridmesh keygen)")
+	bootstrap := fs.String("bootstrap", "", "comma-separated multiaddrs (with /p2p/ID) of homes to enter the region through")
+	network := fs.String("network", "", "the deployment's network name (the region)")
+	region := fs.String("region", "", "the region signals name (default: the network name)")
+	id := fs.String("id", "", "the signal's ID (default: dr-<time> or reg-<time>)")
+	cutKW := fs.Float64("cut-kw", 0, "demand response: import cut asked of the region, kW")
+	csvPath := fs.String("signal", "", "regulation: CSV of time_s,value rows in [-1, 1] at a fixed step")
+	capKW := fs.Float64("capacity-kw", 0, "regulation: capacity asked each way, kW")
+	startArg := fs.String("start", "+0s", "when it starts: +DURATION from now, or an RFC 3339 time")
+	duration := fs.Duration("duration", 15*time.Minute, "how long it holds (regulation: default the CSV's length)")
+	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error, off")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	durationSet := false
+	fs.Visit(func(f *flag.Flag) { durationSet = durationSet || f.Name == "duration" })
+	if *keyPath == "" || *bootstrap == "" || *network == "" || fs.NArg() > 0 {
+		return usageError{errors.New("want --key FILE --bootstrap MULTIADDR[,...] --network NAME and --cut-kw KW or --signal FILE.csv --capacity-kw KW")}
+	}
+	if (*cutKW > 0) == (*csvPath != "") {
+		return usageError{errors.New("want exactly one of --cut-kw and --signal")}
+	}
+	if *csvPath != "" && *capKW <= 0 {
+		return usageError{errors.New("--signal needs --capacity-kw")}
+	}
+	start, err := parseStart(*startArg, time.Now())
+	if err != nil {
+		return usageError{err}
+	}
+	var step time.Duration
+	var values []float64
+	if *csvPath != "" {
+		f, err := os.Open(*csvPath)
+		if err != nil {
+			return usageError{err}
+		}
+		step, values, err = testnet.ParseRegulationCSV(f)
+		f.Close()
+		if err != nil {
+			return usageError{err}
+		}
+		if !durationSet {
+			*duration = time.Duration(len(values)) * step
+		}
+	}
+	if *duration <= 0 {
+		return usageError{fmt.Errorf("--duration %v must be positive", *duration)}
+	}
+	priv, err := node.LoadOperatorKey(*keyPath)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		return err
+	}
+	cfg := mesh.DefaultConfig()
+	cfg.Network, cfg.Region.Name = *network, *region
+	cfg.ListenAddrs = []string{"/ip4/0.0.0.0/tcp/0"}
+	cfg.Bootstrap = strings.Split(*bootstrap, ",")
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	op, err := node.OpenOperator(ctx, cfg, priv, log)
+	if err != nil {
+		return err
+	}
+	defer op.Close()
+	eg, ctx := errgroup.WithContext(ctx)
+	ctx, stop := context.WithCancel(ctx)
+	eg.Go(func() error { return op.Run(ctx) })
+	eg.Go(func() error {
+		defer stop()
+		wctx, cancel := context.WithTimeout(ctx, signalHostTimeout)
+		err := op.WaitForHomes(wctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		sig := gridmesh.Signal{
+			ID: *id, StartMs: start.UnixMilli(), EndMs: start.Add(*duration).UnixMilli(),
+		}
+		if *cutKW > 0 {
+			sig.Kind, sig.AmountW = gridmesh.SignalCutImport, gridmesh.W(*cutKW*1000)
+			sig.ID = cmpOr(sig.ID, fmt.Sprintf("dr-%d", start.Unix()))
+			sent, err := op.Publish(ctx, sig)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "signal %s: cut %v from %s for %v, seq %d, to %d homes in reach\n",
+				sent.ID, sent.AmountW, start.UTC().Format(time.RFC3339), *duration, sent.Seq, op.Homes())
+		} else {
+			sig.Kind, sig.AmountW = gridmesh.SignalRegulation, gridmesh.W(*capKW*1000)
+			sig.ID = cmpOr(sig.ID, fmt.Sprintf("reg-%d", start.Unix()))
+			if err := publishSteps(ctx, op, sig, step, values, stdout); err != nil {
+				return err
+			}
+		}
+		select { // let the last message leave before the host closes
+		case <-ctx.Done():
+		case <-time.After(signalLinger):
+		}
+		return nil
+	})
+	if err := eg.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// publishSteps publishes one regulation step per CSV row at its time from
+// the signal's start, re-sending the value in force at least every half
+// gridmesh.RegulationStepHoldMs so that it holds, until the window ends.
+func publishSteps(ctx context.Context, op *node.Operator, sig gridmesh.Signal, step time.Duration, values []float64, stdout io.Writer) error {
+	start, end := sig.Start(), sig.End()
+	resend := min(step, gridmesh.RegulationStepHoldMs*time.Millisecond/2)
+	sent := 0
+	for at := start; at.Before(end); at = at.Add(resend) {
+		if wait := time.Until(at); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+		sig.Value = values[int(at.Sub(start)/step)%len(values)]
+		if _, err := op.Publish(ctx, sig); err != nil {
+			return err
+		}
+		sent++
+	}
+	fmt.Fprintf(stdout, "signal %s: %d regulation steps of %v at %v each way, to %d homes in reach\n",
+		sig.ID, sent, step, sig.AmountW, op.Homes())
+	return nil
+}
+
+// parseStart reads +DURATION (from now) or an RFC 3339 time.
+func parseStart(s string, now time.Time) (time.Time, error) {
+	if rest, ok := strings.CutPrefix(s, "+"); ok {
+		d, err := time.ParseDuration(rest)
+		if err != nil || d < 0 {
+			return time.Time{}, fmt.Errorf("--start %q: want +DURATION or an RFC 3339 time", s)
+		}
+		return now.Add(d), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--start %q: want +DURATION or an RFC 3339 time", s)
+	}
+	return t, nil
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// addRegulationFlags adds the testnet's regulation flags to fs; the
+// returned function applies them to cfg once fs is parsed.
+func addRegulationFlags(fs *flag.FlagSet, cfg *testnet.Config) func() error {
+	csvPath := fs.String("signal", "", "regulation scenario: CSV of time_s,value rows in [-1, 1] at a fixed step (default: a generated RegD-like signal)")
+	perHome := fs.Float64("reg-w-per-home", float64(testnet.DefaultRegulationPerHomeW), "regulation scenario: capacity the region offers per home, W")
+	return func() error {
+		cfg.Regulation.PerHomeW = gridmesh.W(*perHome)
+		if *csvPath == "" {
+			return nil
+		}
+		f, err := os.Open(*csvPath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		cfg.Regulation.Step, cfg.Regulation.Values, err = testnet.ParseRegulationCSV(f)
+		return err
+	}
+}
+
+// printRegion writes the regional figures of a report.
+func printRegion(w io.Writer, rep *testnet.Report) {
+	var shares []string
+	for _, nb := range rep.Neighborhood {
+		if nb.RegionalShareW != 0 {
+			shares = append(shares, fmt.Sprintf("%s %v", nb.ID, nb.RegionalShareW))
+		}
+	}
+	if len(shares) > 0 {
+		fmt.Fprintf(w, "  regional shares: %s\n", strings.Join(shares, ", "))
+	}
+	if len(rep.SignalsRejected) > 0 {
+		fmt.Fprintf(w, "  signals rejected: %v\n", rep.SignalsRejected)
+	}
+	if reg := rep.Regulation; reg != nil {
+		fmt.Fprintf(w, "  regulation: offered %v, precision (every sample) %.3f, %d samples of 10 s\n", reg.OfferedW, reg.Precision, reg.Samples)
+		if s := rep.PJMScore; s != nil {
+			fmt.Fprintf(w, "  pjm score: composite %.3f (accuracy %.3f, delay %.3f, precision %.3f)\n", s.Composite, s.Accuracy, s.Delay, s.Precision)
+		} else {
+			fmt.Fprintf(w, "  pjm score: none (%s)\n", reg.PJMScoreError)
+		}
+	}
+}
