@@ -82,11 +82,17 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 	for _, s := range f.Raft.Servers {
 		c.Raft.Servers = append(c.Raft.Servers, consensus.Server{ID: s.ID, Voter: s.Voter})
 	}
-	if !slices.ContainsFunc(c.Raft.Servers, func(s consensus.Server) bool { return s.ID == self }) {
+	if len(c.Raft.Servers) > 0 && !slices.ContainsFunc(c.Raft.Servers, func(s consensus.Server) bool { return s.ID == self }) {
+		return nil, fmt.Errorf("raft: servers do not list this home (%s)", self)
+	}
+	if e := f.Raft.BootstrapExpect; e != nil {
 		if len(c.Raft.Servers) > 0 {
-			return nil, fmt.Errorf("raft: servers do not list this home (%s)", self)
+			return nil, errors.New("raft: bootstrap_expect and servers exclude each other")
 		}
-		c.Raft.Servers = []consensus.Server{{ID: self, Voter: true}}
+		if *e < 1 || *e > 9 {
+			return nil, fmt.Errorf("raft: bootstrap_expect %d outside [1, 9]", *e)
+		}
+		c.Formation.Expect = *e
 	}
 	for i := range f.Devices {
 		d := &f.Devices[i]

@@ -29,7 +29,8 @@ type File struct {
 	DataDir string `yaml:"data_dir"`
 	// HTTP is the status endpoint's address ("" = none).
 	HTTP string `yaml:"http"`
-	// Raft lists the neighborhood's Raft members; empty: this home alone.
+	// Raft says how the neighborhood's Raft group forms: by itself from
+	// the homes it finds (the default), or from a configured list.
 	Raft Raft `yaml:"raft"`
 	// Admission, when set, admits only homes holding a membership
 	// certificate of the neighborhood (`gridmesh neighborhood invite`).
@@ -52,9 +53,14 @@ type Admission struct {
 	Certificate     string `yaml:"certificate"`
 }
 
-// Raft is the neighborhood's static Raft membership.
+// Raft is how the neighborhood's Raft group forms. With Servers empty
+// (the default) the homes organize themselves: the first BootstrapExpect
+// homes without state found the group (default 3; 1 for a home alone),
+// and its leader admits the others and keeps the voters. Servers, if
+// set, is a static membership instead, identical in every home's file.
 type Raft struct {
-	Servers []Server `yaml:"servers"`
+	BootstrapExpect *int     `yaml:"bootstrap_expect"`
+	Servers         []Server `yaml:"servers"`
 }
 
 // Server is one Raft member: a home's libp2p peer ID and whether it votes.
