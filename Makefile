@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin/gridmesh
 REPORT  ?= report.json
 
-.PHONY: all build test test-short testnet testnet-100 vet fmt fmt-check fuzz bench clean
+.PHONY: all build test test-short test-faults testnet testnet-100 testnet-faults vet fmt fmt-check fuzz bench clean
 
 all: build
 
@@ -18,6 +18,12 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -timeout 14m ./...
 
+# The self-organization suite at full length: 100 simultaneous cold starts
+# of five homes (make test runs 5), voters grown and replaced, a split
+# healed, leaders paused and killed under a linearizability check.
+test-faults:
+	$(GO) test -race -count=1 -timeout 40m ./node/ -run 'ColdStart|VotersGrow|Partitioned|PausedOrKilled' -formation.coldstarts 100 -v
+
 test-short:
 	$(GO) test -short -timeout 5m ./...
 
@@ -28,6 +34,11 @@ testnet: build
 # The larger city from the first-city issue.
 testnet-100: build
 	./$(BIN) testnet --homes 100 --neighborhoods 4 --duration 60s --report $(REPORT)
+
+# Neighborhoods that organize themselves, under churn, paused leaders and
+# rogue hosts (issue 4's run).
+testnet-faults: build
+	./$(BIN) testnet --homes 30 --neighborhoods 3 --duration 60s --scenario cold-start,churn,pause-leader,rogue --report $(REPORT)
 
 vet:
 	$(GO) vet ./...

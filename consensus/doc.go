@@ -12,7 +12,15 @@
 //     rather than opening one.
 //   - The FSM: the newest committed plan body (opaque bytes the caller
 //     encodes), its gridmesh.Epoch (the Raft term and index of its log
-//     entry) and how many plans were committed; snapshots in CBOR.
+//     entry), how many plans were committed, and the cluster's name (the
+//     first leader's NameCluster); snapshots in CBOR.
+//   - Membership mechanics, not policy: Bootstrap (only where no Raft
+//     state exists; raft grants votes to a candidate while it knows no
+//     configuration, so one founder is enough), AddNonvoter, AddVoter,
+//     DemoteVoter, RemoveServer on the leader, Reset to wipe a member
+//     that must join another group, Pause to make a member go silent as
+//     a stopped process would (fault tests). Who founds, who votes and
+//     when to merge is node's policy (node/formation.go).
 //   - Storage: a raft-boltdb log and stable store (fsync on) and a file
 //     snapshot store under Config.DataDir, or memory when DataDir is "".
 //
@@ -21,20 +29,21 @@
 //
 // # What the caller must do
 //
-//   - Fill the host's peerstore with the addresses of every member in
-//     Config.Servers before (and while) the group runs: Dial looks only
-//     there.
-//   - Give every member the same Config.Servers, voters and non-voters
-//     alike. A member bootstraps the group from that list only when its
-//     store holds no Raft state; afterwards the list in the log wins.
+//   - Fill the host's peerstore with the addresses of every member
+//     before (and while) the group runs: Dial looks only there.
+//   - Either leave Config.Servers empty and found the group with
+//     Bootstrap on exactly one member (the others are added by its
+//     leader), or give every member the same Config.Servers, voters and
+//     non-voters alike: a member bootstraps from that list only when its
+//     store holds no Raft state; afterwards the configuration in the log
+//     wins.
 //   - Commit only on the leader (IsLeader, or after a notice on
 //     LeaderChanges); a follower gets *NotLeaderError naming the leader.
 //     Publish a plan only after Commit returned its Epoch.
 //   - Call Close exactly once it is done (further calls are no-ops). Open
 //     starts raft's goroutines; Close stops them and waits for them. Close
-//     is a hard stop: no leadership transfer (graceful hand-over is a
-//     later issue), so the others elect a new leader after an election
-//     timeout.
+//     is a hard stop: call TransferLeadership first for a graceful one,
+//     or the others elect a new leader after an election timeout.
 //   - Not open two groups of one neighborhood on one host: the second
 //     would take over the first's stream handler.
 //   - Where the neighborhood admits its members, set Config.Admit (the

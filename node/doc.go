@@ -31,10 +31,25 @@
 //   - the telemetry publisher: every TelemetryPeriod the newest reading
 //     goes to the neighborhood's telemetry topic.
 //   - the plan receiver: validated plans from the plan topic go to the loop.
-//   - on Raft voters only, the telemetry receiver (the table the leader
-//     dispatches from) and the dispatcher: while this home leads, every
-//     PlanPeriod, on a new target and on gaining leadership, it computes
-//     control.Dispatch, commits the plan to Raft and only then publishes it.
+//   - the telemetry receiver (the table the leader dispatches from, and
+//     the roster self-organization reads) and the dispatcher: while this
+//     home leads, every PlanPeriod, on a new target and on gaining
+//     leadership, it computes control.Dispatch, commits the plan to Raft,
+//     confirms its leadership with a quorum and only then publishes it.
+//     Every home runs both: any home may be made a voter and lead.
+//   - self-organization (formation.go, autopilot.go), when no Raft
+//     servers are configured: homes announce in their telemetry whether
+//     they hold Raft state, their cluster's name and, while they have
+//     none, the home they would have found it; the lowest peer ID that
+//     every home without state names, once the view has been still for
+//     Settle, bootstraps the cluster with the first Expect homes as
+//     voters. The leader names the cluster, adds every home it hears from
+//     as a non-voter, keeps 3 voters (5 from 7 homes) among healthy homes
+//     that have caught up, replaces a voter silent for ReplaceAfter and
+//     removes a non-voter silent for RemoveAfter, never dropping the
+//     voters still heard below a quorum. Should a partition ever let two
+//     clusters form, the one whose name sorts last is wiped and joins the
+//     other (two witnesses needed), and the device loop's fence restarts.
 //   - the region (region.go): every home keeps a view of the operator's
 //     signals and the neighborhoods' aggregates from the region topic;
 //     the leader publishes its neighborhood's aggregate every 5 s and,
@@ -44,8 +59,10 @@
 //     followed until the next (gridmesh.Signal.Value).
 //   - the local HTTP status endpoint, if configured.
 //
-// Callers must: give every home of a neighborhood the same Raft server
-// list; call Run once; cancel its context to stop. Cancelling is a hard
-// stop, like a crash: no leadership transfer, no goodbye (a graceful stop
-// with leadership transfer comes with self-organizing neighborhoods).
+// Callers must: give every home a few bootstrap peers and, if they
+// configure Raft servers at all, the same list everywhere; call Run once;
+// call Leave before cancelling its context for a graceful stop (the
+// leader hands over first). Cancelling alone is a hard stop, like a
+// crash. Pause (pause.go) makes a home go silent for a while, as a
+// stopped process would: for fault tests and the testnet.
 package node

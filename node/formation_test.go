@@ -26,7 +26,7 @@ var coldStarts = flag.Int("formation.coldstarts", 5, "simultaneous cold starts o
 // port picked before any starts, so they can all start at one instant
 // with each other's addresses as bootstrap peers.
 type town struct {
-	t      *testing.T
+	t      testing.TB
 	keys   []crypto.PrivKey
 	ids    []peer.ID
 	ports  []int
@@ -35,9 +35,11 @@ type town struct {
 	clock  func() time.Time
 	target gridmesh.Target
 	obs    node.Observer // every home's observer; nil for none
+	dirs   []string      // Raft data directories, when durable
+	base   node.Config   // every home's configuration; fastConfig by default
 }
 
-func newTown(t *testing.T, n int) *town {
+func newTown(t testing.TB, n int) *town {
 	t.Helper()
 	start := time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC)
 	t0 := time.Now()
@@ -61,12 +63,13 @@ func newTown(t *testing.T, n int) *town {
 		w.ports = append(w.ports, freePort(t))
 	}
 	w.homes = make([]*testHome, n)
+	w.base = fastConfig()
 	t.Cleanup(w.stopAll)
 	return w
 }
 
 // freePort returns a loopback TCP port free at the time of the call.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -86,10 +89,13 @@ func (w *town) start(is []int, boot func(i int) []int) {
 	w.t.Helper()
 	ctxs := make(map[int]context.Context, len(is))
 	for _, i := range is {
-		cfg := fastConfig()
+		cfg := w.base
 		cfg.Home = gridmesh.HomeID(fmt.Sprintf("h%d", i))
 		cfg.Neighborhood = "nb"
 		cfg.Mesh.ListenAddrs = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", w.ports[i])}
+		if w.dirs != nil {
+			cfg.Raft.DataDir = w.dirs[i]
+		}
 		for _, b := range boot(i) {
 			cfg.Mesh.Bootstrap = append(cfg.Mesh.Bootstrap, w.addr(b))
 		}
@@ -290,6 +296,74 @@ func TestPartitionedClustersMerge(t *testing.T) {
 	}
 	if m := w.sumCounter("cluster_merges"); m != 3 {
 		t.Fatalf("%d homes wiped their state to merge, want the 3 of the losing half", m)
+	}
+}
+
+// Every home of a formed neighborhood is stopped hard and started again
+// at once with its key and Raft data: they resume their cluster (same
+// name, no new founding) and follow its plans.
+func TestEveryHomeRestartsIntoItsCluster(t *testing.T) {
+	w := newTown(t, 5)
+	for range w.keys {
+		w.dirs = append(w.dirs, t.TempDir())
+	}
+	all := []int{0, 1, 2, 3, 4}
+	boot := func(i int) []int { return without(all, i) }
+	w.start(all, boot)
+	name := w.await("first start", 30*time.Second, 3)
+	w.stopAll()
+	w.start(all, boot)
+	if got := w.await("restart", 30*time.Second, 3); got != name {
+		t.Fatalf("restarted into cluster %s, was %s", got, name)
+	}
+	if f := w.sumCounter("clusters_founded"); f != 0 {
+		t.Fatalf("%d clusters founded after the restart; the homes had state", f)
+	}
+}
+
+// BenchmarkColdStart times five homes started at one instant with no
+// state until every one applies a plan of the cluster they found.
+// Reports the p50 and max over b.N cold starts.
+func BenchmarkColdStart(b *testing.B) {
+	var took []float64
+	for range b.N {
+		took = append(took, coldStartOnce(b))
+	}
+	slices.Sort(took)
+	b.ReportMetric(took[len(took)/2], "p50-ms")
+	b.ReportMetric(took[len(took)-1], "max-ms")
+}
+
+// coldStartOnce starts five homes at once, with the default timings, and
+// returns the milliseconds until every one follows a plan.
+func coldStartOnce(tb testing.TB) float64 {
+	w := newTown(tb, 5)
+	w.base = node.DefaultConfig()
+	w.base.Mesh.Network = "test"
+	defer w.stopAll()
+	all := []int{0, 1, 2, 3, 4}
+	t0 := time.Now()
+	w.start(all, func(i int) []int {
+		if i == 0 {
+			return []int{4}
+		}
+		return []int{0, i - 1}
+	})
+	deadline := t0.Add(30 * time.Second)
+	for {
+		planned := 0
+		for _, h := range w.live() {
+			if h.n.Status().HasPlan {
+				planned++
+			}
+		}
+		if planned == len(all) {
+			return float64(time.Since(t0).Microseconds()) / 1000
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("cold start: %d of %d homes follow a plan after 30 s", planned, len(all))
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -41,7 +41,23 @@
 //	             home's response (primary_response_ms, and
 //	             primary_response_late beyond two loop ticks), and feeder
 //	             tracking is not judged during the dip or Settle after it
+//	cold-start   every home of every neighborhood starts at the same
+//	             instant (otherwise they start StartInterval apart); the
+//	             report gets clusters_formed per neighborhood (1 is right)
+//	churn        in every neighborhood of five homes or more: its last home
+//	             joins at Duration/4; a voter that does not lead crashes
+//	             at 0.35·Duration and restarts with its key and Raft data
+//	             at 0.55; a home that neither votes nor leads leaves
+//	             gracefully at 0.45 and comes back at 0.7 (churn counts
+//	             them)
+//	pause-leader at 0.6·Duration each neighborhood's leader stops answering
+//	             for three election timeouts, right between confirming
+//	             its leadership and publishing a plan (node.Node.Pause),
+//	             then publishes it; the report gets stale_plans_applied
+//	             (0 is right) and stale_plans_published (what deposed
+//	             leaders tried, so that the 0 is not a vacuous one)
 //	rogue        from Duration/8 two hosts that are members of no
+//	             (from Duration/8, once every neighborhood has a leader)
 //	             neighborhood of the city dial every home each plan period:
 //	             one without a certificate (refused AdmissionTimeout after
 //	             it connects), one presenting a certificate of another
@@ -54,6 +70,14 @@
 // Every home trusts the run's operator key (signals_rejected counts what
 // the homes refused) and every neighborhood's membership key (aggregates
 // must come from a member of the neighborhood they claim).
+//
+// No home is configured as a voter: each neighborhood's homes found their
+// Raft group and keep its voters themselves (node.FormationConfig), from
+// the bootstrap peers each home is given (the first home of its
+// neighborhood, the one before it, the first of the previous
+// neighborhood). Every home listens on a port fixed before the run and
+// keeps its Raft state in a data directory of its own (removed at the
+// end), so a home restarted by churn comes back as a real one would.
 //
 // Every neighborhood has a membership key and every home a certificate:
 // homes admit only their own neighborhood's members to its topics and
