@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"flag"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"slices"
 	"testing"
@@ -68,15 +69,22 @@ func newTown(t testing.TB, n int) *town {
 	return w
 }
 
-// freePort returns a loopback TCP port free at the time of the call.
+// freePort returns a loopback TCP port free now, below the kernel's
+// ephemeral range (32768 and up by default): no other test's ":0" listen
+// or outgoing connection can take it before the home binds it.
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 200 {
+		p := 1024 + mrand.IntN(32768-1024)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return p
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port below the ephemeral range")
+	return 0
 }
 
 func (w *town) addr(i int) string {
@@ -294,8 +302,10 @@ func TestPartitionedClustersMerge(t *testing.T) {
 	if want := slices.Min(names); got != want {
 		t.Fatalf("merged into %s, want %s (the name that sorts first)", got, want)
 	}
-	if m := w.sumCounter("cluster_merges"); m != 3 {
-		t.Fatalf("%d homes wiped their state to merge, want the 3 of the losing half", m)
+	// The three of the losing half wipe their state; so does the bridge
+	// if the losing half's leader added it first (both leaders hear it).
+	if m := w.sumCounter("cluster_merges"); m != 3 && m != 4 {
+		t.Fatalf("%d homes wiped their state to merge, want the 3 of the losing half (and perhaps the bridge)", m)
 	}
 }
 

@@ -157,11 +157,15 @@ func TestPausedOrKilledLeaderAppliesNoStalePlan(t *testing.T) {
 	})
 	w.await("five homes", 30*time.Second, 3)
 	pause := 3 * node.DefaultConfig().Raft.ElectionTimeout
+	// leaderOf waits up to 10 s for a leader: a round may begin in the
+	// middle of an election.
 	leaderOf := func() (int, uint64) {
-		for i, h := range w.homes {
-			if h != nil {
-				if s := h.n.Status(); s.IsLeader {
-					return i, s.Term
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			for i, h := range w.homes {
+				if h != nil {
+					if s := h.n.Status(); s.IsLeader {
+						return i, s.Term
+					}
 				}
 			}
 		}

@@ -206,6 +206,18 @@ func (r *run) killLeaders(now time.Time) {
 	}
 }
 
+// awaitLeader returns nb's leader, waiting up to d for one: the end of a
+// run may fall in the middle of an election.
+func awaitLeader(ctx context.Context, nb *neighborhood, d time.Duration) *home {
+	deadline := time.Now().Add(d)
+	for {
+		if l, _ := leaderOf(nb); l != nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return l
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // leaderOf returns the live home that leads nb in the highest term, and
 // that term.
 func leaderOf(nb *neighborhood) (*home, uint64) {
@@ -289,7 +301,7 @@ func (r *run) finish(ctx context.Context) *Report {
 	}
 	for k, nb := range r.c.nbhds {
 		m := r.meters[k]
-		leader, _ := leaderOf(nb)
+		leader := awaitLeader(ctx, nb, 10*r.cfg.Node.Raft.ElectionTimeout)
 		nr := NeighborhoodReport{
 			ID:               nb.id,
 			Homes:            len(nb.homes),
