@@ -168,6 +168,7 @@ func TestBalanceIsland(t *testing.T) {
 // RestoreAbove. The battery's power is ample, so only energy sheds.
 func TestBalanceIslandShedBands(t *testing.T) {
 	cfg := DefaultIslandConfig()
+	cfg.CriticalReserveHours = 0 // the bands alone
 	h := IslandHome{Home: "a", CriticalW: 300, EVW: 7_000, HeatPumpW: 2_000, OtherW: 500}
 	steps := []struct {
 		soc  float64
@@ -199,10 +200,47 @@ func TestBalanceIslandShedBands(t *testing.T) {
 	}
 }
 
+// TestBalanceIslandCriticalReserve: the bands are measured on the energy
+// the critical load will not need within CriticalReserveHours, so an
+// island with energy for its critical load keeps it for that.
+func TestBalanceIslandCriticalReserve(t *testing.T) {
+	cfg := DefaultIslandConfig() // 6 h
+	h := IslandHome{Home: "a", CriticalW: 500, EVW: 7_000, HeatPumpW: 2_000, OtherW: 500}
+	for _, tt := range []struct {
+		storedWh gridmesh.Wh
+		hours    float64
+		want     Shed
+	}{
+		{6_000, 6, Shed{EV: true}},                              // 3 kWh free: 30 %
+		{4_000, 6, Shed{EV: true, HeatPump: true, Other: true}}, // 1 kWh free: 10 %
+		{2_000, 6, Shed{EV: true, HeatPump: true, Other: true}}, // less than the reserve
+		{4_000, 0, Shed{EV: true}},                              // the bands alone: 40 %
+	} {
+		cfg.CriticalReserveHours = tt.hours
+		h.Battery = batt(20_000, 10_000, tt.storedWh)
+		res := mustBalance(t, cfg, []IslandHome{h})
+		if got := res.Setpoints[0].Shed; got != tt.want || res.Balance.StoredFraction != float64(tt.storedWh/10_000) {
+			t.Errorf("%v Wh stored, %v h reserve: shed %+v (stored %v), want %+v", float64(tt.storedWh), tt.hours, got, res.Balance.StoredFraction, tt.want)
+		}
+		if res.Balance.UnservedW != 0 {
+			t.Errorf("%v Wh stored: critical load unserved %v", float64(tt.storedWh), res.Balance.UnservedW)
+		}
+	}
+	cfg.CriticalReserveHours = math.NaN()
+	if cfg.Validate() == nil {
+		t.Error("NaN reserve hours validated")
+	}
+	cfg.CriticalReserveHours = 49
+	if cfg.Validate() == nil {
+		t.Error("49 h reserve validated")
+	}
+}
+
 // TestBalanceIslandRestoreMargin: a load shed for want of power comes back
 // only with RestoreMargin to spare, and then stays while it fits.
 func TestBalanceIslandRestoreMargin(t *testing.T) {
 	cfg := DefaultIslandConfig()
+	cfg.CriticalReserveHours = 0 // power alone
 	h := IslandHome{Home: "a", CriticalW: 1_000, EVW: 4_000, Battery: batt(4_000, 10_000, 9_000)}
 	steps := []struct {
 		pv   gridmesh.W

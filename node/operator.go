@@ -87,6 +87,15 @@ type Operator struct {
 	lastSeq uint64
 }
 
+// OperatorMeshConfig returns the mesh configuration an operator's host
+// starts from: the mesh defaults, listening on every interface at a port
+// the system picks. Set its Network, Bootstrap and Region.Name.
+func OperatorMeshConfig() mesh.Config {
+	cfg := mesh.DefaultConfig()
+	cfg.ListenAddrs = []string{"/ip4/0.0.0.0/tcp/0"}
+	return cfg
+}
+
 // OpenOperator opens the operator's host on cfg (its Network and
 // Bootstrap name the region and where to enter it) and joins the region.
 // The host's own validator trusts priv's public key, so what it publishes

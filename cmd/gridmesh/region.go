@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gridmesh/gridmesh"
-	"github.com/gridmesh/gridmesh/mesh"
 	"github.com/gridmesh/gridmesh/node"
 	"github.com/gridmesh/gridmesh/testnet"
 )
@@ -108,9 +107,8 @@ func signalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	cfg := mesh.DefaultConfig()
+	cfg := node.OperatorMeshConfig()
 	cfg.Network, cfg.Region.Name = *network, *region
-	cfg.ListenAddrs = []string{"/ip4/0.0.0.0/tcp/0"}
 	cfg.Bootstrap = strings.Split(*bootstrap, ",")
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
