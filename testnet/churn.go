@@ -149,13 +149,9 @@ func (r *run) restart(h *home) {
 func (r *run) pauseLeaders(time.Time) {
 	d := 3 * r.cfg.Node.Raft.ElectionTimeout
 	for _, nb := range r.c.nbhds {
-		// Churn may have a neighborhood between leaders right now: give
-		// it two election timeouts to have one.
-		leader, _ := leaderOf(nb)
-		for wait := 0; leader == nil && wait < 20; wait++ {
-			time.Sleep(r.cfg.Node.Raft.ElectionTimeout / 10)
-			leader, _ = leaderOf(nb)
-		}
+		// Churn may have a neighborhood between leaders right now (a
+		// voter restarting, a loaded machine): give it a few elections.
+		leader := awaitLeader(r.c.ctx, nb, 25*r.cfg.Node.Raft.ElectionTimeout)
 		if leader == nil {
 			r.errors = append(r.errors, fmt.Sprintf("%s: no leader to pause", nb.id))
 			continue
