@@ -251,14 +251,20 @@ func (g *Group) IsLeader() bool { return g.r().State() == raft.Leader }
 // VerifyLeader returns nil once a quorum confirms this member still leads,
 // *NotLeaderError if it does not, or ctx's error.
 func (g *Group) VerifyLeader(ctx context.Context) error {
-	err := wait(ctx, g.r().VerifyLeader())
+	return g.leaderErr("verify leader", wait(ctx, g.r().VerifyLeader()))
+}
+
+// leaderErr returns nil for nil, *NotLeaderError for raft's errors that
+// say this member does not (or no longer) lead, and err wrapped with what
+// otherwise.
+func (g *Group) leaderErr(what string, err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost):
 		return g.notLeader()
 	default:
-		return fmt.Errorf("consensus: verify leader: %w", err)
+		return fmt.Errorf("consensus: %s: %w", what, err)
 	}
 }
 

@@ -113,15 +113,7 @@ func (g *Group) change(ctx context.Context, what string, do func(*raft.Raft, uin
 	if err := cf.Error(); err != nil {
 		return fmt.Errorf("consensus: %s: %w", what, err)
 	}
-	err := wait(ctx, do(r, cf.Index()))
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost):
-		return g.notLeader()
-	default:
-		return fmt.Errorf("consensus: %s: %w", what, err)
-	}
+	return g.leaderErr(what, wait(ctx, do(r, cf.Index())))
 }
 
 // ClusterID is the group's name as this member's FSM has applied it, ""
@@ -140,11 +132,8 @@ func (g *Group) NameCluster(ctx context.Context, id string) (string, error) {
 		return name, nil
 	}
 	f := g.r().Apply(clusterCommand(id), g.cfg.ApplyTimeout)
-	if err := wait(ctx, f); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
-			return "", g.notLeader()
-		}
-		return "", fmt.Errorf("consensus: name cluster: %w", err)
+	if err := g.leaderErr("name cluster", wait(ctx, f)); err != nil {
+		return "", err
 	}
 	name, _ := f.Response().(string)
 	return name, nil

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -40,18 +41,8 @@ func (tt *telemetryTable) roster(now time.Time, maxAge time.Duration) []rosterEn
 			cluster: e.t.Cluster, joined: e.t.Joined, applied: e.t.Applied, founder: e.t.Founder,
 		})
 	}
-	slices.SortFunc(out, func(a, b rosterEntry) int { return compareStrings(a.peer.String(), b.peer.String()) })
+	slices.SortFunc(out, func(a, b rosterEntry) int { return strings.Compare(a.peer.String(), b.peer.String()) })
 	return out
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // upkeep makes this leader's configuration changes for one round: every

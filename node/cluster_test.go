@@ -61,16 +61,7 @@ func newCluster(tb testing.TB, n, voters int, base node.Config, durable bool) *c
 		id, _ := peer.IDFromPrivateKey(k)
 		c.keys = append(c.keys, k)
 		c.servers = append(c.servers, consensus.Server{ID: id.String(), Voter: i < voters})
-		dev, err := sim.NewHome(sim.HomeParams{
-			Battery:    sim.BatteryParams{CapacityWh: 13_500, MaxChargeW: 5000, MaxDischargeW: 5000, RoundTripEfficiency: 0.9},
-			InitialSoC: 0.6,
-			PV:         sim.PVParams{PeakW: 4000, SunriseHour: 7, SunsetHour: 17},
-			Load:       sim.LoadParams{BaseW: 400, EveningPeakW: 1200, Seed: uint64(i + 1)},
-		}, c.clock)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		c.devs = append(c.devs, dev)
+		c.devs = append(c.devs, simHome(tb, uint64(i+1), 0.6, c.clock))
 		dir := ""
 		if durable {
 			dir = tb.TempDir()

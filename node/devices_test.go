@@ -147,9 +147,11 @@ func TestDeviceStopsAnswering(t *testing.T) {
 	battery.hang()
 	ticks := s.Counters["loop_ticks"]
 	hungAt := time.Now()
-	waitFor(t, "the battery's breaker to open", 10*time.Second, func() bool {
+	// The breaker opens on the poller's failures; the loop notices on
+	// its next tick, which may come just after.
+	waitFor(t, "the battery's breaker to open and the loop to notice", 10*time.Second, func() bool {
 		b := n.Status().Devices["battery"]
-		return b.Breaker == "open" && !b.Available
+		return b.Breaker == "open" && !b.Available && b.LoopErrors > 0
 	})
 	s = n.Status()
 	elapsed := time.Since(hungAt)

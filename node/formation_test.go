@@ -51,15 +51,7 @@ func newTown(t testing.TB, n int) *town {
 			t.Fatal(err)
 		}
 		id, _ := peer.IDFromPrivateKey(k)
-		dev, err := sim.NewHome(sim.HomeParams{
-			Battery:    sim.BatteryParams{CapacityWh: 13_500, MaxChargeW: 5000, MaxDischargeW: 5000, RoundTripEfficiency: 0.9},
-			InitialSoC: 0.6,
-			PV:         sim.PVParams{PeakW: 4000, SunriseHour: 7, SunsetHour: 17},
-			Load:       sim.LoadParams{BaseW: 400, EveningPeakW: 1200, Seed: uint64(i + 1)},
-		}, w.clock)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dev := simHome(t, uint64(i+1), 0.6, w.clock)
 		w.keys, w.ids, w.devs = append(w.keys, k), append(w.ids, id), append(w.devs, dev)
 		w.ports = append(w.ports, freePort(t))
 	}

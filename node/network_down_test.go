@@ -13,7 +13,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gridmesh/gridmesh/consensus"
-	"github.com/gridmesh/gridmesh/devices/sim"
 	"github.com/gridmesh/gridmesh/node"
 )
 
@@ -33,15 +32,7 @@ func TestLoopRunsWhileTheNetworkCannotOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	id, _ := peer.IDFromPrivateKey(key)
-	dev, err := sim.NewHome(sim.HomeParams{
-		Battery:    sim.BatteryParams{CapacityWh: 13_500, MaxChargeW: 5000, MaxDischargeW: 5000, RoundTripEfficiency: 0.9},
-		InitialSoC: 0.6,
-		PV:         sim.PVParams{PeakW: 4000, SunriseHour: 7, SunsetHour: 17},
-		Load:       sim.LoadParams{BaseW: 400, EveningPeakW: 1200, Seed: 3},
-	}, func() time.Time { return time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC) })
-	if err != nil {
-		t.Fatal(err)
-	}
+	dev := simHome(t, 3, 0.6, func() time.Time { return time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC) })
 	cfg := fastConfig()
 	cfg.Home, cfg.Neighborhood = "h0", "nb"
 	cfg.Mesh.ListenAddrs = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port)}

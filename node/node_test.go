@@ -33,6 +33,23 @@ type testHome struct {
 	done   chan error
 }
 
+// simHome is the test homes' simulated devices: a 13.5 kWh, 5 kW
+// battery at initialSoC, 4 kW of PV and a household load whose appliance
+// events follow seed, on clock.
+func simHome(tb testing.TB, seed uint64, initialSoC float64, clock func() time.Time) *sim.Home {
+	tb.Helper()
+	dev, err := sim.NewHome(sim.HomeParams{
+		Battery:    sim.BatteryParams{CapacityWh: 13_500, MaxChargeW: 5000, MaxDischargeW: 5000, RoundTripEfficiency: 0.9},
+		InitialSoC: initialSoC,
+		PV:         sim.PVParams{PeakW: 4000, SunriseHour: 7, SunsetHour: 17},
+		Load:       sim.LoadParams{BaseW: 400, EveningPeakW: 1200, Seed: seed},
+	}, clock)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return dev
+}
+
 // fastConfig shortens the node's periods so tests see several plans a
 // second; the ratios between them are the defaults'.
 func fastConfig() node.Config {
@@ -77,16 +94,7 @@ func startNeighborhood(t *testing.T, n, voters int, tweak func(i int, c *node.Co
 		}
 	})
 	for i := range n {
-		params := sim.HomeParams{
-			Battery:    sim.BatteryParams{CapacityWh: 13_500, MaxChargeW: 5000, MaxDischargeW: 5000, RoundTripEfficiency: 0.9},
-			InitialSoC: 0.6,
-			PV:         sim.PVParams{PeakW: 4000, SunriseHour: 7, SunsetHour: 17},
-			Load:       sim.LoadParams{BaseW: 400, EveningPeakW: 1200, Seed: uint64(i + 1)},
-		}
-		dev, err := sim.NewHome(params, clock)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dev := simHome(t, uint64(i+1), 0.6, clock)
 		cfg := fastConfig()
 		cfg.Home = gridmesh.HomeID(fmt.Sprintf("h%d", i))
 		cfg.Neighborhood = "nb"

@@ -16,7 +16,6 @@ import (
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/consensus"
-	"github.com/gridmesh/gridmesh/devices/sim"
 	"github.com/gridmesh/gridmesh/mesh"
 	"github.com/gridmesh/gridmesh/mesh/meshtest"
 	"github.com/gridmesh/gridmesh/node"
@@ -49,15 +48,7 @@ func startRegion(t *testing.T, k int, operator ed25519.PublicKey) []*testHome {
 			t.Fatal(err)
 		}
 		id, _ := peer.IDFromPrivateKey(key)
-		dev, err := sim.NewHome(sim.HomeParams{
-			Battery:    sim.BatteryParams{CapacityWh: 13_500, MaxChargeW: 5000, MaxDischargeW: 5000, RoundTripEfficiency: 0.9},
-			InitialSoC: 0.4 + 0.2*float64(i),
-			PV:         sim.PVParams{PeakW: 4000, SunriseHour: 7, SunsetHour: 17},
-			Load:       sim.LoadParams{BaseW: 400, EveningPeakW: 1200, Seed: uint64(i + 1)},
-		}, clock)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dev := simHome(t, uint64(i+1), 0.4+0.2*float64(i), clock)
 		cfg := fastConfig()
 		cfg.Home = gridmesh.HomeID(fmt.Sprintf("h%d", i))
 		cfg.Neighborhood = gridmesh.NeighborhoodID(fmt.Sprintf("n%d", i))
