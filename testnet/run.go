@@ -172,21 +172,6 @@ func (r *run) play(ctx context.Context) error {
 	}
 }
 
-// shiftTargets asks every neighborhood for delta per home more import.
-func (r *run) shiftTargets(perHome gridmesh.W, now time.Time) {
-	for _, nb := range r.c.nbhds {
-		nb.target = gridmesh.Target{Seq: nb.target.Seq + 1, ImportW: nb.target.ImportW + perHome*gridmesh.W(len(nb.homes))}
-		live := nb.live()
-		r.rec.targetChanged(nb.id, nb.target.Seq, now, homeIDs(live))
-		for _, h := range live {
-			h.node.SetTarget(nb.target)
-		}
-	}
-	for _, m := range r.meters {
-		m.targetChanged(now)
-	}
-}
-
 // killLeaders kills every neighborhood's leader hard.
 func (r *run) killLeaders(now time.Time) {
 	for _, nb := range r.c.nbhds {
