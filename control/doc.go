@@ -31,7 +31,9 @@
 // from their gossiped Aggregates, the same split on every leader),
 // VoltWatt, and the forecasts (clear-sky PV scaled by clearness, load
 // from the same hours of recent days, ReserveAhead). Allocate has since
-// been wired: package node's region runner calls it on every leader.
+// been wired: package node's region runner calls it on every leader;
+// so has BalanceIsland (node's island mode: the leader of an islanded
+// neighborhood, and each islanded home without an island plan).
 //
 // Powers follow the gridmesh load convention: positive battery power is
 // charging, positive net power is import.

@@ -42,6 +42,7 @@ func near(a, b gridmesh.W) bool { return math.Abs(float64(a-b)) <= 1e-6*max(1, m
 
 func TestBalanceIsland(t *testing.T) {
 	cfg := DefaultIslandConfig()
+	cfg.CriticalReserveHours = 0 // the bands alone, on the stored fraction (TestBalanceIslandCriticalReserve)
 	type want struct {
 		net, battery, pvLimit []gridmesh.W // by sorted home
 		shed                  []Shed

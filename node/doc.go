@@ -27,7 +27,9 @@
 //     different commands would make it oscillate. An unavailable device
 //     is absent: no battery, no command; no meter, the battery holds 0 W.
 //     PV, EV charger, heat pump and loads are read for status and left on
-//     their own defaults.
+//     their own defaults, but for island mode (island.go): while the grid
+//     is gone the loop applies the island plan's PV limit and shed flags,
+//     or, without one, balances the home as an island of one.
 //   - the telemetry publisher: every TelemetryPeriod the newest reading
 //     goes to the neighborhood's telemetry topic.
 //   - the plan receiver: validated plans from the plan topic go to the loop.

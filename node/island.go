@@ -15,9 +15,12 @@ import (
 // least half of the fresh reports say the grid is gone, the leader plans
 // with control.BalanceIsland instead of control.Dispatch: its setpoints
 // carry Island, a PV limit and shed flags, and each home's loop applies
-// them to its PV, charger, heat pump and loads (applyIsland). Without a
-// plan (a lost leader, or Config.NoIslandSharing) a home keeps what it
-// last applied and its droop holds the feeder until the next plan.
+// them to its PV, charger, heat pump and loads (applyIsland). Without an
+// island plan (none yet in the first seconds of an outage, a lost leader,
+// or Config.NoIslandSharing) a home balances itself as an island of one
+// by the same rules (localIsland): it sheds by its own battery's stored
+// energy at once, rather than run its car and heat pump on the battery
+// until a plan arrives, and its droop holds the feeder meanwhile.
 
 // An islanded home charges a car it is allowed to charge at the
 // charger's least power (1.4 kW on a 6 A wallbox), so that one car does
@@ -190,10 +193,11 @@ func deadBus(m gridmesh.MeterReading, ok bool) bool {
 }
 
 // applyIsland steers the PV, charger, heat pump and loads from the
-// setpoint the loop follows (if it is an island one), keeps the last
-// island decisions while the grid is gone and no plan says otherwise,
-// and restores every device once a plan without Island arrives or the
-// grid is back. Commands are sent only when they change.
+// setpoint the loop follows if it is an island one; while the meter sees
+// the grid gone and no island setpoint is in force, from the home's own
+// island of one (localIsland); and restores every device once the grid
+// is back and the island setpoint gone. Commands are sent only when they
+// change.
 func (r *loopRunner) applyIsland(snap *loopSnapshot) {
 	d, st := r.devs, &r.island
 	sp, hasSP := gridmesh.Setpoint{}, false
@@ -203,17 +207,22 @@ func (r *loopRunner) applyIsland(snap *loopSnapshot) {
 	switch {
 	case hasSP && sp.Island:
 		st.active = true
-	case hasSP || (snap.MeterOK && snap.GridOK):
-		if !st.active {
-			r.thermostat(snap) // keep duty if the island ever steered it
+	case snap.MeterOK && !snap.GridOK:
+		// Islanded without an island plan (none yet: the on-grid plan
+		// from before the grid went is still in force; a lost leader; no
+		// sharing): the home on its own.
+		local, ok := r.localIsland(snap)
+		if !ok {
+			r.thermostat(snap) // without loads or battery: keep what was applied
 			return
 		}
-		st.active = false
-		sp = gridmesh.Setpoint{PVLimitW: gridmesh.MaxHomePowerW} // restore
-	default:
-		// Islanded without an island plan: keep what was applied.
-		r.thermostat(snap)
+		sp, st.active = local, true
+	case !st.active:
+		r.thermostat(snap) // keep duty if the island ever steered it
 		return
+	default: // an on-grid plan, or the grid is back: restore
+		st.active = false
+		sp = gridmesh.Setpoint{PVLimitW: gridmesh.MaxHomePowerW}
 	}
 	if d.pv != nil && (!st.hasPV || st.pvLimit != sp.PVLimitW) {
 		if r.ok("pv", d.pv.SetPVLimit(sp.PVLimitW)) {
@@ -250,6 +259,22 @@ func (r *loopRunner) applyIsland(snap *loopSnapshot) {
 	}
 	st.shed = sp.Shed
 	r.thermostat(snap)
+}
+
+// localIsland is the island setpoint of the home alone: control.BalanceIsland
+// on its own battery, loads and PV, with what it shed last as the
+// hysteresis. ok is false while its loads or battery are not read.
+func (r *loopRunner) localIsland(snap *loopSnapshot) (gridmesh.Setpoint, bool) {
+	loads := homeLoadsOf(snap, r.island.shed)
+	if loads == nil || !snap.BatteryOK {
+		return gridmesh.Setpoint{}, false
+	}
+	t := gridmesh.Telemetry{Home: r.n.cfg.Home, Battery: snap.Reading.Battery, Loads: loads}
+	res, err := control.BalanceIsland(r.n.cfg.islandConfig(), islandHomes([]gridmesh.Telemetry{t}))
+	if err != nil || len(res.Setpoints) != 1 {
+		return gridmesh.Setpoint{}, false // a config Validate refused, or a battery reading that is not usable
+	}
+	return islandSetpoints(res)[0], true
 }
 
 // thermostat runs the heat pump once the node has steered it: off while

@@ -153,9 +153,9 @@ func (r *loopRunner) step(now time.Time) {
 	if d.loads != nil {
 		snap.Loads = optional(r, "loads", d.loads.Loads)
 	}
+	snap.Reading, snap.Command = reading, cmd
 	r.applyIsland(snap)
 	snap.Shed = r.island.shed
-	snap.Reading, snap.Command = reading, cmd
 	if p, expires, ok := r.loop.Plan(); ok {
 		snap.Plan, snap.PlanExpires, snap.HasPlan = p.Epoch, expires, true
 		snap.Target = p.Target

@@ -32,6 +32,14 @@ import (
 // bounds within seconds: a blackout. Between samples the equation is
 // integrated exactly (ΔP and D held).
 //
+// The damping term is power: the grid-forming inverters answer the
+// frequency at once, before any home's loop does (with its droop, a tick
+// later), and what they deliver comes out of their batteries. After each
+// step the feeder takes that energy, feederDampingPU·x·S_dir over the
+// step's simulated time, from (or, for a surplus, puts it into) the
+// batteries able to move that way, in proportion to their rating
+// (sim.Battery.Exchange), so no load is served on energy no battery gave.
+//
 // Voltage is stated as simply: 230 V less feederDropVPerKW for every kW
 // the feeder imports per home (resistive drop along a low-voltage
 // feeder), and, islanded, scaled by f/f0 (the inverters' V/Hz coupling:
@@ -131,6 +139,13 @@ type feeder struct {
 	// over the outage: stored when the grid went, PV its arrays could
 	// produce, critical load demanded (outage.go).
 	startStoredWh, pvWh, criticalWh gridmesh.Wh
+	// dampingWh is the energy the inverters' damping drew from the
+	// batteries (positive) or put into them, over the outage.
+	dampingWh gridmesh.Wh
+	// reliefWh is the load the loads' own damping shed below 50 Hz (they
+	// draw less at a lower frequency), which the report counts as served.
+	reliefWh gridmesh.Wh
+	lastSim  time.Time // simulated time of the last step
 	// blackoutStored is the feeder's stored energy over its capacity at
 	// each blackout, in percent: whether the island ran out of energy or
 	// lost its balance with energy left.
@@ -221,7 +236,55 @@ func (f *feeder) islandStep(realNow, simNow time.Time, snaps []sim.HomeSnapshot)
 	if f.dark && simNow.Sub(f.darkAt) >= blackStartAfter {
 		f.forecast(&s, simNow)
 	}
-	return f.stepSample(realNow, simNow, s)
+	x0, wasDark := f.x, f.dark
+	out := f.stepSample(realNow, simNow, s)
+	if dt := simNow.Sub(f.lastSim); !wasDark && !f.lastSim.IsZero() && dt > 0 {
+		x := (x0 + f.x) / 2
+		f.damp(snaps, x, dt)
+		if x < 0 {
+			f.reliefWh += gridmesh.Wh(loadDampingPU * -x * float64(f.ratingW) * dt.Hours())
+		}
+	}
+	f.lastSim = simNow
+	return out
+}
+
+// damp takes the energy the inverters' damping delivered over dt of
+// simulated time at mean frequency deviation x from the batteries that
+// can move in its direction, in proportion to their rating.
+func (f *feeder) damp(snaps []sim.HomeSnapshot, x float64, dt time.Duration) {
+	discharge := x < 0
+	var dirW gridmesh.W
+	movable := func(i int) bool {
+		if discharge {
+			return snaps[i].StoredWh > 1
+		}
+		return snaps[i].SoC < 0.999
+	}
+	rating := func(h *home) gridmesh.W {
+		if discharge {
+			return h.params.Battery.MaxDischargeW
+		}
+		return h.params.Battery.MaxChargeW
+	}
+	for i, h := range f.homes {
+		if movable(i) {
+			dirW += rating(h)
+		}
+	}
+	if dirW <= 0 {
+		return
+	}
+	// Power the inverters delivered: positive charges the batteries.
+	powerW := gridmesh.W(feederDampingPU * x * float64(dirW))
+	energy := gridmesh.Wh(float64(powerW) * dt.Hours())
+	for i, h := range f.homes {
+		b := h.dev.Devices().Battery
+		if b == nil || !movable(i) {
+			continue
+		}
+		f.dampingWh -= b.Exchange(energy * gridmesh.Wh(rating(h)/dirW))
+	}
 }
 
 // swingStep integrates the swing equation over dt with the surplus and

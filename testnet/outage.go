@@ -58,6 +58,14 @@ type IslandReport struct {
 	// BlackStarts counts feeders re-energized while the grid was still
 	// gone (see feeder.go), each time.
 	BlackStarts int `json:"black_starts"`
+	// DampingKWh is the energy the grid-forming inverters' damping drew
+	// from the batteries (net of what it put in), before the homes'
+	// loops answered: already in the state of charge.
+	DampingKWh float64 `json:"damping_kwh"`
+	// LoadReliefKWh is the load the loads' own frequency sensitivity took
+	// off an island running below 50 Hz: demand counted as served that
+	// no battery gave (an error bound on the served figures).
+	LoadReliefKWh float64 `json:"load_relief_kwh"`
 	// Feeders is each island's energy account: whether its total energy
 	// sufficed for its critical load.
 	Feeders []FeederEnergy `json:"feeders"`
@@ -67,8 +75,9 @@ type IslandReport struct {
 // one home's) energy over the outage. Its energy suffices for its
 // critical load when StoredKWh·η + PVKWh ≥ CriticalDemandKWh, η being
 // the batteries' discharge efficiency (√0.9 ≈ 0.95 for the testnet's
-// homes) — if the PV comes when the batteries have room for it, which
-// the account does not check.
+// homes). These are totals over the outage: whether the energy is there
+// when it is needed (a night before the morning's PV) and whether the PV
+// comes when the batteries have room for it, the account does not check.
 type FeederEnergy struct {
 	// Homes are the island's homes.
 	Homes []gridmesh.HomeID `json:"homes"`
@@ -148,7 +157,7 @@ func (r *run) setOutage(now time.Time, lost bool) {
 	o.active, o.done = lost, !lost
 	stored, capacity := gridmesh.Wh(0), gridmesh.Wh(0)
 	for _, f := range o.feeders {
-		f.islanded, f.dark, f.x, f.badSince, f.lastReal = lost, false, 0, time.Time{}, now
+		f.islanded, f.dark, f.x, f.badSince, f.lastReal, f.lastSim = lost, false, 0, time.Time{}, now, time.Time{}
 		f.voltageV = feederNominalV
 		for _, h := range f.homes {
 			if lost {
@@ -289,6 +298,8 @@ func (o *outage) report(cfg Config) *IslandReport {
 	for _, f := range o.feeders {
 		rep.Blackouts += f.blackouts
 		rep.BlackStarts += f.blackStarts
+		rep.DampingKWh += float64(f.dampingWh) / 1000
+		rep.LoadReliefKWh += float64(f.reliefWh) / 1000
 		rep.BlackoutStoredPct = append(rep.BlackoutStoredPct, f.blackoutStored...)
 		fe := FeederEnergy{
 			StoredKWh: float64(f.startStoredWh) / 1000, PVKWh: float64(f.pvWh) / 1000,

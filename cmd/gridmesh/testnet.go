@@ -29,7 +29,7 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cut := fs.Float64("dr-cut-w-per-home", float64(cfg.DRCutPerHomeW), "import cut the dr scenario asks per home, W")
 	fs.Float64Var(&cfg.Speed, "speed", cfg.Speed, "run device physics, profiles and forecasts this many times faster than real time (network at real speed)")
 	fs.DurationVar(&cfg.Outage, "outage", cfg.Outage, "how long the outage scenario loses the grid, in simulated time")
-	fs.BoolVar(&cfg.NoSharing, "no-sharing", cfg.NoSharing, "outage baseline: every home on its own battery, no island balancing")
+	fs.BoolVar(&cfg.NoSharing, "no-sharing", cfg.NoSharing, "outage baseline: every home on its own battery, balancing and shedding for itself alone (no island plan, no sharing)")
 	fs.BoolVar(&cfg.FullHomes, "full-homes", cfg.FullHomes, "give every home an EV charger, a heat pump and sheddable load (implied by outage and --profiles)")
 	profiles := fs.String("profiles", "", "CSV time_s,load_w,pv_w driving every home's load and PV (scaled and jittered per home)")
 	applyRegulation := addRegulationFlags(fs, &cfg) // region.go

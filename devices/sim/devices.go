@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"math"
+
 	"github.com/gridmesh/gridmesh"
 )
 
@@ -59,6 +61,36 @@ func (b *Battery) SetReserveUsable(usable bool) {
 	h.advance()
 	h.battery.ReserveUsable = usable
 	h.battery = h.params.Battery.Step(h.battery, h.batteryCmd, 0)
+}
+
+// Exchange moves energy into (e > 0) or out of (e < 0) the battery
+// outside any command, measured at the home's bus, and returns what it
+// moved: bounded by the room left and by the floor (see
+// SetReserveUsable), with the battery's losses on the way in and out. It
+// is the grid-forming inverter's own answer to the frequency of an
+// islanded feeder (its damping), which the testnet's feeder model
+// integrates. A non-finite e moves nothing.
+func (b *Battery) Exchange(e gridmesh.Wh) gridmesh.Wh {
+	if !e.Finite() || e == 0 {
+		return 0
+	}
+	h := b.h
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.advance()
+	p := h.params.Battery
+	eta := gridmesh.Wh(math.Sqrt(p.RoundTripEfficiency))
+	stored := p.clampStored(h.battery.StoredWh)
+	if e > 0 {
+		in := min(e*eta, p.CapacityWh-stored)
+		h.battery.StoredWh = stored + in
+		h.battery = p.Step(h.battery, h.batteryCmd, 0)
+		return in / eta
+	}
+	out := min(-e/eta, max(stored-p.floor(h.battery), 0))
+	h.battery.StoredWh = stored - out
+	h.battery = p.Step(h.battery, h.batteryCmd, 0)
+	return -out * eta
 }
 
 // PV is a Home's PV inverter.

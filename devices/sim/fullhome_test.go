@@ -386,3 +386,26 @@ func TestFullHomeDeadBus(t *testing.T) {
 		t.Errorf("live again: %+v", live)
 	}
 }
+
+// TestBatteryExchange: energy moved outside any command keeps within the
+// room and the floor, with the battery's losses each way.
+func TestBatteryExchange(t *testing.T) {
+	p := fullParams() // 50 % of its capacity, a backup reserve
+	h, _ := newFullHome(t, p, evening)
+	b := h.Devices().Battery
+	capWh, eta := p.Battery.CapacityWh, gridmesh.Wh(math.Sqrt(p.Battery.RoundTripEfficiency))
+	before := h.Snapshot().StoredWh
+	if got := b.Exchange(-1_000); !near(float64(got), -1_000, 1e-9) || !near(float64(before-h.Snapshot().StoredWh), float64(1_000/eta), 1e-6) {
+		t.Errorf("took %v Wh, stored %v → %v", float64(got), float64(before), float64(h.Snapshot().StoredWh))
+	}
+	floor := gridmesh.Wh(p.Battery.ReserveSoC) * capWh
+	if got := b.Exchange(-10 * capWh); h.Snapshot().StoredWh != floor || got >= 0 {
+		t.Errorf("emptying: took %v Wh, stored %v, want the reserve's %v", float64(got), float64(h.Snapshot().StoredWh), float64(floor))
+	}
+	if got := b.Exchange(10 * capWh); h.Snapshot().StoredWh != capWh || !near(float64(got), float64((capWh-floor)/eta), 1e-6) {
+		t.Errorf("filling: gave %v Wh, stored %v", float64(got), float64(h.Snapshot().StoredWh))
+	}
+	if got := b.Exchange(gridmesh.Wh(math.NaN())); got != 0 {
+		t.Errorf("NaN moved %v", float64(got))
+	}
+}
