@@ -85,6 +85,12 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 	if len(c.Raft.Servers) > 0 && !slices.ContainsFunc(c.Raft.Servers, func(s consensus.Server) bool { return s.ID == self }) {
 		return nil, fmt.Errorf("raft: servers do not list this home (%s)", self)
 	}
+	if r := f.Reserve; r != nil {
+		c.Reserve = node.DefaultReserveConfig(control.PVModel{LatitudeDeg: r.LatitudeDeg, LongitudeDeg: r.LongitudeDeg, PeakW: gridmesh.W(r.PVPeak)})
+		if err := c.Reserve.Validate(); err != nil {
+			return nil, fmt.Errorf("reserve: %w", err)
+		}
+	}
 	if e := f.Raft.BootstrapExpect; e != nil {
 		if len(c.Raft.Servers) > 0 {
 			return nil, errors.New("raft: bootstrap_expect and servers exclude each other")

@@ -42,6 +42,12 @@ type File struct {
 	// TargetW, when set, is the neighborhood's feeder import target this
 	// home dispatches to while it leads (until operator requests arrive).
 	TargetW *Power `yaml:"target_w"`
+	// Reserve, when set, makes the home, while it leads, keep battery
+	// energy back ahead of the evening peak (17-21 h, from 11 h) from a
+	// forecast: PV from a clear-sky model of the neighborhood's array
+	// scaled by recent clearness, load from the same hours of recent
+	// days.
+	Reserve *Reserve `yaml:"reserve"`
 	// Devices are the home's devices.
 	Devices []Device `yaml:"devices"`
 }
@@ -51,6 +57,14 @@ type File struct {
 type Admission struct {
 	NeighborhoodKey string `yaml:"neighborhood_key"`
 	Certificate     string `yaml:"certificate"`
+}
+
+// Reserve places and sizes the neighborhood's PV for the clear-sky model.
+type Reserve struct {
+	LatitudeDeg  float64 `yaml:"latitude"`
+	LongitudeDeg float64 `yaml:"longitude"`
+	// PVPeak is the neighborhood's PV at 1000 W/m², all homes together.
+	PVPeak Power `yaml:"pv_peak"`
 }
 
 // Raft is how the neighborhood's Raft group forms. With Servers empty

@@ -39,3 +39,30 @@ func TestRaftFormation(t *testing.T) {
 		}
 	}
 }
+
+// reserve: turns the leader's evening-peak reserve on, with the
+// neighborhood's PV placed and sized; a PV model off the globe is refused.
+func TestReserve(t *testing.T) {
+	f, err := homefile.Parse([]byte(good + "reserve: {latitude: 51.5, longitude: -0.1, pv_peak: 40 kW}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := homefile.Build(context.Background(), f, "12D3KooWself", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := h.Config.Reserve
+	if r.Lookahead <= 0 || r.PV.PeakW != 40_000 || r.PV.LatitudeDeg != 51.5 || r.PeakStartHour != 17 {
+		t.Fatalf("reserve %+v", r)
+	}
+	f, err = homefile.Parse([]byte(good + "reserve: {latitude: 95, longitude: 0, pv_peak: 40 kW}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := homefile.Build(context.Background(), f, "12D3KooWself", nil); err == nil || !strings.Contains(err.Error(), "reserve") {
+		t.Fatalf("latitude 95: %v", err)
+	}
+	if _, err := homefile.Parse([]byte(good + "reserve: {latitude: 51.5, longitud: 0}\n")); err == nil {
+		t.Fatal("a misspelled reserve key was accepted")
+	}
+}
