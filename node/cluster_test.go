@@ -43,12 +43,10 @@ type cluster struct {
 // a Raft DataDir of its own when durable. It starts none of them.
 func newCluster(tb testing.TB, n, voters int, base node.Config, durable bool) *cluster {
 	tb.Helper()
-	start := time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC)
-	t0 := time.Now()
 	c := &cluster{
 		tb:     tb,
 		base:   base,
-		clock:  func() time.Time { return start.Add(time.Since(t0)) },
+		clock:  testClock(),
 		target: gridmesh.Target{Seq: 1, ImportW: 800},
 		rec:    newPlanRecorder(),
 		homes:  make([]*testHome, n),

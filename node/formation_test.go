@@ -42,9 +42,7 @@ type town struct {
 
 func newTown(t testing.TB, n int) *town {
 	t.Helper()
-	start := time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC)
-	t0 := time.Now()
-	w := &town{t: t, clock: func() time.Time { return start.Add(time.Since(t0)) }, target: gridmesh.Target{Seq: 1, ImportW: 800}}
+	w := &town{t: t, clock: testClock(), target: gridmesh.Target{Seq: 1, ImportW: 800}}
 	for i := range n {
 		k, _, err := crypto.GenerateEd25519Key(rand.Reader)
 		if err != nil {

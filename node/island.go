@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -83,15 +84,7 @@ func (tt *telemetryTable) freshReports(now time.Time, maxAge time.Duration) []gr
 			out = append(out, e.t)
 		}
 	}
-	slices.SortFunc(out, func(a, b gridmesh.Telemetry) int {
-		switch {
-		case a.Home < b.Home:
-			return -1
-		case a.Home > b.Home:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b gridmesh.Telemetry) int { return cmp.Compare(a.Home, b.Home) })
 	return out
 }
 

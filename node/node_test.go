@@ -50,6 +50,29 @@ func simHome(tb testing.TB, seed uint64, initialSoC float64, clock func() time.T
 	return dev
 }
 
+// testClock is the test homes' clock: a winter evening at 18:00, running
+// at real speed from now.
+func testClock() func() time.Time {
+	start := time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC)
+	t0 := time.Now()
+	return func() time.Time { return start.Add(time.Since(t0)) }
+}
+
+// stopOnCleanup stops every home in *homes when the test ends, all at
+// once, and reports a home whose Run failed.
+func stopOnCleanup(t testing.TB, homes *[]*testHome) {
+	t.Cleanup(func() {
+		for _, h := range *homes {
+			h.cancel()
+		}
+		for _, h := range *homes {
+			if err := <-h.done; err != nil {
+				t.Errorf("home %s: %v", h.n.Home(), err)
+			}
+		}
+	})
+}
+
 // fastConfig shortens the node's periods so tests see several plans a
 // second; the ratios between them are the defaults'.
 func fastConfig() node.Config {
@@ -78,21 +101,10 @@ func startNeighborhood(t *testing.T, n, voters int, tweak func(i int, c *node.Co
 		id, _ := peer.IDFromPrivateKey(k)
 		servers = append(servers, consensus.Server{ID: id.String(), Voter: i < voters})
 	}
-	start := time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC)
-	t0 := time.Now()
-	clock := func() time.Time { return start.Add(time.Since(t0)) }
+	clock := testClock()
 	var homes []*testHome
 	var boot []string
-	t.Cleanup(func() {
-		for _, h := range homes {
-			h.cancel()
-		}
-		for _, h := range homes {
-			if err := <-h.done; err != nil {
-				t.Errorf("home %s: %v", h.n.Home(), err)
-			}
-		}
-	})
+	stopOnCleanup(t, &homes)
 	for i := range n {
 		dev := simHome(t, uint64(i+1), 0.6, clock)
 		cfg := fastConfig()

@@ -27,21 +27,10 @@ const regionBaseW = 800
 // Raft leader, trusting operator, each dialing the homes started before.
 func startRegion(t *testing.T, k int, operator ed25519.PublicKey) []*testHome {
 	t.Helper()
-	start := time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC)
-	t0 := time.Now()
-	clock := func() time.Time { return start.Add(time.Since(t0)) }
+	clock := testClock()
 	var homes []*testHome
 	var boot []string
-	t.Cleanup(func() {
-		for _, h := range homes {
-			h.cancel()
-		}
-		for _, h := range homes {
-			if err := <-h.done; err != nil {
-				t.Errorf("home %s: %v", h.n.Home(), err)
-			}
-		}
-	})
+	stopOnCleanup(t, &homes)
 	for i := range k {
 		key, _, err := crypto.GenerateEd25519Key(rand.Reader)
 		if err != nil {

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -129,15 +130,7 @@ func (tt *telemetryTable) fresh(now time.Time, maxAge time.Duration) []control.H
 		}
 		out = append(out, control.HomeState{Home: e.t.Home, BaseW: e.t.BaseW, Battery: e.t.Battery})
 	}
-	slices.SortFunc(out, func(a, b control.HomeState) int {
-		switch {
-		case a.Home < b.Home:
-			return -1
-		case a.Home > b.Home:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b control.HomeState) int { return cmp.Compare(a.Home, b.Home) })
 	return out
 }
 
