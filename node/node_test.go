@@ -119,20 +119,28 @@ func startNeighborhood(t *testing.T, n, voters int, tweak func(i int, c *node.Co
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		h := &testHome{n: nd, dev: dev, cancel: cancel, done: make(chan error, 1)}
-		go func() { h.done <- nd.Run(ctx) }()
-		homes = append(homes, h)
-		select {
-		case <-nd.Ready():
-		case err := <-h.done:
-			t.Fatalf("home %d stopped: %v", i, err)
-		case <-time.After(20 * time.Second):
-			t.Fatalf("home %d not ready", i)
-		}
+		homes = append(homes, runReady(t, nd, dev))
 		boot = append(boot, nd.P2PAddrs()...)
 	}
 	return homes
+}
+
+// runReady runs nd until the test's cleanup cancels it and waits until it
+// is Ready.
+func runReady(t *testing.T, nd *node.Node, dev *sim.Home) *testHome {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &testHome{n: nd, dev: dev, cancel: cancel, done: make(chan error, 1)}
+	go func() { h.done <- nd.Run(ctx) }()
+	select {
+	case <-nd.Ready():
+	case err := <-h.done:
+		t.Fatalf("home %s stopped: %v", nd.Home(), err)
+	case <-time.After(20 * time.Second):
+		cancel()
+		t.Fatalf("home %s not ready", nd.Home())
+	}
+	return h
 }
 
 // waitFor polls cond until it holds or the deadline passes.

@@ -49,17 +49,7 @@ func startRegion(t *testing.T, k int, operator ed25519.PublicKey) []*testHome {
 			t.Fatal(err)
 		}
 		nd.SetTarget(gridmesh.Target{Seq: 1, ImportW: regionBaseW})
-		ctx, cancel := context.WithCancel(context.Background())
-		h := &testHome{n: nd, dev: dev, cancel: cancel, done: make(chan error, 1)}
-		go func() { h.done <- nd.Run(ctx) }()
-		homes = append(homes, h)
-		select {
-		case <-nd.Ready():
-		case err := <-h.done:
-			t.Fatalf("home %d stopped: %v", i, err)
-		case <-time.After(20 * time.Second):
-			t.Fatalf("home %d not ready", i)
-		}
+		homes = append(homes, runReady(t, nd, dev))
 		boot = append(boot, nd.P2PAddrs()...)
 	}
 	return homes
