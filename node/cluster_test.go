@@ -39,7 +39,8 @@ type cluster struct {
 	started []time.Duration // how long each start took to be Ready
 }
 
-// newCluster prepares n homes, the first voters of them voting, each with
+// newCluster prepares n homes, the first voters of them voting (none
+// configured when voters is 0: they found their cluster themselves), each with
 // a Raft DataDir of its own when durable. It starts none of them.
 func newCluster(tb testing.TB, n, voters int, base node.Config, durable bool) *cluster {
 	tb.Helper()
@@ -58,7 +59,9 @@ func newCluster(tb testing.TB, n, voters int, base node.Config, durable bool) *c
 		}
 		id, _ := peer.IDFromPrivateKey(k)
 		c.keys = append(c.keys, k)
-		c.servers = append(c.servers, consensus.Server{ID: id.String(), Voter: i < voters})
+		if voters > 0 { // none: the neighborhood organizes itself
+			c.servers = append(c.servers, consensus.Server{ID: id.String(), Voter: i < voters})
+		}
 		c.devs = append(c.devs, simHome(tb, uint64(i+1), 0.6, c.clock))
 		dir := ""
 		if durable {

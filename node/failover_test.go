@@ -16,6 +16,11 @@ import (
 // for a quick look (-failover.kills 5).
 var failoverKills = flag.Int("failover.kills", 50, "leader kills in BenchmarkLeaderFailover")
 
+// failoverSelfOrganized runs BenchmarkLeaderFailover on a neighborhood
+// that organized itself (no configured voters) instead of three
+// configured voters.
+var failoverSelfOrganized = flag.Bool("failover.selforganized", false, "BenchmarkLeaderFailover on a self-organized neighborhood")
+
 // BenchmarkLeaderFailover kills the leader of a neighborhood of five
 // homes (three voters, two non-voters; durable DataDirs; the default
 // timings) -failover.kills times, hard, and reports the failover time
@@ -30,7 +35,11 @@ var failoverKills = flag.Int("failover.kills", 50, "leader kills in BenchmarkLea
 //
 //	go test -run '^$' -bench LeaderFailover -benchtime 1x ./node/
 func BenchmarkLeaderFailover(b *testing.B) {
-	c := newCluster(b, 5, 3, benchConfig(), true)
+	voters := 3
+	if *failoverSelfOrganized {
+		voters = 0
+	}
+	c := newCluster(b, 5, voters, benchConfig(), true)
 	t0 := c.clock()
 	for i := range 5 {
 		c.start(i)
@@ -73,9 +82,13 @@ func BenchmarkLeaderFailover(b *testing.B) {
 	b.ReportMetric(float64(lost), "homes_lost_plan")
 	b.ReportMetric(float64(cold)/float64(time.Millisecond), "cold_start_ms")
 	b.ReportMetric(0, "ns/op") // one experiment, not b.N operations
-	b.Logf("%d kills of the leader of 5 homes (3 voters): failover p50 %.0f ms, p99 %.0f ms, max %.0f ms; "+
+	how := "3 configured voters"
+	if voters == 0 {
+		how = "self-organized"
+	}
+	b.Logf("%d kills of the leader of 5 homes (%s): failover p50 %.0f ms, p99 %.0f ms, max %.0f ms; "+
 		"%d home-failovers lost a plan (in %d kills); cold start → every home's first plan %.0f ms",
-		len(took), p50, p99, worst, lost, rounds, float64(cold)/float64(time.Millisecond))
+		len(took), how, p50, p99, worst, lost, rounds, float64(cold)/float64(time.Millisecond))
 }
 
 // benchConfig is the default timings, on the test network.
