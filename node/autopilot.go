@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/peer"
-
 	"github.com/gridmesh/gridmesh/consensus"
 )
 
@@ -17,7 +15,7 @@ const catchUpLag = 16
 
 // rosterEntry is what the neighborhood's telemetry says about one home.
 type rosterEntry struct {
-	peer    peer.ID
+	peer    string    // the peer ID's string form, as Raft names members
 	heard   time.Time // newest report received
 	first   time.Time // first report received
 	fresh   bool      // heard within the telemetry age limit
@@ -37,11 +35,11 @@ func (tt *telemetryTable) roster(now time.Time, maxAge time.Duration) []rosterEn
 			continue
 		}
 		out = append(out, rosterEntry{
-			peer: e.from, heard: e.received, first: e.first, fresh: now.Sub(e.received) <= maxAge,
+			peer: e.fromID, heard: e.received, first: e.first, fresh: now.Sub(e.received) <= maxAge,
 			cluster: e.t.Cluster, joined: e.t.Joined, applied: e.t.Applied, founder: e.t.Founder,
 		})
 	}
-	slices.SortFunc(out, func(a, b rosterEntry) int { return strings.Compare(a.peer.String(), b.peer.String()) })
+	slices.SortFunc(out, func(a, b rosterEntry) int { return strings.Compare(a.peer, b.peer) })
 	return out
 }
 
@@ -58,7 +56,7 @@ func (f *formation) upkeep(ctx context.Context, now time.Time, roster []rosterEn
 	ours := n.group.ClusterID()
 	byPeer := make(map[string]rosterEntry, len(roster))
 	for _, e := range roster {
-		byPeer[e.peer.String()] = e
+		byPeer[e.peer] = e
 	}
 	member := make(map[string]bool, len(servers))
 	for _, s := range servers {
@@ -67,7 +65,7 @@ func (f *formation) upkeep(ctx context.Context, now time.Time, roster []rosterEn
 
 	// Homes heard from that belong to no other cluster join.
 	for _, e := range roster {
-		id := e.peer.String()
+		id := e.peer
 		if !e.fresh || member[id] || (e.cluster != "" && e.cluster != ours) {
 			continue
 		}

@@ -170,7 +170,7 @@ func (f *formation) found(now time.Time, roster []rosterEntry) {
 			n.founder.Store("")
 			return
 		}
-		if id := e.peer.String(); id != self {
+		if id := e.peer; id != self {
 			candidates = append(candidates, id)
 			agreed = agreed && e.founder == self
 		}

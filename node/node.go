@@ -42,6 +42,7 @@ type Node struct {
 	founder atomic.Value // string
 	// pauseReq is a requested pause (ns) not yet begun; paused, while
 	// set, holds the network-facing goroutines until closed (pause.go).
+	members  atomic.Pointer[membershipView] // status.go's cache
 	pauseReq atomic.Int64
 	paused   atomic.Pointer[chan struct{}]
 

@@ -153,16 +153,41 @@ func (n *Node) Status() Status {
 	s.Region = n.regionStatus()
 	s.Counters["raft_streams_refused"] = n.group.RefusedStreams()
 	s.Cluster = n.group.ClusterID()
+	v := n.membership()
+	s.Voter, s.RaftVoters, s.RaftMembers = v.voter, v.voters, v.members
+	return s
+}
+
+// membershipView is this home's view of its Raft configuration, cached
+// for membershipMaxAge: reading the configuration is a round trip
+// through raft's main goroutine, which a testnet polling a hundred homes
+// ten times a second would otherwise keep busy.
+type membershipView struct {
+	at              time.Time
+	voter           bool
+	voters, members int
+}
+
+const membershipMaxAge = 250 * time.Millisecond
+
+// membership returns the cached view, refreshed when stale. Call only
+// after ready.
+func (n *Node) membership() membershipView {
+	if v := n.members.Load(); v != nil && time.Since(v.at) < membershipMaxAge {
+		return *v
+	}
+	v := membershipView{at: time.Now()}
 	if servers, _, err := n.group.Members(); err == nil {
-		s.RaftMembers = len(servers)
+		v.members = len(servers)
 		for _, sv := range servers {
 			if sv.Voter {
-				s.RaftVoters++
-				s.Voter = s.Voter || sv.ID == s.PeerID
+				v.voters++
+				v.voter = v.voter || sv.ID == n.id.String()
 			}
 		}
 	}
-	return s
+	n.members.Store(&v)
+	return v
 }
 
 // serveHTTP serves GET /status until ctx ends.

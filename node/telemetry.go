@@ -83,6 +83,7 @@ type telemetryTable struct {
 type telemetryEntry struct {
 	t        gridmesh.Telemetry
 	from     peer.ID   // the peer that signed the report
+	fromID   string    // from's string form, computed once per peer
 	received time.Time // newest report
 	first    time.Time // first report of this home, for upkeep's choice of voters
 }
@@ -97,16 +98,19 @@ func newTelemetryTable() *telemetryTable {
 func (tt *telemetryTable) put(t gridmesh.Telemetry, from peer.ID, now time.Time) {
 	tt.mu.Lock()
 	defer tt.mu.Unlock()
-	first := now
+	e := telemetryEntry{t: t, from: from, received: now, first: now}
 	if old, ok := tt.homes[t.Home]; ok {
 		if t.Seq <= old.t.Seq && t.AtMs <= old.t.AtMs {
 			return
 		}
 		if old.from == from {
-			first = old.first
+			e.first, e.fromID = old.first, old.fromID
 		}
 	}
-	tt.homes[t.Home] = telemetryEntry{t: t, from: from, received: now, first: first}
+	if e.fromID == "" && from != "" {
+		e.fromID = from.String() // base58: not for every report
+	}
+	tt.homes[t.Home] = e
 }
 
 // forgetAfter is how long a silent home stays in the table: long enough

@@ -192,7 +192,13 @@ func newCity(cfg Config, rec node.Observer, clock func() time.Time, log *slog.Lo
 			}
 			h.cfg.Formation.Voters = cfg.Voters
 			h.cfg.Formation.LargeVoters = max(h.cfg.Formation.LargeVoters, cfg.Voters)
-			h.cfg.Raft.DataDir = h.dataDir
+			if cfg.has(ScenarioChurn) {
+				// Restarted homes come back with their Raft state, as real
+				// ones do. Otherwise memory: a hundred homes fsyncing
+				// every plan on one machine starve Raft's heartbeats (on
+				// a home's own box, one fsync a second is nothing).
+				h.cfg.Raft.DataDir = h.dataDir
+			}
 			h.cfg.Mesh.ListenAddrs = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", h.port)}
 			h.cfg.NoIslandSharing = cfg.NoSharing
 		}

@@ -75,9 +75,12 @@
 // Raft group and keep its voters themselves (node.FormationConfig), from
 // the bootstrap peers each home is given (the first home of its
 // neighborhood, the one before it, the first of the previous
-// neighborhood). Every home listens on a port fixed before the run and
-// keeps its Raft state in a data directory of its own (removed at the
-// end), so a home restarted by churn comes back as a real one would.
+// neighborhood). Every home listens on a port fixed before the run. With
+// churn, every home keeps its Raft state in a data directory of its own
+// (fsync on; removed at the end), so a restarted home comes back as a
+// real one would; otherwise Raft state is in memory: a hundred homes
+// fsyncing every plan on one machine starve Raft's heartbeats, which one
+// home on its own box never would.
 //
 // Every neighborhood has a membership key and every home a certificate:
 // homes admit only their own neighborhood's members to its topics and
