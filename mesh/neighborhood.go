@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -13,9 +14,6 @@ import (
 )
 
 var (
-	// ErrNotSubscribed is returned by NextTelemetry on a neighborhood
-	// joined without subscribing to telemetry.
-	ErrNotSubscribed = errors.New("mesh: not subscribed to telemetry")
 	// ErrClosed is returned by a Neighborhood or Mesh that has been closed
 	// (or whose gossip context has ended).
 	ErrClosed = errors.New("mesh: closed")
@@ -39,10 +37,18 @@ type Neighborhood struct {
 	id      gridmesh.NeighborhoodID
 	leaders LeaderView
 
-	telemetry, plan       *pubsub.Topic
-	telemetrySub, planSub *pubsub.Subscription // telemetrySub is nil unless subscribed
+	telemetry, plan *pubsub.Topic
+	planSub         *pubsub.Subscription
+
+	// subMu guards telemetrySub (nil while not subscribed) and subChanged
+	// (closed and replaced whenever telemetrySub changes, to wake a
+	// NextTelemetry waiting for a subscription).
+	subMu        sync.Mutex
+	telemetrySub *pubsub.Subscription
+	subChanged   chan struct{}
 
 	closeOnce sync.Once
+	closed    atomic.Bool
 	closeErr  error
 }
 
@@ -70,7 +76,7 @@ func (m *Mesh) JoinNeighborhood(id gridmesh.NeighborhoodID, leaders LeaderView, 
 		// would take anyone's messages.
 		return nil, fmt.Errorf("mesh: join %s: admission is for neighborhood %s", id, m.adm.nbhd)
 	}
-	n := &Neighborhood{m: m, id: id, leaders: leaders}
+	n := &Neighborhood{m: m, id: id, leaders: leaders, subChanged: make(chan struct{})}
 
 	m.mu.Lock()
 	if m.closed {
@@ -113,12 +119,42 @@ func (n *Neighborhood) join(subscribeTelemetry bool) error {
 	if n.planSub, err = n.plan.Subscribe(inbox); err != nil {
 		return err
 	}
-	if subscribeTelemetry {
-		if n.telemetrySub, err = n.telemetry.Subscribe(inbox); err != nil {
-			return err
-		}
+	return n.SubscribeTelemetry(subscribeTelemetry)
+}
+
+// SubscribeTelemetry subscribes to the telemetry topic (on) or cancels
+// the subscription (off); a no-op when already so. A home that only
+// publishes telemetry costs its neighborhood nothing: gossip delivers a
+// report to, and verifies its signature at, subscribers only, so homes
+// that do not need the neighborhood's reports (neither leading nor able
+// to lead soon) should not subscribe.
+func (n *Neighborhood) SubscribeTelemetry(on bool) error {
+	n.subMu.Lock()
+	defer n.subMu.Unlock()
+	if n.closed.Load() || (n.telemetrySub != nil) == on {
+		return nil
 	}
+	if on {
+		s, err := n.telemetry.Subscribe(pubsub.WithBufferSize(n.m.cfg.InboxSize))
+		if err != nil {
+			return fmt.Errorf("mesh: subscribe to telemetry: %w", err)
+		}
+		n.telemetrySub = s
+	} else {
+		n.telemetrySub.Cancel()
+		n.telemetrySub = nil
+	}
+	close(n.subChanged)
+	n.subChanged = make(chan struct{})
 	return nil
+}
+
+// telemetrySubscription returns the current subscription (nil if none)
+// and a channel closed when it changes.
+func (n *Neighborhood) telemetrySubscription() (*pubsub.Subscription, <-chan struct{}) {
+	n.subMu.Lock()
+	defer n.subMu.Unlock()
+	return n.telemetrySub, n.subChanged
 }
 
 func (n *Neighborhood) topic(kind string) string { return TopicName(n.m.cfg.Network, n.id, kind) }
@@ -167,14 +203,29 @@ func (n *Neighborhood) PublishPlan(ctx context.Context, p gridmesh.Plan) error {
 }
 
 // NextTelemetry returns the next report accepted on the telemetry topic
-// and its author (the peer that signed it), including this home's own. It
-// returns ErrNotSubscribed unless the neighborhood was joined with
-// subscribeTelemetry.
+// and its author (the peer that signed it), including this home's own.
+// While the home is not subscribed (SubscribeTelemetry) it waits for a
+// subscription; a subscription cancelled under it is waited out the same
+// way.
 func (n *Neighborhood) NextTelemetry(ctx context.Context) (gridmesh.Telemetry, peer.ID, error) {
-	if n.telemetrySub == nil {
-		return gridmesh.Telemetry{}, "", ErrNotSubscribed
+	for {
+		sub, changed := n.telemetrySubscription()
+		if sub == nil {
+			select {
+			case <-changed:
+				continue
+			case <-ctx.Done():
+				return gridmesh.Telemetry{}, "", ctx.Err()
+			case <-n.m.gossipCtx.Done():
+				return gridmesh.Telemetry{}, "", ErrClosed
+			}
+		}
+		t, from, err := next(ctx, n, sub, DecodeTelemetry)
+		if errors.Is(err, ErrClosed) && !n.closed.Load() && n.m.gossipCtx.Err() == nil && ctx.Err() == nil {
+			continue // unsubscribed under us, not closed
+		}
+		return t, from, err
 	}
-	return next(ctx, n, n.telemetrySub, DecodeTelemetry)
 }
 
 // NextPlan returns the next plan accepted on the plan topic and its
@@ -223,6 +274,7 @@ func (n *Neighborhood) PlanPeers() []peer.ID { return n.plan.ListPeers() }
 // blocked on it return ErrClosed. Close is idempotent.
 func (n *Neighborhood) Close() error {
 	n.closeOnce.Do(func() {
+		n.closed.Store(true)
 		defer func() {
 			n.m.mu.Lock()
 			delete(n.m.nbhds, n.id)
@@ -232,7 +284,10 @@ func (n *Neighborhood) Close() error {
 			return // gossip is gone and took its state with it
 		}
 		var errs []error
-		for _, sub := range []*pubsub.Subscription{n.telemetrySub, n.planSub} {
+		n.subMu.Lock()
+		tsub := n.telemetrySub
+		n.subMu.Unlock()
+		for _, sub := range []*pubsub.Subscription{tsub, n.planSub} {
 			if sub != nil {
 				sub.Cancel()
 			}

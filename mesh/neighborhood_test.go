@@ -94,8 +94,35 @@ func TestTelemetryFromNonSubscriber(t *testing.T) {
 	if slices.Contains(vn.TelemetryPeers(), home.ID()) {
 		t.Error("the voter sees the home as a telemetry subscriber")
 	}
-	if _, _, err := hn.NextTelemetry(t.Context()); !errors.Is(err, mesh.ErrNotSubscribed) {
-		t.Errorf("NextTelemetry on a non-subscriber: %v", err)
+	// A home not subscribed waits for a subscription.
+	short, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if _, _, err := hn.NextTelemetry(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("NextTelemetry on a non-subscriber: %v, want to wait until the context ends", err)
+	}
+	// Subscribed, it receives reports (its own included); unsubscribed
+	// under a waiting NextTelemetry, that call waits on instead of failing.
+	if err := hn.SubscribeTelemetry(true); err != nil {
+		t.Fatal(err)
+	}
+	waitPeers(t, "the voter to learn the home subscribes", vn.TelemetryPeers, home.ID())
+	mine := telemetry("h1", nbhd, 3)
+	if err := hn.PublishTelemetry(t.Context(), mine); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := hn.NextTelemetry(timeout(t)); err != nil || got.Seq != 3 {
+		t.Fatalf("subscribed home: %+v, %v", got, err)
+	}
+	done := make(chan error, 1)
+	short2, cancel2 := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel2()
+	go func() { _, _, err := hn.NextTelemetry(short2); done <- err }()
+	time.Sleep(100 * time.Millisecond)
+	if err := hn.SubscribeTelemetry(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("NextTelemetry across an unsubscribe: %v, want to wait until the context ends", err)
 	}
 	wrong := telemetry("h1", "elsewhere", 2)
 	if err := hn.PublishTelemetry(t.Context(), wrong); !errors.Is(err, gridmesh.ErrInvalid) {

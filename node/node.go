@@ -221,10 +221,12 @@ func (n *Node) runNetwork(ctx context.Context, plans chan<- gridmesh.Plan) error
 	eg.Go(func() error { return n.mesh.Run(ctx) })
 	eg.Go(func() error { return n.publishTelemetry(ctx) })
 	eg.Go(func() error { return n.receivePlans(ctx, plans) })
-	// Every home reads its neighborhood's telemetry and runs the
-	// dispatcher: any home may be made a voter and lead. The dispatcher
-	// plans only while this home leads.
+	// Every home runs the telemetry receiver and the dispatcher: any home
+	// may be made a voter and lead. The receiver reads only while the home
+	// listens (listenTelemetry: no Raft state yet, a voter, or long
+	// leaderless); the dispatcher plans only while this home leads.
 	eg.Go(func() error { return n.receiveTelemetry(ctx, table) })
+	eg.Go(func() error { return n.listenTelemetry(ctx) })
 	eg.Go(func() error { return n.dispatch(ctx, table) })
 	eg.Go(func() error { return n.runRegion(ctx, table) }) // signals and aggregates (region.go)
 	if len(n.cfg.Raft.Servers) == 0 {
