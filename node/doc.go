@@ -38,7 +38,10 @@
 //     home leads, every PlanPeriod, on a new target and on gaining
 //     leadership, it computes control.Dispatch, commits the plan to Raft,
 //     confirms its leadership with a quorum and only then publishes it.
-//     Every home runs both: any home may be made a voter and lead.
+//     Every home runs both: any home may be made a voter and lead. A home
+//     listens to the telemetry topic only while it has no Raft state,
+//     votes, or has known no leader for 10 s (listenTelemetry): gossip
+//     delivers and signature-checks every report at every subscriber.
 //   - self-organization (formation.go, autopilot.go), when no Raft
 //     servers are configured: homes announce in their telemetry whether
 //     they hold Raft state, their cluster's name and, while they have
