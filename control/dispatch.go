@@ -130,10 +130,16 @@ func usableHomes(hs []HomeState) []HomeState {
 // compareHomeStates orders by home, then by every other field, so that
 // sorting gives one order whatever the input order.
 func compareHomeStates(a, b HomeState) int {
-	x, y := a.Battery, b.Battery
 	return cmp.Or(
 		cmp.Compare(a.Home, b.Home),
 		compareFloat(float64(a.BaseW), float64(b.BaseW)),
+		compareFlexibility(a.Battery, b.Battery),
+	)
+}
+
+// compareFlexibility orders two batteries' flexibility field by field.
+func compareFlexibility(x, y gridmesh.Flexibility) int {
+	return cmp.Or(
 		compareFloat(float64(x.PowerW), float64(y.PowerW)),
 		compareFloat(float64(x.MinW), float64(y.MinW)),
 		compareFloat(float64(x.MaxW), float64(y.MaxW)),

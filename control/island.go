@@ -558,7 +558,6 @@ func usableIslandHomes(hs []IslandHome) []IslandHome {
 // compareIslandHomes orders by home, then by every other field, so that
 // sorting gives one order whatever the input order.
 func compareIslandHomes(a, b IslandHome) int {
-	x, y := a.Battery, b.Battery
 	return cmp.Or(
 		cmp.Compare(a.Home, b.Home),
 		compareFloat(float64(a.CriticalW), float64(b.CriticalW)),
@@ -570,12 +569,6 @@ func compareIslandHomes(a, b IslandHome) int {
 		compareBool(a.Shed.EV, b.Shed.EV),
 		compareBool(a.Shed.HeatPump, b.Shed.HeatPump),
 		compareBool(a.Shed.Other, b.Shed.Other),
-		compareFloat(float64(x.PowerW), float64(y.PowerW)),
-		compareFloat(float64(x.MinW), float64(y.MinW)),
-		compareFloat(float64(x.MaxW), float64(y.MaxW)),
-		compareFloat(x.SoC, y.SoC),
-		compareFloat(float64(x.CapacityWh), float64(y.CapacityWh)),
-		compareFloat(float64(x.ChargeWh), float64(y.ChargeWh)),
-		compareFloat(float64(x.DischargeWh), float64(y.DischargeWh)),
+		compareFlexibility(a.Battery, b.Battery),
 	)
 }
