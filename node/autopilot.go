@@ -63,7 +63,15 @@ func (f *formation) upkeep(ctx context.Context, now time.Time, roster []rosterEn
 		member[s.ID] = true
 	}
 
-	// Homes heard from that belong to no other cluster join.
+	// Homes heard from that belong to no other cluster join, unless a
+	// cluster whose name sorts first is heard: this one is about to merge
+	// into it (formation.go), and a home added now would only be wiped
+	// again.
+	for _, e := range roster {
+		if e.fresh && e.cluster != "" && e.cluster < ours {
+			return
+		}
+	}
 	for _, e := range roster {
 		id := e.peer
 		if !e.fresh || member[id] || (e.cluster != "" && e.cluster != ours) {

@@ -292,11 +292,15 @@ func TestPartitionedClustersMerge(t *testing.T) {
 	if want := slices.Min(names); got != want {
 		t.Fatalf("merged into %s, want %s (the name that sorts first)", got, want)
 	}
-	// The three of the losing half wipe their state; so does the bridge
-	// if the losing half's leader added it first (both leaders hear it).
-	if m := w.sumCounter("cluster_merges"); m != 3 && m != 4 {
-		t.Fatalf("%d homes wiped their state to merge, want the 3 of the losing half (and perhaps the bridge)", m)
+	// Every home of the losing half wiped its state. A home may wipe
+	// more than once (the bridge, or a wiped home that the losing leader
+	// re-added before it heard the winner): the merge still ends in one
+	// cluster, which await checked.
+	m := w.sumCounter("cluster_merges")
+	if m < 3 {
+		t.Fatalf("%d wipes counted, want at least the 3 of the losing half", m)
 	}
+	t.Logf("%d wipes to merge", m)
 }
 
 // Every home of a formed neighborhood is stopped hard and started again

@@ -151,10 +151,13 @@ func (n *Node) founderName() string {
 const leaderlessListen = 10 * time.Second
 
 // listenTelemetry keeps this home subscribed to its neighborhood's
-// telemetry exactly while it needs the reports: while it has no Raft
-// state (to found or be founded), while it votes (it may lead, and a
-// leader dispatches and keeps the voters from them), and after
-// leaderlessListen without a known leader. Gossip delivers a report to,
+// telemetry exactly while it or its peers need the reports: while it has
+// no Raft state (to found or be founded), while it votes (it may lead,
+// and a leader dispatches and keeps the voters from them), after
+// leaderlessListen without a known leader, and while it is connected to
+// a home of its neighborhood that is not in its Raft configuration (a
+// home not yet added, or of a split cluster: gossip relays reports only
+// through subscribers, and this home may be its one path to the leader). Gossip delivers a report to,
 // and verifies its signature at, every subscriber: in a neighborhood of
 // 25 homes, everyone listening cost 5 to 8 times the CPU of the voters
 // alone.
@@ -166,7 +169,7 @@ func (n *Node) listenTelemetry(ctx context.Context) error {
 		if id, _ := n.group.Leader(); id != "" {
 			lastLeader = time.Now()
 		}
-		want := !n.group.HasState() || n.membership().voter || time.Since(lastLeader) > leaderlessListen
+		want := !n.group.HasState() || n.membership().voter || time.Since(lastLeader) > leaderlessListen || n.relaysForOutsiders()
 		if err := n.nbhd.SubscribeTelemetry(want); err != nil {
 			n.log.Warn("telemetry subscription", "want", want, "err", err)
 		}
@@ -176,4 +179,23 @@ func (n *Node) listenTelemetry(ctx context.Context) error {
 		case <-ticker.C:
 		}
 	}
+}
+
+// relaysForOutsiders reports whether a peer this home is connected to is
+// admitted to its neighborhood but not in its Raft configuration.
+func (n *Node) relaysForOutsiders() bool {
+	servers, _, err := n.group.Members()
+	if err != nil {
+		return false
+	}
+	members := make(map[string]bool, len(servers))
+	for _, s := range servers {
+		members[s.ID] = true
+	}
+	for _, p := range n.mesh.Host().Network().Peers() {
+		if n.mesh.Admitted(p) && !members[p.String()] {
+			return true
+		}
+	}
+	return false
 }
