@@ -175,6 +175,8 @@ func (r *run) play(ctx context.Context) error {
 // killLeaders kills every neighborhood's leader hard.
 func (r *run) killLeaders(now time.Time) {
 	for _, nb := range r.c.nbhds {
+		// The kill may fall between two leaders: wait a few elections.
+		awaitLeader(r.c.ctx, nb, 25*r.cfg.Node.Raft.ElectionTimeout)
 		leader, term := leaderOf(nb)
 		if leader == nil {
 			r.errors = append(r.errors, fmt.Sprintf("%s: no leader to kill at %v", nb.id, now.Sub(r.t0).Round(time.Millisecond)))
