@@ -33,8 +33,7 @@ func (a *admitSet) set(p peer.ID) { a.ok.Store(&p) }
 func TestStreamLayerResetsStreamsFromNonMembers(t *testing.T) {
 	hs := consensustest.NewHosts(t, 2)
 	var adm admitSet
-	srv, cli := newTestLayer(t, hs[0], "a", acceptQueueLen), newTestLayer(t, hs[1], "a", acceptQueueLen)
-	srv.admit = adm.admit
+	srv, cli := newAdmittingLayer(t, hs[0], "a", acceptQueueLen, adm.admit), newTestLayer(t, hs[1], "a", acceptQueueLen)
 
 	c, err := cli.Dial(addrOf(hs[0]), dialTimeout)
 	if err != nil {
@@ -90,8 +89,7 @@ func TestStreamLayerDialsMembersOnly(t *testing.T) {
 	hs := consensustest.NewHosts(t, 2)
 	var adm admitSet
 	newTestLayer(t, hs[0], "a", acceptQueueLen)
-	cli := newTestLayer(t, hs[1], "a", acceptQueueLen)
-	cli.admit = adm.admit
+	cli := newAdmittingLayer(t, hs[1], "a", acceptQueueLen, adm.admit)
 
 	if _, err := cli.Dial(addrOf(hs[0]), 200*time.Millisecond); !errors.Is(err, ErrNotAdmitted) {
 		t.Fatalf("Dial to a non-member: %v, want ErrNotAdmitted", err)

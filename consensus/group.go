@@ -96,8 +96,7 @@ func (g *Group) start(bootstrap bool) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	layer := newStreamLayer(g.host, cfg.Neighborhood, acceptQueueLen, g.log)
-	layer.admit = cfg.Admit
+	layer := newStreamLayer(g.host, cfg.Neighborhood, acceptQueueLen, cfg.Admit, g.log)
 	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  layer,
 		MaxPool: maxPool,

@@ -64,7 +64,7 @@ type streamLayer struct {
 	host    host.Host
 	proto   protocol.ID
 	log     *slog.Logger
-	admit   func(peer.ID) bool // nil admits everyone; set before the first stream
+	admit   func(peer.ID) bool // nil admits everyone; fixed at construction
 	refused atomic.Uint64      // streams reset or not opened: peer not admitted
 	accept  chan *streamConn   // bounded; full: the new stream is reset
 	done    chan struct{}      // closed by Close; unblocks Accept and admission waits
@@ -83,12 +83,15 @@ type streamLayer struct {
 
 var _ raft.StreamLayer = (*streamLayer)(nil)
 
-// newStreamLayer registers the neighborhood's stream handler on h.
-func newStreamLayer(h host.Host, n gridmesh.NeighborhoodID, queueLen int, log *slog.Logger) *streamLayer {
+// newStreamLayer registers the neighborhood's stream handler on h; admit
+// (nil: everyone) is set before, since the handler reads it from the
+// first inbound stream on.
+func newStreamLayer(h host.Host, n gridmesh.NeighborhoodID, queueLen int, admit func(peer.ID) bool, log *slog.Logger) *streamLayer {
 	l := &streamLayer{
 		host:   h,
 		proto:  ProtocolID(n),
 		log:    log,
+		admit:  admit,
 		accept: make(chan *streamConn, queueLen),
 		done:   make(chan struct{}),
 		conns:  make(map[*streamConn]struct{}),

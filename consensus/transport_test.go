@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/consensus/consensustest"
@@ -20,7 +21,14 @@ const dialTimeout = 5 * time.Second
 
 func newTestLayer(t *testing.T, h host.Host, n string, queueLen int) *streamLayer {
 	t.Helper()
-	l := newStreamLayer(h, gridmesh.NeighborhoodID("nb-"+n), queueLen, consensustest.Logger(t))
+	return newAdmittingLayer(t, h, n, queueLen, nil)
+}
+
+// newAdmittingLayer is newTestLayer admitting only the peers admit
+// accepts.
+func newAdmittingLayer(t *testing.T, h host.Host, n string, queueLen int, admit func(peer.ID) bool) *streamLayer {
+	t.Helper()
+	l := newStreamLayer(h, gridmesh.NeighborhoodID("nb-"+n), queueLen, admit, consensustest.Logger(t))
 	t.Cleanup(func() { _ = l.Close() })
 	return l
 }

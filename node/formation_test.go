@@ -5,9 +5,12 @@ import (
 	"crypto/rand"
 	"flag"
 	"fmt"
+	"log/slog"
 	mrand "math/rand/v2"
 	"net"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +25,10 @@ import (
 // coldStarts is how many simultaneous cold starts TestColdStartFormsOneCluster
 // runs: a few in `make test`, 100 in `make test-faults`.
 var coldStarts = flag.Int("formation.coldstarts", 5, "simultaneous cold starts of five homes in TestColdStartFormsOneCluster")
+
+// townLog sends every town home's log, info and up, to stderr: for
+// diagnosing a formation failure.
+var townLog = flag.Bool("town.log", false, "log every town home's info output to stderr")
 
 // town is homes of one neighborhood with no configured voters, each on a
 // port picked before any starts, so they can all start at one instant
@@ -97,7 +104,12 @@ func (w *town) start(is []int, boot func(i int) []int) {
 		for _, b := range boot(i) {
 			cfg.Mesh.Bootstrap = append(cfg.Mesh.Bootstrap, w.addr(b))
 		}
-		nd, err := node.New(cfg, node.Deps{Key: w.keys[i], Battery: w.devs[i], Meter: w.devs[i], Now: w.clock, Observer: w.obs})
+		deps := node.Deps{Key: w.keys[i], Battery: w.devs[i], Meter: w.devs[i], Now: w.clock, Observer: w.obs}
+		if *townLog {
+			cfg.Raft.LogLevel = slog.LevelInfo
+			deps.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("home", cfg.Home)
+		}
+		nd, err := node.New(cfg, deps)
 		if err != nil {
 			w.t.Fatal(err)
 		}
@@ -182,10 +194,23 @@ func (w *town) await(what string, d time.Duration, voters int) string {
 			return name
 		}
 		if time.Now().After(deadline) {
-			w.t.Fatalf("%s: not settled within %v: %v", what, d, last)
+			w.t.Fatalf("%s: not settled within %v: %v\n%s", what, d, last, w.describe())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// describe is every live home's view, a line each, for a failure
+// message.
+func (w *town) describe() string {
+	var b strings.Builder
+	for _, h := range w.live() {
+		s := h.n.Status()
+		fmt.Fprintf(&b, "%s %s cluster=%q voter=%v leader=%v term=%d voters=%d/%d plan=%v epoch=%v rejections=%v merges=%d\n",
+			s.Home, s.PeerID, s.Cluster, s.Voter, s.IsLeader, s.Term, s.RaftVoters, s.RaftMembers,
+			s.HasPlan, s.PlanEpoch, s.Rejections, s.Counters["cluster_merges"])
+	}
+	return b.String()
 }
 
 func (w *town) sumCounter(name string) uint64 {
