@@ -109,6 +109,11 @@ type Telemetry struct {
 	// without state it hears. A home founds only when every such home
 	// it hears names it.
 	Founder string `cbor:"13,keyasint,omitempty"`
+	// Joining is, on a home without Raft state that hears a cluster in
+	// its neighborhood, the cluster it asks to join: the name that sorts
+	// first among those the homes with state announce. Only that
+	// cluster's leader adds it, and only that cluster's members reach it.
+	Joining string `cbor:"14,keyasint,omitempty"`
 	// Loads is the home's load and PV by class, for island balancing;
 	// nil from homes that do not report it (key 20, newer than version
 	// 1's first homes, which decode with it nil).
@@ -139,6 +144,9 @@ func (t Telemetry) Validate() error {
 	}
 	if len(t.Cluster) > MaxClusterLen || (t.Cluster != "" && !t.Joined) {
 		return fmt.Errorf("%w: cluster name of %d bytes (joined %v)", ErrInvalid, len(t.Cluster), t.Joined)
+	}
+	if len(t.Joining) > MaxClusterLen || (t.Joining != "" && (t.Joined || t.Founder != "")) {
+		return fmt.Errorf("%w: joining a cluster name of %d bytes (joined %v, founder %q)", ErrInvalid, len(t.Joining), t.Joined, t.Founder)
 	}
 	for _, a := range t.Addrs {
 		if len(a) == 0 || len(a) > MaxAddrLen {

@@ -45,6 +45,11 @@ func TestTelemetryValidate(t *testing.T) {
 		"empty addr":       func(m *gridmesh.Telemetry) { m.Addrs = []string{""} },
 		"inf battery":      func(m *gridmesh.Telemetry) { m.Battery.PowerW = gridmesh.W(math.Inf(1)) },
 		"bad neighborhood": func(m *gridmesh.Telemetry) { m.Neighborhood = "x y" },
+		"cluster unjoined": func(m *gridmesh.Telemetry) { m.Cluster, m.Joined = "c", false },
+		"founder joined":   func(m *gridmesh.Telemetry) { m.Founder, m.Joined = "f", true },
+		"joining joined":   func(m *gridmesh.Telemetry) { m.Joining, m.Joined = "c", true },
+		"joining founder":  func(m *gridmesh.Telemetry) { m.Joining, m.Founder = "c", "f" },
+		"long joining":     func(m *gridmesh.Telemetry) { m.Joining = strings.Repeat("c", gridmesh.MaxClusterLen+1) },
 	} {
 		m := validTelemetry()
 		mutate(&m)

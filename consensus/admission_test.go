@@ -33,7 +33,7 @@ func (a *admitSet) set(p peer.ID) { a.ok.Store(&p) }
 func TestStreamLayerResetsStreamsFromNonMembers(t *testing.T) {
 	hs := consensustest.NewHosts(t, 2)
 	var adm admitSet
-	srv, cli := newAdmittingLayer(t, hs[0], "a", acceptQueueLen, adm.admit), newTestLayer(t, hs[1], "a", acceptQueueLen)
+	srv, cli := newConfiguredLayer(t, hs[0], "a", layerConfig{queueLen: acceptQueueLen, admit: adm.admit}), newTestLayer(t, hs[1], "a", acceptQueueLen)
 
 	c, err := cli.Dial(addrOf(hs[0]), dialTimeout)
 	if err != nil {
@@ -89,7 +89,7 @@ func TestStreamLayerDialsMembersOnly(t *testing.T) {
 	hs := consensustest.NewHosts(t, 2)
 	var adm admitSet
 	newTestLayer(t, hs[0], "a", acceptQueueLen)
-	cli := newAdmittingLayer(t, hs[1], "a", acceptQueueLen, adm.admit)
+	cli := newConfiguredLayer(t, hs[1], "a", layerConfig{queueLen: acceptQueueLen, admit: adm.admit})
 
 	if _, err := cli.Dial(addrOf(hs[0]), 200*time.Millisecond); !errors.Is(err, ErrNotAdmitted) {
 		t.Fatalf("Dial to a non-member: %v, want ErrNotAdmitted", err)

@@ -45,6 +45,7 @@ type Group struct {
 	closed   bool
 	closeErr error
 	resets   atomic.Uint64
+	joining  atomic.Pointer[string] // SetJoining's name; nil for none
 }
 
 // instance is one run of raft: its FSM, transport and stores. Reset
@@ -96,7 +97,17 @@ func (g *Group) start(bootstrap bool) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	layer := newStreamLayer(g.host, cfg.Neighborhood, acceptQueueLen, cfg.Admit, g.log)
+	f := &fsm{}
+	layer := newStreamLayer(g.host, cfg.Neighborhood, layerConfig{
+		queueLen: acceptQueueLen,
+		admit:    cfg.Admit,
+		cluster: func() string {
+			if name := f.clusterID(); name != "" {
+				return name
+			}
+			return g.Joining()
+		},
+	}, g.log)
 	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  layer,
 		MaxPool: maxPool,
@@ -140,7 +151,6 @@ func (g *Group) start(bootstrap bool) (*instance, error) {
 		g.log.Info("no raft state: waiting to found or join the neighborhood's group")
 	}
 
-	f := &fsm{}
 	r, err := raft.NewRaft(rc, f, st.logs, st.stable, st.snaps, trans)
 	if err != nil {
 		return fail(fmt.Errorf("consensus: start raft: %w", err))

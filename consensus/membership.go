@@ -121,12 +121,36 @@ func (g *Group) change(ctx context.Context, what string, do func(*raft.Raft, uin
 // entry).
 func (g *Group) ClusterID() string { return g.cur.Load().fsm.clusterID() }
 
+// SetJoining names the cluster this member asks to join while its FSM
+// names none: its Raft streams carry that name, so a leader of another
+// cluster of the neighborhood cannot reach it (see streamLayer.match).
+// "" asks for none.
+func (g *Group) SetJoining(name string) {
+	if name == "" {
+		g.joining.Store(nil)
+		return
+	}
+	g.joining.Store(&name)
+}
+
+// Joining is the name SetJoining last set, "" for none.
+func (g *Group) Joining() string {
+	if p := g.joining.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// OtherClusterStreams counts Raft streams this member refused because
+// they came from another cluster of the neighborhood.
+func (g *Group) OtherClusterStreams() uint64 { return g.cur.Load().layer.otherCluster.Load() }
+
 // NameCluster commits id as the group's name if it has none, on the
 // leader, and returns the group's name: id, or the name an earlier
 // leader gave it.
 func (g *Group) NameCluster(ctx context.Context, id string) (string, error) {
-	if id == "" || len(id) > MaxClusterIDLen {
-		return "", fmt.Errorf("consensus: cluster name of %d bytes, want 1 to %d", len(id), MaxClusterIDLen)
+	if err := ValidClusterName(id); err != nil {
+		return "", err
 	}
 	if name := g.ClusterID(); name != "" {
 		return name, nil

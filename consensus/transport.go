@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,9 +66,13 @@ type streamLayer struct {
 	proto   protocol.ID
 	log     *slog.Logger
 	admit   func(peer.ID) bool // nil admits everyone; fixed at construction
+	cluster func() string      // this member's cluster, "" for none yet
 	refused atomic.Uint64      // streams reset or not opened: peer not admitted
-	accept  chan *streamConn   // bounded; full: the new stream is reset
-	done    chan struct{}      // closed by Close; unblocks Accept and admission waits
+	// otherCluster counts inbound streams refused because they named
+	// another cluster of the neighborhood.
+	otherCluster atomic.Uint64
+	accept       chan *streamConn // bounded; full: the new stream is reset
+	done         chan struct{}    // closed by Close; unblocks Accept and admission waits
 
 	mu     sync.Mutex // guards closed, conns and peers
 	closed bool
@@ -83,22 +88,64 @@ type streamLayer struct {
 
 var _ raft.StreamLayer = (*streamLayer)(nil)
 
-// newStreamLayer registers the neighborhood's stream handler on h; admit
-// (nil: everyone) is set before, since the handler reads it from the
+// layerConfig is what a stream layer is built with.
+type layerConfig struct {
+	queueLen int                // the accept queue's length
+	admit    func(peer.ID) bool // nil admits everyone
+	// cluster names the Raft cluster this member belongs to or asks to
+	// join, "" for none yet; nil is always "".
+	cluster func() string
+}
+
+// newStreamLayer registers the neighborhood's stream handler on h. The
+// whole configuration is set before, since the handler reads it from the
 // first inbound stream on.
-func newStreamLayer(h host.Host, n gridmesh.NeighborhoodID, queueLen int, admit func(peer.ID) bool, log *slog.Logger) *streamLayer {
-	l := &streamLayer{
-		host:   h,
-		proto:  ProtocolID(n),
-		log:    log,
-		admit:  admit,
-		accept: make(chan *streamConn, queueLen),
-		done:   make(chan struct{}),
-		conns:  make(map[*streamConn]struct{}),
-		peers:  make(map[peer.ID]struct{}),
+func newStreamLayer(h host.Host, n gridmesh.NeighborhoodID, cfg layerConfig, log *slog.Logger) *streamLayer {
+	cluster := cfg.cluster
+	if cluster == nil {
+		cluster = func() string { return "" }
 	}
-	h.SetStreamHandler(l.proto, l.handle)
+	l := &streamLayer{
+		host:    h,
+		proto:   ProtocolID(n),
+		log:     log,
+		admit:   cfg.admit,
+		cluster: cluster,
+		accept:  make(chan *streamConn, cfg.queueLen),
+		done:    make(chan struct{}),
+		conns:   make(map[*streamConn]struct{}),
+		peers:   make(map[peer.ID]struct{}),
+	}
+	h.SetStreamHandlerMatch(l.proto, l.match, l.handle)
 	return l
+}
+
+// clusterProtocol is the protocol a member of cluster dials: the
+// neighborhood's, then the cluster's name ("" before it has one).
+func clusterProtocol(base protocol.ID, cluster string) protocol.ID {
+	return protocol.ID(string(base) + "/" + cluster)
+}
+
+// match accepts a stream of this neighborhood's protocol unless it names
+// a cluster other than this member's. Two clusters of one neighborhood
+// exist only until the merge rule joins them (node/formation.go), and
+// meanwhile one must not reach the other's members: a follower answering
+// a leader with the other cluster's newer term deposes that leader,
+// again at each election, and the neighborhood goes without plans. As
+// etcd's transport refuses a mismatched cluster ID, so does this. A side
+// that names no cluster yet (no state, or not yet applied the name)
+// talks to any.
+func (l *streamLayer) match(p protocol.ID) bool {
+	theirs, ok := strings.CutPrefix(string(p), string(l.proto)+"/")
+	if !ok {
+		return p == l.proto // a member that names no cluster
+	}
+	if mine := l.cluster(); theirs != "" && mine != "" && theirs != mine {
+		l.otherCluster.Add(1)
+		l.log.Debug("raft stream from another cluster refused", "theirs", theirs, "ours", mine)
+		return false
+	}
+	return true
 }
 
 // handle queues an inbound stream for Accept, or resets it when its peer
@@ -175,7 +222,7 @@ func (l *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 			return nil, fmt.Errorf("open raft stream to %s: %w", id, ErrNotAdmitted)
 		}
 	}
-	s, err := l.host.NewStream(ctx, id, l.proto)
+	s, err := l.host.NewStream(ctx, id, clusterProtocol(l.proto, l.cluster()))
 	if err != nil {
 		return nil, fmt.Errorf("open raft stream to %s: %w", id, err)
 	}

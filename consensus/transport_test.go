@@ -10,7 +10,6 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/consensus/consensustest"
@@ -21,14 +20,13 @@ const dialTimeout = 5 * time.Second
 
 func newTestLayer(t *testing.T, h host.Host, n string, queueLen int) *streamLayer {
 	t.Helper()
-	return newAdmittingLayer(t, h, n, queueLen, nil)
+	return newConfiguredLayer(t, h, n, layerConfig{queueLen: queueLen})
 }
 
-// newAdmittingLayer is newTestLayer admitting only the peers admit
-// accepts.
-func newAdmittingLayer(t *testing.T, h host.Host, n string, queueLen int, admit func(peer.ID) bool) *streamLayer {
+// newConfiguredLayer is newTestLayer with the whole configuration.
+func newConfiguredLayer(t *testing.T, h host.Host, n string, cfg layerConfig) *streamLayer {
 	t.Helper()
-	l := newStreamLayer(h, gridmesh.NeighborhoodID("nb-"+n), queueLen, admit, consensustest.Logger(t))
+	l := newStreamLayer(h, gridmesh.NeighborhoodID("nb-"+n), cfg, consensustest.Logger(t))
 	t.Cleanup(func() { _ = l.Close() })
 	return l
 }
@@ -108,6 +106,64 @@ func TestStreamLayerKeepsNeighborhoodsApart(t *testing.T) {
 	_ = c.SetReadDeadline(time.Now().Add(dialTimeout))
 	if _, err := c.Read(make([]byte, 1)); err == nil {
 		t.Fatal("a stream of neighborhood b reached neighborhood a's group")
+	}
+}
+
+// reaches reports whether a stream dialed by cli reaches srv's Accept
+// and carries a byte.
+func reaches(t *testing.T, cli, srv *streamLayer, to host.Host) bool {
+	t.Helper()
+	accepted := acceptOne(srv)
+	c, err := cli.Dial(addrOf(to), dialTimeout)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte{7}); err != nil {
+		return false
+	}
+	select {
+	case s, ok := <-accepted:
+		if !ok {
+			return false
+		}
+		defer s.Close()
+		b := make([]byte, 1)
+		_, err := io.ReadFull(s, b)
+		return err == nil && b[0] == 7
+	case <-time.After(dialTimeout):
+		return false
+	}
+}
+
+// Two clusters of one neighborhood do not reach each other's members;
+// a member that names no cluster yet reaches, and is reached by, any.
+func TestStreamLayerKeepsClustersApart(t *testing.T) {
+	for _, tc := range []struct {
+		dialer, listener string
+		want             bool
+	}{
+		{"A", "A", true},
+		{"A", "B", false},
+		{"B", "A", false},
+		{"", "B", true},
+		{"A", "", true},
+		{"", "", true},
+	} {
+		hs := consensustest.NewHosts(t, 2)
+		named := func(name string) func() string { return func() string { return name } }
+		srv := newConfiguredLayer(t, hs[0], "a", layerConfig{queueLen: acceptQueueLen, cluster: named(tc.listener)})
+		cli := newConfiguredLayer(t, hs[1], "a", layerConfig{queueLen: acceptQueueLen, cluster: named(tc.dialer)})
+		if got := reaches(t, cli, srv, hs[0]); got != tc.want {
+			t.Errorf("cluster %q dialing cluster %q: reached %v, want %v", tc.dialer, tc.listener, got, tc.want)
+		}
+		wantRefused := uint64(0)
+		if !tc.want {
+			wantRefused = 1
+		}
+		if got := srv.otherCluster.Load(); got != wantRefused {
+			t.Errorf("cluster %q dialing cluster %q: %d streams refused as another cluster's, want %d", tc.dialer, tc.listener, got, wantRefused)
+		}
 	}
 }
 

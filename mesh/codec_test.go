@@ -56,8 +56,11 @@ func TestTelemetryRoundTrip(t *testing.T) {
 	clustered.Cluster, clustered.Joined, clustered.Applied = "12D3KooW-cluster", true, 42
 	founding := sampleTelemetry()
 	founding.Founder = "12D3KooW-founder"
+	joining := sampleTelemetry()
+	joining.Joining = "1768500002620-12D3KooW-cluster"
 	for name, in := range map[string]gridmesh.Telemetry{
 		"full": sampleTelemetry(), "nil addrs": noAddrs, "empty addrs": emptyAddrs, "clustered": clustered, "founding": founding,
+		"joining": joining,
 	} {
 		t.Run(name, func(t *testing.T) {
 			b, err := EncodeTelemetry(in)

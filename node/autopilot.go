@@ -23,6 +23,7 @@ type rosterEntry struct {
 	joined  bool
 	applied uint64
 	founder string
+	joining string
 }
 
 // roster returns every home in the table, by peer, with its freshness.
@@ -36,7 +37,7 @@ func (tt *telemetryTable) roster(now time.Time, maxAge time.Duration) []rosterEn
 		}
 		out = append(out, rosterEntry{
 			peer: e.fromID, heard: e.received, first: e.first, fresh: now.Sub(e.received) <= maxAge,
-			cluster: e.t.Cluster, joined: e.t.Joined, applied: e.t.Applied, founder: e.t.Founder,
+			cluster: e.t.Cluster, joined: e.t.Joined, applied: e.t.Applied, founder: e.t.Founder, joining: e.t.Joining,
 		})
 	}
 	slices.SortFunc(out, func(a, b rosterEntry) int { return strings.Compare(a.peer, b.peer) })
@@ -63,10 +64,13 @@ func (f *formation) upkeep(ctx context.Context, now time.Time, roster []rosterEn
 		member[s.ID] = true
 	}
 
-	// Homes heard from that belong to no other cluster join, unless a
-	// cluster whose name sorts first is heard: this one is about to merge
-	// into it (formation.go), and a home added now would only be wiped
-	// again.
+	// Homes heard from that ask to join this cluster, or hold state of
+	// it or of no named cluster (a home removed while away that has not
+	// yet applied the name), join; no other home does (a home without
+	// state asks for the cluster whose name sorts first, see
+	// formation.joinable). Nor does anyone while a cluster whose name
+	// sorts first is heard: this one is about to merge into it
+	// (formation.go), and a home added now would only be wiped again.
 	for _, e := range roster {
 		if e.fresh && e.cluster != "" && e.cluster < ours {
 			return
@@ -74,7 +78,11 @@ func (f *formation) upkeep(ctx context.Context, now time.Time, roster []rosterEn
 	}
 	for _, e := range roster {
 		id := e.peer
-		if !e.fresh || member[id] || (e.cluster != "" && e.cluster != ours) {
+		asks := e.joining == ours
+		if e.joined {
+			asks = e.cluster == "" || e.cluster == ours
+		}
+		if !e.fresh || member[id] || !asks {
 			continue
 		}
 		if err := n.group.AddNonvoter(ctx, id); err != nil {

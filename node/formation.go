@@ -127,6 +127,14 @@ func (f *formation) round(ctx context.Context, now time.Time) {
 	roster := f.table.roster(now, n.cfg.TelemetryMaxAge)
 	if !n.group.HasState() {
 		f.leaderSince = time.Time{}
+		if name := f.joinable(now, roster); name != "" {
+			// A cluster exists: ask to join it, and wait for its leader.
+			n.group.SetJoining(name)
+			f.viewKey, f.stableSince = "", time.Time{}
+			n.founder.Store("")
+			return
+		}
+		n.group.SetJoining("")
 		f.found(now, roster)
 		return
 	}
@@ -151,6 +159,37 @@ func (f *formation) round(ctx context.Context, now time.Time) {
 		n.log.Info("cluster named", "cluster", got)
 	}
 	f.upkeep(ctx, now, roster)
+}
+
+// joinable returns the cluster a home without state asks to join: of the
+// names homes with state announced within ReplaceAfter, the first in
+// sort order among those MergeWitnesses homes announce, or, when none is
+// announced by that many (a cluster of one voter, just founded), the
+// first of all. "" when no cluster is heard. Reports up to ReplaceAfter
+// old count so that a report or two lost does not send a home that
+// merged back to the cluster it left; witnesses count so that one home
+// lying about its cluster cannot lead the others away from the real one.
+func (f *formation) joinable(now time.Time, roster []rosterEntry) string {
+	cfg := f.n.cfg.Formation
+	witnesses := map[string]int{}
+	for _, e := range roster {
+		if e.joined && e.cluster != "" && now.Sub(e.heard) <= cfg.ReplaceAfter {
+			witnesses[e.cluster]++
+		}
+	}
+	var first, firstWitnessed string
+	for name, k := range witnesses {
+		if first == "" || name < first {
+			first = name
+		}
+		if k >= cfg.MergeWitnesses && (firstWitnessed == "" || name < firstWitnessed) {
+			firstWitnessed = name
+		}
+	}
+	if firstWitnessed != "" {
+		return firstWitnessed
+	}
+	return first
 }
 
 // found bootstraps the cluster if this home is the founder: see
@@ -221,6 +260,10 @@ func (f *formation) merge(roster []rosterEntry) bool {
 		return false
 	}
 	n.log.Warn("two clusters in the neighborhood: joining the one that sorts first", "ours", ours, "winner", winner)
+	// Ask for the winner before the state goes: from the wipe on, only
+	// the winner's members reach this home's Raft, and only its leader
+	// adds it.
+	n.group.SetJoining(winner)
 	if err := n.group.Reset(); err != nil {
 		n.log.Error("reset to merge", "err", err)
 		return true

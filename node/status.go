@@ -54,8 +54,11 @@ type Status struct {
 	// now; Cluster names the group ("" before it is named or joined);
 	// RaftVoters and RaftMembers count the group's configuration as
 	// this home knows it.
-	Voter       bool   `json:"voter"`
-	Cluster     string `json:"cluster,omitempty"`
+	Voter   bool   `json:"voter"`
+	Cluster string `json:"cluster,omitempty"`
+	// Joining is, while the home names no cluster, the one it asks to
+	// join.
+	Joining     string `json:"joining,omitempty"`
 	RaftVoters  int    `json:"raft_voters"`
 	RaftMembers int    `json:"raft_members"`
 	Leader      string `json:"leader,omitempty"`
@@ -152,7 +155,11 @@ func (n *Node) Status() Status {
 	s.Rejections = n.mesh.Rejections()
 	s.Region = n.regionStatus()
 	s.Counters["raft_streams_refused"] = n.group.RefusedStreams()
+	s.Counters["raft_streams_other_cluster"] = n.group.OtherClusterStreams()
 	s.Cluster = n.group.ClusterID()
+	if s.Cluster == "" {
+		s.Joining = n.group.Joining()
+	}
 	v := n.membership()
 	s.Voter, s.RaftVoters, s.RaftMembers = v.voter, v.voters, v.members
 	return s

@@ -40,7 +40,9 @@ func (n *Node) publishTelemetry(ctx context.Context) error {
 				Loads:        homeLoadsOf(snap, snap.Shed),
 			}
 			if t.Joined = n.group.HasState(); !t.Joined {
-				t.Founder = n.founderName()
+				if t.Joining = n.group.Joining(); t.Joining == "" {
+					t.Founder = n.founderName()
+				}
 			}
 			n.hold(ctx)
 			if err := n.nbhd.PublishTelemetry(ctx, t); err != nil {
