@@ -56,6 +56,41 @@ type instance struct {
 	layer    *streamLayer
 	stores   stores
 	observer *raft.Observer
+	// storedName is the cluster's name as the stored log held it when
+	// this instance started: see ClusterID.
+	storedName string
+}
+
+// nameScanLimit bounds how many stored entries storedClusterName reads.
+// Why 64: the first leader names the cluster right after its election,
+// a few entries after the bootstrap configuration; a log compacted past
+// that entry came with a snapshot, which holds the name.
+const nameScanLimit = 64
+
+// storedClusterName returns the name the first naming entry in logs
+// carries, "" for none among its first nameScanLimit entries.
+func storedClusterName(logs raft.LogStore, log *slog.Logger) string {
+	first, err := logs.FirstIndex()
+	if err != nil {
+		return ""
+	}
+	last, err := logs.LastIndex()
+	if err != nil {
+		return ""
+	}
+	for i := first; i <= last && i < first+nameScanLimit; i++ {
+		var e raft.Log
+		if err := logs.GetLog(i, &e); err != nil {
+			log.Debug("scan stored log for the cluster's name", "index", i, "err", err)
+			return ""
+		}
+		if e.Type == raft.LogCommand && len(e.Data) >= 2 && e.Data[0] == cmdCluster {
+			if name := string(e.Data[1:]); ValidClusterName(name) == nil {
+				return name
+			}
+		}
+	}
+	return ""
 }
 
 // Open starts this home's member of cfg.Neighborhood's group on h, whose
@@ -155,7 +190,7 @@ func (g *Group) start(bootstrap bool) (*instance, error) {
 	if err != nil {
 		return fail(fmt.Errorf("consensus: start raft: %w", err))
 	}
-	in := &instance{raft: r, fsm: f, layer: layer, stores: st}
+	in := &instance{raft: r, fsm: f, layer: layer, stores: st, storedName: storedClusterName(st.logs, g.log)}
 	// The filter runs on raft's goroutine for every observation; it
 	// signals leader changes itself and lets nothing through, so no
 	// goroutine of ours has to drain an observation channel.

@@ -116,10 +116,18 @@ func (g *Group) change(ctx context.Context, what string, do func(*raft.Raft, uin
 	return g.leaderErr(what, wait(ctx, do(r, cf.Index())))
 }
 
-// ClusterID is the group's name as this member's FSM has applied it, ""
-// before the first leader named it (or before this member applied that
-// entry).
-func (g *Group) ClusterID() string { return g.cur.Load().fsm.clusterID() }
+// ClusterID is the group's name as this member's FSM has applied it or,
+// until it has, as its stored log held it when raft started (a member
+// restarted without a snapshot applies its log only once a leader tells
+// it what is committed, and a member removed while it was away never
+// hears one); "" before the first leader named the group.
+func (g *Group) ClusterID() string {
+	in := g.cur.Load()
+	if name := in.fsm.clusterID(); name != "" {
+		return name
+	}
+	return in.storedName
+}
 
 // SetJoining names the cluster this member asks to join while its FSM
 // names none: its Raft streams carry that name, so a leader of another

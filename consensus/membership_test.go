@@ -135,6 +135,19 @@ func TestBootstrapFromOneFounderAndChangeMembers(t *testing.T) {
 	}
 	e = commit(t, leader, "plan-2")
 	waitPlan(t, ms[:4], e, "plan-2", 2)
+
+	// The removed member, restarted from its data directory, names its
+	// cluster at once from its stored log, though no leader will ever
+	// tell it what is committed: the leader it comes back to adds back
+	// only homes that name its cluster.
+	gone := ms[4]
+	if err := gone.g.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	gone.open(t, consensustest.Logger(t))
+	if got := gone.g.ClusterID(); got != "cluster-a" {
+		t.Fatalf("restarted removed member names cluster %q, want cluster-a from its stored log", got)
+	}
 }
 
 // A member wiped by Reset forgets its group (log, votes, snapshots and

@@ -64,13 +64,15 @@ func (f *formation) upkeep(ctx context.Context, now time.Time, roster []rosterEn
 		member[s.ID] = true
 	}
 
-	// Homes heard from that ask to join this cluster, or hold state of
-	// it or of no named cluster (a home removed while away that has not
-	// yet applied the name), join; no other home does (a home without
-	// state asks for the cluster whose name sorts first, see
-	// formation.joinable). Nor does anyone while a cluster whose name
-	// sorts first is heard: this one is about to merge into it
-	// (formation.go), and a home added now would only be wiped again.
+	// Homes heard from that ask to join this cluster, or hold its state
+	// but left the configuration, join; no other home does: a home
+	// without state asks for the cluster whose name sorts first (see
+	// formation.joinable), and one holding state of no named cluster
+	// wipes it once orphaned (formation.merge), so that no home is ever
+	// in two clusters' configurations. Nor does anyone join while a
+	// cluster whose name sorts first is heard: this one is about to
+	// merge into it (formation.go), and a home added now would only be
+	// wiped again.
 	for _, e := range roster {
 		if e.fresh && e.cluster != "" && e.cluster < ours {
 			return
@@ -80,7 +82,7 @@ func (f *formation) upkeep(ctx context.Context, now time.Time, roster []rosterEn
 		id := e.peer
 		asks := e.joining == ours
 		if e.joined {
-			asks = e.cluster == "" || e.cluster == ours
+			asks = e.cluster == ours
 		}
 		if !e.fresh || member[id] || !asks {
 			continue
@@ -90,7 +92,7 @@ func (f *formation) upkeep(ctx context.Context, now time.Time, roster []rosterEn
 			return
 		}
 		n.stats.membersAdded.Add(1)
-		n.log.Info("home joined the cluster", "peer", id)
+		n.log.Info("home joined the cluster", "peer", id, "had_state", e.joined, "its_cluster", e.cluster, "asked_for", e.joining)
 		servers = append(servers, consensus.Server{ID: id})
 		member[id] = true
 	}

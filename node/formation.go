@@ -102,6 +102,9 @@ type formation struct {
 	// leaderSince is when this home last became leader; members never
 	// heard from count as silent from then.
 	leaderSince time.Time
+	// leaderHeard is when this home, holding state, last knew a leader
+	// (or first held state): see merge.
+	leaderHeard time.Time
 }
 
 // organize runs founding, naming, merging and upkeep every Period until
@@ -126,7 +129,7 @@ func (f *formation) round(ctx context.Context, now time.Time) {
 	n := f.n
 	roster := f.table.roster(now, n.cfg.TelemetryMaxAge)
 	if !n.group.HasState() {
-		f.leaderSince = time.Time{}
+		f.leaderSince, f.leaderHeard = time.Time{}, time.Time{}
 		if name := f.joinable(now, roster); name != "" {
 			// A cluster exists: ask to join it, and wait for its leader.
 			n.group.SetJoining(name)
@@ -139,7 +142,7 @@ func (f *formation) round(ctx context.Context, now time.Time) {
 		return
 	}
 	n.founder.Store("")
-	if f.merge(roster) {
+	if f.merge(now, roster) {
 		return
 	}
 	if !n.group.IsLeader() {
@@ -159,6 +162,17 @@ func (f *formation) round(ctx context.Context, now time.Time) {
 		n.log.Info("cluster named", "cluster", got)
 	}
 	f.upkeep(ctx, now, roster)
+}
+
+// votes reports whether this home is a voter in the configuration it
+// holds.
+func (f *formation) votes() bool {
+	servers, _, err := f.n.group.Members()
+	if err != nil {
+		return true // unknown: do not wipe
+	}
+	self := f.n.id.String()
+	return slices.ContainsFunc(servers, func(s consensus.Server) bool { return s.ID == self && s.Voter })
 }
 
 // joinable returns the cluster a home without state asks to join: of the
@@ -238,15 +252,26 @@ func (f *formation) found(now time.Time, roster []rosterEntry) {
 
 // merge applies the merge rule; it reports whether this home wiped its
 // state to join another cluster.
-func (f *formation) merge(roster []rosterEntry) bool {
+//
+// A home whose state names no cluster counts as sorting last once it has
+// heard no leader for ReplaceAfter and is no voter in the configuration
+// it holds: it is orphaned (a leader adds back only homes that name its
+// cluster or ask for it). Until then it may be a founding voter before
+// the first leader named the cluster, or a member about to hear its
+// leader; and a voter never wipes on its own, since its log may be part
+// of a quorum that committed an entry.
+func (f *formation) merge(now time.Time, roster []rosterEntry) bool {
 	n := f.n
+	if id, _ := n.group.Leader(); id != "" || f.leaderHeard.IsZero() {
+		f.leaderHeard = now
+	}
 	ours := n.group.ClusterID()
-	if ours == "" {
+	if ours == "" && (now.Sub(f.leaderHeard) <= n.cfg.Formation.ReplaceAfter || f.votes()) {
 		return false
 	}
 	witnesses := map[string]int{}
 	for _, e := range roster {
-		if e.fresh && e.cluster != "" && e.cluster < ours {
+		if e.fresh && e.cluster != "" && (ours == "" || e.cluster < ours) {
 			witnesses[e.cluster]++
 		}
 	}
@@ -259,7 +284,11 @@ func (f *formation) merge(roster []rosterEntry) bool {
 	if winner == "" {
 		return false
 	}
-	n.log.Warn("two clusters in the neighborhood: joining the one that sorts first", "ours", ours, "winner", winner)
+	if ours == "" {
+		n.log.Warn("state of no named cluster and no leader heard: joining the neighborhood's cluster", "winner", winner, "no_leader_for", now.Sub(f.leaderHeard))
+	} else {
+		n.log.Warn("two clusters in the neighborhood: joining the one that sorts first", "ours", ours, "winner", winner)
+	}
 	// Ask for the winner before the state goes: from the wipe on, only
 	// the winner's members reach this home's Raft, and only its leader
 	// adds it.

@@ -356,6 +356,46 @@ func TestEveryHomeRestartsIntoItsCluster(t *testing.T) {
 	}
 }
 
+// A durable home away long enough to be removed from the configuration
+// comes back from its data directory, before any snapshot, with no
+// cluster name applied: a leader adds back only homes that name its
+// cluster, so the home must learn the name from its own log (applied up
+// to a commit index a leader sends) or, failing that, wipe its state as
+// orphaned and ask to join. Either way it is a member again.
+func TestRemovedHomeRejoinsAfterRestart(t *testing.T) {
+	w := newTown(t, 4)
+	for range w.keys {
+		w.dirs = append(w.dirs, t.TempDir())
+	}
+	all := []int{0, 1, 2, 3}
+	boot := func(i int) []int { return without(all, i) }
+	w.start(all, boot)
+	name := w.await("first start", 30*time.Second, 3)
+	away := -1
+	for i, h := range w.homes {
+		if !h.n.Status().Voter {
+			away = i
+		}
+	}
+	if away < 0 {
+		t.Fatal("no non-voter among four homes")
+	}
+	w.stop(away)
+	waitFor(t, "the silent home removed", 3*w.base.Formation.RemoveAfter, func() bool {
+		for _, h := range w.live() {
+			if s := h.n.Status(); s.IsLeader {
+				return s.RaftMembers == 3
+			}
+		}
+		return false
+	})
+	w.start([]int{away}, boot)
+	if got := w.await("the removed home back", 30*time.Second, 3); got != name {
+		t.Fatalf("settled in cluster %s, was %s", got, name)
+	}
+	t.Logf("the returning home wiped its state %d times", w.homes[away].n.Status().Counters["cluster_merges"])
+}
+
 // BenchmarkColdStart times five homes started at one instant with no
 // state until every one applies a plan of the cluster they found.
 // Reports the p50 and max over b.N cold starts.
