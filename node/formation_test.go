@@ -61,9 +61,24 @@ func newTown(t testing.TB, n int) *town {
 		w.ports = append(w.ports, freePort(t))
 	}
 	w.homes = make([]*testHome, n)
-	w.base = fastConfig()
+	w.base = townConfig()
 	t.Cleanup(w.stopAll)
 	return w
+}
+
+// townConfig is fastConfig with Raft's default timeouts doubled. The
+// town tests assert that neighborhoods form, grow, heal and merge, not
+// how fast; seven homes of one process under -race beside another
+// package's tests on two cores starve heartbeats for longer than a
+// 150 ms lease (seen: a leader elected and deposed every second for
+// 30 s, none keeping contact with a quorum), which says nothing about
+// formation.
+func townConfig() node.Config {
+	c := fastConfig()
+	c.Raft.HeartbeatTimeout *= 2
+	c.Raft.ElectionTimeout *= 2
+	c.Raft.LeaderLeaseTimeout *= 2
+	return c
 }
 
 // freePort returns a loopback TCP port free now, below the kernel's
