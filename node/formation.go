@@ -131,8 +131,12 @@ func (f *formation) round(ctx context.Context, now time.Time) {
 	if !n.group.HasState() {
 		f.leaderSince, f.leaderHeard = time.Time{}, time.Time{}
 		if name := f.joinable(now, roster); name != "" {
-			// A cluster exists: ask to join it, and wait for its leader.
-			n.group.SetJoining(name)
+			// A cluster exists: ask to join it (say so at once), and
+			// wait for its leader.
+			if name != n.group.Joining() {
+				n.group.SetJoining(name)
+				n.announce()
+			}
 			f.viewKey, f.stableSince = "", time.Time{}
 			n.founder.Store("")
 			return
@@ -160,6 +164,7 @@ func (f *formation) round(ctx context.Context, now time.Time) {
 			return
 		}
 		n.log.Info("cluster named", "cluster", got)
+		n.announce() // homes waiting to join learn the name a period sooner
 	}
 	f.upkeep(ctx, now, roster)
 }

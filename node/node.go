@@ -37,6 +37,10 @@ type Node struct {
 	// rejoinCh tells the device loop the home left its cluster for
 	// another (formation.go's merge rule); size 1, coalescing.
 	rejoinCh chan struct{}
+	// reportNow asks for a telemetry report before the next period: what
+	// the home announces about its cluster changed (formation.go). Size
+	// 1; a pending request is enough.
+	reportNow chan struct{}
 	// founder is the home this one would have found the cluster, while
 	// it has no Raft state (formation.go); telemetry announces it.
 	founder atomic.Value // string
@@ -93,14 +97,15 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		now = time.Now
 	}
 	return &Node{
-		cfg:      cfg,
-		deps:     deps,
-		id:       id,
-		log:      log.With("component", "node", "home", string(cfg.Home), "nbhd", string(cfg.Neighborhood)),
-		now:      now,
-		ready:    make(chan struct{}),
-		targetCh: make(chan struct{}, 1),
-		rejoinCh: make(chan struct{}, 1),
+		cfg:       cfg,
+		deps:      deps,
+		id:        id,
+		log:       log.With("component", "node", "home", string(cfg.Home), "nbhd", string(cfg.Neighborhood)),
+		now:       now,
+		ready:     make(chan struct{}),
+		targetCh:  make(chan struct{}, 1),
+		rejoinCh:  make(chan struct{}, 1),
+		reportNow: make(chan struct{}, 1),
 	}, nil
 }
 

@@ -14,8 +14,9 @@ import (
 )
 
 // publishTelemetry reports the loop's newest reading every
-// TelemetryPeriod. A failed publish is counted and the next period tries
-// again: telemetry is a stream, a lost report is replaced by the next.
+// TelemetryPeriod, and at once when formation asks (reportNow). A failed
+// publish is counted and the next period tries again: telemetry is a
+// stream, a lost report is replaced by the next.
 func (n *Node) publishTelemetry(ctx context.Context) error {
 	ticker := time.NewTicker(n.cfg.TelemetryPeriod)
 	defer ticker.Stop()
@@ -57,7 +58,16 @@ func (n *Node) publishTelemetry(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-ticker.C:
+		case <-n.reportNow:
 		}
+	}
+}
+
+// announce asks publishTelemetry for a report now.
+func (n *Node) announce() {
+	select {
+	case n.reportNow <- struct{}{}:
+	default: // one is pending
 	}
 }
 
