@@ -156,7 +156,7 @@ func TestPausedOrKilledLeaderAppliesNoStalePlan(t *testing.T) {
 		return []int{0, i - 1}
 	})
 	w.await("five homes", 30*time.Second, 3)
-	pause := 3 * node.DefaultConfig().Raft.ElectionTimeout
+	pause := 3 * w.base.Raft.ElectionTimeout
 	// leaderOf waits up to 10 s for a leader: a round may begin in the
 	// middle of an election.
 	leaderOf := func() (int, uint64) {
@@ -194,7 +194,7 @@ func TestPausedOrKilledLeaderAppliesNoStalePlan(t *testing.T) {
 		// deposed term: its own gossip validator or every home's refuses
 		// it (which, depends on whether its Raft learned the new term
 		// first). Give it time to try.
-		time.Sleep(pause + 2*fastConfig().PlanPeriod)
+		time.Sleep(pause + 2*w.base.PlanPeriod)
 	}
 	for round := range 2 {
 		i, term := leaderOf()
