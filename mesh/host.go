@@ -14,8 +14,10 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
@@ -246,4 +248,14 @@ func (m *Mesh) AddPeerAddrs(id peer.ID, addrs []string) {
 		good = append(good, t)
 	}
 	m.host.Peerstore().AddAddrs(id, good, announcedAddrTTL)
+	// The peer just spoke: dials that failed while it was down (a home
+	// restarting) say nothing now. Without this the swarm refuses to dial
+	// it for its backoff (5 s and growing), and a leader elected
+	// meanwhile cannot reach it over Raft: seen as a churned home that
+	// ran out of its plan while every other home had the new leader's.
+	if m.host.Network().Connectedness(id) != network.Connected {
+		if b, ok := m.host.Network().(interface{ Backoff() *swarm.DialBackoff }); ok {
+			b.Backoff().Clear(id)
+		}
+	}
 }

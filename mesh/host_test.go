@@ -2,12 +2,17 @@ package mesh_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/gridmesh/gridmesh/mesh"
@@ -48,6 +53,38 @@ func TestAddPeerAddrs(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("peerstore has %v, want %v", got, want)
+	}
+}
+
+// A peer that was down when dialed, and so is in the swarm's dial
+// backoff, is dialable again as soon as it is heard from: a restarted
+// home must not wait out the backoff before its leader reaches it.
+func TestPeerHeardAgainIsDialable(t *testing.T) {
+	m := meshtest.Open(t, meshtest.Config())
+	key := meshtest.NewKey(t)
+	id, _ := peer.IDFromPrivateKey(key)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ln.Addr().(*net.TCPAddr).Port)
+	ln.Close() // down: nothing listens there now
+
+	m.Host().Peerstore().AddAddr(id, ma.StringCast(addr), time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := m.Host().Connect(ctx, peer.AddrInfo{ID: id}); err == nil {
+		t.Fatal("dialed a peer that is down")
+	}
+	cfg := meshtest.Config()
+	cfg.ListenAddrs = []string{addr}
+	meshtest.OpenKey(t, cfg, key) // back up, at the same address
+	if err := m.Host().Connect(ctx, peer.AddrInfo{ID: id}); !errors.Is(err, swarm.ErrDialBackoff) {
+		t.Fatalf("redial before it was heard from: %v, want the swarm's dial backoff", err)
+	}
+	m.AddPeerAddrs(id, []string{addr}) // its telemetry arrives
+	if err := m.Host().Connect(ctx, peer.AddrInfo{ID: id}); err != nil {
+		t.Fatalf("dial after it was heard from: %v", err)
 	}
 }
 

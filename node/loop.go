@@ -21,6 +21,9 @@ type loopRunner struct {
 	devs  *devices // set in run before anything runs
 	// island is what island mode applied to the devices (island.go).
 	island islandState
+	// planned is whether the last step followed a plan: a change is
+	// logged, so an operator sees when and why a home fell back.
+	planned bool
 }
 
 // run wraps the home's devices in guards, runs them, and ticks the loop
@@ -162,6 +165,14 @@ func (r *loopRunner) step(now time.Time) {
 	}
 	snap.EverPlanned = r.loop.Fence() != (gridmesh.Epoch{})
 	r.n.stats.loop.Store(snap)
+	if snap.HasPlan != r.planned {
+		r.planned = snap.HasPlan
+		if snap.HasPlan {
+			r.n.log.Info("following the neighborhood's plans", "epoch", snap.Plan.String())
+		} else {
+			r.n.log.Info("no valid plan: self-consuming until the next one", "fence", r.loop.Fence().String())
+		}
+	}
 }
 
 // ok counts a failed device call and reports whether the call succeeded.
