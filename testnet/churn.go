@@ -173,15 +173,17 @@ type churnStats struct {
 // home; and the stale plans.
 func (r *run) reportFormation(rep *Report) {
 	for k, nb := range r.c.nbhds {
-		var formed, merges uint64
+		var formed, merges, apart uint64
 		for _, h := range nb.homes {
 			for _, s := range h.runs {
 				formed += s.Counters["clusters_founded"]
 				merges += s.Counters["cluster_merges"]
+				apart += s.Counters["raft_streams_other_cluster"]
 			}
 		}
 		rep.Neighborhood[k].ClustersFormed = formed
 		rep.Neighborhood[k].ClusterMerges = merges
+		rep.Neighborhood[k].OtherClusterStreams = apart
 		if formed != 1 {
 			r.errors = append(r.errors, fmt.Sprintf("%s: %d clusters formed, want 1", nb.id, formed))
 		}

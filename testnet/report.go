@@ -123,6 +123,9 @@ type NeighborhoodReport struct {
 	// the merge rule chose.
 	ClustersFormed uint64 `json:"clusters_formed"`
 	ClusterMerges  uint64 `json:"cluster_merges"`
+	// OtherClusterStreams: Raft streams the neighborhood's homes refused
+	// because they came from another cluster of it (0 unless it split).
+	OtherClusterStreams uint64 `json:"raft_streams_other_cluster"`
 	// RegionalShareW is the neighborhood's share of the last regional
 	// signal it carried, as its leader computed it.
 	RegionalShareW gridmesh.W `json:"regional_share_w"`
