@@ -114,6 +114,12 @@ type Telemetry struct {
 	// first among those the homes with state announce. Only that
 	// cluster's leader adds it, and only that cluster's members reach it.
 	Joining string `cbor:"14,keyasint,omitempty"`
+	// NoReading says the home's meter or battery did not answer this
+	// period: the report says the home is alive and what it announces of
+	// its cluster, nothing of its power (NetW, BaseW, Battery and Loads
+	// are zero). Presence and device health are apart: a home whose
+	// inverter stops answering keeps its vote, and is not planned with.
+	NoReading bool `cbor:"15,keyasint,omitempty"`
 	// Loads is the home's load and PV by class, for island balancing;
 	// nil from homes that do not report it (key 20, newer than version
 	// 1's first homes, which decode with it nil).
@@ -144,6 +150,9 @@ func (t Telemetry) Validate() error {
 	}
 	if len(t.Cluster) > MaxClusterLen || (t.Cluster != "" && !t.Joined) {
 		return fmt.Errorf("%w: cluster name of %d bytes (joined %v)", ErrInvalid, len(t.Cluster), t.Joined)
+	}
+	if t.NoReading && (t.NetW != 0 || t.BaseW != 0 || t.Battery != (Flexibility{}) || t.Loads != nil) {
+		return fmt.Errorf("%w: a report without a reading carries power figures", ErrInvalid)
 	}
 	if len(t.Joining) > MaxClusterLen || (t.Joining != "" && (t.Joined || t.Founder != "")) {
 		return fmt.Errorf("%w: joining a cluster name of %d bytes (joined %v, founder %q)", ErrInvalid, len(t.Joining), t.Joined, t.Founder)

@@ -32,30 +32,44 @@ func TestTelemetryValidate(t *testing.T) {
 	}
 	nan := gridmesh.W(math.NaN())
 	for name, mutate := range map[string]func(*gridmesh.Telemetry){
-		"version":          func(m *gridmesh.Telemetry) { m.Version = 2 },
-		"empty home":       func(m *gridmesh.Telemetry) { m.Home = "" },
-		"home with slash":  func(m *gridmesh.Telemetry) { m.Home = "a/b" },
-		"long home":        func(m *gridmesh.Telemetry) { m.Home = gridmesh.HomeID(strings.Repeat("a", gridmesh.MaxIDLen+1)) },
-		"nan net":          func(m *gridmesh.Telemetry) { m.NetW = nan },
-		"huge base":        func(m *gridmesh.Telemetry) { m.BaseW = 2 * gridmesh.MaxHomePowerW },
-		"soc above one":    func(m *gridmesh.Telemetry) { m.Battery.SoC = 1.5 },
-		"range without 0":  func(m *gridmesh.Telemetry) { m.Battery.MinW = 100 },
-		"negative energy":  func(m *gridmesh.Telemetry) { m.Battery.ChargeWh = -1 },
-		"too many addrs":   func(m *gridmesh.Telemetry) { m.Addrs = make([]string, gridmesh.MaxAddrs+1) },
-		"empty addr":       func(m *gridmesh.Telemetry) { m.Addrs = []string{""} },
-		"inf battery":      func(m *gridmesh.Telemetry) { m.Battery.PowerW = gridmesh.W(math.Inf(1)) },
-		"bad neighborhood": func(m *gridmesh.Telemetry) { m.Neighborhood = "x y" },
-		"cluster unjoined": func(m *gridmesh.Telemetry) { m.Cluster, m.Joined = "c", false },
-		"founder joined":   func(m *gridmesh.Telemetry) { m.Founder, m.Joined = "f", true },
-		"joining joined":   func(m *gridmesh.Telemetry) { m.Joining, m.Joined = "c", true },
-		"joining founder":  func(m *gridmesh.Telemetry) { m.Joining, m.Founder = "c", "f" },
-		"long joining":     func(m *gridmesh.Telemetry) { m.Joining = strings.Repeat("c", gridmesh.MaxClusterLen+1) },
+		"version":           func(m *gridmesh.Telemetry) { m.Version = 2 },
+		"empty home":        func(m *gridmesh.Telemetry) { m.Home = "" },
+		"home with slash":   func(m *gridmesh.Telemetry) { m.Home = "a/b" },
+		"long home":         func(m *gridmesh.Telemetry) { m.Home = gridmesh.HomeID(strings.Repeat("a", gridmesh.MaxIDLen+1)) },
+		"nan net":           func(m *gridmesh.Telemetry) { m.NetW = nan },
+		"huge base":         func(m *gridmesh.Telemetry) { m.BaseW = 2 * gridmesh.MaxHomePowerW },
+		"soc above one":     func(m *gridmesh.Telemetry) { m.Battery.SoC = 1.5 },
+		"range without 0":   func(m *gridmesh.Telemetry) { m.Battery.MinW = 100 },
+		"negative energy":   func(m *gridmesh.Telemetry) { m.Battery.ChargeWh = -1 },
+		"too many addrs":    func(m *gridmesh.Telemetry) { m.Addrs = make([]string, gridmesh.MaxAddrs+1) },
+		"empty addr":        func(m *gridmesh.Telemetry) { m.Addrs = []string{""} },
+		"inf battery":       func(m *gridmesh.Telemetry) { m.Battery.PowerW = gridmesh.W(math.Inf(1)) },
+		"bad neighborhood":  func(m *gridmesh.Telemetry) { m.Neighborhood = "x y" },
+		"cluster unjoined":  func(m *gridmesh.Telemetry) { m.Cluster, m.Joined = "c", false },
+		"founder joined":    func(m *gridmesh.Telemetry) { m.Founder, m.Joined = "f", true },
+		"joining joined":    func(m *gridmesh.Telemetry) { m.Joining, m.Joined = "c", true },
+		"joining founder":   func(m *gridmesh.Telemetry) { m.Joining, m.Founder = "c", "f" },
+		"long joining":      func(m *gridmesh.Telemetry) { m.Joining = strings.Repeat("c", gridmesh.MaxClusterLen+1) },
+		"no reading, power": func(m *gridmesh.Telemetry) { m.NoReading = true },
+		"no reading, loads": func(m *gridmesh.Telemetry) {
+			m.NoReading, m.NetW, m.BaseW, m.Battery = true, 0, 0, gridmesh.Flexibility{}
+			m.Loads = &gridmesh.HomeLoads{}
+		},
 	} {
 		m := validTelemetry()
 		mutate(&m)
 		if err := m.Validate(); !errors.Is(err, gridmesh.ErrInvalid) {
 			t.Errorf("%s: got %v, want ErrInvalid", name, err)
 		}
+	}
+}
+
+// A report without a reading is valid when it carries no power figures.
+func TestTelemetryWithoutReadingValidates(t *testing.T) {
+	m := validTelemetry()
+	m.NoReading, m.NetW, m.BaseW, m.Battery = true, 0, 0, gridmesh.Flexibility{}
+	if err := m.Validate(); err != nil {
+		t.Fatalf("a report without a reading refused: %v", err)
 	}
 }
 

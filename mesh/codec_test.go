@@ -58,9 +58,11 @@ func TestTelemetryRoundTrip(t *testing.T) {
 	founding.Founder = "12D3KooW-founder"
 	joining := sampleTelemetry()
 	joining.Joining = "1768500002620-12D3KooW-cluster"
+	unread := sampleTelemetry()
+	unread.NoReading, unread.NetW, unread.BaseW, unread.Battery, unread.Loads = true, 0, 0, gridmesh.Flexibility{}, nil
 	for name, in := range map[string]gridmesh.Telemetry{
 		"full": sampleTelemetry(), "nil addrs": noAddrs, "empty addrs": emptyAddrs, "clustered": clustered, "founding": founding,
-		"joining": joining,
+		"joining": joining, "no reading": unread,
 	} {
 		t.Run(name, func(t *testing.T) {
 			b, err := EncodeTelemetry(in)

@@ -18,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/control"
 	"github.com/gridmesh/gridmesh/devices/sim"
 	"github.com/gridmesh/gridmesh/node"
 )
@@ -44,7 +45,9 @@ type town struct {
 	target gridmesh.Target
 	obs    node.Observer // every home's observer; nil for none
 	dirs   []string      // Raft data directories, when durable
-	base   node.Config   // every home's configuration; fastConfig by default
+	// battery, when set, is home i's battery in place of its sim home.
+	battery func(i int, h *sim.Home) control.Battery
+	base    node.Config // every home's configuration; fastConfig by default
 }
 
 func newTown(t testing.TB, n int) *town {
@@ -120,6 +123,9 @@ func (w *town) start(is []int, boot func(i int) []int) {
 			cfg.Mesh.Bootstrap = append(cfg.Mesh.Bootstrap, w.addr(b))
 		}
 		deps := node.Deps{Key: w.keys[i], Battery: w.devs[i], Meter: w.devs[i], Now: w.clock, Observer: w.obs}
+		if w.battery != nil {
+			deps.Battery = w.battery(i, w.devs[i])
+		}
 		if *townLog {
 			cfg.Raft.LogLevel = slog.LevelInfo
 			deps.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("home", cfg.Home)
@@ -410,6 +416,64 @@ func TestRemovedHomeRejoinsAfterRestart(t *testing.T) {
 	}
 	t.Logf("the returning home wiped its state %d times", w.homes[away].n.Status().Counters["cluster_merges"])
 }
+
+// A voter whose battery stops answering is still a live home: it keeps
+// reporting (without a reading), so it is not replaced as silent, and
+// the leader stops planning with it until its battery answers again.
+func TestVoterWithFailedBatteryKeepsItsVote(t *testing.T) {
+	w := newTown(t, 4)
+	stalled := make([]*stallHome, 4)
+	w.battery = func(i int, h *sim.Home) control.Battery {
+		stalled[i] = &stallHome{h: h}
+		t.Cleanup(stalled[i].release)
+		return stalled[i]
+	}
+	all := []int{0, 1, 2, 3}
+	w.start(all, func(i int) []int { return without(all, i) })
+	w.await("four homes", 30*time.Second, 3)
+	victim := -1
+	for i, h := range w.homes {
+		if s := h.n.Status(); s.Voter && !s.IsLeader {
+			victim = i
+		}
+	}
+	if victim < 0 {
+		t.Fatal("no voter that does not lead")
+	}
+	id := w.homes[victim].n.Status().PeerID
+	stalled[victim].hang()
+	waitFor(t, "the stalled home's loop to lose its battery", 10*time.Second, func() bool {
+		return !w.homes[victim].n.Status().Devices["battery"].Available
+	})
+	// Three times as long as a silent voter is given before it is
+	// replaced: the stalled home is not silent.
+	time.Sleep(3 * w.base.Formation.ReplaceAfter)
+	for i, h := range w.homes {
+		s := h.n.Status()
+		if !s.IsLeader {
+			continue
+		}
+		if s.Counters["voters_promoted"] != 0 || s.Counters["voters_removed"] != 0 {
+			t.Errorf("leader h%d promoted %d and removed %d voters while a voter's battery was stalled", i,
+				s.Counters["voters_promoted"], s.Counters["voters_removed"])
+		}
+	}
+	if s := w.homes[victim].n.Status(); !s.Voter || s.Counters["reports_without_reading"] == 0 {
+		t.Fatalf("the stalled home %s: voter %v after %d reports without a reading", id, s.Voter, s.Counters["reports_without_reading"])
+	}
+	stalled[victim].release()
+	w.await("the battery back", 30*time.Second, 3)
+}
+
+// stallHome is a sim home's battery that stops answering on hang.
+type stallHome struct {
+	stall
+	h *sim.Home
+}
+
+func (s *stallHome) Battery() (gridmesh.Flexibility, error) { s.wait(); return s.h.Battery() }
+
+func (s *stallHome) SetBatteryPower(w gridmesh.W) error { s.wait(); return s.h.SetBatteryPower(w) }
 
 // BenchmarkColdStart times five homes started at one instant with no
 // state until every one applies a plan of the cluster they found.

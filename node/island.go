@@ -74,13 +74,14 @@ func nonNegative(w gridmesh.W) gridmesh.W {
 	return min(w, gridmesh.MaxHomePowerW)
 }
 
-// freshReports returns every report heard within maxAge, sorted by home.
+// freshReports returns every report with a reading heard within maxAge,
+// sorted by home.
 func (tt *telemetryTable) freshReports(now time.Time, maxAge time.Duration) []gridmesh.Telemetry {
 	tt.mu.Lock()
 	defer tt.mu.Unlock()
 	out := make([]gridmesh.Telemetry, 0, len(tt.homes))
 	for _, e := range tt.homes {
-		if now.Sub(e.received) <= maxAge {
+		if now.Sub(e.received) <= maxAge && !e.t.NoReading {
 			out = append(out, e.t)
 		}
 	}

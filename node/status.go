@@ -28,9 +28,12 @@ type stats struct {
 	plansInvalid    atomic.Uint64                // device loop
 	plansDropped    atomic.Uint64                // plan receiver
 	publishErrors   atomic.Uint64                // telemetry publisher
-	plansCommitted  atomic.Uint64                // dispatcher
-	plansFenced     atomic.Uint64                // dispatcher
-	dispatchErrors  atomic.Uint64                // dispatcher
+	// reportsWithoutReading counts reports sent while the meter or the
+	// battery did not answer.
+	reportsWithoutReading atomic.Uint64
+	plansCommitted        atomic.Uint64 // dispatcher
+	plansFenced           atomic.Uint64 // dispatcher
+	dispatchErrors        atomic.Uint64 // dispatcher
 	// Written by the formation goroutine (formation.go, autopilot.go).
 	clustersFounded atomic.Uint64
 	clusterMerges   atomic.Uint64
@@ -102,17 +105,18 @@ func (n *Node) Status() Status {
 			"loop_ticks_missed": n.stats.loopTicksMissed.Load(),
 			// Ticks skipped because the readings predated the battery's
 			// last command.
-			"loop_ticks_unsettled":  n.stats.loopUnsettled.Load(),
-			"device_errors":         n.stats.deviceErrors.Load(),
-			"plans_accepted":        n.stats.plansAccepted.Load(),
-			"plans_stale":           n.stats.plansStale.Load(),
-			"plans_expired":         n.stats.plansExpired.Load(),
-			"plans_invalid":         n.stats.plansInvalid.Load(),
-			"plans_dropped":         n.stats.plansDropped.Load(),
-			"publish_errors":        n.stats.publishErrors.Load(),
-			"plans_committed":       n.stats.plansCommitted.Load(),
-			"dispatch_errors":       n.stats.dispatchErrors.Load(),
-			"network_open_failures": n.stats.networkOpenFailures.Load(),
+			"loop_ticks_unsettled":    n.stats.loopUnsettled.Load(),
+			"device_errors":           n.stats.deviceErrors.Load(),
+			"plans_accepted":          n.stats.plansAccepted.Load(),
+			"plans_stale":             n.stats.plansStale.Load(),
+			"plans_expired":           n.stats.plansExpired.Load(),
+			"plans_invalid":           n.stats.plansInvalid.Load(),
+			"plans_dropped":           n.stats.plansDropped.Load(),
+			"publish_errors":          n.stats.publishErrors.Load(),
+			"reports_without_reading": n.stats.reportsWithoutReading.Load(),
+			"plans_committed":         n.stats.plansCommitted.Load(),
+			"dispatch_errors":         n.stats.dispatchErrors.Load(),
+			"network_open_failures":   n.stats.networkOpenFailures.Load(),
 			// Plans committed but not published: this home could not
 			// confirm it still led.
 			"plans_fenced": n.stats.plansFenced.Load(),

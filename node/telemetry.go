@@ -22,9 +22,11 @@ func (n *Node) publishTelemetry(ctx context.Context) error {
 	defer ticker.Stop()
 	var seq uint64
 	for {
-		// Without a meter reading the home cannot say what it draws:
-		// better no report (the leader plans without it) than a false one.
-		if snap := n.stats.loop.Load(); snap != nil && snap.MeterOK && snap.BatteryOK {
+		// Without a meter and battery reading the home cannot say what it
+		// draws or can give: it reports that it has no reading (the leader
+		// plans without it, and keeps it as a member and voter) rather
+		// than a false figure, or nothing.
+		if snap := n.stats.loop.Load(); snap != nil {
 			seq++
 			t := gridmesh.Telemetry{
 				Version:      gridmesh.WireVersion,
@@ -39,6 +41,11 @@ func (n *Node) publishTelemetry(ctx context.Context) error {
 				Cluster:      n.group.ClusterID(),
 				Applied:      n.group.AppliedIndex(),
 				Loads:        homeLoadsOf(snap, snap.Shed),
+			}
+			if !snap.MeterOK || !snap.BatteryOK {
+				t.NoReading = true
+				t.NetW, t.BaseW, t.Battery, t.Loads = 0, 0, gridmesh.Flexibility{}, nil
+				n.stats.reportsWithoutReading.Add(1)
 			}
 			if t.Joined = n.group.HasState(); !t.Joined {
 				if t.Joining = n.group.Joining(); t.Joining == "" {
@@ -141,7 +148,7 @@ func (tt *telemetryTable) fresh(now time.Time, maxAge time.Duration) []control.H
 		if age > forgetAfter {
 			delete(tt.homes, h)
 		}
-		if age > maxAge {
+		if age > maxAge || e.t.NoReading {
 			continue
 		}
 		out = append(out, control.HomeState{Home: e.t.Home, BaseW: e.t.BaseW, Battery: e.t.Battery})
