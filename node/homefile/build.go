@@ -91,6 +91,15 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 			return nil, fmt.Errorf("reserve: %w", err)
 		}
 	}
+	switch f.Raft.Timing {
+	case "", "lan": // node.DefaultConfig's
+	case "wan":
+		c.Raft.HeartbeatTimeout, c.Raft.ElectionTimeout = time.Second, time.Second
+		c.Raft.LeaderLeaseTimeout = 500 * time.Millisecond
+		c.PlanLease = 6 * time.Second
+	default:
+		return nil, fmt.Errorf("raft: timing %q: want lan or wan", f.Raft.Timing)
+	}
 	if e := f.Raft.BootstrapExpect; e != nil {
 		if len(c.Raft.Servers) > 0 {
 			return nil, errors.New("raft: bootstrap_expect and servers exclude each other")

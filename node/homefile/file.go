@@ -72,9 +72,18 @@ type Reserve struct {
 // homes without state found the group (default 3; 1 for a home alone),
 // and its leader admits the others and keeps the voters. Servers, if
 // set, is a static membership instead, identical in every home's file.
+//
+// Timing is "lan" (the default: 200 ms heartbeat and election timeouts,
+// a 150 ms leader lease, 3 s plan lease; failover in about half a
+// second) or "wan" (hashicorp/raft's own defaults, 1 s, 1 s and 500 ms,
+// and a 6 s plan lease): for homes that reach each other over home
+// broadband, or run on a busy box, where a LAN's timeouts would depose
+// leaders that are merely slow. Every home of a neighborhood should use
+// the same.
 type Raft struct {
 	BootstrapExpect *int     `yaml:"bootstrap_expect"`
 	Servers         []Server `yaml:"servers"`
+	Timing          string   `yaml:"timing"`
 }
 
 // Server is one Raft member: a home's libp2p peer ID and whether it votes.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gridmesh/gridmesh/node/homefile"
 )
@@ -28,8 +29,20 @@ func TestRaftFormation(t *testing.T) {
 	if h, err = build("raft: {bootstrap_expect: 1}\n"); err != nil || h.Config.Formation.Expect != 1 {
 		t.Fatalf("bootstrap_expect 1: %v, %+v", err, h)
 	}
+	def := h.Config
+	if h, err = build("raft: {timing: wan}\n"); err != nil {
+		t.Fatalf("timing wan: %v", err)
+	}
+	if r := h.Config.Raft; r.HeartbeatTimeout != time.Second || r.ElectionTimeout != time.Second ||
+		r.LeaderLeaseTimeout != 500*time.Millisecond || h.Config.PlanLease != 6*time.Second {
+		t.Fatalf("timing wan: raft %v/%v/%v, plan lease %v", r.HeartbeatTimeout, r.ElectionTimeout, r.LeaderLeaseTimeout, h.Config.PlanLease)
+	}
+	if h, err = build("raft: {timing: lan}\n"); err != nil || h.Config.Raft.ElectionTimeout != def.Raft.ElectionTimeout || h.Config.PlanLease != def.PlanLease {
+		t.Fatalf("timing lan: %v; want the defaults", err)
+	}
 	for name, extra := range map[string]string{
 		"zero":        "raft: {bootstrap_expect: 0}\n",
+		"timing":      "raft: {timing: fast}\n",
 		"both":        "raft: {bootstrap_expect: 3, servers: [{id: 12D3KooWself, voter: true}]}\n",
 		"not listed":  "raft: {servers: [{id: 12D3KooWother, voter: true}]}\n",
 		"misspelling": "raft: {bootstrap_expected: 3}\n",
