@@ -127,6 +127,18 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// UseWANTiming sets the Raft timeouts and the plan lease for homes that
+// reach each other over home broadband, or run on a busy box, where a
+// LAN's timeouts (the default: 200 ms heartbeat and election, 150 ms
+// leader lease, 3 s plan lease) would depose leaders that are merely
+// slow: hashicorp/raft's own defaults (1 s, 1 s, 500 ms) and a 6 s plan
+// lease, which outlasts a failover at those timeouts.
+func (c *Config) UseWANTiming() {
+	c.Raft.HeartbeatTimeout, c.Raft.ElectionTimeout = time.Second, time.Second
+	c.Raft.LeaderLeaseTimeout = 500 * time.Millisecond
+	c.PlanLease = 6 * time.Second
+}
+
 // Deps are the home's collaborators.
 type Deps struct {
 	// Key is the home's libp2p identity; its peer ID is the home's Raft

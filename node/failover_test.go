@@ -21,6 +21,10 @@ var failoverKills = flag.Int("failover.kills", 50, "leader kills in BenchmarkLea
 // configured voters.
 var failoverSelfOrganized = flag.Bool("failover.selforganized", false, "BenchmarkLeaderFailover on a self-organized neighborhood")
 
+// failoverWAN runs BenchmarkLeaderFailover with the WAN timing a home
+// file's raft: {timing: wan} sets.
+var failoverWAN = flag.Bool("failover.wan", false, "BenchmarkLeaderFailover with WAN timing (1 s Raft timeouts, 6 s plan lease)")
+
 // BenchmarkLeaderFailover kills the leader of a neighborhood of five
 // homes (three voters, two non-voters; durable DataDirs; the default
 // timings) -failover.kills times, hard, and reports the failover time
@@ -95,6 +99,9 @@ func BenchmarkLeaderFailover(b *testing.B) {
 func benchConfig() node.Config {
 	c := node.DefaultConfig()
 	c.Mesh.Network = "test"
+	if *failoverWAN {
+		c.UseWANTiming()
+	}
 	return c
 }
 

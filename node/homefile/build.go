@@ -94,9 +94,7 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 	switch f.Raft.Timing {
 	case "", "lan": // node.DefaultConfig's
 	case "wan":
-		c.Raft.HeartbeatTimeout, c.Raft.ElectionTimeout = time.Second, time.Second
-		c.Raft.LeaderLeaseTimeout = 500 * time.Millisecond
-		c.PlanLease = 6 * time.Second
+		c.UseWANTiming()
 	default:
 		return nil, fmt.Errorf("raft: timing %q: want lan or wan", f.Raft.Timing)
 	}
