@@ -276,6 +276,9 @@ func checkRoundTrip[M any](t *testing.T, data []byte, dec func([]byte) (M, error
 func FuzzDecodeTelemetry(f *testing.F) {
 	for _, tm := range []gridmesh.Telemetry{sampleTelemetry(), islandTelemetry(), {
 		Version: gridmesh.WireVersion, Home: "h", Neighborhood: "n",
+	}, {
+		// A home without state asking to join, its devices not answering.
+		Version: gridmesh.WireVersion, Home: "h", Neighborhood: "n", Joining: "1768500002620-12D3KooW", NoReading: true,
 	}} {
 		b, err := EncodeTelemetry(tm)
 		if err != nil {
