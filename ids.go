@@ -21,9 +21,17 @@ var ErrBadID = errors.New("bad identifier")
 
 // validID accepts 1..MaxIDLen bytes of [A-Za-z0-9._-]: safe in topic
 // names, file paths and log lines.
-func validID(kind, s string) error {
-	if len(s) == 0 || len(s) > MaxIDLen {
-		return fmt.Errorf("%w: %s %q must be 1 to %d characters", ErrBadID, kind, s, MaxIDLen)
+func validID(kind, s string) error { return validName(kind, s, MaxIDLen) }
+
+// ValidClusterName accepts a Raft cluster's name: 1..MaxClusterLen bytes
+// of [A-Za-z0-9._-]. Names travel in telemetry and in the Raft streams'
+// protocol IDs.
+func ValidClusterName(s string) error { return validName("cluster name", s, MaxClusterLen) }
+
+// validName accepts 1..max bytes of [A-Za-z0-9._-].
+func validName(kind, s string, max int) error {
+	if len(s) == 0 || len(s) > max {
+		return fmt.Errorf("%w: %s %q must be 1 to %d characters", ErrBadID, kind, s, max)
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -28,24 +28,8 @@ const (
 	cmdCluster byte = 2
 )
 
-// MaxClusterIDLen bounds a cluster's name.
-const MaxClusterIDLen = 128
-
-// ValidClusterName reports whether name can name a cluster: 1 to
-// MaxClusterIDLen letters, digits, '.', '_' or '-'. The name travels in
-// telemetry and in the Raft streams' protocol ID.
-func ValidClusterName(name string) error {
-	if len(name) == 0 || len(name) > MaxClusterIDLen {
-		return fmt.Errorf("consensus: cluster name of %d bytes, want 1 to %d", len(name), MaxClusterIDLen)
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return fmt.Errorf("consensus: cluster name %q has character %q (allowed: letters, digits, . _ -)", name, c)
-		}
-	}
-	return nil
-}
+// MaxClusterIDLen bounds a cluster's name (gridmesh.ValidClusterName).
+const MaxClusterIDLen = gridmesh.MaxClusterLen
 
 // errBadCommand is returned by the FSM, as an entry's response, for an
 // entry it does not understand. The state is left as it was, on every
@@ -76,7 +60,7 @@ type planState struct {
 // apply returns the state after the entry, and the entry's response: its
 // Epoch, or an error (and s unchanged) for an entry it does not know.
 func (s planState) apply(l *raft.Log) (planState, any) {
-	if len(l.Data) >= 2 && l.Data[0] == cmdCluster && ValidClusterName(string(l.Data[1:])) == nil {
+	if len(l.Data) >= 2 && l.Data[0] == cmdCluster && gridmesh.ValidClusterName(string(l.Data[1:])) == nil {
 		if s.cluster == "" {
 			s.cluster = string(l.Data[1:])
 		}

@@ -85,7 +85,7 @@ func storedClusterName(logs raft.LogStore, log *slog.Logger) string {
 			return ""
 		}
 		if e.Type == raft.LogCommand && len(e.Data) >= 2 && e.Data[0] == cmdCluster {
-			if name := string(e.Data[1:]); ValidClusterName(name) == nil {
+			if name := string(e.Data[1:]); gridmesh.ValidClusterName(name) == nil {
 				return name
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/gridmesh/gridmesh"
 )
 
 // ErrHasState is returned by Bootstrap on a member that already holds
@@ -157,7 +159,7 @@ func (g *Group) OtherClusterStreams() uint64 { return g.cur.Load().layer.otherCl
 // leader, and returns the group's name: id, or the name an earlier
 // leader gave it.
 func (g *Group) NameCluster(ctx context.Context, id string) (string, error) {
-	if err := ValidClusterName(id); err != nil {
+	if err := gridmesh.ValidClusterName(id); err != nil {
 		return "", err
 	}
 	if name := g.ClusterID(); name != "" {

@@ -43,10 +43,10 @@ type Node struct {
 	reportNow chan struct{}
 	// founder is the home this one would have found the cluster, while
 	// it has no Raft state (formation.go); telemetry announces it.
-	founder atomic.Value // string
+	founder atomic.Value                   // string
+	members atomic.Pointer[membershipView] // status.go's cache
 	// pauseReq is a requested pause (ns) not yet begun; paused, while
 	// set, holds the network-facing goroutines until closed (pause.go).
-	members  atomic.Pointer[membershipView] // status.go's cache
 	pauseReq atomic.Int64
 	paused   atomic.Pointer[chan struct{}]
 

@@ -177,6 +177,7 @@ type membershipView struct {
 	at              time.Time
 	voter           bool
 	voters, members int
+	ids             map[string]bool // every member; nil if unknown
 }
 
 const membershipMaxAge = 250 * time.Millisecond
@@ -190,7 +191,9 @@ func (n *Node) membership() membershipView {
 	v := membershipView{at: time.Now()}
 	if servers, _, err := n.group.Members(); err == nil {
 		v.members = len(servers)
+		v.ids = make(map[string]bool, len(servers))
 		for _, sv := range servers {
+			v.ids[sv.ID] = true
 			if sv.Voter {
 				v.voters++
 				v.voter = v.voter || sv.ID == n.id.String()

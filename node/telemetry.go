@@ -176,10 +176,10 @@ const leaderlessListen = 10 * time.Second
 // leaderlessListen without a known leader, and while it is connected to
 // a home of its neighborhood that is not in its Raft configuration (a
 // home not yet added, or of a split cluster: gossip relays reports only
-// through subscribers, and this home may be its one path to the leader). Gossip delivers a report to,
-// and verifies its signature at, every subscriber: in a neighborhood of
-// 25 homes, everyone listening cost 5 to 8 times the CPU of the voters
-// alone.
+// through subscribers, and this home may be its one path to the leader).
+// Gossip delivers a report to, and verifies its signature at, every
+// subscriber: in a neighborhood of 25 homes, everyone listening cost 5 to
+// 8 times the CPU of the voters alone.
 func (n *Node) listenTelemetry(ctx context.Context) error {
 	ticker := time.NewTicker(n.cfg.TelemetryPeriod / 2)
 	defer ticker.Stop()
@@ -203,16 +203,12 @@ func (n *Node) listenTelemetry(ctx context.Context) error {
 // relaysForOutsiders reports whether a peer this home is connected to is
 // admitted to its neighborhood but not in its Raft configuration.
 func (n *Node) relaysForOutsiders() bool {
-	servers, _, err := n.group.Members()
-	if err != nil {
-		return false
-	}
-	members := make(map[string]bool, len(servers))
-	for _, s := range servers {
-		members[s.ID] = true
+	v := n.membership()
+	if v.ids == nil {
+		return false // configuration unknown
 	}
 	for _, p := range n.mesh.Host().Network().Peers() {
-		if n.mesh.Admitted(p) && !members[p.String()] {
+		if n.mesh.Admitted(p) && !v.ids[p.String()] {
 			return true
 		}
 	}
