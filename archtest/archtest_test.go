@@ -21,19 +21,23 @@ const module = "github.com/gridmesh/gridmesh"
 // the same rule, so tests cannot smuggle in a dependency either.
 var allowed = map[string][]string{
 	"":          {},
-	"devices":   {""},
+	"devices":   {"", "internal"},
 	"control":   {""},
-	"mesh":      {""},
-	"consensus": {""},
-	"node":      {"", "devices", "control", "mesh", "consensus"},
-	"testnet":   {"", "node", "devices", "consensus", "mesh"}, // mesh: the rogue scenario's hosts speak it
-	"cmd":       {"", "node", "testnet", "devices"},
+	"mesh":      {"", "internal"},
+	"consensus": {"", "internal"},
+	"node":      {"", "devices", "control", "mesh", "consensus", "internal"},
+	"testnet":   {"", "node", "devices", "consensus", "mesh", "internal"}, // mesh: the rogue scenario's hosts speak it
+	"cmd":       {"", "node", "testnet", "devices", "internal"},
 	"archtest":  {},
+	// internal holds small helpers every layer may share (one backoff);
+	// they import only the standard library, so they tie no layers
+	// together.
+	"internal": {},
 }
 
 // stdlibOnly are layers that may import nothing outside the standard
 // library (and the layers above): the root vocabulary and the pure core.
-var stdlibOnly = map[string]bool{"": true, "control": true}
+var stdlibOnly = map[string]bool{"": true, "control": true, "internal": true}
 
 func layerOf(rel string) string {
 	if rel == "." || rel == "" {
