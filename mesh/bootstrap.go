@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -13,6 +12,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+
+	"github.com/gridmesh/gridmesh/internal/backoff"
 )
 
 // dialTimeout bounds one attempt to reach a bootstrap peer: a TCP, Noise
@@ -98,7 +99,7 @@ func (m *Mesh) keepConnected(ctx context.Context, ai peer.AddrInfo, dropped <-ch
 	// Bootstrap addresses are configuration: keep them past any dial.
 	m.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.PermanentAddrTTL)
 
-	delay := m.cfg.RedialMin
+	b := backoff.New(m.cfg.RedialMin, m.cfg.RedialMax)
 	var since time.Time // when the current connection was made
 	for {
 		if m.host.Network().Connectedness(ai.ID) != network.Connected {
@@ -106,11 +107,11 @@ func (m *Mesh) keepConnected(ctx context.Context, ai peer.AddrInfo, dropped <-ch
 				if ctx.Err() != nil {
 					return
 				}
+				delay := b.Next()
 				log.Debug("bootstrap peer unreachable", "err", err, "retry_in", delay)
-				if !sleep(ctx, jitter(delay)) {
+				if !backoff.Sleep(ctx, delay) {
 					return
 				}
-				delay = min(2*delay, m.cfg.RedialMax)
 				continue
 			}
 			since = time.Now()
@@ -128,15 +129,15 @@ func (m *Mesh) keepConnected(ctx context.Context, ai peer.AddrInfo, dropped <-ch
 		// after it was made (the peer trims or refuses us) does not, so a
 		// full peer is not redialed in a tight loop.
 		if time.Since(since) >= m.cfg.RedialMax {
-			delay = m.cfg.RedialMin
+			b.Reset()
 			log.Debug("bootstrap peer dropped; redialing")
 			continue
 		}
+		delay := b.Next()
 		log.Debug("bootstrap connection short-lived; backing off", "retry_in", delay)
-		if !sleep(ctx, jitter(delay)) {
+		if !backoff.Sleep(ctx, delay) {
 			return
 		}
-		delay = min(2*delay, m.cfg.RedialMax)
 	}
 }
 
@@ -146,23 +147,4 @@ func (m *Mesh) dial(ctx context.Context, ai peer.AddrInfo) error {
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	return m.host.Connect(network.WithForceDirectDial(ctx, "gridmesh bootstrap"), ai)
-}
-
-// jitter spreads d uniformly over [d/2, d), so homes that lost the same
-// peer at the same moment do not redial it in lockstep.
-func jitter(d time.Duration) time.Duration {
-	half := d / 2
-	return half + rand.N(d-half)
-}
-
-// sleep waits for d or until ctx ends, reporting whether d elapsed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/url"
 	"sync"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/gridmesh/gridmesh/internal/backoff"
 )
 
 // Connection timeouts. A home's broker is on its LAN (often on the same
@@ -104,25 +105,28 @@ func wait(ctx context.Context, tok paho.Token) error {
 // ever more slowly rather than in a tight loop. Failures are logged, not
 // returned: Run returns ctx's error once ctx ends and serve has returned.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, serve func(context.Context, *Conn) error) error {
-	b := backoff{min: cfg.ReconnectMin, max: cfg.ReconnectMax, jitter: rand.Int64N}
+	b := reconnectBackoff(cfg)
 	for {
 		up, err := connectAndServe(ctx, cfg, serve)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if up >= cfg.ReconnectMax {
-			b.reset()
+			b.Reset()
 		}
-		delay := b.next()
+		delay := b.Next()
 		log.Warn("mqtt connection down", "broker", cfg.Broker, "err", err, "retry_in", delay, "was_up", up)
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Sleep(ctx, delay) {
 			return ctx.Err()
-		case <-t.C:
 		}
 	}
+}
+
+// reconnectBackoff is the backoff between connections: from ReconnectMin
+// to ReconnectMax, with equal jitter (half of each delay random), which
+// spreads out the homes and devices that all lost the same broker at once.
+func reconnectBackoff(cfg Config) *backoff.Backoff {
+	return backoff.New(cfg.ReconnectMin, cfg.ReconnectMax)
 }
 
 // connectAndServe makes one connection and serves it until it is lost or
