@@ -1,6 +1,7 @@
 package testnet
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -8,8 +9,8 @@ import (
 	"github.com/gridmesh/gridmesh/node"
 )
 
-// Scenarios of self-organization (issue 4): how neighborhoods form, heal
-// and fence.
+// Scenarios of self-organization: how neighborhoods form, heal and
+// fence.
 const (
 	// ScenarioColdStart starts every home of every neighborhood at the
 	// same instant; the report counts the clusters each formed.
@@ -98,23 +99,23 @@ func (r *run) churnEvents() []event {
 		var crashed, left *home
 		late := nb.homes[len(nb.homes)-1]
 		evs = append(evs,
-			event{d / 4, fmt.Sprintf("%s: %s joins", nb.id, late.id), func(time.Time) { r.restart(late) }},
-			event{d * 35 / 100, string(nb.id) + ": a voter crashes", func(time.Time) {
+			event{d / 4, fmt.Sprintf("%s: %s joins", nb.id, late.id), func(ctx context.Context, _ time.Time) { r.restart(ctx, late) }},
+			event{d * 35 / 100, string(nb.id) + ": a voter crashes", func(context.Context, time.Time) {
 				if crashed = r.pick(nb, true); crashed != nil {
 					r.log.Info("churn: crash", "home", crashed.id)
 					r.c.kill(crashed)
 					r.churn.crashes++
 				}
 			}},
-			event{d * 45 / 100, string(nb.id) + ": a home leaves", func(time.Time) {
+			event{d * 45 / 100, string(nb.id) + ": a home leaves", func(ctx context.Context, _ time.Time) {
 				if left = r.pick(nb, false); left != nil {
 					r.log.Info("churn: leave", "home", left.id)
-					r.c.leave(left)
+					r.c.leave(ctx, left)
 					r.churn.leaves++
 				}
 			}},
-			event{d * 55 / 100, string(nb.id) + ": the crashed home restarts", func(time.Time) { r.restart(crashed) }},
-			event{d * 70 / 100, string(nb.id) + ": the home that left comes back", func(time.Time) { r.restart(left) }},
+			event{d * 55 / 100, string(nb.id) + ": the crashed home restarts", func(ctx context.Context, _ time.Time) { r.restart(ctx, crashed) }},
+			event{d * 70 / 100, string(nb.id) + ": the home that left comes back", func(ctx context.Context, _ time.Time) { r.restart(ctx, left) }},
 		)
 	}
 	return evs
@@ -133,11 +134,11 @@ func (r *run) pick(nb *neighborhood, voter bool) *home {
 
 // restart runs h again (its key, devices and Raft data kept), if it is
 // not running.
-func (r *run) restart(h *home) {
+func (r *run) restart(ctx context.Context, h *home) {
 	if h == nil || h.alive.Load() {
 		return
 	}
-	if err := r.c.run(r.c.ctx, h); err != nil {
+	if err := r.c.run(ctx, h); err != nil {
 		r.errors = append(r.errors, fmt.Sprintf("%s: restart: %v", h.id, err))
 		return
 	}
@@ -146,12 +147,12 @@ func (r *run) restart(h *home) {
 
 // pauseLeaders pauses every neighborhood's leader for three election
 // timeouts.
-func (r *run) pauseLeaders(time.Time) {
+func (r *run) pauseLeaders(ctx context.Context, _ time.Time) {
 	d := 3 * r.cfg.Node.Raft.ElectionTimeout
 	for _, nb := range r.c.nbhds {
 		// Churn may have a neighborhood between leaders right now (a
 		// voter restarting, a loaded machine): give it a few elections.
-		leader := awaitLeader(r.c.ctx, nb, 25*r.cfg.Node.Raft.ElectionTimeout)
+		leader := awaitLeader(ctx, nb, 25*r.cfg.Node.Raft.ElectionTimeout)
 		if leader == nil {
 			r.errors = append(r.errors, fmt.Sprintf("%s: no leader to pause", nb.id))
 			continue

@@ -4,15 +4,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +19,8 @@ import (
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/consensus"
 	"github.com/gridmesh/gridmesh/devices/sim"
+	"github.com/gridmesh/gridmesh/internal/backoff"
+	"github.com/gridmesh/gridmesh/internal/freeport"
 	"github.com/gridmesh/gridmesh/mesh"
 	"github.com/gridmesh/gridmesh/node"
 )
@@ -58,10 +56,13 @@ type home struct {
 
 	// port and peer make the home's address known before it starts, so
 	// any home can name any other as a bootstrap peer; dataDir holds its
-	// Raft state across restarts.
+	// Raft state across restarts. hold keeps port while the home is not
+	// running (before it starts, and between a kill and a restart), so
+	// nothing else takes it; nil while it runs.
 	port    int
 	peer    peer.ID
 	dataDir string
+	hold    *freeport.Reservation
 	// late: the churn scenario starts it during the run, not at start.
 	late bool
 }
@@ -93,17 +94,47 @@ type city struct {
 	closers []func() error
 	// clock is the devices' (simulated) time.
 	clock func() time.Time
-	// ctx is the run's context, which restarted homes run under; set by
-	// start. dataRoot holds every home's Raft data; removed by stop.
-	ctx      context.Context
+	// dataRoot holds every home's Raft data; removed by stop.
 	dataRoot string
 }
 
-// newCity creates every home's identity, devices and node, without
-// starting any. Home i belongs to neighborhood i mod Neighborhoods; the
-// first Voters homes of each neighborhood vote.
-func newCity(cfg Config, rec node.Observer, clock func() time.Time, log *slog.Logger) (*city, error) {
-	c := &city{cfg: cfg, log: log, rec: rec, clock: clock}
+// newCity creates every home's identity, devices and node configuration,
+// and holds every home's port, without starting any. Home i belongs to
+// neighborhood i mod Neighborhoods; the first Voters homes of each
+// neighborhood vote. On error, whatever it made is undone.
+func newCity(cfg Config, rec node.Observer, clock func() time.Time, log *slog.Logger) (c *city, err error) {
+	c = &city{cfg: cfg, log: log, rec: rec, clock: clock}
+	defer func() {
+		if err != nil {
+			c.stop()
+		}
+	}()
+	if err := c.addHomes(); err != nil {
+		return nil, err
+	}
+	if err := c.placeHomes(); err != nil {
+		return nil, err
+	}
+	if cfg.has(ScenarioChurn) {
+		for _, nb := range c.nbhds {
+			if len(nb.homes) >= churnMinHomes {
+				nb.homes[len(nb.homes)-1].late = true
+			}
+		}
+	}
+	now := time.Now()
+	for _, nb := range c.nbhds {
+		if err := c.certify(nb, now); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// addHomes creates every neighborhood, and every home's key and
+// simulated devices, drawn from the run's seed.
+func (c *city) addHomes() error {
+	cfg := c.cfg
 	rng := mrand.New(mrand.NewPCG(uint64(cfg.Seed), 0x67726964))
 	for k := range cfg.Neighborhoods {
 		c.nbhds = append(c.nbhds, &neighborhood{id: gridmesh.NeighborhoodID(fmt.Sprintf("n%d", k))})
@@ -112,7 +143,7 @@ func newCity(cfg Config, rec node.Observer, clock func() time.Time, log *slog.Lo
 		nb := c.nbhds[i%cfg.Neighborhoods]
 		key, _, err := crypto.GenerateEd25519Key(rand.Reader)
 		if err != nil {
-			return nil, fmt.Errorf("home key: %w", err)
+			return fmt.Errorf("home key: %w", err)
 		}
 		h := &home{
 			key:     key,
@@ -123,87 +154,83 @@ func newCity(cfg Config, rec node.Observer, clock func() time.Time, log *slog.Lo
 			done:    make(chan struct{}),
 		}
 		h.params, h.full = drawHome(cfg, rng, i)
-		dev, err := sim.NewFullHome(h.full, clock)
+		dev, err := sim.NewFullHome(h.full, c.clock)
 		if err != nil {
-			return nil, fmt.Errorf("home %s devices: %w", h.id, err)
+			return fmt.Errorf("home %s devices: %w", h.id, err)
 		}
 		h.dev = dev
 		nb.homes = append(nb.homes, h)
 		c.homes = append(c.homes, h)
 	}
-	// Every home's port and Raft data directory are fixed up front: its
-	// address is known to the others before it starts, and a home
-	// restarted by the churn scenario comes back where it was, with its
-	// state.
+	return nil
+}
+
+// placeHomes fixes every home's port and Raft data directory up front:
+// its address is known to the others before it starts, and a home
+// restarted by the churn scenario comes back where it was, with its
+// state. The ports are held until each home starts.
+func (c *city) placeHomes() error {
 	root, err := os.MkdirTemp("", "gridmesh-testnet-")
 	if err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+		return fmt.Errorf("data directory: %w", err)
 	}
 	c.dataRoot = root
 	for _, h := range c.homes {
-		if h.port, err = freePort(); err != nil {
-			return nil, err
+		if h.hold, err = freeport.Reserve(); err != nil {
+			return fmt.Errorf("home %s: %w", h.id, err)
 		}
+		h.port = h.hold.Port()
 		if h.peer, err = peer.IDFromPrivateKey(h.key); err != nil {
-			return nil, fmt.Errorf("home %s: %w", h.id, err)
+			return fmt.Errorf("home %s: %w", h.id, err)
 		}
 		h.dataDir = filepath.Join(root, string(h.id))
 	}
-	if cfg.has(ScenarioChurn) {
-		for _, nb := range c.nbhds {
-			if len(nb.homes) >= churnMinHomes {
-				nb.homes[len(nb.homes)-1].late = true
-			}
-		}
+	return nil
+}
+
+// certify gives nb a membership key and each of its homes a certificate
+// valid for a day, so only its homes are admitted, and completes their
+// node configurations. With StaticVoters, the neighborhood's Raft group
+// lists all of its homes; every member gets the identical list, as
+// Raft's bootstrap requires.
+func (c *city) certify(nb *neighborhood, now time.Time) error {
+	cfg := c.cfg
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return fmt.Errorf("neighborhood %s key: %w", nb.id, err)
 	}
-	// With StaticVoters, each neighborhood's Raft group lists all of its homes; every member
-	// gets the identical list, as Raft's bootstrap requires. Each
-	// neighborhood has a membership key, and each home a certificate
-	// valid for a day, so only its homes are admitted.
-	now := time.Now()
-	for _, nb := range c.nbhds {
-		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	nb.key = pub
+	servers := make([]consensus.Server, 0, len(nb.homes))
+	certs := make([]gridmesh.Membership, 0, len(nb.homes))
+	for _, h := range nb.homes {
+		servers = append(servers, consensus.Server{ID: h.peer.String(), Voter: h.voter})
+		cert, err := issue(priv, nb.id, h.peer, h.id, now)
 		if err != nil {
-			return nil, fmt.Errorf("neighborhood %s key: %w", nb.id, err)
+			return fmt.Errorf("home %s: %w", h.id, err)
 		}
-		nb.key = pub
-		servers := make([]consensus.Server, 0, len(nb.homes))
-		certs := make([]gridmesh.Membership, 0, len(nb.homes))
-		for _, h := range nb.homes {
-			id, err := peer.IDFromPrivateKey(h.key)
-			if err != nil {
-				return nil, fmt.Errorf("home %s: %w", h.id, err)
-			}
-			servers = append(servers, consensus.Server{ID: id.String(), Voter: h.voter})
-			cert, err := issue(priv, nb.id, id, h.id, now)
-			if err != nil {
-				return nil, fmt.Errorf("home %s: %w", h.id, err)
-			}
-			certs = append(certs, cert)
-		}
-		for i, h := range nb.homes {
-			h.cfg = cfg.Node
-			h.cfg.Home, h.cfg.Neighborhood = h.id, nb.id
-			h.cfg.Mesh.Network = cfg.Network
-			h.cfg.Mesh.Admission = mesh.DefaultAdmission(pub, certs[i])
-			h.cfg.Mesh.Admission.Timeout = cfg.AdmissionTimeout
-			if cfg.StaticVoters {
-				h.cfg.Raft.Servers = servers
-			}
-			h.cfg.Formation.Voters = cfg.Voters
-			h.cfg.Formation.LargeVoters = max(h.cfg.Formation.LargeVoters, cfg.Voters)
-			if cfg.has(ScenarioChurn) {
-				// Restarted homes come back with their Raft state, as real
-				// ones do. Otherwise memory: a hundred homes fsyncing
-				// every plan on one machine starve Raft's heartbeats (on
-				// a home's own box, one fsync a second is nothing).
-				h.cfg.Raft.DataDir = h.dataDir
-			}
-			h.cfg.Mesh.ListenAddrs = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", h.port)}
-			h.cfg.NoIslandSharing = cfg.NoSharing
-		}
+		certs = append(certs, cert)
 	}
-	return c, nil
+	for i, h := range nb.homes {
+		h.cfg = cfg.Node
+		h.cfg.Home, h.cfg.Neighborhood = h.id, nb.id
+		h.cfg.Mesh.Network = cfg.Network
+		h.cfg.Mesh.Admission = mesh.DefaultAdmission(pub, certs[i])
+		h.cfg.Mesh.Admission.Timeout = cfg.AdmissionTimeout
+		if cfg.StaticVoters {
+			h.cfg.Raft.Servers = servers
+		}
+		h.cfg.Formation.Voters = cfg.Voters
+		h.cfg.Formation.LargeVoters = max(h.cfg.Formation.LargeVoters, cfg.Voters)
+		if cfg.has(ScenarioChurn) {
+			// Restarted homes come back with their Raft state, as real
+			// ones do. Otherwise memory: a hundred homes fsyncing
+			// every plan on one machine starve Raft's heartbeats (on
+			// a home's own box, one fsync a second is nothing).
+			h.cfg.Raft.DataDir = h.dataDir
+		}
+		h.cfg.NoIslandSharing = cfg.NoSharing
+	}
+	return nil
 }
 
 // start runs every home but the late ones and returns once they all
@@ -211,7 +238,6 @@ func newCity(cfg Config, rec node.Observer, clock func() time.Time, log *slog.Lo
 // otherwise one after the other, StartInterval apart, the first home of
 // each neighborhood first (it is the others' bootstrap peer).
 func (c *city) start(ctx context.Context, bootTimeout time.Duration) error {
-	c.ctx = ctx
 	var order []*home
 	for _, first := range []bool{true, false} {
 		for _, h := range c.homes {
@@ -231,9 +257,7 @@ func (c *city) start(ctx context.Context, bootTimeout time.Duration) error {
 		if err := c.awaitReady(ctx, h, bootTimeout); err != nil {
 			return err
 		}
-		select {
-		case <-time.After(c.cfg.StartInterval):
-		case <-ctx.Done():
+		if !backoff.Sleep(ctx, c.cfg.StartInterval) {
 			return ctx.Err()
 		}
 	}
@@ -249,12 +273,14 @@ func (c *city) start(ctx context.Context, bootTimeout time.Duration) error {
 
 // awaitReady waits until h listens.
 func (c *city) awaitReady(ctx context.Context, h *home, bootTimeout time.Duration) error {
+	t := time.NewTimer(bootTimeout)
+	defer t.Stop()
 	select {
 	case <-h.node.Ready():
 		return nil
 	case <-h.done:
 		return fmt.Errorf("home %s stopped while starting: %v", h.id, h.err)
-	case <-time.After(bootTimeout):
+	case <-t.C:
 		return fmt.Errorf("home %s not up after %v", h.id, bootTimeout)
 	case <-ctx.Done():
 		return ctx.Err()
@@ -287,31 +313,6 @@ func (c *city) bootstrapFor(h *home) []string {
 	return addrs
 }
 
-// freePort returns a loopback TCP port that is free now, below the
-// kernel's ephemeral range: a port the kernel hands out for a ":0" listen
-// or an outgoing connection (another test's, say) can then never take it
-// before the home binds it.
-func freePort() (int, error) {
-	low := 32768 // Linux's default ip_local_port_range starts here
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if v, err := strconv.Atoi(f[0]); err == nil && v > 2048 {
-				low = v
-			}
-		}
-	}
-	for range 200 {
-		p := 1024 + mrand.IntN(low-1024)
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		return p, nil
-	}
-	return 0, errors.New("no free port below the ephemeral range")
-}
-
 // issue signs a certificate admitting home, with peer ID id, to nbhd for a
 // day from an hour before now (a run is minutes long).
 func issue(priv ed25519.PrivateKey, nbhd gridmesh.NeighborhoodID, id peer.ID, home gridmesh.HomeID, now time.Time) (gridmesh.Membership, error) {
@@ -338,6 +339,7 @@ func indexOf(hs []*home, h *home) int {
 func (c *city) run(ctx context.Context, h *home) error {
 	cfg := h.cfg
 	cfg.Mesh.Bootstrap = c.bootstrapFor(h)
+	cfg.Mesh.ListenAddrs = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", h.port)}
 	deps := node.Deps{Battery: h.dev, Meter: h.dev}
 	if h.sunspec {
 		var err error
@@ -361,6 +363,10 @@ func (c *city) run(ctx context.Context, h *home) error {
 	h.cancel = cancel
 	h.done = make(chan struct{})
 	h.alive.Store(true)
+	if h.hold != nil {
+		h.hold.Release() // the node binds the port a moment later
+		h.hold = nil
+	}
 	c.wg.Add(1)
 	go func(done chan struct{}) {
 		defer c.wg.Done()
@@ -373,17 +379,35 @@ func (c *city) run(ctx context.Context, h *home) error {
 }
 
 // kill stops h hard, like kill -9: its context ends and its node tears
-// down without a leadership transfer. It returns once the node is gone.
+// down without a leadership transfer. It returns once the node is gone
+// and its port is held again.
 func (c *city) kill(h *home) {
 	h.alive.Store(false)
 	h.cancel()
 	<-h.done
+	c.holdPort(h)
+}
+
+// holdPort holds h's port while h is down, so that it restarts at the
+// address the other homes know. If another process took the port in the
+// moment since h released it, h moves to a new one (the homes that named
+// it as a bootstrap peer find it again through gossip).
+func (c *city) holdPort(h *home) {
+	r, err := freeport.ReserveAt(h.port)
+	if err != nil {
+		if r, err = freeport.Reserve(); err != nil {
+			c.log.Warn("no port to hold for a stopped home", "home", h.id, "err", err)
+			return
+		}
+		c.log.Warn("a stopped home's port was taken; it restarts on another", "home", h.id, "old", h.port, "new", r.Port())
+	}
+	h.hold, h.port = r, r.Port()
 }
 
 // leave stops h gracefully: it hands leadership over if it leads, then
 // stops. It returns once the node is gone.
-func (c *city) leave(h *home) {
-	ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
+func (c *city) leave(ctx context.Context, h *home) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := h.node.Leave(ctx); err != nil {
 		c.log.Warn("leave", "home", h.id, "err", err)
@@ -391,8 +415,9 @@ func (c *city) leave(h *home) {
 	c.kill(h)
 }
 
-// stop kills every live home, waits for all of them, then stops the
-// devices' servers.
+// stop kills every live home, waits for all of them, then releases their
+// ports, removes their data and stops the devices' servers. It is safe on
+// a city that never started, or only partly built.
 func (c *city) stop() {
 	for _, h := range c.homes {
 		if h.cancel != nil {
@@ -401,6 +426,12 @@ func (c *city) stop() {
 		}
 	}
 	c.wg.Wait()
+	for _, h := range c.homes {
+		if h.hold != nil {
+			h.hold.Release()
+			h.hold = nil
+		}
+	}
 	if c.dataRoot != "" {
 		if err := os.RemoveAll(c.dataRoot); err != nil {
 			c.log.Warn("remove data directory", "err", err)

@@ -71,15 +71,15 @@ func (r *run) frequencyDipEvents() []event {
 	r.dip = &frequencyDip{loopPeriod: r.cfg.Node.LoopPeriod}
 	at := r.cfg.Duration / 4
 	return []event{
-		{at, "frequency dip", func(now time.Time) { r.setFrequency(now, true) }},
-		{at + dipHold, "frequency restored", func(now time.Time) { r.setFrequency(now, false) }},
+		{at, "frequency dip", func(ctx context.Context, now time.Time) { r.setFrequency(ctx, now, true) }},
+		{at + dipHold, "frequency restored", func(ctx context.Context, now time.Time) { r.setFrequency(ctx, now, false) }},
 	}
 }
 
 // setFrequency steps every live home's grid frequency down (low) or back
 // to nominal, and keeps the feeders' tracking judgement out of the dip
 // and the settle after it: the feeders leave their targets on purpose.
-func (r *run) setFrequency(now time.Time, low bool) {
+func (r *run) setFrequency(ctx context.Context, now time.Time, low bool) {
 	for _, m := range r.meters {
 		m.disturbed(now, low)
 	}
@@ -96,7 +96,7 @@ func (r *run) setFrequency(now time.Time, low bool) {
 		}
 	}
 	if low {
-		r.dip.start()
+		r.dip.start(ctx)
 	}
 }
 
@@ -138,9 +138,9 @@ func (d *frequencyDip) step(h *home) {
 
 // start runs the probe's goroutine: it reads every pending home's battery
 // dipSamplesPerTick times a loop tick until each reached full response
-// or stop is called.
-func (d *frequencyDip) start() {
-	ctx, cancel := context.WithCancel(context.Background())
+// or stop is called, or ctx ends.
+func (d *frequencyDip) start(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
 	d.cancel, d.done = cancel, make(chan struct{})
 	go func() {
 		defer close(d.done)

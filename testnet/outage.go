@@ -1,6 +1,7 @@
 package testnet
 
 import (
+	"context"
 	"fmt"
 	"math"
 	mrand "math/rand/v2"
@@ -138,8 +139,8 @@ func (r *run) outageEvents() []event {
 	}
 	start, end := r.cfg.outageWindow()
 	return []event{
-		{start, "grid lost", func(now time.Time) { r.setOutage(now, true) }},
-		{end, "grid back", func(now time.Time) { r.setOutage(now, false) }},
+		{start, "grid lost", func(_ context.Context, now time.Time) { r.setOutage(now, true) }},
+		{end, "grid back", func(_ context.Context, now time.Time) { r.setOutage(now, false) }},
 	}
 }
 

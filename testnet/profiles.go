@@ -1,13 +1,13 @@
 package testnet
 
 import (
-	"bufio"
-	"bytes"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,24 +33,30 @@ type Profiles struct {
 }
 
 // Profile limits: a year at one-minute steps fits, a runaway file does
-// not; a step is at least a second and at most a day.
+// not; a step is at least a second and at most a day. A row such as
+// `31536000,12345.6,12345.6` is about 25 bytes: 64 a row bounds the file
+// with room for CRLF and longer decimals.
 const (
 	maxProfileRows  = 600_000
-	maxProfileLine  = 256
+	maxProfileBytes = maxProfileRows * 64
 	minProfileStepS = 1.0
 	maxProfileStepS = 86_400.0
 )
+
+// profileHeader is the one header a profile file has.
+var profileHeader = []string{"time_s", "load_w", "pv_w"}
 
 // ErrBadProfile is wrapped by every profile parsing error.
 var ErrBadProfile = errors.New("bad profile")
 
 // ReadProfiles reads and parses a profile file.
 func ReadProfiles(path string) (*Profiles, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("profiles: %w", err)
 	}
-	p, err := ParseProfiles(bytes.NewReader(b))
+	defer f.Close()
+	p, err := ParseProfiles(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -60,50 +66,74 @@ func ReadProfiles(path string) (*Profiles, error) {
 // ParseProfiles parses a profile CSV strictly: the exact header, three
 // decimal fields a row, no blank or extra fields, times evenly spaced,
 // powers finite, non-negative and within gridmesh.MaxHomePowerW, at
-// least two rows. Blank lines at the end are allowed; `#` comment lines
-// before the header too. Every error names its line.
+// least two rows. Blank and `#` comment lines may come before the header
+// and after the last row, not between rows. Every error names its line.
 func ParseProfiles(r io.Reader) (*Profiles, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, maxProfileLine), maxProfileLine)
+	return parseProfiles(r, maxProfileBytes)
+}
+
+// parseProfiles is ParseProfiles reading at most limit bytes.
+func parseProfiles(r io.Reader, limit int64) (*Profiles, error) {
+	lr := &io.LimitedReader{R: r, N: limit + 1}
+	p, err := readProfileRows(lr)
+	if lr.N <= 0 {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrBadProfile, limit)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(p.LoadW) < 2 {
+		return nil, fmt.Errorf("%w: %d rows, at least 2", ErrBadProfile, len(p.LoadW))
+	}
+	var sum gridmesh.W
+	for i := range p.LoadW {
+		sum += p.LoadW[i]
+		p.peakPVW = max(p.peakPVW, p.PVW[i])
+	}
+	p.meanLoadW = sum / gridmesh.W(len(p.LoadW))
+	return p, nil
+}
+
+// readProfileRows reads the header and every row, checking each row on
+// its own and its time against the step.
+func readProfileRows(r io.Reader) (*Profiles, error) {
+	cr := csv.NewReader(r)
+	cr.Comment = '#'
+	cr.FieldsPerRecord = len(profileHeader)
+	cr.ReuseRecord = true
 	p := &Profiles{}
-	line, header, blankAt := 0, false, 0
+	header := false
+	prevLine := 0 // the line of the previous row: a gap between rows is a blank or comment line
 	var prevS float64
-	for sc.Scan() {
-		line++
-		text := strings.TrimSuffix(sc.Text(), "\r")
-		if strings.TrimSpace(text) == "" {
-			if blankAt == 0 {
-				blankAt = line
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if pe := (*csv.ParseError)(nil); errors.As(err, &pe) {
+			if errors.Is(pe.Err, csv.ErrFieldCount) {
+				return nil, fmt.Errorf("%w: line %d: %d fields, want %d", ErrBadProfile, pe.Line, len(rec), len(profileHeader))
 			}
-			continue
+			return nil, fmt.Errorf("%w: line %d: %w", ErrBadProfile, pe.Line, pe.Err)
 		}
-		if blankAt != 0 {
-			return nil, fmt.Errorf("%w: line %d: blank line inside the data", ErrBadProfile, blankAt)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadProfile, err)
 		}
+		line, _ := cr.FieldPos(0)
 		if !header {
-			if strings.HasPrefix(text, "#") {
-				continue
+			if !slices.Equal(rec, profileHeader) {
+				return nil, fmt.Errorf("%w: line %d: header %q, want %q", ErrBadProfile, line, strings.Join(rec, ","), strings.Join(profileHeader, ","))
 			}
-			if text != "time_s,load_w,pv_w" {
-				return nil, fmt.Errorf("%w: line %d: header %q, want \"time_s,load_w,pv_w\"", ErrBadProfile, line, text)
-			}
-			header = true
+			header, prevLine = true, line
 			continue
 		}
-		fields := strings.Split(text, ",")
-		if len(fields) != 3 {
-			return nil, fmt.Errorf("%w: line %d: %d fields, want 3", ErrBadProfile, line, len(fields))
+		if line != prevLine+1 {
+			return nil, fmt.Errorf("%w: line %d: blank or comment line inside the data", ErrBadProfile, prevLine+1)
 		}
-		var v [3]float64
-		for i, f := range fields {
-			x, err := strconv.ParseFloat(f, 64)
-			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
-				return nil, fmt.Errorf("%w: line %d: field %d %q is not a finite non-negative number", ErrBadProfile, line, i+1, f)
-			}
-			v[i] = x
-		}
-		if v[1] > float64(gridmesh.MaxHomePowerW) || v[2] > float64(gridmesh.MaxHomePowerW) {
-			return nil, fmt.Errorf("%w: line %d: power beyond %v", ErrBadProfile, line, gridmesh.MaxHomePowerW)
+		prevLine = line
+		v, err := profileRow(rec, line)
+		if err != nil {
+			return nil, err
 		}
 		n := len(p.LoadW)
 		if n >= maxProfileRows {
@@ -130,22 +160,27 @@ func ParseProfiles(r io.Reader) (*Profiles, error) {
 		p.LoadW = append(p.LoadW, gridmesh.W(v[1]))
 		p.PVW = append(p.PVW, gridmesh.W(v[2]))
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%w: line %d: %w", ErrBadProfile, line+1, err)
-	}
 	if !header {
 		return nil, fmt.Errorf("%w: no header", ErrBadProfile)
 	}
-	if len(p.LoadW) < 2 {
-		return nil, fmt.Errorf("%w: %d rows, at least 2", ErrBadProfile, len(p.LoadW))
-	}
-	var sum gridmesh.W
-	for i := range p.LoadW {
-		sum += p.LoadW[i]
-		p.peakPVW = max(p.peakPVW, p.PVW[i])
-	}
-	p.meanLoadW = sum / gridmesh.W(len(p.LoadW))
 	return p, nil
+}
+
+// profileRow reads one row's time and powers: finite, non-negative
+// decimals, the powers within gridmesh.MaxHomePowerW.
+func profileRow(rec []string, line int) ([3]float64, error) {
+	var v [3]float64
+	for i, f := range rec {
+		x, err := strconv.ParseFloat(f, 64)
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
+			return v, fmt.Errorf("%w: line %d: field %d %q is not a finite non-negative number", ErrBadProfile, line, i+1, f)
+		}
+		v[i] = x
+	}
+	if v[1] > float64(gridmesh.MaxHomePowerW) || v[2] > float64(gridmesh.MaxHomePowerW) {
+		return v, fmt.Errorf("%w: line %d: power beyond %v", ErrBadProfile, line, gridmesh.MaxHomePowerW)
+	}
+	return v, nil
 }
 
 // periodS is how long the profile lasts before it repeats.

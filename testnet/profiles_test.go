@@ -9,7 +9,7 @@ import (
 )
 
 func TestParseProfiles(t *testing.T) {
-	p, err := ParseProfiles(strings.NewReader("# generated\ntime_s,load_w,pv_w\n0,300,0\n900,350.5,10\n1800,400,20\n\n"))
+	p, err := ParseProfiles(strings.NewReader("# generated\ntime_s,load_w,pv_w\r\n0,300,0\n900,350.5,10\n1800,400,20\n\n# end\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,11 +28,26 @@ func TestParseProfiles(t *testing.T) {
 		"one row":     {"time_s,load_w,pv_w\n0,1,1\n", "1 rows"},
 		"empty":       {"", "no header"},
 		"space":       {"time_s,load_w,pv_w\n0, 1,1\n", "line 2"},
+		"comment":     {"time_s,load_w,pv_w\n0,1,1\n# c\n60,1,1\n", "line 3"},
+		"bare quote":  {"time_s,load_w,pv_w\n0,1,1\n60,1\",1\n", "line 3"},
+		"second hdr":  {"time_s,load_w,pv_w\ntime_s,load_w,pv_w\n", "line 2"},
 	} {
 		_, err := ParseProfiles(strings.NewReader(tc.in))
 		if !errors.Is(err, ErrBadProfile) || !strings.Contains(err.Error(), tc.line) {
 			t.Errorf("%s: error %v, want ErrBadProfile naming %q", name, err, tc.line)
 		}
+	}
+}
+
+// A file past the byte bound is refused, even if what fits would parse.
+func TestParseProfilesRefusesPastTheBound(t *testing.T) {
+	in := "time_s,load_w,pv_w\n0,1,1\n60,1,1\n"
+	if _, err := parseProfiles(strings.NewReader(in), int64(len(in))); err != nil {
+		t.Fatalf("a file of exactly the bound: %v", err)
+	}
+	_, err := parseProfiles(strings.NewReader(in+"120,1,1\n"), int64(len(in)))
+	if !errors.Is(err, ErrBadProfile) || !strings.Contains(err.Error(), "bytes") {
+		t.Fatalf("a file past the bound: %v, want ErrBadProfile naming the bytes", err)
 	}
 }
 

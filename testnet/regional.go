@@ -99,7 +99,7 @@ func newRegional(c *city) (*regional, error) {
 // publish signs s with the next Seq and publishes it on the region topic
 // through the first live home (any home relays: the signature is what
 // counts).
-func (r *run) publish(s gridmesh.Signal) (gridmesh.Signal, error) {
+func (r *run) publish(ctx context.Context, s gridmesh.Signal) (gridmesh.Signal, error) {
 	g := r.region
 	g.seq++
 	s.Version, s.Region, s.Seq = gridmesh.WireVersion, r.cfg.Network, g.seq
@@ -110,7 +110,7 @@ func (r *run) publish(s gridmesh.Signal) (gridmesh.Signal, error) {
 		if !h.alive.Load() {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+		ctx, cancel := context.WithTimeout(ctx, publishTimeout)
 		err := h.node.PublishSignal(ctx, s)
 		cancel()
 		return s, err
@@ -123,8 +123,8 @@ func (r *run) publish(s gridmesh.Signal) (gridmesh.Signal, error) {
 func (r *run) drEvents() []event {
 	d := r.cfg.Duration
 	return []event{
-		{d / 3, "dr start", func(now time.Time) {
-			sig, err := r.publish(gridmesh.Signal{
+		{d / 3, "dr start", func(ctx context.Context, now time.Time) {
+			sig, err := r.publish(ctx, gridmesh.Signal{
 				ID: "dr-1", Kind: gridmesh.SignalCutImport,
 				StartMs: now.UnixMilli(), EndMs: r.t0.Add(2 * d / 3).UnixMilli(),
 				AmountW: r.cfg.DRCutPerHomeW * gridmesh.W(r.cfg.Homes),
@@ -136,7 +136,7 @@ func (r *run) drEvents() []event {
 			r.region.cut = &sig
 			r.regionalChange(node.RegionalSeq(sig.Seq, false), now)
 		}},
-		{2 * d / 3, "dr end", func(now time.Time) {
+		{2 * d / 3, "dr end", func(_ context.Context, now time.Time) {
 			if s := r.region.cut; s != nil {
 				r.regionalChange(node.RegionalSeq(s.Seq, true), now)
 			}
@@ -172,8 +172,8 @@ func (r *run) regulationEvents() []event {
 	var evs []event
 	for k := 0; start+time.Duration(k)*step < d; k++ {
 		v := values[k%len(values)]
-		evs = append(evs, event{start + time.Duration(k)*step, "regulation step", func(now time.Time) {
-			_, err := r.publish(gridmesh.Signal{
+		evs = append(evs, event{start + time.Duration(k)*step, "regulation step", func(ctx context.Context, _ time.Time) {
+			_, err := r.publish(ctx, gridmesh.Signal{
 				ID: "reg-1", Kind: gridmesh.SignalRegulation,
 				StartMs: g.regStart.UnixMilli(), EndMs: g.regEnd.UnixMilli(),
 				AmountW: g.offeredW, Value: v,

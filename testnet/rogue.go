@@ -23,6 +23,7 @@ import (
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/consensus"
+	"github.com/gridmesh/gridmesh/internal/backoff"
 	"github.com/gridmesh/gridmesh/mesh"
 )
 
@@ -95,16 +96,16 @@ type rogue struct {
 // Duration/8. It sets r.rogue.
 func (r *run) rogueEvents() []event {
 	r.rogue = &rogueAttack{c: r.c, cfg: r.cfg, start0: r.started, log: r.log}
-	return []event{{r.cfg.Duration / 8, "rogues arrive", func(time.Time) {
-		if err := r.rogue.start(); err != nil {
+	return []event{{r.cfg.Duration / 8, "rogues arrive", func(ctx context.Context, _ time.Time) {
+		if err := r.rogue.start(ctx); err != nil {
 			r.errors = append(r.errors, fmt.Sprintf("rogue: %v", err))
 		}
 	}}}
 }
 
-// start creates both rogues and runs them.
-func (a *rogueAttack) start() error {
-	ctx, cancel := context.WithCancel(context.Background())
+// start creates both rogues and runs them until stop, or until ctx ends.
+func (a *rogueAttack) start(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
 	a.cancel = cancel
 	// The outsiders' key: their homes would verify with its public half.
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -158,7 +159,7 @@ func (a *rogueAttack) newRogue(ctx context.Context, name string) (*rogue, error)
 		}
 		rg.views[nb.id], rg.nbhds[nb.id] = v, n
 		rg.trans[nb.id] = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-			Stream:  newRogueLayer(m.Host(), consensus.ProtocolID(nb.id)),
+			Stream:  newRogueLayer(ctx, m.Host(), consensus.ProtocolID(nb.id)),
 			MaxPool: 1,
 			Timeout: rogueRPCTimeout,
 			Logger:  hclog.NewNullLogger(),
@@ -176,14 +177,14 @@ func (a *rogueAttack) attack(ctx context.Context, rg *rogue) {
 	// before any leader would publish into no term and be refused
 	// admission before it could try the validators.
 	for ctx.Err() == nil && !a.everyNeighborhoodLed() {
-		sleep(ctx, period/rogueBursts)
+		backoff.Sleep(ctx, period/rogueBursts)
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() {
 		for ctx.Err() == nil {
 			a.knockRaft(rg)
-			sleep(ctx, period)
+			backoff.Sleep(ctx, period)
 		}
 	})
 	for i := 0; ctx.Err() == nil; i++ {
@@ -191,7 +192,7 @@ func (a *rogueAttack) attack(ctx context.Context, rg *rogue) {
 			a.dialHomes(ctx, rg)
 		}
 		a.publishPlans(ctx, rg)
-		sleep(ctx, period/rogueBursts)
+		backoff.Sleep(ctx, period/rogueBursts)
 	}
 }
 
@@ -363,14 +364,15 @@ func (v *selfLeader) Leader() (peer.ID, uint64) { return v.self, v.term.Load() }
 // rogueLayer is the client half of a raft.StreamLayer on libp2p streams
 // of one neighborhood's Raft protocol: the rogue only dials.
 type rogueLayer struct {
+	ctx   context.Context // the attack's: a dial ends with it
 	h     host.Host
 	proto protocol.ID
 	done  chan struct{}
 	once  sync.Once
 }
 
-func newRogueLayer(h host.Host, proto protocol.ID) *rogueLayer {
-	return &rogueLayer{h: h, proto: proto, done: make(chan struct{})}
+func newRogueLayer(ctx context.Context, h host.Host, proto protocol.ID) *rogueLayer {
+	return &rogueLayer{ctx: ctx, h: h, proto: proto, done: make(chan struct{})}
 }
 
 func (l *rogueLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
@@ -378,7 +380,7 @@ func (l *rogueLayer) Dial(address raft.ServerAddress, timeout time.Duration) (ne
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(l.ctx, timeout)
 	defer cancel()
 	s, err := l.h.NewStream(ctx, id, l.proto)
 	if err != nil {
@@ -436,15 +438,5 @@ func (r *run) reportAdmission(rep *Report) {
 	}
 	if res.plans == 0 || res.rpcs == 0 {
 		r.errors = append(r.errors, fmt.Sprintf("rogue: published %d plans and sent %d Raft RPCs: nothing was tested", res.plans, res.rpcs))
-	}
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/internal/backoff"
 	"github.com/gridmesh/gridmesh/node"
 )
 
@@ -37,6 +38,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testnet: %w", err)
 	}
+	// From here every return stops the city: its homes, held ports, data
+	// directory and device servers.
+	defer c.stop()
 	region, err := newRegional(c) // the grid operator (regional.go)
 	if err != nil {
 		return nil, fmt.Errorf("testnet: %w", err)
@@ -44,7 +48,6 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 	for _, nb := range c.nbhds {
 		nb.target = gridmesh.Target{Seq: 1, ImportW: cfg.TargetPerHomeW * gridmesh.W(len(nb.homes))}
 	}
-	defer c.stop()
 	started := time.Now()
 	if err := c.start(ctx, bootTimeout); err != nil {
 		return nil, fmt.Errorf("testnet: %w", err)
@@ -93,11 +96,14 @@ type run struct {
 	outage *outage
 }
 
-// event is something a scenario does at an offset into the run.
+// event is something a scenario does at an offset into the run. do runs
+// on the run's goroutine with the run's context: whatever it starts
+// (a home, a probe, a rogue host) ends when that context ends, and the
+// run waits for it before it returns.
 type event struct {
 	at   time.Duration
 	name string
-	do   func(now time.Time)
+	do   func(ctx context.Context, now time.Time)
 }
 
 // timeline lists the scenarios' events in time order.
@@ -162,7 +168,7 @@ func (r *run) play(ctx context.Context) error {
 			ev := evs[0]
 			evs = evs[1:]
 			r.log.Info("scenario event", "event", ev.name, "at", ev.at)
-			ev.do(now)
+			ev.do(ctx, now)
 			arm()
 		case now := <-sample.C:
 			r.sample(now)
@@ -173,10 +179,10 @@ func (r *run) play(ctx context.Context) error {
 }
 
 // killLeaders kills every neighborhood's leader hard.
-func (r *run) killLeaders(now time.Time) {
+func (r *run) killLeaders(ctx context.Context, now time.Time) {
 	for _, nb := range r.c.nbhds {
 		// The kill may fall between two leaders: wait a few elections.
-		awaitLeader(r.c.ctx, nb, 25*r.cfg.Node.Raft.ElectionTimeout)
+		awaitLeader(ctx, nb, 25*r.cfg.Node.Raft.ElectionTimeout)
 		leader, term := leaderOf(nb)
 		if leader == nil {
 			r.errors = append(r.errors, fmt.Sprintf("%s: no leader to kill at %v", nb.id, now.Sub(r.t0).Round(time.Millisecond)))
@@ -193,15 +199,20 @@ func (r *run) killLeaders(now time.Time) {
 	}
 }
 
+// leaderPoll is how often awaitLeader looks for a leader: a few times
+// within the shortest election (150 ms at LAN timing), and cheap, since
+// each look reads the live homes' status.
+const leaderPoll = 10 * time.Millisecond
+
 // awaitLeader returns nb's leader, waiting up to d for one: the end of a
-// run may fall in the middle of an election.
+// run may fall in the middle of an election. Nil if none came, or ctx
+// ended first.
 func awaitLeader(ctx context.Context, nb *neighborhood, d time.Duration) *home {
 	deadline := time.Now().Add(d)
 	for {
-		if l, _ := leaderOf(nb); l != nil || time.Now().After(deadline) || ctx.Err() != nil {
+		if l, _ := leaderOf(nb); l != nil || time.Now().After(deadline) || !backoff.Sleep(ctx, leaderPoll) {
 			return l
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -382,10 +393,9 @@ func (r *run) coverage(ctx context.Context, nb *neighborhood) float64 {
 				covered++
 			}
 		}
-		if covered == len(live) || time.Now().After(deadline) || ctx.Err() != nil {
+		if covered == len(live) || time.Now().After(deadline) || !backoff.Sleep(ctx, r.cfg.SamplePeriod) {
 			return float64(covered) / float64(len(live))
 		}
-		time.Sleep(r.cfg.SamplePeriod)
 	}
 }
 

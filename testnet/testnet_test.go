@@ -2,6 +2,8 @@ package testnet_test
 
 import (
 	"context"
+	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -140,5 +142,71 @@ func TestSelfOrganizingCityColdStartChurnPause(t *testing.T) {
 	want := testnet.ChurnReport{Joins: 6, Crashes: 2, Leaves: 2, Pauses: 2}
 	if rep.Churn != want {
 		t.Errorf("churn did %+v, want %+v", rep.Churn, want)
+	}
+}
+
+// cancelOnLine cancels a run's context at the n-th summary line: a stop
+// from outside in the middle of the run. It first lists dir, where the
+// run keeps its data then.
+type cancelOnLine struct {
+	n      int
+	cancel context.CancelFunc
+	dir    string
+	seen   []os.DirEntry
+}
+
+func (w *cancelOnLine) Write(b []byte) (int, error) {
+	if w.n--; w.n == 0 {
+		w.seen, _ = os.ReadDir(w.dir)
+		w.cancel()
+	}
+	return len(b), nil
+}
+
+// A run stopped from outside, with rogues attacking and a frequency probe
+// running, returns at once with the context's error, and leaves no data
+// directory behind; nor does a run that never got to start its homes.
+func TestCancelledRunCleansUp(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // where the city makes its data directory
+	cfg := testnet.DefaultConfig()
+	cfg.Homes, cfg.Neighborhoods = 4, 2
+	cfg.Duration = 40 * time.Second
+	cfg.Scenarios = []string{testnet.ScenarioChurn, testnet.ScenarioRogue, testnet.ScenarioFrequencyDip}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Rogues arrive at Duration/8 (5 s), the dip at Duration/4 (10 s):
+	// stop at the twelfth summary line, with both under way.
+	w := &cancelOnLine{n: 12, cancel: cancel, dir: tmp}
+	cfg.Summary = w
+	start := time.Now()
+	if _, err := testnet.Run(ctx, cfg, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled run: %v, want context.Canceled", err)
+	}
+	if len(w.seen) != 1 {
+		t.Fatalf("during the run %s held %d entries, want the city's data directory", tmp, len(w.seen))
+	}
+	if took := time.Since(start); took >= cfg.Duration {
+		t.Errorf("a cancelled run took %v, its whole duration", took)
+	}
+	assertEmpty(t, tmp)
+
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	cfg.Summary = nil
+	if _, err := testnet.Run(done, cfg, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("run cancelled before it started: %v, want context.Canceled", err)
+	}
+	assertEmpty(t, tmp)
+}
+
+func assertEmpty(t *testing.T, dir string) {
+	t.Helper()
+	left, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range left {
+		t.Errorf("left behind: %s", e.Name())
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/node"
-	"github.com/gridmesh/gridmesh/testnet"
+	"github.com/gridmesh/gridmesh/node/regulation"
 )
 
 // keygenCmd writes a grid operator's key and prints its public key.
@@ -83,13 +83,7 @@ func signalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var step time.Duration
 	var values []float64
 	if *csvPath != "" {
-		f, err := os.Open(*csvPath)
-		if err != nil {
-			return usageError{err}
-		}
-		step, values, err = testnet.ParseRegulationCSV(f)
-		f.Close()
-		if err != nil {
+		if step, values, err = readRegulation(*csvPath); err != nil {
 			return usageError{err}
 		}
 		if !durationSet {
@@ -209,46 +203,13 @@ func cmpOr(s, def string) string {
 	return s
 }
 
-// addRegulationFlags adds the testnet's regulation flags to fs; the
-// returned function applies them to cfg once fs is parsed.
-func addRegulationFlags(fs *flag.FlagSet, cfg *testnet.Config) func() error {
-	csvPath := fs.String("signal", "", "regulation scenario: CSV of time_s,value rows in [-1, 1] at a fixed step (default: a generated RegD-like signal)")
-	perHome := fs.Float64("reg-w-per-home", float64(testnet.DefaultRegulationPerHomeW), "regulation scenario: capacity the region offers per home, W")
-	return func() error {
-		cfg.Regulation.PerHomeW = gridmesh.W(*perHome)
-		if *csvPath == "" {
-			return nil
-		}
-		f, err := os.Open(*csvPath)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		cfg.Regulation.Step, cfg.Regulation.Values, err = testnet.ParseRegulationCSV(f)
-		return err
+// readRegulation reads a regulation signal's CSV file: its step and
+// values (regulation.ParseCSV).
+func readRegulation(path string) (time.Duration, []float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, nil, err
 	}
-}
-
-// printRegion writes the regional figures of a report.
-func printRegion(w io.Writer, rep *testnet.Report) {
-	var shares []string
-	for _, nb := range rep.Neighborhood {
-		if nb.RegionalShareW != 0 {
-			shares = append(shares, fmt.Sprintf("%s %v", nb.ID, nb.RegionalShareW))
-		}
-	}
-	if len(shares) > 0 {
-		fmt.Fprintf(w, "  regional shares: %s\n", strings.Join(shares, ", "))
-	}
-	if len(rep.SignalsRejected) > 0 {
-		fmt.Fprintf(w, "  signals rejected: %v\n", rep.SignalsRejected)
-	}
-	if reg := rep.Regulation; reg != nil {
-		fmt.Fprintf(w, "  regulation: offered %v, precision (every sample) %.3f, %d samples of 10 s\n", reg.OfferedW, reg.Precision, reg.Samples)
-		if s := rep.PJMScore; s != nil {
-			fmt.Fprintf(w, "  pjm score: composite %.3f (accuracy %.3f, delay %.3f, precision %.3f)\n", s.Composite, s.Accuracy, s.Delay, s.Precision)
-		} else {
-			fmt.Fprintf(w, "  pjm score: none (%s)\n", reg.PJMScoreError)
-		}
-	}
+	defer f.Close()
+	return regulation.ParseCSV(f)
 }

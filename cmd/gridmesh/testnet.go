@@ -32,7 +32,7 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.BoolVar(&cfg.NoSharing, "no-sharing", cfg.NoSharing, "outage baseline: every home on its own battery, balancing and shedding for itself alone (no island plan, no sharing)")
 	fs.BoolVar(&cfg.FullHomes, "full-homes", cfg.FullHomes, "give every home an EV charger, a heat pump and sheddable load (implied by outage and --profiles)")
 	profiles := fs.String("profiles", "", "CSV time_s,load_w,pv_w driving every home's load and PV (scaled and jittered per home)")
-	applyRegulation := addRegulationFlags(fs, &cfg) // region.go
+	applyRegulation := addRegulationFlags(fs, &cfg)
 	report := fs.String("report", "report.json", "where to write the JSON report")
 	quiet := fs.Bool("quiet", false, "no per-second summary")
 	logLevel := fs.String("log-level", "warn", "log level on stderr: debug, info, warn, error, off")
@@ -120,5 +120,45 @@ func printReport(w io.Writer, rep *testnet.Report, path string) {
 	printRegion(w, rep)
 	if len(rep.Errors) > 0 {
 		fmt.Fprintf(w, "  errors: %s\n", strings.Join(rep.Errors, "; "))
+	}
+}
+
+// addRegulationFlags adds the testnet's regulation flags to fs; the
+// returned function applies them to cfg once fs is parsed.
+func addRegulationFlags(fs *flag.FlagSet, cfg *testnet.Config) func() error {
+	csvPath := fs.String("signal", "", "regulation scenario: CSV of time_s,value rows in [-1, 1] at a fixed step (default: a generated RegD-like signal)")
+	perHome := fs.Float64("reg-w-per-home", float64(testnet.DefaultRegulationPerHomeW), "regulation scenario: capacity the region offers per home, W")
+	return func() error {
+		cfg.Regulation.PerHomeW = gridmesh.W(*perHome)
+		if *csvPath == "" {
+			return nil
+		}
+		var err error
+		cfg.Regulation.Step, cfg.Regulation.Values, err = readRegulation(*csvPath)
+		return err
+	}
+}
+
+// printRegion writes the regional figures of a report.
+func printRegion(w io.Writer, rep *testnet.Report) {
+	var shares []string
+	for _, nb := range rep.Neighborhood {
+		if nb.RegionalShareW != 0 {
+			shares = append(shares, fmt.Sprintf("%s %v", nb.ID, nb.RegionalShareW))
+		}
+	}
+	if len(shares) > 0 {
+		fmt.Fprintf(w, "  regional shares: %s\n", strings.Join(shares, ", "))
+	}
+	if len(rep.SignalsRejected) > 0 {
+		fmt.Fprintf(w, "  signals rejected: %v\n", rep.SignalsRejected)
+	}
+	if reg := rep.Regulation; reg != nil {
+		fmt.Fprintf(w, "  regulation: offered %v, precision (every sample) %.3f, %d samples of 10 s\n", reg.OfferedW, reg.Precision, reg.Samples)
+		if s := rep.PJMScore; s != nil {
+			fmt.Fprintf(w, "  pjm score: composite %.3f (accuracy %.3f, delay %.3f, precision %.3f)\n", s.Composite, s.Accuracy, s.Delay, s.Precision)
+		} else {
+			fmt.Fprintf(w, "  pjm score: none (%s)\n", reg.PJMScoreError)
+		}
 	}
 }
