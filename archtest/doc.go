@@ -1,4 +1,18 @@
 // Package archtest holds the test that keeps gridmesh's package
-// dependencies pointing the one way ARCHITECTURE.md draws. It has no
-// code of its own.
+// dependencies pointing one way. It has no code of its own. The rules it
+// enforces are this diagram, plus the exceptions listed (each with its
+// reason) in archtest_test.go:
+//
+//	cmd/gridmesh ─► testnet ─► node ─┬─► devices ───┐
+//	     │            │              ├─► control ───┤
+//	     │            │              ├─► mesh ──────┼─► gridmesh (root)
+//	     │            │              └─► consensus ─┘
+//	     │            └─► devices, mesh   (a city builds simulated homes and
+//	     │                                 certificates; its rogue is a real
+//	     │                                 mesh host)
+//	     └─► testnet/lab ─► node/homefile (homes as separate processes, seen
+//	                                       only from outside)
+//
+// devices, control, mesh and consensus never import each other: they meet
+// in node and speak through the root package's types.
 package archtest
