@@ -13,7 +13,8 @@
 //
 //	NetW = LoadW - PVW + BatteryW
 //
-// The layers that use this vocabulary are drawn in ARCHITECTURE.md:
-// devices, control, mesh and consensus never import each other and meet
-// only in package node, speaking through these types.
+// The layers that use this vocabulary are drawn in package archtest,
+// whose test enforces them: devices, control, mesh and consensus never
+// import each other and meet only in package node, speaking through these
+// types.
 package gridmesh

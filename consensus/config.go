@@ -78,9 +78,9 @@ type Config struct {
 // DefaultConfig returns the LAN-tuned configuration for a neighborhood;
 // the caller fills Neighborhood, LocalID, Servers and DataDir.
 //
-// Why these timeouts: STACK.md measured leader failover of ~300 ms with
+// Why these timeouts: bare hashicorp/raft failed over in ~300 ms with
 // heartbeat = election = 150 ms and a 100 ms lease, against ~1.9 s with
-// raft's defaults. A plan lease outlives a few seconds of leaderless
+// raft's defaults (docs/BENCHMARKS.md, "The bare libraries"). A plan lease outlives a few seconds of leaderless
 // time, so anything under a second would do; we go a little above the
 // measured setting (200/200/150 ms) because a testnet packs 100 homes on
 // 2 cores, where scheduling stalls of tens of milliseconds would

@@ -88,7 +88,8 @@ const (
 	// one: a whole city redialing every 30 s is a few connections a second.
 	defaultRedialMax = 30 * time.Second
 	// defaultGossipHeartbeat is gossipsub's own default, the one the
-	// latency figures in STACK.md were measured with.
+	// bare library's latency figures (docs/BENCHMARKS.md) were measured
+	// with.
 	defaultGossipHeartbeat = time.Second
 )
 

@@ -58,7 +58,8 @@ type Config struct {
 	HTTPAddr string
 }
 
-// DefaultConfig returns the timings ARCHITECTURE.md gives the layers.
+// DefaultConfig returns the timings of the control layers: a 100 ms
+// device loop, 1 s plans, LAN-tuned Raft (consensus.DefaultConfig).
 func DefaultConfig() Config {
 	return Config{
 		Mesh:            mesh.DefaultConfig(),

@@ -42,19 +42,11 @@
 //     listens to the telemetry topic only while it has no Raft state,
 //     votes, or has known no leader for 10 s (listenTelemetry): gossip
 //     delivers and signature-checks every report at every subscriber.
-//   - self-organization (formation.go, autopilot.go), when no Raft
-//     servers are configured: homes announce in their telemetry whether
-//     they hold Raft state, their cluster's name and, while they have
-//     none, the home they would have found it; the lowest peer ID that
-//     every home without state names, once the view has been still for
-//     Settle, bootstraps the cluster with the first Expect homes as
-//     voters. The leader names the cluster, adds every home it hears from
-//     as a non-voter, keeps 3 voters (5 from 7 homes) among healthy homes
-//     that have caught up, replaces a voter silent for ReplaceAfter and
-//     removes a non-voter silent for RemoveAfter, never dropping the
-//     voters still heard below a quorum. Should a partition ever let two
-//     clusters form, the one whose name sorts last is wiped and joins the
-//     other (two witnesses needed), and the device loop's fence restarts.
+//   - self-organization, when no Raft servers are configured: the homes
+//     found their neighborhood's Raft group, keep its voters and merge a
+//     split by themselves (formation.go, autopilot.go). The caller sets
+//     nothing but Config.Formation (DefaultFormationConfig), the same in
+//     every home of the neighborhood.
 //   - the region (region.go): every home keeps a view of the operator's
 //     signals and the neighborhoods' aggregates from the region topic;
 //     the leader publishes its neighborhood's aggregate every 5 s and,

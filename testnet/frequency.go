@@ -31,8 +31,8 @@ const (
 	// tick (every 5 ms at 100 ms), so a response time is an upper bound
 	// at most that much late.
 	dipSamplesPerTick = 20
-	// dipResponseTicks is the bound: full droop response within
-	// two loop ticks of the step.
+	// dipResponseTicks is the bound the scenario holds every home to:
+	// full droop response within two loop ticks of the step.
 	dipResponseTicks = 2
 	// Full response is reached within 2% of the droop response (10 W at
 	// least) of its expected value, or beyond it: the base load drifts a

@@ -175,7 +175,11 @@ func TestPJMScoreProperties(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 19))
-	for iter := range 60 {
+	iters := 60
+	if testing.Short() {
+		iters = 15 // make test-short: fewer random signals, the same properties
+	}
+	for iter := range iters {
 		n := 60 + rng.IntN(200)
 		sig := randomSignal(rng, n)
 		if rng.IntN(3) == 0 { // flat stretches

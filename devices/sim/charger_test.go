@@ -110,7 +110,7 @@ func TestChargerStepProperties(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 2))
-	for range 20 {
+	for range iterations(20) {
 		p := *RandomFullHome(rng).Charger
 		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.Int64N(int64(365 * 24 * time.Hour))))
 		var s EVState

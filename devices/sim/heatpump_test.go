@@ -133,7 +133,7 @@ func TestHeatPumpStepProperties(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 3))
-	for range 20 {
+	for range iterations(20) {
 		fp := RandomFullHome(rng)
 		p := *fp.HeatPump
 		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
