@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/internal/backoff"
 	"github.com/gridmesh/gridmesh/node"
 	"github.com/gridmesh/gridmesh/node/regulation"
 )
@@ -142,10 +143,7 @@ func signalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				return err
 			}
 		}
-		select { // let the last message leave before the host closes
-		case <-ctx.Done():
-		case <-time.After(signalLinger):
-		}
+		backoff.Sleep(ctx, signalLinger) // let the last message leave before the host closes
 		return nil
 	})
 	if err := eg.Wait(); err != nil && !errors.Is(err, context.Canceled) {
@@ -162,12 +160,8 @@ func publishSteps(ctx context.Context, op *node.Operator, sig gridmesh.Signal, s
 	resend := min(step, gridmesh.RegulationStepHoldMs*time.Millisecond/2)
 	sent := 0
 	for at := start; at.Before(end); at = at.Add(resend) {
-		if wait := time.Until(at); wait > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(wait):
-			}
+		if !backoff.Sleep(ctx, time.Until(at)) {
+			return ctx.Err()
 		}
 		sig.Value = values[int(at.Sub(start)/step)%len(values)]
 		if _, err := op.Publish(ctx, sig); err != nil {

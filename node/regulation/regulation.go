@@ -61,7 +61,6 @@ func readRows(r io.Reader) (times, values []float64, err error) {
 		if errors.Is(err, io.EOF) {
 			return times, values, nil
 		}
-		line, _ := cr.FieldPos(0)
 		if pe := (*csv.ParseError)(nil); errors.As(err, &pe) {
 			if errors.Is(pe.Err, csv.ErrFieldCount) {
 				return nil, nil, fmt.Errorf("%w: line %d: want time_s,value", ErrCSV, pe.Line)
@@ -71,6 +70,7 @@ func readRows(r io.Reader) (times, values []float64, err error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrCSV, err)
 		}
+		line, _ := cr.FieldPos(0)
 		t, errT := strconv.ParseFloat(strings.TrimSpace(rec[0]), 64)
 		v, errV := strconv.ParseFloat(strings.TrimSpace(rec[1]), 64)
 		if errT != nil || errV != nil {

@@ -31,6 +31,9 @@ func TestParseCSV(t *testing.T) {
 		"header only":   {"time_s,value\n", "0 rows"},
 		"second header": {"0,0\ntime_s,value\n", "line 2"},
 		"bare quote":    {"0,0\n1,0\"\n", "line 2"},
+		"first quote":   {"0\"x,0\n1,0\n", "line 1"},
+		"open quote":    {"\"0,0\n1,0\n", "line 2"},
+		"lone quote":    {"\"", "line 1"},
 	} {
 		_, _, err := regulation.ParseCSV(strings.NewReader(tc.in))
 		if !errors.Is(err, regulation.ErrCSV) || !strings.Contains(err.Error(), tc.msg) {
