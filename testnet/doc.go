@@ -75,7 +75,9 @@
 // Raft group and keep its voters themselves (node.FormationConfig), from
 // the bootstrap peers each home is given (the first home of its
 // neighborhood, the one before it, the first of the previous
-// neighborhood). Every home listens on a port fixed before the run. With
+// neighborhood). Every home listens on a port fixed before the run and
+// held for it while it is not running (before it starts, and between a
+// crash and its restart), so nothing else takes it. With
 // churn, every home keeps its Raft state in a data directory of its own
 // (fsync on; removed at the end), so a restarted home comes back as a
 // real one would; otherwise Raft state is in memory: a hundred homes
@@ -90,4 +92,9 @@
 // simulated devices over Modbus TCP: a Go SunSpec server in front of each
 // simulation and the SunSpec driver in the node, as homes with real
 // hybrid inverters would.
+//
+// A run owns everything it starts: every scenario event gets the run's
+// context, and the homes, probes, rogue hosts and device servers it
+// starts end when the run ends; Run returns only after they have, and
+// removes the data directory on every path.
 package testnet
