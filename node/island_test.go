@@ -31,7 +31,7 @@ func TestIslandedNeedsHalfTheReports(t *testing.T) {
 		for i := range tc.of {
 			rs = append(rs, report(fmt.Sprintf("h%d", i), i < tc.islanded, 0.5, 300, 0, 0))
 		}
-		if got := islanded(rs); got != tc.want {
+		if got := control.Islanded(rs); got != tc.want {
 			t.Errorf("%d of %d islanded: %v, want %v", tc.islanded, tc.of, got, tc.want)
 		}
 	}
@@ -111,7 +111,7 @@ func TestHomeLoadsOf(t *testing.T) {
 	if homeLoadsOf(&loopSnapshot{}, 0) != nil {
 		t.Fatal("loads reported without a loads reading")
 	}
-	if !deadBus(gridmesh.MeterReading{}, true) || deadBus(gridmesh.MeterReading{VoltageV: 230}, true) || deadBus(gridmesh.MeterReading{}, false) {
+	if !control.DeadBus(gridmesh.MeterReading{}, true) || control.DeadBus(gridmesh.MeterReading{VoltageV: 230}, true) || control.DeadBus(gridmesh.MeterReading{}, false) {
 		t.Fatal("dead bus misjudged")
 	}
 }
