@@ -99,11 +99,12 @@ func (r *loopRunner) step(now time.Time) {
 	}
 	reading := sensed.Reading()
 	cmd := r.loop.Step(reading, now)
+	cmd.BatteryW = sensed.BatteryCommand(cmd)
 	snap := &loopSnapshot{
 		At: now, Reading: reading, Command: cmd,
 		BatteryOK: sensed.BatteryOK, MeterOK: sensed.MeterOK, GridOK: sensed.GridOK(),
 	}
-	r.command(snap, sensed.BatteryCommand(cmd))
+	r.command(snap)
 	r.record(snap)
 }
 
@@ -130,12 +131,12 @@ func (r *loopRunner) readDevices() control.Sensed {
 	return s
 }
 
-// command sends the battery its power, reads the devices the loop does
+// command sends the battery snap's command, reads the devices the loop does
 // not steer into snap, and lets island mode steer them (applyIsland).
-func (r *loopRunner) command(snap *loopSnapshot, batteryW gridmesh.W) {
+func (r *loopRunner) command(snap *loopSnapshot) {
 	d := r.devs
 	if snap.BatteryOK {
-		if err := d.battery.SetBatteryPower(batteryW); err != nil {
+		if err := d.battery.SetBatteryPower(snap.Command.BatteryW); err != nil {
 			r.ok("battery", err)
 		}
 	}
