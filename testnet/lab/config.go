@@ -10,7 +10,7 @@ import (
 )
 
 // Scenarios the lab knows, in the order it runs them.
-var Scenarios = []string{"kill", "stop", "partition"}
+var Scenarios = []string{"kill", "stop", "partition", "isolate", "restart-all"}
 
 // Config is one lab run.
 type Config struct {
@@ -56,7 +56,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Homes: 12, Neighborhoods: 3, Duration: 90 * time.Second, Link: "broadband",
-		Scenarios: slices.Clone(Scenarios), Seed: 1,
+		Scenarios: []string{"kill", "stop", "partition"}, Seed: 1,
 		PollInterval: 250 * time.Millisecond,
 		// Cold start to every home's first plan is about 7 s in process;
 		// over broadband at WAN timing, with processes starting one by
@@ -104,8 +104,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("scenario %q: want some of %s", s, strings.Join(Scenarios, ", ")))
 		}
 	}
-	if slices.Contains(c.Scenarios, "partition") && c.Homes/c.Neighborhoods < 3 {
-		errs = append(errs, errors.New("partition needs 3 homes or more per neighborhood (a minority and a majority)"))
+	if (slices.Contains(c.Scenarios, "partition") || slices.Contains(c.Scenarios, "isolate")) && c.Homes/c.Neighborhoods < 3 {
+		errs = append(errs, errors.New("partition and isolate need 3 homes or more per neighborhood (a minority and a majority)"))
 	}
 	if c.Binary == "" || c.Dir == "" {
 		errs = append(errs, errors.New("binary and dir are required"))

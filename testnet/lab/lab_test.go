@@ -56,8 +56,8 @@ func TestSmallLab(t *testing.T) {
 		t.Errorf("failovers %v: want one per fault", rep.FailoverMs)
 	}
 	for _, f := range rep.Faults {
-		if f.FailoverMs <= 0 {
-			t.Errorf("%s of %s: no failover seen", f.Kind, f.Home)
+		if f.FailoverMs <= 0 || f.BackMs <= 0 {
+			t.Errorf("%s of %s: failover after %v ms, back after %v ms: want both seen", f.Kind, f.Home, f.FailoverMs, f.BackMs)
 		}
 	}
 	if rep.StalePlansApplied != 0 || rep.MinorityPlansApplied != 0 {

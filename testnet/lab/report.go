@@ -49,6 +49,10 @@ type Report struct {
 	Kills      int `json:"kills"`
 	Stops      int `json:"stops"`
 	Partitions int `json:"partitions"`
+	// Isolations: homes (not leading) cut off alone; RestartAlls: times
+	// every home was killed at once and restarted from disk.
+	Isolations  int `json:"isolations"`
+	RestartAlls int `json:"restart_alls"`
 	// RestartsFromDisk: killed homes restarted from their data directory
 	// that came back in the cluster they had left; Restarts counts every
 	// restart.
@@ -90,6 +94,11 @@ type Fault struct {
 	AtS          float64 `json:"at_s"`
 	// FailoverMs is -1 when no failover was seen.
 	FailoverMs float64 `json:"failover_ms"`
+	// BackMs: from the restart (kill, restart-all), SIGCONT (stop) or
+	// heal (partition, isolate) to the first poll at which every home of
+	// the neighborhood (every home, for restart-all) held a valid plan
+	// of its leader's term; -1 if not within the wait.
+	BackMs float64 `json:"back_ms"`
 	// Minority is a partition's cut-off side.
 	Minority []string `json:"minority,omitempty"`
 }

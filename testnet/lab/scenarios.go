@@ -36,6 +36,10 @@ func (l *lab) scenarios(ctx context.Context) {
 			err = l.stop(ctx, nb)
 		case "partition":
 			err = l.partition(ctx, nb)
+		case "isolate":
+			err = l.isolate(ctx, nb)
+		case "restart-all":
+			err = l.restartAll(ctx)
 		}
 		if err != nil {
 			l.fail(fmt.Errorf("%s: %w", s, err))
@@ -122,7 +126,7 @@ func (l *lab) kill(ctx context.Context, nb int) error {
 	if ferr != nil {
 		return ferr
 	}
-	return l.waitFor(ctx, settleTimeout, "restarted "+l.names[v]+" back on its neighborhood's plans", func(t *tracker) bool { return l.settled(t, nb) && t.homes[v].answered })
+	return l.back(ctx, f, time.Now(), "restarted "+l.names[v]+" back on its neighborhood's plans", func(t *tracker) bool { return l.settled(t, nb) && t.homes[v].answered })
 }
 
 // stop SIGSTOPs nb's leader for StopHold, longer than an election, then
@@ -141,10 +145,11 @@ func (l *lab) stop(ctx context.Context, nb int) error {
 	if serr != nil {
 		return serr
 	}
+	cont := time.Now()
 	if err := l.failedOver(ctx, f, settleTimeout); err != nil {
 		return err
 	}
-	return l.waitFor(ctx, settleTimeout, "stopped "+l.names[v]+" back on its neighborhood's plans", func(t *tracker) bool { return l.settled(t, nb) && t.homes[v].answered })
+	return l.back(ctx, f, cont, "stopped "+l.names[v]+" back on its neighborhood's plans", func(t *tracker) bool { return l.settled(t, nb) && t.homes[v].answered })
 }
 
 // partition cuts nb's leader and as many other homes as stay a minority
@@ -179,6 +184,7 @@ func (l *lab) partition(ctx context.Context, nb int) error {
 	if err := l.net.cut(context.WithoutCancel(ctx), nil); err != nil {
 		return err
 	}
+	healed := time.Now()
 	l.mu.Lock()
 	l.tr.healed()
 	l.mu.Unlock()
@@ -189,5 +195,87 @@ func (l *lab) partition(ctx context.Context, nb int) error {
 	if ferr != nil {
 		return ferr
 	}
-	return l.waitFor(ctx, settleTimeout, "neighborhood "+l.nbName[nb]+" whole again after the partition", func(t *tracker) bool { return l.settled(t, nb) })
+	return l.back(ctx, f, healed, "neighborhood "+l.nbName[nb]+" whole again after the partition", func(t *tracker) bool { return l.settled(t, nb) })
+}
+
+// isolate cuts one home that does not lead off every other home for
+// PartitionHold: it falls back to its own control when its lease runs
+// out and must come back on its neighborhood's plans once healed, with
+// no election.
+func (l *lab) isolate(ctx context.Context, nb int) error {
+	lead := l.leader(nb)
+	v := -1
+	for i := range l.nbOf {
+		if l.nbOf[i] == nb && i != lead {
+			v = i
+			break
+		}
+	}
+	if err := l.net.cut(ctx, []string{l.addrs[v]}); err != nil {
+		return err
+	}
+	f := l.record("isolate", nb, []int{v})
+	serr := sleep(ctx, time.Until(f.at.Add(l.cfg.PartitionHold)))
+	if err := l.net.cut(context.WithoutCancel(ctx), nil); err != nil {
+		return err
+	}
+	healed := time.Now()
+	l.mu.Lock()
+	l.tr.healed()
+	l.mu.Unlock()
+	if serr != nil {
+		return serr
+	}
+	return l.back(ctx, f, healed, "isolated "+l.names[v]+" back on its neighborhood's plans", func(t *tracker) bool { return l.settled(t, nb) })
+}
+
+// restartAll SIGKILLs every home at once, as a power cut to the whole
+// city would, and restarts them all from their data directories
+// KillDowntime later: the neighborhoods must come back as the clusters
+// they were, founding none.
+func (l *lab) restartAll(ctx context.Context) error {
+	for _, p := range l.procs {
+		if err := p.signal(syscall.SIGKILL); err != nil {
+			return err
+		}
+	}
+	at := time.Now()
+	l.mu.Lock()
+	for i := range l.procs {
+		l.tr.killed(i)
+	}
+	l.tr.restartAlls++
+	f := &faultTrack{Fault: Fault{Kind: "restart-all", AtS: at.Sub(l.start).Seconds(), FailoverMs: -1, BackMs: -1}, at: at}
+	l.tr.faults = append(l.tr.faults, f)
+	l.mu.Unlock()
+	l.log.Info("restart-all: every home killed")
+	for _, p := range l.procs {
+		if err := p.wait(ctx); err != nil {
+			return err
+		}
+	}
+	if err := sleep(ctx, time.Until(at.Add(l.cfg.KillDowntime))); err != nil {
+		return err
+	}
+	for i, p := range l.procs {
+		l.mu.Lock()
+		l.tr.restarted(i)
+		l.mu.Unlock()
+		if err := p.start(); err != nil {
+			return err
+		}
+	}
+	return l.back(ctx, f, time.Now(), "every neighborhood back after restart-all", l.formed)
+}
+
+// back waits for cond after a fault ended at since, and records how long
+// it took in f.
+func (l *lab) back(ctx context.Context, f *faultTrack, since time.Time, what string, cond func(*tracker) bool) error {
+	if err := l.waitFor(ctx, settleTimeout, what, cond); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	f.BackMs = float64(time.Since(since).Microseconds()) / 1000
+	l.mu.Unlock()
+	return nil
 }

@@ -31,6 +31,7 @@ type tracker struct {
 	faults            []*faultTrack
 	part              *partitionTrack // the partition in force, if any
 	foundedAfterStart uint64          // clusters founded by restarted incarnations
+	restartAlls       int
 }
 
 type homeTrack struct {
@@ -180,22 +181,21 @@ func (t *tracker) leaderOf(nb int) (int, uint64) {
 // homes of the minority) at now; the failover it waits for is from the
 // leader's term then.
 func (t *tracker) fault(now time.Time, kind string, names []string, nb int, victims []int) *faultTrack {
-	f := &faultTrack{Fault: Fault{Kind: kind, Home: names[victims[0]], AtS: now.Sub(t.start).Seconds(), FailoverMs: -1}, at: now, nb: nb, except: map[int]bool{}}
+	f := &faultTrack{Fault: Fault{Kind: kind, Home: names[victims[0]], AtS: now.Sub(t.start).Seconds(), FailoverMs: -1, BackMs: -1}, at: now, nb: nb, except: map[int]bool{}}
 	_, f.term = t.leaderOf(nb)
 	if !t.homes[victims[0]].last.IsLeader {
 		f.term = 0 // no leader was taken away: nothing to fail over
 	}
 	for _, v := range victims {
 		f.except[v] = true
-		if kind == "partition" {
+		if kind == "partition" || kind == "isolate" {
 			f.Minority = append(f.Minority, names[v])
 		}
 	}
 	if kind == "kill" {
-		h := &t.homes[victims[0]]
-		h.clusterBefore = h.last.Cluster
+		t.killed(victims[0])
 	}
-	if kind == "partition" {
+	if kind == "partition" || kind == "isolate" {
 		p := &partitionTrack{nb: nb, term: f.term, members: f.except, before: map[int]gridmesh.Epoch{}}
 		for _, v := range victims {
 			p.before[v] = t.homes[v].last.PlanEpoch
@@ -207,6 +207,13 @@ func (t *tracker) fault(now time.Time, kind string, names []string, nb int, vict
 	}
 	t.faults = append(t.faults, f)
 	return f
+}
+
+// killed records that home i was killed: a restart should bring it
+// back in the cluster it names now.
+func (t *tracker) killed(i int) {
+	h := &t.homes[i]
+	h.clusterBefore = h.last.Cluster
 }
 
 // healed ends the partition in force.
@@ -289,7 +296,9 @@ func (t *tracker) report(r *Report, names, nbNames []string, live []bool) {
 		r.PlansRefusedStale += h.refusedStale
 	}
 	for _, f := range t.faults {
-		f.Neighborhood = nbNames[f.nb]
+		if f.Kind != "restart-all" {
+			f.Neighborhood = nbNames[f.nb]
+		}
 		r.Faults = append(r.Faults, f.Fault)
 		if f.term > 0 {
 			r.FailoverMs = append(r.FailoverMs, f.FailoverMs)
@@ -301,11 +310,14 @@ func (t *tracker) report(r *Report, names, nbNames []string, live []bool) {
 			r.Stops++
 		case "partition":
 			r.Partitions++
+		case "isolate":
+			r.Isolations++
 		}
 	}
 	r.HomesWithoutValidPlanMax = t.withoutPlanMax
 	r.StalePlansApplied, r.MinorityPlansApplied = t.stale, t.minority
 	r.Restarts, r.RestartsFromDisk = t.restarts, t.restartsFromDisk
+	r.RestartAlls = t.restartAlls
 	r.NewClustersAfterRestart = t.foundedAfterStart
 	if r.FailoverMs == nil {
 		r.FailoverMs = []float64{}
