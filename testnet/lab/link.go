@@ -37,15 +37,15 @@ type packet struct {
 // stopped.
 func carry(ctx context.Context, src, dst *os.File, p Profile, seed uint64, st *linkStats) error {
 	q := make(chan packet, linkQueue)
-	done := make(chan error, 1)
-	go func() { done <- release(ctx, q, dst) }()
+	done := make(chan struct{})
+	go func() { defer close(done); release(ctx, q, dst) }()
 	err := readInto(ctx, src, p, seed, st, q)
 	close(q)
-	werr := <-done
+	<-done
 	if ctx.Err() != nil {
 		return nil
 	}
-	return errors.Join(err, werr)
+	return err
 }
 
 // readInto reads packets from src and queues those the shaper keeps.
@@ -82,8 +82,10 @@ func readInto(ctx context.Context, src *os.File, p Profile, seed uint64, st *lin
 	return nil
 }
 
-// release writes each queued packet to dst at its departure time.
-func release(ctx context.Context, q <-chan packet, dst *os.File) error {
+// release writes each queued packet to dst at its departure time, until
+// q is closed or ctx ends. A packet the kernel refuses (the device is
+// going down) is dropped, as a wire would drop it.
+func release(ctx context.Context, q <-chan packet, dst *os.File) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for pk := range q {
@@ -92,17 +94,11 @@ func release(ctx context.Context, q <-chan packet, dst *os.File) error {
 			select {
 			case <-t.C:
 			case <-ctx.Done():
-				return nil
+				return
 			}
 		}
-		if _, err := dst.Write(pk.data); err != nil {
-			if errors.Is(err, os.ErrClosed) || ctx.Err() != nil {
-				return nil
-			}
-			// The kernel refuses a packet it cannot take (the device
-			// is going down): drop it, as a wire would.
-			continue
+		if _, err := dst.Write(pk.data); errors.Is(err, os.ErrClosed) {
+			return
 		}
 	}
-	return nil
 }

@@ -39,7 +39,6 @@ type network struct {
 	run    string
 	router string // router namespace
 	homes  []*homeNet
-	stats  []*linkStats // per home, uplink then downlink
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	errs   chan error
