@@ -39,22 +39,16 @@
 //     leadership, it computes control.Dispatch, commits the plan to Raft,
 //     confirms its leadership with a quorum and only then publishes it.
 //     Every home runs both: any home may be made a voter and lead. A home
-//     listens to the telemetry topic only while it has no Raft state,
-//     votes, or has known no leader for 10 s (listenTelemetry): gossip
-//     delivers and signature-checks every report at every subscriber.
+//     listens to the telemetry topic only while consensus.Listen says it
+//     needs the reports (listenTelemetry): gossip delivers and
+//     signature-checks every report at every subscriber.
 //   - self-organization (formation.go, autopilot.go), when no Raft
-//     servers are configured: homes announce in their telemetry whether
-//     they hold Raft state, their cluster's name and, while they have
-//     none, the home they would have found it; the lowest peer ID that
-//     every home without state names, once the view has been still for
-//     Settle, bootstraps the cluster with the first Expect homes as
-//     voters. The leader names the cluster, adds every home it hears from
-//     as a non-voter, keeps 3 voters (5 from 7 homes) among healthy homes
-//     that have caught up, replaces a voter silent for ReplaceAfter and
-//     removes a non-voter silent for RemoveAfter, never dropping the
-//     voters still heard below a quorum. Should a partition ever let two
-//     clusters form, the one whose name sorts last is wiped and joins the
-//     other (two witnesses needed), and the device loop's fence restarts.
+//     servers are configured: every Formation.Period the home reads the
+//     roster from its telemetry table, asks consensus's formation rules
+//     (consensus.FormationConfig) whether to found, join, merge or, as
+//     leader, which members to add, promote, demote or remove, and makes
+//     those changes through its Raft group in order, stopping at the
+//     first that fails. After a merge the device loop's fence restarts.
 //   - the region (region.go): every home keeps a view of the operator's
 //     signals and the neighborhoods' aggregates from the region topic;
 //     the leader publishes its neighborhood's aggregate every 5 s and,
@@ -65,7 +59,9 @@
 //   - the local HTTP status endpoint, if configured.
 //
 // Callers must: give every home a few bootstrap peers and, if they
-// configure Raft servers at all, the same list everywhere; call Run once;
+// configure Raft servers at all, the same list everywhere (without any,
+// Formation's timings must suit TelemetryPeriod: start from
+// consensus.DefaultFormationConfig(TelemetryPeriod)); call Run once;
 // call Leave before cancelling its context for a graceful stop (the
 // leader hands over first). Cancelling alone is a hard stop, like a
 // crash. Pause (pause.go) makes a home go silent for a while, as a

@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/consensus"
 	"github.com/gridmesh/gridmesh/control"
 )
 
@@ -163,32 +164,16 @@ func (n *Node) founderName() string {
 	return s
 }
 
-// leaderlessListen is how long a home without a known leader goes before
-// it listens to its neighborhood's telemetry although it does not vote:
-// the home is then likely in a cluster that lost its voters to a merge,
-// and the merge rule needs the others' reports.
-const leaderlessListen = 10 * time.Second
-
 // listenTelemetry keeps this home subscribed to its neighborhood's
-// telemetry exactly while it or its peers need the reports: while it has
-// no Raft state (to found or be founded), while it votes (it may lead,
-// and a leader dispatches and keeps the voters from them), after
-// leaderlessListen without a known leader, and while it is connected to
-// a home of its neighborhood that is not in its Raft configuration (a
-// home not yet added, or of a split cluster: gossip relays reports only
-// through subscribers, and this home may be its one path to the leader).
-// Gossip delivers a report to, and verifies its signature at, every
-// subscriber: in a neighborhood of 25 homes, everyone listening cost 5 to
-// 8 times the CPU of the voters alone.
+// telemetry exactly while it or its peers need the reports, as
+// consensus.Listen decides.
 func (n *Node) listenTelemetry(ctx context.Context) error {
 	ticker := time.NewTicker(n.cfg.TelemetryPeriod / 2)
 	defer ticker.Stop()
-	lastLeader := time.Now()
+	var st consensus.ListenState
 	for {
-		if id, _ := n.group.Leader(); id != "" {
-			lastLeader = time.Now()
-		}
-		want := !n.group.HasState() || n.membership().voter || time.Since(lastLeader) > leaderlessListen || n.relaysForOutsiders()
+		var want bool
+		st, want = consensus.Listen(st, n.listenInput(), time.Now())
 		if err := n.nbhd.SubscribeTelemetry(want); err != nil {
 			n.log.Warn("telemetry subscription", "want", want, "err", err)
 		}
@@ -200,17 +185,16 @@ func (n *Node) listenTelemetry(ctx context.Context) error {
 	}
 }
 
-// relaysForOutsiders reports whether a peer this home is connected to is
-// admitted to its neighborhood but not in its Raft configuration.
-func (n *Node) relaysForOutsiders() bool {
+// listenInput gathers what consensus.Listen needs: the home's Raft state
+// and the admitted peers it is connected to.
+func (n *Node) listenInput() consensus.ListenInput {
 	v := n.membership()
-	if v.ids == nil {
-		return false // configuration unknown
-	}
+	leader, _ := n.group.Leader()
+	in := consensus.ListenInput{HasState: n.group.HasState(), Voter: v.voter, LeaderKnown: leader != "", Members: v.ids}
 	for _, p := range n.mesh.Host().Network().Peers() {
-		if n.mesh.Admitted(p) && !v.ids[p.String()] {
-			return true
+		if n.mesh.Admitted(p) {
+			in.Neighbors = append(in.Neighbors, p.String())
 		}
 	}
-	return false
+	return in
 }
