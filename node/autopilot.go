@@ -2,8 +2,6 @@ package node
 
 import (
 	"context"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/gridmesh/gridmesh/consensus"
@@ -24,24 +22,6 @@ type rosterEntry struct {
 	applied uint64
 	founder string
 	joining string
-}
-
-// roster returns every home in the table, by peer, with its freshness.
-func (tt *telemetryTable) roster(now time.Time, maxAge time.Duration) []rosterEntry {
-	tt.mu.Lock()
-	defer tt.mu.Unlock()
-	out := make([]rosterEntry, 0, len(tt.homes))
-	for _, e := range tt.homes {
-		if e.from == "" {
-			continue
-		}
-		out = append(out, rosterEntry{
-			peer: e.fromID, heard: e.received, first: e.first, fresh: now.Sub(e.received) <= maxAge,
-			cluster: e.t.Cluster, joined: e.t.Joined, applied: e.t.Applied, founder: e.t.Founder, joining: e.t.Joining,
-		})
-	}
-	slices.SortFunc(out, func(a, b rosterEntry) int { return strings.Compare(a.peer, b.peer) })
-	return out
 }
 
 // upkeep makes this leader's configuration changes for one round: every
