@@ -8,7 +8,7 @@ import (
 )
 
 // A pause ends when its time is up, not before, and only once.
-func TestPauseTimerReleasesWhenTimeIsUp(t *testing.T) {
+func TestMembershipPauseEndsWhenTimeIsUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var p pauseTimer
 		var released atomic.Int32
@@ -34,7 +34,7 @@ func TestPauseTimerReleasesWhenTimeIsUp(t *testing.T) {
 
 // Close stops a pending pause's timer: it never fires afterwards, and a
 // pause asked for after Close starts none.
-func TestPauseTimerNeverFiresAfterStop(t *testing.T) {
+func TestMembershipPauseTimerNeverFiresAfterClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var p pauseTimer
 		var released atomic.Int32
@@ -52,7 +52,7 @@ func TestPauseTimerNeverFiresAfterStop(t *testing.T) {
 
 // A pause begun while another is pending (the one a Reset's replaced
 // layer held) drops the older one: only the newer fires, at its time.
-func TestPauseTimerReplacesAPendingPause(t *testing.T) {
+func TestMembershipPauseReplacesAPendingPause(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var p pauseTimer
 		var old, cur atomic.Int32
