@@ -73,6 +73,9 @@ type Node struct {
 	group *consensus.Group
 	nbhd  *mesh.Neighborhood
 	up    atomic.Pointer[network]
+	// meshListen is where the network listened when it last opened, to
+	// listen there again; the network supervisor's.
+	meshListen []string
 
 	stats    stats           // owned by the goroutines that write each field; see stats
 	history  forecastHistory // the dispatch goroutine's (forecast.go)
@@ -260,6 +263,7 @@ func (n *Node) runNetwork(ctx context.Context, plans chan<- gridmesh.Plan) error
 	// are written only here, before the goroutines start and after they
 	// have all returned. Everyone else loads n.up.
 	n.mesh, n.group, n.nbhd = nw.mesh, nw.group, nw.nbhd
+	n.meshListen = boundAddrs(nw.mesh)
 	n.up.Store(nw)
 	n.readyOnce.Do(func() { close(n.ready) })
 	n.log.Info("home up", "peer", n.id.String(), "addrs", nw.mesh.Addrs())
@@ -331,9 +335,19 @@ func (n *Node) runComponents(ctx context.Context, plans chan<- gridmesh.Plan) er
 }
 
 // openNetwork opens the host, the Raft group and the topics, closing
-// whatever it opened when a later step fails.
+// whatever it opened when a later step fails. A network opened before
+// listens where it did (a port of 0 keeps the port it was given), so the
+// homes that knew it find it again, or where the configuration says when
+// it cannot.
 func (n *Node) openNetwork(ctx context.Context) (*network, error) {
-	m, err := mesh.Open(ctx, n.cfg.Mesh, n.deps.Key, n.log)
+	cfg := n.cfg.Mesh
+	if n.meshListen != nil {
+		cfg.ListenAddrs = n.meshListen
+	}
+	m, err := mesh.Open(ctx, cfg, n.deps.Key, n.log)
+	if err != nil && n.meshListen != nil {
+		m, err = mesh.Open(ctx, n.cfg.Mesh, n.deps.Key, n.log)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -348,6 +362,17 @@ func (n *Node) openNetwork(ctx context.Context) (*network, error) {
 		return nil, errors.Join(err, g.Close(), m.Close())
 	}
 	return &network{mesh: m, group: g, nbhd: nb}, nil
+}
+
+// boundAddrs returns the host's listen addresses as bound (a port of 0
+// replaced by the port it was given).
+func boundAddrs(m *mesh.Mesh) []string {
+	addrs := m.Host().Network().ListenAddresses()
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.String()
+	}
+	return out
 }
 
 // leaderView adapts the Raft group to mesh.LeaderView: Raft names servers
