@@ -36,7 +36,7 @@ import (
 // election before plans resume, following their current plan until its
 // lease runs out meanwhile; a plan it had made but not yet committed
 // (the new leader makes the next one); and what it kept only in memory
-// (the telemetry heard, counters, a target set through its API). Its
+// (the telemetry heard, the region's signals, its counters). Its
 // devices keep the last command it gave them until it runs again, or
 // until a device's own fallback takes over.
 func nodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
