@@ -13,8 +13,8 @@
 // and the goroutines below that use them) run beside it, each supervised
 // apart: while the network cannot open (a data directory held, say), or
 // after a part failed, the failure is logged and counted
-// (Status.ComponentRestarts) and the part restarts with jittered backoff
-// while the home self-consumes. The network's goroutines share one host,
+// (network_open_failures, Status.ComponentRestarts) and the part is tried
+// again with jittered backoff while the home self-consumes. The network's goroutines share one host,
 // Raft group and set of topics: the failure of one restarts them all on
 // a network opened anew.
 //

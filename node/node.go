@@ -186,12 +186,13 @@ var ErrRunTwice = errors.New("node: Run called twice")
 // it, before any device is touched. Then the device loop runs in Run's
 // goroutine until ctx ends, and for nothing else: the status endpoint and
 // the network (host, Raft group, topics and the goroutines that use them)
-// run beside it, each supervised apart. While the network cannot open,
-// or after one of its components or the endpoint failed, the failure is
-// logged and counted (Status's component_restarts) and the part is
-// restarted with jittered backoff; meanwhile the home keeps its devices
-// safe on its own. Run returns an error only when the device loop itself
-// fails (its devices cannot be set up), or ErrRunTwice. On return every
+// run beside it, each supervised apart. While the network cannot open
+// (counted as network_open_failures), or after one of its components or
+// the endpoint failed (counted per component in component_restarts), the
+// failure is logged and the part is tried again with jittered backoff;
+// meanwhile the home keeps its devices safe on its own. Run returns an
+// error only for a port taken at start, for a device loop that fails
+// itself (its devices cannot be set up), or ErrRunTwice. On return every
 // goroutine Run started has exited, and the network was closed intake
 // first (topics), then Raft, then the host.
 func (n *Node) Run(ctx context.Context) error {
