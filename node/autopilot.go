@@ -8,24 +8,6 @@ import (
 	"github.com/gridmesh/gridmesh/consensus"
 )
 
-// roster returns what the table says of every home, in no order, for
-// the formation rules; a home is fresh if heard within maxAge.
-func (tt *telemetryTable) roster(now time.Time, maxAge time.Duration) []consensus.RosterEntry {
-	tt.mu.Lock()
-	defer tt.mu.Unlock()
-	out := make([]consensus.RosterEntry, 0, len(tt.homes))
-	for _, e := range tt.homes {
-		if e.from == "" {
-			continue
-		}
-		out = append(out, consensus.RosterEntry{
-			Peer: e.fromID, Heard: e.received, First: e.first, Fresh: now.Sub(e.received) <= maxAge,
-			Cluster: e.t.Cluster, Joined: e.t.Joined, Applied: e.t.Applied, Founder: e.t.Founder, Joining: e.t.Joining,
-		})
-	}
-	return out
-}
-
 // upkeep makes this leader's configuration changes for one round, as
 // consensus.PlanUpkeep orders them, stopping at the first that fails:
 // the next round plans again from what was done.

@@ -6,12 +6,19 @@
 // neighborhood's Raft group (package consensus) and the primary control
 // loop (control.Loop). It holds no control logic of its own.
 //
-// The device loop and the status endpoint start first and need nothing
-// from the network: while the host, the Raft group or the topics cannot
-// open (a port or data directory held, say), Run retries them with
-// backoff and the home self-consumes meanwhile.
+// Run first claims the home's ports: a port another process holds fails
+// it at once, naming the port, before any device is touched. The device
+// loop then runs until Run's context ends, and for nothing else. The
+// status endpoint and the network (the host, the Raft group, the topics
+// and the goroutines below that use them) run beside it, each supervised
+// apart: while the network cannot open (a data directory held, say), or
+// after a part failed, the failure is logged and counted
+// (network_open_failures, Status.ComponentRestarts) and the part is tried
+// again with jittered backoff while the home self-consumes. The network's goroutines share one host,
+// Raft group and set of topics: the failure of one restarts them all on
+// a network opened anew.
 //
-// What runs while Run is active, each in one goroutine under an errgroup:
+// What runs while Run is active, each in one goroutine:
 //
 //   - the device loop: every LoopPeriod it reads the meter and the battery,
 //     steps control.Loop (which answers the meter's grid frequency with
@@ -57,6 +64,8 @@
 //     split). A regulation signal is a stream of signed steps, each
 //     followed until the next (gridmesh.Signal.Value).
 //   - the local HTTP status endpoint, if configured.
+//   - the pauser (pause.go), which begins a requested Pause if the
+//     dispatcher did not.
 //
 // Callers must: give every home a few bootstrap peers and, if they
 // configure Raft servers at all, the same list everywhere (without any,

@@ -1,10 +1,6 @@
 package node
 
 import (
-	"cmp"
-	"slices"
-	"time"
-
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/control"
 )
@@ -31,21 +27,6 @@ func homeDevicesOf(snap *loopSnapshot) control.HomeDevices {
 		MeterOK: snap.MeterOK, GridOK: snap.GridOK,
 		Loads: snap.Loads, Charger: snap.Charger, HeatPump: snap.HeatPump, PV: snap.PV,
 	}
-}
-
-// freshReports returns every report with a reading heard within maxAge,
-// sorted by home.
-func (tt *telemetryTable) freshReports(now time.Time, maxAge time.Duration) []gridmesh.Telemetry {
-	tt.mu.Lock()
-	defer tt.mu.Unlock()
-	out := make([]gridmesh.Telemetry, 0, len(tt.homes))
-	for _, e := range tt.homes {
-		if now.Sub(e.received) <= maxAge && !e.t.NoReading {
-			out = append(out, e.t)
-		}
-	}
-	slices.SortFunc(out, func(a, b gridmesh.Telemetry) int { return cmp.Compare(a.Home, b.Home) })
-	return out
 }
 
 // planIsland balances an islanded neighborhood from its fresh reports

@@ -1,17 +1,11 @@
 package node
 
 import (
-	"cmp"
 	"context"
-	"slices"
-	"sync"
 	"time"
-
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/consensus"
-	"github.com/gridmesh/gridmesh/control"
 )
 
 // publishTelemetry reports the loop's newest reading every
@@ -79,9 +73,9 @@ func (n *Node) announce() {
 	}
 }
 
-// receiveTelemetry fills the leader's table from the neighborhood topic
-// and teaches the host each home's addresses, so that whichever voter
-// leads can reach every home.
+// receiveTelemetry fills the table from the neighborhood topic (it is
+// the table's one writer: telemetry_table.go) and teaches the host each
+// home's addresses, so that whichever voter leads can reach every home.
 func (n *Node) receiveTelemetry(ctx context.Context, table *telemetryTable) error {
 	for {
 		t, from, err := n.nbhd.NextTelemetry(ctx)
@@ -92,70 +86,6 @@ func (n *Node) receiveTelemetry(ctx context.Context, table *telemetryTable) erro
 		n.mesh.AddPeerAddrs(from, t.Addrs)
 		table.put(t, from, n.now())
 	}
-}
-
-// telemetryTable holds the newest report of every home, guarded by mu.
-type telemetryTable struct {
-	mu    sync.Mutex
-	homes map[gridmesh.HomeID]telemetryEntry
-}
-
-type telemetryEntry struct {
-	t        gridmesh.Telemetry
-	from     peer.ID   // the peer that signed the report
-	fromID   string    // from's string form, computed once per peer
-	received time.Time // newest report
-	first    time.Time // first report of this home, for upkeep's choice of voters
-}
-
-func newTelemetryTable() *telemetryTable {
-	return &telemetryTable{homes: make(map[gridmesh.HomeID]telemetryEntry)}
-}
-
-// put keeps t unless the table holds a newer report of the same home run.
-// A restarted home starts its Seq again, so a report much newer in time
-// replaces an old one whatever its Seq.
-func (tt *telemetryTable) put(t gridmesh.Telemetry, from peer.ID, now time.Time) {
-	tt.mu.Lock()
-	defer tt.mu.Unlock()
-	e := telemetryEntry{t: t, from: from, received: now, first: now}
-	if old, ok := tt.homes[t.Home]; ok {
-		if t.Seq <= old.t.Seq && t.AtMs <= old.t.AtMs {
-			return
-		}
-		if old.from == from {
-			e.first, e.fromID = old.first, old.fromID
-		}
-	}
-	if e.fromID == "" && from != "" {
-		e.fromID = from.String() // base58: not for every report
-	}
-	tt.homes[t.Home] = e
-}
-
-// forgetAfter is how long a silent home stays in the table: long enough
-// for any dispatch to have stopped using it, short enough that the table
-// cannot grow without bound as homes come and go.
-const forgetAfter = 10 * time.Minute
-
-// fresh returns the dispatch inputs of every home heard from within
-// maxAge, sorted by home, and forgets homes silent for forgetAfter.
-func (tt *telemetryTable) fresh(now time.Time, maxAge time.Duration) []control.HomeState {
-	tt.mu.Lock()
-	defer tt.mu.Unlock()
-	out := make([]control.HomeState, 0, len(tt.homes))
-	for h, e := range tt.homes {
-		age := now.Sub(e.received)
-		if age > forgetAfter {
-			delete(tt.homes, h)
-		}
-		if age > maxAge || e.t.NoReading {
-			continue
-		}
-		out = append(out, control.HomeState{Home: e.t.Home, BaseW: e.t.BaseW, Battery: e.t.Battery})
-	}
-	slices.SortFunc(out, func(a, b control.HomeState) int { return cmp.Compare(a.Home, b.Home) })
-	return out
 }
 
 // founderName is the founder this home names while it has no Raft state.
