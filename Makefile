@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin/gridmesh
 REPORT  ?= report.json
 
-.PHONY: all build test test-short test-faults testnet testnet-100 testnet-faults vet fmt fmt-check fuzz bench clean
+.PHONY: all build test test-short test-faults testnet testnet-100 testnet-faults lab vet fmt fmt-check fuzz bench clean
 
 all: build
 
@@ -44,6 +44,13 @@ testnet-100: build
 # rogue hosts: 30 homes, 3 neighborhoods, 60 s.
 testnet-faults: build
 	./$(BIN) testnet --homes 30 --neighborhoods 3 --duration 60s --scenario cold-start,churn,pause-leader,rogue --report $(REPORT)
+
+# The city as processes: 12 homes, each a gridmesh node in its own network
+# namespace, 3 neighborhoods over home broadband, a leader killed, one
+# stopped, one cut off (docs/LAB.md). Needs root, iproute2 and nftables.
+LAB_REPORT ?= lab-report.json
+lab: build
+	./$(BIN) lab --report $(LAB_REPORT)
 
 vet:
 	$(GO) vet ./...

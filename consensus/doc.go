@@ -19,8 +19,15 @@
 //     configuration, so one founder is enough), AddNonvoter, AddVoter,
 //     DemoteVoter, RemoveServer on the leader, Reset to wipe a member
 //     that must join another group, Pause to make a member go silent as
-//     a stopped process would (fault tests). Who founds, who votes and
-//     when to merge is node's policy (node/formation.go).
+//     a stopped process would (fault tests).
+//   - Self-organization policy as pure functions (formation.go,
+//     upkeep.go, listen.go; FormationConfig says how): who founds the
+//     group and with which voters, which cluster a member without state
+//     asks to join, when a member wipes its state to merge into another
+//     cluster, which members the leader adds, promotes, demotes and
+//     removes each round, and whether a member needs its neighborhood's
+//     reports. They take a FormationState (or ListenState) and return
+//     the next one with their decision: no I/O, no clock of their own.
 //   - Storage: a raft-boltdb log and stable store (fsync on) and a file
 //     snapshot store under Config.DataDir, or memory when DataDir is "".
 //

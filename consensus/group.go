@@ -46,6 +46,7 @@ type Group struct {
 	closeErr error
 	resets   atomic.Uint64
 	joining  atomic.Pointer[string] // SetJoining's name; nil for none
+	pause    pauseTimer             // Pause's timer; Close stops it
 }
 
 // instance is one run of raft: its FSM, transport and stores. Reset
@@ -338,6 +339,7 @@ func (g *Group) Stats() map[string]string { return g.r().Stats() }
 // closed. It waits for raft's goroutines. Later calls return the first
 // call's result.
 func (g *Group) Close() error {
+	g.pause.stop()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !g.closed {

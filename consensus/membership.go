@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -226,14 +227,65 @@ func wipe(dir string) error {
 // reaches or leaves it, then released all at once. Unlike a stopped
 // process, raft's own timers keep running: a paused leader steps down
 // when its lease runs out rather than on resuming. Pause returns at once.
+// Close ends a pause as a kill ends a stopped process: the streams close
+// with nothing released, and the pause's timer never fires after Close
+// has returned.
 func (g *Group) Pause(d time.Duration) {
 	l := g.cur.Load().layer
 	gate := make(chan struct{})
 	if !l.paused.CompareAndSwap(nil, &gate) {
 		return // already paused
 	}
-	time.AfterFunc(d, func() {
+	g.pause.start(d, func() {
 		l.paused.Store(nil)
 		close(gate)
 	})
+}
+
+// pauseTimer ends pauses: it calls a pause's release when the pause's
+// time is up, unless the pause was dropped first. Its mutex guards its
+// fields and is held while a release runs, so once stop has returned no
+// release runs.
+type pauseTimer struct {
+	mu      sync.Mutex
+	t       *time.Timer // of the pending pause; nil when none is pending
+	stopped bool
+}
+
+// start calls release after d, unless stop comes first. A pause still
+// pending is dropped: it held the stream layer a Reset replaced, whose
+// close freed its holders. Once stopped, start does nothing.
+func (p *pauseTimer) start(d time.Duration, release func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return
+	}
+	p.dropLocked()
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.t == t { // neither stopped nor replaced meanwhile
+			p.t = nil
+			release()
+		}
+	})
+	p.t = t
+}
+
+// stop drops a pending pause and ends the timer for good.
+func (p *pauseTimer) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopped = true
+	p.dropLocked()
+}
+
+// dropLocked stops the pending pause's timer, if any. Call with mu held.
+func (p *pauseTimer) dropLocked() {
+	if p.t != nil {
+		p.t.Stop()
+		p.t = nil
+	}
 }

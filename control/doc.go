@@ -24,16 +24,25 @@
 // Charger, HeatPump and Loads are read for now); device drivers satisfy
 // them without importing this package.
 //
-// Pure cores for the layers above, tested but not yet wired into a
-// runner: BalanceIsland (an islanded feeder: energy shared, SoC balanced,
-// PV curtailed only when nothing absorbs it, loads shed EV → heat pump →
-// other), Allocate (a signed regional request split among neighborhoods
-// from their gossiped Aggregates, the same split on every leader),
-// VoltWatt, and the forecasts (clear-sky PV scaled by clearness, load
-// from the same hours of recent days, ReserveAhead). Allocate has since
-// been wired: package node's region runner calls it on every leader;
-// so has BalanceIsland (node's island mode: the leader of an islanded
-// neighborhood, and each islanded home without an island plan).
+// Pure cores for the layers above: BalanceIsland (an islanded feeder:
+// energy shared, SoC balanced, PV curtailed only when nothing absorbs it,
+// loads shed EV → heat pump → other), Allocate (a signed regional request
+// split among neighborhoods from their gossiped Aggregates, the same split
+// on every leader), VoltWatt, and the forecasts (clear-sky PV scaled by
+// clearness, load from the same hours of recent days, ReserveAhead).
+//
+// Around them, every rule a home or a leader follows with a threshold, a
+// hysteresis or a majority, so that package node only reads, calls and
+// applies:
+//   - the loop's tick (Sensed: whether readings are settled, the Reading
+//     without a meter, the dead bus; MissedTicks);
+//   - island mode (islandmode.go: Islanded, HomeLoads, PlanIsland,
+//     LocalIsland, IslandSourceOf, IslandTargetsOf, Thermostat);
+//   - the reserve ahead of the evening peak (reserve.go: ReserveConfig,
+//     ForecastHistory, Reserve);
+//   - the region (region.go: what a view keeps, DecideRegion on a
+//     snapshot of it, RegionalTarget, RegionBoundaries,
+//     NeighborhoodAggregate).
 //
 // Powers follow the gridmesh load convention: positive battery power is
 // charging, positive net power is import.

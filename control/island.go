@@ -290,158 +290,203 @@ func BalanceIsland(cfg IslandConfig, homes []IslandHome) (IslandResult, error) {
 		return IslandResult{}, err
 	}
 	hs := usableIslandHomes(homes)
-	n := len(hs)
-	res := IslandResult{Balance: IslandBalance{Ignored: len(homes) - n}}
-	if n == 0 {
+	res := IslandResult{Balance: IslandBalance{Ignored: len(homes) - len(hs)}}
+	if len(hs) == 0 {
 		res.Balance.StoredFraction = 1
 		return res, nil
 	}
-	bal := &res.Balance
+	stored, free := islandStore(cfg, hs)
+	res.Balance.StoredFraction = stored
+	e := shedForEnergy(cfg, hs, free)
+	shedForPower(e, gridmesh.W(cfg.RestoreMargin))
+	var batteryW []gridmesh.W
+	var curtailW, unservedW gridmesh.W
+	if need := servedLoad(hs, e.shed); need <= e.pvW {
+		batteryW, curtailW = spreadSurplus(hs, e, need, gridmesh.W(cfg.RestoreMargin))
+	} else {
+		batteryW, unservedW = coverDeficit(cfg, hs, need-e.pvW, e.dischargeMaxW)
+	}
+	res.Setpoints, res.Balance = islandSetpoints(hs, e, batteryW, curtailW, unservedW, res.Balance)
+	return res, nil
+}
+
+// islandStore returns the island's stored fraction (Σ DischargeWh over Σ
+// CapacityWh, at most 1; 1 with no battery) and the free fraction the
+// bands see: the stored energy less CriticalReserveHours of the critical
+// load now, over the capacity, within [0, 1].
+func islandStore(cfg IslandConfig, hs []IslandHome) (stored, free float64) {
+	var storedWh, capacity gridmesh.Wh
+	var critical gridmesh.W
+	for _, h := range hs {
+		storedWh += h.Battery.DischargeWh
+		capacity += h.Battery.CapacityWh
+		critical += h.CriticalW
+	}
+	if capacity <= 0 {
+		return 1, 1
+	}
+	reserve := gridmesh.Wh(float64(critical) * cfg.CriticalReserveHours)
+	return min(float64(storedWh/capacity), 1), min(max(float64((storedWh-reserve)/capacity), 0), 1)
+}
+
+// islandEnergy is the island after the energy phase: what is shed, the
+// loads that could be, and the sums the later phases work from.
+type islandEnergy struct {
+	shed  [][numClasses]bool // per home (sorted), per class
+	loads []islandLoad       // every non-zero non-critical load
+	// needW is the load served after the energy phase; marginW the
+	// RestoreMargin of the loads among it that were shed last time.
+	needW, marginW gridmesh.W
+	// pvW is the PV the island can count on; dischargeMaxW and
+	// chargeMaxW the batteries' most power each way.
+	pvW, dischargeMaxW, chargeMaxW gridmesh.W
+	// criticalW and nonCriticalW are the island's loads.
+	criticalW, nonCriticalW gridmesh.W
+}
+
+// shedForEnergy is phase 1: with the island's free fraction free, a class
+// is shed below its band's ShedBelow, and one shed last time stays shed
+// until free reaches RestoreAbove. It also collects every load and the
+// island's sums.
+func shedForEnergy(cfg IslandConfig, hs []IslandHome, free float64) *islandEnergy {
 	bands := cfg.bands()
 	m := gridmesh.W(cfg.RestoreMargin)
-
-	var stored, capacity gridmesh.Wh
-	for _, h := range hs {
-		stored += h.Battery.DischargeWh
-		capacity += h.Battery.CapacityWh
-	}
-	s := 1.0
-	if capacity > 0 {
-		s = min(float64(stored/capacity), 1)
-	}
-	bal.StoredFraction = s
-	if capacity > 0 { // the bands see what the critical load will not need
-		var critical gridmesh.W
-		for _, h := range hs {
-			critical += h.CriticalW
-		}
-		reserve := gridmesh.Wh(float64(critical) * cfg.CriticalReserveHours)
-		s = min(max(float64((stored-reserve)/capacity), 0), 1)
-	}
-
-	// 1. Energy: shed classes below their band; collect what stays served.
-	shed := make([][numClasses]bool, n)
-	var need, margin, pv, dischargeMax, chargeMax gridmesh.W
-	var loads []islandLoad // every non-zero non-critical load
+	e := &islandEnergy{shed: make([][numClasses]bool, len(hs))}
 	for i, h := range hs {
-		prev := h.Shed.array()
-		demand := h.demand()
-		pvAvail := h.pvAvailable()
-		pv += pvAvail
-		bal.PVAvailableW += pvAvail
-		dischargeMax -= h.Battery.MinW
-		chargeMax += h.Battery.MaxW
-		need += h.CriticalW
-		bal.CriticalW += h.CriticalW
+		prev, demand := h.Shed.array(), h.demand()
+		e.pvW += h.pvAvailable()
+		e.dischargeMaxW -= h.Battery.MinW
+		e.chargeMaxW += h.Battery.MaxW
+		e.needW += h.CriticalW
+		e.criticalW += h.CriticalW
 		for c := range numClasses {
-			bal.NonCriticalW += demand[c]
-			shed[i][c] = s < bands[c].ShedBelow || prev[c] && s < bands[c].RestoreAbove
-			if demand[c] > 0 {
-				loads = append(loads, islandLoad{home: i, class: c, w: demand[c], prev: prev[c]})
-				if !shed[i][c] {
-					need += demand[c]
-					if prev[c] {
-						margin += m * demand[c]
-					}
+			e.nonCriticalW += demand[c]
+			e.shed[i][c] = free < bands[c].ShedBelow || prev[c] && free < bands[c].RestoreAbove
+			if demand[c] <= 0 {
+				continue
+			}
+			e.loads = append(e.loads, islandLoad{home: i, class: c, w: demand[c], prev: prev[c]})
+			if !e.shed[i][c] {
+				e.needW += demand[c]
+				if prev[c] {
+					e.marginW += m * demand[c]
 				}
 			}
 		}
 	}
+	return e
+}
 
-	// 2. Power: shed by class, then loads coming back, then largest.
-	slices.SortFunc(loads, func(a, b islandLoad) int {
+// shedForPower is phase 2: while the served load (plus margin m on the
+// loads coming back) exceeds the PV plus every battery's most discharge,
+// it sheds EV first, then heat pumps, then others; within a class, loads
+// shed last time first, then the largest, then by home. It leaves e.loads
+// in that order.
+func shedForPower(e *islandEnergy, m gridmesh.W) {
+	slices.SortFunc(e.loads, func(a, b islandLoad) int {
 		return cmp.Or(cmp.Compare(a.class, b.class), -compareBool(a.prev, b.prev), -cmp.Compare(a.w, b.w), cmp.Compare(a.home, b.home))
 	})
-	supply := pv + dischargeMax
-	for _, l := range loads {
-		if need+margin <= supply {
+	supply := e.pvW + e.dischargeMaxW
+	for _, l := range e.loads {
+		if e.needW+e.marginW <= supply {
 			break
 		}
-		if shed[l.home][l.class] {
+		if e.shed[l.home][l.class] {
 			continue
 		}
-		shed[l.home][l.class] = true
-		need -= l.w
+		e.shed[l.home][l.class] = true
+		e.needW -= l.w
 		if l.prev {
-			margin -= m * l.w
+			e.marginW -= m * l.w
 		}
 	}
+}
 
-	// Recount from the decisions: the running sum above drifts by
-	// rounding, and a drift past zero must not turn into a phantom
-	// surplus or deficit.
-	need = servedLoad(hs, shed)
-
-	b := make([]gridmesh.W, n)
-	var curtail gridmesh.W
-	if need <= pv {
-		// 3. Surplus: charge, then serve shed loads from what is left,
-		// then curtail.
-		surplus := pv - need
-		charge := min(surplus, chargeMax)
-		left := surplus - charge
-		slices.SortFunc(loads, func(a, b islandLoad) int {
-			return cmp.Or(-cmp.Compare(a.class, b.class), cmp.Compare(a.w, b.w), cmp.Compare(a.home, b.home))
-		})
-		for _, l := range loads {
-			cost := l.w
-			if l.prev {
-				cost += m * l.w
-			}
-			if shed[l.home][l.class] && cost <= left {
-				shed[l.home][l.class] = false
-				left -= l.w
-			}
+// spreadSurplus is phase 3, when the PV carries the served load need: the
+// surplus charges the batteries in proportion to the room each has left,
+// then serves shed loads that fit in what is left (others first, then
+// heat pumps, then EVs; smallest first; margin m on each), and only what
+// is still left is curtailed. It returns each battery's power and the
+// curtailment.
+func spreadSurplus(hs []IslandHome, e *islandEnergy, need, m gridmesh.W) (batteryW []gridmesh.W, curtailW gridmesh.W) {
+	surplus := e.pvW - need
+	charge := min(surplus, e.chargeMaxW)
+	left := surplus - charge
+	slices.SortFunc(e.loads, func(a, b islandLoad) int {
+		return cmp.Or(-cmp.Compare(a.class, b.class), cmp.Compare(a.w, b.w), cmp.Compare(a.home, b.home))
+	})
+	for _, l := range e.loads {
+		cost := l.w
+		if l.prev {
+			cost += m * l.w
 		}
-		curtail = pv - servedLoad(hs, shed) - charge
-		if curtail < minCurtailW { // rounding, not a surplus
-			curtail = 0
-		}
-		room, caps := make([]float64, n), make([]float64, n)
-		for i, h := range hs {
-			room[i], caps[i] = float64(h.Battery.ChargeWh), float64(h.Battery.MaxW)
-		}
-		for i, x := range share(float64(charge), caps, room, caps) {
-			b[i] = gridmesh.W(x)
-		}
-	} else {
-		// 4. Deficit: discharge above the reserve first.
-		deficit := need - pv
-		discharge := min(deficit, dischargeMax)
-		bal.UnservedW = deficit - discharge
-		above, held, caps := make([]float64, n), make([]float64, n), make([]float64, n)
-		for i, h := range hs {
-			held[i] = float64(h.Battery.DischargeWh)
-			above[i] = max(held[i]-cfg.ReserveFraction*float64(h.Battery.CapacityWh), 0)
-			caps[i] = float64(-h.Battery.MinW)
-		}
-		for i, x := range share(float64(discharge), caps, above, held, caps) {
-			b[i] = -gridmesh.W(x)
+		if e.shed[l.home][l.class] && cost <= left {
+			e.shed[l.home][l.class] = false
+			left -= l.w
 		}
 	}
-
-	res.Setpoints = make([]IslandSetpoint, n)
+	curtailW = e.pvW - servedLoad(hs, e.shed) - charge
+	if curtailW < minCurtailW { // rounding, not a surplus
+		curtailW = 0
+	}
+	room, caps := make([]float64, len(hs)), make([]float64, len(hs))
 	for i, h := range hs {
-		pvAvail := h.pvAvailable()
-		sp := IslandSetpoint{Home: h.Home, BatteryW: b[i], PVLimitW: NoPVLimit, Shed: shedOf(shed[i])}
-		pvUsed := pvAvail
-		if curtail > 0 { // so pv > 0
-			pvUsed = pvAvail * (1 - curtail/pv)
+		room[i], caps[i] = float64(h.Battery.ChargeWh), float64(h.Battery.MaxW)
+	}
+	batteryW = make([]gridmesh.W, len(hs))
+	for i, x := range share(float64(charge), caps, room, caps) {
+		batteryW[i] = gridmesh.W(x)
+	}
+	return batteryW, curtailW
+}
+
+// coverDeficit is phase 4, when the PV falls short of the served load by
+// deficit: the batteries discharge in proportion to their energy above
+// ReserveFraction of capacity, then to what they hold, then by power
+// alone, dischargeMax in all at most. It returns each battery's power and
+// the critical load left unserved.
+func coverDeficit(cfg IslandConfig, hs []IslandHome, deficit, dischargeMax gridmesh.W) (batteryW []gridmesh.W, unservedW gridmesh.W) {
+	discharge := min(deficit, dischargeMax)
+	n := len(hs)
+	above, held, caps := make([]float64, n), make([]float64, n), make([]float64, n)
+	for i, h := range hs {
+		held[i] = float64(h.Battery.DischargeWh)
+		above[i] = max(held[i]-cfg.ReserveFraction*float64(h.Battery.CapacityWh), 0)
+		caps[i] = float64(-h.Battery.MinW)
+	}
+	batteryW = make([]gridmesh.W, n)
+	for i, x := range share(float64(discharge), caps, above, held, caps) {
+		batteryW[i] = -gridmesh.W(x)
+	}
+	return batteryW, deficit - discharge
+}
+
+// islandSetpoints assembles each home's setpoint from the phases'
+// decisions (its PV curtailed in proportion to its output) and completes
+// the balance bal.
+func islandSetpoints(hs []IslandHome, e *islandEnergy, batteryW []gridmesh.W, curtailW, unservedW gridmesh.W, bal IslandBalance) ([]IslandSetpoint, IslandBalance) {
+	bal.CriticalW, bal.NonCriticalW, bal.PVAvailableW = e.criticalW, e.nonCriticalW, e.pvW
+	bal.CurtailedW, bal.UnservedW = curtailW, unservedW
+	out := make([]IslandSetpoint, len(hs))
+	for i, h := range hs {
+		sp := IslandSetpoint{Home: h.Home, BatteryW: batteryW[i], PVLimitW: NoPVLimit, Shed: shedOf(e.shed[i])}
+		pvUsed := h.pvAvailable()
+		if curtailW > 0 { // so pv > 0
+			pvUsed *= 1 - curtailW/e.pvW
 			sp.PVLimitW = pvUsed
 		}
-		sp.NetW = h.CriticalW - pvUsed + b[i]
+		sp.NetW = h.CriticalW - pvUsed + batteryW[i]
 		for c, w := range h.demand() {
-			if !shed[i][c] {
+			if !e.shed[i][c] {
 				sp.NetW += w
 				bal.ServedNonCriticalW += w
 			}
 		}
-		bal.BatteryW += b[i]
-		res.Setpoints[i] = sp
+		bal.BatteryW += batteryW[i]
+		out[i] = sp
 	}
-	bal.CurtailedW = curtail
 	bal.ServedCriticalW = bal.CriticalW - bal.UnservedW
-	return res, nil
+	return out, bal
 }
 
 // servedLoad is the critical load plus every non-critical load not shed.

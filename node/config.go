@@ -28,8 +28,9 @@ type Config struct {
 	// Formation says.
 	Raft consensus.Config
 	// Formation says how a neighborhood with no configured servers forms
-	// its cluster, keeps its voters and heals a split.
-	Formation FormationConfig
+	// its cluster, keeps its voters and heals a split; checked only when
+	// Raft.Servers is empty.
+	Formation consensus.FormationConfig
 	// LoopPeriod is the primary loop's tick.
 	LoopPeriod time.Duration
 	// TelemetryPeriod is how often the home reports to its neighborhood.
@@ -74,7 +75,7 @@ func DefaultConfig() Config {
 		// Three telemetry periods: one or two lost reports do not drop a
 		// home from the plan; a dead home leaves it within 3 s.
 		TelemetryMaxAge: 3 * time.Second,
-		Formation:       DefaultFormationConfig(time.Second),
+		Formation:       consensus.DefaultFormationConfig(time.Second),
 		Island:          control.DefaultIslandConfig(),
 	}
 }

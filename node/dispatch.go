@@ -48,9 +48,9 @@ func (n *Node) dispatch(ctx context.Context, table *telemetryTable) error {
 	}
 }
 
-// planOnce makes one plan from the telemetry at hand, commits it to Raft
-// and, once committed and this home's leadership is confirmed again,
-// publishes it stamped with its Raft epoch. A plan is never published
+// planOnce makes one plan from one snapshot of the telemetry table,
+// commits it to Raft and, once committed and this home's leadership is
+// confirmed again, publishes it stamped with its Raft epoch. A plan is never published
 // before it is committed: a deposed leader cannot commit, so it cannot
 // publish. Nor is it published by a leader a quorum no longer follows:
 // one paused between its commit and its publish (a stopped process, a
@@ -62,9 +62,12 @@ func (n *Node) planOnce(ctx context.Context, table *telemetryTable) error {
 	if ok {
 		target = n.regionalTarget(target, now) // the neighborhood's share of regional signals (region.go)
 	}
+	// One snapshot of the table for the whole plan: island mode, the
+	// reserve and the dispatch all see the same homes.
+	reports := table.load().freshReports(now, n.cfg.TelemetryMaxAge)
 	// Island mode (island.go): a neighborhood that lost the grid is
 	// balanced, target or none, unless every home is to run on its own.
-	setpoints, unserved, island, err := planIsland(n.cfg.islandConfig(), table.freshReports(now, n.cfg.TelemetryMaxAge))
+	setpoints, unserved, island, err := planIsland(n.cfg.islandConfig(), reports)
 	switch {
 	case err != nil:
 		return fmt.Errorf("island plan: %w", err)
@@ -75,8 +78,7 @@ func (n *Node) planOnce(ctx context.Context, table *telemetryTable) error {
 	}
 	shortfall := unserved
 	if !island {
-		age := n.cfg.TelemetryMaxAge
-		res := control.Dispatch(target, n.holdReserve(now, table.freshReports(now, age), table.fresh(now, age)))
+		res := control.Dispatch(target, n.holdReserve(now, reports, homeStates(reports)))
 		setpoints, shortfall = res.Setpoints, res.ShortfallW
 	}
 	plan := gridmesh.Plan{

@@ -6,12 +6,19 @@
 // neighborhood's Raft group (package consensus) and the primary control
 // loop (control.Loop). It holds no control logic of its own.
 //
-// The device loop and the status endpoint start first and need nothing
-// from the network: while the host, the Raft group or the topics cannot
-// open (a port or data directory held, say), Run retries them with
-// backoff and the home self-consumes meanwhile.
+// Run first claims the home's ports: a port another process holds fails
+// it at once, naming the port, before any device is touched. The device
+// loop then runs until Run's context ends, and for nothing else. The
+// status endpoint and the network (the host, the Raft group, the topics
+// and the goroutines below that use them) run beside it, each supervised
+// apart: while the network cannot open (a data directory held, say), or
+// after a part failed, the failure is logged and counted
+// (network_open_failures, Status.ComponentRestarts) and the part is tried
+// again with jittered backoff while the home self-consumes. The network's goroutines share one host,
+// Raft group and set of topics: the failure of one restarts them all on
+// a network opened anew.
 //
-// What runs while Run is active, each in one goroutine under an errgroup:
+// What runs while Run is active, each in one goroutine:
 //
 //   - the device loop: every LoopPeriod it reads the meter and the battery,
 //     steps control.Loop (which answers the meter's grid frequency with
@@ -39,14 +46,16 @@
 //     leadership, it computes control.Dispatch, commits the plan to Raft,
 //     confirms its leadership with a quorum and only then publishes it.
 //     Every home runs both: any home may be made a voter and lead. A home
-//     listens to the telemetry topic only while it has no Raft state,
-//     votes, or has known no leader for 10 s (listenTelemetry): gossip
-//     delivers and signature-checks every report at every subscriber.
-//   - self-organization, when no Raft servers are configured: the homes
-//     found their neighborhood's Raft group, keep its voters and merge a
-//     split by themselves (formation.go, autopilot.go). The caller sets
-//     nothing but Config.Formation (DefaultFormationConfig), the same in
-//     every home of the neighborhood.
+//     listens to the telemetry topic only while consensus.Listen says it
+//     needs the reports (listenTelemetry): gossip delivers and
+//     signature-checks every report at every subscriber.
+//   - self-organization (formation.go, autopilot.go), when no Raft
+//     servers are configured: the homes found their neighborhood's Raft
+//     group, keep its voters and merge a split by themselves, by
+//     consensus's formation rules. The caller sets nothing but
+//     Config.Formation (consensus.DefaultFormationConfig), the same in
+//     every home of the neighborhood. After a merge the device loop's
+//     fence restarts.
 //   - the region (region.go): every home keeps a view of the operator's
 //     signals and the neighborhoods' aggregates from the region topic;
 //     the leader publishes its neighborhood's aggregate every 5 s and,
@@ -55,9 +64,13 @@
 //     split). A regulation signal is a stream of signed steps, each
 //     followed until the next (gridmesh.Signal.Value).
 //   - the local HTTP status endpoint, if configured.
+//   - the pauser (pause.go), which begins a requested Pause if the
+//     dispatcher did not.
 //
 // Callers must: give every home a few bootstrap peers and, if they
-// configure Raft servers at all, the same list everywhere; call Run once;
+// configure Raft servers at all, the same list everywhere (without any,
+// Formation's timings must suit TelemetryPeriod: start from
+// consensus.DefaultFormationConfig(TelemetryPeriod)); call Run once;
 // call Leave before cancelling its context for a graceful stop (the
 // leader hands over first). Cancelling alone is a hard stop, like a
 // crash. Pause (pause.go) makes a home go silent for a while, as a

@@ -31,7 +31,7 @@ func TestIslandedNeedsHalfTheReports(t *testing.T) {
 		for i := range tc.of {
 			rs = append(rs, report(fmt.Sprintf("h%d", i), i < tc.islanded, 0.5, 300, 0, 0))
 		}
-		if got := islanded(rs); got != tc.want {
+		if got := control.Islanded(rs); got != tc.want {
 			t.Errorf("%d of %d islanded: %v, want %v", tc.islanded, tc.of, got, tc.want)
 		}
 	}
@@ -111,7 +111,7 @@ func TestHomeLoadsOf(t *testing.T) {
 	if homeLoadsOf(&loopSnapshot{}, 0) != nil {
 		t.Fatal("loads reported without a loads reading")
 	}
-	if !deadBus(gridmesh.MeterReading{}, true) || deadBus(gridmesh.MeterReading{VoltageV: 230}, true) || deadBus(gridmesh.MeterReading{}, false) {
+	if !control.DeadBus(gridmesh.MeterReading{}, true) || control.DeadBus(gridmesh.MeterReading{VoltageV: 230}, true) || control.DeadBus(gridmesh.MeterReading{}, false) {
 		t.Fatal("dead bus misjudged")
 	}
 }
@@ -123,7 +123,7 @@ func TestHoldReserve(t *testing.T) {
 		{Home: "a", Battery: gridmesh.Flexibility{MinW: -5000, MaxW: 5000, CapacityWh: 10_000, DischargeWh: 2_000}},
 		{Home: "b", Battery: gridmesh.Flexibility{MinW: -5000, MaxW: 5000, CapacityWh: 30_000, DischargeWh: 20_000}},
 	}
-	out := holdReserve(homes, 12_000) // shares: 3 kWh and 9 kWh
+	out := control.HoldReserve(homes, 12_000) // shares: 3 kWh and 9 kWh
 	if out[0].Battery.MinW != 0 || out[0].Battery.DischargeWh != 0 {
 		t.Fatalf("a holds less than its share but may discharge: %+v", out[0].Battery)
 	}
@@ -133,7 +133,7 @@ func TestHoldReserve(t *testing.T) {
 	if homes[0].Battery.MinW != -5000 {
 		t.Fatal("input modified")
 	}
-	if got := holdReserve(homes, 0); got[0] != homes[0] {
+	if got := control.HoldReserve(homes, 0); got[0] != homes[0] {
 		t.Fatal("no reserve changed a home")
 	}
 }
@@ -144,15 +144,15 @@ func TestReserveAheadOfPeak(t *testing.T) {
 	cfg := DefaultReserveConfig(control.PVModel{LatitudeDeg: 52, PeakW: 10_000})
 	var h forecastHistory
 	day0 := time.Date(2026, 1, 12, 0, 0, 0, 0, time.UTC)
-	for at := day0; at.Before(day0.Add(72 * time.Hour)); at = at.Add(historyStep) {
+	for at := day0; at.Before(day0.Add(72 * time.Hour)); at = at.Add(control.HistoryStep) {
 		load := gridmesh.W(500)
 		if hr := at.Hour(); hr >= 17 && hr < 21 {
 			load = 3000
 		}
-		h.add(at, load, 0)
+		h.Add(at, load, 0)
 	}
 	now := day0.Add(72*time.Hour + 14*time.Hour) // 14:00, 3 h before the peak
-	r, err := h.reserveWh(cfg, now, 20_000)
+	r, err := h.ReserveWh(cfg, now, 20_000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestReserveAheadOfPeak(t *testing.T) {
 	if math.Abs(float64(r)-want) > 0.05*want {
 		t.Fatalf("reserve %v Wh, want about %v", r, want)
 	}
-	if _, err := h.reserveWh(cfg, day0.Add(72*time.Hour+8*time.Hour), 20_000); err == nil {
+	if _, err := h.ReserveWh(cfg, day0.Add(72*time.Hour+8*time.Hour), 20_000); err == nil {
 		t.Fatal("reserve asked 9 h before the peak, lookahead 6 h")
 	}
 }

@@ -12,19 +12,19 @@ import (
 // Run's context. A failed transfer is retried until ctx ends; on an
 // error (ctx ended first, e.g. no other voter could take over) the home
 // may still lead, and stopping it is a hard kill as far as its
-// neighborhood can tell. Before Ready, and on a home that does not lead,
-// Leave does nothing.
+// neighborhood can tell. Before Ready, while the network restarts, on a
+// home that does not lead, and on the only voter of its cluster (no one
+// to hand over to), Leave does nothing.
 func (n *Node) Leave(ctx context.Context) error {
-	select {
-	case <-n.ready:
-	default:
+	nw := n.up.Load()
+	if nw == nil || !nw.group.IsLeader() {
 		return nil
 	}
-	if !n.group.IsLeader() {
+	if v := n.membership(); v.ids != nil && v.voters < 2 {
 		return nil
 	}
 	n.log.Info("leaving: handing leadership over")
-	if err := n.group.TransferLeadership(ctx); err != nil {
+	if err := nw.group.TransferLeadership(ctx); err != nil {
 		return fmt.Errorf("node %s: leave: %w", n.cfg.Home, err)
 	}
 	return nil

@@ -72,16 +72,9 @@ func (r *loopRunner) tick(ctx context.Context) error {
 		case scheduled := <-ticker.C:
 			now := r.n.now()
 			r.n.stats.loopTicks.Add(1)
-			// A tick that starts more than one period late is missed; so
-			// is every tick the ticker dropped while we were slow.
-			late := now.Sub(scheduled) > period
-			if !last.IsZero() {
-				if gap := scheduled.Sub(last); gap > period*3/2 {
-					r.n.stats.loopTicksMissed.Add(uint64(gap/period) - 1)
-				}
-			}
+			missed, late := control.MissedTicks(last, scheduled, now, period)
+			r.n.stats.loopTicksMissed.Add(missed)
 			if late {
-				r.n.stats.loopTicksMissed.Add(1)
 				r.n.log.Debug("loop tick late", "late", now.Sub(scheduled))
 			}
 			last = scheduled
@@ -90,57 +83,60 @@ func (r *loopRunner) tick(ctx context.Context) error {
 	}
 }
 
-// step reads the devices, steps the loop and commands the battery; it
-// skips the tick while the readings predate the battery's last command. A
-// device that is unavailable (or not configured) is absent: with no
-// battery the loop commands nothing; with no meter it cannot see the
-// home, so it gives the battery no room and holds it at 0 W. Every failed
-// device call is counted, in all and per device. The PV, charger, heat
-// pump and loads are read for status and left on their own defaults.
+// step runs one tick in four phases: read the battery and meter, decide
+// (control.Sensed's rules and the Loop's step), command the battery and
+// the other devices, and record the snapshot for telemetry and status. It
+// skips the tick while the readings are unsettled (control.Sensed.Settled).
+// A device that is unavailable (or not configured) is absent: with no
+// battery the loop commands nothing; with no meter it cannot see the home,
+// so it gives the battery no room and holds it at 0 W. Every failed device
+// call is counted, in all and per device.
 func (r *loopRunner) step(now time.Time) {
+	sensed := r.readDevices()
+	if !sensed.Settled() {
+		r.n.stats.loopUnsettled.Add(1)
+		return
+	}
+	reading := sensed.Reading()
+	cmd := r.loop.Step(reading, now)
+	cmd.BatteryW = sensed.BatteryCommand(cmd)
+	snap := &loopSnapshot{
+		At: now, Reading: reading, Command: cmd,
+		BatteryOK: sensed.BatteryOK, MeterOK: sensed.MeterOK, GridOK: sensed.GridOK(),
+	}
+	r.command(snap)
+	r.record(snap)
+}
+
+// readDevices reads the battery and the meter, the loop's inputs, and
+// when the battery took its last command.
+func (r *loopRunner) readDevices() control.Sensed {
 	d := r.devs
-	snap := &loopSnapshot{At: now}
-	var flex gridmesh.Flexibility
-	var batteryAt, meterAt time.Time
+	var s control.Sensed
 	if d.battery != nil {
 		f, at, err := d.battery.Read()
-		snap.BatteryOK = r.ok("battery", err)
-		if snap.BatteryOK {
-			flex, batteryAt = f, at
+		if s.BatteryOK = r.ok("battery", err); s.BatteryOK {
+			s.Battery, s.BatteryAt = f, at
 		}
 	}
-	var meter gridmesh.MeterReading
 	if d.meter != nil {
 		m, at, err := d.meter.Read()
-		snap.MeterOK = r.ok("meter", err)
-		if snap.MeterOK {
-			meter, meterAt = m, at
+		if s.MeterOK = r.ok("meter", err); s.MeterOK {
+			s.Meter, s.MeterAt = m, at
 		}
 	}
-	if snap.BatteryOK && snap.MeterOK {
-		// The loop computes the home's base load as the meter less the
-		// battery's power, so both readings must show the same battery
-		// command: steering on a meter that already shows the last
-		// command and a battery reading that does not (or the reverse)
-		// makes the loop oscillate. Until both were taken after the
-		// battery took its last command, hold it: the guards poll twice
-		// a tick, so this costs a tick at most.
-		if applied := d.battery.AppliedAt(); batteryAt.Before(applied) || meterAt.Before(applied) {
-			r.n.stats.loopUnsettled.Add(1)
-			return
-		}
+	if s.BatteryOK {
+		s.AppliedAt = d.battery.AppliedAt() // last: a command applied meanwhile makes the tick unsettled
 	}
-	reading := control.Reading{NetW: meter.NetW, FrequencyHz: meter.FrequencyHz, Battery: flex}
-	if !snap.MeterOK {
-		reading = control.Reading{Battery: noRoom(flex)}
-	}
-	cmd := r.loop.Step(reading, now)
-	snap.GridOK = !snap.MeterOK || meter.GridOK
-	if deadBus(meter, snap.MeterOK) {
-		cmd.BatteryW = 0 // a dark feeder: the inverter is disconnected
-	}
+	return s
+}
+
+// command sends the battery snap's command, reads the devices the loop does
+// not steer into snap, and lets island mode steer them (applyIsland).
+func (r *loopRunner) command(snap *loopSnapshot) {
+	d := r.devs
 	if snap.BatteryOK {
-		if err := d.battery.SetBatteryPower(cmd.BatteryW); err != nil {
+		if err := d.battery.SetBatteryPower(snap.Command.BatteryW); err != nil {
 			r.ok("battery", err)
 		}
 	}
@@ -156,9 +152,13 @@ func (r *loopRunner) step(now time.Time) {
 	if d.loads != nil {
 		snap.Loads = optional(r, "loads", d.loads.Loads)
 	}
-	snap.Reading, snap.Command = reading, cmd
 	r.applyIsland(snap)
 	snap.Shed = r.island.shed
+}
+
+// record publishes snap with the plan the loop follows, and logs when
+// the home starts or stops following plans.
+func (r *loopRunner) record(snap *loopSnapshot) {
 	if p, expires, ok := r.loop.Plan(); ok {
 		snap.Plan, snap.PlanExpires, snap.HasPlan = p.Epoch, expires, true
 		snap.Target = p.Target
@@ -198,14 +198,6 @@ func optional[R any](r *loopRunner, kind string, read func() (R, error)) *R {
 		return nil
 	}
 	return &v
-}
-
-// noRoom is the battery as the loop may use it without a meter: not at
-// all. Its power range shrinks to 0 W, so the loop holds it idle, and its
-// reported power is 0, so the home's base load is not guessed from it.
-func noRoom(f gridmesh.Flexibility) gridmesh.Flexibility {
-	f.PowerW, f.MinW, f.MaxW = 0, 0, 0
-	return f
 }
 
 // loopSnapshot is what the loop last did, published for telemetry and

@@ -3,9 +3,9 @@ package node_test
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"math"
-	"net"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,16 +16,16 @@ import (
 	"github.com/gridmesh/gridmesh/node"
 )
 
-// The device loop never waits on the network: a home whose host cannot
-// even open keeps its devices on self-consumption, and joins once the
-// network can open.
+// The device loop never waits on the network: a home whose network
+// cannot even open keeps its devices on self-consumption, and joins once
+// the network can open.
 func TestLoopRunsWhileTheNetworkCannotOpen(t *testing.T) {
-	// Hold a port, and ask the home to listen on it.
-	held, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	// Put a file where the home's Raft data directory should be: the
+	// network cannot open until it is gone.
+	dataDir := filepath.Join(t.TempDir(), "raft")
+	if err := os.WriteFile(dataDir, []byte("in the way"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port := held.Addr().(*net.TCPAddr).Port
 
 	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
@@ -35,7 +35,7 @@ func TestLoopRunsWhileTheNetworkCannotOpen(t *testing.T) {
 	dev := simHome(t, 3, 0.6, func() time.Time { return time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC) })
 	cfg := fastConfig()
 	cfg.Home, cfg.Neighborhood = "h0", "nb"
-	cfg.Mesh.ListenAddrs = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port)}
+	cfg.Raft.DataDir = dataDir
 	cfg.Raft.Servers = []consensus.Server{{ID: id.String(), Voter: true}}
 	n, err := node.New(cfg, node.Deps{Key: key, Battery: dev, Meter: dev})
 	if err != nil {
@@ -59,17 +59,19 @@ func TestLoopRunsWhileTheNetworkCannotOpen(t *testing.T) {
 	})
 	select {
 	case <-n.Ready():
-		t.Fatal("ready while its port is held")
+		t.Fatal("ready while its data directory is blocked")
 	default:
 	}
 
-	// Free the port: the network opens on a later try and the home leads
+	// Clear the way: the network opens on a later try and the home leads
 	// itself.
-	held.Close()
+	if err := os.Remove(dataDir); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case <-n.Ready():
 	case <-time.After(20 * time.Second):
-		t.Fatal("the network never opened after the port was freed")
+		t.Fatal("the network never opened after the data directory was freed")
 	}
 	waitFor(t, "the home to lead itself", 20*time.Second, func() bool { return n.Status().IsLeader })
 }

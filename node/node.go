@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/consensus"
 	"github.com/gridmesh/gridmesh/control"
+	"github.com/gridmesh/gridmesh/internal/backoff"
 	"github.com/gridmesh/gridmesh/mesh"
 )
 
@@ -33,7 +35,9 @@ type Node struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	ready chan struct{} // closed once the host listens and the group is open
+	ready     chan struct{} // closed once the network first opened
+	readyOnce sync.Once     // the network supervisor's, around close(ready)
+	running   atomic.Bool   // Run was called
 	// rejoinCh tells the device loop the home left its cluster for
 	// another (formation.go's merge rule); size 1, coalescing.
 	rejoinCh chan struct{}
@@ -45,10 +49,13 @@ type Node struct {
 	// it has no Raft state (formation.go); telemetry announces it.
 	founder atomic.Value                   // string
 	members atomic.Pointer[membershipView] // status.go's cache
-	// pauseReq is a requested pause (ns) not yet begun; paused, while
-	// set, holds the network-facing goroutines until closed (pause.go).
+	// pauseReq is a requested pause (ns) not yet begun; paused is when
+	// the newest pause ends, holding the network-facing goroutines until
+	// then; pauseCh wakes the pauser goroutine (size 1, coalescing).
+	// pause.go.
 	pauseReq atomic.Int64
-	paused   atomic.Pointer[chan struct{}]
+	paused   atomic.Pointer[time.Time]
+	pauseCh  chan struct{}
 
 	// targetMu guards target; targetCh wakes the dispatcher (coalescing,
 	// size 1: one pending wake-up is enough).
@@ -56,15 +63,28 @@ type Node struct {
 	target   *gridmesh.Target
 	targetCh chan struct{}
 
-	// Set once in Run before ready is closed; read-only after.
+	// mesh, group and nbhd are the open network, for the network's own
+	// goroutines (runComponents): the network supervisor writes them
+	// only while none of those runs, before it starts them and after
+	// they have all returned. Any other goroutine (Status, Pause, Leave,
+	// P2PAddrs: whatever an HTTP request or a test calls) loads up, nil
+	// while the network is down.
 	mesh  *mesh.Mesh
 	group *consensus.Group
 	nbhd  *mesh.Neighborhood
+	up    atomic.Pointer[network]
+	// meshListen is where the network listened when it last opened, to
+	// listen there again; the network supervisor's.
+	meshListen []string
 
 	stats    stats           // owned by the goroutines that write each field; see stats
 	history  forecastHistory // the dispatch goroutine's (forecast.go)
 	region   regionState     // the region's view (region.go)
 	httpAddr atomic.Value    // string: the status endpoint's bound address
+	// httpListener is the status endpoint's listener while it serves,
+	// written by the endpoint's supervisor; tests close it to see the
+	// endpoint restart.
+	httpListener atomic.Pointer[net.Listener]
 }
 
 // New validates the configuration and allocates the node. It starts
@@ -106,6 +126,8 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		targetCh:  make(chan struct{}, 1),
 		rejoinCh:  make(chan struct{}, 1),
 		reportNow: make(chan struct{}, 1),
+		pauseCh:   make(chan struct{}, 1),
+		stats:     stats{restarts: newRestartCounters()},
 	}, nil
 }
 
@@ -115,18 +137,18 @@ func (n *Node) PeerID() peer.ID { return n.id }
 // Home is the home's ID.
 func (n *Node) Home() gridmesh.HomeID { return n.cfg.Home }
 
-// Ready is closed once the home's host listens and its Raft group is open.
+// Ready is closed once the home's host first listens and its Raft group
+// first opened. It stays closed while a failed network restarts.
 func (n *Node) Ready() <-chan struct{} { return n.ready }
 
 // P2PAddrs returns the home's dialable multiaddrs (with /p2p/<id>), for
-// other homes' bootstrap lists. Empty before Ready.
+// other homes' bootstrap lists. Empty before Ready and while the network
+// restarts.
 func (n *Node) P2PAddrs() []string {
-	select {
-	case <-n.ready:
-		return n.mesh.P2PAddrs()
-	default:
-		return nil
+	if nw := n.up.Load(); nw != nil {
+		return nw.mesh.P2PAddrs()
 	}
+	return nil
 }
 
 // SetTarget sets the feeder import the neighborhood is asked for. Every
@@ -156,38 +178,72 @@ func (n *Node) Target() (gridmesh.Target, bool) {
 	return *n.target, true
 }
 
-// Run runs the home until ctx ends or a component fails. The device loop
-// (and the status endpoint) start first and depend on nothing the network
-// does: while the host, the Raft group or the topics cannot open, Run
-// retries them with backoff and the home keeps its devices safe on its
-// own. Once the network is up every component runs under one errgroup;
-// on return Run has stopped intake first (topics), then Raft, then the
-// host. Run may be called once.
+// ErrRunTwice is returned by a second call of Run: a Node runs once.
+var ErrRunTwice = errors.New("node: Run called twice")
+
+// Run runs the home until ctx ends. It first claims the home's ports
+// (supervise.go): a port another process holds fails Run at once, naming
+// it, before any device is touched. Then the device loop runs in Run's
+// goroutine until ctx ends, and for nothing else: the status endpoint and
+// the network (host, Raft group, topics and the goroutines that use them)
+// run beside it, each supervised apart. While the network cannot open
+// (counted as network_open_failures), or after one of its components or
+// the endpoint failed (counted per component in component_restarts), the
+// failure is logged and the part is tried again with jittered backoff;
+// meanwhile the home keeps its devices safe on its own. Run returns an
+// error only for a port taken at start, for a device loop that fails
+// itself (its devices cannot be set up), or ErrRunTwice. On return every
+// goroutine Run started has exited, and the network was closed intake
+// first (topics), then Raft, then the host.
 func (n *Node) Run(ctx context.Context) error {
+	if !n.running.CompareAndSwap(false, true) {
+		return ErrRunTwice
+	}
 	loop, err := control.NewLoop(control.LoopConfig{Home: n.cfg.Home, Neighborhood: n.cfg.Neighborhood})
 	if err != nil {
 		return fmt.Errorf("node %s: %w", n.cfg.Home, err)
 	}
-	parent := ctx
-	eg, ctx := errgroup.WithContext(ctx)
+	ln, err := n.claimPorts()
+	if err != nil {
+		return fmt.Errorf("node %s: %w", n.cfg.Home, err)
+	}
 	plans := make(chan gridmesh.Plan, planQueue)
+	// The supervised parts stop with ctx, or when the loop returns: a
+	// home whose loop failed is of no use to its neighborhood either.
+	partsCtx, stopParts := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	if ln != nil {
+		wg.Go(func() { n.supervise(partsCtx, componentHTTP, n.httpRunner(ln)) })
+	}
+	wg.Go(func() {
+		n.supervise(partsCtx, componentNetwork, func(ctx context.Context) error { return n.runNetwork(ctx, plans) })
+	})
 	lr := &loopRunner{n: n, loop: loop, plans: plans}
-	eg.Go(func() error { return lr.run(ctx) })
-	if n.cfg.HTTPAddr != "" {
-		eg.Go(func() error { return n.serveHTTP(ctx) })
+	err = lr.run(ctx)
+	stopParts()
+	wg.Wait()
+	if err == nil || ctx.Err() != nil {
+		return nil // stopped from outside
 	}
-	eg.Go(func() error { return n.runNetwork(ctx, plans) })
-	err = eg.Wait()
-	if err == nil || parent.Err() != nil {
-		// Stopped from outside: components unblocked by the stop may
-		// report it in their own words (a closed topic); that is no error.
-		return nil
-	}
-	return fmt.Errorf("node %s: %w", n.cfg.Home, err)
+	return fmt.Errorf("node %s: device loop: %w", n.cfg.Home, err)
 }
 
-// Backoff between attempts to open the network. Why these: a port or a
-// data directory another process still holds is usually free again in a
+// network is one opening of the home's host, Raft group and
+// neighborhood topics.
+type network struct {
+	mesh  *mesh.Mesh
+	group *consensus.Group
+	nbhd  *mesh.Neighborhood
+}
+
+// close closes the network in ipfs-cluster's order: intake (the topics)
+// first, then Raft, then the host.
+func (nw *network) close() error {
+	return errors.Join(nw.nbhd.Close(), nw.group.Close(), nw.mesh.Close())
+}
+
+// Backoff between attempts to open the network. Why these: a data
+// directory another process still holds is usually free again in a
 // second; a home whose network stays down retries twice a minute, loudly
 // enough to be seen in its log, quietly enough not to spin.
 const (
@@ -195,69 +251,129 @@ const (
 	openRetryMax = 30 * time.Second
 )
 
-// runNetwork opens the host, the Raft group and the neighborhood's topics,
-// retrying until they open or ctx ends, then runs the network's
-// components until ctx ends or one fails.
+// runNetwork opens the host, the Raft group and the neighborhood's
+// topics, retrying until they open or ctx ends, then runs the network's
+// components until ctx ends or one fails (its error names it: see
+// componentError), and closes the network again.
 func (n *Node) runNetwork(ctx context.Context, plans chan<- gridmesh.Plan) error {
-	wait := openRetryMin
+	nw, err := n.openNetworkRetrying(ctx)
+	if err != nil {
+		return err
+	}
+	// The network's goroutines read these fields without a lock: they
+	// are written only here, before the goroutines start and after they
+	// have all returned. Everyone else loads n.up.
+	n.mesh, n.group, n.nbhd = nw.mesh, nw.group, nw.nbhd
+	n.meshListen = boundAddrs(nw.mesh)
+	n.up.Store(nw)
+	n.readyOnce.Do(func() { close(n.ready) })
+	n.log.Info("home up", "peer", n.id.String(), "addrs", nw.mesh.Addrs())
+	err = n.runComponents(ctx, plans)
+	n.up.Store(nil)
+	if cerr := nw.close(); cerr != nil {
+		n.log.Debug("closing the network", "err", cerr)
+	}
+	return err
+}
+
+// openNetworkRetrying opens the network, retrying with jittered backoff
+// until it opens or ctx ends.
+func (n *Node) openNetworkRetrying(ctx context.Context) (*network, error) {
+	retry := backoff.New(openRetryMin, openRetryMax)
 	for {
-		m, g, nb, err := n.openNetwork(ctx)
+		nw, err := n.openNetwork(ctx)
 		if err == nil {
-			defer m.Close()
-			defer g.Close()
-			defer nb.Close() // closed first: intake stops before Raft and the host
-			n.mesh, n.group, n.nbhd = m, g, nb
-			break
+			return nw, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
 		n.stats.networkOpenFailures.Add(1)
+		wait := retry.Next()
 		n.log.Warn("network not up; the home runs on its own meanwhile", "err", err, "retry_in", wait)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
+		if !backoff.Sleep(ctx, wait) {
+			return nil, ctx.Err()
 		}
-		wait = min(2*wait, openRetryMax)
 	}
-	close(n.ready)
-	n.log.Info("home up", "peer", n.id.String(), "addrs", n.mesh.Addrs())
+}
 
+// runComponents runs the network's components until ctx ends (nil) or
+// one of them fails or stops on its own (a *componentError naming it):
+// they share one host, Raft group and set of topics, so the first
+// failure stops them all and the network is opened anew.
+func (n *Node) runComponents(ctx context.Context, plans chan<- gridmesh.Plan) error {
 	eg, ctx := errgroup.WithContext(ctx)
+	run := func(name string, f func(context.Context) error) {
+		eg.Go(func() error {
+			err := f(ctx)
+			if ctx.Err() != nil {
+				return nil // stopped: from outside, or by another's failure
+			}
+			if err == nil {
+				err = errStopped
+			}
+			return &componentError{name: name, err: err}
+		})
+	}
 	table := newTelemetryTable()
-	eg.Go(func() error { return n.mesh.Run(ctx) })
-	eg.Go(func() error { return n.publishTelemetry(ctx) })
-	eg.Go(func() error { return n.receivePlans(ctx, plans) })
+	run(componentMesh, n.mesh.Run)
+	run(componentTelemetryPublisher, n.publishTelemetry)
+	run(componentPlanReceiver, func(ctx context.Context) error { return n.receivePlans(ctx, plans) })
 	// Every home runs the telemetry receiver and the dispatcher: any home
 	// may be made a voter and lead. The receiver reads only while the home
 	// listens (listenTelemetry: no Raft state yet, a voter, or long
 	// leaderless); the dispatcher plans only while this home leads.
-	eg.Go(func() error { return n.receiveTelemetry(ctx, table) })
-	eg.Go(func() error { return n.listenTelemetry(ctx) })
-	eg.Go(func() error { return n.dispatch(ctx, table) })
-	eg.Go(func() error { return n.runRegion(ctx, table) }) // signals and aggregates (region.go)
+	run(componentTelemetryReceiver, func(ctx context.Context) error { return n.receiveTelemetry(ctx, table) })
+	run(componentTelemetryListener, n.listenTelemetry)
+	run(componentDispatcher, func(ctx context.Context) error { return n.dispatch(ctx, table) })
+	// Signals and aggregates (region.go).
+	run(componentRegion, func(ctx context.Context) error { return n.runRegion(ctx, table) })
+	run(componentPauser, n.runPauses)
 	if len(n.cfg.Raft.Servers) == 0 {
-		eg.Go(func() error { return n.organize(ctx, table) })
+		run(componentFormation, func(ctx context.Context) error { return n.organize(ctx, table) })
 	}
 	return eg.Wait()
 }
 
 // openNetwork opens the host, the Raft group and the topics, closing
-// whatever it opened when a later step fails.
-func (n *Node) openNetwork(ctx context.Context) (*mesh.Mesh, *consensus.Group, *mesh.Neighborhood, error) {
-	m, err := mesh.Open(ctx, n.cfg.Mesh, n.deps.Key, n.log)
+// whatever it opened when a later step fails. A network opened before
+// listens where it did (a port of 0 keeps the port it was given), so the
+// homes that knew it find it again, or where the configuration says when
+// it cannot.
+func (n *Node) openNetwork(ctx context.Context) (*network, error) {
+	cfg := n.cfg.Mesh
+	if n.meshListen != nil {
+		cfg.ListenAddrs = n.meshListen
+	}
+	m, err := mesh.Open(ctx, cfg, n.deps.Key, n.log)
+	if err != nil && n.meshListen != nil {
+		m, err = mesh.Open(ctx, n.cfg.Mesh, n.deps.Key, n.log)
+	}
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	raftCfg := n.cfg.Raft
 	raftCfg.Admit = m.Admitted // everyone, unless cfg.Mesh.Admission is set
 	g, err := consensus.Open(raftCfg, m.Host(), n.log)
 	if err != nil {
-		return nil, nil, nil, errors.Join(err, m.Close())
+		return nil, errors.Join(err, m.Close())
 	}
 	nb, err := m.JoinNeighborhood(n.cfg.Neighborhood, leaderView{g}, true)
 	if err != nil {
-		return nil, nil, nil, errors.Join(err, g.Close(), m.Close())
+		return nil, errors.Join(err, g.Close(), m.Close())
 	}
-	return m, g, nb, nil
+	return &network{mesh: m, group: g, nbhd: nb}, nil
+}
+
+// boundAddrs returns the host's listen addresses as bound (a port of 0
+// replaced by the port it was given).
+func boundAddrs(m *mesh.Mesh) []string {
+	addrs := m.Host().Network().ListenAddresses()
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.String()
+	}
+	return out
 }
 
 // leaderView adapts the Raft group to mesh.LeaderView: Raft names servers

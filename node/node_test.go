@@ -81,7 +81,7 @@ func fastConfig() node.Config {
 	c.PlanPeriod = 200 * time.Millisecond
 	c.PlanLease = 600 * time.Millisecond
 	c.TelemetryMaxAge = 600 * time.Millisecond
-	c.Formation = node.DefaultFormationConfig(c.TelemetryPeriod)
+	c.Formation = consensus.DefaultFormationConfig(c.TelemetryPeriod)
 	c.Mesh.Network = "test"
 	return c
 }

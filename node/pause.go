@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"time"
+
+	"github.com/gridmesh/gridmesh/internal/backoff"
 )
 
 // Pause makes the home stop answering its neighborhood for d, as if its
@@ -14,48 +16,75 @@ import (
 // nothing within two plan periods) it begins at once. While paused, the
 // home's Raft streams, its gossip intake and its publishers are held.
 // Its device loop keeps running: the pause models a stalled node
-// process, not a home without power. It returns at once.
+// process, not a home without power. It returns at once; before Ready,
+// while the network restarts, or while a pause is pending, it does
+// nothing.
+//
+// Pausing starts no timer of its own: the pauser goroutine (runPauses)
+// and the held goroutines wait under Run's context, so nothing of a
+// pause outlives Run.
 func (n *Node) Pause(d time.Duration) {
+	nw := n.up.Load()
+	if nw == nil || d <= 0 || !n.pauseReq.CompareAndSwap(0, int64(d)) {
+		return
+	}
 	select {
-	case <-n.ready:
-	default:
-		return
+	case n.pauseCh <- struct{}{}:
+	default: // the pauser has a request pending
 	}
-	if d <= 0 || !n.pauseReq.CompareAndSwap(0, int64(d)) {
-		return
-	}
-	time.AfterFunc(2*n.cfg.PlanPeriod, func() { n.pauseIfRequested() })
-	if !n.group.IsLeader() {
+	if !nw.group.IsLeader() {
 		n.pauseIfRequested()
 	}
 }
 
-// pauseIfRequested starts a requested pause, if one is pending.
+// pauseIfRequested begins a requested pause, if one is pending and no
+// pause is under way. Called by Pause, by the dispatcher between a plan's
+// commit and its publish, and by the pauser.
 func (n *Node) pauseIfRequested() {
+	nw := n.up.Load()
+	if nw == nil {
+		return
+	}
 	d := time.Duration(n.pauseReq.Swap(0))
 	if d <= 0 {
 		return
 	}
-	gate := make(chan struct{})
-	if !n.paused.CompareAndSwap(nil, &gate) {
+	now := time.Now()
+	cur := n.paused.Load()
+	if cur != nil && now.Before(*cur) {
+		return // one pause at a time
+	}
+	until := now.Add(d)
+	if !n.paused.CompareAndSwap(cur, &until) {
 		return
 	}
 	n.stats.pauses.Add(1)
 	n.log.Warn("paused: not answering the neighborhood", "for", d)
-	n.group.Pause(d)
-	time.AfterFunc(d, func() {
-		n.paused.Store(nil)
-		close(gate)
-		n.log.Warn("resumed")
-	})
+	nw.group.Pause(d)
+}
+
+// runPauses begins a requested pause two plan periods after the request
+// if nothing began it sooner (a leader that plans nothing meanwhile). It
+// is one of the network's components: its wait ends with Run.
+func (n *Node) runPauses(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-n.pauseCh:
+		}
+		if !backoff.Sleep(ctx, 2*n.cfg.PlanPeriod) {
+			return ctx.Err()
+		}
+		n.pauseIfRequested()
+	}
 }
 
 // hold waits while the home is paused, or until ctx ends.
 func (n *Node) hold(ctx context.Context) {
-	if p := n.paused.Load(); p != nil {
-		select {
-		case <-*p:
-		case <-ctx.Done():
+	if until := n.paused.Load(); until != nil {
+		if d := time.Until(*until); d > 0 {
+			backoff.Sleep(ctx, d)
 		}
 	}
 }

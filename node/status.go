@@ -43,8 +43,12 @@ type stats struct {
 	votersRemoved   atomic.Uint64
 	votersDemoted   atomic.Uint64
 	pauses          atomic.Uint64 // Pause (pause.go)
-	// networkOpenFailures is written by the network runner.
+	// networkOpenFailures is written by the network supervisor.
 	networkOpenFailures atomic.Uint64
+	// restarts counts, per component (supervise.go), the failures after
+	// which it was restarted; each written by the component's
+	// supervisor. The map itself is built in New and never changes.
+	restarts map[string]*atomic.Uint64
 }
 
 // Status is a snapshot of what the home is doing, served as JSON.
@@ -83,7 +87,13 @@ type Status struct {
 	CommittedEpoch gridmesh.Epoch    `json:"committed_epoch"`
 	PlansInLog     uint64            `json:"plans_in_log"`
 	Counters       map[string]uint64 `json:"counters"`
-	Rejections     map[string]uint64 `json:"rejections"`
+	// ComponentRestarts counts, per supervised component, the failures
+	// after which it was restarted while the device loop ran on: "http"
+	// (the status endpoint) and the network's components ("mesh",
+	// "plan_receiver", "dispatcher", ...; a failure of one restarts the
+	// whole network, counted under the one that failed).
+	ComponentRestarts map[string]uint64 `json:"component_restarts"`
+	Rejections        map[string]uint64 `json:"rejections"`
 	// Devices are the home's devices by kind ("battery", "meter", "pv",
 	// "charger", "heat_pump", "loads"), once the device loop has started.
 	Devices map[string]DeviceStatus `json:"devices,omitempty"`
@@ -92,8 +102,9 @@ type Status struct {
 	Region *RegionStatus `json:"region,omitempty"`
 }
 
-// Status returns what the home is doing now. Before Ready it holds only
-// the home's identity and counters.
+// Status returns what the home is doing now. Before Ready, and while its
+// network restarts, it holds only the home's identity, counters and
+// devices.
 func (n *Node) Status() Status {
 	s := Status{
 		Home:         n.cfg.Home,
@@ -131,6 +142,10 @@ func (n *Node) Status() Status {
 			"pauses":           n.stats.pauses.Load(),
 		},
 	}
+	s.ComponentRestarts = make(map[string]uint64, len(n.stats.restarts))
+	for name, c := range n.stats.restarts {
+		s.ComponentRestarts[name] = c.Load()
+	}
 	if t, ok := n.Target(); ok {
 		s.Target = &t
 	}
@@ -147,22 +162,21 @@ func (n *Node) Status() Status {
 		s.AimNetW, s.NetW = snap.Command.AimNetW, snap.Reading.NetW
 		s.BatteryW, s.SoC = snap.Command.BatteryW, snap.Reading.Battery.SoC
 	}
-	select {
-	case <-n.ready:
-	default:
+	nw := n.up.Load()
+	if nw == nil {
 		return s
 	}
-	s.Addrs = n.mesh.Addrs()
-	s.Leader, s.Term = n.group.Leader()
+	s.Addrs = nw.mesh.Addrs()
+	s.Leader, s.Term = nw.group.Leader()
 	s.IsLeader = s.Leader == n.id.String()
-	s.CommittedEpoch, _, s.PlansInLog = n.group.Latest()
-	s.Rejections = n.mesh.Rejections()
+	s.CommittedEpoch, _, s.PlansInLog = nw.group.Latest()
+	s.Rejections = nw.mesh.Rejections()
 	s.Region = n.regionStatus()
-	s.Counters["raft_streams_refused"] = n.group.RefusedStreams()
-	s.Counters["raft_streams_other_cluster"] = n.group.OtherClusterStreams()
-	s.Cluster = n.group.ClusterID()
+	s.Counters["raft_streams_refused"] = nw.group.RefusedStreams()
+	s.Counters["raft_streams_other_cluster"] = nw.group.OtherClusterStreams()
+	s.Cluster = nw.group.ClusterID()
 	if s.Cluster == "" {
-		s.Joining = n.group.Joining()
+		s.Joining = nw.group.Joining()
 	}
 	v := n.membership()
 	s.Voter, s.RaftVoters, s.RaftMembers = v.voter, v.voters, v.members
@@ -182,14 +196,18 @@ type membershipView struct {
 
 const membershipMaxAge = 250 * time.Millisecond
 
-// membership returns the cached view, refreshed when stale. Call only
-// after ready.
+// membership returns the cached view, refreshed when stale; an empty
+// view while the network is down.
 func (n *Node) membership() membershipView {
 	if v := n.members.Load(); v != nil && time.Since(v.at) < membershipMaxAge {
 		return *v
 	}
+	nw := n.up.Load()
+	if nw == nil {
+		return membershipView{}
+	}
 	v := membershipView{at: time.Now()}
-	if servers, _, err := n.group.Members(); err == nil {
+	if servers, _, err := nw.group.Members(); err == nil {
 		v.members = len(servers)
 		v.ids = make(map[string]bool, len(servers))
 		for _, sv := range servers {
@@ -204,8 +222,9 @@ func (n *Node) membership() membershipView {
 	return v
 }
 
-// serveHTTP serves GET /status until ctx ends.
-func (n *Node) serveHTTP(ctx context.Context) error {
+// serveHTTP serves GET /status on ln until ctx ends or ln fails, and
+// closes ln.
+func (n *Node) serveHTTP(ctx context.Context, ln net.Listener) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -213,17 +232,15 @@ func (n *Node) serveHTTP(ctx context.Context) error {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(n.Status()) // the client went away; nothing to do
 	})
-	ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("status endpoint: %w", err)
-	}
-	n.httpAddr.Store(ln.Addr().String())
+	n.httpListener.Store(&ln)
+	defer n.httpListener.Store(nil)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("status endpoint: %w", err)
+		// The listener failed: drop the connections it accepted too.
+		return errors.Join(fmt.Errorf("status endpoint: %w", err), srv.Close())
 	case <-ctx.Done():
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()

@@ -1,16 +1,11 @@
 package node
 
 import (
-	"cmp"
 	"context"
-	"slices"
-	"sync"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/peer"
-
 	"github.com/gridmesh/gridmesh"
-	"github.com/gridmesh/gridmesh/control"
+	"github.com/gridmesh/gridmesh/consensus"
 )
 
 // publishTelemetry reports the loop's newest reading every
@@ -78,9 +73,9 @@ func (n *Node) announce() {
 	}
 }
 
-// receiveTelemetry fills the leader's table from the neighborhood topic
-// and teaches the host each home's addresses, so that whichever voter
-// leads can reach every home.
+// receiveTelemetry fills the table from the neighborhood topic (it is
+// the table's one writer: telemetry_table.go) and teaches the host each
+// home's addresses, so that whichever voter leads can reach every home.
 func (n *Node) receiveTelemetry(ctx context.Context, table *telemetryTable) error {
 	for {
 		t, from, err := n.nbhd.NextTelemetry(ctx)
@@ -93,102 +88,22 @@ func (n *Node) receiveTelemetry(ctx context.Context, table *telemetryTable) erro
 	}
 }
 
-// telemetryTable holds the newest report of every home, guarded by mu.
-type telemetryTable struct {
-	mu    sync.Mutex
-	homes map[gridmesh.HomeID]telemetryEntry
-}
-
-type telemetryEntry struct {
-	t        gridmesh.Telemetry
-	from     peer.ID   // the peer that signed the report
-	fromID   string    // from's string form, computed once per peer
-	received time.Time // newest report
-	first    time.Time // first report of this home, for upkeep's choice of voters
-}
-
-func newTelemetryTable() *telemetryTable {
-	return &telemetryTable{homes: make(map[gridmesh.HomeID]telemetryEntry)}
-}
-
-// put keeps t unless the table holds a newer report of the same home run.
-// A restarted home starts its Seq again, so a report much newer in time
-// replaces an old one whatever its Seq.
-func (tt *telemetryTable) put(t gridmesh.Telemetry, from peer.ID, now time.Time) {
-	tt.mu.Lock()
-	defer tt.mu.Unlock()
-	e := telemetryEntry{t: t, from: from, received: now, first: now}
-	if old, ok := tt.homes[t.Home]; ok {
-		if t.Seq <= old.t.Seq && t.AtMs <= old.t.AtMs {
-			return
-		}
-		if old.from == from {
-			e.first, e.fromID = old.first, old.fromID
-		}
-	}
-	if e.fromID == "" && from != "" {
-		e.fromID = from.String() // base58: not for every report
-	}
-	tt.homes[t.Home] = e
-}
-
-// forgetAfter is how long a silent home stays in the table: long enough
-// for any dispatch to have stopped using it, short enough that the table
-// cannot grow without bound as homes come and go.
-const forgetAfter = 10 * time.Minute
-
-// fresh returns the dispatch inputs of every home heard from within
-// maxAge, sorted by home, and forgets homes silent for forgetAfter.
-func (tt *telemetryTable) fresh(now time.Time, maxAge time.Duration) []control.HomeState {
-	tt.mu.Lock()
-	defer tt.mu.Unlock()
-	out := make([]control.HomeState, 0, len(tt.homes))
-	for h, e := range tt.homes {
-		age := now.Sub(e.received)
-		if age > forgetAfter {
-			delete(tt.homes, h)
-		}
-		if age > maxAge || e.t.NoReading {
-			continue
-		}
-		out = append(out, control.HomeState{Home: e.t.Home, BaseW: e.t.BaseW, Battery: e.t.Battery})
-	}
-	slices.SortFunc(out, func(a, b control.HomeState) int { return cmp.Compare(a.Home, b.Home) })
-	return out
-}
-
 // founderName is the founder this home names while it has no Raft state.
 func (n *Node) founderName() string {
 	s, _ := n.founder.Load().(string)
 	return s
 }
 
-// leaderlessListen is how long a home without a known leader goes before
-// it listens to its neighborhood's telemetry although it does not vote:
-// the home is then likely in a cluster that lost its voters to a merge,
-// and the merge rule needs the others' reports.
-const leaderlessListen = 10 * time.Second
-
 // listenTelemetry keeps this home subscribed to its neighborhood's
-// telemetry exactly while it or its peers need the reports: while it has
-// no Raft state (to found or be founded), while it votes (it may lead,
-// and a leader dispatches and keeps the voters from them), after
-// leaderlessListen without a known leader, and while it is connected to
-// a home of its neighborhood that is not in its Raft configuration (a
-// home not yet added, or of a split cluster: gossip relays reports only
-// through subscribers, and this home may be its one path to the leader).
-// Gossip delivers a report to, and verifies its signature at, every
-// subscriber: in a neighborhood of 25 homes, everyone listening cost 5 to
-// 8 times the CPU of the voters alone.
+// telemetry exactly while it or its peers need the reports, as
+// consensus.Listen decides.
 func (n *Node) listenTelemetry(ctx context.Context) error {
 	ticker := time.NewTicker(n.cfg.TelemetryPeriod / 2)
 	defer ticker.Stop()
-	lastLeader := time.Now()
+	var st consensus.ListenState
 	for {
-		if id, _ := n.group.Leader(); id != "" {
-			lastLeader = time.Now()
-		}
-		want := !n.group.HasState() || n.membership().voter || time.Since(lastLeader) > leaderlessListen || n.relaysForOutsiders()
+		var want bool
+		st, want = consensus.Listen(st, n.listenInput(), time.Now())
 		if err := n.nbhd.SubscribeTelemetry(want); err != nil {
 			n.log.Warn("telemetry subscription", "want", want, "err", err)
 		}
@@ -200,17 +115,16 @@ func (n *Node) listenTelemetry(ctx context.Context) error {
 	}
 }
 
-// relaysForOutsiders reports whether a peer this home is connected to is
-// admitted to its neighborhood but not in its Raft configuration.
-func (n *Node) relaysForOutsiders() bool {
+// listenInput gathers what consensus.Listen needs: the home's Raft state
+// and the admitted peers it is connected to.
+func (n *Node) listenInput() consensus.ListenInput {
 	v := n.membership()
-	if v.ids == nil {
-		return false // configuration unknown
-	}
+	leader, _ := n.group.Leader()
+	in := consensus.ListenInput{HasState: n.group.HasState(), Voter: v.voter, LeaderKnown: leader != "", Members: v.ids}
 	for _, p := range n.mesh.Host().Network().Peers() {
-		if n.mesh.Admitted(p) && !v.ids[p.String()] {
-			return true
+		if n.mesh.Admitted(p) {
+			in.Neighbors = append(in.Neighbors, p.String())
 		}
 	}
-	return false
+	return in
 }

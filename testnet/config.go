@@ -46,7 +46,7 @@ type Config struct {
 	// Voters is how many homes of each neighborhood vote in its Raft
 	// group (five once it has seven homes, if more than this). The
 	// neighborhoods organize themselves: their homes found a cluster and
-	// the leader chooses the voters (node.FormationConfig).
+	// the leader chooses the voters (consensus.FormationConfig).
 	Voters int
 	// StaticVoters configures the first Voters homes of each
 	// neighborhood as its voters instead, as the first city did.

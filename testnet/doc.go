@@ -72,7 +72,7 @@
 // must come from a member of the neighborhood they claim).
 //
 // No home is configured as a voter: each neighborhood's homes found their
-// Raft group and keep its voters themselves (node.FormationConfig), from
+// Raft group and keep its voters themselves (consensus.FormationConfig), from
 // the bootstrap peers each home is given (the first home of its
 // neighborhood, the one before it, the first of the previous
 // neighborhood). Every home listens on a port fixed before the run and

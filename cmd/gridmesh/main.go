@@ -21,6 +21,8 @@ Usage:
   gridmesh node --config FILE             run one home from its YAML file
   gridmesh node id --config FILE          print the home's peer ID (for neighborhood invite)
   gridmesh testnet [flags]                start a city of homes on this machine and report
+  gridmesh lab [flags]                    start a city of home processes in network namespaces
+                                          over shaped links, inject OS faults, report (root)
   gridmesh devices serve-sunspec [flags]  serve a simulated SunSpec inverter over Modbus TCP
   gridmesh devices serve-mqtt [flags]     serve a simulated battery and meter through an MQTT broker
   gridmesh neighborhood init --id ID --out DIR
@@ -53,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "testnet":
 		err = testnetCmd(ctx, args[1:], stdout, stderr)
+	case "lab":
+		err = labCmd(ctx, args[1:], stdout, stderr)
 	case "node":
 		err = nodeCmd(ctx, args[1:], stdout, stderr)
 	case "devices":

@@ -1,0 +1,84 @@
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gridmesh/gridmesh"
+)
+
+// status is the part of a home's GET /status the lab reads. It is
+// decoded from the JSON alone: the lab shares no type with the node.
+type status struct {
+	Home           string            `json:"home"`
+	PeerID         string            `json:"peer_id"`
+	Cluster        string            `json:"cluster"`
+	Voter          bool              `json:"voter"`
+	Leader         string            `json:"leader"`
+	IsLeader       bool              `json:"is_leader"`
+	Term           uint64            `json:"term"`
+	HasPlan        bool              `json:"has_plan"`
+	EverPlanned    bool              `json:"ever_planned"`
+	PlanEpoch      gridmesh.Epoch    `json:"plan_epoch"`
+	CommittedEpoch gridmesh.Epoch    `json:"committed_epoch"`
+	Counters       map[string]uint64 `json:"counters"`
+}
+
+// pollTimeout bounds one status request: a stopped or cut-off home does
+// not answer, and a round must not wait for it.
+const pollTimeout = time.Second
+
+// poller reads homes' status endpoints from the router namespace: its
+// sockets are opened there (the lab's own namespaces are untouched), so
+// it reaches every home over the router's routes, as a monitoring box
+// on the homes' network would.
+type poller struct {
+	client *http.Client
+}
+
+func newPoller(routerNS string) *poller {
+	d := &net.Dialer{Timeout: pollTimeout}
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var c net.Conn
+			err := inNetns(routerNS, func() error {
+				var err error
+				c, err = d.DialContext(ctx, network, addr)
+				return err
+			})
+			return c, err
+		},
+		MaxIdleConnsPerHost: 1,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	return &poller{client: &http.Client{Transport: tr, Timeout: pollTimeout}}
+}
+
+// get reads one home's status.
+func (p *poller) get(ctx context.Context, addr string) (status, error) {
+	var s status
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s:%d/status", addr, statusPort), nil)
+	if err != nil {
+		return s, err
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return s, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return s, fmt.Errorf("status %s: %s", addr, resp.Status)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&s); err != nil {
+		return s, fmt.Errorf("status %s: %w", addr, err)
+	}
+	return s, nil
+}
+
+// close releases idle connections.
+func (p *poller) close() { p.client.CloseIdleConnections() }

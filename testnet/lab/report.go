@@ -1,0 +1,148 @@
+package lab
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+// Report is what a lab run measured. Keys shared with the in-process
+// testnet's report (package testnet) mean the same there.
+type Report struct {
+	RunID         string   `json:"run_id"`
+	Homes         int      `json:"homes"`
+	Neighborhoods int      `json:"neighborhoods"`
+	DurationS     float64  `json:"duration_s"`
+	Scenario      []string `json:"scenario"`
+	// Link is the links' profile by name, and its figures.
+	Link     string      `json:"link"`
+	LinkSpec LinkReport  `json:"link_spec"`
+	Packets  PacketStats `json:"packets"`
+
+	Neighborhood []NeighborhoodReport `json:"neighborhood"`
+
+	// FailoverMs: one entry per fault that took a leader away (kill,
+	// stop, partition), from the fault to the first status poll at which
+	// every other home of the neighborhood (the majority's, in a
+	// partition) held a valid plan of a newer term. Polls are
+	// PollInterval apart: that is the figures' resolution.
+	FailoverMs []float64 `json:"failover_ms"`
+	// Faults lists what the lab did, in order, and what it measured.
+	Faults []Fault `json:"faults"`
+	// HomesWithoutValidPlanMax: the most homes at one poll that had had a
+	// plan and whose lease had run out (a partition's cut-off minority
+	// counts: it is right to fall back to autonomous control).
+	HomesWithoutValidPlanMax int `json:"homes_without_valid_plan_max"`
+	// StalePlansApplied: plans a home was seen to apply (its plan epoch
+	// changed between polls) whose term was older than a term some home
+	// of its neighborhood had applied at an earlier poll; anything but
+	// 0 is a breach. PlansRefusedStale: plans the homes' loops refused
+	// as stale (their plans_stale counters), so that the 0 is not a
+	// vacuous one.
+	StalePlansApplied uint64 `json:"stale_plans_applied"`
+	PlansRefusedStale uint64 `json:"plans_refused_stale"`
+	// MinorityPlansApplied: plans a partition's minority applied that
+	// were newer than its leader's last plan the majority held; a
+	// minority cannot commit, so anything but 0 is a breach.
+	MinorityPlansApplied uint64 `json:"minority_plans_applied"`
+
+	Kills      int `json:"kills"`
+	Stops      int `json:"stops"`
+	Partitions int `json:"partitions"`
+	// Isolations: homes (not leading) cut off alone; RestartAlls: times
+	// every home was killed at once and restarted from disk.
+	Isolations  int `json:"isolations"`
+	RestartAlls int `json:"restart_alls"`
+	// RestartsFromDisk: killed homes restarted from their data directory
+	// that came back in the cluster they had left; Restarts counts every
+	// restart.
+	Restarts         int `json:"restarts"`
+	RestartsFromDisk int `json:"restarts_from_disk"`
+	// NewClustersAfterRestart: clusters restarted homes founded (0 is
+	// right: they hold their Raft state).
+	NewClustersAfterRestart uint64 `json:"new_clusters_after_restart"`
+
+	Processes ProcessReport `json:"processes"`
+	// Errors lists what went wrong; empty on a clean run.
+	Errors []string `json:"errors"`
+}
+
+// NeighborhoodReport is one neighborhood's part of the report.
+type NeighborhoodReport struct {
+	ID            string `json:"id"`
+	Homes         int    `json:"homes"`
+	LiveHomes     int    `json:"live_homes"`
+	Leader        string `json:"leader"`
+	LeaderChanges int    `json:"leader_changes"`
+	// PlanCoverage: the share of live homes holding a valid plan of the
+	// leader's term at the last poll.
+	PlanCoverage float64 `json:"plan_coverage"`
+	// FirstPlanMs: from the homes' start to a first plan applied here.
+	FirstPlanMs float64 `json:"first_plan_ms"`
+	// ClustersFormed: Raft clusters founded here over the run (every
+	// incarnation of every home); 1 is right. ClusterMerges: homes that
+	// wiped their state to join the cluster the merge rule chose.
+	ClustersFormed uint64 `json:"clusters_formed"`
+	ClusterMerges  uint64 `json:"cluster_merges"`
+}
+
+// Fault is one fault the lab injected.
+type Fault struct {
+	Kind         string  `json:"kind"`
+	Home         string  `json:"home"`
+	Neighborhood string  `json:"neighborhood"`
+	AtS          float64 `json:"at_s"`
+	// FailoverMs is -1 when no failover was seen.
+	FailoverMs float64 `json:"failover_ms"`
+	// BackMs: from the restart (kill, restart-all), SIGCONT (stop) or
+	// heal (partition, isolate) to the first poll at which every home of
+	// the neighborhood (every home, for restart-all) held a valid plan
+	// of its leader's term; -1 if not within the wait.
+	BackMs float64 `json:"back_ms"`
+	// Minority is a partition's cut-off side.
+	Minority []string `json:"minority,omitempty"`
+}
+
+// LinkReport states a link profile's figures.
+type LinkReport struct {
+	DelayMinMs   float64 `json:"delay_min_ms"`
+	DelayMaxMs   float64 `json:"delay_max_ms"`
+	LossPct      float64 `json:"loss_pct"`
+	BurstLoss    bool    `json:"burst_loss"`
+	RateMbitPerS float64 `json:"rate_mbit_s"`
+}
+
+// PacketStats are what the links carried and dropped, all homes
+// together, from the homes (up) and to them (down).
+type PacketStats struct {
+	Up           uint64 `json:"up"`
+	Down         uint64 `json:"down"`
+	Lost         uint64 `json:"lost"`
+	BurstLost    uint64 `json:"burst_lost"`
+	QueueDropped uint64 `json:"queue_dropped"`
+}
+
+// ProcessReport counts the homes' processes.
+type ProcessReport struct {
+	Started int `json:"started"`
+	// KilledByLab: incarnations that ended by the lab's SIGKILL or, at
+	// the end, its SIGTERM. Unexpected: those that ended otherwise (each
+	// is also in errors).
+	KilledByLab  int `json:"killed_by_lab"`
+	Unexpected   int `json:"unexpected_exits"`
+	RunningAtEnd int `json:"running_at_end"`
+	// LogErrors: lines at level ERROR, or panics, in the homes' logs.
+	LogErrors int `json:"log_errors"`
+}
+
+// WriteFile writes the report as indented JSON.
+func (r *Report) WriteFile(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
