@@ -249,7 +249,7 @@ func (n *Node) openNetwork(ctx context.Context) (*mesh.Mesh, *consensus.Group, *
 	}
 	raftCfg := n.cfg.Raft
 	raftCfg.Admit = m.Admitted // everyone, unless cfg.Mesh.Admission is set
-	g, err := consensus.Open(raftCfg, m.Host(), n.log)
+	g, err := consensus.Open(raftCfg, consensus.NewHostTransport(m.Host()), n.log)
 	if err != nil {
 		return nil, nil, nil, errors.Join(err, m.Close())
 	}
