@@ -15,10 +15,10 @@ import (
 
 // A neighborhood of admitted homes elects a leader and follows its plans
 // as one without admission does; a stranger that dials in is refused and
-// counted in the home's status.
+// counted in the home's status. On TCP: the stranger is a real host.
 func TestAdmittedNeighborhood(t *testing.T) {
 	nb := meshtest.NewNeighborhood(t, "nb")
-	homes := startNeighborhood(t, 3, 3, func(i int, c *node.Config) {
+	homes := startNeighborhood(t, nil, 3, 3, func(i int, c *node.Config) {
 		id, err := peer.Decode(c.Raft.Servers[i].ID)
 		if err != nil {
 			t.Fatal(err)

@@ -243,7 +243,7 @@ func (n *Node) runNetwork(ctx context.Context, plans chan<- gridmesh.Plan) error
 // openNetwork opens the host, the Raft group and the topics, closing
 // whatever it opened when a later step fails.
 func (n *Node) openNetwork(ctx context.Context) (*mesh.Mesh, *consensus.Group, *mesh.Neighborhood, error) {
-	m, err := mesh.Open(ctx, n.cfg.Mesh, n.deps.Key, n.log)
+	m, err := mesh.Open(ctx, n.cfg.Mesh, n.deps.Key, n.log, n.deps.Mesh...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
