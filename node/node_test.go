@@ -90,10 +90,15 @@ func fastConfig() node.Config {
 }
 
 // inBubble runs f in a synctest bubble (virtual time: the homes' timers
-// and every wait of the test pass as fast as the CPU allows) and logs how
-// much virtual time passed, in how much real time.
+// and every wait of the test pass as fast as the CPU allows), in parallel
+// with the package's other bubbles, and logs how much virtual time
+// passed, in how much real time. A bubble shares nothing with another:
+// its homes are on an in-memory network of its own, in directories of
+// its own, and what it asserts does not depend on how fast it runs, so
+// the tests run side by side and keep both cores busy.
 func inBubble(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
+	t.Parallel()
 	start := time.Now()
 	var virtual time.Duration
 	synctest.Test(t, func(t *testing.T) {
