@@ -194,35 +194,28 @@ type deadline struct {
 	cancel chan struct{} // closed when the deadline passes
 }
 
-// set arms the deadline at t (the zero time disarms it).
+// set arms the deadline at t (the zero time disarms it). A channel not
+// yet closed is kept and re-armed, so a read already waiting on it sees
+// the new deadline.
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.timer != nil && !d.timer.Stop() {
-		<-d.cancel // the timer's func closed it, or is about to
+		<-d.cancel // the timer fired: its func closes the channel
 	}
 	d.timer = nil
-	closed := isClosed(d.cancel)
+	if d.cancel == nil || isClosed(d.cancel) {
+		d.cancel = make(chan struct{})
+	}
 	if t.IsZero() {
-		if closed || d.cancel == nil {
-			d.cancel = make(chan struct{})
-		}
 		return
 	}
 	if dur := time.Until(t); dur > 0 {
-		if closed || d.cancel == nil {
-			d.cancel = make(chan struct{})
-		}
 		cancel := d.cancel
 		d.timer = time.AfterFunc(dur, func() { close(cancel) })
 		return
 	}
-	if d.cancel == nil || !closed {
-		if d.cancel == nil {
-			d.cancel = make(chan struct{})
-		}
-		close(d.cancel)
-	}
+	close(d.cancel)
 }
 
 // wait returns a channel closed when the deadline passes; nil (blocks
