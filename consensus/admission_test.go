@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -28,14 +29,38 @@ func (a *admitSet) admit(p peer.ID) bool {
 
 func (a *admitSet) set(p peer.ID) { a.ok.Store(&p) }
 
+// memLayers returns a stream layer for each of two peers of an
+// in-memory network, configured by cfg(i), and their IDs. Admission is
+// the layer's policy, the same on any transport: these tests run it in
+// virtual time.
+func memLayers(t *testing.T, cfg func(i int) layerConfig) ([2]*streamLayer, []peer.ID) {
+	t.Helper()
+	net := consensustest.NewNetwork()
+	ids := consensustest.NewPeerIDs(t, 2)
+	var ls [2]*streamLayer
+	for i := range ls {
+		ls[i] = newConfiguredLayer(t, net.Endpoint(ids[i]), "a", cfg(i))
+	}
+	return ls, ids
+}
+
 // A stream from a peer that is not admitted is reset, and counted; one
 // from a peer admitted while its stream waits goes through.
 func TestStreamLayerResetsStreamsFromNonMembers(t *testing.T) {
-	hs := consensustest.NewHosts(t, 2)
-	var adm admitSet
-	srv, cli := newConfiguredLayer(t, hs[0], "a", layerConfig{queueLen: acceptQueueLen, admit: adm.admit}), newTestLayer(t, hs[1], "a", acceptQueueLen)
+	synctest.Test(t, testResetsStreamsFromNonMembers)
+}
 
-	c, err := cli.Dial(addrOf(hs[0]), dialTimeout)
+func testResetsStreamsFromNonMembers(t *testing.T) {
+	var adm admitSet
+	ls, ids := memLayers(t, func(i int) layerConfig {
+		if i == 0 {
+			return layerConfig{queueLen: acceptQueueLen, admit: adm.admit}
+		}
+		return layerConfig{queueLen: acceptQueueLen}
+	})
+	srv, cli := ls[0], ls[1]
+
+	c, err := cli.Dial(addrOfPeer(ids[0]), dialTimeout)
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
@@ -56,7 +81,7 @@ func TestStreamLayerResetsStreamsFromNonMembers(t *testing.T) {
 
 	// Admitted while its stream waits: it reaches raft.
 	accepted := acceptOne(srv)
-	c, err = cli.Dial(addrOf(hs[0]), dialTimeout)
+	c, err = cli.Dial(addrOfPeer(ids[0]), dialTimeout)
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
@@ -70,7 +95,7 @@ func TestStreamLayerResetsStreamsFromNonMembers(t *testing.T) {
 		}
 		return nil
 	})
-	adm.set(hs[1].ID())
+	adm.set(ids[1])
 	s, ok := <-accepted
 	if !ok {
 		t.Fatal("Accept failed")
@@ -86,19 +111,27 @@ func TestStreamLayerResetsStreamsFromNonMembers(t *testing.T) {
 // Dial refuses a peer that is not admitted by the end of its timeout,
 // and dials one that is.
 func TestStreamLayerDialsMembersOnly(t *testing.T) {
-	hs := consensustest.NewHosts(t, 2)
-	var adm admitSet
-	newTestLayer(t, hs[0], "a", acceptQueueLen)
-	cli := newConfiguredLayer(t, hs[1], "a", layerConfig{queueLen: acceptQueueLen, admit: adm.admit})
+	synctest.Test(t, testDialsMembersOnly)
+}
 
-	if _, err := cli.Dial(addrOf(hs[0]), 200*time.Millisecond); !errors.Is(err, ErrNotAdmitted) {
+func testDialsMembersOnly(t *testing.T) {
+	var adm admitSet
+	ls, ids := memLayers(t, func(i int) layerConfig {
+		if i == 1 {
+			return layerConfig{queueLen: acceptQueueLen, admit: adm.admit}
+		}
+		return layerConfig{queueLen: acceptQueueLen}
+	})
+	cli := ls[1]
+
+	if _, err := cli.Dial(addrOfPeer(ids[0]), 200*time.Millisecond); !errors.Is(err, ErrNotAdmitted) {
 		t.Fatalf("Dial to a non-member: %v, want ErrNotAdmitted", err)
 	}
 	if n := cli.refused.Load(); n != 1 {
 		t.Fatalf("%d refused dials counted, want 1", n)
 	}
-	adm.set(hs[0].ID())
-	c, err := cli.Dial(addrOf(hs[0]), dialTimeout)
+	adm.set(ids[0])
+	c, err := cli.Dial(addrOfPeer(ids[0]), dialTimeout)
 	if err != nil {
 		t.Fatalf("Dial to a member: %v", err)
 	}

@@ -15,7 +15,7 @@ func BenchmarkCommit(b *testing.B) {
 			name = "boltdb"
 		}
 		b.Run(name, func(b *testing.B) {
-			ms := newCluster(b, 3, 0, durable)
+			ms := newHostCluster(b, 3, 0, durable)
 			leader := waitLeader(b, ms)
 			body := make([]byte, 1024) // a plan for ~40 homes
 			ctx := context.Background()

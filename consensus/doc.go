@@ -5,11 +5,13 @@
 // # What it owns
 //
 //   - The transport: Raft RPCs travel on streams of protocol
-//     /gridmesh/raft/1.0.0/<neighborhood> (see ProtocolID) opened on the
-//     host the caller already runs; no second port. Raft's ServerID and
-//     ServerAddress are both the member's peer ID string. Connections are
-//     pooled by raft's NetworkTransport, so a heartbeat reuses a stream
-//     rather than opening one.
+//     /gridmesh/raft/1.0.0/<neighborhood> (see ProtocolID) carried by the
+//     Transport Open is given: libp2p streams on the host the caller
+//     already runs (NewHostTransport; no second port), or memory in tests
+//     (consensustest.Network, in testing/synctest bubbles). Raft's
+//     ServerID and ServerAddress are both the member's peer ID string.
+//     Connections are pooled by raft's NetworkTransport, so a heartbeat
+//     reuses a stream rather than opening one.
 //   - The FSM: the newest committed plan body (opaque bytes the caller
 //     encodes), its gridmesh.Epoch (the Raft term and index of its log
 //     entry), how many plans were committed, and the cluster's name (the
@@ -36,7 +38,7 @@
 //
 // # What the caller must do
 //
-//   - Fill the host's peerstore with the addresses of every member
+//   - On a host (NewHostTransport), fill its peerstore with the addresses of every member
 //     before (and while) the group runs: Dial looks only there.
 //   - Either leave Config.Servers empty and found the group with
 //     Bootstrap on exactly one member (the others are added by its

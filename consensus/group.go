@@ -11,7 +11,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	"github.com/libp2p/go-libp2p/core/host"
 
 	"github.com/gridmesh/gridmesh"
 )
@@ -33,7 +32,7 @@ const (
 // methods are safe for concurrent use.
 type Group struct {
 	cfg      Config
-	host     host.Host
+	tr       Transport
 	log      *slog.Logger
 	rlog     hclog.Logger
 	leaderCh chan struct{} // size 1; a pending notice is enough
@@ -94,25 +93,27 @@ func storedClusterName(logs raft.LogStore, log *slog.Logger) string {
 	return ""
 }
 
-// Open starts this home's member of cfg.Neighborhood's group on h, whose
-// peer ID must be cfg.LocalID. With cfg.Servers set it bootstraps the
-// group from them when the stores hold no Raft state; without, a member
-// with no state waits to be bootstrapped (Bootstrap) or added by a
-// leader. Raft's goroutines run until Close.
-func Open(cfg Config, h host.Host, log *slog.Logger) (*Group, error) {
+// Open starts this home's member of cfg.Neighborhood's group on tr
+// (NewHostTransport for the home's libp2p host), whose peer must be
+// cfg.LocalID. With cfg.Servers set it bootstraps the group from them
+// when the stores hold no Raft state; without, a member with no state
+// waits to be bootstrapped (Bootstrap) or added by a leader. Raft's
+// goroutines run until Close. Every instance of raft the group runs
+// (Open's, and each Reset's) gets a stream layer of its own on tr.
+func Open(cfg Config, tr Transport, log *slog.Logger) (*Group, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if h == nil || log == nil {
-		return nil, errors.New("consensus: Open needs a host and a logger")
+	if tr == nil || log == nil {
+		return nil, errors.New("consensus: Open needs a transport and a logger")
 	}
-	if h.ID().String() != cfg.LocalID {
-		return nil, fmt.Errorf("consensus: host is %s, config says %s", h.ID(), cfg.LocalID)
+	if id := tr.LocalPeer(); id.String() != cfg.LocalID {
+		return nil, fmt.Errorf("consensus: transport is peer %s, config says %s", id, cfg.LocalID)
 	}
 	log = log.With("component", "consensus", "neighborhood", string(cfg.Neighborhood))
 	g := &Group{
 		cfg:      cfg,
-		host:     h,
+		tr:       tr,
 		log:      log,
 		rlog:     newRaftLogger(log, cfg.LogLevel),
 		leaderCh: make(chan struct{}, 1),
@@ -134,7 +135,7 @@ func (g *Group) start(bootstrap bool) (*instance, error) {
 		return nil, err
 	}
 	f := &fsm{}
-	layer := newStreamLayer(g.host, cfg.Neighborhood, layerConfig{
+	layer := newStreamLayer(g.tr, cfg.Neighborhood, layerConfig{
 		queueLen: acceptQueueLen,
 		admit:    cfg.Admit,
 		cluster: func() string {

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
@@ -53,8 +51,40 @@ func ProtocolID(n gridmesh.NeighborhoodID) protocol.ID {
 	return protocol.ID(protocolPrefix + string(n))
 }
 
-// streamLayer is a raft.StreamLayer over libp2p streams of one
-// neighborhood's protocol on a shared host.
+// Transport carries a member's Raft streams between peers. Open takes
+// it, as hashicorp/raft's NewRaft takes its transport: NewHostTransport
+// puts the streams on the home's libp2p host; consensustest.Network keeps
+// them in memory, for tests in testing/synctest bubbles. The policy over
+// it is the group's own and is the same on either: streams name their
+// neighborhood and cluster in their protocol ID, a member refuses another
+// cluster's and a peer not admitted, and a full accept queue resets.
+//
+// Streams are net.Conns whose RemoteAddr and LocalAddr String is the peer
+// ID; one that has a Reset() error method is reset, not closed, when
+// refused.
+type Transport interface {
+	// LocalPeer is the peer this transport speaks for: the member's
+	// Raft ServerID.
+	LocalPeer() peer.ID
+	// Listen hands every inbound stream whose protocol ID starts with base
+	// and which match accepts to handle, on a goroutine of its own,
+	// until Unlisten(base). A later Listen of the same base replaces it.
+	Listen(base protocol.ID, match func(protocol.ID) bool, handle func(s net.Conn, from peer.ID))
+	// Unlisten stops handing streams of base.
+	Unlisten(base protocol.ID)
+	// Connect connects to id without opening a stream; the two peers
+	// then admit each other (see Config.Admit).
+	Connect(ctx context.Context, id peer.ID) error
+	// OpenStream opens a stream of protocol p to id.
+	OpenStream(ctx context.Context, id peer.ID, p protocol.ID) (net.Conn, error)
+	// Protect keeps the connections to id open while tag holds them,
+	// against a connection manager trimming them; Unprotect lets go.
+	Protect(id peer.ID, tag string)
+	Unprotect(id peer.ID, tag string)
+}
+
+// streamLayer is a raft.StreamLayer over a Transport's streams of one
+// neighborhood's protocol.
 //
 // Inbound streams wait in a bounded queue for Accept; when the queue is
 // full a new stream is reset at once (the dialer sees a reset and raft
@@ -62,7 +92,7 @@ func ProtocolID(n gridmesh.NeighborhoodID) protocol.ID {
 // can close them all: raft's NetworkTransport neither closes its pooled
 // connections nor the inbound ones its handlers block on.
 type streamLayer struct {
-	host    host.Host
+	tr      Transport
 	proto   protocol.ID
 	log     *slog.Logger
 	admit   func(peer.ID) bool // nil admits everyone; fixed at construction
@@ -97,16 +127,16 @@ type layerConfig struct {
 	cluster func() string
 }
 
-// newStreamLayer registers the neighborhood's stream handler on h. The
+// newStreamLayer registers the neighborhood's stream handler on tr. The
 // whole configuration is set before, since the handler reads it from the
 // first inbound stream on.
-func newStreamLayer(h host.Host, n gridmesh.NeighborhoodID, cfg layerConfig, log *slog.Logger) *streamLayer {
+func newStreamLayer(tr Transport, n gridmesh.NeighborhoodID, cfg layerConfig, log *slog.Logger) *streamLayer {
 	cluster := cfg.cluster
 	if cluster == nil {
 		cluster = func() string { return "" }
 	}
 	l := &streamLayer{
-		host:    h,
+		tr:      tr,
 		proto:   ProtocolID(n),
 		log:     log,
 		admit:   cfg.admit,
@@ -116,7 +146,7 @@ func newStreamLayer(h host.Host, n gridmesh.NeighborhoodID, cfg layerConfig, log
 		conns:   make(map[*streamConn]struct{}),
 		peers:   make(map[peer.ID]struct{}),
 	}
-	h.SetStreamHandlerMatch(l.proto, l.match, l.handle)
+	tr.Listen(l.proto, l.match, l.handle)
 	return l
 }
 
@@ -151,31 +181,30 @@ func (l *streamLayer) match(p protocol.ID) bool {
 // handle queues an inbound stream for Accept, or resets it when its peer
 // is not admitted within admitWait, the layer is closed or the queue is
 // full.
-func (l *streamLayer) handle(s network.Stream) {
-	p := s.Conn().RemotePeer()
+func (l *streamLayer) handle(s net.Conn, p peer.ID) {
 	ctx, cancel := context.WithTimeout(context.Background(), admitWait)
 	ok := l.awaitAdmitted(ctx, p)
 	cancel()
 	if !ok {
 		l.refused.Add(1)
 		l.log.Info("raft stream from a peer not admitted, reset", "peer", p.String())
-		_ = s.Reset()
+		reset(s)
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		_ = s.Reset()
+		reset(s)
 		return
 	}
-	c := &streamConn{s: s, layer: l}
+	c := &streamConn{Conn: s, layer: l}
 	select {
 	case l.accept <- c:
 		l.conns[c] = struct{}{}
 		l.protectLocked(p)
 	default:
-		l.log.Warn("raft accept queue full, stream reset", "peer", s.Conn().RemotePeer())
-		_ = s.Reset()
+		l.log.Warn("raft accept queue full, stream reset", "peer", p.String())
+		reset(s)
 	}
 }
 
@@ -214,7 +243,7 @@ func (l *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 		defer cancel()
 	}
 	if l.admit != nil && !l.admit(id) {
-		if err := l.host.Connect(ctx, peer.AddrInfo{ID: id}); err != nil {
+		if err := l.tr.Connect(ctx, id); err != nil {
 			return nil, fmt.Errorf("connect to raft peer %s: %w", id, err)
 		}
 		if !l.awaitAdmitted(ctx, id) {
@@ -222,15 +251,15 @@ func (l *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 			return nil, fmt.Errorf("open raft stream to %s: %w", id, ErrNotAdmitted)
 		}
 	}
-	s, err := l.host.NewStream(ctx, id, clusterProtocol(l.proto, l.cluster()))
+	s, err := l.tr.OpenStream(ctx, id, clusterProtocol(l.proto, l.cluster()))
 	if err != nil {
 		return nil, fmt.Errorf("open raft stream to %s: %w", id, err)
 	}
-	c := &streamConn{s: s, layer: l}
+	c := &streamConn{Conn: s, layer: l}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		_ = s.Reset()
+		reset(s)
 		return nil, net.ErrClosed
 	}
 	l.conns[c] = struct{}{}
@@ -243,12 +272,12 @@ func (l *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 func (l *streamLayer) protectLocked(p peer.ID) {
 	if _, ok := l.peers[p]; !ok {
 		l.peers[p] = struct{}{}
-		l.host.ConnManager().Protect(p, string(l.proto))
+		l.tr.Protect(p, string(l.proto))
 	}
 }
 
 // Addr names the local peer.
-func (l *streamLayer) Addr() net.Addr { return peerAddr(l.host.ID()) }
+func (l *streamLayer) Addr() net.Addr { return peerAddr(l.tr.LocalPeer()) }
 
 // Close removes the stream handler, unblocks Accept and closes every
 // stream the layer handed out, queued or in use: peers read EOF, and
@@ -264,15 +293,15 @@ func (l *streamLayer) Close() error {
 	conns := l.conns
 	l.conns = nil
 	for p := range l.peers {
-		l.host.ConnManager().Unprotect(p, string(l.proto))
+		l.tr.Unprotect(p, string(l.proto))
 	}
 	l.peers = nil
 	l.mu.Unlock()
 
-	l.host.RemoveStreamHandler(l.proto)
+	l.tr.Unlisten(l.proto)
 	close(l.done)
 	for c := range conns {
-		_ = c.s.Close()
+		_ = c.Conn.Close()
 	}
 	return nil
 }
@@ -311,10 +340,11 @@ func (l *streamLayer) forget(c *streamConn) {
 	delete(l.conns, c) // no-op on the nil map after Close
 }
 
-// streamConn is a libp2p stream seen as a net.Conn. Deadlines go to the
-// stream.
+// streamConn is a Raft stream as raft sees it: tracked by its layer,
+// held while the layer is paused, and ending with io.EOF once the layer
+// is closed.
 type streamConn struct {
-	s     network.Stream
+	net.Conn
 	layer *streamLayer
 }
 
@@ -324,7 +354,7 @@ var _ net.Conn = (*streamConn)(nil)
 // reports io.EOF: the stream ended because we stopped, not because of a
 // fault.
 func (c *streamConn) Read(b []byte) (int, error) {
-	n, err := c.s.Read(b)
+	n, err := c.Conn.Read(b)
 	c.layer.hold()
 	if err != nil && c.layer.isClosed() {
 		err = io.EOF
@@ -335,7 +365,7 @@ func (c *streamConn) Read(b []byte) (int, error) {
 // Write writes to the stream, once the layer is not paused.
 func (c *streamConn) Write(b []byte) (int, error) {
 	c.layer.hold()
-	return c.s.Write(b)
+	return c.Conn.Write(b)
 }
 
 // hold waits while the layer is paused, or until it closes.
@@ -347,16 +377,21 @@ func (l *streamLayer) hold() {
 		}
 	}
 }
-func (c *streamConn) SetDeadline(t time.Time) error      { return c.s.SetDeadline(t) }
-func (c *streamConn) SetReadDeadline(t time.Time) error  { return c.s.SetReadDeadline(t) }
-func (c *streamConn) SetWriteDeadline(t time.Time) error { return c.s.SetWriteDeadline(t) }
-func (c *streamConn) LocalAddr() net.Addr                { return peerAddr(c.s.Conn().LocalPeer()) }
-func (c *streamConn) RemoteAddr() net.Addr               { return peerAddr(c.s.Conn().RemotePeer()) }
 
 // Close closes the stream both ways and stops tracking it.
 func (c *streamConn) Close() error {
 	c.layer.forget(c)
-	return c.s.Close()
+	return c.Conn.Close()
+}
+
+// reset resets s if its transport can (a libp2p stream: the peer sees a
+// reset, not an orderly end), or closes it.
+func reset(s net.Conn) {
+	if r, ok := s.(interface{ Reset() error }); ok {
+		_ = r.Reset()
+		return
+	}
+	_ = s.Close()
 }
 
 // peerAddr is a peer ID seen as a net.Addr; its String is the raft

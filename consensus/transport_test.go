@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/consensus/consensustest"
@@ -20,18 +21,21 @@ const dialTimeout = 5 * time.Second
 
 func newTestLayer(t *testing.T, h host.Host, n string, queueLen int) *streamLayer {
 	t.Helper()
-	return newConfiguredLayer(t, h, n, layerConfig{queueLen: queueLen})
+	return newConfiguredLayer(t, NewHostTransport(h), n, layerConfig{queueLen: queueLen})
 }
 
-// newConfiguredLayer is newTestLayer with the whole configuration.
-func newConfiguredLayer(t *testing.T, h host.Host, n string, cfg layerConfig) *streamLayer {
+// newConfiguredLayer is newTestLayer with the whole configuration, on
+// any transport.
+func newConfiguredLayer(t *testing.T, tr Transport, n string, cfg layerConfig) *streamLayer {
 	t.Helper()
-	l := newStreamLayer(h, gridmesh.NeighborhoodID("nb-"+n), cfg, consensustest.Logger(t))
+	l := newStreamLayer(tr, gridmesh.NeighborhoodID("nb-"+n), cfg, consensustest.Logger(t))
 	t.Cleanup(func() { _ = l.Close() })
 	return l
 }
 
 func addrOf(h host.Host) raft.ServerAddress { return raft.ServerAddress(h.ID().String()) }
+
+func addrOfPeer(id peer.ID) raft.ServerAddress { return raft.ServerAddress(id.String()) }
 
 // acceptOne accepts in the background, so a test can dial meanwhile.
 func acceptOne(l *streamLayer) <-chan net.Conn {
@@ -152,8 +156,8 @@ func TestStreamLayerKeepsClustersApart(t *testing.T) {
 	} {
 		hs := consensustest.NewHosts(t, 2)
 		named := func(name string) func() string { return func() string { return name } }
-		srv := newConfiguredLayer(t, hs[0], "a", layerConfig{queueLen: acceptQueueLen, cluster: named(tc.listener)})
-		cli := newConfiguredLayer(t, hs[1], "a", layerConfig{queueLen: acceptQueueLen, cluster: named(tc.dialer)})
+		srv := newConfiguredLayer(t, NewHostTransport(hs[0]), "a", layerConfig{queueLen: acceptQueueLen, cluster: named(tc.listener)})
+		cli := newConfiguredLayer(t, NewHostTransport(hs[1]), "a", layerConfig{queueLen: acceptQueueLen, cluster: named(tc.dialer)})
 		if got := reaches(t, cli, srv, hs[0]); got != tc.want {
 			t.Errorf("cluster %q dialing cluster %q: reached %v, want %v", tc.dialer, tc.listener, got, tc.want)
 		}

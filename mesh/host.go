@@ -57,13 +57,36 @@ type Mesh struct {
 	closed bool
 }
 
+// Option gives Open a collaborator.
+type Option func(*openOptions)
+
+type openOptions struct {
+	transport libp2p.Option // nil: TCP on the kernel's sockets
+}
+
+// WithTransport makes the host listen and dial with t (a libp2p option
+// installing one transport) in place of TCP's kernel sockets: tests and
+// simulations run homes on an in-memory network (meshtest.MemNetwork)
+// that serves the same TCP multiaddrs. Noise, yamux and everything above
+// them stay as they are.
+func WithTransport(t libp2p.Option) Option {
+	return func(o *openOptions) { o.transport = t }
+}
+
 // Open validates cfg, creates the libp2p host (TCP, Noise, yamux; no
 // relay, NAT traversal or local discovery) listening on cfg.ListenAddrs
 // with identity key, and starts gossipsub on it. Gossip runs until ctx
 // ends or Close is called, whichever comes first; bootstrap peers are
 // dialed, and peers admitted, only by Run. With cfg.Admission set, its
 // Own certificate must verify now for the key's peer ID. log may be nil.
-func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger) (*Mesh, error) {
+func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger, opts ...Option) (*Mesh, error) {
+	var o openOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.transport == nil {
+		o.transport = libp2p.Transport(tcp.NewTCPTransport)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -96,10 +119,10 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger)
 		rm.Close()
 		return nil, fmt.Errorf("mesh: %w", err)
 	}
-	opts := []libp2p.Option{
+	hostOpts := []libp2p.Option{
 		libp2p.Identity(key),
 		libp2p.ListenAddrs(listen...),
-		libp2p.Transport(tcp.NewTCPTransport),
+		o.transport,
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ResourceManager(rm),
@@ -110,9 +133,9 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger)
 		libp2p.DisableMetrics(),
 	}
 	if adm != nil {
-		opts = append(opts, libp2p.ConnectionGater(adm))
+		hostOpts = append(hostOpts, libp2p.ConnectionGater(adm))
 	}
-	h, err := libp2p.New(opts...)
+	h, err := libp2p.New(hostOpts...)
 	if err != nil {
 		cm.Close()
 		rm.Close()

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -70,11 +71,15 @@ func timeout(t *testing.T) context.Context {
 
 // Publishing on a topic joined without subscribing goes out through
 // gossipsub's fanout (here flood publish) to the subscribers the publisher
-// knows.
-func TestTelemetryFromNonSubscriber(t *testing.T) {
+// knows. In memory, in a synctest bubble: the waits that must run out
+// take no real time.
+func TestTelemetryFromNonSubscriber(t *testing.T) { synctest.Test(t, testTelemetryFromNonSubscriber) }
+
+func testTelemetryFromNonSubscriber(t *testing.T) {
 	leaders := meshtest.NewLeaders("", 0)
-	voter := meshtest.Open(t, meshtest.Config())
-	home := meshtest.Open(t, meshtest.Config())
+	inMemory := mesh.WithTransport(meshtest.NewMemNetwork().Transport())
+	voter := meshtest.Open(t, meshtest.Config(), inMemory)
+	home := meshtest.Open(t, meshtest.Config(), inMemory)
 	vn := join(t, voter, nbhd, leaders, true)
 	hn := join(t, home, nbhd, leaders, false)
 	meshtest.Connect(t, home.Host(), voter.Host())
@@ -117,7 +122,8 @@ func TestTelemetryFromNonSubscriber(t *testing.T) {
 	short2, cancel2 := context.WithTimeout(t.Context(), 500*time.Millisecond)
 	defer cancel2()
 	go func() { _, _, err := hn.NextTelemetry(short2); done <- err }()
-	time.Sleep(100 * time.Millisecond)
+	synctest.Wait() // NextTelemetry is waiting
+
 	if err := hn.SubscribeTelemetry(false); err != nil {
 		t.Fatal(err)
 	}

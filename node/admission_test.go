@@ -16,9 +16,12 @@ import (
 // A neighborhood of admitted homes elects a leader and follows its plans
 // as one without admission does; a stranger that dials in is refused and
 // counted in the home's status.
-func TestAdmittedNeighborhood(t *testing.T) {
+func TestAdmittedNeighborhood(t *testing.T) { inBubble(t, testAdmittedNeighborhood) }
+
+func testAdmittedNeighborhood(t *testing.T) {
 	nb := meshtest.NewNeighborhood(t, "nb")
-	homes := startNeighborhood(t, 3, 3, func(i int, c *node.Config) {
+	mn := meshtest.NewMemNetwork()
+	homes := startNeighborhood(t, mn, 3, 3, func(i int, c *node.Config) {
 		id, err := peer.Decode(c.Raft.Servers[i].ID)
 		if err != nil {
 			t.Fatal(err)
@@ -34,7 +37,7 @@ func TestAdmittedNeighborhood(t *testing.T) {
 		return ok
 	})
 
-	stranger := meshtest.NewAttacker(t)
+	stranger := meshtest.NewAttacker(t, mn.Transport())
 	target := homes[0].n
 	info, err := peer.AddrInfoFromString(target.P2PAddrs()[0])
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/consensus"
 	"github.com/gridmesh/gridmesh/devices/sim"
+	"github.com/gridmesh/gridmesh/mesh/meshtest"
 	"github.com/gridmesh/gridmesh/node"
 )
 
@@ -25,6 +26,7 @@ import (
 // the plans it applies to one recorder.
 type cluster struct {
 	tb     testing.TB
+	mem    *meshtest.MemNetwork // nil: TCP (useTCP)
 	base   node.Config
 	clock  func() time.Time
 	target gridmesh.Target
@@ -41,11 +43,14 @@ type cluster struct {
 
 // newCluster prepares n homes, the first voters of them voting (none
 // configured when voters is 0: they found their cluster themselves), each with
-// a Raft DataDir of its own when durable. It starts none of them.
+// a Raft DataDir of its own when durable, on an in-memory network: call
+// it inside a synctest bubble, where they run in virtual time, or call
+// useTCP before starting any. It starts none of them.
 func newCluster(tb testing.TB, n, voters int, base node.Config, durable bool) *cluster {
 	tb.Helper()
 	c := &cluster{
 		tb:     tb,
+		mem:    meshtest.NewMemNetwork(),
 		base:   base,
 		clock:  testClock(),
 		target: gridmesh.Target{Seq: 1, ImportW: 800},
@@ -80,6 +85,10 @@ func newCluster(tb testing.TB, n, voters int, base node.Config, durable bool) *c
 	return c
 }
 
+// useTCP puts the homes on TCP ports of 127.0.0.1: for benchmarks, which
+// time the real thing.
+func (c *cluster) useTCP() { c.mem = nil }
+
 // start runs home i, dialing every live home, and waits until it is
 // Ready.
 func (c *cluster) start(i int) {
@@ -99,10 +108,14 @@ func (c *cluster) start(i int) {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(c.logs[i], &slog.HandlerOptions{Level: slog.LevelInfo}))
-	nd, err := node.New(cfg, node.Deps{
+	deps := node.Deps{
 		Key: c.keys[i], Battery: c.devs[i], Meter: c.devs[i],
 		Logger: log, Observer: c.rec, Now: c.clock,
-	})
+	}
+	if c.mem != nil {
+		deps.Mesh = onMemory(c.mem)
+	}
+	nd, err := node.New(cfg, deps)
 	if err != nil {
 		c.tb.Fatal(err)
 	}

@@ -166,6 +166,11 @@ type Deps struct {
 	// devices, profiles and forecasts live in; nil for Now. A testnet
 	// running its devices faster than real time sets it.
 	DeviceNow func() time.Time
+	// Mesh are collaborators for the home's libp2p host, such as
+	// mesh.WithTransport: tests run whole homes on an in-memory network
+	// (meshtest.MemNetwork) inside testing/synctest bubbles. nil: TCP on
+	// the kernel's sockets.
+	Mesh []mesh.Option
 }
 
 // LeaderObserver, when the Observer also implements it, is told what the

@@ -16,6 +16,7 @@ import (
 	"github.com/gridmesh/gridmesh/consensus"
 	"github.com/gridmesh/gridmesh/devices/devicetest"
 	"github.com/gridmesh/gridmesh/devices/sim"
+	"github.com/gridmesh/gridmesh/mesh/meshtest"
 	"github.com/gridmesh/gridmesh/node"
 )
 
@@ -84,7 +85,9 @@ func (s *stallMeter) Meter() (gridmesh.MeterReading, error) { s.wait(); return s
 // time throughout; the battery's breaker opens and, when the battery
 // answers again, the setpoint it last had is re-applied before anything
 // else; without a meter the battery is held at 0 W.
-func TestDeviceStopsAnswering(t *testing.T) {
+func TestDeviceStopsAnswering(t *testing.T) { inBubble(t, testDeviceStopsAnswering) }
+
+func testDeviceStopsAnswering(t *testing.T) {
 	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -108,6 +111,7 @@ func TestDeviceStopsAnswering(t *testing.T) {
 	n, err := node.New(cfg, node.Deps{
 		Key: key, Battery: battery, Meter: meter,
 		PV: d.PV, Charger: d.Charger, HeatPump: d.HeatPump, Loads: d.Loads,
+		Mesh: onMemory(meshtest.NewMemNetwork()),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -44,6 +44,7 @@ func BenchmarkLeaderFailover(b *testing.B) {
 		voters = 0
 	}
 	c := newCluster(b, 5, voters, benchConfig(), true)
+	c.useTCP()
 	t0 := c.clock()
 	for i := range 5 {
 		c.start(i)

@@ -20,6 +20,7 @@ import (
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/control"
 	"github.com/gridmesh/gridmesh/devices/sim"
+	"github.com/gridmesh/gridmesh/mesh/meshtest"
 	"github.com/gridmesh/gridmesh/node"
 )
 
@@ -33,9 +34,13 @@ var townLog = flag.Bool("town.log", false, "log every town home's info output to
 
 // town is homes of one neighborhood with no configured voters, each on a
 // port picked before any starts, so they can all start at one instant
-// with each other's addresses as bootstrap peers.
+// with each other's addresses as bootstrap peers. Its homes live on an
+// in-memory network (call newTown inside a synctest bubble: they run in
+// virtual time, with the product's timeouts), or on TCP after useTCP
+// (benchmarks, which time the real thing).
 type town struct {
 	t      testing.TB
+	mem    *meshtest.MemNetwork // nil: TCP
 	keys   []crypto.PrivKey
 	ids    []peer.ID
 	ports  []int
@@ -52,7 +57,7 @@ type town struct {
 
 func newTown(t testing.TB, n int) *town {
 	t.Helper()
-	w := &town{t: t, clock: testClock(), target: gridmesh.Target{Seq: 1, ImportW: 800}}
+	w := &town{t: t, mem: meshtest.NewMemNetwork(), clock: testClock(), target: gridmesh.Target{Seq: 1, ImportW: 800}}
 	for i := range n {
 		k, _, err := crypto.GenerateEd25519Key(rand.Reader)
 		if err != nil {
@@ -61,27 +66,21 @@ func newTown(t testing.TB, n int) *town {
 		id, _ := peer.IDFromPrivateKey(k)
 		dev := simHome(t, uint64(i+1), 0.6, w.clock)
 		w.keys, w.ids, w.devs = append(w.keys, k), append(w.ids, id), append(w.devs, dev)
-		w.ports = append(w.ports, freePort(t))
+		w.ports = append(w.ports, 4001+i) // the in-memory network is the town's alone
 	}
 	w.homes = make([]*testHome, n)
-	w.base = townConfig()
+	w.base = fastConfig()
 	t.Cleanup(w.stopAll)
 	return w
 }
 
-// townConfig is fastConfig with Raft's default timeouts doubled. The
-// town tests assert that neighborhoods form, grow, heal and merge, not
-// how fast; seven homes of one process under -race beside another
-// package's tests on two cores starve heartbeats for longer than a
-// 150 ms lease (seen: a leader elected and deposed every second for
-// 30 s, none keeping contact with a quorum), which says nothing about
-// formation.
-func townConfig() node.Config {
-	c := fastConfig()
-	c.Raft.HeartbeatTimeout *= 2
-	c.Raft.ElectionTimeout *= 2
-	c.Raft.LeaderLeaseTimeout *= 2
-	return c
+// useTCP puts the town's homes on TCP ports of 127.0.0.1, before any
+// starts.
+func (w *town) useTCP() {
+	w.mem = nil
+	for i := range w.ports {
+		w.ports[i] = freePort(w.t)
+	}
 }
 
 // freePort returns a loopback TCP port free now, below the kernel's
@@ -123,6 +122,9 @@ func (w *town) start(is []int, boot func(i int) []int) {
 			cfg.Mesh.Bootstrap = append(cfg.Mesh.Bootstrap, w.addr(b))
 		}
 		deps := node.Deps{Key: w.keys[i], Battery: w.devs[i], Meter: w.devs[i], Now: w.clock, Observer: w.obs}
+		if w.mem != nil {
+			deps.Mesh = onMemory(w.mem)
+		}
 		if w.battery != nil {
 			deps.Battery = w.battery(i, w.devs[i])
 		}
@@ -252,9 +254,12 @@ func (w *town) sumCounter(name string) uint64 {
 // instant, knowing only one or two others: exactly one founds a cluster,
 // every time; it grows to all five, three voting, and all follow its
 // plans.
-func TestColdStartFormsOneCluster(t *testing.T) {
+func TestColdStartFormsOneCluster(t *testing.T) { inBubble(t, testColdStartFormsOneCluster) }
+
+func testColdStartFormsOneCluster(t *testing.T) {
 	for run := range *coldStarts {
 		w := newTown(t, 5)
+		t0 := time.Now()
 		all := []int{0, 1, 2, 3, 4}
 		// Home 0 is everyone's bootstrap peer; each also knows its
 		// predecessor. Gossip tells them of the rest.
@@ -265,6 +270,7 @@ func TestColdStartFormsOneCluster(t *testing.T) {
 			return []int{0, i - 1}
 		})
 		w.await(fmt.Sprintf("cold start %d", run), 30*time.Second, 3)
+		t.Logf("cold start %d: one cluster of five homes after %v", run, time.Since(t0))
 		if f := w.sumCounter("clusters_founded"); f != 1 {
 			t.Fatalf("cold start %d: %d clusters founded, want 1", run, f)
 		}
@@ -279,7 +285,9 @@ func TestColdStartFormsOneCluster(t *testing.T) {
 // leader among them: a new leader is elected from the three left (a
 // quorum of five), the silent voters are replaced, and every survivor
 // follows the new leader's plans with five voters again.
-func TestVotersGrowAndAreReplaced(t *testing.T) {
+func TestVotersGrowAndAreReplaced(t *testing.T) { inBubble(t, testVotersGrowAndAreReplaced) }
+
+func testVotersGrowAndAreReplaced(t *testing.T) {
 	w := newTown(t, 8)
 	all := []int{0, 1, 2, 3, 4, 5, 6, 7}
 	w.start(all, func(i int) []int {
@@ -318,7 +326,9 @@ func TestVotersGrowAndAreReplaced(t *testing.T) {
 // cluster. A home that bridges them arrives: every home of the cluster
 // whose name sorts last wipes its state and joins the other, and all
 // seven follow one cluster's plans.
-func TestPartitionedClustersMerge(t *testing.T) {
+func TestPartitionedClustersMerge(t *testing.T) { inBubble(t, testPartitionedClustersMerge) }
+
+func testPartitionedClustersMerge(t *testing.T) {
 	w := newTown(t, 7)
 	w.start([]int{0, 1, 2}, func(i int) []int { return without([]int{0, 1, 2}, i) })
 	w.start([]int{3, 4, 5}, func(i int) []int { return without([]int{3, 4, 5}, i) })
@@ -359,6 +369,10 @@ func TestPartitionedClustersMerge(t *testing.T) {
 // at once with its key and Raft data: they resume their cluster (same
 // name, no new founding) and follow its plans.
 func TestEveryHomeRestartsIntoItsCluster(t *testing.T) {
+	inBubble(t, testEveryHomeRestartsIntoItsCluster)
+}
+
+func testEveryHomeRestartsIntoItsCluster(t *testing.T) {
 	w := newTown(t, 5)
 	for range w.keys {
 		w.dirs = append(w.dirs, t.TempDir())
@@ -384,6 +398,10 @@ func TestEveryHomeRestartsIntoItsCluster(t *testing.T) {
 // to a commit index a leader sends) or, failing that, wipe its state as
 // orphaned and ask to join. Either way it is a member again.
 func TestRemovedHomeRejoinsAfterRestart(t *testing.T) {
+	inBubble(t, testRemovedHomeRejoinsAfterRestart)
+}
+
+func testRemovedHomeRejoinsAfterRestart(t *testing.T) {
 	w := newTown(t, 4)
 	for range w.keys {
 		w.dirs = append(w.dirs, t.TempDir())
@@ -421,6 +439,10 @@ func TestRemovedHomeRejoinsAfterRestart(t *testing.T) {
 // reporting (without a reading), so it is not replaced as silent, and
 // the leader stops planning with it until its battery answers again.
 func TestVoterWithFailedBatteryKeepsItsVote(t *testing.T) {
+	inBubble(t, testVoterWithFailedBatteryKeepsItsVote)
+}
+
+func testVoterWithFailedBatteryKeepsItsVote(t *testing.T) {
 	w := newTown(t, 4)
 	stalled := make([]*stallHome, 4)
 	w.battery = func(i int, h *sim.Home) control.Battery {
@@ -492,6 +514,7 @@ func BenchmarkColdStart(b *testing.B) {
 // returns the milliseconds until every one follows a plan.
 func coldStartOnce(tb testing.TB) float64 {
 	w := newTown(tb, 5)
+	w.useTCP()
 	w.base = node.DefaultConfig()
 	w.base.Mesh.Network = "test"
 	defer w.stopAll()

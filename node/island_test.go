@@ -41,9 +41,7 @@ func TestIslandedNeedsHalfTheReports(t *testing.T) {
 // load (0 while the island suffices), every setpoint is an island one
 // that validates, and at a low store the EVs are shed first.
 func TestPlanIslandBalances(t *testing.T) {
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(uint64(seed), 2))
+	rng := rand.New(rand.NewPCG(testSeed(t), 2))
 	for trial := range 300 {
 		var rs []gridmesh.Telemetry
 		soc := rng.Float64()

@@ -11,6 +11,10 @@ import (
 // than after a hard kill, which must wait out a heartbeat timeout and an
 // election.
 func TestLeaveHandsOverFasterThanAHardKill(t *testing.T) {
+	inBubble(t, testLeaveHandsOverFasterThanAHardKill)
+}
+
+func testLeaveHandsOverFasterThanAHardKill(t *testing.T) {
 	// Five voters, so a quorum survives both exits; a non-voter to see
 	// that homes that do not vote follow the new leader too.
 	c := newCluster(t, 6, 5, fastConfig(), false)

@@ -146,6 +146,10 @@ func (h *history) check(t *testing.T) {
 // deposed term, is refused by every home: no stale plan is applied, and
 // the plan history checks linearizable.
 func TestPausedOrKilledLeaderAppliesNoStalePlan(t *testing.T) {
+	inBubble(t, testPausedOrKilledLeaderAppliesNoStalePlan)
+}
+
+func testPausedOrKilledLeaderAppliesNoStalePlan(t *testing.T) {
 	w := newTown(t, 5)
 	hist := newHistory(w.clock())
 	w.obs = hist

@@ -345,16 +345,16 @@ func (n *Node) openNetwork(ctx context.Context) (*network, error) {
 	if n.meshListen != nil {
 		cfg.ListenAddrs = n.meshListen
 	}
-	m, err := mesh.Open(ctx, cfg, n.deps.Key, n.log)
+	m, err := mesh.Open(ctx, cfg, n.deps.Key, n.log, n.deps.Mesh...)
 	if err != nil && n.meshListen != nil {
-		m, err = mesh.Open(ctx, n.cfg.Mesh, n.deps.Key, n.log)
+		m, err = mesh.Open(ctx, n.cfg.Mesh, n.deps.Key, n.log, n.deps.Mesh...)
 	}
 	if err != nil {
 		return nil, err
 	}
 	raftCfg := n.cfg.Raft
 	raftCfg.Admit = m.Admitted // everyone, unless cfg.Mesh.Admission is set
-	g, err := consensus.Open(raftCfg, m.Host(), n.log)
+	g, err := consensus.Open(raftCfg, consensus.NewHostTransport(m.Host()), n.log)
 	if err != nil {
 		return nil, errors.Join(err, m.Close())
 	}

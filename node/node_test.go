@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -17,6 +18,8 @@ import (
 	"github.com/gridmesh/gridmesh/consensus"
 	"github.com/gridmesh/gridmesh/control"
 	"github.com/gridmesh/gridmesh/devices/sim"
+	"github.com/gridmesh/gridmesh/mesh"
+	"github.com/gridmesh/gridmesh/mesh/meshtest"
 	"github.com/gridmesh/gridmesh/node"
 )
 
@@ -51,7 +54,7 @@ func simHome(tb testing.TB, seed uint64, initialSoC float64, clock func() time.T
 }
 
 // testClock is the test homes' clock: a winter evening at 18:00, running
-// at real speed from now.
+// from now at the speed of time.Now: real, or a synctest bubble's.
 func testClock() func() time.Time {
 	start := time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC)
 	t0 := time.Now()
@@ -86,9 +89,38 @@ func fastConfig() node.Config {
 	return c
 }
 
+// inBubble runs f in a synctest bubble (virtual time: the homes' timers
+// and every wait of the test pass as fast as the CPU allows), in parallel
+// with the package's other bubbles, and logs how much virtual time
+// passed, in how much real time. A bubble shares nothing with another:
+// its homes are on an in-memory network of its own, in directories of
+// its own, and what it asserts does not depend on how fast it runs, so
+// the tests run side by side and keep both cores busy.
+func inBubble(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	t.Parallel()
+	start := time.Now()
+	var virtual time.Duration
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		defer func() { virtual = time.Since(t0) }()
+		f(t)
+	})
+	t.Logf("%v of virtual time in %v", virtual, time.Since(start).Round(time.Millisecond))
+}
+
+// onMemory puts a home's host on mn, in memory: inside a synctest
+// bubble the home then runs in virtual time.
+func onMemory(mn *meshtest.MemNetwork) []mesh.Option {
+	return []mesh.Option{mesh.WithTransport(mn.Transport())}
+}
+
 // startNeighborhood runs n homes of one neighborhood, the first voters of
-// them voting, each dialing every home started before it.
-func startNeighborhood(t *testing.T, n, voters int, tweak func(i int, c *node.Config)) []*testHome {
+// them voting, each dialing every home started before it, on mn (call it
+// inside a synctest bubble: they run in virtual time) or, with mn nil,
+// on TCP ports of 127.0.0.1 (a test that needs a real socket: the HTTP
+// endpoint, a stranger's host).
+func startNeighborhood(t *testing.T, mn *meshtest.MemNetwork, n, voters int, tweak func(i int, c *node.Config)) []*testHome {
 	t.Helper()
 	keys := make([]crypto.PrivKey, n)
 	var servers []consensus.Server
@@ -115,7 +147,11 @@ func startNeighborhood(t *testing.T, n, voters int, tweak func(i int, c *node.Co
 		if tweak != nil {
 			tweak(i, &cfg)
 		}
-		nd, err := node.New(cfg, node.Deps{Key: keys[i], Battery: dev, Meter: dev})
+		deps := node.Deps{Key: keys[i], Battery: dev, Meter: dev}
+		if mn != nil {
+			deps.Mesh = onMemory(mn)
+		}
+		nd, err := node.New(cfg, deps)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +206,11 @@ func samePlanEverywhere(homes []*testHome, seq uint64) (gridmesh.Epoch, bool) {
 }
 
 func TestNeighborhoodFollowsTargetAndSurvivesLeaderKill(t *testing.T) {
-	homes := startNeighborhood(t, 4, 3, nil)
+	inBubble(t, testNeighborhoodFollowsTargetAndSurvivesLeaderKill)
+}
+
+func testNeighborhoodFollowsTargetAndSurvivesLeaderKill(t *testing.T) {
+	homes := startNeighborhood(t, meshtest.NewMemNetwork(), 4, 3, nil)
 	target := gridmesh.Target{Seq: 1, ImportW: 800}
 	for _, h := range homes {
 		h.n.SetTarget(target)
@@ -236,7 +276,7 @@ func TestNeighborhoodFollowsTargetAndSurvivesLeaderKill(t *testing.T) {
 }
 
 func TestStatusEndpointServesJSON(t *testing.T) {
-	homes := startNeighborhood(t, 1, 1, func(_ int, c *node.Config) { c.HTTPAddr = "127.0.0.1:0" })
+	homes := startNeighborhood(t, nil, 1, 1, func(_ int, c *node.Config) { c.HTTPAddr = "127.0.0.1:0" })
 	h := homes[0]
 	h.n.SetTarget(gridmesh.Target{Seq: 1, ImportW: 0})
 	waitFor(t, "the status endpoint to listen and the home to plan", 20*time.Second, func() bool {

@@ -31,9 +31,7 @@ func randomAggregates(rng *rand.Rand, n int) []gridmesh.Aggregate {
 // and the parts sum to the request when the capacities suffice. Through
 // the node path: regionState, decide, RegionalSeq.
 func TestRegionSplitSameEverywhereAndSumsToRequest(t *testing.T) {
-	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 1))
+	rng := rand.New(rand.NewPCG(testSeed(t), 1))
 	for round := range 200 {
 		aggs := randomAggregates(rng, 1+rng.IntN(8))
 		kind := gridmesh.SignalCutImport

@@ -10,7 +10,9 @@ import (
 // resumes its Raft state instead of bootstrapping again, catches up
 // without losing a committed plan, and follows the current leader's
 // plans: the leader (whose log is the newest) and a non-voter alike.
-func TestDurableRestartRejoins(t *testing.T) {
+func TestDurableRestartRejoins(t *testing.T) { inBubble(t, testDurableRestartRejoins) }
+
+func testDurableRestartRejoins(t *testing.T) {
 	c := newCluster(t, 4, 3, fastConfig(), true)
 	for i := range 4 {
 		c.start(i)

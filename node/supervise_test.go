@@ -69,7 +69,7 @@ func safe(s node.Status, dev *sim.Home) error {
 // counted and comes back: the endpoint serves again, the network
 // reopens and the home follows its neighborhood's plans again.
 func TestLoopOutlivesAFailedEndpointAndNetwork(t *testing.T) {
-	homes := startNeighborhood(t, 3, 3, func(i int, c *node.Config) {
+	homes := startNeighborhood(t, nil, 3, 3, func(i int, c *node.Config) { // TCP: the endpoint is a real listener
 		c.Raft.DataDir = t.TempDir() // the restarted network reopens the home's Raft log
 		if i == 0 {
 			c.HTTPAddr = "127.0.0.1:0"

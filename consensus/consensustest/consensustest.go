@@ -1,6 +1,8 @@
-// Package consensustest helps test package consensus and its callers with
-// real libp2p hosts on 127.0.0.1. It does not import consensus, so the
-// package's internal tests may use it too.
+// Package consensustest helps test package consensus and its callers:
+// Network, an in-memory Raft transport with partitions, for groups in
+// testing/synctest bubbles (virtual time); NewHosts, real libp2p hosts on
+// 127.0.0.1, for tests of the libp2p transport itself. It does not
+// import consensus, so the package's internal tests may use it too.
 package consensustest
 
 import (

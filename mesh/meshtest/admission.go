@@ -75,17 +75,17 @@ func (n *Neighborhood) Admission(t testing.TB, key crypto.PrivKey, home gridmesh
 // OpenMember opens a mesh with a fresh identity, admission on and a
 // certificate of this neighborhood as home, and closes it when the test
 // ends.
-func (n *Neighborhood) OpenMember(t testing.TB, cfg mesh.Config, home gridmesh.HomeID) *mesh.Mesh {
+func (n *Neighborhood) OpenMember(t testing.TB, cfg mesh.Config, home gridmesh.HomeID, opts ...mesh.Option) *mesh.Mesh {
 	t.Helper()
 	key := NewKey(t)
 	cfg.Admission = n.Admission(t, key, home)
-	return OpenKey(t, cfg, key)
+	return OpenKey(t, cfg, key, opts...)
 }
 
 // OpenKey is Open with the given identity.
-func OpenKey(t testing.TB, cfg mesh.Config, key crypto.PrivKey) *mesh.Mesh {
+func OpenKey(t testing.TB, cfg mesh.Config, key crypto.PrivKey, opts ...mesh.Option) *mesh.Mesh {
 	t.Helper()
-	m, err := mesh.Open(context.Background(), cfg, key, Logger(t))
+	m, err := mesh.Open(context.Background(), cfg, key, Logger(t), opts...)
 	if err != nil {
 		t.Fatalf("open mesh: %v", err)
 	}

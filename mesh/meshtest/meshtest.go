@@ -43,10 +43,11 @@ func Config() mesh.Config {
 }
 
 // Open opens a mesh with a fresh ed25519 identity and closes it when the
-// test ends. Its logger writes warnings and worse to the test log.
-func Open(t testing.TB, cfg mesh.Config) *mesh.Mesh {
+// test ends. Its logger writes warnings and worse to the test log. opts
+// go to mesh.Open (an in-memory network: mesh.WithTransport).
+func Open(t testing.TB, cfg mesh.Config, opts ...mesh.Option) *mesh.Mesh {
 	t.Helper()
-	return OpenKey(t, cfg, NewKey(t))
+	return OpenKey(t, cfg, NewKey(t), opts...)
 }
 
 // Run runs m.Run until the test ends, then checks that it returned nil.
@@ -172,15 +173,16 @@ type Attacker struct {
 }
 
 // NewAttacker starts an attacker on 127.0.0.1 and stops it when the test
-// ends.
-func NewAttacker(t testing.TB) *Attacker {
+// ends; opts are more libp2p options for its host, such as a
+// MemNetwork's Transport to attack homes in memory.
+func NewAttacker(t testing.TB, opts ...libp2p.Option) *Attacker {
 	t.Helper()
-	h, err := libp2p.New(
+	h, err := libp2p.New(append([]libp2p.Option{
 		libp2p.Identity(NewKey(t)),
 		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
 		libp2p.DisableRelay(),
 		libp2p.DisableMetrics(),
-	)
+	}, opts...)...)
 	if err != nil {
 		t.Fatalf("attacker host: %v", err)
 	}
