@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/gridmesh/gridmesh/devices/devicetest"
 	"github.com/gridmesh/gridmesh/devices/sim"
@@ -52,6 +53,7 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = d.Close() })
+		poll(t, d)
 		return d
 	}
 	t.Run("battery", func(t *testing.T) {
@@ -86,4 +88,34 @@ func TestConformance(t *testing.T) {
 			return devicetest.Harness[devicetest.PVDriver]{Driver: p, Home: home, PVAvailableUnknown: true}
 		})
 	})
+}
+
+// poll reads every view of d every 50 ms until the test ends, as a guard
+// does: the driver writes a held setpoint on a later call to the device
+// once its write interval allows, so a caller holding one must keep
+// calling it.
+func poll(t *testing.T, d *sunspec.Device) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		b, hasB := d.BatteryView()
+		p, hasP := d.PVView()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if hasB {
+				_, _ = b.Battery() // a failure is the suite's to see
+			}
+			if hasP {
+				_, _ = p.PV()
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
 }

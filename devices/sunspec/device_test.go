@@ -106,10 +106,14 @@ func idleConfig(mod ...func(*sunspecserver.Config)) sunspecserver.Config {
 	return cfg
 }
 
+// dial connects the driver to addr. Setpoints are written as soon as they
+// move (no MinWriteInterval): these tests are about what is written;
+// TestWritePacing is about when.
 func dial(t *testing.T, addr string, mod ...func(*sunspec.Config)) *sunspec.Device {
 	t.Helper()
 	cfg := sunspec.DefaultConfig()
 	cfg.Addr, cfg.Device = addr, "test-inverter"
+	cfg.MinWriteInterval = 0
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -323,8 +327,17 @@ func TestSetpointsRevertWithoutWrites(t *testing.T) {
 	if el := time.Since(start); el < 900*time.Millisecond {
 		t.Errorf("reverted after %v, before the 1 s reversion time", el)
 	}
-	if f, err := b.Battery(); err != nil || f.PowerW != 0 {
-		t.Errorf("after reversion: %+v, %v", f, err)
+	// The driver still holds its setpoints: the next calls find them
+	// dropped and write them again.
+	if _, err := b.Battery(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pv.PV(); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := r.home.PV(); r.home.Home().Snapshot().BatteryW != 2000 || !near(s.LimitW, 1000, 6) {
+		t.Errorf("after reversion and a reading: battery %v, PV limit %v; want the held 2000 W and 1000 W",
+			r.home.Home().Snapshot().BatteryW, s.LimitW)
 	}
 }
 

@@ -48,12 +48,27 @@
 //     writes WMaxLimPct and enables it (a limit at or above the rating
 //     disables it; a non-finite one is refused).
 //
+// # Writes
+//
+// A setpoint (SetBatteryPower, SetPVLimit) is held, and written when the
+// write policy says so (writes.go): when it moved by Config.DeadbandW or
+// more and its registers change, at most once per
+// Config.MinWriteInterval for the whole device (battery and PV share it;
+// the one that waited longer goes first), and again at half
+// Config.ReversionTimeout while it is held. The registers that put it in
+// force (124's StorCtl_Mod and InOutWRte_RvrtTms, 123's
+// WMaxLimPct_RvrtTms, 704's WMaxLimPctEnaRvrt and WMaxLimPctRvrtTms) are
+// written once per connection, and again when a reading shows the device
+// dropped them (it reverted); an enable (123's WMaxLim_Ena, 704's
+// WMaxLimPctEna) when it flips. Writes happen during any call to the
+// device, readings included: callers holding a setpoint must keep
+// calling the device (a guard polls it). Stats counts the writes.
+//
 // Every setpoint is written with Config.ReversionTimeout as its reversion
-// time where the device implements one (124's InOutWRte_RvrtTms, 123's
-// WMaxLimPct_RvrtTms, 704's WMaxLimPctRvrtTms with no limit after
-// reversion): a device that hears nothing more from gridmesh returns to
-// its own control. Callers that hold a setpoint must therefore write it
-// again well within the reversion time.
+// time where the device implements one (with no limit after reversion for
+// 704): a device that hears nothing more from gridmesh returns to its own
+// control. Release (on Battery and PV) hands it back at once: StorCtl_Mod
+// cleared and both rates at 100 %, the PV limit's enable cleared.
 //
 // Sign conventions: gridmesh's load convention throughout the API
 // (battery power positive charging, net power positive importing).

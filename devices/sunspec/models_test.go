@@ -143,7 +143,7 @@ func TestStorageCommand(t *testing.T) {
 		{1e9, -10000, 10000},
 	}
 	for _, tc := range tests {
-		ws, err := storageCommand(st, tc.w, 60)
+		ws, err := writesOf(storageCommand(st, tc.w, 60))
 		if err != nil {
 			t.Fatalf("%v: %v", tc.w, err)
 		}
@@ -167,37 +167,37 @@ func TestStorageCommand(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ws, err := storageCommand(st, 1000, 60); err == nil {
+		if ws, err := writesOf(storageCommand(st, 1000, 60)); err == nil {
 			t.Errorf("%s: got writes %+v, want an error", name, ws)
 		}
 	}
 	b := append([]uint16(nil), storage124...)
 	b[15] = notUint16 // no reversion time: rates and mode only
 	st, _ = decodeStorage(b)
-	if ws, err := storageCommand(st, 1000, 60); err != nil || len(ws) != 2 {
+	if ws, err := writesOf(storageCommand(st, 1000, 60)); err != nil || len(ws) != 2 {
 		t.Errorf("without reversion: %+v, %v", ws, err)
 	}
 }
 
 func TestLimitCommands(t *testing.T) {
 	c, _ := decodeControls(controls123)
-	ws, err := controlsCommand(c, 1500, 6000, 60)
+	ws, err := writesOf(controlsCommand(c, 1500, 6000, 60))
 	if err != nil || len(ws) != 3 || ws[0].regs[0] != 250 || ws[1].off != 7 || ws[1].regs[0] != 60 || ws[2].off != 9 || ws[2].regs[0] != 1 {
 		t.Errorf("123 limit: %+v, %v", ws, err)
 	}
-	ws, err = controlsCommand(c, 7000, 6000, 60)
+	ws, err = writesOf(controlsCommand(c, 7000, 6000, 60))
 	if err != nil || ws[0].regs[0] != 1000 || ws[2].regs[0] != 0 {
 		t.Errorf("123 no limit: %+v, %v", ws, err)
 	}
 	d, _ := decodeDERControls(der704)
-	ws, err = derControlsCommand(d, 1500, 6000, 70000)
+	ws, err = writesOf(derControlsCommand(d, 1500, 6000, 70000))
 	if err != nil || len(ws) != 3 || ws[0].off != 15 || ws[0].regs[0] != 250 ||
 		ws[1].off != 17 || ws[1].regs[0] != 0 || ws[1].regs[1] != 1 || ws[1].regs[2] != 70000-65536 ||
 		ws[2].off != 14 || ws[2].regs[0] != 1 {
 		t.Errorf("704 limit: %+v, %v", ws, err)
 	}
 	for _, w := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
-		if _, err := controlsCommand(c, gridmesh.W(w), 6000, 60); !errors.Is(err, ErrBadCommand) {
+		if _, err := writesOf(controlsCommand(c, gridmesh.W(w), 6000, 60)); !errors.Is(err, ErrBadCommand) {
 			t.Errorf("limit %v: %v, want ErrBadCommand", w, err)
 		}
 	}
@@ -336,7 +336,7 @@ func FuzzDecodeModel123(f *testing.F) {
 			return
 		}
 		for _, w := range fuzzPowers {
-			ws, err := controlsCommand(c, w, 6000, 60)
+			ws, err := writesOf(controlsCommand(c, w, 6000, 60))
 			if err != nil {
 				continue
 			}
@@ -361,7 +361,7 @@ func FuzzDecodeModel124(f *testing.F) {
 			}
 		}
 		for _, w := range fuzzPowers {
-			ws, err := storageCommand(st, w, 60)
+			ws, err := writesOf(storageCommand(st, w, 60))
 			if err != nil {
 				continue
 			}
@@ -401,7 +401,7 @@ func FuzzDecodeModel704(f *testing.F) {
 			return
 		}
 		for _, w := range fuzzPowers {
-			ws, err := derControlsCommand(c, w, 6000, 60)
+			ws, err := writesOf(derControlsCommand(c, w, 6000, 60))
 			if err != nil {
 				continue
 			}
@@ -425,3 +425,6 @@ func FuzzDecodeMeter(f *testing.F) {
 		}
 	})
 }
+
+// writesOf is every write of a command, in order.
+func writesOf(c command, err error) ([]write, error) { return c.all(), err }

@@ -242,6 +242,12 @@ func (h *Home) addSunSpec(ctx context.Context, d *Device, log *slog.Logger) erro
 	if e := d.SunSpec.RoundTripEfficiency; e != nil {
 		cfg.RoundTripEfficiency = float64(*e)
 	}
+	if i := d.SunSpec.MinWriteInterval; i != nil {
+		cfg.MinWriteInterval = time.Duration(*i)
+	}
+	if b := d.SunSpec.Deadband; b != nil {
+		cfg.DeadbandW = gridmesh.W(*b)
+	}
 	dev, err := sunspec.Dial(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -62,6 +62,10 @@ type SunSpec struct {
 	// RoundTripEfficiency is the battery's datasheet efficiency: SunSpec
 	// carries none, and energy to full or empty depends on it.
 	RoundTripEfficiency *Fraction `yaml:"round_trip_efficiency"`
+	// MinWriteInterval paces setpoint writes to the device (default 1s);
+	// Deadband is the least move written (default 20 W).
+	MinWriteInterval *Duration `yaml:"min_write_interval"`
+	Deadband         *Power    `yaml:"deadband"`
 }
 
 // validateDriver checks the driver block's own rules.
