@@ -82,7 +82,21 @@ type Config struct {
 	// ReconnectMin and ReconnectMax bound the delay between connection
 	// attempts (capped exponential backoff with jitter).
 	ReconnectMin, ReconnectMax time.Duration
+	// ReleasePayload, when set, is published on SetTopic by Release: the
+	// device's own word for "back to your default mode" (e.g.
+	// {"mode": "auto"}). Empty: Release only stops sending setpoints.
+	ReleasePayload string
+	// WillPayload, when set, is registered with the broker on every
+	// connection as the driver's last will on SetTopic: the broker
+	// publishes it when the driver's connection dies without a clean
+	// disconnect (the node killed, its host gone), so the device hears
+	// the node die. Usually the same as ReleasePayload. Not retained.
+	WillPayload string
 }
+
+// maxReleasePayload bounds ReleasePayload and WillPayload: a device's
+// mode command is a few dozen bytes; 64 KiB is a file pasted by mistake.
+const maxReleasePayload = 64 << 10
 
 // DefaultConfig returns the defaults for a device of kind k: every field
 // mapped to its documented JSON key, the kind's default SetTemplate, QoS
@@ -154,6 +168,15 @@ func (c Config) Validate() error {
 		errs = append(errs, c.validateFields(spec)...)
 		if c.SoCPercent && c.Kind != KindBattery {
 			bad("SoCPercent is for a battery, not a %s", c.Kind)
+		}
+	}
+	for name, p := range map[string]string{"release payload": c.ReleasePayload, "will payload": c.WillPayload} {
+		switch {
+		case p == "":
+		case c.SetTopic == "":
+			bad("a %s needs a set topic to be published on", name)
+		case len(p) > maxReleasePayload:
+			bad("%s of %d bytes, at most %d", name, len(p), maxReleasePayload)
 		}
 	}
 	if c.QoS > 2 {

@@ -36,18 +36,23 @@ type Device struct {
 	running atomic.Bool
 	stats   counters
 
+	// pubMu is held while a setpoint is taken and published, and by
+	// Release: no setpoint goes out after the release.
+	pubMu sync.Mutex
+
 	// mu guards the fields below, written by the connection (Run's
 	// goroutines, paho's router) and read by the reading and set methods.
 	mu        sync.Mutex
-	connected bool      // subscribed to the state topic now
-	everUp    bool      // connected at least once
-	fresh     bool      // connected, no state received on this connection yet
-	have      bool      // a state was received (st, at are set)
-	st        state     // the newest state that decoded
-	at        time.Time // when st arrived
-	lastBad   bool      // the newest payload was refused
-	setpoint  []byte    // the newest setpoint's payload, nil before the first; never modified
-	resend    bool      // publish the setpoint even if this connection already did
+	connected bool          // subscribed to the state topic now
+	everUp    bool          // connected at least once
+	fresh     bool          // connected, no state received on this connection yet
+	have      bool          // a state was received (st, at are set)
+	st        state         // the newest state that decoded
+	at        time.Time     // when st arrived
+	lastBad   bool          // the newest payload was refused
+	setpoint  []byte        // the newest setpoint's payload, nil before the first; never modified
+	resend    bool          // publish the setpoint even if this connection already did
+	conn      *session.Conn // the connection serving now; nil while none
 }
 
 // New validates cfg and returns a device that is not connected yet: call

@@ -67,6 +67,18 @@
 // the connection is not sent again. A setpoint made while disconnected
 // is published once connected.
 //
+// # Letting go
+//
+// Release (on the Device and on every adapter that takes setpoints) drops
+// the setpoint held, so nothing more is sent, and publishes
+// Config.ReleasePayload on the set topic when it is set: on Run's
+// connection, or on a connection of its own when Run has none (a node
+// releases its devices after they stopped). Config.WillPayload, when set,
+// is registered as the connection's last will on the set topic: the
+// broker publishes it when the connection dies without a DISCONNECT (the
+// node killed, its host gone), so the device hears the node die. A clean
+// stop discards the will; a stopping node releases instead.
+//
 // # Callers must
 //
 //   - validate the config (New does) and call Run once, with a context

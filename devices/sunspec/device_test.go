@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/devices"
 	"github.com/gridmesh/gridmesh/devices/sim"
 	"github.com/gridmesh/gridmesh/devices/sunspec"
 	"github.com/gridmesh/gridmesh/devices/sunspec/sunspecserver"
@@ -433,5 +434,52 @@ func TestCallsAfterCloseFail(t *testing.T) {
 	d.Close()
 	if _, err := b.Battery(); !errors.Is(err, sunspec.ErrClosed) {
 		t.Fatalf("err = %v, want ErrClosed", err)
+	}
+}
+
+// Release hands the battery back to the inverter's own self-consumption
+// and lifts the PV limit; the driver writes nothing of the setpoints it
+// dropped, however often it is read.
+func TestReleaseHandsTheDeviceBack(t *testing.T) {
+	home := newHome(t, midnight) // a load and no sun: self-consumption discharges
+	r := serve(t, home, sunspecserver.SimConfig(sunspecserver.DefaultSimHome()), "127.0.0.1:0")
+	d := dial(t, r.srv.Addr())
+	b, _ := d.BatteryView()
+	pv, _ := d.PVView()
+	var _ devices.Releaser = b
+	var _ devices.Releaser = pv
+	if err := b.SetBatteryPower(2000); err != nil {
+		t.Fatal(err)
+	}
+	if err := pv.SetPVLimit(1000); err != nil {
+		t.Fatal(err)
+	}
+	if w := home.Home().Snapshot().BatteryW; w != 2000 {
+		t.Fatalf("battery at %v, want the setpoint 2000 W", w)
+	}
+	if err := devices.Release(t.Context(), b, pv); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := b.Battery(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pv.PV(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 5*time.Second, "meter held at 0 W by the inverter's own discharging", func() bool {
+		m, _ := home.Meter()
+		return math.Abs(float64(m.NetW)) < 1 && home.Home().Snapshot().BatteryW < 0
+	})
+	if s, _ := home.PV(); s.LimitW != 6000 {
+		t.Errorf("PV limit %v after release, want none (6000 W)", s.LimitW)
+	}
+	// A setpoint after the release steers again, mode and all.
+	if err := b.SetBatteryPower(1000); err != nil {
+		t.Fatal(err)
+	}
+	if w := home.Home().Snapshot().BatteryW; w != 1000 {
+		t.Errorf("battery at %v after a new setpoint, want 1000 W", w)
 	}
 }

@@ -194,6 +194,7 @@ func (h *Home) addMQTT(d *Device, log *slog.Logger) error {
 	cfg.Broker, cfg.ClientID, cfg.Username, cfg.Password = m.Broker, m.ClientID, m.Username, m.Password
 	cfg.Device, cfg.StateTopic, cfg.SetTopic = string(d.Name), m.StateTopic, m.SetTopic
 	cfg.SoCPercent = m.SoCPercent
+	cfg.ReleasePayload, cfg.WillPayload = m.ReleasePayload, m.WillPayload
 	for k, v := range m.Fields {
 		cfg.Fields[k] = v
 	}

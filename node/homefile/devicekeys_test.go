@@ -11,7 +11,20 @@ import (
 // The example home files document every driver key: they must parse, and
 // the keys must land where the drivers read them.
 func TestExampleDeviceKeys(t *testing.T) {
-	b, err := os.ReadFile("../../examples/home-modbus.yaml")
+	f := parseExample(t, "home-modbus.yaml")
+	s := f.Devices[0].SunSpec
+	if s == nil || s.MinWriteInterval == nil || time.Duration(*s.MinWriteInterval) != time.Second || s.Deadband == nil || *s.Deadband != 20 {
+		t.Errorf("sunspec block %+v: want min_write_interval 1s and deadband 20 W", s)
+	}
+	m := parseExample(t, "home-mqtt.yaml").Devices[0].MQTT
+	if m == nil || m.ReleasePayload != `{"mode": "auto"}` || m.WillPayload != `{"mode": "auto"}` {
+		t.Errorf("mqtt block %+v: want the release and will payloads", m)
+	}
+}
+
+func parseExample(t *testing.T, name string) *homefile.File {
+	t.Helper()
+	b, err := os.ReadFile("../../examples/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,8 +32,5 @@ func TestExampleDeviceKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := f.Devices[0].SunSpec
-	if s == nil || s.MinWriteInterval == nil || time.Duration(*s.MinWriteInterval) != time.Second || s.Deadband == nil || *s.Deadband != 20 {
-		t.Errorf("sunspec block %+v: want min_write_interval 1s and deadband 20 W", s)
-	}
+	return f
 }

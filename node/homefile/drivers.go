@@ -51,6 +51,10 @@ type MQTT struct {
 	StaleAfter *Duration         `yaml:"stale_after"`
 	// SoCPercent reads a battery's state of charge as 0..100.
 	SoCPercent bool `yaml:"soc_percent"`
+	// ReleasePayload is published on set_topic when the node stops,
+	// WillPayload by the broker when the node dies without disconnecting.
+	ReleasePayload string `yaml:"release_payload"`
+	WillPayload    string `yaml:"will_payload"`
 }
 
 // SunSpec is an inverter or battery reached over Modbus TCP.
