@@ -53,7 +53,25 @@ type Config struct {
 	// written again (until the reversion refresh), nor is one whose
 	// registers would not change.
 	DeadbandW gridmesh.W
+	// StorageRates is how the device reads 124's rates: RatesWindow (the
+	// default) or RatesNet. See the package doc.
+	StorageRates StorageRates
 }
+
+// StorageRates names a reading of model 124's InWRte and OutWRte.
+type StorageRates string
+
+// The readings of 124's rates a device may have.
+const (
+	// RatesWindow: the rates bound a window, charge up to InWRte and
+	// discharge up to OutWRte, a negative rate forcing the other
+	// direction; the driver holds p by InWRte = p, OutWRte = -p.
+	RatesWindow StorageRates = "window"
+	// RatesNet: the rates are setpoints, the battery charging at InWRte
+	// less OutWRte; the driver holds p by InWRte = p, OutWRte = 0 (or
+	// OutWRte = -p, InWRte = 0 to discharge).
+	RatesNet StorageRates = "net"
+)
 
 // Bounds on the configuration.
 const (
@@ -112,6 +130,7 @@ func DefaultConfig() Config {
 		RoundTripEfficiency: defaultRoundTripEfficiency,
 		MinWriteInterval:    defaultMinWriteInterval,
 		DeadbandW:           defaultDeadbandW,
+		StorageRates:        RatesWindow,
 	}
 }
 
@@ -147,6 +166,9 @@ func (c Config) Validate() error {
 	}
 	if c.MinWriteInterval > c.ReversionTimeout/2 {
 		return fmt.Errorf("sunspec: minimum write interval %v leaves no time to refresh the setpoint within half its reversion time %v", c.MinWriteInterval, c.ReversionTimeout)
+	}
+	if c.StorageRates != RatesWindow && c.StorageRates != RatesNet {
+		return fmt.Errorf("sunspec: storage rates %q: want %q or %q", c.StorageRates, RatesWindow, RatesNet)
 	}
 	if d := c.DeadbandW; !(d >= 0 && d <= maxDeadbandW) { // NaN fails too
 		return fmt.Errorf("sunspec: deadband %v outside [0, %v]", d, maxDeadbandW)

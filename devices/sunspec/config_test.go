@@ -38,6 +38,7 @@ func TestConfigValidate(t *testing.T) {
 		"negative deadband": func(c *Config) { c.DeadbandW = -1 },
 		"deadband in kW":    func(c *Config) { c.DeadbandW = 5_000 },
 		"NaN deadband":      func(c *Config) { c.DeadbandW = gridmesh.W(math.NaN()) },
+		"unknown rates":     func(c *Config) { c.StorageRates = "limit" },
 	} {
 		c := ok
 		mod(&c)

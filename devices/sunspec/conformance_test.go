@@ -15,51 +15,26 @@ import (
 // TestConformance runs the device conformance suite against the driver:
 // driver ⇄ Modbus TCP ⇄ the Go SunSpec server ⇄ the suite's sim.Home.
 func TestConformance(t *testing.T) {
-	// dial serves home's battery, meter and PV as one hybrid inverter and
-	// returns the driver connected to it.
-	dial := func(t *testing.T, home *sim.Home) *sunspec.Device {
-		t.Helper()
-		ds := home.Devices()
-		cfg := sunspecserver.DefaultConfig()
-		p := devicetest.HomeParams()
-		cfg.BatteryMaxChargeW, cfg.BatteryMaxDischargeW = p.Battery.MaxChargeW, p.Battery.MaxDischargeW
-		cfg.BatteryReserveSoC = p.Battery.ReserveSoC // served as 124's MinRsvPct
-		// Idle under no setpoint: the suite checks the battery does what
-		// it is told and nothing else.
-		cfg.Fallback = sunspecserver.FallbackIdle
-		srv, err := sunspecserver.New(cfg, sunspecserver.Devices{Battery: ds.Battery, Meter: ds.Meter, PV: ds.PV}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := srv.Listen("127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- srv.Run(ctx) }()
-		t.Cleanup(func() {
-			cancel()
-			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("server: %v", err)
-			}
-		})
-		dcfg := sunspec.DefaultConfig()
-		dcfg.Addr = srv.Addr()
-		// SunSpec has no point for it: a site configures its battery's
-		// datasheet figure, here the simulated battery's.
-		dcfg.RoundTripEfficiency = p.Battery.RoundTripEfficiency
-		d, err := sunspec.Dial(context.Background(), dcfg, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = d.Close() })
-		poll(t, d)
-		return d
-	}
+	// dial serves home's battery, meter and PV as one hybrid inverter
+	// reading 124's rates as a window, and returns the driver connected to
+	// it.
+	dial := func(t *testing.T, home *sim.Home) *sunspec.Device { return dialRates(t, home, sunspec.RatesWindow) }
 	t.Run("battery", func(t *testing.T) {
 		devicetest.Battery(t, func(t *testing.T) devicetest.Harness[devicetest.BatteryDriver] {
 			home := devicetest.NewHome(t)
 			b, ok := dial(t, home).BatteryView()
+			if !ok {
+				t.Fatal("no battery view")
+			}
+			return devicetest.Harness[devicetest.BatteryDriver]{Driver: b, Home: home}
+		})
+	})
+	// A device that reads 124's rates as the setpoint, driven by a driver
+	// configured so.
+	t.Run("battery, rates read as net", func(t *testing.T) {
+		devicetest.Battery(t, func(t *testing.T) devicetest.Harness[devicetest.BatteryDriver] {
+			home := devicetest.NewHome(t)
+			b, ok := dialRates(t, home, sunspec.RatesNet).BatteryView()
 			if !ok {
 				t.Fatal("no battery view")
 			}
@@ -118,4 +93,51 @@ func poll(t *testing.T, d *sunspec.Device) {
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-done })
+}
+
+// dialRates serves home's battery, meter and PV as one hybrid inverter
+// that reads 124's rates as rates says, and returns the driver, configured
+// to match, connected to it.
+func dialRates(t *testing.T, home *sim.Home, rates sunspec.StorageRates) *sunspec.Device {
+	t.Helper()
+	ds := home.Devices()
+	cfg := sunspecserver.DefaultConfig()
+	p := devicetest.HomeParams()
+	cfg.BatteryMaxChargeW, cfg.BatteryMaxDischargeW = p.Battery.MaxChargeW, p.Battery.MaxDischargeW
+	cfg.BatteryReserveSoC = p.Battery.ReserveSoC // served as 124's MinRsvPct
+	// Idle under no setpoint: the suite checks the battery does what
+	// it is told and nothing else.
+	cfg.Fallback = sunspecserver.FallbackIdle
+	if rates == sunspec.RatesNet {
+		cfg.StorageRates = sunspecserver.RatesNet
+	}
+	srv, err := sunspecserver.New(cfg, sunspecserver.Devices{Battery: ds.Battery, Meter: ds.Meter, PV: ds.PV}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("server: %v", err)
+		}
+	})
+	dcfg := sunspec.DefaultConfig()
+	dcfg.Addr = srv.Addr()
+	// SunSpec has no point for it: a site configures its battery's
+	// datasheet figure, here the simulated battery's.
+	dcfg.RoundTripEfficiency = p.Battery.RoundTripEfficiency
+	dcfg.StorageRates = rates
+	d, err := sunspec.Dial(context.Background(), dcfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	poll(t, d)
+	return d
 }

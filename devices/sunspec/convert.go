@@ -133,12 +133,15 @@ func (c command) all() []write {
 }
 
 // storageCommand returns the writes that hold the battery at w (positive:
-// charge): the charge and discharge rates set to the same percentage of
-// WChaMax with opposite signs, so the allowed window [-OutWRte, InWRte]
-// is the single point w; then, once per connection, the rates' reversion
-// time (when the device implements it, so the battery returns to its own
-// control if gridmesh stops writing) and both StorCtl_Mod limits on.
-func storageCommand(st storage, w gridmesh.W, rvrtSecs uint16) (command, error) {
+// charge) on a device that reads the rates as rates says: for
+// RatesWindow, the charge and discharge rates set to the same percentage
+// of WChaMax with opposite signs, so the allowed window [-OutWRte,
+// InWRte] is the single point w; for RatesNet, the rate of w's direction
+// set to its percentage and the other to 0. Then, once per connection,
+// the rates' reversion time (when the device implements it, so the
+// battery returns to its own control if gridmesh stops writing) and both
+// StorCtl_Mod limits on.
+func storageCommand(st storage, w gridmesh.W, rvrtSecs uint16, rates StorageRates) (command, error) {
 	if !w.Finite() {
 		return command{}, fmt.Errorf("%w: battery command %v not finite", ErrBadCommand, w)
 	}
@@ -154,6 +157,9 @@ func storageCommand(st storage, w gridmesh.W, rvrtSecs uint16) (command, error) 
 		return command{}, err
 	}
 	neg := uint16(-int16(p))
+	if rates == RatesNet {
+		neg = 0
+	}
 	out, in := neg, p // charge
 	if w < 0 {
 		out, in = p, neg

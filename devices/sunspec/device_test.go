@@ -483,3 +483,27 @@ func TestReleaseHandsTheDeviceBack(t *testing.T) {
 		t.Errorf("battery at %v after a new setpoint, want 1000 W", w)
 	}
 }
+
+// Why StorageRates must match the device: a window driver's InWRte = p,
+// OutWRte = -p reads on a net device as p - (-p), twice the setpoint.
+func TestStorageRatesMustMatchTheDevice(t *testing.T) {
+	netServer := idleConfig(func(c *sunspecserver.Config) { c.StorageRates = sunspecserver.RatesNet })
+	for _, tc := range []struct {
+		rates sunspec.StorageRates
+		want  gridmesh.W
+	}{
+		{sunspec.RatesNet, 1000},
+		{sunspec.RatesWindow, 2000}, // the mismatch
+	} {
+		t.Run(string(tc.rates), func(t *testing.T) {
+			r := serve(t, newHome(t, peakHour), netServer, "127.0.0.1:0")
+			b, _ := dial(t, r.srv.Addr(), func(c *sunspec.Config) { c.StorageRates = tc.rates }).BatteryView()
+			if err := b.SetBatteryPower(1000); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.home.Home().Snapshot().BatteryW; !near(got, tc.want, 1) {
+				t.Errorf("battery at %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -27,12 +27,11 @@
 //     negative, where the reserve is 124's MinRsvPct (none when not
 //     implemented) and η is Config.RoundTripEfficiency (SunSpec has no
 //     point for it: set the battery's datasheet figure; the default is
-//     90 %). SetBatteryPower
-//     sets StorCtl_Mod to both limits and InWRte = p, OutWRte = -p (or the
-//     reverse to discharge), p the power as a percentage of WChaMax: the
-//     window [-OutWRte, InWRte] is then the one power wanted. Both rates
-//     are taken as percentages of WChaMax, as common hybrid inverters read
-//     them (124 names a WDisChaMax for OutWRte that no model defines).
+//     90 %). SetBatteryPower sets StorCtl_Mod to both limits and the
+//     rates as a percentage p of WChaMax, the way Config.StorageRates says
+//     the device reads them (below). Both rates are taken as percentages
+//     of WChaMax, as common hybrid inverters read them (124 names a
+//     WDisChaMax for OutWRte that no model defines).
 //   - MeterView: a meter model, 201 to 204. Meter's NetW is the meter's W,
 //     positive importing. A device without a meter model has no MeterView:
 //     an inverter's AC output (103's W) is not the home's net import, which
@@ -47,6 +46,35 @@
 //     devicetest PV suite with Harness.PVAvailableUnknown). SetPVLimit
 //     writes WMaxLimPct and enables it (a limit at or above the rating
 //     disables it; a non-finite one is refused).
+//
+// # Model 124's rates: window or net
+//
+// SunSpec defines InWRte and OutWRte as the largest charge and discharge
+// rates; devices read them two ways, and the driver cannot tell which
+// from the registers, so Config.StorageRates (home file: storage_rates)
+// says:
+//
+//   - window (the default): the rates bound a window, [-OutWRte,
+//     InWRte], a negative rate forcing the other direction; the battery
+//     does its own control within it. The driver holds p by InWRte = p,
+//     OutWRte = -p (discharging: OutWRte = p, InWRte = -p). Fronius
+//     hybrids (Symo GEN24, Symo Hybrid) read the rates so: with
+//     StorCtl_Mod 3, OutWRte 100 % runs the battery normally, 0 % holds
+//     it and -100 % charges it from the grid, as integrators who steer
+//     them report (the evcc project's Fronius GEN24 template and its
+//     users' reports on the Symo Hybrid); we have not tested one.
+//   - net: the rates are the setpoint, the battery charging at InWRte
+//     less OutWRte. The driver holds p by InWRte = p, OutWRte = 0
+//     (discharging: OutWRte = p, InWRte = 0). Integrators report devices
+//     that read them so; we know of no vendor document that says it, so
+//     take it as per device.
+//
+// A window setpoint on a net device charges at twice the setpoint (p less
+// -p); a net setpoint on a window device only caps the battery's own
+// control. Check a device with one small step: a battery at twice the
+// step reads net. The sunspecserver serves either reading
+// (sunspecserver.Config.StorageRates), and the conformance suite runs
+// against both.
 //
 // # Writes
 //

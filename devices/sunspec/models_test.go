@@ -143,7 +143,7 @@ func TestStorageCommand(t *testing.T) {
 		{1e9, -10000, 10000},
 	}
 	for _, tc := range tests {
-		ws, err := writesOf(storageCommand(st, tc.w, 60))
+		ws, err := writesOf(storageCommand(st, tc.w, 60, RatesWindow))
 		if err != nil {
 			t.Fatalf("%v: %v", tc.w, err)
 		}
@@ -152,7 +152,16 @@ func TestStorageCommand(t *testing.T) {
 			t.Errorf("%v: writes %+v", tc.w, ws)
 		}
 	}
-	if _, err := storageCommand(st, gridmesh.W(math.NaN()), 60); err == nil {
+	for _, tc := range []struct {
+		w       gridmesh.W
+		out, in int16
+	}{{2000, 0, 4000}, {-1500, 3000, 0}, {0, 0, 0}} {
+		c, err := storageCommand(st, tc.w, 60, RatesNet)
+		if err != nil || int16(c.set.regs[0]) != tc.out || int16(c.set.regs[1]) != tc.in {
+			t.Errorf("net %v: rates %v (%v), want OutWRte %d InWRte %d", tc.w, c.set.regs, err, tc.out, tc.in)
+		}
+	}
+	if _, err := storageCommand(st, gridmesh.W(math.NaN()), 60, RatesWindow); err == nil {
 		t.Error("NaN command accepted")
 	}
 	for name, mod := range map[string]func([]uint16){
@@ -167,14 +176,14 @@ func TestStorageCommand(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ws, err := writesOf(storageCommand(st, 1000, 60)); err == nil {
+		if ws, err := writesOf(storageCommand(st, 1000, 60, RatesWindow)); err == nil {
 			t.Errorf("%s: got writes %+v, want an error", name, ws)
 		}
 	}
 	b := append([]uint16(nil), storage124...)
 	b[15] = notUint16 // no reversion time: rates and mode only
 	st, _ = decodeStorage(b)
-	if ws, err := writesOf(storageCommand(st, 1000, 60)); err != nil || len(ws) != 2 {
+	if ws, err := writesOf(storageCommand(st, 1000, 60, RatesWindow)); err != nil || len(ws) != 2 {
 		t.Errorf("without reversion: %+v, %v", ws, err)
 	}
 }
@@ -361,7 +370,7 @@ func FuzzDecodeModel124(f *testing.F) {
 			}
 		}
 		for _, w := range fuzzPowers {
-			ws, err := writesOf(storageCommand(st, w, 60))
+			ws, err := writesOf(storageCommand(st, w, 60, RatesWindow))
 			if err != nil {
 				continue
 			}

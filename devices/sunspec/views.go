@@ -61,7 +61,7 @@ func (b *Battery) SetBatteryPower(w gridmesh.W) error {
 		if err != nil {
 			return struct{}{}, err
 		}
-		if _, err := storageCommand(st, w, b.d.cfg.reversionSecs()); err != nil {
+		if _, err := storageCommand(st, w, b.d.cfg.reversionSecs(), b.d.cfg.StorageRates); err != nil {
 			return struct{}{}, err // refused before it is held
 		}
 		b.d.bat.hold(w)
@@ -99,7 +99,7 @@ func (d *Device) flushBattery(ctx context.Context, s *session, h ModelHeader, st
 	if !d.bat.wanted {
 		return nil
 	}
-	cmd, err := storageCommand(st, d.bat.want, d.cfg.reversionSecs())
+	cmd, err := storageCommand(st, d.bat.want, d.cfg.reversionSecs(), d.cfg.StorageRates)
 	if err != nil {
 		return err
 	}

@@ -249,6 +249,9 @@ func (h *Home) addSunSpec(ctx context.Context, d *Device, log *slog.Logger) erro
 	if b := d.SunSpec.Deadband; b != nil {
 		cfg.DeadbandW = gridmesh.W(*b)
 	}
+	if r := d.SunSpec.StorageRates; r != "" {
+		cfg.StorageRates = sunspec.StorageRates(r)
+	}
 	dev, err := sunspec.Dial(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -70,6 +70,9 @@ type SunSpec struct {
 	// Deadband is the least move written (default 20 W).
 	MinWriteInterval *Duration `yaml:"min_write_interval"`
 	Deadband         *Power    `yaml:"deadband"`
+	// StorageRates is how the device reads model 124's rates: window
+	// (default) or net.
+	StorageRates string `yaml:"storage_rates"`
 }
 
 // validateDriver checks the driver block's own rules.
@@ -97,6 +100,9 @@ func (d *Device) validateDriver() error {
 		}
 		if d.SunSpec.Addr == "" {
 			return errors.New("sunspec: addr (host:port) is required")
+		}
+		if r := d.SunSpec.StorageRates; r != "" && r != "window" && r != "net" {
+			return fmt.Errorf("sunspec: storage_rates %q: want window or net", r)
 		}
 	}
 	return nil

@@ -64,7 +64,26 @@ type Config struct {
 	BatteryReserveSoC float64
 	// Fallback is the battery's behaviour under no setpoint.
 	Fallback Fallback
+	// StorageRates is how the server reads 124's rates: as a window
+	// (RatesWindow, the default) or as the setpoint (RatesNet). Devices
+	// differ; the driver's sunspec.Config.StorageRates must match.
+	StorageRates StorageRates
 }
+
+// StorageRates is a reading of 124's InWRte and OutWRte.
+type StorageRates int
+
+const (
+	// RatesWindow: with StorCtl_Mod's CHARGE bit the charge power is at
+	// most InWRte % of WChaMax, with its DISCHARGE bit the discharge power
+	// at most OutWRte %; a negative rate forces the other direction; the
+	// battery does its fallback within the window.
+	RatesWindow StorageRates = iota
+	// RatesNet: with either bit set the rates are the setpoint: the
+	// battery charges at InWRte % (CHARGE bit) less OutWRte % (DISCHARGE
+	// bit) of WChaMax, whatever the fallback would do.
+	RatesNet
+)
 
 // Model numbers served.
 const (
@@ -146,6 +165,9 @@ func (c Config) validate(dev Devices) error {
 	}
 	if r := c.BatteryReserveSoC; !(r >= 0 && r <= 1) { // NaN fails too
 		return fmt.Errorf("sunspecserver: battery reserve %v outside [0, 1]", r)
+	}
+	if c.StorageRates != RatesWindow && c.StorageRates != RatesNet {
+		return fmt.Errorf("sunspecserver: unknown storage rates reading %d", c.StorageRates)
 	}
 	if c.Fallback != FallbackSelfConsumption && c.Fallback != FallbackIdle {
 		return fmt.Errorf("sunspecserver: unknown fallback %d", c.Fallback)
