@@ -43,6 +43,13 @@ type Loads interface {
 	ShedNonCritical(shed bool) error
 }
 
+// ErrWaiting is wrapped, beside gridmesh.ErrUnavailable, by the error a
+// device returns while it waits for its first reading: a device that
+// publishes its state on its own schedule (MQTT) has said nothing yet.
+// That is silence before the start, not a failure: a guard does not
+// count it against its breaker and reports the device as waiting.
+var ErrWaiting = errors.New("devices: waiting for the device's first reading")
+
 // Releaser is a device that gridmesh can hand back to its own control:
 // a battery to its default (self-consumption) mode, a PV inverter with
 // no limit, a charger or heat pump to its own schedule. Release undoes

@@ -58,6 +58,8 @@ func TestConfigValidateRefuses(t *testing.T) {
 		"meter with template":   {KindMeter, func(c *Config) { c.SetTemplate = "{{.PowerW}}" }, "no setpoints"},
 		"meter with a release":  {KindMeter, func(c *Config) { c.ReleasePayload = "auto" }, "release payload needs a set topic"},
 		"loads will, no topic":  {KindLoads, func(c *Config) { c.SetTopic, c.WillPayload = "", "auto" }, "will payload needs a set topic"},
+		"zero resolution":       {KindBattery, func(c *Config) { c.ResolutionW = 0 }, "resolution"},
+		"resolution in kW":      {KindBattery, func(c *Config) { c.ResolutionW = 5000 }, "resolution"},
 		"huge release":          {KindBattery, func(c *Config) { c.ReleasePayload = strings.Repeat("x", 1<<17) }, "at most"},
 		"template syntax":       {KindBattery, func(c *Config) { c.SetTemplate = "{{.PowerW" }, "set template"},
 		"template unknown name": {KindBattery, func(c *Config) { c.SetTemplate = `{"w": {{.Watts}}}` }, "set template"},

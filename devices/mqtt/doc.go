@@ -38,7 +38,10 @@
 //	         outdoor*: outdoor_c, band_low*: band_low_c, band_high*: band_high_c
 //	loads    critical*: critical_w, noncritical*: noncritical_w, shed*: shed
 //
-// A setpoint is rendered by Config.SetTemplate from a SetpointData and
+// A setpoint's power is rounded to Config.ResolutionW (default 1 W) and
+// rendered as a short decimal (never float noise such as
+// -865.1999999999999). It is rendered by Config.SetTemplate from a
+// SetpointData and
 // published, not retained (a device that restarts days later must not
 // act on an old command). The defaults are {"power_w": P} for a battery,
 // charger and heat pump, {"limit_w": P} for a PV inverter and
@@ -50,7 +53,10 @@
 // that decoded, or a retryable *gridmesh.DeviceError wrapping
 // gridmesh.ErrUnavailable when the driver is not connected to the broker,
 // has received no state yet, or the newest is older than
-// Config.StaleAfter. Staleness counts from when a state arrived: a
+// Config.StaleAfter. Before the device's first state the error also wraps
+// devices.ErrWaiting: a device that publishes once a second has said
+// nothing for up to a second after the driver connects, which is no
+// failure (a guard keeps its breaker closed and reports it as waiting). Staleness counts from when a state arrived: a
 // retained state the broker hands over on subscribing counts as fresh for
 // one StaleAfter, then the device must publish again.
 //

@@ -195,6 +195,9 @@ func (h *Home) addMQTT(d *Device, log *slog.Logger) error {
 	cfg.Device, cfg.StateTopic, cfg.SetTopic = string(d.Name), m.StateTopic, m.SetTopic
 	cfg.SoCPercent = m.SoCPercent
 	cfg.ReleasePayload, cfg.WillPayload = m.ReleasePayload, m.WillPayload
+	if r := m.Resolution; r != nil {
+		cfg.ResolutionW = float64(*r)
+	}
 	for k, v := range m.Fields {
 		cfg.Fields[k] = v
 	}

@@ -18,8 +18,8 @@ func TestExampleDeviceKeys(t *testing.T) {
 		t.Errorf("sunspec block %+v: want min_write_interval 1s, deadband 20 W, storage_rates window", s)
 	}
 	m := parseExample(t, "home-mqtt.yaml").Devices[0].MQTT
-	if m == nil || m.ReleasePayload != `{"mode": "auto"}` || m.WillPayload != `{"mode": "auto"}` {
-		t.Errorf("mqtt block %+v: want the release and will payloads", m)
+	if m == nil || m.ReleasePayload != `{"mode": "auto"}` || m.WillPayload != `{"mode": "auto"}` || m.Resolution == nil || *m.Resolution != 1 {
+		t.Errorf("mqtt block %+v: want the release and will payloads and a 1 W resolution", m)
 	}
 }
 

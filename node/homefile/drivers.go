@@ -55,6 +55,8 @@ type MQTT struct {
 	// WillPayload by the broker when the node dies without disconnecting.
 	ReleasePayload string `yaml:"release_payload"`
 	WillPayload    string `yaml:"will_payload"`
+	// Resolution is the step setpoints are rounded to (default 1 W).
+	Resolution *Power `yaml:"resolution"`
 }
 
 // SunSpec is an inverter or battery reached over Modbus TCP.
