@@ -41,6 +41,24 @@ func TestConformance(t *testing.T) {
 			return devicetest.Harness[devicetest.BatteryDriver]{Driver: b, Home: home}
 		})
 	})
+	// Batteries whose device has no 802: the driver derives the power
+	// from 160's storage modules, or from 103's DC input less its AC
+	// output, and must still read what the battery does.
+	for name, models := range map[string][]uint16{
+		"battery without 802, power from 160": {1, 120, 103, 160, 123, 124, 203},
+		"battery without 802, power from 103": {1, 120, 103, 123, 124, 203},
+	} {
+		t.Run(name, func(t *testing.T) {
+			devicetest.Battery(t, func(t *testing.T) devicetest.Harness[devicetest.BatteryDriver] {
+				home := devicetest.NewHome(t)
+				b, ok := dialModels(t, home, sunspec.RatesWindow, models).BatteryView()
+				if !ok {
+					t.Fatal("no battery view")
+				}
+				return devicetest.Harness[devicetest.BatteryDriver]{Driver: b, Home: home}
+			})
+		})
+	}
 	t.Run("meter", func(t *testing.T) {
 		devicetest.Meter(t, func(t *testing.T) devicetest.Harness[devicetest.MeterDriver] {
 			home := devicetest.NewHome(t)
@@ -100,6 +118,13 @@ func poll(t *testing.T, d *sunspec.Device) {
 // to match, connected to it.
 func dialRates(t *testing.T, home *sim.Home, rates sunspec.StorageRates) *sunspec.Device {
 	t.Helper()
+	return dialModels(t, home, rates, nil)
+}
+
+// dialModels is dialRates serving the models listed (nil: the default
+// chain).
+func dialModels(t *testing.T, home *sim.Home, rates sunspec.StorageRates, models []uint16) *sunspec.Device {
+	t.Helper()
 	ds := home.Devices()
 	cfg := sunspecserver.DefaultConfig()
 	p := devicetest.HomeParams()
@@ -108,6 +133,7 @@ func dialRates(t *testing.T, home *sim.Home, rates sunspec.StorageRates) *sunspe
 	// Idle under no setpoint: the suite checks the battery does what
 	// it is told and nothing else.
 	cfg.Fallback = sunspecserver.FallbackIdle
+	cfg.Models = models
 	if rates == sunspec.RatesNet {
 		cfg.StorageRates = sunspecserver.RatesNet
 	}

@@ -3,6 +3,7 @@ package sunspec
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/gridmesh/gridmesh"
 )
@@ -298,4 +299,48 @@ func meterReading(m meter) (gridmesh.MeterReading, error) {
 		r.GridOK = r.GridOK && r.FrequencyHz >= 40 && r.FrequencyHz <= 70
 	}
 	return r, nil
+}
+
+// PowerSource says where a battery's power reading came from.
+type PowerSource string
+
+// The sources of a battery's power, in the order the driver tries them.
+const (
+	// Source802: model 802's W, the battery's own measurement.
+	Source802 PowerSource = "802"
+	// Source160: model 160's storage modules, charge less discharge
+	// (hybrids that model the battery as MPPT modules named "StCha" and
+	// "StDisCha", as Fronius GEN24 does).
+	Source160 PowerSource = "160"
+	// Source103: on a hybrid, the inverter's DC input (103's DCW) less its
+	// AC output (W): what stays in the battery, the inverter's losses
+	// (a few per cent of the throughput) counted as charging.
+	Source103 PowerSource = "103"
+	// SourceNone: the device reports no battery power; it reads 0.
+	SourceNone PowerSource = "none"
+)
+
+// storageModules is the battery power 160's storage modules give
+// (positive: charging), if the device has any.
+func storageModules(m mppt) (gridmesh.W, bool) {
+	var w gridmesh.W
+	found := false
+	for _, mod := range m.modules {
+		name := strings.ToLower(mod.name)
+		var sign gridmesh.W
+		switch {
+		case strings.HasPrefix(name, "stdischa"):
+			sign = -1
+		case strings.HasPrefix(name, "stcha"):
+			sign = 1
+		default:
+			continue
+		}
+		if !mod.w.ok || mod.w.v > float64(gridmesh.MaxHomePowerW) {
+			continue
+		}
+		w += sign * gridmesh.W(mod.w.v)
+		found = true
+	}
+	return w, found
 }

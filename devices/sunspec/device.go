@@ -19,10 +19,11 @@ import (
 // views BatteryView, MeterView and PVView return; it is safe for
 // concurrent use, and its calls are carried out one at a time.
 type Device struct {
-	cfg   Config
-	log   *slog.Logger
-	now   func() time.Time // the write policy's clock
-	stats counters
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time // the write policy's clock
+	stats  counters
+	source atomic.Value // PowerSource of the newest battery reading
 
 	// Set by Dial, then read-only: what the device was found to be.
 	base    uint16
@@ -66,6 +67,10 @@ type Stats struct {
 	SetpointWrites uint64 `json:"setpoint_writes"`
 	// Connections is the Modbus connections made, the first included.
 	Connections uint64 `json:"connections"`
+	// BatteryPowerSource is where the newest battery reading's power came
+	// from (Source802, Source160, Source103, SourceNone); empty before
+	// the first.
+	BatteryPowerSource PowerSource `json:"battery_power_source,omitempty"`
 }
 
 // counters are the live counters behind Stats.
@@ -75,11 +80,15 @@ type counters struct {
 
 // Stats returns the counters now.
 func (d *Device) Stats() Stats {
-	return Stats{
+	st := Stats{
 		Writes:         d.stats.writes.Load(),
 		SetpointWrites: d.stats.setpointWrites.Load(),
 		Connections:    d.stats.connections.Load(),
 	}
+	if src, ok := d.source.Load().(PowerSource); ok {
+		st.BatteryPowerSource = src
+	}
+	return st
 }
 
 // maxInFlight bounds the calls a Device holds at once (one doing I/O, the

@@ -507,3 +507,50 @@ func TestStorageRatesMustMatchTheDevice(t *testing.T) {
 		})
 	}
 }
+
+// A battery whose device has no 802 still reads its power: from 160's
+// storage modules, else from 103's DC input less its AC output on a
+// hybrid; the reading says which. Without either it reads 0, from none.
+func TestBatteryPowerWithout802(t *testing.T) {
+	for _, tc := range []struct {
+		models []uint16
+		source sunspec.PowerSource
+		track  bool
+	}{
+		{nil, sunspec.Source802, true},
+		{[]uint16{1, 120, 103, 160, 123, 124, 203}, sunspec.Source160, true},
+		{[]uint16{1, 120, 103, 123, 124, 203}, sunspec.Source103, true},
+		{[]uint16{1, 120, 124}, sunspec.SourceNone, false},
+	} {
+		t.Run(string(tc.source), func(t *testing.T) {
+			r := serve(t, newHome(t, peakHour), idleConfig(func(c *sunspecserver.Config) { c.Models = tc.models }), "127.0.0.1:0")
+			d := dial(t, r.srv.Addr())
+			b, _ := d.BatteryView()
+			for _, w := range []gridmesh.W{2000, -1500} {
+				if err := b.SetBatteryPower(w); err != nil {
+					t.Fatal(err)
+				}
+				f, err := b.Battery()
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := w
+				if !tc.track {
+					want = 0
+				}
+				if !near(f.PowerW, want, 2) || f.SoC != 0.5 || f.CapacityWh != 10_000 {
+					t.Errorf("set %v: read %+v, want power %v", w, f, want)
+				}
+				if got := d.Stats().BatteryPowerSource; got != tc.source {
+					t.Errorf("source %q, want %q", got, tc.source)
+				}
+			}
+			if pv, ok := d.PVView(); ok {
+				// A hybrid's PV is its AC output plus what the battery takes.
+				if s, err := pv.PV(); err != nil || !near(s.PowerW, 6000, 3) {
+					t.Errorf("pv %+v, %v: want 6000 W whatever the battery does", s, err)
+				}
+			}
+		})
+	}
+}

@@ -20,8 +20,16 @@
 //   - BatteryView: model 124 (basic storage controls), with 802 (battery)
 //     when present. Battery reads SoC (802, else 124's ChaState), the
 //     limits (124's WChaMax; 802's or 120's discharge rating), the power
-//     (802's W; SunSpec says nothing of a battery's power without 802, and
-//     it then reads 0) and the capacity (802, else 120). The energies
+//     and the capacity (802, else 120). The power is 802's W; a device
+//     without it (or with W not implemented) is read from 160's storage
+//     modules, charge less discharge (modules named "StCha…" and
+//     "StDisCha…", as Fronius GEN24 names them, as integrators who read
+//     them report), else on a hybrid from 103: its DC input DCW less its
+//     AC output W, what stays in the battery (the inverter's losses, a
+//     few per cent of the throughput, count as charging; a device whose
+//     DCW is not its PV input needs 802 or 160). Without any of them the
+//     power reads 0. Stats.BatteryPowerSource says which source the
+//     newest reading used. The energies
 //     behind it are at the home's bus: ChargeWh is (1 − SoC) × capacity
 //     over √η, DischargeWh is (SoC − reserve) × capacity times √η, never
 //     negative, where the reserve is 124's MinRsvPct (none when not

@@ -437,3 +437,60 @@ func FuzzDecodeMeter(f *testing.F) {
 
 // writesOf is every write of a command, in order.
 func writesOf(c command, err error) ([]write, error) { return c.all(), err }
+
+// mppt160 is 160 as a Fronius-style hybrid holds it: a PV string, the
+// battery charging at 1.2 kW (DCW at SF 0), nothing discharging.
+var mppt160 = func() []uint16 {
+	b := blk(160, 68, map[int]uint16{4: sf(0), 8: 3})
+	for i, name := range []string{"String 1", "StCha 2", "StDisCha 3"} {
+		m := b[10+20*i:]
+		m[0] = uint16(i + 1)
+		for j := 0; j < len(name); j += 2 {
+			hi, lo := uint16(name[j]), uint16(0)
+			if j+1 < len(name) {
+				lo = uint16(name[j+1])
+			}
+			m[1+j/2] = hi<<8 | lo
+		}
+		m[11] = []uint16{3000, 1200, 0}[i]
+	}
+	return b
+}()
+
+func TestDecodeMPPT(t *testing.T) {
+	m, err := decodeMPPT(mppt160)
+	if err != nil || len(m.modules) != 3 || m.modules[1].name != "StCha 2" || m.modules[0].w.v != 3000 {
+		t.Fatalf("decoded %+v, %v", m, err)
+	}
+	if w, ok := storageModules(m); !ok || w != 1200 {
+		t.Errorf("storage modules give %v (%v), want 1200 W charging", w, ok)
+	}
+	pvOnly := mppt{modules: m.modules[:1]}
+	if _, ok := storageModules(pvOnly); ok {
+		t.Error("a PV-only 160 gave a battery power")
+	}
+	for name, mod := range map[string]func([]uint16) []uint16{
+		"N past L":      func(b []uint16) []uint16 { b[8] = 4; return b },
+		"N absurd":      func(b []uint16) []uint16 { b[8] = 1000; return b },
+		"N unset":       func(b []uint16) []uint16 { b[8] = notUint16; return b },
+		"short block":   func(b []uint16) []uint16 { return b[:40] },
+		"another model": func(b []uint16) []uint16 { b[0] = 124; return b },
+	} {
+		if _, err := decodeMPPT(mod(append([]uint16(nil), mppt160...))); !errors.Is(err, ErrBadModel) {
+			t.Errorf("%s: %v, want ErrBadModel", name, err)
+		}
+	}
+}
+
+func FuzzDecodeModel160(f *testing.F) {
+	f.Add(bytesOf(mppt160))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := decodeMPPT(regsOf(data))
+		if err != nil {
+			return
+		}
+		if w, ok := storageModules(m); ok && (!w.Finite() || math.Abs(float64(w)) > float64(maxMPPTModules)*float64(gridmesh.MaxHomePowerW)) {
+			t.Fatalf("battery power %v from %+v", w, m)
+		}
+	})
+}

@@ -22,7 +22,9 @@ type PV struct{ d *Device }
 
 // Battery reads the battery's flexibility: SoC from 802 (or 124's
 // ChaState), limits from 124's WChaMax and 802's rates (or 120's), power
-// from 802 (0 without it), capacity from 802 (or 120), and the energies
+// from 802, else 160's storage modules, else a hybrid's 103 (DCW less W),
+// else 0 (Stats.BatteryPowerSource says which), capacity from 802 (or
+// 120), and the energies
 // to full and to 124's MinRsvPct after Config.RoundTripEfficiency's
 // losses. It also writes the setpoint held, when the write policy says it
 // is due (see SetBatteryPower).
@@ -39,7 +41,17 @@ func (b *Battery) Battery() (gridmesh.Flexibility, error) {
 		if err != nil {
 			return gridmesh.Flexibility{}, err
 		}
-		return flexibility(st, bat, s.np, b.d.cfg.RoundTripEfficiency)
+		f, err := flexibility(st, bat, s.np, b.d.cfg.RoundTripEfficiency)
+		if err != nil {
+			return f, err
+		}
+		w, src, err := s.batteryPower(ctx, bat)
+		if err != nil {
+			return gridmesh.Flexibility{}, err
+		}
+		f.PowerW = w
+		b.d.source.Store(src)
+		return f, nil
 	})
 }
 
@@ -251,11 +263,7 @@ func (p *PV) PV() (gridmesh.PVState, error) {
 		if err != nil {
 			return gridmesh.PVState{}, err
 		}
-		regs, err := s.block(ctx, h, lenInverter)
-		if err != nil {
-			return gridmesh.PVState{}, err
-		}
-		inv, err := decodeInverter(regs)
+		inv, err := s.inverter(ctx, h)
 		if err != nil {
 			return gridmesh.PVState{}, err
 		}
@@ -267,13 +275,14 @@ func (p *PV) PV() (gridmesh.PVState, error) {
 			return gridmesh.PVState{}, err
 		}
 		var chargeW gridmesh.W
-		if bat, err := s.battery(ctx); err != nil {
-			return gridmesh.PVState{}, err
-		} else if bat != nil && bat.w.ok {
-			if chargeW, err = power("battery W", bat.w); err != nil {
+		if _, hybrid := s.first[ModelStorage]; hybrid {
+			bat, err := s.battery(ctx)
+			if err != nil {
 				return gridmesh.PVState{}, err
 			}
-			chargeW = -chargeW
+			if chargeW, _, err = s.batteryPower(ctx, bat); err != nil {
+				return gridmesh.PVState{}, err
+			}
 		}
 		lim := ctl.limit()
 		return pvState(inv, peak, lim.pct, lim.enabled, chargeW)
@@ -347,4 +356,58 @@ func (d *Device) flushPV(ctx context.Context, s *session, ctl pvControl, peak gr
 	// A limit written on and read off was dropped: the device reverted.
 	kept := d.pvLim.sent.ena == 0 || ctl.limit().enabled
 	return d.flush(s, ctl.h, &d.pvLim, &d.bat, cmd, kept, func(ws []write) error { return s.writeAll(ctx, ctl.h, ws) })
+}
+
+// inverter reads and decodes the inverter model h, DCW included when the
+// model has it.
+func (s *session) inverter(ctx context.Context, h ModelHeader) (inverter, error) {
+	regs, err := s.block(ctx, h, lenInverterDC)
+	if err != nil {
+		return inverter{}, err
+	}
+	return decodeInverter(regs)
+}
+
+// batteryPower is the battery's power (positive: charging) and where it
+// came from: 802's W; else 160's storage modules (charge less discharge);
+// else, on a hybrid, 103's DC input less its AC output, what stays in the
+// battery; else 0 from nowhere. bat is 802 as read (nil without it).
+func (s *session) batteryPower(ctx context.Context, bat *battery) (gridmesh.W, PowerSource, error) {
+	if bat != nil && bat.w.ok {
+		w, err := power("battery W", bat.w)
+		return -w, Source802, err // SunSpec: positive discharges
+	}
+	if h, ok := s.first[ModelMPPT]; ok {
+		regs, err := s.read(ctx, h.Addr, uint16(mpptBlock(h.Len)))
+		if err != nil {
+			return 0, SourceNone, err
+		}
+		m, err := decodeMPPT(regs)
+		if err != nil {
+			return 0, SourceNone, err
+		}
+		if w, ok := storageModules(m); ok {
+			w, err := power("battery power from 160", value{float64(w), true})
+			return w, Source160, err
+		}
+	}
+	if h, ok := s.find(inverterModels...); ok {
+		inv, err := s.inverter(ctx, h)
+		if err != nil {
+			return 0, SourceNone, err
+		}
+		if inv.w.ok && inv.dcw.ok {
+			ac, err := power("inverter W", inv.w)
+			if err != nil {
+				return 0, SourceNone, err
+			}
+			dc, err := power("inverter DCW", inv.dcw)
+			if err != nil {
+				return 0, SourceNone, err
+			}
+			w, err := power("battery power from 103", value{float64(dc - ac), true})
+			return w, Source103, err
+		}
+	}
+	return 0, SourceNone, nil
 }

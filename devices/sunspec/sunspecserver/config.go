@@ -48,7 +48,9 @@ type Config struct {
 	UnitID uint8
 	// Models are the models served, in chain order after the marker. Nil
 	// serves every model the devices support: 1, 120, 103, 123, 124, 802,
-	// 203 (704 only when listed).
+	// 203 (704 and 160 only when listed). A chain without 802 serves a
+	// battery that does not report its power there: 160 (when listed)
+	// and 103's DCW still show it.
 	Models []uint16
 	// Manufacturer, Model and Serial fill model 1.
 	Manufacturer, Model, Serial string
@@ -93,6 +95,7 @@ const (
 	modelControls    uint16 = 123
 	modelStorage     uint16 = 124
 	modelMeter       uint16 = 203
+	modelMPPT        uint16 = 160
 	modelDERControls uint16 = 704
 	modelBattery     uint16 = 802
 )
@@ -141,7 +144,7 @@ func (c Config) validate(dev Devices) error {
 		switch m {
 		case modelCommon:
 			ok = true
-		case modelNameplate, modelInverter:
+		case modelNameplate, modelInverter, modelMPPT:
 			ok = dev.PV != nil || dev.Battery != nil
 		case modelControls, modelDERControls:
 			ok = dev.PV != nil

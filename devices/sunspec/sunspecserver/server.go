@@ -109,6 +109,7 @@ func New(cfg Config, dev Devices, log *slog.Logger) (*Server, error) {
 var modelLen = map[uint16]int{
 	modelCommon: 66, modelNameplate: 26, modelInverter: 50, modelControls: 24,
 	modelStorage: 24, modelBattery: 62, modelDERControls: 65, modelMeter: 105,
+	modelMPPT: lenMPPTFixed + mpptModules*lenMPPTModule,
 }
 
 // Listen binds addr (host:port) and starts answering requests; Run must
