@@ -59,6 +59,23 @@ func TestConformance(t *testing.T) {
 			})
 		})
 	}
+	// A battery with hardware's manners (a reaction delay, a ramp,
+	// measurement noise), on the wall clock.
+	t.Run("battery with delay, ramp and noise", func(t *testing.T) {
+		devicetest.Battery(t, func(t *testing.T) devicetest.Harness[devicetest.BatteryDriver] {
+			p := devicetest.HomeParams()
+			p.Battery.Hardware = sim.BatteryHardware{RampWPerS: 5_000, ReactionDelay: 200 * time.Millisecond, NoiseW: 2, NoiseSeed: 1}
+			home, err := sim.NewFullHome(p, time.Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, ok := dial(t, home).BatteryView()
+			if !ok {
+				t.Fatal("no battery view")
+			}
+			return devicetest.Harness[devicetest.BatteryDriver]{Driver: b, Home: home}
+		})
+	})
 	t.Run("meter", func(t *testing.T) {
 		devicetest.Meter(t, func(t *testing.T) devicetest.Harness[devicetest.MeterDriver] {
 			home := devicetest.NewHome(t)
