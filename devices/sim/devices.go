@@ -48,10 +48,11 @@ func (b *Battery) SetBatteryPower(w gridmesh.W) error {
 	defer h.mu.Unlock()
 	h.advance()
 	p := h.params.Battery
-	h.batteryWant = w.Clamp(-p.MaxDischargeW, p.MaxChargeW)
-	h.wantAt, h.driveFrom = h.last, h.batteryCmd
+	w = w.Clamp(-p.MaxDischargeW, p.MaxChargeW)
 	if p.Hardware.ideal() {
-		h.batteryCmd = h.batteryWant
+		h.batteryCmd = w
+	} else {
+		h.batteryCmds = append(h.batteryCmds, timedCommand{w: w, at: h.last})
 	}
 	h.battery = p.Step(h.battery, h.batteryCmd, 0)
 	return nil

@@ -52,25 +52,44 @@ func (hw BatteryHardware) Validate() error {
 // ideal reports whether every command is in force at once.
 func (hw BatteryHardware) ideal() bool { return hw.RampWPerS == 0 && hw.ReactionDelay == 0 }
 
-// driveAt is the command the battery's inverter follows at t, for a
-// command want given at wantAt while it followed from (the drive then):
-// from until wantAt+ReactionDelay, then toward want at RampWPerS. Pure.
-func (hw BatteryHardware) driveAt(from, want gridmesh.W, wantAt, t time.Time) gridmesh.W {
-	moving := t.Sub(wantAt) - hw.ReactionDelay
-	if moving <= 0 {
-		return from
+// timedCommand is a command and when it was given.
+type timedCommand struct {
+	w  gridmesh.W
+	at time.Time
+}
+
+// target is the command the battery's inverter aims for at t: the newest
+// of cmds (oldest first) given at least ReactionDelay before t, or ok
+// false if none was. Pure.
+func (hw BatteryHardware) target(cmds []timedCommand, t time.Time) (gridmesh.W, bool) {
+	for i := len(cmds) - 1; i >= 0; i-- {
+		if !cmds[i].at.Add(hw.ReactionDelay).After(t) {
+			return cmds[i].w, true
+		}
 	}
-	if hw.RampWPerS == 0 {
-		return want
+	return 0, false
+}
+
+// ramp moves the drive from cur toward target over dt at RampWPerS (at
+// once without a ramp). Pure.
+func (hw BatteryHardware) ramp(cur, target gridmesh.W, dt time.Duration) gridmesh.W {
+	step := hw.RampWPerS * gridmesh.W(dt.Seconds())
+	if hw.RampWPerS == 0 || math.Abs(float64(target-cur)) <= float64(step) {
+		return target
 	}
-	step := hw.RampWPerS * gridmesh.W(moving.Seconds())
-	if math.Abs(float64(want-from)) <= float64(step) {
-		return want
+	if target > cur {
+		return cur + step
 	}
-	if want > from {
-		return from + step
+	return cur - step
+}
+
+// prune drops the commands the battery no longer needs at t: all but the
+// newest of those already in effect.
+func (hw BatteryHardware) prune(cmds []timedCommand, t time.Time) []timedCommand {
+	for len(cmds) > 1 && !cmds[1].at.Add(hw.ReactionDelay).After(t) {
+		cmds = cmds[1:]
 	}
-	return from - step
+	return cmds
 }
 
 // rampStep is the time step the battery is integrated in while its drive

@@ -11,24 +11,39 @@ import (
 func TestBatteryDrive(t *testing.T) {
 	t0 := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
 	hw := BatteryHardware{RampWPerS: 1000, ReactionDelay: 200 * time.Millisecond}
+	cmds := []timedCommand{{1000, t0}, {2000, t0.Add(100 * time.Millisecond)}, {-500, t0.Add(300 * time.Millisecond)}}
 	for _, tc := range []struct {
-		from, want gridmesh.W
-		after      time.Duration
-		drive      gridmesh.W
+		after time.Duration
+		w     gridmesh.W
+		ok    bool
 	}{
-		{0, 2000, 100 * time.Millisecond, 0},       // still reacting
-		{0, 2000, 700 * time.Millisecond, 500},     // half a second of ramp
-		{0, 2000, 2200 * time.Millisecond, 2000},   // there
-		{0, 2000, time.Hour, 2000},                 // and stays
-		{1500, -500, 1200 * time.Millisecond, 500}, // down a kilowatt
-		{1500, 1400, 300 * time.Millisecond, 1400}, // a small step lands
+		{100 * time.Millisecond, 0, false}, // nothing in effect yet
+		{200 * time.Millisecond, 1000, true},
+		{350 * time.Millisecond, 2000, true},
+		{time.Second, -500, true},
 	} {
-		if got := hw.driveAt(tc.from, tc.want, t0, t0.Add(tc.after)); got != tc.drive {
-			t.Errorf("%v to %v after %v: drive %v, want %v", tc.from, tc.want, tc.after, got, tc.drive)
+		if w, ok := hw.target(cmds, t0.Add(tc.after)); w != tc.w || ok != tc.ok {
+			t.Errorf("target after %v: %v %v, want %v %v", tc.after, w, ok, tc.w, tc.ok)
 		}
 	}
-	if got := (BatteryHardware{ReactionDelay: time.Second}).driveAt(0, 2000, t0, t0.Add(1001*time.Millisecond)); got != 2000 {
-		t.Errorf("no ramp: drive %v after the delay, want the command", got)
+	if got := hw.prune(cmds, t0.Add(350*time.Millisecond)); len(got) != 2 || got[0].w != 2000 {
+		t.Errorf("pruned to %v, want the command in effect and the one to come", got)
+	}
+	for _, tc := range []struct {
+		cur, target gridmesh.W
+		dt          time.Duration
+		want        gridmesh.W
+	}{
+		{0, 2000, 500 * time.Millisecond, 500},
+		{1500, -500, time.Second, 500},
+		{1500, 1400, 200 * time.Millisecond, 1400}, // a small step lands
+	} {
+		if got := hw.ramp(tc.cur, tc.target, tc.dt); got != tc.want {
+			t.Errorf("ramp %v to %v over %v: %v, want %v", tc.cur, tc.target, tc.dt, got, tc.want)
+		}
+	}
+	if got := (BatteryHardware{}).ramp(0, 2000, time.Millisecond); got != 2000 {
+		t.Errorf("no ramp: %v, want the target at once", got)
 	}
 }
 
@@ -121,4 +136,28 @@ func TestHomeBatteryReportsLikeHardware(t *testing.T) {
 
 func testHomeParams() HomeParams {
 	return HomeParams{Battery: testBattery, InitialSoC: 0.5, PV: testPV, Load: testLoad}
+}
+
+// A loop repeats its command every tick; a delayed battery still takes it
+// up: the delay is the command's transport, not restarted by each one.
+func TestHomeBatteryFollowsRepeatedCommands(t *testing.T) {
+	now := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
+	p := testHomeParams()
+	p.Battery.Hardware = BatteryHardware{RampWPerS: 5000, ReactionDelay: 200 * time.Millisecond}
+	h, err := NewHome(p, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 { // a second of 100 ms ticks
+		if err := h.SetBatteryPower(2000); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(100 * time.Millisecond)
+	}
+	if s := h.Snapshot(); s.BatteryW != 2000 {
+		t.Errorf("battery at %v after a second of the same command, want 2000", s.BatteryW)
+	}
+	if n := len(h.batteryCmds); n > 3 {
+		t.Errorf("%d commands kept, want those within the delay", n)
+	}
 }

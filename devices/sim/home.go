@@ -35,9 +35,7 @@ type Home struct {
 	last        time.Time       // clock reading the state was integrated to
 	battery     BatteryState    // at last; PowerW is the power delivered at last
 	batteryCmd  gridmesh.W      // the command the battery follows at last (its drive), within the limits
-	batteryWant gridmesh.W      // the command given, within the limits; batteryCmd ramps to it (BatteryHardware)
-	wantAt      time.Time       // when batteryWant was given
-	driveFrom   gridmesh.W      // batteryCmd then
+	batteryCmds []timedCommand  // commands given (within the limits, oldest first) the drive has still to take up (BatteryHardware)
 	noise       *rand.Rand      // the battery's measurement noise; nil without
 	ev          EVState         // at last
 	evCmd       ChargerCommand  // in force since last
@@ -240,8 +238,9 @@ func (h *Home) advance() time.Time {
 // which is 0 if a bound was reached. The caller holds h.mu.
 func (h *Home) stepBattery(from, to time.Time) {
 	b := h.params.Battery
+	hw := b.Hardware
 	for t := from; t.Before(to); {
-		if h.batteryCmd == h.batteryWant {
+		if len(h.batteryCmds) == 0 || len(h.batteryCmds) == 1 && h.batteryCmds[0].w == h.batteryCmd {
 			h.battery = b.Step(b.Step(h.battery, h.batteryCmd, to.Sub(t)), h.batteryCmd, 0)
 			return
 		}
@@ -250,7 +249,10 @@ func (h *Home) stepBattery(from, to time.Time) {
 			next = to
 		}
 		h.battery = b.Step(h.battery, h.batteryCmd, next.Sub(t))
-		h.batteryCmd = b.Hardware.driveAt(h.driveFrom, h.batteryWant, h.wantAt, next)
+		if w, ok := hw.target(h.batteryCmds, t); ok {
+			h.batteryCmd = hw.ramp(h.batteryCmd, w, next.Sub(t))
+		}
+		h.batteryCmds = hw.prune(h.batteryCmds, next)
 		h.battery = b.Step(h.battery, h.batteryCmd, 0)
 		t = next
 	}
