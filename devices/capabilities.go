@@ -1,6 +1,11 @@
 package devices
 
-import "github.com/gridmesh/gridmesh"
+import (
+	"context"
+	"errors"
+
+	"github.com/gridmesh/gridmesh"
+)
 
 // Battery is a battery: what it can do now, and a power to deliver
 // (positive: charge).
@@ -36,4 +41,40 @@ type HeatPump interface {
 type Loads interface {
 	Loads() (gridmesh.LoadState, error)
 	ShedNonCritical(shed bool) error
+}
+
+// ErrWaiting is wrapped, beside gridmesh.ErrUnavailable, by the error a
+// device returns while it waits for its first reading: a device that
+// publishes its state on its own schedule (MQTT) has said nothing yet.
+// That is silence before the start, not a failure: a guard does not
+// count it against its breaker and reports the device as waiting.
+var ErrWaiting = errors.New("devices: waiting for the device's first reading")
+
+// Releaser is a device that gridmesh can hand back to its own control:
+// a battery to its default (self-consumption) mode, a PV inverter with
+// no limit, a charger or heat pump to its own schedule. Release undoes
+// every setpoint gridmesh holds on the device, within ctx; a setpoint
+// given after it steers the device again. Every real driver's devices
+// have it; a node calls it when it stops (see Release).
+type Releaser interface {
+	Release(ctx context.Context) error
+}
+
+// Release releases every device given that is a Releaser (nil and
+// others are skipped), each in turn within ctx, and returns their errors
+// joined. Call it once the loop has stopped steering them, so no
+// setpoint follows the release: a stopping node calls
+//
+//	devices.Release(ctx, deps.Battery, deps.PV, deps.Charger, deps.HeatPump, deps.Loads)
+//
+// with the raw devices (not their guards) and a context of a few
+// seconds, after its loop and the guards have returned.
+func Release(ctx context.Context, devs ...any) error {
+	var errs []error
+	for _, d := range devs {
+		if r, ok := d.(Releaser); ok {
+			errs = append(errs, r.Release(ctx))
+		}
+	}
+	return errors.Join(errs...)
 }

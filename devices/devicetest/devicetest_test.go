@@ -144,3 +144,30 @@ func TestPVAvailableUnknown(t *testing.T) {
 		return devicetest.Harness[devicetest.PVDriver]{Driver: powerOnlyPV{h.Devices().PV}, Home: h, PVAvailableUnknown: true}
 	})
 }
+
+// The battery suite against simulated batteries with hardware's manners,
+// on the wall clock (a ramp and a delay need time to pass): a reaction
+// delay and a ramp as inverters have them, measurement noise within the
+// suite's tolerance, and a battery that does not report its power.
+func TestSimBatteryHardwareConformance(t *testing.T) {
+	for name, tc := range map[string]struct {
+		hw     sim.BatteryHardware
+		hidden bool
+	}{
+		"ramp and delay": {hw: sim.BatteryHardware{RampWPerS: 5_000, ReactionDelay: 200 * time.Millisecond}},
+		"noisy":          {hw: sim.BatteryHardware{NoiseW: 2, NoiseSeed: 1}},
+		"power hidden":   {hw: sim.BatteryHardware{HidesPower: true}, hidden: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			devicetest.Battery(t, func(t *testing.T) devicetest.Harness[devicetest.BatteryDriver] {
+				p := devicetest.HomeParams()
+				p.Battery.Hardware = tc.hw
+				h, err := sim.NewFullHome(p, time.Now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return devicetest.Harness[devicetest.BatteryDriver]{Driver: h.Devices().Battery, Home: h, BatteryPowerHidden: tc.hidden}
+			})
+		})
+	}
+}

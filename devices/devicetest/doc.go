@@ -39,6 +39,18 @@
 //     under curtailment, the curtailed output rather than the potential).
 //     The default, false, is strict: AvailableW is the potential.
 //
+//   - Harness.BatteryPowerHidden: the driver cannot read the battery's
+//     power (a device that does not report it, and no other way to
+//     derive it) and reports 0. The battery suite checks PowerW == 0 and
+//     that setpoints reach the device, by what it delivers
+//     (sim.Home.Snapshot's BatteryW).
+//
+// The battery suite takes what the battery delivers from the home's
+// Snapshot, not from what it reports, so it also runs against a
+// simulated battery with hardware's manners (sim.BatteryHardware: a
+// reaction delay, a ramp, measurement noise within the tolerance, power
+// not reported) on a moving clock.
+//
 // A figure a protocol lacks but a site knows (a battery's round-trip
 // efficiency, for the energies behind Flexibility) is the driver's
 // configuration, set in the harness to the simulated device's: the suite

@@ -44,6 +44,12 @@ type Harness[D any] struct {
 	// stays as strict. False, the default, holds the driver to the
 	// potential. Set it only for a protocol that cannot carry it.
 	PVAvailableUnknown bool
+	// BatteryPowerHidden says the driver cannot read the battery's power
+	// (the device does not report it, and the protocol gives no other
+	// way): the driver reports PowerW 0. The battery suite then checks
+	// exactly that, and that setpoints reach the device (by what it
+	// delivers); every other check stays as strict.
+	BatteryPowerHidden bool
 }
 
 // DefaultDeadline is 5 s: a driver polling every second, a broker or

@@ -28,6 +28,10 @@
 //     ProbesToClose successes in a row close it. A permanent
 //     *gridmesh.DeviceError (the device answered, and refused) does not
 //     count against the breaker, and a refused command is not retried;
+//   - a device waiting for its first reading (an error wrapping
+//     devices.ErrWaiting: an MQTT device that has not published yet) is
+//     not failing: the call counts against nothing, State says Waiting,
+//     and its first reading is handed out at the next poll;
 //   - State reports the breaker, availability, counts and the last error,
 //     for a status page.
 //

@@ -13,6 +13,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/devices"
 )
 
 // Errors a guard records for a call it gave up on.
@@ -59,11 +60,13 @@ type Guard[R any, C comparable] struct {
 	cmdSeq      uint64 // bumped by every new command
 	appliedSeq  uint64 // cmdSeq the device last took; 0 forces a re-apply
 	lastErr     error
+	waitingFor  error // the device's devices.ErrWaiting error while it waits for its first reading; nil after
 	lastSuccess time.Time
 	consecutive uint32
 	successes   uint64
 	failures    uint64
 	rejected    uint64
+	waits       uint64
 }
 
 // newGuard validates cfg and builds a guard; it starts nothing.
@@ -102,12 +105,13 @@ func newGuard[R any, C comparable](kind string, cfg Config, log *slog.Logger, re
 }
 
 // excluded reports errors that say nothing about whether the device is
-// there: the guard's own stop, and a permanent refusal (the device
-// answered, and said no).
+// there: the guard's own stop, a permanent refusal (the device answered,
+// and said no), and a device waiting for its first reading
+// (devices.ErrWaiting: silence before the start is no failure).
 func excluded(err error) bool {
 	var de *gridmesh.DeviceError
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.As(err, &de) && !de.Retryable
+		errors.Is(err, devices.ErrWaiting) || errors.As(err, &de) && !de.Retryable
 }
 
 // Run polls the device every Period and applies the newest command as
@@ -235,6 +239,10 @@ func (g *Guard[R, C]) record(err error) {
 		g.successes++
 		g.consecutive = 0
 		g.lastSuccess = time.Now()
+		g.waitingFor = nil
+	case errors.Is(err, devices.ErrWaiting):
+		g.waits++
+		g.waitingFor = err
 	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
 		g.rejected++
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -270,6 +278,8 @@ func (g *Guard[R, C]) read1(op string) (R, time.Time, error) {
 	switch {
 	case st != gobreaker.StateClosed:
 		return zero, time.Time{}, g.unavailable(op, fmt.Sprintf("breaker %s", st))
+	case g.readAt.IsZero() && g.waitingFor != nil:
+		return zero, time.Time{}, g.deviceErr(op, true, fmt.Errorf("%w: %w", gridmesh.ErrUnavailable, g.waitingFor))
 	case g.readAt.IsZero():
 		return zero, time.Time{}, g.unavailable(op, "no reading yet")
 	}
@@ -353,6 +363,14 @@ type State struct {
 	// CommandPending is true while the newest command has not reached the
 	// device.
 	CommandPending bool `json:"command_pending"`
+	// Waiting is true while the device has not given its first reading
+	// and says it is waiting for it (devices.ErrWaiting: an MQTT device
+	// that has not published yet), not failing; WaitingFor says why.
+	Waiting    bool   `json:"waiting"`
+	WaitingFor string `json:"waiting_for,omitempty"`
+	// Waits counts calls that found the device waiting; they count as
+	// neither successes nor failures.
+	Waits uint64 `json:"waits"`
 }
 
 // State reports the breaker and the counters now.
@@ -370,10 +388,14 @@ func (g *Guard[R, C]) State() State {
 		Successes:           g.successes,
 		Failures:            g.failures,
 		Rejected:            g.rejected,
+		Waits:               g.waits,
 		CommandPending:      g.hasCmd && g.appliedSeq != g.cmdSeq,
 	}
 	if g.lastErr != nil {
 		s.LastError = g.lastErr.Error()
+	}
+	if g.waitingFor != nil {
+		s.Waiting, s.WaitingFor = true, g.waitingFor.Error()
 	}
 	return s
 }

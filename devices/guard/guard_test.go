@@ -3,6 +3,7 @@ package guard_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/devices"
 	"github.com/gridmesh/gridmesh/devices/guard"
 )
 
@@ -392,5 +394,45 @@ func TestGuardRefusesBadReadings(t *testing.T) {
 		}
 		cancel()
 		<-done
+	})
+}
+
+// TestGuardWaitingDeviceIsNotFailing: a device that has not given its
+// first reading (devices.ErrWaiting, as an MQTT device before its first
+// state) keeps the breaker closed and shows as waiting; its first state
+// is used at the next poll and a command given meanwhile reaches it at
+// once, not after an OpenTimeout.
+func TestGuardWaitingDeviceIsNotFailing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := guard.DefaultConfig()
+		waiting := &gridmesh.DeviceError{Device: "fake", Op: "read", Retryable: true,
+			Err: fmt.Errorf("%w: %w: no state received yet", gridmesh.ErrUnavailable, devices.ErrWaiting)}
+		dev := &fakeBattery{fail: waiting}
+		g, _, _ := start(t, dev, cfg)
+		time.Sleep(10 * cfg.Period) // ten silent polls, well past FailuresToOpen
+		s := g.State()
+		if s.Breaker != "closed" || !s.Waiting || s.WaitingFor == "" || s.Failures != 0 || s.ConsecutiveFailures != 0 || s.Available {
+			t.Fatalf("waiting device: %+v", s)
+		}
+		if _, err := g.Battery(); !errors.Is(err, devices.ErrWaiting) || !errors.Is(err, gridmesh.ErrUnavailable) {
+			t.Fatalf("reading while waiting: %v, want unavailable and waiting", err)
+		}
+		dev.setFail(nil) // the first state arrives
+		start := time.Now()
+		time.Sleep(cfg.Period)
+		synctest.Wait()
+		if _, err := g.Battery(); err != nil {
+			t.Fatalf("a period after the first state: %v", err)
+		}
+		if err := g.SetBatteryPower(800); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if p, _, _ := dev.snapshot(); p != 800 || time.Since(start) > cfg.Period {
+			t.Fatalf("device at %v %v after its first state, want the command at once", p, time.Since(start))
+		}
+		if s := g.State(); s.Waiting || s.WaitingFor != "" || !s.Available {
+			t.Fatalf("after the first state: %+v", s)
+		}
 	})
 }

@@ -24,6 +24,7 @@
 package mqtt
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/gridmesh/gridmesh"
@@ -71,3 +72,7 @@ func (b *Boiler) Boiler() (gridmesh.BoilerState, error) {
 
 // SetBoilerPower asks for a heating power, sent in the background.
 func (b *Boiler) SetBoilerPower(w gridmesh.W) error { return b.d.setPower("set boiler power", w) }
+
+// Release hands the boiler back to its own control (devices.Releaser):
+// every adapter that takes setpoints has it.
+func (b *Boiler) Release(ctx context.Context) error { return b.d.Release(ctx) }

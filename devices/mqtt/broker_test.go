@@ -260,7 +260,8 @@ func TestRoundTrip(t *testing.T) {
 		if err := h.SetHeatPumpPower(1750.5); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "heat pump steered", func() error { r, err := h.HeatPump(); return equal(r.PowerW, err, 1750.5) })
+		// Rounded to the default 1 W resolution.
+		eventually(t, "heat pump steered", func() error { r, err := h.HeatPump(); return equal(r.PowerW, err, 1751) })
 	})
 
 	t.Run("loads", func(t *testing.T) {

@@ -1,6 +1,10 @@
 package mqtt
 
-import "github.com/gridmesh/gridmesh"
+import (
+	"context"
+
+	"github.com/gridmesh/gridmesh"
+)
 
 // The adapters below give a Device exactly the methods of its kind, so
 // that it satisfies package control's capability interface for that kind
@@ -104,6 +108,25 @@ func (l *Loads) Loads() (gridmesh.LoadState, error) {
 func (l *Loads) ShedNonCritical(shed bool) error {
 	return l.d.command("shed non-critical load", SetpointData{Shed: shed})
 }
+
+// Release hands the battery back to its own control (see
+// Device.Release).
+func (b *Battery) Release(ctx context.Context) error { return b.d.Release(ctx) }
+
+// Release lifts gridmesh's limit (see Device.Release).
+func (p *PV) Release(ctx context.Context) error { return p.d.Release(ctx) }
+
+// Release hands the charger back to its own control (see
+// Device.Release).
+func (c *Charger) Release(ctx context.Context) error { return c.d.Release(ctx) }
+
+// Release hands the heat pump back to its own control (see
+// Device.Release).
+func (h *HeatPump) Release(ctx context.Context) error { return h.d.Release(ctx) }
+
+// Release reconnects what gridmesh shed, in the device's own words (see
+// Device.Release).
+func (l *Loads) Release(ctx context.Context) error { return l.d.Release(ctx) }
 
 // as returns a if d is of kind k.
 func as[T any](d *Device, k Kind, a *T) (*T, bool) {

@@ -31,6 +31,15 @@ const (
 	// use again within 30 s, and a home's clients retrying no faster than
 	// that cannot overload it.
 	DefaultReconnectMax = 30 * time.Second
+	// DefaultResolutionW is 1 W: what device power registers and
+	// payloads resolve, and finer than any battery holds its power.
+	DefaultResolutionW = 1.0
+	// maxResolutionW: a step above 1 kW is a setting in kilowatts by
+	// mistake.
+	maxResolutionW = 1000.0
+	// minResolutionW: a milliwatt, six decimals, the finest step a
+	// setpoint renders to.
+	minResolutionW = 1e-3
 	// maxTopicLen is MQTT's limit on a UTF-8 string (§1.5.3).
 	maxTopicLen = 65535
 )
@@ -82,11 +91,30 @@ type Config struct {
 	// ReconnectMin and ReconnectMax bound the delay between connection
 	// attempts (capped exponential backoff with jitter).
 	ReconnectMin, ReconnectMax time.Duration
+	// ResolutionW is the step a setpoint's power is rounded to before it
+	// is rendered: the device's own resolution (1 W for most; 10 or 100 W
+	// for some gateways). A setpoint renders as a short decimal, never
+	// as float noise such as -865.1999999999999.
+	ResolutionW float64
+	// ReleasePayload, when set, is published on SetTopic by Release: the
+	// device's own word for "back to your default mode" (e.g.
+	// {"mode": "auto"}). Empty: Release only stops sending setpoints.
+	ReleasePayload string
+	// WillPayload, when set, is registered with the broker on every
+	// connection as the driver's last will on SetTopic: the broker
+	// publishes it when the driver's connection dies without a clean
+	// disconnect (the node killed, its host gone), so the device hears
+	// the node die. Usually the same as ReleasePayload. Not retained.
+	WillPayload string
 }
+
+// maxReleasePayload bounds ReleasePayload and WillPayload: a device's
+// mode command is a few dozen bytes; 64 KiB is a file pasted by mistake.
+const maxReleasePayload = 64 << 10
 
 // DefaultConfig returns the defaults for a device of kind k: every field
 // mapped to its documented JSON key, the kind's default SetTemplate, QoS
-// 1, DefaultStaleAfter and the reconnect defaults. Broker and the topics
+// 1, DefaultStaleAfter, the reconnect defaults and DefaultResolutionW. Broker and the topics
 // are left for the caller. Each call returns a fresh Fields map.
 func DefaultConfig(k Kind) Config {
 	c := Config{
@@ -97,6 +125,7 @@ func DefaultConfig(k Kind) Config {
 		StaleAfter:   DefaultStaleAfter,
 		ReconnectMin: DefaultReconnectMin,
 		ReconnectMax: DefaultReconnectMax,
+		ResolutionW:  DefaultResolutionW,
 	}
 	if spec, ok := specs[k]; ok {
 		for _, f := range spec.fields {
@@ -155,6 +184,18 @@ func (c Config) Validate() error {
 		if c.SoCPercent && c.Kind != KindBattery {
 			bad("SoCPercent is for a battery, not a %s", c.Kind)
 		}
+	}
+	for name, p := range map[string]string{"release payload": c.ReleasePayload, "will payload": c.WillPayload} {
+		switch {
+		case p == "":
+		case c.SetTopic == "":
+			bad("a %s needs a set topic to be published on", name)
+		case len(p) > maxReleasePayload:
+			bad("%s of %d bytes, at most %d", name, len(p), maxReleasePayload)
+		}
+	}
+	if r := c.ResolutionW; !(r >= minResolutionW && r <= maxResolutionW) { // NaN fails too
+		bad("resolution %v W outside [%v, %v]", r, minResolutionW, maxResolutionW)
 	}
 	if c.QoS > 2 {
 		bad("QoS %d is not 0, 1 or 2", c.QoS)

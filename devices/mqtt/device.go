@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/devices"
 	"github.com/gridmesh/gridmesh/devices/mqtt/internal/session"
 )
 
@@ -36,18 +37,23 @@ type Device struct {
 	running atomic.Bool
 	stats   counters
 
+	// pubMu is held while a setpoint is taken and published, and by
+	// Release: no setpoint goes out after the release.
+	pubMu sync.Mutex
+
 	// mu guards the fields below, written by the connection (Run's
 	// goroutines, paho's router) and read by the reading and set methods.
 	mu        sync.Mutex
-	connected bool      // subscribed to the state topic now
-	everUp    bool      // connected at least once
-	fresh     bool      // connected, no state received on this connection yet
-	have      bool      // a state was received (st, at are set)
-	st        state     // the newest state that decoded
-	at        time.Time // when st arrived
-	lastBad   bool      // the newest payload was refused
-	setpoint  []byte    // the newest setpoint's payload, nil before the first; never modified
-	resend    bool      // publish the setpoint even if this connection already did
+	connected bool          // subscribed to the state topic now
+	everUp    bool          // connected at least once
+	fresh     bool          // connected, no state received on this connection yet
+	have      bool          // a state was received (st, at are set)
+	st        state         // the newest state that decoded
+	at        time.Time     // when st arrived
+	lastBad   bool          // the newest payload was refused
+	setpoint  []byte        // the newest setpoint's payload, nil before the first; never modified
+	resend    bool          // publish the setpoint even if this connection already did
+	conn      *session.Conn // the connection serving now; nil while none
 }
 
 // New validates cfg and returns a device that is not connected yet: call
@@ -90,17 +96,20 @@ func (d *Device) Name() string { return d.cfg.Device }
 
 // read returns the newest state, or an error wrapping
 // gridmesh.ErrUnavailable when the driver is not connected, has no state
-// yet, or the newest is older than StaleAfter.
+// yet (devices.ErrWaiting too: silence before the first state is no
+// failure), or the newest is older than StaleAfter.
 func (d *Device) read(op string) (state, error) {
 	now := d.now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var why string
 	switch {
+	case !d.have && !d.connected:
+		return state{}, d.waiting(op, "not connected to the broker yet")
+	case !d.have:
+		return state{}, d.waiting(op, "no state received yet")
 	case !d.connected:
 		why = "not connected to the broker"
-	case !d.have:
-		why = "no state received yet"
 	case now.Sub(d.at) > d.cfg.StaleAfter:
 		why = fmt.Sprintf("last state %v old, stale after %v", now.Sub(d.at).Round(time.Millisecond), d.cfg.StaleAfter)
 	default:
@@ -158,6 +167,13 @@ func (d *Device) signal() {
 func (d *Device) unavailable(op, why string) error {
 	return &gridmesh.DeviceError{Device: d.cfg.Device, Op: op, Retryable: true,
 		Err: fmt.Errorf("%w: %s", gridmesh.ErrUnavailable, why)}
+}
+
+// waiting is the error of a device that has not published its first
+// state: unavailable, and waiting (devices.ErrWaiting), not failed.
+func (d *Device) waiting(op, why string) error {
+	return &gridmesh.DeviceError{Device: d.cfg.Device, Op: op, Retryable: true,
+		Err: fmt.Errorf("%w: %w: %s", gridmesh.ErrUnavailable, devices.ErrWaiting, why)}
 }
 
 // permanent is the error of a request that will not succeed if repeated.

@@ -167,7 +167,8 @@ func TestSetpoints(t *testing.T) {
 			set  func(d *Device) error
 			want string
 		}{
-			{KindBattery, func(d *Device) error { b, _ := d.AsBattery(); return b.SetBatteryPower(1234.5) }, `{"power_w": 1234.5}`},
+			{KindBattery, func(d *Device) error { b, _ := d.AsBattery(); return b.SetBatteryPower(1234.5) }, `{"power_w": 1235}`},
+			{KindBattery, func(d *Device) error { b, _ := d.AsBattery(); return b.SetBatteryPower(-865.1999999999999) }, `{"power_w": -865}`},
 			{KindBattery, func(d *Device) error { b, _ := d.AsBattery(); return b.SetBatteryPower(-5e9) }, `{"power_w": -1e+06}`},
 			{KindPV, func(d *Device) error { p, _ := d.AsPV(); return p.SetPVLimit(-5) }, `{"limit_w": 0}`},
 			{KindPV, func(d *Device) error { p, _ := d.AsPV(); return p.SetPVLimit(math.MaxFloat64) }, `{"limit_w": 1e+06}`},
@@ -183,6 +184,30 @@ func TestSetpoints(t *testing.T) {
 			}
 			if got := payload(d); got != tc.want {
 				t.Errorf("%s: payload %q, want %q", tc.kind, got, tc.want)
+			}
+		}
+	})
+	t.Run("rounded to the device's resolution", func(t *testing.T) {
+		for _, tc := range []struct {
+			step float64
+			w    gridmesh.W
+			want string
+		}{
+			{0.1, -865.1999999999999, `{"power_w": -865.2}`},
+			{0.1, 0.30000000000000004, `{"power_w": 0.3}`},
+			{0.25, 1000.13, `{"power_w": 1000.25}`},
+			{10, 1234.5, `{"power_w": 1230}`},
+			{100, -49.9, `{"power_w": 0}`},
+		} {
+			c := validConfig(KindBattery)
+			c.ResolutionW = tc.step
+			d, _ := newTestDevice(t, c)
+			b, _ := d.AsBattery()
+			if err := b.SetBatteryPower(tc.w); err != nil {
+				t.Fatal(err)
+			}
+			if got := payload(d); got != tc.want {
+				t.Errorf("%v at a %v W step: payload %q, want %q", tc.w, tc.step, got, tc.want)
 			}
 		}
 	})

@@ -38,7 +38,10 @@
 //	         outdoor*: outdoor_c, band_low*: band_low_c, band_high*: band_high_c
 //	loads    critical*: critical_w, noncritical*: noncritical_w, shed*: shed
 //
-// A setpoint is rendered by Config.SetTemplate from a SetpointData and
+// A setpoint's power is rounded to Config.ResolutionW (default 1 W) and
+// rendered as a short decimal (never float noise such as
+// -865.1999999999999). It is rendered by Config.SetTemplate from a
+// SetpointData and
 // published, not retained (a device that restarts days later must not
 // act on an old command). The defaults are {"power_w": P} for a battery,
 // charger and heat pump, {"limit_w": P} for a PV inverter and
@@ -50,7 +53,10 @@
 // that decoded, or a retryable *gridmesh.DeviceError wrapping
 // gridmesh.ErrUnavailable when the driver is not connected to the broker,
 // has received no state yet, or the newest is older than
-// Config.StaleAfter. Staleness counts from when a state arrived: a
+// Config.StaleAfter. Before the device's first state the error also wraps
+// devices.ErrWaiting: a device that publishes once a second has said
+// nothing for up to a second after the driver connects, which is no
+// failure (a guard keeps its breaker closed and reports it as waiting). Staleness counts from when a state arrived: a
 // retained state the broker hands over on subscribing counts as fresh for
 // one StaleAfter, then the device must publish again.
 //
@@ -66,6 +72,18 @@
 // driver published; a setpoint identical to the one already published on
 // the connection is not sent again. A setpoint made while disconnected
 // is published once connected.
+//
+// # Letting go
+//
+// Release (on the Device and on every adapter that takes setpoints) drops
+// the setpoint held, so nothing more is sent, and publishes
+// Config.ReleasePayload on the set topic when it is set: on Run's
+// connection, or on a connection of its own when Run has none (a node
+// releases its devices after they stopped). Config.WillPayload, when set,
+// is registered as the connection's last will on the set topic: the
+// broker publishes it when the connection dies without a DISCONNECT (the
+// node killed, its host gone), so the device hears the node die. A clean
+// stop discards the will; a stopping node releases instead.
 //
 // # Callers must
 //

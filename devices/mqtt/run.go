@@ -20,15 +20,63 @@ func (d *Device) Run(ctx context.Context) error {
 	if !d.running.CompareAndSwap(false, true) {
 		return errRunTwice
 	}
-	cfg := session.Config{
+	cfg := d.sessionConfig(d.cfg.ClientID)
+	if d.cfg.WillPayload != "" {
+		cfg.Will = &session.Will{Topic: d.cfg.SetTopic, Payload: []byte(d.cfg.WillPayload), QoS: d.cfg.QoS}
+	}
+	return session.Run(ctx, cfg, d.log, d.serve)
+}
+
+// sessionConfig is the broker connection's configuration, as clientID.
+func (d *Device) sessionConfig(clientID string) session.Config {
+	return session.Config{
 		Broker:       d.cfg.Broker,
-		ClientID:     d.cfg.ClientID,
+		ClientID:     clientID,
 		Username:     d.cfg.Username,
 		Password:     d.cfg.Password,
 		ReconnectMin: d.cfg.ReconnectMin,
 		ReconnectMax: d.cfg.ReconnectMax,
 	}
-	return session.Run(ctx, cfg, d.log, d.serve)
+}
+
+// Release stops steering the device: the setpoint held is dropped (no
+// more is sent, on this connection or the next, until a new one is set)
+// and, when Config.ReleasePayload is set, that payload is published on
+// the set topic and acknowledged by the broker before Release returns:
+// on Run's connection when it has one, else on a connection of its own
+// (a node that stops releases its devices after Run returned). ctx
+// bounds it. A device without a set topic has nothing to release.
+func (d *Device) Release(ctx context.Context) error {
+	if d.tmpl == nil {
+		return nil
+	}
+	d.pubMu.Lock()
+	defer d.pubMu.Unlock()
+	d.mu.Lock()
+	d.setpoint = nil
+	conn := d.conn
+	d.mu.Unlock()
+	if d.cfg.ReleasePayload == "" {
+		return nil
+	}
+	payload := []byte(d.cfg.ReleasePayload)
+	if conn != nil {
+		err := conn.Publish(ctx, d.cfg.SetTopic, d.cfg.QoS, payload)
+		if err == nil {
+			d.stats.releases.Add(1)
+			return nil
+		}
+		d.log.Info("release not published on the live connection; trying a connection of its own", "err", err)
+	}
+	// Its own client ID: a live connection keeps its own.
+	err := session.Once(ctx, d.sessionConfig(d.cfg.ClientID+"-release"), func(ctx context.Context, c *session.Conn) error {
+		return c.Publish(ctx, d.cfg.SetTopic, d.cfg.QoS, payload)
+	})
+	if err != nil {
+		return d.unavailable("release", fmt.Sprintf("release payload not published: %v", err))
+	}
+	d.stats.releases.Add(1)
+	return nil
 }
 
 // serve runs one connection: subscribe, then publish setpoints until the
@@ -41,13 +89,13 @@ func (d *Device) serve(ctx context.Context, c *session.Conn) error {
 		return err
 	}
 	d.mu.Lock()
-	d.connected = true
+	d.connected, d.conn = true, c
 	again := d.everUp
 	d.everUp = true
 	d.mu.Unlock()
 	defer func() {
 		d.mu.Lock()
-		d.connected = false
+		d.connected, d.conn = false, nil
 		d.mu.Unlock()
 	}()
 	if again {
@@ -70,17 +118,12 @@ func (d *Device) serve(ctx context.Context, c *session.Conn) error {
 func (d *Device) publish(ctx context.Context, c *session.Conn) error {
 	var sent []byte // what this connection last sent
 	for {
-		d.mu.Lock()
-		p := d.setpoint
-		due := p != nil && (d.resend || !bytes.Equal(p, sent))
-		d.resend = false
-		d.mu.Unlock()
-		if due {
-			if err := c.Publish(ctx, d.cfg.SetTopic, d.cfg.QoS, p); err != nil {
-				return fmt.Errorf("setpoint: %w", err)
-			}
-			sent = p
-			d.stats.setpoints.Add(1)
+		published, err := d.publishDue(ctx, c, sent)
+		if err != nil {
+			return err
+		}
+		if published != nil {
+			sent = published
 			continue
 		}
 		select {
@@ -89,4 +132,26 @@ func (d *Device) publish(ctx context.Context, c *session.Conn) error {
 		case <-d.wake:
 		}
 	}
+}
+
+// publishDue publishes the newest setpoint if it differs from sent or a
+// re-send is asked for, and returns what it published (nil: nothing).
+// It holds pubMu, so a Release is never followed by a setpoint it
+// dropped.
+func (d *Device) publishDue(ctx context.Context, c *session.Conn, sent []byte) ([]byte, error) {
+	d.pubMu.Lock()
+	defer d.pubMu.Unlock()
+	d.mu.Lock()
+	p := d.setpoint
+	due := p != nil && (d.resend || !bytes.Equal(p, sent))
+	d.resend = false
+	d.mu.Unlock()
+	if !due {
+		return nil, nil
+	}
+	if err := c.Publish(ctx, d.cfg.SetTopic, d.cfg.QoS, p); err != nil {
+		return nil, fmt.Errorf("setpoint: %w", err)
+	}
+	d.stats.setpoints.Add(1)
+	return p, nil
 }

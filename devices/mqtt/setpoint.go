@@ -3,6 +3,8 @@ package mqtt
 import (
 	"bytes"
 	"fmt"
+	"math"
+	"strconv"
 
 	"github.com/gridmesh/gridmesh"
 )
@@ -25,7 +27,26 @@ func (d *Device) setPower(op string, w gridmesh.W) error {
 	if !w.Finite() {
 		return d.permanent(op, fmt.Errorf("%w: %v is not finite", ErrBadSetpoint, w))
 	}
-	return d.command(op, SetpointData{PowerW: float64(w.Clamp(d.set.lo, d.set.hi))})
+	return d.command(op, SetpointData{PowerW: roundTo(float64(w.Clamp(d.set.lo, d.set.hi)), d.cfg.ResolutionW)})
+}
+
+// roundTo rounds w to a multiple of step and returns the float64 nearest
+// its short decimal form, so that it renders as that decimal (865.2, not
+// 865.1999999999999). step is in [minResolutionW, maxResolutionW].
+func roundTo(w, step float64) float64 {
+	x := math.Round(w/step) * step
+	decimals := 0
+	for s := step; decimals < 6 && math.Abs(s-math.Round(s)) > 1e-9; s *= 10 {
+		decimals++
+	}
+	v, err := strconv.ParseFloat(strconv.FormatFloat(x, 'f', decimals, 64), 64)
+	switch {
+	case v == 0:
+		return 0 // not -0, which renders as "-0"
+	case err != nil: // a float formatted by strconv always parses
+		return x
+	}
+	return v
 }
 
 // command renders a setpoint and makes it the one the publisher sends.

@@ -14,11 +14,13 @@ type Stats struct {
 	// SetpointsPublished is the setpoints the broker accepted (PUBACK at
 	// QoS 1), first sends and re-sends alike.
 	SetpointsPublished uint64
+	// Releases is the release payloads the broker accepted.
+	Releases uint64
 }
 
 // counters are the live counters behind Stats.
 type counters struct {
-	messages, decodeErrors, reconnects, setpoints atomic.Uint64
+	messages, decodeErrors, reconnects, setpoints, releases atomic.Uint64
 }
 
 // Stats returns the counters now.
@@ -28,5 +30,6 @@ func (d *Device) Stats() Stats {
 		DecodeErrors:       d.stats.decodeErrors.Load(),
 		Reconnects:         d.stats.reconnects.Load(),
 		SetpointsPublished: d.stats.setpoints.Load(),
+		Releases:           d.stats.releases.Load(),
 	}
 }

@@ -26,6 +26,9 @@ type BatteryParams struct {
 	// (BatteryState.ReserveUsable), as it is for an islanded home. 0 keeps
 	// no reserve.
 	ReserveSoC float64
+	// Hardware is how the battery answers commands and reports its power
+	// (ramp, delay, noise); the zero value is ideal.
+	Hardware BatteryHardware
 }
 
 // BatteryState is a battery's state at an instant.
@@ -57,7 +60,7 @@ func (p BatteryParams) Validate() error {
 	if r := p.ReserveSoC; math.IsNaN(r) || r < 0 || r > 1 {
 		return fmt.Errorf("%w: backup reserve %v outside [0, 1]", ErrInvalidParams, r)
 	}
-	return nil
+	return p.Hardware.Validate()
 }
 
 // Step integrates the battery over dt under a constant command and returns

@@ -23,17 +23,19 @@ type Devices struct {
 type Battery struct{ h *Home }
 
 // Battery returns the battery's flexibility now; PowerW is the power it
-// actually delivers now. The error is always nil.
+// actually delivers now, as it reports it (with BatteryParams.Hardware's
+// noise, or 0 if it hides it). The error is always nil.
 func (b *Battery) Battery() (gridmesh.Flexibility, error) {
 	h := b.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.advance()
-	return h.params.Battery.Flexibility(h.battery), nil
+	return h.batteryReading(), nil
 }
 
 // SetBatteryPower commands the battery to w from now on (positive:
-// charge). The battery clamps the command to its own power limits, and
+// charge), which it follows after BatteryParams.Hardware's reaction delay
+// and at its ramp rate (at once by default). The battery clamps the command to its own power limits, and
 // stops charging when full or discharging at its floor (empty, or the
 // backup reserve). A non-finite w is refused with a permanent
 // *gridmesh.DeviceError wrapping ErrInvalidCommand and changes nothing.
@@ -46,7 +48,12 @@ func (b *Battery) SetBatteryPower(w gridmesh.W) error {
 	defer h.mu.Unlock()
 	h.advance()
 	p := h.params.Battery
-	h.batteryCmd = w.Clamp(-p.MaxDischargeW, p.MaxChargeW)
+	w = w.Clamp(-p.MaxDischargeW, p.MaxChargeW)
+	if p.Hardware.ideal() {
+		h.batteryCmd = w
+	} else {
+		h.batteryCmds = append(h.batteryCmds, timedCommand{w: w, at: h.last})
+	}
 	h.battery = p.Step(h.battery, h.batteryCmd, 0)
 	return nil
 }

@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -30,17 +31,19 @@ type Home struct {
 
 	// mu guards the fields below; every method holds it while it advances
 	// the state and reads it, so a reading is of one instant.
-	mu         sync.Mutex
-	last       time.Time       // clock reading the state was integrated to
-	battery    BatteryState    // at last; PowerW is the power delivered at last
-	batteryCmd gridmesh.W      // in force since last, already within the limits
-	ev         EVState         // at last
-	evCmd      ChargerCommand  // in force since last
-	thermal    ThermalState    // at last
-	hpCmd      HeatPumpCommand // in force since last
-	pvLimit    gridmesh.W      // in force, within [0, PeakW]
-	shed       bool            // the non-critical load is disconnected
-	grid       Grid            // as last set
+	mu          sync.Mutex
+	last        time.Time       // clock reading the state was integrated to
+	battery     BatteryState    // at last; PowerW is the power delivered at last
+	batteryCmd  gridmesh.W      // the command the battery follows at last (its drive), within the limits
+	batteryCmds []timedCommand  // commands given (within the limits, oldest first) the drive has still to take up (BatteryHardware)
+	noise       *rand.Rand      // the battery's measurement noise; nil without
+	ev          EVState         // at last
+	evCmd       ChargerCommand  // in force since last
+	thermal     ThermalState    // at last
+	hpCmd       HeatPumpCommand // in force since last
+	pvLimit     gridmesh.W      // in force, within [0, PeakW]
+	shed        bool            // the non-critical load is disconnected
+	grid        Grid            // as last set
 }
 
 // HomeSnapshot is everything a Home measures at one instant, for the
@@ -116,6 +119,9 @@ func NewFullHome(p FullHomeParams, clock func() time.Time) (*Home, error) {
 	h.devices.Meter = &Meter{h}
 	if b := p.Battery; b != nil {
 		h.battery = BatteryState{StoredWh: gridmesh.Wh(p.InitialSoC) * b.CapacityWh}
+		if b.Hardware.NoiseW > 0 {
+			h.noise = rand.New(rand.NewPCG(b.Hardware.NoiseSeed, 0))
+		}
 		h.devices.Battery = &Battery{h}
 	}
 	if pv := p.PV; pv != nil {
@@ -218,11 +224,54 @@ func (h *Home) advance() time.Time {
 		// Step reports the mean power over the interval; the state keeps
 		// the power delivered at its end, which is 0 if a bound was
 		// reached.
-		h.battery = b.Step(b.Step(h.battery, h.batteryCmd, dt), h.batteryCmd, 0)
+		h.stepBattery(h.last, now)
 	}
 	h.stepLoads(h.last, dt)
 	h.last = now
 	return now
+}
+
+// stepBattery integrates the battery from `from` to `to`: at once under
+// a settled drive; in rampStep steps while the drive moves toward the
+// command given (BatteryHardware's delay and ramp). Step reports the mean
+// power over a step; the state keeps the power delivered at its end,
+// which is 0 if a bound was reached. The caller holds h.mu.
+func (h *Home) stepBattery(from, to time.Time) {
+	b := h.params.Battery
+	hw := b.Hardware
+	for t := from; t.Before(to); {
+		if len(h.batteryCmds) == 0 || len(h.batteryCmds) == 1 && h.batteryCmds[0].w == h.batteryCmd {
+			h.battery = b.Step(b.Step(h.battery, h.batteryCmd, to.Sub(t)), h.batteryCmd, 0)
+			return
+		}
+		next := t.Add(rampStep)
+		if next.After(to) {
+			next = to
+		}
+		h.battery = b.Step(h.battery, h.batteryCmd, next.Sub(t))
+		if w, ok := hw.target(h.batteryCmds, t); ok {
+			h.batteryCmd = hw.ramp(h.batteryCmd, w, next.Sub(t))
+		}
+		h.batteryCmds = hw.prune(h.batteryCmds, next)
+		h.battery = b.Step(h.battery, h.batteryCmd, 0)
+		t = next
+	}
+}
+
+// batteryReading is the battery's flexibility as it reports it: its
+// power with measurement noise, or 0 if it does not report it
+// (BatteryHardware). The caller holds h.mu.
+func (h *Home) batteryReading() gridmesh.Flexibility {
+	p := h.params.Battery
+	f := p.Flexibility(h.battery)
+	switch {
+	case p.Hardware.HidesPower:
+		f.PowerW = 0
+	case h.noise != nil:
+		n := gridmesh.W(h.noise.NormFloat64()) * p.Hardware.NoiseW
+		f.PowerW = (f.PowerW + n).Clamp(-gridmesh.MaxHomePowerW, gridmesh.MaxHomePowerW)
+	}
+	return f
 }
 
 // stepLoads integrates the charger and the heat pump from at over dt

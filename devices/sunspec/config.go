@@ -6,6 +6,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/gridmesh/gridmesh"
 )
 
 // Config is one SunSpec device reached over Modbus TCP.
@@ -40,7 +42,36 @@ type Config struct {
 	// reserve multiplied by it: both at the home's bus, as
 	// gridmesh.Flexibility means them. 1 reports the stored energy as is.
 	RoundTripEfficiency float64
+	// MinWriteInterval is the least time between two setpoint writes to
+	// the device (the battery's rates and the PV limit share it): a
+	// setpoint that changes faster is written at this pace, its newest
+	// value each time. Vendors ask for few writes (some keep control
+	// registers in flash); the reversion time is refreshed at half its
+	// period whatever this is.
+	MinWriteInterval time.Duration
+	// DeadbandW: a setpoint within this of the one last written is not
+	// written again (until the reversion refresh), nor is one whose
+	// registers would not change.
+	DeadbandW gridmesh.W
+	// StorageRates is how the device reads 124's rates: RatesWindow (the
+	// default) or RatesNet. See the package doc.
+	StorageRates StorageRates
 }
+
+// StorageRates names a reading of model 124's InWRte and OutWRte.
+type StorageRates string
+
+// The readings of 124's rates a device may have.
+const (
+	// RatesWindow: the rates bound a window, charge up to InWRte and
+	// discharge up to OutWRte, a negative rate forcing the other
+	// direction; the driver holds p by InWRte = p, OutWRte = -p.
+	RatesWindow StorageRates = "window"
+	// RatesNet: the rates are setpoints, the battery charging at InWRte
+	// less OutWRte; the driver holds p by InWRte = p, OutWRte = 0 (or
+	// OutWRte = -p, InWRte = 0 to discharge).
+	RatesNet StorageRates = "net"
+)
 
 // Bounds on the configuration.
 const (
@@ -59,6 +90,23 @@ const (
 	// lithium home batteries (LFP hybrids state 88-95 %); erring low
 	// understates the energy the battery can deliver, the safer mistake.
 	defaultRoundTripEfficiency = 0.9
+	// defaultMinWriteInterval: one setpoint write a second per device, the
+	// pace inverter vendors ask of remote control (some store control
+	// registers in flash, which wears); a battery's own ramp takes about
+	// as long to follow a step.
+	defaultMinWriteInterval = time.Second
+	// maxMinWriteInterval: a setpoint must be written (refreshed) well
+	// within the shortest reversion time, 1 s; past 10 s the loop would
+	// steer a battery that answers a step after ten loop periods and more.
+	maxMinWriteInterval = 10 * time.Second
+	// defaultDeadbandW: 20 W, less than a home meter moves from one
+	// second to the next (fridges and pumps cycle tens of watts), so
+	// holding the meter loses nothing a meter can show, while a loop that
+	// trims its command by a few watts each tick writes nothing.
+	defaultDeadbandW gridmesh.W = 20
+	// maxDeadbandW: a deadband wider than a kettle is a setting in
+	// kilowatts by mistake.
+	maxDeadbandW gridmesh.W = 2_000
 )
 
 // DefaultConfig returns a configuration with no address (set Addr), unit
@@ -66,7 +114,8 @@ const (
 // take a few hundred) and a 60 s reversion time (long enough to ride out
 // a restart of the node, short enough that a dead node does not hold the
 // battery for long) and a 90 % round-trip efficiency (set the battery's
-// own from its datasheet).
+// own from its datasheet), a setpoint written at most once a second and
+// only when it moves by 20 W or more.
 func DefaultConfig() Config {
 	return Config{
 		UnitID:           1,
@@ -79,6 +128,9 @@ func DefaultConfig() Config {
 		// Real devices carry up to about 20 models.
 		MaxModels:           64,
 		RoundTripEfficiency: defaultRoundTripEfficiency,
+		MinWriteInterval:    defaultMinWriteInterval,
+		DeadbandW:           defaultDeadbandW,
+		StorageRates:        RatesWindow,
 	}
 }
 
@@ -108,6 +160,18 @@ func (c Config) Validate() error {
 	}
 	if e := c.RoundTripEfficiency; !(e >= minRoundTripEfficiency && e <= 1) { // NaN fails too
 		return fmt.Errorf("sunspec: round-trip efficiency %v outside [%v, 1]", e, minRoundTripEfficiency)
+	}
+	if c.MinWriteInterval < 0 || c.MinWriteInterval > maxMinWriteInterval {
+		return fmt.Errorf("sunspec: minimum write interval %v outside [0, %v]", c.MinWriteInterval, maxMinWriteInterval)
+	}
+	if c.MinWriteInterval > c.ReversionTimeout/2 {
+		return fmt.Errorf("sunspec: minimum write interval %v leaves no time to refresh the setpoint within half its reversion time %v", c.MinWriteInterval, c.ReversionTimeout)
+	}
+	if c.StorageRates != RatesWindow && c.StorageRates != RatesNet {
+		return fmt.Errorf("sunspec: storage rates %q: want %q or %q", c.StorageRates, RatesWindow, RatesNet)
+	}
+	if d := c.DeadbandW; !(d >= 0 && d <= maxDeadbandW) { // NaN fails too
+		return fmt.Errorf("sunspec: deadband %v outside [0, %v]", d, maxDeadbandW)
 	}
 	return nil
 }

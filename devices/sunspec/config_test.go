@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/gridmesh/gridmesh"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -30,6 +32,13 @@ func TestConfigValidate(t *testing.T) {
 		"40 % efficiency":   func(c *Config) { c.RoundTripEfficiency = 0.4 },
 		"efficiency in %":   func(c *Config) { c.RoundTripEfficiency = 90 },
 		"NaN efficiency":    func(c *Config) { c.RoundTripEfficiency = math.NaN() },
+		"negative interval": func(c *Config) { c.MinWriteInterval = -time.Second },
+		"a minute interval": func(c *Config) { c.MinWriteInterval = time.Minute },
+		"no refresh room":   func(c *Config) { c.ReversionTimeout, c.MinWriteInterval = 2*time.Second, 1500*time.Millisecond },
+		"negative deadband": func(c *Config) { c.DeadbandW = -1 },
+		"deadband in kW":    func(c *Config) { c.DeadbandW = 5_000 },
+		"NaN deadband":      func(c *Config) { c.DeadbandW = gridmesh.W(math.NaN()) },
+		"unknown rates":     func(c *Config) { c.StorageRates = "limit" },
 	} {
 		c := ok
 		mod(&c)

@@ -3,6 +3,7 @@ package sunspec
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/gridmesh/gridmesh"
 )
@@ -111,37 +112,81 @@ func flexibility(st storage, bat *battery, np *nameplate, roundTrip float64) (gr
 	return f, nil
 }
 
+// command is the writes that hold one setpoint, split by how often they
+// are due: the setpoint's own registers whenever it moves, the registers
+// that put it in force (the reversion time, the control mode) once per
+// connection, and an enable that follows the value (the PV limit's, on
+// below the rating and off at it) whenever it flips.
+type command struct {
+	set     write
+	statics []write
+	enable  *write
+}
+
+// all is every write of the command, in the order a first write goes
+// out: the value, then what puts it in force.
+func (c command) all() []write {
+	ws := append([]write{c.set}, c.statics...)
+	if c.enable != nil {
+		ws = append(ws, *c.enable)
+	}
+	return ws
+}
+
 // storageCommand returns the writes that hold the battery at w (positive:
-// charge): both StorCtl_Mod limits on, and the charge and discharge rates
-// set to the same percentage of WChaMax with opposite signs, so the
-// allowed window [-OutWRte, InWRte] is the single point w. The rates'
-// reversion time is set when the device implements it, so the battery
-// returns to its own control if gridmesh stops writing.
-func storageCommand(st storage, w gridmesh.W, rvrtSecs uint16) ([]write, error) {
+// charge) on a device that reads the rates as rates says: for
+// RatesWindow, the charge and discharge rates set to the same percentage
+// of WChaMax with opposite signs, so the allowed window [-OutWRte,
+// InWRte] is the single point w; for RatesNet, the rate of w's direction
+// set to its percentage and the other to 0. Then, once per connection,
+// the rates' reversion time (when the device implements it, so the
+// battery returns to its own control if gridmesh stops writing) and both
+// StorCtl_Mod limits on.
+func storageCommand(st storage, w gridmesh.W, rvrtSecs uint16, rates StorageRates) (command, error) {
 	if !w.Finite() {
-		return nil, fmt.Errorf("%w: battery command %v not finite", ErrBadCommand, w)
+		return command{}, fmt.Errorf("%w: battery command %v not finite", ErrBadCommand, w)
 	}
 	maxW, ok := rating(st.wChaMax)
 	if !ok {
-		return nil, fmt.Errorf("%w: WChaMax not a usable rating", ErrBadModel)
+		return command{}, fmt.Errorf("%w: WChaMax not a usable rating", ErrBadModel)
 	}
 	if !st.ratesOK {
-		return nil, fmt.Errorf("%w: InWRte/OutWRte not implemented", ErrModelMissing)
+		return command{}, fmt.Errorf("%w: InWRte/OutWRte not implemented", ErrModelMissing)
 	}
 	p, err := rawPercent(math.Abs(float64(w))/float64(maxW)*100, st.rateSF)
 	if err != nil {
-		return nil, err
+		return command{}, err
 	}
 	neg := uint16(-int16(p))
+	if rates == RatesNet {
+		neg = 0
+	}
 	out, in := neg, p // charge
 	if w < 0 {
 		out, in = p, neg
 	}
-	ws := []write{{offStorageRates, []uint16{out, in}}}
+	c := command{set: write{offStorageRates, []uint16{out, in}}}
 	if st.rvrtOK {
-		ws = append(ws, write{offStorageRates + 3, []uint16{rvrtSecs}})
+		c.statics = append(c.statics, write{offStorageRates + 3, []uint16{rvrtSecs}})
 	}
-	return append(ws, write{offStorageMod, []uint16{modCharge | modDischarge}}), nil
+	c.statics = append(c.statics, write{offStorageMod, []uint16{modCharge | modDischarge}})
+	return c, nil
+}
+
+// storageRelease returns the writes that hand the battery back to its own
+// control: both StorCtl_Mod limits off, then both rates at 100 % (what
+// 124 holds with no limit in force), so a device that keeps obeying its
+// rates regardless of the mode is not left holding the last setpoint.
+func storageRelease(st storage) ([]write, error) {
+	ws := []write{{offStorageMod, []uint16{0}}}
+	if !st.ratesOK {
+		return ws, nil
+	}
+	full, err := rawPercent(100, st.rateSF)
+	if err != nil {
+		return nil, err
+	}
+	return append(ws, write{offStorageRates, []uint16{full, full}}), nil
 }
 
 // peakW is the inverter's rated output: WMax (121) if the device has it,
@@ -189,41 +234,43 @@ func limitPercent(limitW, peak gridmesh.W) (float64, bool, error) {
 	return float64(max(limitW, 0)) / float64(peak) * 100, true, nil
 }
 
-// controlsCommand returns the 123 writes for a PV limit: WMaxLimPct, its
-// reversion time when implemented, then WMaxLim_Ena.
-func controlsCommand(c controls, limitW, peak gridmesh.W, rvrtSecs uint16) ([]write, error) {
+// controlsCommand returns the 123 writes for a PV limit: WMaxLimPct;
+// once per connection its reversion time, when implemented; WMaxLim_Ena
+// whenever it flips.
+func controlsCommand(c controls, limitW, peak gridmesh.W, rvrtSecs uint16) (command, error) {
 	pct, on, err := limitPercent(limitW, peak)
 	if err != nil {
-		return nil, err
+		return command{}, err
 	}
 	raw, err := rawPercent(pct, c.sf)
 	if err != nil {
-		return nil, err
+		return command{}, err
 	}
-	ws := []write{{offControlsLim, []uint16{raw}}}
+	cmd := command{set: write{offControlsLim, []uint16{raw}}, enable: &write{offControlsLim + 4, []uint16{enable(on)}}}
 	if c.rvrtOK {
-		ws = append(ws, write{offControlsLim + 2, []uint16{rvrtSecs}})
+		cmd.statics = []write{{offControlsLim + 2, []uint16{rvrtSecs}}}
 	}
-	return append(ws, write{offControlsLim + 4, []uint16{enable(on)}}), nil
+	return cmd, nil
 }
 
 // derControlsCommand returns the 704 writes for a PV limit: WMaxLimPct;
-// when the reversion time is implemented, no limit after reversion
-// (WMaxLimPctEnaRvrt disabled) and the time; then WMaxLimPctEna.
-func derControlsCommand(c derControls, limitW, peak gridmesh.W, rvrtSecs uint32) ([]write, error) {
+// once per connection, when the reversion time is implemented, no limit
+// after reversion (WMaxLimPctEnaRvrt disabled) and the time;
+// WMaxLimPctEna whenever it flips.
+func derControlsCommand(c derControls, limitW, peak gridmesh.W, rvrtSecs uint32) (command, error) {
 	pct, on, err := limitPercent(limitW, peak)
 	if err != nil {
-		return nil, err
+		return command{}, err
 	}
 	raw, err := rawPercent(pct, c.sf)
 	if err != nil {
-		return nil, err
+		return command{}, err
 	}
-	ws := []write{{offDERControlsLim + 1, []uint16{raw}}}
+	cmd := command{set: write{offDERControlsLim + 1, []uint16{raw}}, enable: &write{offDERControlsLim, []uint16{enable(on)}}}
 	if c.rvrtOK {
-		ws = append(ws, write{offDERControlsLim + 3, []uint16{0, uint16(rvrtSecs >> 16), uint16(rvrtSecs)}})
+		cmd.statics = []write{{offDERControlsLim + 3, []uint16{0, uint16(rvrtSecs >> 16), uint16(rvrtSecs)}}}
 	}
-	return append(ws, write{offDERControlsLim, []uint16{enable(on)}}), nil
+	return cmd, nil
 }
 
 func enable(on bool) uint16 {
@@ -252,4 +299,48 @@ func meterReading(m meter) (gridmesh.MeterReading, error) {
 		r.GridOK = r.GridOK && r.FrequencyHz >= 40 && r.FrequencyHz <= 70
 	}
 	return r, nil
+}
+
+// PowerSource says where a battery's power reading came from.
+type PowerSource string
+
+// The sources of a battery's power, in the order the driver tries them.
+const (
+	// Source802: model 802's W, the battery's own measurement.
+	Source802 PowerSource = "802"
+	// Source160: model 160's storage modules, charge less discharge
+	// (hybrids that model the battery as MPPT modules named "StCha" and
+	// "StDisCha", as Fronius GEN24 does).
+	Source160 PowerSource = "160"
+	// Source103: on a hybrid, the inverter's DC input (103's DCW) less its
+	// AC output (W): what stays in the battery, the inverter's losses
+	// (a few per cent of the throughput) counted as charging.
+	Source103 PowerSource = "103"
+	// SourceNone: the device reports no battery power; it reads 0.
+	SourceNone PowerSource = "none"
+)
+
+// storageModules is the battery power 160's storage modules give
+// (positive: charging), if the device has any.
+func storageModules(m mppt) (gridmesh.W, bool) {
+	var w gridmesh.W
+	found := false
+	for _, mod := range m.modules {
+		name := strings.ToLower(mod.name)
+		var sign gridmesh.W
+		switch {
+		case strings.HasPrefix(name, "stdischa"):
+			sign = -1
+		case strings.HasPrefix(name, "stcha"):
+			sign = 1
+		default:
+			continue
+		}
+		if !mod.w.ok || mod.w.v > float64(gridmesh.MaxHomePowerW) {
+			continue
+		}
+		w += sign * gridmesh.W(mod.w.v)
+		found = true
+	}
+	return w, found
 }

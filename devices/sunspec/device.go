@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/simonvetter/modbus"
 
@@ -17,8 +19,11 @@ import (
 // views BatteryView, MeterView and PVView return; it is safe for
 // concurrent use, and its calls are carried out one at a time.
 type Device struct {
-	cfg Config
-	log *slog.Logger
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time // the write policy's clock
+	stats  counters
+	source atomic.Value // PowerSource of the newest battery reading
 
 	// Set by Dial, then read-only: what the device was found to be.
 	base    uint16
@@ -33,9 +38,57 @@ type Device struct {
 	closeMu sync.RWMutex   // guards closed, and wg.Add against Close's Wait
 	closed  bool
 
-	ioMu     sync.Mutex // held by the worker doing I/O; guards the two below
+	ioMu     sync.Mutex // held by the worker doing I/O; guards the fields below
 	sess     *session   // nil: connect on the next call
 	sessions int        // connections made
+	// What gridmesh holds on the device, and when a setpoint was last
+	// written to it (the budget battery and PV share); see writes.go.
+	bat, pvLim   steer
+	lastWrite    time.Time
+	lastWriteErr string // the newest refused write's error, logged once
+}
+
+// Option sets a collaborator of a Device.
+type Option func(*Device)
+
+// WithClock makes the device take the time from now instead of
+// time.Now: the clock the write policy paces setpoints by (Modbus
+// timeouts stay on the wall clock). For tests.
+func WithClock(now func() time.Time) Option { return func(d *Device) { d.now = now } }
+
+// Stats counts what a Device has done since Dial.
+type Stats struct {
+	// Writes is the Modbus write requests sent (one request writes one
+	// run of registers), setpoints, their statics and releases alike.
+	Writes uint64 `json:"writes"`
+	// SetpointWrites is the setpoints written (a new value, a refresh
+	// within the reversion time, or a first write on a connection with
+	// what puts it in force); each is one or more Writes.
+	SetpointWrites uint64 `json:"setpoint_writes"`
+	// Connections is the Modbus connections made, the first included.
+	Connections uint64 `json:"connections"`
+	// BatteryPowerSource is where the newest battery reading's power came
+	// from (Source802, Source160, Source103, SourceNone); empty before
+	// the first.
+	BatteryPowerSource PowerSource `json:"battery_power_source,omitempty"`
+}
+
+// counters are the live counters behind Stats.
+type counters struct {
+	writes, setpointWrites, connections atomic.Uint64
+}
+
+// Stats returns the counters now.
+func (d *Device) Stats() Stats {
+	st := Stats{
+		Writes:         d.stats.writes.Load(),
+		SetpointWrites: d.stats.setpointWrites.Load(),
+		Connections:    d.stats.connections.Load(),
+	}
+	if src, ok := d.source.Load().(PowerSource); ok {
+		st.BatteryPowerSource = src
+	}
+	return st
 }
 
 // maxInFlight bounds the calls a Device holds at once (one doing I/O, the
@@ -47,6 +100,7 @@ const maxInFlight = 8
 // session is one Modbus TCP connection and what was discovered over it.
 type session struct {
 	client *modbus.ModbusClient
+	writes *atomic.Uint64 // the device's write counter
 	base   uint16
 	chain  []ModelHeader
 	first  map[uint16]ModelHeader // the first model of each ID
@@ -72,7 +126,7 @@ func (e *ioError) Unwrap() error { return e.err }
 // ctx ends first, Dial returns at once; a request in flight then finishes
 // in the background (within cfg.Timeout, or 5 s for the TCP connect, which
 // the library bounds) and closes its connection. A nil log discards.
-func Dial(ctx context.Context, cfg Config, log *slog.Logger) (*Device, error) {
+func Dial(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Device, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -83,6 +137,10 @@ func Dial(ctx context.Context, cfg Config, log *slog.Logger) (*Device, error) {
 		cfg:     cfg,
 		log:     log.With("component", "sunspec", "device", cfg.Device, "addr", cfg.Addr),
 		pending: make(chan struct{}, maxInFlight),
+		now:     time.Now,
+	}
+	for _, o := range opts {
+		o(d)
 	}
 	s, err := call(ctx, d, "dial", func(ctx context.Context, s *session) (*session, error) { return s, nil })
 	if err != nil {
@@ -243,6 +301,7 @@ func locked[T any](ctx context.Context, d *Device, fn func(context.Context, *ses
 		}
 		d.sess = s
 		d.sessions++
+		d.stats.connections.Add(1)
 		if d.sessions > 1 {
 			d.log.Info("sunspec device reconnected", "base", s.base, "models", modelIDs(s.chain))
 		}
@@ -266,7 +325,7 @@ func (d *Device) connect(ctx context.Context) (*session, error) {
 	if err := c.Open(); err != nil {
 		return nil, &ioError{err: fmt.Errorf("connect: %w", err), reconnect: true}
 	}
-	s := &session{client: c}
+	s := &session{client: c, writes: &d.stats.writes}
 	if err := s.discover(ctx, d.cfg); err != nil {
 		c.Close()
 		return nil, err
@@ -408,6 +467,7 @@ func (s *session) write(ctx context.Context, addr uint16, regs []uint16) error {
 	if err := ctx.Err(); err != nil {
 		return &ioError{err: err}
 	}
+	s.writes.Add(1)
 	if err := s.client.WriteRegisters(addr, regs); err != nil {
 		return classify(fmt.Errorf("write %d registers at %d: %w", len(regs), addr, err))
 	}

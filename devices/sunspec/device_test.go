@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/devices"
 	"github.com/gridmesh/gridmesh/devices/sim"
 	"github.com/gridmesh/gridmesh/devices/sunspec"
 	"github.com/gridmesh/gridmesh/devices/sunspec/sunspecserver"
@@ -106,10 +107,14 @@ func idleConfig(mod ...func(*sunspecserver.Config)) sunspecserver.Config {
 	return cfg
 }
 
+// dial connects the driver to addr. Setpoints are written as soon as they
+// move (no MinWriteInterval): these tests are about what is written;
+// TestWritePacing is about when.
 func dial(t *testing.T, addr string, mod ...func(*sunspec.Config)) *sunspec.Device {
 	t.Helper()
 	cfg := sunspec.DefaultConfig()
 	cfg.Addr, cfg.Device = addr, "test-inverter"
+	cfg.MinWriteInterval = 0
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -323,8 +328,17 @@ func TestSetpointsRevertWithoutWrites(t *testing.T) {
 	if el := time.Since(start); el < 900*time.Millisecond {
 		t.Errorf("reverted after %v, before the 1 s reversion time", el)
 	}
-	if f, err := b.Battery(); err != nil || f.PowerW != 0 {
-		t.Errorf("after reversion: %+v, %v", f, err)
+	// The driver still holds its setpoints: the next calls find them
+	// dropped and write them again.
+	if _, err := b.Battery(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pv.PV(); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := r.home.PV(); r.home.Home().Snapshot().BatteryW != 2000 || !near(s.LimitW, 1000, 6) {
+		t.Errorf("after reversion and a reading: battery %v, PV limit %v; want the held 2000 W and 1000 W",
+			r.home.Home().Snapshot().BatteryW, s.LimitW)
 	}
 }
 
@@ -420,5 +434,123 @@ func TestCallsAfterCloseFail(t *testing.T) {
 	d.Close()
 	if _, err := b.Battery(); !errors.Is(err, sunspec.ErrClosed) {
 		t.Fatalf("err = %v, want ErrClosed", err)
+	}
+}
+
+// Release hands the battery back to the inverter's own self-consumption
+// and lifts the PV limit; the driver writes nothing of the setpoints it
+// dropped, however often it is read.
+func TestReleaseHandsTheDeviceBack(t *testing.T) {
+	home := newHome(t, midnight) // a load and no sun: self-consumption discharges
+	r := serve(t, home, sunspecserver.SimConfig(sunspecserver.DefaultSimHome()), "127.0.0.1:0")
+	d := dial(t, r.srv.Addr())
+	b, _ := d.BatteryView()
+	pv, _ := d.PVView()
+	var _ devices.Releaser = b
+	var _ devices.Releaser = pv
+	if err := b.SetBatteryPower(2000); err != nil {
+		t.Fatal(err)
+	}
+	if err := pv.SetPVLimit(1000); err != nil {
+		t.Fatal(err)
+	}
+	if w := home.Home().Snapshot().BatteryW; w != 2000 {
+		t.Fatalf("battery at %v, want the setpoint 2000 W", w)
+	}
+	if err := devices.Release(t.Context(), b, pv); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := b.Battery(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pv.PV(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 5*time.Second, "meter held at 0 W by the inverter's own discharging", func() bool {
+		m, _ := home.Meter()
+		return math.Abs(float64(m.NetW)) < 1 && home.Home().Snapshot().BatteryW < 0
+	})
+	if s, _ := home.PV(); s.LimitW != 6000 {
+		t.Errorf("PV limit %v after release, want none (6000 W)", s.LimitW)
+	}
+	// A setpoint after the release steers again, mode and all.
+	if err := b.SetBatteryPower(1000); err != nil {
+		t.Fatal(err)
+	}
+	if w := home.Home().Snapshot().BatteryW; w != 1000 {
+		t.Errorf("battery at %v after a new setpoint, want 1000 W", w)
+	}
+}
+
+// Why StorageRates must match the device: a window driver's InWRte = p,
+// OutWRte = -p reads on a net device as p - (-p), twice the setpoint.
+func TestStorageRatesMustMatchTheDevice(t *testing.T) {
+	netServer := idleConfig(func(c *sunspecserver.Config) { c.StorageRates = sunspecserver.RatesNet })
+	for _, tc := range []struct {
+		rates sunspec.StorageRates
+		want  gridmesh.W
+	}{
+		{sunspec.RatesNet, 1000},
+		{sunspec.RatesWindow, 2000}, // the mismatch
+	} {
+		t.Run(string(tc.rates), func(t *testing.T) {
+			r := serve(t, newHome(t, peakHour), netServer, "127.0.0.1:0")
+			b, _ := dial(t, r.srv.Addr(), func(c *sunspec.Config) { c.StorageRates = tc.rates }).BatteryView()
+			if err := b.SetBatteryPower(1000); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.home.Home().Snapshot().BatteryW; !near(got, tc.want, 1) {
+				t.Errorf("battery at %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// A battery whose device has no 802 still reads its power: from 160's
+// storage modules, else from 103's DC input less its AC output on a
+// hybrid; the reading says which. Without either it reads 0, from none.
+func TestBatteryPowerWithout802(t *testing.T) {
+	for _, tc := range []struct {
+		models []uint16
+		source sunspec.PowerSource
+		track  bool
+	}{
+		{nil, sunspec.Source802, true},
+		{[]uint16{1, 120, 103, 160, 123, 124, 203}, sunspec.Source160, true},
+		{[]uint16{1, 120, 103, 123, 124, 203}, sunspec.Source103, true},
+		{[]uint16{1, 120, 124}, sunspec.SourceNone, false},
+	} {
+		t.Run(string(tc.source), func(t *testing.T) {
+			r := serve(t, newHome(t, peakHour), idleConfig(func(c *sunspecserver.Config) { c.Models = tc.models }), "127.0.0.1:0")
+			d := dial(t, r.srv.Addr())
+			b, _ := d.BatteryView()
+			for _, w := range []gridmesh.W{2000, -1500} {
+				if err := b.SetBatteryPower(w); err != nil {
+					t.Fatal(err)
+				}
+				f, err := b.Battery()
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := w
+				if !tc.track {
+					want = 0
+				}
+				if !near(f.PowerW, want, 2) || f.SoC != 0.5 || f.CapacityWh != 10_000 {
+					t.Errorf("set %v: read %+v, want power %v", w, f, want)
+				}
+				if got := d.Stats().BatteryPowerSource; got != tc.source {
+					t.Errorf("source %q, want %q", got, tc.source)
+				}
+			}
+			if pv, ok := d.PVView(); ok {
+				// A hybrid's PV is its AC output plus what the battery takes.
+				if s, err := pv.PV(); err != nil || !near(s.PowerW, 6000, 3) {
+					t.Errorf("pv %+v, %v: want 6000 W whatever the battery does", s, err)
+				}
+			}
+		})
 	}
 }

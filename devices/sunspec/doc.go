@@ -20,19 +20,26 @@
 //   - BatteryView: model 124 (basic storage controls), with 802 (battery)
 //     when present. Battery reads SoC (802, else 124's ChaState), the
 //     limits (124's WChaMax; 802's or 120's discharge rating), the power
-//     (802's W; SunSpec says nothing of a battery's power without 802, and
-//     it then reads 0) and the capacity (802, else 120). The energies
+//     and the capacity (802, else 120). The power is 802's W; a device
+//     without it (or with W not implemented) is read from 160's storage
+//     modules, charge less discharge (modules named "StCha…" and
+//     "StDisCha…", as Fronius GEN24 names them, as integrators who read
+//     them report), else on a hybrid from 103: its DC input DCW less its
+//     AC output W, what stays in the battery (the inverter's losses, a
+//     few per cent of the throughput, count as charging; a device whose
+//     DCW is not its PV input needs 802 or 160). Without any of them the
+//     power reads 0. Stats.BatteryPowerSource says which source the
+//     newest reading used. The energies
 //     behind it are at the home's bus: ChargeWh is (1 − SoC) × capacity
 //     over √η, DischargeWh is (SoC − reserve) × capacity times √η, never
 //     negative, where the reserve is 124's MinRsvPct (none when not
 //     implemented) and η is Config.RoundTripEfficiency (SunSpec has no
 //     point for it: set the battery's datasheet figure; the default is
-//     90 %). SetBatteryPower
-//     sets StorCtl_Mod to both limits and InWRte = p, OutWRte = -p (or the
-//     reverse to discharge), p the power as a percentage of WChaMax: the
-//     window [-OutWRte, InWRte] is then the one power wanted. Both rates
-//     are taken as percentages of WChaMax, as common hybrid inverters read
-//     them (124 names a WDisChaMax for OutWRte that no model defines).
+//     90 %). SetBatteryPower sets StorCtl_Mod to both limits and the
+//     rates as a percentage p of WChaMax, the way Config.StorageRates says
+//     the device reads them (below). Both rates are taken as percentages
+//     of WChaMax, as common hybrid inverters read them (124 names a
+//     WDisChaMax for OutWRte that no model defines).
 //   - MeterView: a meter model, 201 to 204. Meter's NetW is the meter's W,
 //     positive importing. A device without a meter model has no MeterView:
 //     an inverter's AC output (103's W) is not the home's net import, which
@@ -48,12 +55,56 @@
 //     writes WMaxLimPct and enables it (a limit at or above the rating
 //     disables it; a non-finite one is refused).
 //
+// # Model 124's rates: window or net
+//
+// SunSpec defines InWRte and OutWRte as the largest charge and discharge
+// rates; devices read them two ways, and the driver cannot tell which
+// from the registers, so Config.StorageRates (home file: storage_rates)
+// says:
+//
+//   - window (the default): the rates bound a window, [-OutWRte,
+//     InWRte], a negative rate forcing the other direction; the battery
+//     does its own control within it. The driver holds p by InWRte = p,
+//     OutWRte = -p (discharging: OutWRte = p, InWRte = -p). Fronius
+//     hybrids (Symo GEN24, Symo Hybrid) read the rates so: with
+//     StorCtl_Mod 3, OutWRte 100 % runs the battery normally, 0 % holds
+//     it and -100 % charges it from the grid, as integrators who steer
+//     them report (the evcc project's Fronius GEN24 template and its
+//     users' reports on the Symo Hybrid); we have not tested one.
+//   - net: the rates are the setpoint, the battery charging at InWRte
+//     less OutWRte. The driver holds p by InWRte = p, OutWRte = 0
+//     (discharging: OutWRte = p, InWRte = 0). Integrators report devices
+//     that read them so; we know of no vendor document that says it, so
+//     take it as per device.
+//
+// A window setpoint on a net device charges at twice the setpoint (p less
+// -p); a net setpoint on a window device only caps the battery's own
+// control. Check a device with one small step: a battery at twice the
+// step reads net. The sunspecserver serves either reading
+// (sunspecserver.Config.StorageRates), and the conformance suite runs
+// against both.
+//
+// # Writes
+//
+// A setpoint (SetBatteryPower, SetPVLimit) is held, and written when the
+// write policy says so (writes.go): when it moved by Config.DeadbandW or
+// more and its registers change, at most once per
+// Config.MinWriteInterval for the whole device (battery and PV share it;
+// the one that waited longer goes first), and again at half
+// Config.ReversionTimeout while it is held. The registers that put it in
+// force (124's StorCtl_Mod and InOutWRte_RvrtTms, 123's
+// WMaxLimPct_RvrtTms, 704's WMaxLimPctEnaRvrt and WMaxLimPctRvrtTms) are
+// written once per connection, and again when a reading shows the device
+// dropped them (it reverted); an enable (123's WMaxLim_Ena, 704's
+// WMaxLimPctEna) when it flips. Writes happen during any call to the
+// device, readings included: callers holding a setpoint must keep
+// calling the device (a guard polls it). Stats counts the writes.
+//
 // Every setpoint is written with Config.ReversionTimeout as its reversion
-// time where the device implements one (124's InOutWRte_RvrtTms, 123's
-// WMaxLimPct_RvrtTms, 704's WMaxLimPctRvrtTms with no limit after
-// reversion): a device that hears nothing more from gridmesh returns to
-// its own control. Callers that hold a setpoint must therefore write it
-// again well within the reversion time.
+// time where the device implements one (with no limit after reversion for
+// 704): a device that hears nothing more from gridmesh returns to its own
+// control. Release (on Battery and PV) hands it back at once: StorCtl_Mod
+// cleared and both rates at 100 %, the PV limit's enable cleared.
 //
 // Sign conventions: gridmesh's load convention throughout the API
 // (battery power positive charging, net power positive importing).

@@ -20,6 +20,7 @@ type Common struct {
 const (
 	lenCommon      = 66
 	lenInverter    = 16
+	lenInverterDC  = 33 // with DCW, read when the model is that long
 	lenNameplate   = 27
 	lenSettings    = 23
 	lenControls    = 24
@@ -27,6 +28,11 @@ const (
 	lenBattery     = 64
 	lenDERControls = 55
 	lenMeter       = 23
+	lenMPPT        = 10 // the fixed part; modules follow, lenMPPTModule each
+	lenMPPTModule  = 20
+	// maxMPPTModules bounds the modules read: inverters have 2-4 strings
+	// and a hybrid two storage modules; 16 is a malformed N.
+	maxMPPTModules = 16
 )
 
 func checkBlock(regs []uint16, n int, ids ...uint16) error {
@@ -58,14 +64,18 @@ func decodeCommon(regs []uint16) (Common, error) {
 }
 
 // inverter is models 101, 102 and 103 (one layout): the AC output W,
-// positive exporting.
-type inverter struct{ w value }
+// positive exporting, and the DC input DCW when the block reaches it.
+type inverter struct{ w, dcw value }
 
 func decodeInverter(regs []uint16) (inverter, error) {
 	if err := checkBlock(regs, lenInverter, ModelInverter1Phase, ModelInverterSplitPhase, ModelInverter3Phase); err != nil {
 		return inverter{}, err
 	}
-	return inverter{w: i16(regs[14], regs[15])}, nil
+	inv := inverter{w: i16(regs[14], regs[15])}
+	if len(regs) >= lenInverterDC && int(regs[1])+2 >= lenInverterDC {
+		inv.dcw = i16(regs[31], regs[32])
+	}
+	return inv, nil
 }
 
 // nameplate is model 120.
@@ -218,4 +228,40 @@ func decodeMeter(regs []uint16) (meter, error) {
 		v = i16(regs[8], regs[15])
 	}
 	return meter{w: i16(regs[18], regs[22]), hz: i16(regs[16], regs[17]), v: v}, nil
+}
+
+// mppt is model 160, multiple MPPT inverter extension: one DC power per
+// module, with the module's name.
+type mppt struct {
+	modules []mpptModule
+}
+
+type mpptModule struct {
+	name string // IDStr
+	w    value  // DCW
+}
+
+// mpptBlock is how many registers to read for 160 of length l: the fixed
+// part and at most maxMPPTModules modules.
+func mpptBlock(l uint16) int {
+	return min(int(l)+2, lenMPPT+maxMPPTModules*lenMPPTModule)
+}
+
+func decodeMPPT(regs []uint16) (mppt, error) {
+	if err := checkBlock(regs, lenMPPT, ModelMPPT); err != nil {
+		return mppt{}, err
+	}
+	n := int(regs[8])
+	if regs[8] == notUint16 || n > maxMPPTModules {
+		return mppt{}, fmt.Errorf("%w: model 160 with %d modules", ErrBadModel, regs[8])
+	}
+	if need := lenMPPT + n*lenMPPTModule; len(regs) < need || int(regs[1])+2 < need {
+		return mppt{}, fmt.Errorf("%w: model 160 of %d modules in %d registers", ErrBadModel, n, min(len(regs), int(regs[1])+2))
+	}
+	m := mppt{modules: make([]mpptModule, n)}
+	for i := range n {
+		b := regs[lenMPPT+i*lenMPPTModule:]
+		m.modules[i] = mpptModule{name: str(b[1:9]), w: u16(b[11], regs[4])}
+	}
+	return m, nil
 }

@@ -143,7 +143,7 @@ func TestStorageCommand(t *testing.T) {
 		{1e9, -10000, 10000},
 	}
 	for _, tc := range tests {
-		ws, err := storageCommand(st, tc.w, 60)
+		ws, err := writesOf(storageCommand(st, tc.w, 60, RatesWindow))
 		if err != nil {
 			t.Fatalf("%v: %v", tc.w, err)
 		}
@@ -152,7 +152,16 @@ func TestStorageCommand(t *testing.T) {
 			t.Errorf("%v: writes %+v", tc.w, ws)
 		}
 	}
-	if _, err := storageCommand(st, gridmesh.W(math.NaN()), 60); err == nil {
+	for _, tc := range []struct {
+		w       gridmesh.W
+		out, in int16
+	}{{2000, 0, 4000}, {-1500, 3000, 0}, {0, 0, 0}} {
+		c, err := storageCommand(st, tc.w, 60, RatesNet)
+		if err != nil || int16(c.set.regs[0]) != tc.out || int16(c.set.regs[1]) != tc.in {
+			t.Errorf("net %v: rates %v (%v), want OutWRte %d InWRte %d", tc.w, c.set.regs, err, tc.out, tc.in)
+		}
+	}
+	if _, err := storageCommand(st, gridmesh.W(math.NaN()), 60, RatesWindow); err == nil {
 		t.Error("NaN command accepted")
 	}
 	for name, mod := range map[string]func([]uint16){
@@ -167,37 +176,37 @@ func TestStorageCommand(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ws, err := storageCommand(st, 1000, 60); err == nil {
+		if ws, err := writesOf(storageCommand(st, 1000, 60, RatesWindow)); err == nil {
 			t.Errorf("%s: got writes %+v, want an error", name, ws)
 		}
 	}
 	b := append([]uint16(nil), storage124...)
 	b[15] = notUint16 // no reversion time: rates and mode only
 	st, _ = decodeStorage(b)
-	if ws, err := storageCommand(st, 1000, 60); err != nil || len(ws) != 2 {
+	if ws, err := writesOf(storageCommand(st, 1000, 60, RatesWindow)); err != nil || len(ws) != 2 {
 		t.Errorf("without reversion: %+v, %v", ws, err)
 	}
 }
 
 func TestLimitCommands(t *testing.T) {
 	c, _ := decodeControls(controls123)
-	ws, err := controlsCommand(c, 1500, 6000, 60)
+	ws, err := writesOf(controlsCommand(c, 1500, 6000, 60))
 	if err != nil || len(ws) != 3 || ws[0].regs[0] != 250 || ws[1].off != 7 || ws[1].regs[0] != 60 || ws[2].off != 9 || ws[2].regs[0] != 1 {
 		t.Errorf("123 limit: %+v, %v", ws, err)
 	}
-	ws, err = controlsCommand(c, 7000, 6000, 60)
+	ws, err = writesOf(controlsCommand(c, 7000, 6000, 60))
 	if err != nil || ws[0].regs[0] != 1000 || ws[2].regs[0] != 0 {
 		t.Errorf("123 no limit: %+v, %v", ws, err)
 	}
 	d, _ := decodeDERControls(der704)
-	ws, err = derControlsCommand(d, 1500, 6000, 70000)
+	ws, err = writesOf(derControlsCommand(d, 1500, 6000, 70000))
 	if err != nil || len(ws) != 3 || ws[0].off != 15 || ws[0].regs[0] != 250 ||
 		ws[1].off != 17 || ws[1].regs[0] != 0 || ws[1].regs[1] != 1 || ws[1].regs[2] != 70000-65536 ||
 		ws[2].off != 14 || ws[2].regs[0] != 1 {
 		t.Errorf("704 limit: %+v, %v", ws, err)
 	}
 	for _, w := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
-		if _, err := controlsCommand(c, gridmesh.W(w), 6000, 60); !errors.Is(err, ErrBadCommand) {
+		if _, err := writesOf(controlsCommand(c, gridmesh.W(w), 6000, 60)); !errors.Is(err, ErrBadCommand) {
 			t.Errorf("limit %v: %v, want ErrBadCommand", w, err)
 		}
 	}
@@ -336,7 +345,7 @@ func FuzzDecodeModel123(f *testing.F) {
 			return
 		}
 		for _, w := range fuzzPowers {
-			ws, err := controlsCommand(c, w, 6000, 60)
+			ws, err := writesOf(controlsCommand(c, w, 6000, 60))
 			if err != nil {
 				continue
 			}
@@ -361,7 +370,7 @@ func FuzzDecodeModel124(f *testing.F) {
 			}
 		}
 		for _, w := range fuzzPowers {
-			ws, err := storageCommand(st, w, 60)
+			ws, err := writesOf(storageCommand(st, w, 60, RatesWindow))
 			if err != nil {
 				continue
 			}
@@ -401,7 +410,7 @@ func FuzzDecodeModel704(f *testing.F) {
 			return
 		}
 		for _, w := range fuzzPowers {
-			ws, err := derControlsCommand(c, w, 6000, 60)
+			ws, err := writesOf(derControlsCommand(c, w, 6000, 60))
 			if err != nil {
 				continue
 			}
@@ -422,6 +431,66 @@ func FuzzDecodeMeter(f *testing.F) {
 		}
 		if r, err := meterReading(m); err == nil && (!r.NetW.Finite() || math.Abs(float64(r.NetW)) > float64(gridmesh.MaxHomePowerW)) {
 			t.Fatalf("reading %+v", r)
+		}
+	})
+}
+
+// writesOf is every write of a command, in order.
+func writesOf(c command, err error) ([]write, error) { return c.all(), err }
+
+// mppt160 is 160 as a Fronius-style hybrid holds it: a PV string, the
+// battery charging at 1.2 kW (DCW at SF 0), nothing discharging.
+var mppt160 = func() []uint16 {
+	b := blk(160, 68, map[int]uint16{4: sf(0), 8: 3})
+	for i, name := range []string{"String 1", "StCha 2", "StDisCha 3"} {
+		m := b[10+20*i:]
+		m[0] = uint16(i + 1)
+		for j := 0; j < len(name); j += 2 {
+			hi, lo := uint16(name[j]), uint16(0)
+			if j+1 < len(name) {
+				lo = uint16(name[j+1])
+			}
+			m[1+j/2] = hi<<8 | lo
+		}
+		m[11] = []uint16{3000, 1200, 0}[i]
+	}
+	return b
+}()
+
+func TestDecodeMPPT(t *testing.T) {
+	m, err := decodeMPPT(mppt160)
+	if err != nil || len(m.modules) != 3 || m.modules[1].name != "StCha 2" || m.modules[0].w.v != 3000 {
+		t.Fatalf("decoded %+v, %v", m, err)
+	}
+	if w, ok := storageModules(m); !ok || w != 1200 {
+		t.Errorf("storage modules give %v (%v), want 1200 W charging", w, ok)
+	}
+	pvOnly := mppt{modules: m.modules[:1]}
+	if _, ok := storageModules(pvOnly); ok {
+		t.Error("a PV-only 160 gave a battery power")
+	}
+	for name, mod := range map[string]func([]uint16) []uint16{
+		"N past L":      func(b []uint16) []uint16 { b[8] = 4; return b },
+		"N absurd":      func(b []uint16) []uint16 { b[8] = 1000; return b },
+		"N unset":       func(b []uint16) []uint16 { b[8] = notUint16; return b },
+		"short block":   func(b []uint16) []uint16 { return b[:40] },
+		"another model": func(b []uint16) []uint16 { b[0] = 124; return b },
+	} {
+		if _, err := decodeMPPT(mod(append([]uint16(nil), mppt160...))); !errors.Is(err, ErrBadModel) {
+			t.Errorf("%s: %v, want ErrBadModel", name, err)
+		}
+	}
+}
+
+func FuzzDecodeModel160(f *testing.F) {
+	f.Add(bytesOf(mppt160))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := decodeMPPT(regsOf(data))
+		if err != nil {
+			return
+		}
+		if w, ok := storageModules(m); ok && (!w.Finite() || math.Abs(float64(w)) > float64(maxMPPTModules)*float64(gridmesh.MaxHomePowerW)) {
+			t.Fatalf("battery power %v from %+v", w, m)
 		}
 	})
 }

@@ -17,6 +17,7 @@ const (
 	ModelSettings           uint16 = 121
 	ModelControls           uint16 = 123
 	ModelStorage            uint16 = 124
+	ModelMPPT               uint16 = 160
 	ModelMeter1Phase        uint16 = 201
 	ModelMeterSplitPhase    uint16 = 202
 	ModelMeter3PhaseWye     uint16 = 203

@@ -194,6 +194,10 @@ func (h *Home) addMQTT(d *Device, log *slog.Logger) error {
 	cfg.Broker, cfg.ClientID, cfg.Username, cfg.Password = m.Broker, m.ClientID, m.Username, m.Password
 	cfg.Device, cfg.StateTopic, cfg.SetTopic = string(d.Name), m.StateTopic, m.SetTopic
 	cfg.SoCPercent = m.SoCPercent
+	cfg.ReleasePayload, cfg.WillPayload = m.ReleasePayload, m.WillPayload
+	if r := m.Resolution; r != nil {
+		cfg.ResolutionW = float64(*r)
+	}
 	for k, v := range m.Fields {
 		cfg.Fields[k] = v
 	}
@@ -241,6 +245,15 @@ func (h *Home) addSunSpec(ctx context.Context, d *Device, log *slog.Logger) erro
 	}
 	if e := d.SunSpec.RoundTripEfficiency; e != nil {
 		cfg.RoundTripEfficiency = float64(*e)
+	}
+	if i := d.SunSpec.MinWriteInterval; i != nil {
+		cfg.MinWriteInterval = time.Duration(*i)
+	}
+	if b := d.SunSpec.Deadband; b != nil {
+		cfg.DeadbandW = gridmesh.W(*b)
+	}
+	if r := d.SunSpec.StorageRates; r != "" {
+		cfg.StorageRates = sunspec.StorageRates(r)
 	}
 	dev, err := sunspec.Dial(ctx, cfg, log)
 	if err != nil {

@@ -51,6 +51,12 @@ type MQTT struct {
 	StaleAfter *Duration         `yaml:"stale_after"`
 	// SoCPercent reads a battery's state of charge as 0..100.
 	SoCPercent bool `yaml:"soc_percent"`
+	// ReleasePayload is published on set_topic when the node stops,
+	// WillPayload by the broker when the node dies without disconnecting.
+	ReleasePayload string `yaml:"release_payload"`
+	WillPayload    string `yaml:"will_payload"`
+	// Resolution is the step setpoints are rounded to (default 1 W).
+	Resolution *Power `yaml:"resolution"`
 }
 
 // SunSpec is an inverter or battery reached over Modbus TCP.
@@ -62,6 +68,13 @@ type SunSpec struct {
 	// RoundTripEfficiency is the battery's datasheet efficiency: SunSpec
 	// carries none, and energy to full or empty depends on it.
 	RoundTripEfficiency *Fraction `yaml:"round_trip_efficiency"`
+	// MinWriteInterval paces setpoint writes to the device (default 1s);
+	// Deadband is the least move written (default 20 W).
+	MinWriteInterval *Duration `yaml:"min_write_interval"`
+	Deadband         *Power    `yaml:"deadband"`
+	// StorageRates is how the device reads model 124's rates: window
+	// (default) or net.
+	StorageRates string `yaml:"storage_rates"`
 }
 
 // validateDriver checks the driver block's own rules.
@@ -89,6 +102,9 @@ func (d *Device) validateDriver() error {
 		}
 		if d.SunSpec.Addr == "" {
 			return errors.New("sunspec: addr (host:port) is required")
+		}
+		if r := d.SunSpec.StorageRates; r != "" && r != "window" && r != "net" {
+			return fmt.Errorf("sunspec: storage_rates %q: want window or net", r)
 		}
 	}
 	return nil

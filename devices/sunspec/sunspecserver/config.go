@@ -48,7 +48,9 @@ type Config struct {
 	UnitID uint8
 	// Models are the models served, in chain order after the marker. Nil
 	// serves every model the devices support: 1, 120, 103, 123, 124, 802,
-	// 203 (704 only when listed).
+	// 203 (704 and 160 only when listed). A chain without 802 serves a
+	// battery that does not report its power there: 160 (when listed)
+	// and 103's DCW still show it.
 	Models []uint16
 	// Manufacturer, Model and Serial fill model 1.
 	Manufacturer, Model, Serial string
@@ -64,7 +66,26 @@ type Config struct {
 	BatteryReserveSoC float64
 	// Fallback is the battery's behaviour under no setpoint.
 	Fallback Fallback
+	// StorageRates is how the server reads 124's rates: as a window
+	// (RatesWindow, the default) or as the setpoint (RatesNet). Devices
+	// differ; the driver's sunspec.Config.StorageRates must match.
+	StorageRates StorageRates
 }
+
+// StorageRates is a reading of 124's InWRte and OutWRte.
+type StorageRates int
+
+const (
+	// RatesWindow: with StorCtl_Mod's CHARGE bit the charge power is at
+	// most InWRte % of WChaMax, with its DISCHARGE bit the discharge power
+	// at most OutWRte %; a negative rate forces the other direction; the
+	// battery does its fallback within the window.
+	RatesWindow StorageRates = iota
+	// RatesNet: with either bit set the rates are the setpoint: the
+	// battery charges at InWRte % (CHARGE bit) less OutWRte % (DISCHARGE
+	// bit) of WChaMax, whatever the fallback would do.
+	RatesNet
+)
 
 // Model numbers served.
 const (
@@ -74,6 +95,7 @@ const (
 	modelControls    uint16 = 123
 	modelStorage     uint16 = 124
 	modelMeter       uint16 = 203
+	modelMPPT        uint16 = 160
 	modelDERControls uint16 = 704
 	modelBattery     uint16 = 802
 )
@@ -122,7 +144,7 @@ func (c Config) validate(dev Devices) error {
 		switch m {
 		case modelCommon:
 			ok = true
-		case modelNameplate, modelInverter:
+		case modelNameplate, modelInverter, modelMPPT:
 			ok = dev.PV != nil || dev.Battery != nil
 		case modelControls, modelDERControls:
 			ok = dev.PV != nil
@@ -146,6 +168,9 @@ func (c Config) validate(dev Devices) error {
 	}
 	if r := c.BatteryReserveSoC; !(r >= 0 && r <= 1) { // NaN fails too
 		return fmt.Errorf("sunspecserver: battery reserve %v outside [0, 1]", r)
+	}
+	if c.StorageRates != RatesWindow && c.StorageRates != RatesNet {
+		return fmt.Errorf("sunspecserver: unknown storage rates reading %d", c.StorageRates)
 	}
 	if c.Fallback != FallbackSelfConsumption && c.Fallback != FallbackIdle {
 		return fmt.Errorf("sunspecserver: unknown fallback %d", c.Fallback)

@@ -198,7 +198,8 @@ func (s *Server) step(now time.Time) {
 // (both of WChaMax, as common hybrid inverters read them). A negative
 // rate forces the other direction, so InWRte = p and OutWRte = -p hold
 // the battery at p % charging. A window that is empty (lower bound above
-// the upper) holds its midpoint.
+// the upper) holds its midpoint. A server that reads the rates as the
+// setpoint (RatesNet) holds InWRte less OutWRte, of the bits set.
 func (s *Server) batteryTarget() (gridmesh.W, error) {
 	var base gridmesh.W
 	if s.cfg.Fallback == FallbackSelfConsumption && s.dev.Meter != nil {
@@ -213,6 +214,16 @@ func (s *Server) batteryTarget() (gridmesh.W, error) {
 		base = f.PowerW - m.NetW // the battery power that brings the meter to 0
 	}
 	wMax := s.cfg.BatteryMaxChargeW
+	if s.cfg.StorageRates == RatesNet && s.bat.mod != 0 {
+		var t gridmesh.W
+		if s.bat.mod&modCharge != 0 {
+			t += wMax * gridmesh.W(s.bat.in) / pct100Rate
+		}
+		if s.bat.mod&modDischarge != 0 {
+			t -= wMax * gridmesh.W(s.bat.out) / pct100Rate
+		}
+		return t.Clamp(-s.cfg.BatteryMaxDischargeW, s.cfg.BatteryMaxChargeW), nil
+	}
 	lo, hi := -s.cfg.BatteryMaxDischargeW, s.cfg.BatteryMaxChargeW
 	if s.bat.mod&modCharge != 0 {
 		hi = wMax * gridmesh.W(s.bat.in) / pct100Rate

@@ -20,7 +20,12 @@
 //
 // That is the default chain for a hybrid home at the default base 40000;
 // Config.Models picks another (704 DER controls in place of or beside 123,
-// a battery alone, …) and Config.Base 0 or 50000. Powers are served to
+// 160 with the PV array and the battery as MPPT modules "String 1",
+// "StCha 2" and "StDisCha 3", a chain without 802 for a battery that does
+// not report its power there, a battery alone, …) and Config.Base 0 or
+// 50000. Config.StorageRates says how the server reads 124's rates: as a
+// window (default) or as the setpoint (net). Writes counts the write
+// requests, for tests of how often a driver writes. Powers are served to
 // the watt with a scale factor of 0 up to 32767 W and a positive one
 // beyond; unmodelled points hold SunSpec's not-implemented values.
 //

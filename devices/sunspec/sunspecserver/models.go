@@ -80,6 +80,8 @@ func (s *Server) render() error {
 			s.renderDERControls(b)
 		case modelMeter:
 			renderMeter(b, r)
+		case modelMPPT:
+			renderMPPT(b, r)
 		}
 	}
 	return nil
@@ -305,5 +307,35 @@ func putString(b []uint16, s string) {
 			lo = s[2*i+1]
 		}
 		b[i] = uint16(hi)<<8 | uint16(lo)
+	}
+}
+
+// Model 160 as served: the fixed part (8 points) and three modules, the
+// PV array and the battery as a hybrid that models its battery as MPPT
+// modules does (Fronius GEN24's naming: "StCha" charging, "StDisCha"
+// discharging, each a DC power that is never negative).
+const (
+	lenMPPTFixed  = 8
+	lenMPPTModule = 20
+	mpptModules   = 3
+)
+
+func renderMPPT(b []uint16, r reading) {
+	fill(b[2:], nU16)
+	batW := float64(r.flex.PowerW)
+	pv := float64(r.pv.PowerW)
+	wSF := fitSF(max(pv, math.Abs(batW)))
+	b[2], b[3], b[4], b[5] = nI16, nI16, sfReg(wSF), nI16 // DCA_SF, DCV_SF, DCW_SF, DCWH_SF
+	b[6], b[7] = 0, 0                                     // Evt
+	b[8] = mpptModules                                    // N
+	for i, m := range []struct {
+		name string
+		w    float64
+	}{{"String 1", pv}, {"StCha 2", max(batW, 0)}, {"StDisCha 3", max(-batW, 0)}} {
+		mb := b[2+lenMPPTFixed+i*lenMPPTModule:]
+		mb[0] = uint16(i + 1)
+		putString(mb[1:9], m.name)
+		mb[11] = scaleU(m.w, wSF)
+		mb[16] = nI16 // Tmp
 	}
 }

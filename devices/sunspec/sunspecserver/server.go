@@ -27,6 +27,9 @@ type Server struct {
 	chain []modelAt // in register order
 	done  chan struct{}
 	ran   atomic.Bool
+	// writes counts the write requests within the map for Config.UnitID,
+	// accepted or refused; written by the library's connection goroutines.
+	writes atomic.Uint64
 
 	// Set by Listen, before Run.
 	ms   *modbus.ModbusServer
@@ -106,6 +109,7 @@ func New(cfg Config, dev Devices, log *slog.Logger) (*Server, error) {
 var modelLen = map[uint16]int{
 	modelCommon: 66, modelNameplate: 26, modelInverter: 50, modelControls: 24,
 	modelStorage: 24, modelBattery: 62, modelDERControls: 65, modelMeter: 105,
+	modelMPPT: lenMPPTFixed + mpptModules*lenMPPTModule,
 }
 
 // Listen binds addr (host:port) and starts answering requests; Run must
@@ -153,6 +157,11 @@ func (s *Server) Listen(addr string) error {
 	}
 	return fmt.Errorf("sunspecserver: no free port on %s after %d tries", host, tries)
 }
+
+// Writes returns how many write requests within its map the server has
+// answered for its unit, accepted or refused: what a device counts
+// against the writes its vendor allows.
+func (s *Server) Writes() uint64 { return s.writes.Load() }
 
 // Addr returns the address Listen bound.
 func (s *Server) Addr() string { return s.addr }
@@ -246,6 +255,7 @@ func (h handler) HandleHoldingRegisters(req *modbus.HoldingRegistersRequest) ([]
 	}
 	now := time.Now()
 	if req.IsWrite {
+		s.writes.Add(1)
 		if err := s.write(lo, req.Args, now); err != nil {
 			s.log.Debug("write refused", "addr", req.Addr, "n", req.Quantity, "err", err)
 			return nil, err

@@ -146,7 +146,7 @@ func TestNewRefusesBadConfigs(t *testing.T) {
 	}
 	tests := map[string]func(*sunspecserver.Config, *sunspecserver.Devices){
 		"base 30000":          func(c *sunspecserver.Config, _ *sunspecserver.Devices) { c.Base = 30000 },
-		"unknown model":       func(c *sunspecserver.Config, _ *sunspecserver.Devices) { c.Models = []uint16{1, 160} },
+		"unknown model":       func(c *sunspecserver.Config, _ *sunspecserver.Devices) { c.Models = []uint16{1, 161} },
 		"model twice":         func(c *sunspecserver.Config, _ *sunspecserver.Devices) { c.Models = []uint16{1, 124, 124} },
 		"124 with no battery": func(c *sunspecserver.Config, d *sunspecserver.Devices) { c.Models, d.Battery = []uint16{1, 124}, nil },
 		"no battery rating":   func(c *sunspecserver.Config, _ *sunspecserver.Devices) { c.BatteryMaxChargeW = 0 },

@@ -55,6 +55,17 @@ type Config struct {
 	Username, Password string
 	// ReconnectMin and ReconnectMax bound the delay between attempts.
 	ReconnectMin, ReconnectMax time.Duration
+	// Will, when set, is the message the broker publishes for the client
+	// when the connection dies without a DISCONNECT (the process killed,
+	// the host or its network gone); a clean stop discards it.
+	Will *Will
+}
+
+// Will is a last-will message: published by the broker, not retained.
+type Will struct {
+	Topic   string
+	Payload []byte
+	QoS     byte
 }
 
 // Conn is one established connection, valid while its serve call runs.
@@ -172,6 +183,9 @@ func connectAndServe(ctx context.Context, cfg Config, serve func(context.Context
 			default:
 			}
 		})
+	if w := cfg.Will; w != nil {
+		opts.SetBinaryWill(w.Topic, w.Payload, w.QoS, false)
+	}
 	client := paho.NewClient(opts)
 	tok := client.Connect()
 	<-tok.Done() // bounded by connectTimeout, and cut short by ctx (dial)
@@ -210,3 +224,22 @@ func connectAndServe(ctx context.Context, cfg Config, serve func(context.Context
 
 // errServeReturned ends a connection whose serve function returned.
 var errServeReturned = errors.New("serve returned")
+
+// Once makes one connection, calls serve on it and disconnects cleanly
+// when serve returns: for a message that must go out when no connection
+// is kept (a release after the device stopped). No retry; its error is
+// the connection's or serve's.
+func Once(ctx context.Context, cfg Config, serve func(context.Context, *Conn) error) error {
+	var served error
+	_, err := connectAndServe(ctx, cfg, func(ctx context.Context, c *Conn) error {
+		served = serve(ctx, c)
+		return served
+	})
+	if served != nil {
+		return served
+	}
+	if errors.Is(err, errServeReturned) {
+		return nil
+	}
+	return err
+}
