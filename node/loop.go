@@ -9,6 +9,7 @@ import (
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/control"
+	gmdevices "github.com/gridmesh/gridmesh/devices"
 )
 
 // loopRunner is the imperative shell around control.Loop. Its run
@@ -35,10 +36,35 @@ func (r *loopRunner) run(ctx context.Context) error {
 	}
 	r.devs = devs
 	r.n.stats.devices.Store(devs)
-	eg, ctx := errgroup.WithContext(ctx)
-	devs.run(ctx, eg)
-	eg.Go(func() error { return r.tick(ctx) })
-	return eg.Wait()
+	eg, gctx := errgroup.WithContext(ctx)
+	devs.run(gctx, eg)
+	eg.Go(func() error { return r.tick(gctx) })
+	err = eg.Wait()
+	r.release(ctx)
+	return err
+}
+
+// releaseTimeout bounds how long a stopping home waits for its devices to
+// take back their own control. Why 5 s: a Modbus or MQTT write is well
+// under a second on a healthy link; a device that does not answer in 5 s
+// falls back on its own reversion timer (SunSpec) or last will (MQTT),
+// and the process must not hang on it.
+const releaseTimeout = 5 * time.Second
+
+// release hands every device the home steers back to its own control
+// (battery to its own mode, PV limit lifted, charger to its default)
+// once the loop and the guards have stopped, so nothing steers it after
+// the node is gone. It runs on every stop of the loop, whether the
+// process ends or the loop failed.
+func (r *loopRunner) release(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	d := r.n.deps
+	if err := gmdevices.Release(ctx, d.Battery, d.PV, d.Charger, d.HeatPump, d.Loads); err != nil {
+		r.n.log.Warn("devices not released; they fall back on their own reversion", "err", err)
+		return
+	}
+	r.n.log.Info("devices released to their own control")
 }
 
 // tick ticks the loop every LoopPeriod and applies a plan the moment it
