@@ -78,68 +78,87 @@ func guardConfig(cfg Config) guard.Config {
 // nothing: run does.
 func newDevices(deps Deps, cfg guard.Config, log *slog.Logger) (*devices, error) {
 	d := &devices{kinds: make(map[string]*device)}
-	add := func(g interface {
-		Run(ctx context.Context) error
-		State() guard.State
-		Kind() string
-	}, status func(*DeviceStatus)) {
-		dev := &device{guard: g, status: status}
-		d.all = append(d.all, dev)
-		d.kinds[g.Kind()] = dev
+	if err := d.guardSteered(deps, cfg, log); err != nil {
+		return nil, err
 	}
-	var err error
+	if err := d.guardOthers(deps, cfg, log); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// add registers a guarded device and how its status is filled in.
+func (d *devices) add(g interface {
+	Run(ctx context.Context) error
+	State() guard.State
+	Kind() string
+}, status func(*DeviceStatus)) {
+	dev := &device{guard: g, status: status}
+	d.all = append(d.all, dev)
+	d.kinds[g.Kind()] = dev
+}
+
+// guardSteered guards the battery, the meter and the PV inverter: the
+// devices the loop reads and steers every tick.
+func (d *devices) guardSteered(deps Deps, cfg guard.Config, log *slog.Logger) (err error) {
 	if deps.Battery != nil {
 		if d.battery, err = guard.NewBattery(deps.Battery, cfg, log); err != nil {
-			return nil, err
+			return err
 		}
-		add(d.battery, func(s *DeviceStatus) {
+		d.add(d.battery, func(s *DeviceStatus) {
 			s.Battery = lastOf(d.battery.Last)
 			s.CommandW = commandOf(d.battery.Command)
 		})
 	}
 	if deps.Meter != nil {
 		if d.meter, err = guard.NewMeter(deps.Meter, cfg, log); err != nil {
-			return nil, err
+			return err
 		}
-		add(d.meter, func(s *DeviceStatus) { s.Meter = lastOf(d.meter.Last) })
+		d.add(d.meter, func(s *DeviceStatus) { s.Meter = lastOf(d.meter.Last) })
 	}
 	if deps.PV != nil {
 		if d.pv, err = guard.NewPV(deps.PV, cfg, log); err != nil {
-			return nil, err
+			return err
 		}
-		add(d.pv, func(s *DeviceStatus) {
+		d.add(d.pv, func(s *DeviceStatus) {
 			s.PV = lastOf(d.pv.Last)
 			s.CommandW = commandOf(d.pv.Command)
 		})
 	}
+	return nil
+}
+
+// guardOthers guards the charger, the heat pump and the household loads:
+// the devices island mode sheds and restores.
+func (d *devices) guardOthers(deps Deps, cfg guard.Config, log *slog.Logger) (err error) {
 	if deps.Charger != nil {
 		if d.charger, err = guard.NewCharger(deps.Charger, cfg, log); err != nil {
-			return nil, err
+			return err
 		}
-		add(d.charger, func(s *DeviceStatus) {
+		d.add(d.charger, func(s *DeviceStatus) {
 			s.Charger = lastOf(d.charger.Last)
 			s.CommandW = commandOf(d.charger.Command)
 		})
 	}
 	if deps.HeatPump != nil {
 		if d.heatPump, err = guard.NewHeatPump(deps.HeatPump, cfg, log); err != nil {
-			return nil, err
+			return err
 		}
-		add(d.heatPump, func(s *DeviceStatus) {
+		d.add(d.heatPump, func(s *DeviceStatus) {
 			s.HeatPump = lastOf(d.heatPump.Last)
 			s.CommandW = commandOf(d.heatPump.Command)
 		})
 	}
 	if deps.Loads != nil {
 		if d.loads, err = guard.NewLoads(deps.Loads, cfg, log); err != nil {
-			return nil, err
+			return err
 		}
-		add(d.loads, func(s *DeviceStatus) {
+		d.add(d.loads, func(s *DeviceStatus) {
 			s.Loads = lastOf(d.loads.Last)
 			s.ShedCommand = commandOf(d.loads.Command)
 		})
 	}
-	return d, nil
+	return nil
 }
 
 // run runs every guard under g's errgroup.

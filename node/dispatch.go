@@ -57,9 +57,18 @@ func (n *Node) dispatch(ctx context.Context, table *telemetryTable) error {
 // long GC) may have been replaced meanwhile, and its plan, though
 // committed, must not go out after the new leader's.
 func (n *Node) planOnce(ctx context.Context, table *telemetryTable) error {
-	now := n.now()
-	target, ok := n.Target()
-	if ok {
+	plan, ok, err := n.composePlan(n.now(), table)
+	if err != nil || !ok {
+		return err
+	}
+	return n.commitAndPublish(ctx, plan)
+}
+
+// composePlan builds the neighborhood's next plan from one snapshot of
+// the telemetry table; ok is false when there is nothing to plan.
+func (n *Node) composePlan(now time.Time, table *telemetryTable) (plan gridmesh.Plan, ok bool, err error) {
+	target, hasTarget := n.Target()
+	if hasTarget {
 		target = n.regionalTarget(target, now) // the neighborhood's share of regional signals (region.go)
 	}
 	// One snapshot of the table for the whole plan: island mode, the
@@ -70,18 +79,18 @@ func (n *Node) planOnce(ctx context.Context, table *telemetryTable) error {
 	setpoints, unserved, island, err := planIsland(n.cfg.islandConfig(), reports)
 	switch {
 	case err != nil:
-		return fmt.Errorf("island plan: %w", err)
+		return plan, false, fmt.Errorf("island plan: %w", err)
 	case island && n.cfg.NoIslandSharing:
-		return nil // the baseline: no plan, every home on its own
-	case !island && !ok:
-		return nil // nothing asked of the neighborhood yet
+		return plan, false, nil // the baseline: no plan, every home on its own
+	case !island && !hasTarget:
+		return plan, false, nil // nothing asked of the neighborhood yet
 	}
 	shortfall := unserved
 	if !island {
 		res := control.Dispatch(target, n.holdReserve(now, reports, homeStates(reports)))
 		setpoints, shortfall = res.Setpoints, res.ShortfallW
 	}
-	plan := gridmesh.Plan{
+	return gridmesh.Plan{
 		Version:      gridmesh.WireVersion,
 		Neighborhood: n.cfg.Neighborhood,
 		IssuedAtMs:   now.UnixMilli(),
@@ -89,7 +98,12 @@ func (n *Node) planOnce(ctx context.Context, table *telemetryTable) error {
 		Target:       target,
 		ShortfallW:   shortfall,
 		Setpoints:    setpoints,
-	}
+	}, true, nil
+}
+
+// commitAndPublish commits plan to Raft, confirms this home still leads,
+// and publishes it; see planOnce for why in that order.
+func (n *Node) commitAndPublish(ctx context.Context, plan gridmesh.Plan) error {
 	body, err := mesh.EncodePlan(plan)
 	if err != nil {
 		return fmt.Errorf("encode plan: %w", err)

@@ -111,36 +111,7 @@ func (n *Node) Status() Status {
 		Neighborhood: n.cfg.Neighborhood,
 		PeerID:       n.id.String(),
 		Mode:         "autonomous",
-		Counters: map[string]uint64{
-			"loop_ticks":        n.stats.loopTicks.Load(),
-			"loop_ticks_missed": n.stats.loopTicksMissed.Load(),
-			// Ticks skipped because the readings predated the battery's
-			// last command.
-			"loop_ticks_unsettled":    n.stats.loopUnsettled.Load(),
-			"device_errors":           n.stats.deviceErrors.Load(),
-			"plans_accepted":          n.stats.plansAccepted.Load(),
-			"plans_stale":             n.stats.plansStale.Load(),
-			"plans_expired":           n.stats.plansExpired.Load(),
-			"plans_invalid":           n.stats.plansInvalid.Load(),
-			"plans_dropped":           n.stats.plansDropped.Load(),
-			"publish_errors":          n.stats.publishErrors.Load(),
-			"reports_without_reading": n.stats.reportsWithoutReading.Load(),
-			"plans_committed":         n.stats.plansCommitted.Load(),
-			"dispatch_errors":         n.stats.dispatchErrors.Load(),
-			"network_open_failures":   n.stats.networkOpenFailures.Load(),
-			// Plans committed but not published: this home could not
-			// confirm it still led.
-			"plans_fenced": n.stats.plansFenced.Load(),
-			// Self-organization (formation.go, autopilot.go).
-			"clusters_founded": n.stats.clustersFounded.Load(),
-			"cluster_merges":   n.stats.clusterMerges.Load(),
-			"members_added":    n.stats.membersAdded.Load(),
-			"members_removed":  n.stats.membersRemoved.Load(),
-			"voters_promoted":  n.stats.votersPromoted.Load(),
-			"voters_removed":   n.stats.votersRemoved.Load(),
-			"voters_demoted":   n.stats.votersDemoted.Load(),
-			"pauses":           n.stats.pauses.Load(),
-		},
+		Counters:     n.counters(),
 	}
 	s.ComponentRestarts = make(map[string]uint64, len(n.stats.restarts))
 	for name, c := range n.stats.restarts {
@@ -152,20 +123,66 @@ func (n *Node) Status() Status {
 	if d := n.stats.devices.Load(); d != nil {
 		s.Devices = d.statuses()
 	}
-	if snap := n.stats.loop.Load(); snap != nil {
-		s.Mode = snap.Command.Mode.String()
-		s.HasPlan, s.EverPlanned = snap.HasPlan, snap.EverPlanned
-		s.PlanEpoch, s.PlanTarget = snap.Plan, snap.Target
-		if snap.HasPlan {
-			s.LeaseLeftMs = max(0, snap.PlanExpires.Sub(n.now()).Milliseconds())
-		}
-		s.AimNetW, s.NetW = snap.Command.AimNetW, snap.Reading.NetW
-		s.BatteryW, s.SoC = snap.Command.BatteryW, snap.Reading.Battery.SoC
+	n.loopStatus(&s)
+	if nw := n.up.Load(); nw != nil {
+		n.networkStatus(&s, nw)
 	}
-	nw := n.up.Load()
-	if nw == nil {
-		return s
+	return s
+}
+
+// counters returns the home's counters by name.
+func (n *Node) counters() map[string]uint64 {
+	return map[string]uint64{
+		"loop_ticks":        n.stats.loopTicks.Load(),
+		"loop_ticks_missed": n.stats.loopTicksMissed.Load(),
+		// Ticks skipped because the readings predated the battery's
+		// last command.
+		"loop_ticks_unsettled":    n.stats.loopUnsettled.Load(),
+		"device_errors":           n.stats.deviceErrors.Load(),
+		"plans_accepted":          n.stats.plansAccepted.Load(),
+		"plans_stale":             n.stats.plansStale.Load(),
+		"plans_expired":           n.stats.plansExpired.Load(),
+		"plans_invalid":           n.stats.plansInvalid.Load(),
+		"plans_dropped":           n.stats.plansDropped.Load(),
+		"publish_errors":          n.stats.publishErrors.Load(),
+		"reports_without_reading": n.stats.reportsWithoutReading.Load(),
+		"plans_committed":         n.stats.plansCommitted.Load(),
+		"dispatch_errors":         n.stats.dispatchErrors.Load(),
+		"network_open_failures":   n.stats.networkOpenFailures.Load(),
+		// Plans committed but not published: this home could not
+		// confirm it still led.
+		"plans_fenced": n.stats.plansFenced.Load(),
+		// Self-organization (formation.go, autopilot.go).
+		"clusters_founded": n.stats.clustersFounded.Load(),
+		"cluster_merges":   n.stats.clusterMerges.Load(),
+		"members_added":    n.stats.membersAdded.Load(),
+		"members_removed":  n.stats.membersRemoved.Load(),
+		"voters_promoted":  n.stats.votersPromoted.Load(),
+		"voters_removed":   n.stats.votersRemoved.Load(),
+		"voters_demoted":   n.stats.votersDemoted.Load(),
+		"pauses":           n.stats.pauses.Load(),
 	}
+}
+
+// loopStatus fills in what the device loop did on its newest tick.
+func (n *Node) loopStatus(s *Status) {
+	snap := n.stats.loop.Load()
+	if snap == nil {
+		return
+	}
+	s.Mode = snap.Command.Mode.String()
+	s.HasPlan, s.EverPlanned = snap.HasPlan, snap.EverPlanned
+	s.PlanEpoch, s.PlanTarget = snap.Plan, snap.Target
+	if snap.HasPlan {
+		s.LeaseLeftMs = max(0, snap.PlanExpires.Sub(n.now()).Milliseconds())
+	}
+	s.AimNetW, s.NetW = snap.Command.AimNetW, snap.Reading.NetW
+	s.BatteryW, s.SoC = snap.Command.BatteryW, snap.Reading.Battery.SoC
+}
+
+// networkStatus fills in the home's view of its mesh, Raft group and
+// region from the network that is up.
+func (n *Node) networkStatus(s *Status, nw *network) {
 	s.Addrs = nw.mesh.Addrs()
 	s.Leader, s.Term = nw.group.Leader()
 	s.IsLeader = s.Leader == n.id.String()
@@ -180,7 +197,6 @@ func (n *Node) Status() Status {
 	}
 	v := n.membership()
 	s.Voter, s.RaftVoters, s.RaftMembers = v.voter, v.voters, v.members
-	return s
 }
 
 // membershipView is this home's view of its Raft configuration, cached
