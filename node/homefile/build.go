@@ -91,22 +91,40 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 			return nil, fmt.Errorf("reserve: %w", err)
 		}
 	}
+	if err := raftOf(f, c); err != nil {
+		return nil, err
+	}
+	if err := h.addDevices(ctx, f, log); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// raftOf applies the file's raft block beyond its servers: the timing
+// profile and how many homes found the cluster.
+func raftOf(f *File, c *node.Config) error {
 	switch f.Raft.Timing {
 	case "", "lan": // node.DefaultConfig's
 	case "wan":
 		c.UseWANTiming()
 	default:
-		return nil, fmt.Errorf("raft: timing %q: want lan or wan", f.Raft.Timing)
+		return fmt.Errorf("raft: timing %q: want lan or wan", f.Raft.Timing)
 	}
 	if e := f.Raft.BootstrapExpect; e != nil {
 		if len(c.Raft.Servers) > 0 {
-			return nil, errors.New("raft: bootstrap_expect and servers exclude each other")
+			return errors.New("raft: bootstrap_expect and servers exclude each other")
 		}
 		if *e < 1 || *e > 9 {
-			return nil, fmt.Errorf("raft: bootstrap_expect %d outside [1, 9]", *e)
+			return fmt.Errorf("raft: bootstrap_expect %d outside [1, 9]", *e)
 		}
 		c.Formation.Expect = *e
 	}
+	return nil
+}
+
+// addDevices connects every device the file lists; on a failure it closes
+// those already connected.
+func (h *Home) addDevices(ctx context.Context, f *File, log *slog.Logger) error {
 	for i := range f.Devices {
 		d := &f.Devices[i]
 		var err error
@@ -119,10 +137,10 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 			err = h.addSunSpec(ctx, d, log)
 		}
 		if err != nil {
-			return nil, errors.Join(fmt.Errorf("line %d: device %s: %w", d.line, d.Name, err), h.Close())
+			return errors.Join(fmt.Errorf("line %d: device %s: %w", d.line, d.Name, err), h.Close())
 		}
 	}
-	return h, nil
+	return nil
 }
 
 // addSim builds a simulated home on the wall clock: a home drawn at

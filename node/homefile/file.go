@@ -195,6 +195,14 @@ func (f *File) validate() error {
 	if a := f.Admission; a != nil && (a.NeighborhoodKey == "" || a.Certificate == "") {
 		errs = append(errs, errors.New("admission: neighborhood_key and certificate are both required"))
 	}
+	errs = append(errs, f.validateDevices()...)
+	return errors.Join(errs...)
+}
+
+// validateDevices checks the device list: names, kinds served once, one
+// driver block each, and a battery and a meter.
+func (f *File) validateDevices() []error {
+	var errs []error
 	names := map[ID]bool{}
 	kinds := map[string]ID{}
 	for i := range f.Devices {
@@ -248,5 +256,5 @@ func (f *File) validate() error {
 	if len(f.Devices) == 0 {
 		errs = append(errs, errors.New("devices: required (at least a battery and a meter)"))
 	}
-	return errors.Join(errs...)
+	return errs
 }
