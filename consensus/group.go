@@ -145,32 +145,12 @@ func (g *Group) start(bootstrap bool) (*instance, error) {
 			return g.Joining()
 		},
 	}, g.log)
-	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream:  layer,
-		MaxPool: maxPool,
-		// One RPC in flight per follower: no pipelining. Plans are one
-		// entry a period, so pipelining buys nothing here, and in
-		// hashicorp/raft v1.8.0 a pipeline whose decoder has stopped (the
-		// follower answered with a newer term while more appends were
-		// queued) blocks its replication goroutine for good, so Shutdown
-		// never returns. Seen with 100 homes on a loaded 2-core machine.
-		MaxRPCsInFlight: 1,
-		Timeout:         rpcTimeout,
-		Logger:          g.rlog.Named("net"),
-	})
+	trans := g.networkTransport(layer)
 	fail := func(err error) (*instance, error) {
 		return nil, errors.Join(err, trans.Close(), st.close())
 	}
 
-	rc := raft.DefaultConfig()
-	rc.LocalID = raft.ServerID(cfg.LocalID)
-	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
-	rc.ElectionTimeout = cfg.ElectionTimeout
-	rc.LeaderLeaseTimeout = cfg.LeaderLeaseTimeout
-	rc.CommitTimeout = cfg.CommitTimeout
-	rc.SnapshotThreshold = cfg.SnapshotThreshold
-	rc.TrailingLogs = cfg.TrailingLogs
-	rc.Logger = g.rlog
+	rc := g.raftConfig()
 
 	existing, err := raft.HasExistingState(st.logs, st.stable, st.snaps)
 	if err != nil {
@@ -193,6 +173,44 @@ func (g *Group) start(bootstrap bool) (*instance, error) {
 		return fail(fmt.Errorf("consensus: start raft: %w", err))
 	}
 	in := &instance{raft: r, fsm: f, layer: layer, stores: st, storedName: storedClusterName(st.logs, g.log)}
+	g.observe(in)
+	return in, nil
+}
+
+// networkTransport is raft's transport over this group's stream layer.
+func (g *Group) networkTransport(layer *streamLayer) *raft.NetworkTransport {
+	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream:  layer,
+		MaxPool: maxPool,
+		// One RPC in flight per follower: no pipelining. Plans are one
+		// entry a period, so pipelining buys nothing here, and in
+		// hashicorp/raft v1.8.0 a pipeline whose decoder has stopped (the
+		// follower answered with a newer term while more appends were
+		// queued) blocks its replication goroutine for good, so Shutdown
+		// never returns. Seen with 100 homes on a loaded 2-core machine.
+		MaxRPCsInFlight: 1,
+		Timeout:         rpcTimeout,
+		Logger:          g.rlog.Named("net"),
+	})
+}
+
+// raftConfig is raft's configuration from the group's.
+func (g *Group) raftConfig() *raft.Config {
+	cfg := g.cfg
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.LocalID)
+	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
+	rc.ElectionTimeout = cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = cfg.LeaderLeaseTimeout
+	rc.CommitTimeout = cfg.CommitTimeout
+	rc.SnapshotThreshold = cfg.SnapshotThreshold
+	rc.TrailingLogs = cfg.TrailingLogs
+	rc.Logger = g.rlog
+	return rc
+}
+
+// observe registers in's leader-change observer.
+func (g *Group) observe(in *instance) {
 	// The filter runs on raft's goroutine for every observation; it
 	// signals leader changes itself and lets nothing through, so no
 	// goroutine of ours has to drain an observation channel.
@@ -202,11 +220,10 @@ func (g *Group) start(bootstrap bool) (*instance, error) {
 		}
 		return false
 	})
-	r.RegisterObserver(in.observer)
+	in.raft.RegisterObserver(in.observer)
 	// A change may have come before the observer: leave one notice
 	// pending so the caller reads the state at least once.
 	g.notifyLeaderChange()
-	return in, nil
 }
 
 // stop shuts in down hard and closes its stores.
