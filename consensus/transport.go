@@ -222,7 +222,7 @@ func (l *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 			return nil, fmt.Errorf("open raft stream to %s: %w", id, ErrNotAdmitted)
 		}
 	}
-	s, err := l.host.NewStream(ctx, id, clusterProtocol(l.proto, l.cluster()))
+	s, err := l.host.NewStream(network.WithAllowLimitedConn(ctx, "raft"), id, clusterProtocol(l.proto, l.cluster())) // a relayed connection serves until a hole punch replaces it
 	if err != nil {
 		return nil, fmt.Errorf("open raft stream to %s: %w", id, err)
 	}

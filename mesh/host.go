@@ -49,7 +49,8 @@ type Mesh struct {
 	stopGossip context.CancelFunc
 	bootstrap  []peer.AddrInfo
 	rejections rejections
-	adm        *admission  // nil: admission off
+	adm        *admission // nil: admission off
+	nat        *natTracer
 	running    atomic.Bool // Run was called
 
 	mu     sync.Mutex // guards nbhds and closed
@@ -57,9 +58,10 @@ type Mesh struct {
 	closed bool
 }
 
-// Open validates cfg, creates the libp2p host (TCP, Noise, yamux; no
-// relay, NAT traversal or local discovery) listening on cfg.ListenAddrs
-// with identity key, and starts gossipsub on it. Gossip runs until ctx
+// Open validates cfg, creates the libp2p host (TCP, Noise, yamux; QUIC,
+// AutoNAT, relays and hole punching as cfg.NAT says; no local discovery)
+// listening on cfg.ListenAddrs with identity key, and starts gossipsub on
+// it. Gossip runs until ctx
 // ends or Close is called, whichever comes first; bootstrap peers are
 // dialed, and peers admitted, only by Run. With cfg.Admission set, its
 // Own certificate must verify now for the key's peer ID. log may be nil.
@@ -96,6 +98,11 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger)
 		rm.Close()
 		return nil, fmt.Errorf("mesh: %w", err)
 	}
+	// A testnet may hand every home the same list, the hub included.
+	if self, err := peer.IDFromPrivateKey(key); err == nil {
+		boot = slices.DeleteFunc(boot, func(ai peer.AddrInfo) bool { return ai.ID == self })
+	}
+	nat := &natTracer{}
 	opts := []libp2p.Option{
 		libp2p.Identity(key),
 		libp2p.ListenAddrs(listen...),
@@ -104,11 +111,11 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger)
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
-		libp2p.DisableRelay(),
 		// Hundreds of hosts share a process in a testnet: keep them off
 		// the global Prometheus registry; node exports what it needs.
 		libp2p.DisableMetrics(),
 	}
+	opts = append(opts, natOptions(cfg.NAT, boot, nat)...)
 	if adm != nil {
 		opts = append(opts, libp2p.ConnectionGater(adm))
 	}
@@ -139,8 +146,6 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger)
 		return nil, fmt.Errorf("mesh: gossipsub: %w", err)
 	}
 
-	// A testnet may hand every home the same list, the hub included.
-	boot = slices.DeleteFunc(boot, func(ai peer.AddrInfo) bool { return ai.ID == self })
 	m := &Mesh{
 		cfg:        cfg,
 		log:        log.With("component", "mesh", "peer", self.String()),
@@ -151,6 +156,7 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger)
 		bootstrap:  boot,
 		rejections: newRejections(),
 		adm:        adm,
+		nat:        nat,
 		nbhds:      make(map[gridmesh.NeighborhoodID]*Neighborhood),
 	}
 	if adm != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/mesh"
 )
 
 // stats are the node's counters. Each atomic is written by the goroutine
@@ -90,6 +91,9 @@ type Status struct {
 	// Region is the home's view of its region: signals in force, this
 	// neighborhood's share, refused region messages (region.go).
 	Region *RegionStatus `json:"region,omitempty"`
+	// Conns are the home's connections by kind (direct, relayed) and its
+	// NAT traversal so far, once the network is up.
+	Conns *mesh.ConnStats `json:"conns,omitempty"`
 }
 
 // Status returns what the home is doing now. Before Ready it holds only
@@ -158,6 +162,8 @@ func (n *Node) Status() Status {
 	s.CommittedEpoch, _, s.PlansInLog = n.group.Latest()
 	s.Rejections = n.mesh.Rejections()
 	s.Region = n.regionStatus()
+	conns := n.mesh.ConnStats()
+	s.Conns = &conns
 	s.Counters["raft_streams_refused"] = n.group.RefusedStreams()
 	s.Counters["raft_streams_other_cluster"] = n.group.OtherClusterStreams()
 	s.Cluster = n.group.ClusterID()
