@@ -21,6 +21,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/gridmesh/gridmesh"
 )
@@ -202,15 +203,42 @@ func (m *Mesh) Host() host.Host { return m.host }
 // ID returns the host's peer ID, the author of everything it publishes.
 func (m *Mesh) ID() peer.ID { return m.host.ID() }
 
-// Addrs returns the host's listen multiaddrs, without /p2p: what a home
-// announces in its telemetry.
-func (m *Mesh) Addrs() []string {
-	addrs := m.host.Addrs()
-	out := make([]string, len(addrs))
-	for i, a := range addrs {
+// Addrs returns the host's addresses, without /p2p: what a home
+// announces in its telemetry. At most gridmesh.MaxAddrs, the most useful
+// to others first: public direct ones, then relay circuits, then private
+// ones (see announced).
+func (m *Mesh) Addrs() []string { return announced(m.host.Addrs(), gridmesh.MaxAddrs) }
+
+// announced orders addrs public direct first, relay circuits next, any
+// other (private, loopback) last, keeping the order within each, and
+// keeps the first max. A home behind NAT with three relays has six
+// circuit addresses (TCP and QUIC each), its LAN's and its router's: more
+// than telemetry carries, and its LAN addresses reach no one outside.
+func announced(addrs []ma.Multiaddr, max int) []string {
+	rank := func(a ma.Multiaddr) int {
+		switch {
+		case isCircuit(a):
+			return 1
+		case manet.IsPublicAddr(a):
+			return 0
+		default:
+			return 2
+		}
+	}
+	sorted := slices.Clone(addrs)
+	slices.SortStableFunc(sorted, func(a, b ma.Multiaddr) int { return rank(a) - rank(b) })
+	sorted = sorted[:min(len(sorted), max)]
+	out := make([]string, len(sorted))
+	for i, a := range sorted {
 		out[i] = a.String()
 	}
 	return out
+}
+
+// isCircuit reports whether a is a relay circuit address.
+func isCircuit(a ma.Multiaddr) bool {
+	_, err := a.ValueForProtocol(ma.P_CIRCUIT)
+	return err == nil
 }
 
 // P2PAddrs returns the host's listen multiaddrs ending in /p2p/<id>, in

@@ -163,13 +163,11 @@ func (l *lab) partition(ctx context.Context, nb int) error {
 			size++
 		}
 	}
-	for i := range l.nbOf {
+	for _, i := range l.nonVotersFirst(nb, v) {
 		if len(minority) >= (size-1)/2 {
 			break
 		}
-		if l.nbOf[i] == nb && i != v {
-			minority = append(minority, i)
-		}
+		minority = append(minority, i)
 	}
 	addrs := make([]string, len(minority))
 	for k, i := range minority {
@@ -196,6 +194,26 @@ func (l *lab) partition(ctx context.Context, nb int) error {
 		return ferr
 	}
 	return l.back(ctx, f, healed, "neighborhood "+l.nbName[nb]+" whole again after the partition", func(t *tracker) bool { return l.settled(t, nb) })
+}
+
+// nonVotersFirst lists nb's homes but except, those last seen not voting
+// first: cut off with the leader, voters could be a majority of the
+// voters (while the autopilot replaces a lost one, three voters among six
+// homes), and the "minority" would rightly go on committing.
+func (l *lab) nonVotersFirst(nb, except int) []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out, voters []int
+	for i := range l.nbOf {
+		switch {
+		case l.nbOf[i] != nb || i == except:
+		case l.tr.homes[i].last.Voter:
+			voters = append(voters, i)
+		default:
+			out = append(out, i)
+		}
+	}
+	return append(out, voters...)
 }
 
 // isolate cuts one home that does not lead off every other home for
