@@ -60,11 +60,15 @@ func (l *lab) formed(t *tracker) bool {
 	return true
 }
 
-// settled: neighborhood nb's leader answers as leader and every home of
-// it whose process runs holds a valid plan of the leader's term.
+// settled: neighborhood nb's leader answers as leader, names its cluster,
+// and every home of it whose process runs holds a valid plan of the
+// leader's term. Until the first leader names the cluster the
+// neighborhood is still forming: a founder killed then restarts holding
+// the state of a cluster with no name, and a voter of it, which the
+// formation rules neither wipe nor add back.
 func (l *lab) settled(t *tracker, nb int) bool {
 	lead, term := t.leaderOf(nb)
-	if lead < 0 || !t.homes[lead].answered || !t.homes[lead].last.IsLeader {
+	if lead < 0 || !t.homes[lead].answered || !t.homes[lead].last.IsLeader || t.homes[lead].last.Cluster == "" {
 		return false
 	}
 	for i, h := range t.homes {
