@@ -36,7 +36,9 @@ func (t hostTransport) Connect(ctx context.Context, id peer.ID) error {
 }
 
 func (t hostTransport) OpenStream(ctx context.Context, id peer.ID, p protocol.ID) (net.Conn, error) {
-	s, err := t.h.NewStream(ctx, id, p)
+	// A relayed (limited) connection serves Raft until a hole punch
+	// replaces it with a direct one: a home behind NAT votes and follows.
+	s, err := t.h.NewStream(network.WithAllowLimitedConn(ctx, "raft"), id, p)
 	if err != nil {
 		return nil, err
 	}

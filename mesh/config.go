@@ -17,7 +17,9 @@ type Config struct {
 	// two deployments sharing peers never mix messages. It follows the
 	// rules of a gridmesh identifier.
 	Network string
-	// ListenAddrs are TCP multiaddrs to listen on, without /p2p.
+	// ListenAddrs are TCP multiaddrs to listen on, without /p2p; with
+	// NAT.QUIC, QUIC (udp/.../quic-v1) ones too, else one beside each TCP
+	// address is derived.
 	ListenAddrs []string
 	// Bootstrap are peers to dial and keep connected, as multiaddrs ending
 	// in /p2p/<id> (the form P2PAddrs returns). A peer may appear with
@@ -54,6 +56,11 @@ type Config struct {
 	// certificate of the neighborhood to its topics and Raft group; nil
 	// admits everyone.
 	Admission *AdmissionConfig
+
+	// NAT turns on NAT traversal: QUIC, AutoNAT, relays, hole punching.
+	// DefaultConfig leaves it off (hosts on one network); a home file
+	// turns it on (DefaultHomeNAT).
+	NAT NATConfig
 
 	// Region configures the region topic (see region.go): the operator
 	// keys signals must be signed with, and the neighborhoods' keys
@@ -141,6 +148,9 @@ func (c Config) Validate() error {
 	if c.RedialMin <= 0 || c.RedialMin > c.RedialMax {
 		errs = append(errs, fmt.Errorf("want 0 < RedialMin %v <= RedialMax %v", c.RedialMin, c.RedialMax))
 	}
+	if err := c.NAT.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Admission != nil {
 		if err := c.Admission.Validate(); err != nil {
 			errs = append(errs, err)
@@ -152,7 +162,9 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// listenAddrs parses ListenAddrs: TCP only, no /p2p.
+// listenAddrs parses ListenAddrs: TCP, and QUIC with NAT.QUIC; no /p2p.
+// With NAT.QUIC and no QUIC address given, one is derived beside each
+// TCP address.
 func (c Config) listenAddrs() ([]ma.Multiaddr, error) {
 	if len(c.ListenAddrs) == 0 {
 		return nil, errors.New("no listen address")
@@ -163,13 +175,22 @@ func (c Config) listenAddrs() ([]ma.Multiaddr, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listen address %q: %w", s, err)
 		}
-		if _, err := a.ValueForProtocol(ma.P_TCP); err != nil {
-			return nil, fmt.Errorf("listen address %q is not TCP", s)
+		_, tcpErr := a.ValueForProtocol(ma.P_TCP)
+		switch {
+		case tcpErr == nil:
+		case isQUIC(a) && c.NAT.QUIC:
+		case isQUIC(a):
+			return nil, fmt.Errorf("listen address %q is not TCP, and NAT.QUIC is off", s)
+		default:
+			return nil, fmt.Errorf("listen address %q is not TCP or QUIC", s)
 		}
 		if _, id := peer.SplitAddr(a); id != "" {
 			return nil, fmt.Errorf("listen address %q must not name a peer", s)
 		}
 		out = append(out, a)
+	}
+	if c.NAT.QUIC {
+		out = withQUIC(out)
 	}
 	return out, nil
 }

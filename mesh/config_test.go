@@ -30,6 +30,8 @@ func TestConfigValidate(t *testing.T) {
 		{"heartbeat", func(c *mesh.Config) { c.GossipHeartbeat = 0 }, "GossipHeartbeat"},
 		{"inbox", func(c *mesh.Config) { c.InboxSize = 0 }, "InboxSize"},
 		{"redial", func(c *mesh.Config) { c.RedialMin = 2 * c.RedialMax }, "RedialMin"},
+		{"relay without autonat", func(c *mesh.Config) { c.NAT = mesh.NATConfig{RelayService: true} }, "need AutoNAT"},
+		{"auto relay without autonat", func(c *mesh.Config) { c.NAT = mesh.NATConfig{AutoRelay: true} }, "need AutoNAT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := mesh.DefaultConfig()
@@ -44,5 +46,11 @@ func TestConfigValidate(t *testing.T) {
 	cfg.Bootstrap = []string{"/ip4/10.0.0.1/tcp/1/p2p/" + id, "/ip6/::1/tcp/1/p2p/" + id}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("two addresses of one bootstrap peer: %v", err)
+	}
+	cfg = mesh.DefaultConfig()
+	cfg.NAT = mesh.DefaultHomeNAT()
+	cfg.ListenAddrs = []string{"/ip4/127.0.0.1/udp/0/quic-v1"}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("a QUIC listen address with QUIC on: %v", err)
 	}
 }

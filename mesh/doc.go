@@ -5,12 +5,21 @@
 //
 // # What it owns
 //
-//   - The host (Open): TCP, Noise, yamux; no relay, NAT traversal or local
-//     discovery. Its resource manager caps connections at Config.MaxConns,
-//     lets loopback (where a whole testnet shares 127.0.0.1) use all of
-//     them and bounds every other address at Config.ConnsPerIP; its
-//     connection manager trims between Config.LowWaterConns and
-//     Config.HighWaterConns.
+//   - The host (Open): TCP, Noise, yamux; no local discovery. Its
+//     resource manager caps connections at Config.MaxConns, lets loopback
+//     (where a whole testnet shares 127.0.0.1) use all of them and bounds
+//     every other address at Config.ConnsPerIP (a relayed connection is
+//     not counted against its relay's address); its connection manager
+//     trims between Config.LowWaterConns and Config.HighWaterConns.
+//   - NAT traversal (nat.go), as Config.NAT says; off by default, on in a
+//     home file: QUIC beside TCP, AutoNAT v1 and v2 (client and server),
+//     a circuit relay v2 service once AutoNAT finds the home public,
+//     auto-relay on the bootstrap peers once it finds it private, DCUtR
+//     hole punching. ConnStats counts connections direct and limited
+//     (relayed). A relayed connection carries no gossip (gossipsub opens
+//     its streams on direct connections only); the Raft transport opens
+//     its streams on one (network.WithAllowLimitedConn) until a hole punch
+//     replaces it.
 //   - Bootstrap (Run): dials Config.Bootstrap and redials a peer that
 //     drops, with capped, jittered exponential backoff.
 //   - Gossip: one gossipsub router per host, with signed messages

@@ -21,6 +21,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/gridmesh/gridmesh"
 )
@@ -49,7 +50,8 @@ type Mesh struct {
 	stopGossip context.CancelFunc
 	bootstrap  []peer.AddrInfo
 	rejections rejections
-	adm        *admission  // nil: admission off
+	adm        *admission // nil: admission off
+	nat        *natTracer
 	running    atomic.Bool // Run was called
 
 	mu     sync.Mutex // guards nbhds and closed
@@ -73,9 +75,10 @@ func WithTransport(t libp2p.Option) Option {
 	return func(o *openOptions) { o.transport = t }
 }
 
-// Open validates cfg, creates the libp2p host (TCP, Noise, yamux; no
-// relay, NAT traversal or local discovery) listening on cfg.ListenAddrs
-// with identity key, and starts gossipsub on it. Gossip runs until ctx
+// Open validates cfg, creates the libp2p host (TCP, Noise, yamux; QUIC,
+// AutoNAT, relays and hole punching as cfg.NAT says; no local discovery)
+// listening on cfg.ListenAddrs with identity key, and starts gossipsub on
+// it. Gossip runs until ctx
 // ends or Close is called, whichever comes first; bootstrap peers are
 // dialed, and peers admitted, only by Run. With cfg.Admission set, its
 // Own certificate must verify now for the key's peer ID. log may be nil.
@@ -119,6 +122,11 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger,
 		rm.Close()
 		return nil, fmt.Errorf("mesh: %w", err)
 	}
+	// A testnet may hand every home the same list, the hub included.
+	if self, err := peer.IDFromPrivateKey(key); err == nil {
+		boot = slices.DeleteFunc(boot, func(ai peer.AddrInfo) bool { return ai.ID == self })
+	}
+	nat := &natTracer{}
 	hostOpts := []libp2p.Option{
 		libp2p.Identity(key),
 		libp2p.ListenAddrs(listen...),
@@ -127,11 +135,11 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger,
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
-		libp2p.DisableRelay(),
 		// Hundreds of hosts share a process in a testnet: keep them off
 		// the global Prometheus registry; node exports what it needs.
 		libp2p.DisableMetrics(),
 	}
+	hostOpts = append(hostOpts, natOptions(cfg.NAT, boot, nat)...)
 	if adm != nil {
 		hostOpts = append(hostOpts, libp2p.ConnectionGater(adm))
 	}
@@ -162,8 +170,6 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger,
 		return nil, fmt.Errorf("mesh: gossipsub: %w", err)
 	}
 
-	// A testnet may hand every home the same list, the hub included.
-	boot = slices.DeleteFunc(boot, func(ai peer.AddrInfo) bool { return ai.ID == self })
 	m := &Mesh{
 		cfg:        cfg,
 		log:        log.With("component", "mesh", "peer", self.String()),
@@ -174,6 +180,7 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger,
 		bootstrap:  boot,
 		rejections: newRejections(),
 		adm:        adm,
+		nat:        nat,
 		nbhds:      make(map[gridmesh.NeighborhoodID]*Neighborhood),
 	}
 	if adm != nil {
@@ -219,15 +226,42 @@ func (m *Mesh) Host() host.Host { return m.host }
 // ID returns the host's peer ID, the author of everything it publishes.
 func (m *Mesh) ID() peer.ID { return m.host.ID() }
 
-// Addrs returns the host's listen multiaddrs, without /p2p: what a home
-// announces in its telemetry.
-func (m *Mesh) Addrs() []string {
-	addrs := m.host.Addrs()
-	out := make([]string, len(addrs))
-	for i, a := range addrs {
+// Addrs returns the host's addresses, without /p2p: what a home
+// announces in its telemetry. At most gridmesh.MaxAddrs, the most useful
+// to others first: public direct ones, then relay circuits, then private
+// ones (see announced).
+func (m *Mesh) Addrs() []string { return announced(m.host.Addrs(), gridmesh.MaxAddrs) }
+
+// announced orders addrs public direct first, relay circuits next, any
+// other (private, loopback) last, keeping the order within each, and
+// keeps the first max. A home behind NAT with three relays has six
+// circuit addresses (TCP and QUIC each), its LAN's and its router's: more
+// than telemetry carries, and its LAN addresses reach no one outside.
+func announced(addrs []ma.Multiaddr, max int) []string {
+	rank := func(a ma.Multiaddr) int {
+		switch {
+		case isCircuit(a):
+			return 1
+		case manet.IsPublicAddr(a):
+			return 0
+		default:
+			return 2
+		}
+	}
+	sorted := slices.Clone(addrs)
+	slices.SortStableFunc(sorted, func(a, b ma.Multiaddr) int { return rank(a) - rank(b) })
+	sorted = sorted[:min(len(sorted), max)]
+	out := make([]string, len(sorted))
+	for i, a := range sorted {
 		out[i] = a.String()
 	}
 	return out
+}
+
+// isCircuit reports whether a is a relay circuit address.
+func isCircuit(a ma.Multiaddr) bool {
+	_, err := a.ValueForProtocol(ma.P_CIRCUIT)
+	return err == nil
 }
 
 // P2PAddrs returns the host's listen multiaddrs ending in /p2p/<id>, in

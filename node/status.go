@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/mesh"
 )
 
 // stats are the node's counters. Each atomic is written by the goroutine
@@ -100,6 +101,9 @@ type Status struct {
 	// Region is the home's view of its region: signals in force, this
 	// neighborhood's share, refused region messages (region.go).
 	Region *RegionStatus `json:"region,omitempty"`
+	// Conns are the home's connections by kind (direct, relayed) and its
+	// NAT traversal so far, once the network is up.
+	Conns *mesh.ConnStats `json:"conns,omitempty"`
 }
 
 // Status returns what the home is doing now. Before Ready, and while its
@@ -189,6 +193,8 @@ func (n *Node) networkStatus(s *Status, nw *network) {
 	s.CommittedEpoch, _, s.PlansInLog = nw.group.Latest()
 	s.Rejections = nw.mesh.Rejections()
 	s.Region = n.regionStatus()
+	conns := nw.mesh.ConnStats()
+	s.Conns = &conns
 	s.Counters["raft_streams_refused"] = nw.group.RefusedStreams()
 	s.Counters["raft_streams_other_cluster"] = nw.group.OtherClusterStreams()
 	s.Cluster = nw.group.ClusterID()

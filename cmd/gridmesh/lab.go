@@ -20,6 +20,7 @@ func labCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	fs.IntVar(&cfg.Homes, "homes", cfg.Homes, "homes, each a `gridmesh node` process in its own network namespace")
 	fs.IntVar(&cfg.Neighborhoods, "neighborhoods", cfg.Neighborhoods, "neighborhoods; homes are dealt out among them")
+	fs.IntVar(&cfg.NATHomes, "nat-homes", cfg.NATHomes, "homes each behind its own NAT router (masquerade, stateful firewall, no port forwarding), dealt over the neighborhoods")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "least run time (faults run one after another; the run lasts until they are done)")
 	fs.StringVar(&cfg.Link, "link", cfg.Link, "every home's link: "+strings.Join(lab.ProfileNames, ", ")+" (docs/LAB.md)")
 	scenario := fs.String("scenario", strings.Join(cfg.Scenarios, ","), "comma-separated faults: "+strings.Join(lab.Scenarios, ", ")+" (empty: none)")

@@ -16,6 +16,7 @@ import (
 	"github.com/gridmesh/gridmesh/devices/mqtt"
 	"github.com/gridmesh/gridmesh/devices/sim"
 	"github.com/gridmesh/gridmesh/devices/sunspec"
+	"github.com/gridmesh/gridmesh/mesh"
 	"github.com/gridmesh/gridmesh/node"
 )
 
@@ -57,10 +58,11 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 	if f.Network != "" {
 		c.Mesh.Network = string(f.Network)
 	}
+	c.Mesh.NAT = f.NAT.config()
 	if len(f.Listen) > 0 {
 		c.Mesh.ListenAddrs = f.Listen
 	} else {
-		c.Mesh.ListenAddrs = []string{"/ip4/0.0.0.0/tcp/4001"}
+		c.Mesh.ListenAddrs = []string{"/ip4/0.0.0.0/tcp/4001"} // and UDP 4001 with QUIC: mesh adds it
 	}
 	c.Mesh.Bootstrap = f.Bootstrap
 	c.HTTPAddr = f.HTTP
@@ -78,6 +80,9 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 			return nil, err
 		}
 		c.Mesh.Region.OperatorKeys = append(c.Mesh.Region.OperatorKeys, pub)
+	}
+	if err := c.Mesh.Validate(); err != nil {
+		return nil, err
 	}
 	for _, s := range f.Raft.Servers {
 		c.Raft.Servers = append(c.Raft.Servers, consensus.Server{ID: s.ID, Voter: s.Voter})
@@ -141,6 +146,20 @@ func (h *Home) addDevices(ctx context.Context, f *File, log *slog.Logger) error 
 		}
 	}
 	return nil
+}
+
+// config is mesh.DefaultHomeNAT with the file's switches applied.
+func (n NAT) config() mesh.NATConfig {
+	c := mesh.DefaultHomeNAT()
+	for _, s := range []struct {
+		set *bool
+		to  *bool
+	}{{n.QUIC, &c.QUIC}, {n.AutoNAT, &c.AutoNAT}, {n.RelayService, &c.RelayService}, {n.AutoRelay, &c.AutoRelay}, {n.HolePunching, &c.HolePunching}} {
+		if s.set != nil {
+			*s.to = *s.set
+		}
+	}
+	return c
 }
 
 // addSim builds a simulated home on the wall clock: a home drawn at

@@ -21,8 +21,10 @@ type File struct {
 	Neighborhood ID `yaml:"neighborhood"`
 	Network      ID `yaml:"network"`
 	// Listen are the libp2p listen multiaddrs (default: all interfaces,
-	// TCP 4001).
+	// TCP 4001, and UDP 4001 for QUIC while nat.quic is on).
 	Listen []string `yaml:"listen"`
+	// NAT switches NAT traversal's parts; each is on unless set false.
+	NAT NAT `yaml:"nat"`
 	// Bootstrap are multiaddrs (with /p2p/<id>) of homes to dial first.
 	Bootstrap []string `yaml:"bootstrap"`
 	// DataDir holds the home's identity key and Raft state.
@@ -50,6 +52,19 @@ type File struct {
 	Reserve *Reserve `yaml:"reserve"`
 	// Devices are the home's devices.
 	Devices []Device `yaml:"devices"`
+}
+
+// NAT switches the parts of NAT traversal (mesh.NATConfig says what
+// each does). A home does not know whether it sits behind a NAT router:
+// every part is on by default, so a home behind one is reached through a
+// relay and then a hole punch, and a home that is reachable relays for
+// the others.
+type NAT struct {
+	QUIC         *bool `yaml:"quic"`
+	AutoNAT      *bool `yaml:"autonat"`
+	RelayService *bool `yaml:"relay_service"`
+	AutoRelay    *bool `yaml:"auto_relay"`
+	HolePunching *bool `yaml:"hole_punching"`
 }
 
 // Admission names the neighborhood's public key and this home's

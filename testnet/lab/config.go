@@ -17,6 +17,9 @@ type Config struct {
 	// Homes and Neighborhoods: homes are dealt out among neighborhoods
 	// (home i joins neighborhood i mod Neighborhoods).
 	Homes, Neighborhoods int
+	// NATHomes sit each behind its own NAT router (nat.go): dealt over
+	// the neighborhoods, never a neighborhood's first home.
+	NATHomes int
 	// Duration is the least the run lasts; faults run one after another
 	// once every neighborhood has formed, and the run lasts until they
 	// are done if that is longer.
@@ -106,6 +109,11 @@ func (c Config) Validate() error {
 	}
 	if (slices.Contains(c.Scenarios, "partition") || slices.Contains(c.Scenarios, "isolate")) && c.Homes/c.Neighborhoods < 3 {
 		errs = append(errs, errors.New("partition and isolate need 3 homes or more per neighborhood (a minority and a majority)"))
+	}
+	if c.NATHomes < 0 {
+		errs = append(errs, fmt.Errorf("nat homes %d: want 0 or more", c.NATHomes))
+	} else if c.Homes >= c.Neighborhoods && c.Neighborhoods > 0 && c.NATHomes > c.Homes-c.Neighborhoods {
+		errs = append(errs, fmt.Errorf("nat homes %d: at most %d (every neighborhood keeps its first home public)", c.NATHomes, c.Homes-c.Neighborhoods))
 	}
 	if c.Binary == "" || c.Dir == "" {
 		errs = append(errs, errors.New("binary and dir are required"))

@@ -9,14 +9,18 @@
 // holds a node's memory (only the root package gridmesh, node/homefile
 // and internal/...).
 //
-// Topology: one namespace per home (lab-<run>-h<i>) and one router
-// namespace (lab-<run>-r). Every home has one point-to-point link to the
+// Topology: one namespace per home (gml-<run>-h<i>) and one router
+// namespace (gml-<run>-r). Every home has one point-to-point link to the
 // router: a TUN device in the home's namespace and one in the router's,
 // whose packets the lab process carries across (link.go), shaping them
 // with a profile (profile.go: lan, broadband, lossy). Neighborhood n is
-// the subnet 10.77.n.0/24; the router routes every home's /32 and holds
-// 10.77.0.1, from which the lab polls each home's status endpoint.
-// Partitions are nftables rules in the router's forward chain.
+// the subnet 11.77.n.0/24, addresses libp2p takes for public (topology.go
+// says why); the router routes every home's /32 and holds 11.77.0.1,
+// from which the lab polls each home's status endpoint. A home behind
+// NAT (Config.NATHomes, nat.go) sits on 192.168.1.2 behind a NAT
+// namespace (gml-<run>-n<i>) that holds its link, masquerades and lets
+// nothing in unsolicited; the lab polls it from there. Partitions are
+// nftables rules in the router's forward chain.
 //
 // Callers must run as root (CAP_NET_ADMIN and CAP_SYS_ADMIN to create
 // and enter namespaces) with `ip` (iproute2) and `nft` (nftables) on

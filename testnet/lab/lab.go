@@ -23,7 +23,8 @@ type lab struct {
 	names  []string // home i's name
 	nbName []string
 	nbOf   []int
-	addrs  []string
+	addrs  []string // home i's address as the router sees it (its NAT's, behind NAT)
+	nat    []bool   // home i sits behind its own NAT
 	procs  []*proc
 	net    *network
 	poll   *poller
@@ -65,7 +66,7 @@ func (l *lab) run(ctx context.Context) (rep *Report, err error) {
 		return nil, err
 	}
 	prof := Profiles[l.cfg.Link]
-	if l.net, err = buildNetwork(ctx, l.cfg.RunID, l.addrs, prof, l.cfg.Seed); err != nil {
+	if l.net, err = buildNetwork(ctx, l.cfg.RunID, l.addrs, l.nat, prof, l.cfg.Seed); err != nil {
 		return nil, fmt.Errorf("lab network: %w", err)
 	}
 	defer func() {
@@ -73,7 +74,7 @@ func (l *lab) run(ctx context.Context) (rep *Report, err error) {
 			err = errors.Join(err, fmt.Errorf("lab teardown: %w", cerr))
 		}
 	}()
-	l.poll = newPoller(l.net.router)
+	l.poll = newPoller(l.net)
 	defer l.poll.close()
 	defer l.stopHomes()
 	l.start = time.Now()
@@ -113,17 +114,27 @@ func (l *lab) writeHomes(ctx context.Context) error {
 	per := make([]int, k)
 	var specs []homeSpec
 	for i := range l.cfg.Homes {
-		nb := i % k
+		l.nbOf = append(l.nbOf, i%k)
+	}
+	var err error
+	if l.nat, err = pickNAT(l.nbOf, k, l.cfg.NATHomes); err != nil {
+		return err
+	}
+	for i, nb := range l.nbOf {
 		name := fmt.Sprintf("h%02d", i)
-		l.names, l.nbOf = append(l.names, name), append(l.nbOf, nb)
+		l.names = append(l.names, name)
 		l.addrs = append(l.addrs, homeAddr(nb, per[nb]))
 		per[nb]++
+		own := l.addrs[i]
+		if l.nat[i] {
+			own = natLANHome
+		}
 		timing := "wan"
 		if l.cfg.Link == "lan" {
 			timing = "lan"
 		}
 		specs = append(specs, homeSpec{
-			Home: name, Neighborhood: l.nbName[nb], Network: "lab-" + l.cfg.RunID, Addr: l.addrs[i],
+			Home: name, Neighborhood: l.nbName[nb], Network: "lab-" + l.cfg.RunID, Addr: own,
 			DataDir: filepath.Join(l.cfg.Dir, name), Timing: timing, TargetW: 200, Seed: l.cfg.Seed*1000 + uint64(i),
 		})
 	}
@@ -141,7 +152,7 @@ func (l *lab) writeHomes(ctx context.Context) error {
 		peers[i] = id
 	}
 	for i := range specs {
-		for _, j := range bootstrapFor(i, l.nbOf, k) {
+		for _, j := range bootstrapFor(i, l.nbOf, k, l.nat) {
 			specs[i].Bootstrap = append(specs[i].Bootstrap, fmt.Sprintf("/ip4/%s/tcp/%d/p2p/%s", l.addrs[j], p2pPort, peers[j]))
 		}
 		if err := os.WriteFile(l.procs[i].file, []byte(homeFile(specs[i])), 0o644); err != nil {
@@ -154,30 +165,27 @@ func (l *lab) writeHomes(ctx context.Context) error {
 // bootstrapFor lists the homes home i dials first, as an installer would
 // give it a few (the in-process testnet does the same): the first home
 // of its neighborhood, the one before it there, and the first home of
-// the previous neighborhood, so that the region is one mesh.
-func bootstrapFor(i int, nbOf []int, k int) []int {
-	var mine []int
-	for j, nb := range nbOf {
-		if nb == nbOf[i] {
-			mine = append(mine, j)
+// the previous neighborhood, so that the region is one mesh. Homes
+// behind NAT (nat[j]) are nobody's: nobody can dial them. A home's
+// bootstrap peers are also its relays, should it sit behind NAT.
+func bootstrapFor(i int, nbOf []int, k int, nat []bool) []int {
+	var before []int // public homes of i's neighborhood before it
+	for j := range i {
+		if nbOf[j] == nbOf[i] && !nat[j] {
+			before = append(before, j)
 		}
 	}
 	var out []int
-	for idx, j := range mine {
-		if j != i {
-			continue
-		}
-		if idx > 0 {
-			out = append(out, mine[0])
-		}
-		if idx > 1 {
-			out = append(out, mine[idx-1])
-		}
+	if len(before) > 0 {
+		out = append(out, before[0])
+	}
+	if len(before) > 1 {
+		out = append(out, before[len(before)-1])
 	}
 	if k > 1 {
 		prev := (nbOf[i] + k - 1) % k
 		for j, nb := range nbOf {
-			if nb == prev {
+			if nb == prev && !nat[j] {
 				out = append(out, j)
 				break
 			}
@@ -212,9 +220,9 @@ func (l *lab) pollLoop(ctx context.Context) {
 func (l *lab) pollAll(ctx context.Context) []sample {
 	ss := make([]sample, len(l.addrs))
 	var wg sync.WaitGroup
-	for i, a := range l.addrs {
+	for i := range l.addrs {
 		wg.Go(func() {
-			st, err := l.poll.get(ctx, a)
+			st, err := l.poll.get(ctx, i)
 			ss[i] = sample{ok: err == nil, st: st}
 		})
 	}
@@ -318,6 +326,7 @@ func (l *lab) report(live []bool) *Report {
 	}
 	l.mu.Lock()
 	l.tr.report(r, l.names, l.nbName, live)
+	l.tr.natReport(r, l.names, l.nbName, l.nat, live)
 	r.Errors = append([]string{}, l.errs...)
 	if r.Faults == nil {
 		r.Faults = []Fault{}

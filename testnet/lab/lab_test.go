@@ -13,8 +13,9 @@ import (
 )
 
 // The small lab: six home processes in two neighborhoods over home
-// broadband; a leader killed and restarted from disk, a leader stopped
-// past an election, a leader cut off in a minority. It needs root and
+// broadband, one of them behind its own NAT; a leader killed and
+// restarted from disk, a leader stopped past an election, a leader cut
+// off in a minority. It needs root and
 // fails, never skips, where namespaces are unavailable: CI runs as root.
 func TestSmallLab(t *testing.T) {
 	if testing.Short() {
@@ -27,7 +28,7 @@ func TestSmallLab(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	cfg := lab.DefaultConfig()
-	cfg.Homes, cfg.Neighborhoods, cfg.Link = 6, 2, "broadband"
+	cfg.Homes, cfg.Neighborhoods, cfg.Link, cfg.NATHomes = 6, 2, "broadband", 1
 	cfg.Scenarios = []string{"kill", "stop", "partition"}
 	cfg.Duration = 30 * time.Second // the faults take longer: the run lasts until they are done
 	cfg.Binary, cfg.Dir = bin, filepath.Join(dir, "homes")
@@ -73,6 +74,14 @@ func TestSmallLab(t *testing.T) {
 	}
 	if p := rep.Processes; p.Started != 7 || p.Unexpected != 0 || p.RunningAtEnd != 6 {
 		t.Errorf("processes %+v: want 7 started (6 and a restart), none exited unexpectedly, 6 at the end", p)
+	}
+	if rep.NATHomes != 1 || rep.NATHomesFollowing != 1 {
+		t.Errorf("homes behind NAT %d, following plans %d; want 1, 1", rep.NATHomes, rep.NATHomesFollowing)
+	}
+	for _, h := range rep.NAT {
+		if h.Reachability != "private" {
+			t.Errorf("home %s behind NAT finds itself %q: want private (AutoNAT's dial back refused by its NAT)", h.Home, h.Reachability)
+		}
 	}
 	if rep.Packets.Lost == 0 || rep.Packets.Up == 0 {
 		t.Errorf("packets %+v: broadband loses some", rep.Packets)

@@ -27,6 +27,17 @@ type status struct {
 	PlanEpoch      gridmesh.Epoch    `json:"plan_epoch"`
 	CommittedEpoch gridmesh.Epoch    `json:"committed_epoch"`
 	Counters       map[string]uint64 `json:"counters"`
+	Conns          *connStatus       `json:"conns"`
+}
+
+// connStatus is a home's connections by kind and its NAT traversal.
+type connStatus struct {
+	Direct            int    `json:"direct"`
+	Limited           int    `json:"limited"`
+	Reachability      string `json:"reachability"`
+	HolePunches       uint64 `json:"hole_punches"`
+	HolePunchFailures uint64 `json:"hole_punch_failures"`
+	DirectDials       uint64 `json:"direct_dials"`
 }
 
 // pollTimeout bounds one status request: a stopped or cut-off home does
@@ -36,17 +47,34 @@ const pollTimeout = time.Second
 // poller reads homes' status endpoints from the router namespace: its
 // sockets are opened there (the lab's own namespaces are untouched), so
 // it reaches every home over the router's routes, as a monitoring box
-// on the homes' network would.
+// on the homes' network would. A home behind NAT it reads from its NAT
+// namespace, on its LAN, as the home's owner would: the NAT lets nothing
+// in.
 type poller struct {
-	client *http.Client
+	clients []*http.Client // per home
+	addrs   []string       // per home: where its status endpoint is
 }
 
-func newPoller(routerNS string) *poller {
+func newPoller(nw *network) *poller {
+	p := &poller{}
+	router := newClient(nw.router)
+	for _, h := range nw.homes {
+		if h.nat == "" {
+			p.clients, p.addrs = append(p.clients, router), append(p.addrs, h.addr)
+			continue
+		}
+		p.clients, p.addrs = append(p.clients, newClient(h.nat)), append(p.addrs, natLANHome)
+	}
+	return p
+}
+
+// newClient is an HTTP client whose sockets are opened in namespace ns.
+func newClient(ns string) *http.Client {
 	d := &net.Dialer{Timeout: pollTimeout}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			var c net.Conn
-			err := inNetns(routerNS, func() error {
+			err := inNetns(ns, func() error {
 				var err error
 				c, err = d.DialContext(ctx, network, addr)
 				return err
@@ -56,17 +84,18 @@ func newPoller(routerNS string) *poller {
 		MaxIdleConnsPerHost: 1,
 		IdleConnTimeout:     30 * time.Second,
 	}
-	return &poller{client: &http.Client{Transport: tr, Timeout: pollTimeout}}
+	return &http.Client{Transport: tr, Timeout: pollTimeout}
 }
 
-// get reads one home's status.
-func (p *poller) get(ctx context.Context, addr string) (status, error) {
+// get reads home i's status.
+func (p *poller) get(ctx context.Context, i int) (status, error) {
 	var s status
+	addr := p.addrs[i]
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s:%d/status", addr, statusPort), nil)
 	if err != nil {
 		return s, err
 	}
-	resp, err := p.client.Do(req)
+	resp, err := p.clients[i].Do(req)
 	if err != nil {
 		return s, err
 	}
@@ -81,4 +110,8 @@ func (p *poller) get(ctx context.Context, addr string) (status, error) {
 }
 
 // close releases idle connections.
-func (p *poller) close() { p.client.CloseIdleConnections() }
+func (p *poller) close() {
+	for _, c := range p.clients {
+		c.CloseIdleConnections()
+	}
+}

@@ -62,6 +62,19 @@ type Report struct {
 	// right: they hold their Raft state).
 	NewClustersAfterRestart uint64 `json:"new_clusters_after_restart"`
 
+	// NATHomes sit behind their own NAT. NATHomesFollowing: those that
+	// held a valid plan of their leader's term at the last poll.
+	// NATDirect: those whose connections were all direct at the last
+	// poll (outbound, or a relayed one replaced by a hole punch or a
+	// dial back); NATRelayed: those with a relayed connection then.
+	// PublicReachable: public homes whose AutoNAT found them public.
+	NATHomes          int             `json:"nat_homes"`
+	NATHomesFollowing int             `json:"nat_homes_following"`
+	NATDirect         int             `json:"nat_direct"`
+	NATRelayed        int             `json:"nat_relayed"`
+	PublicReachable   int             `json:"public_homes_reachable"`
+	NAT               []NATHomeReport `json:"nat"`
+
 	Processes ProcessReport `json:"processes"`
 	// Errors lists what went wrong; empty on a clean run.
 	Errors []string `json:"errors"`
@@ -101,6 +114,25 @@ type Fault struct {
 	BackMs float64 `json:"back_ms"`
 	// Minority is a partition's cut-off side.
 	Minority []string `json:"minority,omitempty"`
+}
+
+// NATHomeReport is one home behind NAT at the last poll.
+type NATHomeReport struct {
+	Home         string `json:"home"`
+	Neighborhood string `json:"neighborhood"`
+	Following    bool   `json:"following"`
+	// Reachability is the home's AutoNAT verdict on itself ("private"
+	// is right).
+	Reachability string `json:"reachability"`
+	Direct       int    `json:"direct"`
+	Limited      int    `json:"limited"`
+	// EverRelayed: seen with a relayed connection at some poll.
+	EverRelayed bool `json:"ever_relayed"`
+	// HolePunches, HolePunchFailures, DirectDials: the home's DCUtR
+	// outcomes (its current incarnation's).
+	HolePunches       uint64 `json:"hole_punches"`
+	HolePunchFailures uint64 `json:"hole_punch_failures"`
+	DirectDials       uint64 `json:"direct_dials"`
 }
 
 // LinkReport states a link profile's figures.

@@ -60,11 +60,15 @@ func (l *lab) formed(t *tracker) bool {
 	return true
 }
 
-// settled: neighborhood nb's leader answers as leader and every home of
-// it whose process runs holds a valid plan of the leader's term.
+// settled: neighborhood nb's leader answers as leader, names its cluster,
+// and every home of it whose process runs holds a valid plan of the
+// leader's term. Until the first leader names the cluster the
+// neighborhood is still forming: a founder killed then restarts holding
+// the state of a cluster with no name, and a voter of it, which the
+// formation rules neither wipe nor add back.
 func (l *lab) settled(t *tracker, nb int) bool {
 	lead, term := t.leaderOf(nb)
-	if lead < 0 || !t.homes[lead].answered || !t.homes[lead].last.IsLeader {
+	if lead < 0 || !t.homes[lead].answered || !t.homes[lead].last.IsLeader || t.homes[lead].last.Cluster == "" {
 		return false
 	}
 	for i, h := range t.homes {
@@ -163,13 +167,11 @@ func (l *lab) partition(ctx context.Context, nb int) error {
 			size++
 		}
 	}
-	for i := range l.nbOf {
+	for _, i := range l.nonVotersFirst(nb, v) {
 		if len(minority) >= (size-1)/2 {
 			break
 		}
-		if l.nbOf[i] == nb && i != v {
-			minority = append(minority, i)
-		}
+		minority = append(minority, i)
 	}
 	addrs := make([]string, len(minority))
 	for k, i := range minority {
@@ -196,6 +198,26 @@ func (l *lab) partition(ctx context.Context, nb int) error {
 		return ferr
 	}
 	return l.back(ctx, f, healed, "neighborhood "+l.nbName[nb]+" whole again after the partition", func(t *tracker) bool { return l.settled(t, nb) })
+}
+
+// nonVotersFirst lists nb's homes but except, those last seen not voting
+// first: cut off with the leader, voters could be a majority of the
+// voters (while the autopilot replaces a lost one, three voters among six
+// homes), and the "minority" would rightly go on committing.
+func (l *lab) nonVotersFirst(nb, except int) []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out, voters []int
+	for i := range l.nbOf {
+		switch {
+		case l.nbOf[i] != nb || i == except:
+		case l.tr.homes[i].last.Voter:
+			voters = append(voters, i)
+		default:
+			out = append(out, i)
+		}
+	}
+	return append(out, voters...)
 }
 
 // isolate cuts one home that does not lead off every other home for

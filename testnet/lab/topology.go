@@ -10,7 +10,14 @@ import (
 
 // routerAddr is the router namespace's own address: the lab polls homes
 // from it.
-const routerAddr = "10.77.0.1"
+//
+// The city's addresses (11.77.0.0/16) are ones libp2p takes for public:
+// AutoNAT answers only for public addresses, a relay offers only its
+// public ones, and hole punching uses only public ones, so a lab on a
+// private range (10/8, 100.64/10) would judge every home unreachable and
+// relay nothing. They never leave the lab: the router namespace has no
+// route out, and the machine's own namespace no route in.
+const routerAddr = "11.77.0.1"
 
 // statusPort is where every home serves /status, on its own address.
 const statusPort = 8080
@@ -47,8 +54,9 @@ type network struct {
 // homeNet is one home's namespace and link.
 type homeNet struct {
 	ns   string
-	addr string      // 10.77.n.j
-	tuns [2]*os.File // home side, router side
+	addr string      // 11.77.n.j: the home's, or its NAT's uplink's
+	nat  string      // NAT namespace; "" for a public home
+	tuns [2]*os.File // home (or NAT) side, router side
 	up   linkStats   // packets the home sent
 	down linkStats   // packets to the home
 }
@@ -57,11 +65,13 @@ type homeNet struct {
 func nsName(run, what string) string { return "gml-" + run + "-" + what }
 
 // homeAddr is home j of neighborhood n (both from 0)'s address.
-func homeAddr(n, j int) string { return fmt.Sprintf("10.77.%d.%d", n+1, j+2) }
+func homeAddr(n, j int) string { return fmt.Sprintf("11.77.%d.%d", n+1, j+2) }
 
 // buildNetwork creates the router and one namespace and link per home
-// (addrs[i] is home i's address). On error it removes what it made.
-func buildNetwork(ctx context.Context, run string, addrs []string, prof Profile, seed uint64) (_ *network, err error) {
+// (addrs[i] is home i's address as the router sees it); a home with
+// nat[i] gets a NAT namespace between it and its link. On error it
+// removes what it made.
+func buildNetwork(ctx context.Context, run string, addrs []string, nat []bool, prof Profile, seed uint64) (_ *network, err error) {
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	nw := &network{run: run, router: nsName(run, "r"), cancel: cancel, errs: make(chan error, 2*len(addrs))}
 	defer func() {
@@ -75,7 +85,11 @@ func buildNetwork(ctx context.Context, run string, addrs []string, prof Profile,
 	for i, a := range addrs {
 		h := &homeNet{ns: nsName(run, fmt.Sprintf("h%d", i)), addr: a}
 		nw.homes = append(nw.homes, h)
-		if err := nw.buildHome(ctx, i, h); err != nil {
+		build := nw.buildHome
+		if nat[i] {
+			build = nw.buildNATHome
+		}
+		if err := build(ctx, i, h); err != nil {
 			return nw, err
 		}
 		nw.startLink(lctx, h, prof, seed+uint64(i))
@@ -184,6 +198,9 @@ func (nw *network) close(ctx context.Context) error {
 	}
 	for _, h := range nw.homes {
 		errs = append(errs, delNetns(ctx, h.ns))
+		if h.nat != "" {
+			errs = append(errs, delNetns(ctx, h.nat))
+		}
 	}
 	errs = append(errs, delNetns(ctx, nw.router))
 	return errors.Join(errs...)

@@ -40,6 +40,7 @@ type homeTrack struct {
 	// totals of the counters of incarnations that have ended.
 	founded, merges, refusedStale uint64
 	restarted                     bool   // current incarnation is a restart
+	everLimited                   bool   // seen with a relayed connection
 	clusterBefore                 string // cluster when last killed
 	checkCluster                  bool   // compare clusterBefore at the next answer naming one
 }
@@ -116,6 +117,7 @@ func (t *tracker) observe(now time.Time, ss []sample) {
 		if p := t.part; p != nil && p.nb == nb && !p.members[i] && s.st.CommittedEpoch.Term == p.term && s.st.CommittedEpoch.After(p.majority) {
 			p.majority = s.st.CommittedEpoch
 		}
+		h.everLimited = h.everLimited || s.st.Conns != nil && s.st.Conns.Limited > 0
 		h.last, h.answered = s.st, true
 	}
 	t.withoutPlanMax = max(t.withoutPlanMax, without)

@@ -106,7 +106,7 @@ func TestBootstrapFor(t *testing.T) {
 		{4, []int{0, 2, 1}}, // third: n0's first, the one before, n1's first
 		{5, []int{1, 3, 0}},
 	} {
-		got := bootstrapFor(tc.home, nbOf, 2)
+		got := bootstrapFor(tc.home, nbOf, 2, make([]bool, len(nbOf)))
 		if len(got) != len(tc.want) {
 			t.Errorf("home %d: %v, want %v", tc.home, got, tc.want)
 			continue
