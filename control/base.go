@@ -20,9 +20,11 @@ const (
 	// PowerModelled: the battery reads exactly 0 W while it should be
 	// delivering power (under a command, or still on its way from one),
 	// as a battery that does not report its power always does and one
-	// still reacting to a command does for a moment. The loop then
-	// models the battery's power: it follows the meter's moves toward
-	// the command, and creeps toward the command at modelGain a step.
+	// still reacting to a command does for a moment, or it has never
+	// read other than 0 W. The loop then models the battery's power: the
+	// model follows the meter's moves toward the command (the rest of a
+	// move is the home's load), and creeps toward the command at
+	// modelGain a step.
 	PowerModelled
 )
 
@@ -85,6 +87,10 @@ type baseObserver struct {
 	lastW gridmesh.W
 	// netW is the meter's last reading.
 	netW gridmesh.W
+	// reports is whether the battery has ever read other than 0 W: a
+	// battery that has may be believed when it reads 0 W at rest; one
+	// that has not is modelled even then.
+	reports bool
 }
 
 // observe takes one usable reading and returns the base load to steer by.
@@ -95,7 +101,8 @@ func (o *baseObserver) observe(r Reading) BaseEstimate {
 	switch {
 	case r.Battery.MinW == 0 && r.Battery.MaxW == 0 && o.est.Valid:
 		return o.est
-	case !o.est.Valid || p != 0 || tooSmall(o.lastW) && tooSmall(o.est.BatteryW):
+	case !o.est.Valid || p != 0 || o.reports && tooSmall(o.lastW) && tooSmall(o.est.BatteryW):
+		o.reports = o.reports || p != 0
 		o.est = BaseEstimate{BatteryW: p, Source: PowerReported, Valid: true}
 	default:
 		o.est.BatteryW = o.model(r.NetW - o.netW)
