@@ -105,7 +105,9 @@ func (o *baseObserver) observe(r Reading) BaseEstimate {
 		o.reports = o.reports || p != 0
 		o.est = BaseEstimate{BatteryW: p, Source: PowerReported, Valid: true}
 	default:
-		o.est.BatteryW = o.model(r.NetW - o.netW)
+		// A battery delivers nothing its range forbids: one that filled
+		// up under a charging command reads 0 W and is at 0 W.
+		o.est.BatteryW = o.model(r.NetW-o.netW).Clamp(r.Battery.MinW, r.Battery.MaxW)
 		o.est.Source = PowerModelled
 	}
 	o.netW = r.NetW

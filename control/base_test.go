@@ -289,3 +289,22 @@ func TestLoopInitialAim(t *testing.T) {
 		}
 	}
 }
+
+// A battery that fills up while charging reads 0 W with no room left to
+// charge: the model does not keep it charging, so the base load is the
+// meter's, and a load that comes next is discharged for at once.
+func TestLoopBatteryFillsUnderCommand(t *testing.T) {
+	l := newTestLoop(t)
+	surplus := Reading{NetW: 0, Battery: gridmesh.Flexibility{PowerW: 2_000, MinW: -5_000, MaxW: 5_000}} // base -2 kW
+	if c := l.Step(surplus, t0); c.BatteryW != 2_000 {
+		t.Fatalf("charging the surplus: %+v", c)
+	}
+	full := Reading{NetW: -2_000, Battery: gridmesh.Flexibility{MinW: -5_000}}
+	if c := l.Step(full, t0.Add(100*time.Millisecond)); c.BatteryW != 0 || l.Base().BaseW != -2_000 {
+		t.Fatalf("full: %+v, estimate %+v", c, l.Base())
+	}
+	evening := Reading{NetW: 1_000, Battery: gridmesh.Flexibility{MinW: -5_000}} // the sun sets: base +1 kW
+	if c := l.Step(evening, t0.Add(200*time.Millisecond)); c.BatteryW != -1_000 {
+		t.Fatalf("a load after filling up: %+v, estimate %+v", c, l.Base())
+	}
+}

@@ -132,18 +132,22 @@ func (l *Loop) Offer(p gridmesh.Plan, now time.Time) error {
 //	DroopW   = Droop(cfg.Droop, r.FrequencyHz, r.Battery)
 //	BatteryW = clamp(aim - baseW + DroopW, r.Battery.MinW, r.Battery.MaxW)
 //
-// baseW is the loop's estimate of the home's base load (Base, base.go).
-// While the battery reports its power it is r.BaseW(), the meter less
-// that power, exact on the step whatever the battery's ramp or delay.
-// A battery that reads exactly 0 W under a command it should be
-// delivering holds the estimate (Command.PowerSource PowerHeld); one
-// that keeps doing so does not report its power, and the estimate then
-// integrates the metered error against the loop's own last command
-// (PowerModelled), a gain below one that converges on batteries that ramp
-// and lag. The estimate is the loop's only state across steps: a new
-// aim, a droop response or a change of power source moves the command at
-// once and leaves the estimate as it was (bumpless), and a command held
-// at the battery's limits cannot wind it up.
+// baseW is the loop's estimate of the home's base load (Base, base.go):
+// the meter less the battery's power. While the battery reports its
+// power that is r.BaseW(), exact on the step whatever the battery's ramp
+// or delay. A battery that reads exactly 0 W while it should be
+// delivering power (under a command, or still on its way from one), or
+// that has never read other than 0 W, is modelled
+// (Command.PowerSource PowerModelled): the model takes the meter's moves
+// toward the command as the battery's (the rest as the home's load) and
+// closes a small share of the remaining gap each step, an integrating
+// correction with a gain well below one that converges on batteries
+// that ramp and lag without overshooting by what they have not shown
+// yet. The estimate is the loop's only state across steps: a new aim, a
+// droop response or a change of power source moves the command at once
+// and leaves the estimate as it was (bumpless), and a command held at
+// the battery's limits cannot wind it up (a battery is never modelled
+// delivering beyond the range it reports).
 //
 // The droop response is complete on the tick that first reads the
 // frequency, and it lasts: the base load excludes the battery's own
