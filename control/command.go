@@ -11,7 +11,8 @@ type Mode uint8
 
 const (
 	// ModeAutonomous: no plan steers this home; the battery keeps the net
-	// import at 0 (self-consumption).
+	// import at LoopConfig.InitialAimW before the first plan, at 0
+	// (self-consumption) after.
 	ModeAutonomous Mode = iota
 	// ModePlan: the home follows its setpoint in a plan.
 	ModePlan
@@ -37,7 +38,8 @@ type Command struct {
 	Mode Mode
 	// Epoch is that of the plan followed; zero when autonomous.
 	Epoch gridmesh.Epoch
-	// AimNetW is the net import aimed for: the plan's setpoint, or 0.
+	// AimNetW is the net import aimed for: the plan's setpoint, the
+	// initial aim before the first plan, or 0.
 	AimNetW gridmesh.W
 	// DroopW is the primary frequency response added to the battery
 	// command (see Droop): negative (discharge) while the grid frequency
@@ -47,6 +49,9 @@ type Command struct {
 	// Clamped is true when the battery's range bound the command, so the
 	// home will miss its aim (plus DroopW).
 	Clamped bool
+	// PowerSource is where the battery's power, which the loop takes off
+	// the meter to find the home's base load, came from on this step.
+	PowerSource PowerSource
 	// Held is true when the reading was unusable (a non-finite figure, a
 	// power beyond gridmesh.MaxHomePowerW, or a battery range that does
 	// not contain 0): BatteryW is then 0, which every battery can hold,

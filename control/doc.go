@@ -18,7 +18,11 @@
 //     count the refusals (errors.Is with ErrStalePlan, ErrExpiredPlan,
 //     ErrWrongNeighborhood, or gridmesh.ErrInvalid);
 //   - apply Command.BatteryW to the Battery. The device clamps to its own
-//     limits again: limits are enforced at the device, last.
+//     limits again: limits are enforced at the device, last. The loop
+//     keeps an estimate of the home's base load across steps (base.go),
+//     which takes the command it returned as the one in force: skip a
+//     tick (Sensed.Settled) rather than step on readings that predate
+//     the last command.
 //
 // Battery and Meter are the capabilities the runner reads and steers (PV,
 // Charger, HeatPump and Loads are read for now); device drivers satisfy

@@ -19,6 +19,11 @@ type LoopConfig struct {
 	// Droop is the curve the battery answers grid frequency with; the
 	// zero value means DefaultDroopConfig.
 	Droop DroopConfig
+	// InitialAimW is the net import the home aims for before its first
+	// plan (a home file's target_w), and again after Rejoin until the new
+	// cluster's first plan. 0 is self-consumption. Once a plan has been
+	// accepted, a home without one self-consumes.
+	InitialAimW gridmesh.W
 }
 
 // Validate checks both identifiers and, unless it is the zero value, the
@@ -34,6 +39,9 @@ func (c LoopConfig) Validate() error {
 		if err := c.Droop.Validate(); err != nil {
 			return fmt.Errorf("control: loop config: %w", err)
 		}
+	}
+	if w := c.InitialAimW; !w.Finite() || w < -gridmesh.MaxHomePowerW || w > gridmesh.MaxHomePowerW {
+		return fmt.Errorf("control: loop config: initial aim %v outside ±%v: %w", w, gridmesh.MaxHomePowerW, gridmesh.ErrInvalid)
 	}
 	return nil
 }
@@ -56,6 +64,9 @@ type Loop struct {
 	expiry   time.Time
 	setpoint gridmesh.Setpoint // this home's share of plan, if hasSP
 	hasSP    bool
+
+	// base estimates the home's base load across steps (base.go).
+	base baseObserver
 }
 
 // NewLoop returns a loop with no plan and a zero fence: it runs
@@ -113,17 +124,35 @@ func (l *Loop) Offer(p gridmesh.Plan, now time.Time) error {
 // Step decides the battery power for one period from a reading taken at
 // now. It first drops the plan if its lease has run out (the fence
 // stays). With a plan that has a setpoint for this home the battery aims
-// for that net import; otherwise it aims for a net import of 0
+// for that net import; before the first plan it aims for
+// LoopConfig.InitialAimW; otherwise for a net import of 0
 // (self-consumption: it covers the deficit and absorbs the surplus). On
 // top of either it answers the grid frequency along the droop curve:
 //
 //	DroopW   = Droop(cfg.Droop, r.FrequencyHz, r.Battery)
-//	BatteryW = clamp(aim - r.BaseW() + DroopW, r.Battery.MinW, r.Battery.MaxW)
+//	BatteryW = clamp(aim - baseW + DroopW, r.Battery.MinW, r.Battery.MaxW)
+//
+// baseW is the loop's estimate of the home's base load (Base, base.go):
+// the meter less the battery's power. While the battery reports its
+// power that is r.BaseW(), exact on the step whatever the battery's ramp
+// or delay. A battery that reads exactly 0 W while it should be
+// delivering power (under a command, or still on its way from one), or
+// that has never read other than 0 W, is modelled
+// (Command.PowerSource PowerModelled): the model takes the meter's moves
+// toward the command as the battery's (the rest as the home's load) and
+// closes a small share of the remaining gap each step, an integrating
+// correction with a gain well below one that converges on batteries
+// that ramp and lag without overshooting by what they have not shown
+// yet. The estimate is the loop's only state across steps: a new aim, a
+// droop response or a change of power source moves the command at once
+// and leaves the estimate as it was (bumpless), and a command held at
+// the battery's limits cannot wind it up (a battery is never modelled
+// delivering beyond the range it reports).
 //
 // The droop response is complete on the tick that first reads the
-// frequency, and it lasts: the base load is the meter less the battery's
-// own power, so the net-point control does not see the response as load
-// to cancel on the next tick.
+// frequency, and it lasts: the base load excludes the battery's own
+// power, so the net-point control does not see the response as load to
+// cancel on the next tick.
 //
 // An unusable reading (see Command.Held) yields BatteryW 0, so a
 // non-finite input never produces a non-finite command.
@@ -132,20 +161,37 @@ func (l *Loop) Step(r Reading, now time.Time) Command {
 		l.hasPlan, l.plan, l.expiry = false, gridmesh.Plan{}, time.Time{}
 		l.setpoint, l.hasSP = gridmesh.Setpoint{}, false
 	}
-	var c Command
+	c := Command{AimNetW: l.autonomousAim()}
 	if l.hasPlan && l.hasSP {
 		c = Command{Mode: ModePlan, Epoch: l.plan.Epoch, AimNetW: l.setpoint.NetW}
 	}
 	if !r.usable() {
 		c.Held = true
+		l.base.commanded(0)
 		return c
 	}
+	est := l.base.observe(r)
+	c.PowerSource = est.Source
 	c.DroopW = Droop(l.cfg.Droop, r.FrequencyHz, r.Battery)
-	want := c.AimNetW - r.BaseW() + c.DroopW
+	want := c.AimNetW - est.BaseW + c.DroopW
 	c.BatteryW = want.Clamp(r.Battery.MinW, r.Battery.MaxW)
 	c.Clamped = c.BatteryW != want
+	l.base.commanded(c.BatteryW)
 	return c
 }
+
+// autonomousAim is the net import aimed for without a setpoint: the
+// initial aim until the first plan, 0 after.
+func (l *Loop) autonomousAim() gridmesh.W {
+	if l.fence == (gridmesh.Epoch{}) {
+		return l.cfg.InitialAimW
+	}
+	return 0
+}
+
+// Base returns the loop's estimate of the home's base load after its last
+// step, and where the battery's power came from.
+func (l *Loop) Base() BaseEstimate { return l.base.est }
 
 // Plan returns the plan being followed, when it expires and whether there
 // is one, as of the last call to Offer or Step. The plan's Setpoints are

@@ -77,9 +77,10 @@ func TestLoopDroopHeldOverTicks(t *testing.T) {
 	const baseW = 1_200
 	part := gridmesh.W((0.25 - 0.015) / (0.5 - 0.015))
 	for _, tc := range []struct {
-		name string
-		aimW gridmesh.W
-	}{{"autonomous", 0}, {"plan", 300}} {
+		name   string
+		aimW   gridmesh.W
+		hidden bool // the battery reads 0 W whatever it delivers
+	}{{"autonomous", 0, false}, {"plan", 300, false}, {"autonomous, power hidden", 0, true}, {"plan, power hidden", 300, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := newTestLoop(t)
 			if tc.aimW != 0 {
@@ -92,6 +93,9 @@ func TestLoopDroopHeldOverTicks(t *testing.T) {
 			tick := func(hz float64) gridmesh.W {
 				now = now.Add(100 * time.Millisecond)
 				r := Reading{NetW: baseW + batteryW, FrequencyHz: hz, Battery: gridmesh.Flexibility{PowerW: batteryW, MinW: -5_000, MaxW: 5_000}}
+				if tc.hidden {
+					r.Battery.PowerW = 0
+				}
 				batteryW = l.Step(r, now).BatteryW
 				return baseW + batteryW // the meter after the command
 			}

@@ -39,6 +39,14 @@ func idle(baseW gridmesh.W) Reading {
 	return Reading{NetW: baseW, Battery: gridmesh.Flexibility{MinW: -5_000, MaxW: 5_000, SoC: 0.5}}
 }
 
+// moving is a reading of a home whose base load is baseW while its ±5 kW
+// battery delivers batteryW, and says so.
+func moving(baseW, batteryW gridmesh.W) Reading {
+	r := idle(baseW + batteryW)
+	r.Battery.PowerW = batteryW
+	return r
+}
+
 func TestReadingBaseW(t *testing.T) {
 	r := Reading{NetW: 700, Battery: gridmesh.Flexibility{PowerW: 500}}
 	if got := r.BaseW(); got != 200 {
@@ -46,8 +54,8 @@ func TestReadingBaseW(t *testing.T) {
 	}
 }
 
+// Each row is a home's first reading: its own loop, with no estimate yet.
 func TestLoopAutonomousSelfConsumption(t *testing.T) {
-	l := newTestLoop(t)
 	tests := []struct {
 		name    string
 		r       Reading
@@ -64,7 +72,7 @@ func TestLoopAutonomousSelfConsumption(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := l.Step(tt.r, t0)
+			c := newTestLoop(t).Step(tt.r, t0)
 			want := Command{BatteryW: tt.want, Mode: ModeAutonomous, Clamped: tt.clamped}
 			if c != want {
 				t.Errorf("Step = %+v, want %+v", c, want)
@@ -84,7 +92,9 @@ func TestLoopFollowsPlan(t *testing.T) {
 	if c != want {
 		t.Fatalf("Step = %+v, want %+v", c, want)
 	}
-	c = l.Step(idle(-4_000), t0.Add(2*time.Second)) // 7 kW to charge: beyond 5
+	// The battery delivers the 2 kW; the base load falls to -4 kW: 7 kW
+	// to charge, beyond 5.
+	c = l.Step(moving(-4_000, 2_000), t0.Add(2*time.Second))
 	if c.BatteryW != 5_000 || !c.Clamped || c.Mode != ModePlan {
 		t.Fatalf("Step = %+v, want 5000W clamped", c)
 	}
@@ -102,7 +112,7 @@ func TestLoopLeaseExpiry(t *testing.T) {
 	if c := l.Step(idle(1_000), t0.Add(5*time.Second-time.Millisecond)); c.Mode != ModePlan {
 		t.Fatalf("just before expiry: %+v", c)
 	}
-	c := l.Step(idle(1_000), t0.Add(5*time.Second))
+	c := l.Step(moving(1_000, 2_000), t0.Add(5*time.Second))
 	if want := (Command{BatteryW: -1_000, Mode: ModeAutonomous}); c != want {
 		t.Fatalf("at expiry: %+v, want %+v", c, want)
 	}

@@ -32,6 +32,13 @@ type Sensed struct {
 // battery took its last command the tick is unsettled and skipped (a
 // runner whose device guards poll twice a tick loses a tick at most).
 // Without both readings there is nothing to compare: settled.
+//
+// The rule stays with a loop that estimates the base load across steps:
+// a battery that reports its power is believed on each step, which is
+// exact only if the meter and the battery show the same command; and a
+// battery whose power the loop models is credited with the meter's moves
+// toward the last command, which a meter read before that command was
+// taken cannot show.
 func (s Sensed) Settled() bool {
 	if !s.BatteryOK || !s.MeterOK {
 		return true

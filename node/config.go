@@ -54,6 +54,10 @@ type Config struct {
 	// Reserve keeps battery energy back ahead of the evening peak
 	// (forecast.go); the zero value keeps none.
 	Reserve ReserveConfig
+	// InitialAimW is the net import the home's loop aims for before its
+	// first plan (a home file's target_w); 0 is self-consumption. Once
+	// it has followed a plan, a home without one self-consumes.
+	InitialAimW gridmesh.W
 	// HTTPAddr is where the JSON status endpoint listens ("" = none). It
 	// should be a loopback address: the endpoint has no authentication.
 	HTTPAddr string
@@ -122,6 +126,9 @@ func (c Config) Validate() error {
 		if err := c.Formation.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("formation: %w", err))
 		}
+	}
+	if w := c.InitialAimW; !w.Finite() || w < -gridmesh.MaxHomePowerW || w > gridmesh.MaxHomePowerW {
+		errs = append(errs, fmt.Errorf("InitialAimW %v outside ±%v", w, gridmesh.MaxHomePowerW))
 	}
 	if c.LoopPeriod > c.PlanPeriod {
 		errs = append(errs, fmt.Errorf("LoopPeriod %v must not exceed PlanPeriod %v", c.LoopPeriod, c.PlanPeriod))

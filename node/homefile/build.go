@@ -66,6 +66,9 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 	}
 	c.Mesh.Bootstrap = f.Bootstrap
 	c.HTTPAddr = f.HTTP
+	if f.TargetW != nil {
+		c.InitialAimW = gridmesh.W(*f.TargetW) // the home aims there until its first plan
+	}
 	c.Raft.DataDir = filepath.Join(f.DataDir, "raft")
 	if a := f.Admission; a != nil {
 		adm, err := node.LoadAdmission(a.NeighborhoodKey, a.Certificate, time.Now())

@@ -42,7 +42,8 @@ type File struct {
 	// the home's neighborhood. Empty: every signal is refused.
 	OperatorKeys []string `yaml:"operator_keys"`
 	// TargetW, when set, is the neighborhood's feeder import target this
-	// home dispatches to while it leads (until operator requests arrive).
+	// home dispatches to while it leads (until operator requests arrive),
+	// and the net import the home itself aims for before its first plan.
 	TargetW *Power `yaml:"target_w"`
 	// Reserve, when set, makes the home, while it leads, keep battery
 	// energy back ahead of the evening peak (17-21 h, from 11 h) from a
