@@ -190,6 +190,7 @@ func (r *loopRunner) record(snap *loopSnapshot) {
 		snap.Target = p.Target
 	}
 	snap.EverPlanned = r.loop.Fence() != (gridmesh.Epoch{})
+	snap.Base = r.loop.Base()
 	r.n.stats.loop.Store(snap)
 	if snap.HasPlan != r.planned {
 		r.planned = snap.HasPlan
@@ -229,9 +230,13 @@ func optional[R any](r *loopRunner, kind string, read func() (R, error)) *R {
 // loopSnapshot is what the loop last did, published for telemetry and
 // status. It is written whole and never modified after Store.
 type loopSnapshot struct {
-	At          time.Time
-	Reading     control.Reading
-	Command     control.Command
+	At      time.Time
+	Reading control.Reading
+	Command control.Command
+	// Base is the loop's estimate of the home's base load and where the
+	// battery's power in it came from (reported, or modelled for a
+	// battery that does not report its power).
+	Base        control.BaseEstimate
 	HasPlan     bool
 	Plan        gridmesh.Epoch
 	PlanExpires time.Time
@@ -251,6 +256,17 @@ type loopSnapshot struct {
 	Charger  *gridmesh.ChargerState
 	HeatPump *gridmesh.HeatPumpState
 	Loads    *gridmesh.LoadState
+}
+
+// baseW is the home's base load as its neighbors should plan with it: the
+// loop's estimate once it has one (for a battery that does not report its
+// power, the meter alone would count the battery's own work as load),
+// else the meter less the battery's reading.
+func (s *loopSnapshot) baseW() gridmesh.W {
+	if s.Base.Valid {
+		return s.Base.BaseW
+	}
+	return s.Reading.BaseW()
 }
 
 // refuse counts a plan the loop refused, by reason.

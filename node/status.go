@@ -73,17 +73,24 @@ type Status struct {
 	IsLeader    bool   `json:"is_leader"`
 	Term        uint64 `json:"term"`
 	// Mode is "plan" while a valid plan is followed, else "autonomous".
-	Mode        string           `json:"mode"`
-	HasPlan     bool             `json:"has_plan"`
-	EverPlanned bool             `json:"ever_planned"`
-	PlanEpoch   gridmesh.Epoch   `json:"plan_epoch"`
-	PlanTarget  gridmesh.Target  `json:"plan_target"`
-	LeaseLeftMs int64            `json:"lease_left_ms"`
-	AimNetW     gridmesh.W       `json:"aim_net_w"`
-	NetW        gridmesh.W       `json:"net_w"`
-	BatteryW    gridmesh.W       `json:"battery_w"`
-	SoC         float64          `json:"soc"`
-	Target      *gridmesh.Target `json:"target,omitempty"`
+	Mode        string          `json:"mode"`
+	HasPlan     bool            `json:"has_plan"`
+	EverPlanned bool            `json:"ever_planned"`
+	PlanEpoch   gridmesh.Epoch  `json:"plan_epoch"`
+	PlanTarget  gridmesh.Target `json:"plan_target"`
+	LeaseLeftMs int64           `json:"lease_left_ms"`
+	AimNetW     gridmesh.W      `json:"aim_net_w"`
+	NetW        gridmesh.W      `json:"net_w"`
+	BatteryW    gridmesh.W      `json:"battery_w"`
+	SoC         float64         `json:"soc"`
+	// BaseW is the home's base load (what it would import with its
+	// battery idle), as it reports it to its neighborhood; and
+	// BatteryPowerSource says where the battery's power in it came from:
+	// "reported" by the battery, or "modelled" by the loop for a battery
+	// that does not report its power.
+	BaseW              gridmesh.W       `json:"base_w"`
+	BatteryPowerSource string           `json:"battery_power_source"`
+	Target             *gridmesh.Target `json:"target,omitempty"`
 	// CommittedEpoch is the newest plan in this home's copy of the Raft log.
 	CommittedEpoch gridmesh.Epoch    `json:"committed_epoch"`
 	PlansInLog     uint64            `json:"plans_in_log"`
@@ -182,6 +189,7 @@ func (n *Node) loopStatus(s *Status) {
 	}
 	s.AimNetW, s.NetW = snap.Command.AimNetW, snap.Reading.NetW
 	s.BatteryW, s.SoC = snap.Command.BatteryW, snap.Reading.Battery.SoC
+	s.BaseW, s.BatteryPowerSource = snap.baseW(), snap.Base.Source.String()
 }
 
 // networkStatus fills in the home's view of its mesh, Raft group and

@@ -30,7 +30,7 @@ func (n *Node) publishTelemetry(ctx context.Context) error {
 				Seq:          seq,
 				AtMs:         snap.At.UnixMilli(),
 				NetW:         snap.Reading.NetW,
-				BaseW:        snap.Reading.BaseW(),
+				BaseW:        snap.baseW(),
 				Battery:      snap.Reading.Battery,
 				Addrs:        n.mesh.Addrs(),
 				Cluster:      n.group.ClusterID(),
