@@ -30,11 +30,12 @@ type PowerSample struct {
 	HasLoads       bool
 }
 
-// LoadSample returns the served and shed power of a household load:
-// the critical load is always served, the non-critical load is served
-// unless it or the home (island mode) sheds it.
-func LoadSample(l gridmesh.LoadState, shedByHome bool) (served, shed gridmesh.W) {
-	if l.Shed || shedByHome {
+// LoadSample returns the served and shed power of a household load as
+// the device reports it: the critical load is always served, the
+// non-critical load unless the device says it is disconnected (a shed
+// commanded but not yet applied is still served).
+func LoadSample(l gridmesh.LoadState) (served, shed gridmesh.W) {
+	if l.Shed {
 		return l.CriticalW, l.NonCriticalW
 	}
 	return l.CriticalW + l.NonCriticalW, 0

@@ -94,14 +94,12 @@ func TestLoadSample(t *testing.T) {
 	for _, tc := range []struct {
 		name             string
 		l                gridmesh.LoadState
-		byHome           bool
 		served, shedWant gridmesh.W
 	}{
-		{"all served", l, false, 1000, 0},
-		{"the device sheds", gridmesh.LoadState{CriticalW: 300, NonCriticalW: 700, Shed: true}, false, 300, 700},
-		{"island mode sheds", l, true, 300, 700},
+		{"all served", l, 1000, 0},
+		{"the device sheds", gridmesh.LoadState{CriticalW: 300, NonCriticalW: 700, Shed: true}, 300, 700},
 	} {
-		served, shed := control.LoadSample(tc.l, tc.byHome)
+		served, shed := control.LoadSample(tc.l)
 		if served != tc.served || shed != tc.shedWant {
 			t.Errorf("%s: served %v shed %v, want %v and %v", tc.name, served, shed, tc.served, tc.shedWant)
 		}
