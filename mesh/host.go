@@ -21,6 +21,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gridmesh/gridmesh"
 )
@@ -50,6 +51,7 @@ type Mesh struct {
 	bootstrap  []peer.AddrInfo
 	rejections rejections
 	adm        *admission  // nil: admission off
+	traffic    *traffic    // gossip messages by kind of topic (traffic.go)
 	running    atomic.Bool // Run was called
 
 	mu     sync.Mutex // guards nbhds and closed
@@ -61,7 +63,8 @@ type Mesh struct {
 type Option func(*openOptions)
 
 type openOptions struct {
-	transport libp2p.Option // nil: TCP on the kernel's sockets
+	transport  libp2p.Option         // nil: TCP on the kernel's sockets
+	registerer prometheus.Registerer // nil: go-libp2p's metrics off (metrics.go)
 }
 
 // WithTransport makes the host listen and dial with t (a libp2p option
@@ -128,9 +131,9 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger,
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
 		libp2p.DisableRelay(),
-		// Hundreds of hosts share a process in a testnet: keep them off
-		// the global Prometheus registry; node exports what it needs.
-		libp2p.DisableMetrics(),
+		// Hundreds of hosts share a process in a testnet: never the
+		// global Prometheus registry, only the one WithRegisterer gives.
+		metricsOption(o.registerer),
 	}
 	if adm != nil {
 		hostOpts = append(hostOpts, libp2p.ConnectionGater(adm))
@@ -146,7 +149,9 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger,
 	params := pubsub.DefaultGossipSubParams()
 	params.HeartbeatInterval = cfg.GossipHeartbeat
 	gossipCtx, stopGossip := context.WithCancel(ctx)
+	tr := newTraffic(self)
 	ps, err := pubsub.NewGossipSub(gossipCtx, h,
+		pubsub.WithRawTracer(tr),
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
 		pubsub.WithMaxMessageSize(MaxMessageBytes+rpcOverheadBytes),
 		pubsub.WithGossipSubParams(params),
@@ -174,6 +179,7 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger,
 		bootstrap:  boot,
 		rejections: newRejections(),
 		adm:        adm,
+		traffic:    tr,
 		nbhds:      make(map[gridmesh.NeighborhoodID]*Neighborhood),
 	}
 	if adm != nil {

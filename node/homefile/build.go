@@ -65,6 +65,7 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 	c.Mesh.Bootstrap = f.Bootstrap
 	c.HTTPAddr = f.HTTP
 	c.Raft.DataDir = filepath.Join(f.DataDir, "raft")
+	c.DataDir = f.DataDir
 	if a := f.Admission; a != nil {
 		adm, err := node.LoadAdmission(a.NeighborhoodKey, a.Certificate, time.Now())
 		if err != nil {
