@@ -258,7 +258,9 @@ func energyTotals(t *testing.T, n *node.Node) []float64 {
 
 // A home stopped and started again on its data directory continues its
 // energy counters where they stood when it stopped, and counts on.
-func TestEnergyCountersContinueAcrossRestart(t *testing.T) { inBubble(t, testEnergyCountersContinueAcrossRestart) }
+func TestEnergyCountersContinueAcrossRestart(t *testing.T) {
+	inBubble(t, testEnergyCountersContinueAcrossRestart)
+}
 
 func testEnergyCountersContinueAcrossRestart(t *testing.T) {
 	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
@@ -295,7 +297,9 @@ func testEnergyCountersContinueAcrossRestart(t *testing.T) {
 
 // A corrupt totals file is a counted reset: the home runs, counts from
 // zero, and sets the file aside.
-func TestEnergyCorruptFileIsACountedReset(t *testing.T) { inBubble(t, testEnergyCorruptFileIsACountedReset) }
+func TestEnergyCorruptFileIsACountedReset(t *testing.T) {
+	inBubble(t, testEnergyCorruptFileIsACountedReset)
+}
 
 func testEnergyCorruptFileIsACountedReset(t *testing.T) {
 	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
@@ -322,4 +326,3 @@ func testEnergyCorruptFileIsACountedReset(t *testing.T) {
 		t.Errorf("no totals written at the stop: %v", err)
 	}
 }
-
