@@ -24,9 +24,16 @@ func WithRegisterer(reg prometheus.Registerer) Option {
 
 // metricsOption is the host option for go-libp2p's metrics: into reg,
 // or off when reg is nil.
+//
+// Off is not quite off in go-libp2p v0.51: the event bus gets a metrics
+// tracer whatever DisableMetrics says, registered with the host's
+// registerer or, when it has none, with Prometheus's global registry. A
+// registry nobody gathers takes them instead. It is set before
+// DisableMetrics, which refuses a registerer set after it
+// (TestHostsOnRegistriesOfTheirOwn sees the global registry untouched).
 func metricsOption(reg prometheus.Registerer) libp2p.Option {
 	if reg == nil {
-		return libp2p.DisableMetrics()
+		return libp2p.ChainOptions(libp2p.PrometheusRegisterer(prometheus.NewRegistry()), libp2p.DisableMetrics())
 	}
 	return libp2p.PrometheusRegisterer(reg)
 }
