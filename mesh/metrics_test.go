@@ -31,7 +31,8 @@ func libp2pFamilies(t *testing.T, g prometheus.Gatherer) []string {
 // Hosts of one process on registries of their own do not collide, nor
 // does a host opened again on the same registry (a home's network
 // reopening); a host given no registry touches no registry at all, the
-// global one included.
+// global one included. (The global registry is the process's: every
+// host the package's tests open, the attacker's too, keeps off it.)
 func TestHostsOnRegistriesOfTheirOwn(t *testing.T) {
 	a, b := prometheus.NewRegistry(), prometheus.NewRegistry()
 	ma := meshtest.Open(t, meshtest.Config(), mesh.WithRegisterer(a))
