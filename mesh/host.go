@@ -22,6 +22,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gridmesh/gridmesh"
 )
@@ -52,6 +53,7 @@ type Mesh struct {
 	rejections rejections
 	adm        *admission // nil: admission off
 	nat        *natTracer
+	traffic    *traffic    // gossip messages by kind of topic (traffic.go)
 	running    atomic.Bool // Run was called
 
 	mu     sync.Mutex // guards nbhds and closed
@@ -63,7 +65,8 @@ type Mesh struct {
 type Option func(*openOptions)
 
 type openOptions struct {
-	transport libp2p.Option // nil: TCP on the kernel's sockets
+	transport  libp2p.Option         // nil: TCP on the kernel's sockets
+	registerer prometheus.Registerer // nil: go-libp2p's metrics off (metrics.go)
 }
 
 // WithTransport makes the host listen and dial with t (a libp2p option
@@ -135,9 +138,9 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger,
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
-		// Hundreds of hosts share a process in a testnet: keep them off
-		// the global Prometheus registry; node exports what it needs.
-		libp2p.DisableMetrics(),
+		// Hundreds of hosts share a process in a testnet: never the
+		// global Prometheus registry, only the one WithRegisterer gives.
+		metricsOption(o.registerer),
 	}
 	hostOpts = append(hostOpts, natOptions(cfg.NAT, boot, nat)...)
 	if adm != nil {
@@ -154,7 +157,9 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger,
 	params := pubsub.DefaultGossipSubParams()
 	params.HeartbeatInterval = cfg.GossipHeartbeat
 	gossipCtx, stopGossip := context.WithCancel(ctx)
+	tr := newTraffic(self)
 	ps, err := pubsub.NewGossipSub(gossipCtx, h,
+		pubsub.WithRawTracer(tr),
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
 		pubsub.WithMaxMessageSize(MaxMessageBytes+rpcOverheadBytes),
 		pubsub.WithGossipSubParams(params),
@@ -181,6 +186,7 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger,
 		rejections: newRejections(),
 		adm:        adm,
 		nat:        nat,
+		traffic:    tr,
 		nbhds:      make(map[gridmesh.NeighborhoodID]*Neighborhood),
 	}
 	if adm != nil {

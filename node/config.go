@@ -61,6 +61,9 @@ type Config struct {
 	// HTTPAddr is where the JSON status endpoint listens ("" = none). It
 	// should be a loopback address: the endpoint has no authentication.
 	HTTPAddr string
+	// DataDir holds what the home keeps across restarts besides its Raft
+	// state (Raft.DataDir): its energy totals. "" keeps them in memory.
+	DataDir string
 }
 
 // DefaultConfig returns the timings of the control layers: a 100 ms

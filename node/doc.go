@@ -63,7 +63,9 @@
 //     (control.Allocate over the view: every leader computes the same
 //     split). A regulation signal is a stream of signed steps, each
 //     followed until the next (gridmesh.Signal.Value).
-//   - the local HTTP status endpoint, if configured.
+//   - the local HTTP endpoint, if configured: GET /status (JSON) and
+//     GET /metrics (Prometheus, from a registry of the home's own:
+//     metrics.go; energy totals kept in Config.DataDir: energy.go).
 //   - the pauser (pause.go), which begins a requested Pause if the
 //     dispatcher did not.
 //

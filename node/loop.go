@@ -104,7 +104,9 @@ func (r *loopRunner) tick(ctx context.Context) error {
 				r.n.log.Debug("loop tick late", "late", now.Sub(scheduled))
 			}
 			last = scheduled
+			began := time.Now()
 			r.step(now)
+			r.n.tickDone(began) // metrics.go: tick duration, energy
 		}
 	}
 }
@@ -187,6 +189,7 @@ func (r *loopRunner) command(snap *loopSnapshot) {
 func (r *loopRunner) record(snap *loopSnapshot) {
 	if p, expires, ok := r.loop.Plan(); ok {
 		snap.Plan, snap.PlanExpires, snap.HasPlan = p.Epoch, expires, true
+		snap.PlanIssued = time.UnixMilli(p.IssuedAtMs)
 		snap.Target = p.Target
 	}
 	snap.EverPlanned = r.loop.Fence() != (gridmesh.Epoch{})
@@ -240,6 +243,7 @@ type loopSnapshot struct {
 	HasPlan     bool
 	Plan        gridmesh.Epoch
 	PlanExpires time.Time
+	PlanIssued  time.Time
 	Target      gridmesh.Target
 	EverPlanned bool
 	// BatteryOK and MeterOK are false while that device is absent or

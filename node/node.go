@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +86,10 @@ type Node struct {
 	// written by the endpoint's supervisor; tests close it to see the
 	// endpoint restart.
 	httpListener atomic.Pointer[net.Listener]
+	// metrics and energy are the Prometheus registry and the energy
+	// totals (metrics.go, energy.go).
+	metrics *metrics
+	energy  *energyMeter
 }
 
 // New validates the configuration and allocates the node. It starts
@@ -116,7 +121,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Node{
+	n := &Node{
 		cfg:       cfg,
 		deps:      deps,
 		id:        id,
@@ -128,7 +133,10 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		reportNow: make(chan struct{}, 1),
 		pauseCh:   make(chan struct{}, 1),
 		stats:     stats{restarts: newRestartCounters()},
-	}, nil
+	}
+	n.metrics = newMetrics(n)
+	n.energy = newEnergyMeter(cfg.DataDir, n.log)
+	return n, nil
 }
 
 // PeerID is the home's libp2p peer ID, also its Raft server ID.
@@ -212,6 +220,7 @@ func (n *Node) Run(ctx context.Context) error {
 	// home whose loop failed is of no use to its neighborhood either.
 	partsCtx, stopParts := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	saveEnergy := n.startEnergy(partsCtx, &wg)
 	if ln != nil {
 		wg.Go(func() { n.supervise(partsCtx, componentHTTP, n.httpRunner(ln)) })
 	}
@@ -222,6 +231,7 @@ func (n *Node) Run(ctx context.Context) error {
 	err = lr.run(ctx)
 	stopParts()
 	wg.Wait()
+	saveEnergy()
 	if err == nil || ctx.Err() != nil {
 		return nil // stopped from outside
 	}
@@ -345,9 +355,10 @@ func (n *Node) openNetwork(ctx context.Context) (*network, error) {
 	if n.meshListen != nil {
 		cfg.ListenAddrs = n.meshListen
 	}
-	m, err := mesh.Open(ctx, cfg, n.deps.Key, n.log, n.deps.Mesh...)
+	opts := append(slices.Clip(n.deps.Mesh), mesh.WithRegisterer(n.metrics.reg))
+	m, err := mesh.Open(ctx, cfg, n.deps.Key, n.log, opts...)
 	if err != nil && n.meshListen != nil {
-		m, err = mesh.Open(ctx, n.cfg.Mesh, n.deps.Key, n.log, n.deps.Mesh...)
+		m, err = mesh.Open(ctx, n.cfg.Mesh, n.deps.Key, n.log, opts...)
 	}
 	if err != nil {
 		return nil, err

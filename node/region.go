@@ -210,6 +210,7 @@ func (n *Node) receiveRegion(ctx context.Context, r *mesh.Region) error {
 		}
 		switch {
 		case msg.Signal != nil:
+			n.metrics.signalsReceived.Inc()
 			if n.region.putSignal(*msg.Signal, n.now()) {
 				n.wakeDispatcher()
 			}

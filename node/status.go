@@ -252,8 +252,8 @@ func (n *Node) membership() membershipView {
 	return v
 }
 
-// serveHTTP serves GET /status on ln until ctx ends or ln fails, and
-// closes ln.
+// serveHTTP serves GET /status and GET /metrics on ln until ctx ends or
+// ln fails, and closes ln.
 func (n *Node) serveHTTP(ctx context.Context, ln net.Listener) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
@@ -262,6 +262,7 @@ func (n *Node) serveHTTP(ctx context.Context, ln net.Listener) error {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(n.Status()) // the client went away; nothing to do
 	})
+	mux.Handle("GET /metrics", n.metricsHandler()) // metrics.go
 	n.httpListener.Store(&ln)
 	defer n.httpListener.Store(nil)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}

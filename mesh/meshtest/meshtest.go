@@ -18,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gridmesh/gridmesh/mesh"
 )
@@ -181,6 +182,10 @@ func NewAttacker(t testing.TB, opts ...libp2p.Option) *Attacker {
 		libp2p.Identity(NewKey(t)),
 		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
 		libp2p.DisableRelay(),
+		// Metrics off, and the event bus's (which go-libp2p registers
+		// even so) in a registry nobody gathers, not the global one: as
+		// mesh.Open does for a host given no registry.
+		libp2p.PrometheusRegisterer(prometheus.NewRegistry()),
 		libp2p.DisableMetrics(),
 	}, opts...)...)
 	if err != nil {

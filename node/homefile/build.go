@@ -70,6 +70,7 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 		c.InitialAimW = gridmesh.W(*f.TargetW) // the home aims there until its first plan
 	}
 	c.Raft.DataDir = filepath.Join(f.DataDir, "raft")
+	c.DataDir = f.DataDir
 	if a := f.Admission; a != nil {
 		adm, err := node.LoadAdmission(a.NeighborhoodKey, a.Certificate, time.Now())
 		if err != nil {

@@ -27,9 +27,10 @@ type File struct {
 	NAT NAT `yaml:"nat"`
 	// Bootstrap are multiaddrs (with /p2p/<id>) of homes to dial first.
 	Bootstrap []string `yaml:"bootstrap"`
-	// DataDir holds the home's identity key and Raft state.
+	// DataDir holds the home's identity key, Raft state and energy
+	// totals.
 	DataDir string `yaml:"data_dir"`
-	// HTTP is the status endpoint's address ("" = none).
+	// HTTP is the address of the status and metrics endpoint ("" = none).
 	HTTP string `yaml:"http"`
 	// Raft says how the neighborhood's Raft group forms: by itself from
 	// the homes it finds (the default), or from a configured list.
