@@ -103,6 +103,7 @@ func (n *Node) planOnce(ctx context.Context, table *telemetryTable) error {
 	}
 	plan.Epoch = epoch
 	n.stats.plansCommitted.Add(1)
+	n.planLog.committed(epoch, began, n.now()) // GET /plans (planlog.go)
 	lo, _ := n.deps.Observer.(LeaderObserver)
 	if lo != nil {
 		lo.PlanCommitted(n.cfg.Home, n.cfg.Neighborhood, epoch, began, n.now())
@@ -122,6 +123,7 @@ func (n *Node) planOnce(ctx context.Context, table *telemetryTable) error {
 	if lo != nil {
 		lo.PlanPublished(n.cfg.Home, n.cfg.Neighborhood, epoch, n.now())
 	}
+	n.planLog.published(epoch, n.now()) // GET /plans (planlog.go)
 	if err := n.nbhd.PublishPlan(ctx, plan); err != nil {
 		return fmt.Errorf("publish plan %v: %w", epoch, err)
 	}

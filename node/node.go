@@ -65,6 +65,7 @@ type Node struct {
 	history  forecastHistory // the dispatch goroutine's (forecast.go)
 	region   regionState     // the region's view (region.go)
 	httpAddr atomic.Value    // string: the status endpoint's bound address
+	planLog  planLog         // GET /plans: plans applied, committed, published (planlog.go)
 }
 
 // New validates the configuration and allocates the node. It starts

@@ -213,6 +213,7 @@ func (n *Node) serveHTTP(ctx context.Context) error {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(n.Status()) // the client went away; nothing to do
 	})
+	mux.HandleFunc("GET /plans", n.servePlanLog) // planlog.go
 	ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("status endpoint: %w", err)
