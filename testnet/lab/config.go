@@ -10,7 +10,7 @@ import (
 )
 
 // Scenarios the lab knows, in the order it runs them.
-var Scenarios = []string{"kill", "stop", "partition", "isolate", "restart-all"}
+var Scenarios = []string{"kill", "stop", "partition", "isolate", "flap", "loss", "restart-all"}
 
 // Config is one lab run.
 type Config struct {
@@ -47,6 +47,12 @@ type Config struct {
 	StopHold time.Duration
 	// PartitionHold: how long a partition lasts.
 	PartitionHold time.Duration
+	// FlapFor: how long a flapping link flaps, down for FlapDown, up for
+	// FlapUp, again and again.
+	FlapFor, FlapDown, FlapUp time.Duration
+	// LossPct of every link's packets is lost for LossFor (loss).
+	LossPct float64
+	LossFor time.Duration
 	// Logger receives the lab's progress; nil discards it.
 	Logger *slog.Logger
 }
@@ -65,6 +71,15 @@ func DefaultConfig() Config {
 		KillDowntime:  10 * time.Second,
 		StopHold:      8 * time.Second, // 8 WAN election timeouts (1 s)
 		PartitionHold: 20 * time.Second,
+		// Down longer than an election at WAN timing (1 s), so the
+		// first down costs a leader its term, and shorter than a plan's
+		// lease (6 s), so a follower's plan could outlive a down; up as
+		// long, time enough for Raft's next heartbeat to get through.
+		FlapFor: 30 * time.Second, FlapDown: 3 * time.Second, FlapUp: 3 * time.Second,
+		// A failing home router or a saturated uplink: far beyond the
+		// lossy profile's 3 %, for longer than Raft's and the plans'
+		// timeouts.
+		LossPct: 30, LossFor: 10 * time.Second,
 	}
 }
 
@@ -113,8 +128,12 @@ func (c Config) Validate() error {
 	if c.RunID != "" && (len(c.RunID) > 8 || strings.Trim(c.RunID, "abcdefghijklmnopqrstuvwxyz0123456789") != "") {
 		errs = append(errs, fmt.Errorf("run ID %q: want at most 8 of [a-z0-9]", c.RunID))
 	}
-	if c.Duration <= 0 || c.PollInterval <= 0 || c.FormTimeout <= 0 || c.KillDowntime <= 0 || c.StopHold <= 0 || c.PartitionHold <= 0 {
+	if c.Duration <= 0 || c.PollInterval <= 0 || c.FormTimeout <= 0 || c.KillDowntime <= 0 || c.StopHold <= 0 || c.PartitionHold <= 0 ||
+		c.FlapFor <= 0 || c.FlapDown <= 0 || c.FlapUp <= 0 || c.LossFor <= 0 {
 		errs = append(errs, errors.New("durations must be positive"))
+	}
+	if c.LossPct < 0 || c.LossPct > 100 {
+		errs = append(errs, fmt.Errorf("loss %v%%: want 0..100", c.LossPct))
 	}
 	return errors.Join(errs...)
 }

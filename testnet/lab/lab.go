@@ -315,6 +315,8 @@ func (l *lab) report(live []bool) *Report {
 		r.Packets.Lost += h.up.lost.Load() + h.down.lost.Load()
 		r.Packets.BurstLost += h.up.burstLost.Load() + h.down.burstLost.Load()
 		r.Packets.QueueDropped += h.up.queueDropped.Load() + h.down.queueDropped.Load()
+		r.Packets.LinkDownDropped += h.up.downDropped.Load() + h.down.downDropped.Load()
+		r.Packets.ImpairedLost += h.up.impairedLost.Load() + h.down.impairedLost.Load()
 	}
 	l.mu.Lock()
 	l.tr.report(r, l.names, l.nbName, live)

@@ -53,6 +53,10 @@ type Report struct {
 	// every home was killed at once and restarted from disk.
 	Isolations  int `json:"isolations"`
 	RestartAlls int `json:"restart_alls"`
+	// Flaps: leaders' links taken down and up again and again;
+	// LossWindows: times every link lost LossPct of its packets.
+	Flaps       int `json:"flaps"`
+	LossWindows int `json:"loss_windows"`
 	// RestartsFromDisk: killed homes restarted from their data directory
 	// that came back in the cluster they had left; Restarts counts every
 	// restart.
@@ -101,6 +105,14 @@ type Fault struct {
 	BackMs float64 `json:"back_ms"`
 	// Minority is a partition's cut-off side.
 	Minority []string `json:"minority,omitempty"`
+	// WithoutPlanMax: the most homes of the neighborhood (of the city,
+	// for loss and restart-all) at one poll that had had a plan and held
+	// none, from the fault until back; LeaderChanges: leaders seen there
+	// over the same window.
+	WithoutPlanMax int `json:"without_plan_max"`
+	LeaderChanges  int `json:"leader_changes"`
+	// Downs: how often a flapping link went down.
+	Downs int `json:"downs,omitempty"`
 }
 
 // LinkReport states a link profile's figures.
@@ -120,6 +132,10 @@ type PacketStats struct {
 	Lost         uint64 `json:"lost"`
 	BurstLost    uint64 `json:"burst_lost"`
 	QueueDropped uint64 `json:"queue_dropped"`
+	// LinkDownDropped and ImpairedLost: dropped by the flap and loss
+	// scenarios, beyond the profile's own losses.
+	LinkDownDropped uint64 `json:"link_down_dropped"`
+	ImpairedLost    uint64 `json:"impaired_lost"`
 }
 
 // ProcessReport counts the homes' processes.

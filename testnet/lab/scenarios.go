@@ -38,6 +38,10 @@ func (l *lab) scenarios(ctx context.Context) {
 			err = l.partition(ctx, nb)
 		case "isolate":
 			err = l.isolate(ctx, nb)
+		case "flap":
+			err = l.flap(ctx, nb)
+		case "loss":
+			err = l.loss(ctx)
 		case "restart-all":
 			err = l.restartAll(ctx)
 		}
@@ -245,8 +249,7 @@ func (l *lab) restartAll(ctx context.Context) error {
 		l.tr.killed(i)
 	}
 	l.tr.restartAlls++
-	f := &faultTrack{Fault: Fault{Kind: "restart-all", AtS: at.Sub(l.start).Seconds(), FailoverMs: -1, BackMs: -1}, at: at}
-	l.tr.faults = append(l.tr.faults, f)
+	f := l.tr.cityFault(at, "restart-all")
 	l.mu.Unlock()
 	l.log.Info("restart-all: every home killed")
 	for _, p := range l.procs {
@@ -276,6 +279,7 @@ func (l *lab) back(ctx context.Context, f *faultTrack, since time.Time, what str
 	}
 	l.mu.Lock()
 	f.BackMs = float64(time.Since(since).Microseconds()) / 1000
+	l.tr.closeFault(f)
 	l.mu.Unlock()
 	return nil
 }
