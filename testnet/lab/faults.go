@@ -72,7 +72,29 @@ func (l *lab) flap(ctx context.Context, nb int) error {
 			l.mu.Unlock()
 		}
 	}
-	return l.back(ctx, f, time.Now(), "flapped "+l.names[v]+" back on its neighborhood's plans", func(t *tracker) bool { return l.settled(t, nb) && t.homes[v].answered })
+	up := time.Now()
+	// The last poll before the link came up found the home as it was
+	// before it went down: judge from polls begun since.
+	if err := l.freshPoll(ctx); err != nil {
+		return err
+	}
+	return l.back(ctx, f, up, "flapped "+l.names[v]+" back on its neighborhood's plans", func(t *tracker) bool { return l.settled(t, nb) && t.homes[v].fresh })
+}
+
+// freshPoll waits until a poll begun after the call has ended: the one
+// under way may have begun before.
+func (l *lab) freshPoll(ctx context.Context) error {
+	for range 2 {
+		l.mu.Lock()
+		ch := l.polled
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // loss lays LossPct of loss over every link for LossFor, then waits

@@ -27,6 +27,7 @@ type lab struct {
 	procs  []*proc
 	net    *network
 	poll   *poller
+	plans  *planGatherer // the homes' plan logs (planlog.go)
 
 	mu     sync.Mutex // guards tr and errs
 	tr     *tracker
@@ -78,6 +79,7 @@ func (l *lab) run(ctx context.Context) (rep *Report, err error) {
 	defer l.stopHomes()
 	l.start = time.Now()
 	l.tr = newTracker(l.start, l.nbOf, l.cfg.Neighborhoods)
+	l.plans = &planGatherer{poll: l.poll, addrs: l.addrs, boot: make([]string, len(l.addrs)), hist: newPlanHistory(l.nbOf, l.cfg.Neighborhoods)}
 	for _, p := range l.procs {
 		if err := p.start(); err != nil {
 			return nil, err
@@ -88,6 +90,9 @@ func (l *lab) run(ctx context.Context) (rep *Report, err error) {
 	pollsDone := make(chan struct{})
 	go func() { defer close(pollsDone); l.pollLoop(pctx) }()
 	defer func() { stopPolls(); <-pollsDone }()
+	plansDone := make(chan struct{})
+	go func() { defer close(plansDone); l.planLoop(pctx) }()
+	defer func() { stopPolls(); <-plansDone }()
 
 	l.scenarios(ctx)
 	if err := sleep(ctx, time.Until(l.start.Add(l.cfg.Duration))); err != nil {
@@ -95,6 +100,8 @@ func (l *lab) run(ctx context.Context) (rep *Report, err error) {
 	}
 	stopPolls()
 	<-pollsDone
+	<-plansDone
+	l.plans.gatherAll(ctx) // what the homes logged since the last round
 	live := make([]bool, len(l.procs))
 	for i, p := range l.procs {
 		live[i] = p.running()
@@ -321,6 +328,13 @@ func (l *lab) report(live []bool) *Report {
 	l.mu.Lock()
 	l.tr.report(r, l.names, l.nbName, live)
 	r.Errors = append([]string{}, l.errs...)
+	l.plans.mu.Lock()
+	r.Linearizability = l.plans.hist.check(l.nbName)
+	l.plans.mu.Unlock()
+	r.Linearizable, r.LinearizabilityOps = r.Linearizability.Result == "ok", r.Linearizability.Operations
+	if r.Linearizability.Result == "illegal" {
+		r.Errors = append(r.Errors, fmt.Sprintf("plan history not linearizable in %v (%d applied before published)", r.Linearizability.Illegal, r.Linearizability.AppliedBeforePublished))
+	}
 	if r.Faults == nil {
 		r.Faults = []Fault{}
 	}

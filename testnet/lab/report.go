@@ -45,6 +45,13 @@ type Report struct {
 	// were newer than its leader's last plan the majority held; a
 	// minority cannot commit, so anything but 0 is a breach.
 	MinorityPlansApplied uint64 `json:"minority_plans_applied"`
+	// Linearizable: every neighborhood's plan history, gathered from the
+	// homes' plan logs (GET /plans), checked by porcupine against one
+	// register holding the newest committed plan (linearize.go);
+	// LinearizabilityOps: the operations checked.
+	Linearizable       bool                  `json:"linearizable"`
+	LinearizabilityOps int                   `json:"linearizability_ops"`
+	Linearizability    LinearizabilityReport `json:"linearizability"`
 
 	Kills      int `json:"kills"`
 	Stops      int `json:"stops"`

@@ -108,6 +108,9 @@ func (l *lab) failedOver(ctx context.Context, f *faultTrack, timeout time.Durati
 func (l *lab) kill(ctx context.Context, nb int) error {
 	v := l.leader(nb)
 	p := l.procs[v]
+	// Its plan log is read first: what it logs between this read and
+	// the kill is lost with it.
+	_ = l.plans.gather(ctx, v) // unanswered: read nothing more
 	if err := p.signal(syscall.SIGKILL); err != nil {
 		return err
 	}
@@ -238,6 +241,7 @@ func (l *lab) isolate(ctx context.Context, nb int) error {
 // KillDowntime later: the neighborhoods must come back as the clusters
 // they were, founding none.
 func (l *lab) restartAll(ctx context.Context) error {
+	l.plans.gatherAll(ctx)
 	for _, p := range l.procs {
 		if err := p.signal(syscall.SIGKILL); err != nil {
 			return err

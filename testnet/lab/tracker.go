@@ -37,6 +37,7 @@ type tracker struct {
 type homeTrack struct {
 	last     status
 	answered bool
+	fresh    bool // answered at the last poll: last is not an older answer
 	// totals of the counters of incarnations that have ended.
 	founded, merges, refusedStale uint64
 	restarted                     bool   // current incarnation is a restart
@@ -91,6 +92,7 @@ func (t *tracker) observe(now time.Time, ss []sample) {
 		leaders[i] = -1
 	}
 	for i, s := range ss {
+		t.homes[i].fresh = s.ok
 		if !s.ok {
 			continue
 		}
