@@ -53,6 +53,13 @@ type Config struct {
 	// LossPct of every link's packets is lost for LossFor (loss).
 	LossPct float64
 	LossFor time.Duration
+	// Kills: how many times the kill scenario runs, on the
+	// neighborhoods in turn (the failover benchmark: 50 and more).
+	Kills int
+	// SampleProcs, when positive, is how often the lab reads every
+	// home's CPU time and memory from /proc, from the neighborhoods'
+	// forming to the end (report: process_usage).
+	SampleProcs time.Duration
 	// Logger receives the lab's progress; nil discards it.
 	Logger *slog.Logger
 }
@@ -80,7 +87,24 @@ func DefaultConfig() Config {
 		// lossy profile's 3 %, for longer than Raft's and the plans'
 		// timeouts.
 		LossPct: 30, LossFor: 10 * time.Second,
+		Kills: 1,
 	}
+}
+
+// runs lists the faults a run injects, in order: Scenarios with kill
+// repeated kills times.
+func runs(scenarios []string, kills int) []string {
+	var out []string
+	for _, s := range scenarios {
+		n := 1
+		if s == "kill" {
+			n = kills
+		}
+		for range n {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // ParseScenarios reads a comma-separated list.
@@ -131,6 +155,9 @@ func (c Config) Validate() error {
 	if c.Duration <= 0 || c.PollInterval <= 0 || c.FormTimeout <= 0 || c.KillDowntime <= 0 || c.StopHold <= 0 || c.PartitionHold <= 0 ||
 		c.FlapFor <= 0 || c.FlapDown <= 0 || c.FlapUp <= 0 || c.LossFor <= 0 {
 		errs = append(errs, errors.New("durations must be positive"))
+	}
+	if c.Kills < 1 || c.SampleProcs < 0 {
+		errs = append(errs, fmt.Errorf("kills %d, sampling every %v: want at least one kill and no negative period", c.Kills, c.SampleProcs))
 	}
 	if c.LossPct < 0 || c.LossPct > 100 {
 		errs = append(errs, fmt.Errorf("loss %v%%: want 0..100", c.LossPct))

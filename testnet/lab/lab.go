@@ -29,9 +29,10 @@ type lab struct {
 	poll   *poller
 	plans  *planGatherer // the homes' plan logs (planlog.go)
 
-	mu     sync.Mutex // guards tr and errs
+	mu     sync.Mutex // guards tr, errs and usage
 	tr     *tracker
 	errs   []string
+	usage  []usageTrack  // per home, when sampling (procusage.go)
 	polled chan struct{} // closed and replaced after each poll
 }
 
@@ -90,6 +91,15 @@ func (l *lab) run(ctx context.Context) (rep *Report, err error) {
 	pollsDone := make(chan struct{})
 	go func() { defer close(pollsDone); l.pollLoop(pctx) }()
 	defer func() { stopPolls(); <-pollsDone }()
+	l.usage = make([]usageTrack, len(l.procs))
+	samplesDone := make(chan struct{})
+	go func() {
+		defer close(samplesDone)
+		if l.cfg.SampleProcs > 0 {
+			l.sampleProcs(pctx)
+		}
+	}()
+	defer func() { stopPolls(); <-samplesDone }()
 	plansDone := make(chan struct{})
 	go func() { defer close(plansDone); l.planLoop(pctx) }()
 	defer func() { stopPolls(); <-plansDone }()
@@ -101,6 +111,7 @@ func (l *lab) run(ctx context.Context) (rep *Report, err error) {
 	stopPolls()
 	<-pollsDone
 	<-plansDone
+	<-samplesDone
 	l.plans.gatherAll(ctx) // what the homes logged since the last round
 	live := make([]bool, len(l.procs))
 	for i, p := range l.procs {
@@ -332,6 +343,12 @@ func (l *lab) report(live []bool) *Report {
 	r.Linearizability = l.plans.hist.check(l.nbName)
 	l.plans.mu.Unlock()
 	r.Linearizable, r.LinearizabilityOps = r.Linearizability.Result == "ok", r.Linearizability.Operations
+	r.Failover = summarize(r.FailoverMs)
+	if l.cfg.SampleProcs > 0 {
+		for i := range l.usage {
+			r.ProcessUsage = append(r.ProcessUsage, l.usage[i].usage(l.names[i]))
+		}
+	}
 	if r.Linearizability.Result == "illegal" {
 		r.Errors = append(r.Errors, fmt.Sprintf("plan history not linearizable in %v (%d applied before published)", r.Linearizability.Illegal, r.Linearizability.AppliedBeforePublished))
 	}

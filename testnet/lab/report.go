@@ -3,7 +3,9 @@ package lab
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
+	"slices"
 )
 
 // Report is what a lab run measured. Keys shared with the in-process
@@ -27,6 +29,8 @@ type Report struct {
 	// partition) held a valid plan of a newer term. Polls are
 	// PollInterval apart: that is the figures' resolution.
 	FailoverMs []float64 `json:"failover_ms"`
+	// Failover summarizes FailoverMs.
+	Failover FailoverSummary `json:"failover"`
 	// Faults lists what the lab did, in order, and what it measured.
 	Faults []Fault `json:"faults"`
 	// HomesWithoutValidPlanMax: the most homes at one poll that had had a
@@ -74,6 +78,9 @@ type Report struct {
 	NewClustersAfterRestart uint64 `json:"new_clusters_after_restart"`
 
 	Processes ProcessReport `json:"processes"`
+	// ProcessUsage: every home's CPU and memory from /proc, when
+	// sampled (Config.SampleProcs).
+	ProcessUsage []ProcessUsage `json:"process_usage,omitempty"`
 	// Errors lists what went wrong; empty on a clean run.
 	Errors []string `json:"errors"`
 }
@@ -168,4 +175,36 @@ func (r *Report) WriteFile(path string) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+// FailoverSummary: the failovers seen, their nearest-rank percentiles
+// and maximum in ms, and the faults after which none was seen (within
+// the wait: -1 in FailoverMs).
+type FailoverSummary struct {
+	Samples int     `json:"samples"`
+	Missed  int     `json:"missed"`
+	P50Ms   float64 `json:"p50_ms"`
+	P99Ms   float64 `json:"p99_ms"`
+	MaxMs   float64 `json:"max_ms"`
+}
+
+// summarize sums up failovers in ms (-1: not seen).
+func summarize(ms []float64) FailoverSummary {
+	var seen []float64
+	var s FailoverSummary
+	for _, v := range ms {
+		if v < 0 {
+			s.Missed++
+			continue
+		}
+		seen = append(seen, v)
+	}
+	s.Samples = len(seen)
+	if len(seen) == 0 {
+		return s
+	}
+	slices.Sort(seen)
+	rank := func(p float64) float64 { return seen[max(0, int(math.Ceil(p*float64(len(seen))))-1)] }
+	s.P50Ms, s.P99Ms, s.MaxMs = rank(0.50), rank(0.99), seen[len(seen)-1]
+	return s
 }

@@ -22,7 +22,7 @@ func (l *lab) scenarios(ctx context.Context) {
 		return
 	}
 	l.log.Info("formed", "after", time.Since(l.start).Round(time.Millisecond))
-	for k, s := range l.cfg.Scenarios {
+	for k, s := range runs(l.cfg.Scenarios, l.cfg.Kills) {
 		nb := k % l.cfg.Neighborhoods
 		if err := l.waitFor(ctx, settleTimeout, fmt.Sprintf("neighborhood %s settled before %s", l.nbName[nb], s), func(t *tracker) bool { return l.settled(t, nb) }); err != nil {
 			l.fail(err)
