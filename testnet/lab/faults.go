@@ -110,5 +110,9 @@ func (l *lab) loss(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return l.back(ctx, f, time.Now(), "every neighborhood settled after the loss", l.formed)
+	lifted := time.Now()
+	if err := l.freshPoll(ctx); err != nil {
+		return err
+	}
+	return l.back(ctx, f, lifted, "every neighborhood settled after the loss", l.formed)
 }
