@@ -100,8 +100,14 @@ type ProcessUsage struct {
 	Role    string  `json:"role"`
 	WindowS float64 `json:"window_s"`
 	Samples int     `json:"samples"`
-	// CPUPct: CPU time (user + system) over the window, in % of one core.
-	CPUPct float64 `json:"cpu_pct"`
+	// CPUPct: CPU time (user + system) over the window, in % of one core;
+	// CPUPctLeader and CPUPctMember the same over the intervals between
+	// samples that began with the home leading, and not (0 when there
+	// were none); LeaderS the time it led.
+	CPUPct       float64 `json:"cpu_pct"`
+	CPUPctLeader float64 `json:"cpu_pct_leader"`
+	CPUPctMember float64 `json:"cpu_pct_member"`
+	LeaderS      float64 `json:"leader_s"`
 	// RSSMeanMB, RSSMaxMB: resident memory over the samples; RSSPeakMB
 	// the kernel's high-water mark (VmHWM) since the process started.
 	RSSMeanMB float64 `json:"rss_mean_mb"`
@@ -116,13 +122,24 @@ type usageTrack struct {
 	firstCPU, lastCPU   uint64
 	rssSum, rssMax, hwm uint64
 	samples, led        int
+	leading             bool // at the last sample
+	// CPU ticks and time over intervals that began leading, and not.
+	leaderTicks, memberTicks uint64
+	leaderTime, memberTime   time.Duration
 }
 
 // add folds a sample of pid at now; a new pid (a restart) starts over.
 func (u *usageTrack) add(now time.Time, pid int, p procStat, leading bool) {
 	if pid != u.pid || u.samples == 0 {
-		*u = usageTrack{pid: pid, first: now, firstCPU: p.cpuTicks}
+		*u = usageTrack{pid: pid, first: now, last: now, firstCPU: p.cpuTicks, lastCPU: p.cpuTicks}
 	}
+	dt, dc := now.Sub(u.last), p.cpuTicks-u.lastCPU
+	if u.leading {
+		u.leaderTime, u.leaderTicks = u.leaderTime+dt, u.leaderTicks+dc
+	} else {
+		u.memberTime, u.memberTicks = u.memberTime+dt, u.memberTicks+dc
+	}
+	u.leading = leading
 	u.last, u.lastCPU = now, p.cpuTicks
 	u.rssSum += p.rssKB
 	u.rssMax = max(u.rssMax, p.rssKB)
@@ -147,9 +164,15 @@ func (u *usageTrack) usage(home string) ProcessUsage {
 	}
 	w := u.last.Sub(u.first)
 	r.WindowS = w.Seconds()
-	if w > 0 {
-		r.CPUPct = 100 * float64(u.lastCPU-u.firstCPU) / userHZ / w.Seconds()
+	pct := func(ticks uint64, d time.Duration) float64 {
+		if d <= 0 {
+			return 0
+		}
+		return 100 * float64(ticks) / userHZ / d.Seconds()
 	}
+	r.CPUPct = pct(u.lastCPU-u.firstCPU, w)
+	r.CPUPctLeader, r.CPUPctMember = pct(u.leaderTicks, u.leaderTime), pct(u.memberTicks, u.memberTime)
+	r.LeaderS = u.leaderTime.Seconds()
 	r.RSSMeanMB = float64(u.rssSum) / float64(u.samples) / 1024
 	r.RSSMaxMB, r.RSSPeakMB = float64(u.rssMax)/1024, float64(u.hwm)/1024
 	return r
@@ -175,7 +198,9 @@ func (l *lab) sampleProcs(ctx context.Context) {
 				continue // it exited meanwhile
 			}
 			l.mu.Lock()
-			leading := l.tr.homes[i].fresh && l.tr.homes[i].last.IsLeader
+			// As last seen: a poll lost to a busy machine does not
+			// depose it.
+			leading := l.tr.homes[i].answered && l.tr.homes[i].last.IsLeader
 			l.usage[i].add(now, pid, ps, leading)
 			l.mu.Unlock()
 		}

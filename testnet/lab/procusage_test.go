@@ -64,13 +64,22 @@ func TestUsageTrack(t *testing.T) {
 	u.add(t0.Add(100*time.Second), 10, procStat{cpuTicks: 550, rssKB: 25600, hwmKB: 30720}, true)
 	got := u.usage("h00")
 	// 50 ticks = 0.5 s of CPU in 100 s: 0.5 % of a core.
-	if got.Role != "leader" || got.Samples != 3 || got.WindowS != 100 || math.Abs(got.CPUPct-0.5) > 1e-9 || got.RSSMaxMB != 30 || got.RSSMeanMB != 25 || got.RSSPeakMB != 30 {
+	if got.Role != "leader" || got.Samples != 3 || got.WindowS != 100 || math.Abs(got.CPUPct-0.5) > 1e-9 || math.Abs(got.CPUPctLeader-0.5) > 1e-9 || got.CPUPctMember != 0 ||
+		got.RSSMaxMB != 30 || got.RSSMeanMB != 25 || got.RSSPeakMB != 30 {
 		t.Errorf("usage %+v", got)
 	}
 	u.add(t0.Add(200*time.Second), 11, procStat{cpuTicks: 3, rssKB: 10240, hwmKB: 10240}, false)
 	u.add(t0.Add(210*time.Second), 11, procStat{cpuTicks: 13, rssKB: 10240, hwmKB: 10240}, true)
 	if got := u.usage("h00"); got.Role != "both" || got.Samples != 2 || got.WindowS != 10 || math.Abs(got.CPUPct-1) > 1e-9 || got.RSSMaxMB != 10 {
 		t.Errorf("after a restart: %+v", got)
+	}
+	// It leads from 210 s: 20 ticks in the next 10 s (2 %), then 5 in
+	// 10 s as a member again (0.5 %) after 10 s as member before (1 %).
+	u.add(t0.Add(220*time.Second), 11, procStat{cpuTicks: 33, rssKB: 10240, hwmKB: 10240}, false)
+	u.add(t0.Add(230*time.Second), 11, procStat{cpuTicks: 38, rssKB: 10240, hwmKB: 10240}, false)
+	got = u.usage("h00")
+	if math.Abs(got.CPUPctLeader-2) > 1e-9 || math.Abs(got.CPUPctMember-0.75) > 1e-9 || got.LeaderS != 10 {
+		t.Errorf("by role: %+v; want leader 2 %% over 10 s, member 0.75 %%", got)
 	}
 }
 
