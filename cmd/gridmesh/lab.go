@@ -27,6 +27,7 @@ func labCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.IntVar(&cfg.Kills, "kills", cfg.Kills, "how many times the kill scenario runs, on the neighborhoods in turn (the failover benchmark)")
 	fs.DurationVar(&cfg.KillDowntime, "kill-downtime", cfg.KillDowntime, "how long a killed home stays down before it restarts from its data directory")
 	fs.DurationVar(&cfg.SampleProcs, "sample-procs", 0, "read every home's CPU and memory from /proc this often once formed (0: off; report process_usage)")
+	fs.DurationVar(&cfg.PollInterval, "poll-interval", cfg.PollInterval, "how often every home's /status is read (the failover figures' resolution)")
 	dir := fs.String("dir", "", "where the homes' files, data and logs go (default: a new temporary directory, kept)")
 	report := fs.String("report", "lab-report.json", "where to write the JSON report")
 	logLevel := fs.String("log-level", "info", "the lab's log level on stderr: debug, info, warn, error, off")
