@@ -87,31 +87,16 @@ func (l *lab) run(ctx context.Context) (rep *Report, err error) {
 		}
 	}
 	l.log.Info("homes started", "homes", len(l.procs), "link", l.cfg.Link, "dir", l.cfg.Dir)
-	pctx, stopPolls := context.WithCancel(ctx)
-	pollsDone := make(chan struct{})
-	go func() { defer close(pollsDone); l.pollLoop(pctx) }()
-	defer func() { stopPolls(); <-pollsDone }()
-	l.usage = make([]usageTrack, len(l.procs))
-	samplesDone := make(chan struct{})
-	go func() {
-		defer close(samplesDone)
-		if l.cfg.SampleProcs > 0 {
-			l.sampleProcs(pctx)
-		}
-	}()
-	defer func() { stopPolls(); <-samplesDone }()
-	plansDone := make(chan struct{})
-	go func() { defer close(plansDone); l.planLoop(pctx) }()
-	defer func() { stopPolls(); <-plansDone }()
+	octx, stopObservers := context.WithCancel(ctx)
+	waitObservers := l.startObservers(octx)
+	defer func() { stopObservers(); waitObservers() }()
 
 	l.scenarios(ctx)
 	if err := sleep(ctx, time.Until(l.start.Add(l.cfg.Duration))); err != nil {
 		return nil, fmt.Errorf("lab interrupted: %w", err)
 	}
-	stopPolls()
-	<-pollsDone
-	<-plansDone
-	<-samplesDone
+	stopObservers()
+	waitObservers()
 	l.plans.gatherAll(ctx) // what the homes logged since the last round
 	live := make([]bool, len(l.procs))
 	for i, p := range l.procs {
@@ -119,6 +104,20 @@ func (l *lab) run(ctx context.Context) (rep *Report, err error) {
 	}
 	l.stopHomes()
 	return l.report(live), nil
+}
+
+// startObservers starts the lab's observers until ctx ends: status
+// polls, plan log reads and, when asked, /proc samples. The function
+// returned waits for them to end.
+func (l *lab) startObservers(ctx context.Context) (wait func()) {
+	l.usage = make([]usageTrack, len(l.procs))
+	var wg sync.WaitGroup
+	wg.Go(func() { l.pollLoop(ctx) })
+	wg.Go(func() { l.planLoop(ctx) })
+	if l.cfg.SampleProcs > 0 {
+		wg.Go(func() { l.sampleProcs(ctx) })
+	}
+	return wg.Wait
 }
 
 // writeHomes writes every home's file, creates its identity key and
@@ -339,19 +338,7 @@ func (l *lab) report(live []bool) *Report {
 	l.mu.Lock()
 	l.tr.report(r, l.names, l.nbName, live)
 	r.Errors = append([]string{}, l.errs...)
-	l.plans.mu.Lock()
-	r.Linearizability = l.plans.hist.check(l.nbName)
-	l.plans.mu.Unlock()
-	r.Linearizable, r.LinearizabilityOps = r.Linearizability.Result == "ok", r.Linearizability.Operations
-	r.Failover = summarize(r.FailoverMs)
-	if l.cfg.SampleProcs > 0 {
-		for i := range l.usage {
-			r.ProcessUsage = append(r.ProcessUsage, l.usage[i].usage(l.names[i]))
-		}
-	}
-	if r.Linearizability.Result == "illegal" {
-		r.Errors = append(r.Errors, fmt.Sprintf("plan history not linearizable in %v (%d applied before published)", r.Linearizability.Illegal, r.Linearizability.AppliedBeforePublished))
-	}
+	l.reportChecks(r)
 	if r.Faults == nil {
 		r.Faults = []Fault{}
 	}
@@ -373,4 +360,22 @@ func (l *lab) report(live []bool) *Report {
 		r.Processes.LogErrors += countLogErrors(p.logPath)
 	}
 	return r
+}
+
+// reportChecks adds the plan history's check, the failovers' summary
+// and the processes' usage to r. Call with l.mu held.
+func (l *lab) reportChecks(r *Report) {
+	l.plans.mu.Lock()
+	r.Linearizability = l.plans.hist.check(l.nbName)
+	l.plans.mu.Unlock()
+	r.Linearizable, r.LinearizabilityOps = r.Linearizability.Result == "ok", r.Linearizability.Operations
+	if r.Linearizability.Result == "illegal" {
+		r.Errors = append(r.Errors, fmt.Sprintf("plan history not linearizable in %v (%d applied before published)", r.Linearizability.Illegal, r.Linearizability.AppliedBeforePublished))
+	}
+	r.Failover = summarize(r.FailoverMs)
+	if l.cfg.SampleProcs > 0 {
+		for i := range l.usage {
+			r.ProcessUsage = append(r.ProcessUsage, l.usage[i].usage(l.names[i]))
+		}
+	}
 }
