@@ -119,6 +119,7 @@ func (n *Node) commitAndPublish(ctx context.Context, plan gridmesh.Plan) error {
 	}
 	plan.Epoch = epoch
 	n.stats.plansCommitted.Add(1)
+	n.planLog.committed(epoch, began, n.now()) // GET /plans (planlog.go)
 	lo, _ := n.deps.Observer.(LeaderObserver)
 	if lo != nil {
 		lo.PlanCommitted(n.cfg.Home, n.cfg.Neighborhood, epoch, began, n.now())
@@ -138,6 +139,7 @@ func (n *Node) commitAndPublish(ctx context.Context, plan gridmesh.Plan) error {
 	if lo != nil {
 		lo.PlanPublished(n.cfg.Home, n.cfg.Neighborhood, epoch, n.now())
 	}
+	n.planLog.published(epoch, n.now()) // GET /plans (planlog.go)
 	if err := n.nbhd.PublishPlan(ctx, plan); err != nil {
 		return fmt.Errorf("publish plan %v: %w", epoch, err)
 	}

@@ -92,6 +92,7 @@ func (r *loopRunner) tick(ctx context.Context) error {
 			}
 			r.n.stats.plansAccepted.Add(1)
 			r.step(now)
+			r.n.planLog.applied(p, now, r.n.now()) // GET /plans (planlog.go)
 			if r.n.deps.Observer != nil {
 				r.n.deps.Observer.PlanApplied(r.n.cfg.Home, r.n.cfg.Neighborhood, p.Epoch, p.Target, now)
 			}

@@ -90,6 +90,9 @@ type Node struct {
 	// totals (metrics.go, energy.go).
 	metrics *metrics
 	energy  *energyMeter
+	// planLog serves GET /plans: plans applied, committed and published
+	// (planlog.go).
+	planLog planLog
 }
 
 // New validates the configuration and allocates the node. It starts

@@ -262,6 +262,7 @@ func (n *Node) serveHTTP(ctx context.Context, ln net.Listener) error {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(n.Status()) // the client went away; nothing to do
 	})
+	mux.HandleFunc("GET /plans", n.servePlanLog)   // planlog.go
 	mux.Handle("GET /metrics", n.metricsHandler()) // metrics.go
 	n.httpListener.Store(&ln)
 	defer n.httpListener.Store(nil)

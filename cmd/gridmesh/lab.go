@@ -25,6 +25,10 @@ func labCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&cfg.Link, "link", cfg.Link, "every home's link: "+strings.Join(lab.ProfileNames, ", ")+" (docs/LAB.md)")
 	scenario := fs.String("scenario", strings.Join(cfg.Scenarios, ","), "comma-separated faults: "+strings.Join(lab.Scenarios, ", ")+" (empty: none)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed for the homes' devices and the links' losses")
+	fs.IntVar(&cfg.Kills, "kills", cfg.Kills, "how many times the kill scenario runs, on the neighborhoods in turn (the failover benchmark)")
+	fs.DurationVar(&cfg.KillDowntime, "kill-downtime", cfg.KillDowntime, "how long a killed home stays down before it restarts from its data directory")
+	fs.DurationVar(&cfg.SampleProcs, "sample-procs", 0, "read every home's CPU and memory from /proc this often once formed (0: off; report process_usage)")
+	fs.DurationVar(&cfg.PollInterval, "poll-interval", cfg.PollInterval, "how often every home's /status is read (the failover figures' resolution)")
 	dir := fs.String("dir", "", "where the homes' files, data and logs go (default: a new temporary directory, kept)")
 	report := fs.String("report", "lab-report.json", "where to write the JSON report")
 	logLevel := fs.String("log-level", "info", "the lab's log level on stderr: debug, info, warn, error, off")
@@ -61,8 +65,8 @@ func labCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := rep.WriteFile(*report); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "lab %s: %d homes, %d neighborhoods, %s link, %.0f s; failover ms %v; stale plans applied %d; minority plans applied %d; report %s; homes' files and logs in %s\n",
-		rep.RunID, rep.Homes, rep.Neighborhoods, rep.Link, rep.DurationS, rep.FailoverMs, rep.StalePlansApplied, rep.MinorityPlansApplied, *report, cfg.Dir)
+	fmt.Fprintf(stdout, "lab %s: %d homes, %d neighborhoods, %s link, %.0f s; failover ms %v; stale plans applied %d; minority plans applied %d; linearizable %v (%d operations); report %s; homes' files and logs in %s\n",
+		rep.RunID, rep.Homes, rep.Neighborhoods, rep.Link, rep.DurationS, rep.FailoverMs, rep.StalePlansApplied, rep.MinorityPlansApplied, rep.Linearizable, rep.LinearizabilityOps, *report, cfg.Dir)
 	if len(rep.Errors) > 0 {
 		return errors.New("the lab reported errors:\n  " + strings.Join(rep.Errors, "\n  "))
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 // Scenarios the lab knows, in the order it runs them.
-var Scenarios = []string{"kill", "stop", "partition", "isolate", "restart-all"}
+var Scenarios = []string{"kill", "stop", "partition", "isolate", "flap", "loss", "restart-all"}
 
 // Config is one lab run.
 type Config struct {
@@ -50,6 +50,19 @@ type Config struct {
 	StopHold time.Duration
 	// PartitionHold: how long a partition lasts.
 	PartitionHold time.Duration
+	// FlapFor: how long a flapping link flaps, down for FlapDown, up for
+	// FlapUp, again and again.
+	FlapFor, FlapDown, FlapUp time.Duration
+	// LossPct of every link's packets is lost for LossFor (loss).
+	LossPct float64
+	LossFor time.Duration
+	// Kills: how many times the kill scenario runs, on the
+	// neighborhoods in turn (the failover benchmark: 50 and more).
+	Kills int
+	// SampleProcs, when positive, is how often the lab reads every
+	// home's CPU time and memory from /proc, from the neighborhoods'
+	// forming to the end (report: process_usage).
+	SampleProcs time.Duration
 	// Logger receives the lab's progress; nil discards it.
 	Logger *slog.Logger
 }
@@ -68,7 +81,33 @@ func DefaultConfig() Config {
 		KillDowntime:  10 * time.Second,
 		StopHold:      8 * time.Second, // 8 WAN election timeouts (1 s)
 		PartitionHold: 20 * time.Second,
+		// Down longer than an election at WAN timing (1 s), so the
+		// first down costs a leader its term, and shorter than a plan's
+		// lease (6 s), so a follower's plan could outlive a down; up as
+		// long, time enough for Raft's next heartbeat to get through.
+		FlapFor: 30 * time.Second, FlapDown: 3 * time.Second, FlapUp: 3 * time.Second,
+		// A failing home router or a saturated uplink: far beyond the
+		// lossy profile's 3 %, for longer than Raft's and the plans'
+		// timeouts.
+		LossPct: 30, LossFor: 10 * time.Second,
+		Kills: 1,
 	}
+}
+
+// runs lists the faults a run injects, in order: Scenarios with kill
+// repeated kills times.
+func runs(scenarios []string, kills int) []string {
+	var out []string
+	for _, s := range scenarios {
+		n := 1
+		if s == "kill" {
+			n = kills
+		}
+		for range n {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // ParseScenarios reads a comma-separated list.
@@ -121,8 +160,15 @@ func (c Config) Validate() error {
 	if c.RunID != "" && (len(c.RunID) > 8 || strings.Trim(c.RunID, "abcdefghijklmnopqrstuvwxyz0123456789") != "") {
 		errs = append(errs, fmt.Errorf("run ID %q: want at most 8 of [a-z0-9]", c.RunID))
 	}
-	if c.Duration <= 0 || c.PollInterval <= 0 || c.FormTimeout <= 0 || c.KillDowntime <= 0 || c.StopHold <= 0 || c.PartitionHold <= 0 {
+	if c.Duration <= 0 || c.PollInterval <= 0 || c.FormTimeout <= 0 || c.KillDowntime <= 0 || c.StopHold <= 0 || c.PartitionHold <= 0 ||
+		c.FlapFor <= 0 || c.FlapDown <= 0 || c.FlapUp <= 0 || c.LossFor <= 0 {
 		errs = append(errs, errors.New("durations must be positive"))
+	}
+	if c.Kills < 1 || c.SampleProcs < 0 {
+		errs = append(errs, fmt.Errorf("kills %d, sampling every %v: want at least one kill and no negative period", c.Kills, c.SampleProcs))
+	}
+	if c.LossPct < 0 || c.LossPct > 100 {
+		errs = append(errs, fmt.Errorf("loss %v%%: want 0..100", c.LossPct))
 	}
 	return errors.Join(errs...)
 }

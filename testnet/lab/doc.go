@@ -4,10 +4,12 @@
 // like home broadband, and injects faults the way an operating system
 // would: SIGKILL, SIGSTOP/SIGCONT, packets dropped by nftables.
 //
-// The lab observes homes only from outside: their /status over HTTP,
-// their log files and their exit statuses. It imports no package that
-// holds a node's memory (only the root package gridmesh, node/homefile
-// and internal/...).
+// The lab observes homes only from outside: their /status and their
+// plan logs (/plans) over HTTP, their processes in /proc, their log
+// files and their exit statuses. It imports no package that holds a
+// node's memory (only the root package gridmesh, node/homefile,
+// internal/... and external modules: porcupine checks the plan
+// histories).
 //
 // Topology: one namespace per home (gml-<run>-h<i>) and one router
 // namespace (gml-<run>-r). Every home has one point-to-point link to the

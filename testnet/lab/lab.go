@@ -28,10 +28,12 @@ type lab struct {
 	procs  []*proc
 	net    *network
 	poll   *poller
+	plans  *planGatherer // the homes' plan logs (planlog.go)
 
-	mu     sync.Mutex // guards tr and errs
+	mu     sync.Mutex // guards tr, errs and usage
 	tr     *tracker
 	errs   []string
+	usage  []usageTrack  // per home, when sampling (procusage.go)
 	polled chan struct{} // closed and replaced after each poll
 }
 
@@ -79,29 +81,44 @@ func (l *lab) run(ctx context.Context) (rep *Report, err error) {
 	defer l.stopHomes()
 	l.start = time.Now()
 	l.tr = newTracker(l.start, l.nbOf, l.cfg.Neighborhoods)
+	l.plans = &planGatherer{poll: l.poll, addrs: l.addrs, boot: make([]string, len(l.addrs)), hist: newPlanHistory(l.nbOf, l.cfg.Neighborhoods)}
 	for _, p := range l.procs {
 		if err := p.start(); err != nil {
 			return nil, err
 		}
 	}
 	l.log.Info("homes started", "homes", len(l.procs), "link", l.cfg.Link, "dir", l.cfg.Dir)
-	pctx, stopPolls := context.WithCancel(ctx)
-	pollsDone := make(chan struct{})
-	go func() { defer close(pollsDone); l.pollLoop(pctx) }()
-	defer func() { stopPolls(); <-pollsDone }()
+	octx, stopObservers := context.WithCancel(ctx)
+	waitObservers := l.startObservers(octx)
+	defer func() { stopObservers(); waitObservers() }()
 
 	l.scenarios(ctx)
 	if err := sleep(ctx, time.Until(l.start.Add(l.cfg.Duration))); err != nil {
 		return nil, fmt.Errorf("lab interrupted: %w", err)
 	}
-	stopPolls()
-	<-pollsDone
+	stopObservers()
+	waitObservers()
+	l.plans.gatherAll(ctx) // what the homes logged since the last round
 	live := make([]bool, len(l.procs))
 	for i, p := range l.procs {
 		live[i] = p.running()
 	}
 	l.stopHomes()
 	return l.report(live), nil
+}
+
+// startObservers starts the lab's observers until ctx ends: status
+// polls, plan log reads and, when asked, /proc samples. The function
+// returned waits for them to end.
+func (l *lab) startObservers(ctx context.Context) (wait func()) {
+	l.usage = make([]usageTrack, len(l.procs))
+	var wg sync.WaitGroup
+	wg.Go(func() { l.pollLoop(ctx) })
+	wg.Go(func() { l.planLoop(ctx) })
+	if l.cfg.SampleProcs > 0 {
+		wg.Go(func() { l.sampleProcs(ctx) })
+	}
+	return wg.Wait
 }
 
 // writeHomes writes every home's file, creates its identity key and
@@ -323,11 +340,14 @@ func (l *lab) report(live []bool) *Report {
 		r.Packets.Lost += h.up.lost.Load() + h.down.lost.Load()
 		r.Packets.BurstLost += h.up.burstLost.Load() + h.down.burstLost.Load()
 		r.Packets.QueueDropped += h.up.queueDropped.Load() + h.down.queueDropped.Load()
+		r.Packets.LinkDownDropped += h.up.downDropped.Load() + h.down.downDropped.Load()
+		r.Packets.ImpairedLost += h.up.impairedLost.Load() + h.down.impairedLost.Load()
 	}
 	l.mu.Lock()
 	l.tr.report(r, l.names, l.nbName, live)
 	l.tr.natReport(r, l.names, l.nbName, l.nat, live)
 	r.Errors = append([]string{}, l.errs...)
+	l.reportChecks(r)
 	if r.Faults == nil {
 		r.Faults = []Fault{}
 	}
@@ -349,4 +369,22 @@ func (l *lab) report(live []bool) *Report {
 		r.Processes.LogErrors += countLogErrors(p.logPath)
 	}
 	return r
+}
+
+// reportChecks adds the plan history's check, the failovers' summary
+// and the processes' usage to r. Call with l.mu held.
+func (l *lab) reportChecks(r *Report) {
+	l.plans.mu.Lock()
+	r.Linearizability = l.plans.hist.check(l.nbName)
+	l.plans.mu.Unlock()
+	r.Linearizable, r.LinearizabilityOps = r.Linearizability.Result == "ok", r.Linearizability.Operations
+	if r.Linearizability.Result == "illegal" {
+		r.Errors = append(r.Errors, fmt.Sprintf("plan history not linearizable in %v (%d applied before published)", r.Linearizability.Illegal, r.Linearizability.AppliedBeforePublished))
+	}
+	r.Failover = summarize(r.FailoverMs)
+	if l.cfg.SampleProcs > 0 {
+		for i := range l.usage {
+			r.ProcessUsage = append(r.ProcessUsage, l.usage[i].usage(l.names[i]))
+		}
+	}
 }

@@ -61,6 +61,9 @@ func TestSmallLab(t *testing.T) {
 			t.Errorf("%s of %s: failover after %v ms, back after %v ms: want both seen", f.Kind, f.Home, f.FailoverMs, f.BackMs)
 		}
 	}
+	if !rep.Linearizable || rep.LinearizabilityOps == 0 || rep.Linearizability.EventsMissed != 0 {
+		t.Errorf("plan history: linearizable %v over %d operations, %d events missed: want true over some, none missed (%+v)", rep.Linearizable, rep.LinearizabilityOps, rep.Linearizability.EventsMissed, rep.Linearizability)
+	}
 	if rep.StalePlansApplied != 0 || rep.MinorityPlansApplied != 0 {
 		t.Errorf("stale plans applied %d, minority plans applied %d; want 0", rep.StalePlansApplied, rep.MinorityPlansApplied)
 	}

@@ -23,6 +23,8 @@ const linkQueue = 4096
 // goroutines, read by anyone.
 type linkStats struct {
 	packets, lost, burstLost, queueDropped atomic.Uint64
+	// downDropped and impairedLost count what an Impairment dropped.
+	downDropped, impairedLost atomic.Uint64
 }
 
 // packet is one packet on its way through a link.
@@ -35,11 +37,12 @@ type packet struct {
 // or src fails: the reader decides each packet's fate at once, the
 // writer releases it at its departure time. It returns when both have
 // stopped.
-func carry(ctx context.Context, src, dst *os.File, p Profile, seed uint64, st *linkStats) error {
+// imp is read at every packet: the scenarios set it.
+func carry(ctx context.Context, src, dst *os.File, p Profile, seed uint64, imp *atomic.Pointer[Impairment], st *linkStats) error {
 	q := make(chan packet, linkQueue)
 	done := make(chan struct{})
 	go func() { defer close(done); release(ctx, q, dst) }()
-	err := readInto(ctx, src, p, seed, st, q)
+	err := readInto(ctx, src, p, seed, imp, st, q)
 	close(q)
 	<-done
 	if ctx.Err() != nil {
@@ -49,7 +52,7 @@ func carry(ctx context.Context, src, dst *os.File, p Profile, seed uint64, st *l
 }
 
 // readInto reads packets from src and queues those the shaper keeps.
-func readInto(ctx context.Context, src *os.File, p Profile, seed uint64, st *linkStats, q chan<- packet) error {
+func readInto(ctx context.Context, src *os.File, p Profile, seed uint64, imp *atomic.Pointer[Impairment], st *linkStats, q chan<- packet) error {
 	s := newShaper(p, rand.New(rand.NewPCG(seed, seed>>1|1)))
 	buf := make([]byte, 64<<10)
 	for ctx.Err() == nil {
@@ -61,13 +64,21 @@ func readInto(ctx context.Context, src *os.File, p Profile, seed uint64, st *lin
 			return err
 		}
 		st.packets.Add(1)
-		v := s.admit(time.Now(), n)
+		var cur Impairment
+		if p := imp.Load(); p != nil {
+			cur = *p
+		}
+		v := s.admit(time.Now(), n, cur)
 		if v.Drop {
 			switch v.Reason {
 			case "burst":
 				st.burstLost.Add(1)
 			case "loss":
 				st.lost.Add(1)
+			case "down":
+				st.downDropped.Add(1)
+			case "impaired":
+				st.impairedLost.Add(1)
 			default:
 				st.queueDropped.Add(1)
 			}

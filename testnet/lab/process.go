@@ -85,6 +85,16 @@ func (p *proc) signal(sig syscall.Signal) error {
 	return nil
 }
 
+// pid is the current incarnation's process ID (0 before the first).
+func (p *proc) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // running reports whether the current incarnation has not exited.
 func (p *proc) running() bool {
 	p.mu.Lock()

@@ -76,6 +76,15 @@ func (p Profile) Validate() error {
 	return nil
 }
 
+// Impairment is a fault the lab lays over a link's profile for a while:
+// the link down (a pulled cable, a dead Wi-Fi: every packet dropped), or
+// loss on top of the profile's.
+type Impairment struct {
+	Down bool
+	// LossPct is extra random (Bernoulli) loss, in %.
+	LossPct float64
+}
+
 // shaper decides the fate of each packet on one direction of a link: a
 // pure function of its state, the packet's size, the time and its random
 // source. Owned by the link's reader goroutine.
@@ -98,13 +107,19 @@ func newShaper(p Profile, rng *rand.Rand) *shaper {
 // verdict is what happens to one packet.
 type verdict struct {
 	Drop   bool
-	Reason string // "loss", "burst" or "queue" when dropped
+	Reason string // "loss", "burst", "queue", "down" or "impaired" when dropped
 	Depart time.Time
 }
 
-// admit decides a packet of size bytes arriving at now: dropped, or
-// when it leaves the link.
-func (s *shaper) admit(now time.Time, size int) verdict {
+// admit decides a packet of size bytes arriving at now, with imp laid
+// over the link: dropped, or when it leaves the link.
+func (s *shaper) admit(now time.Time, size int, imp Impairment) verdict {
+	if imp.Down {
+		return verdict{Drop: true, Reason: "down"}
+	}
+	if imp.LossPct > 0 && s.rng.Float64()*100 < imp.LossPct {
+		return verdict{Drop: true, Reason: "impaired"}
+	}
 	if b := s.p.Burst; b != nil {
 		if s.bad {
 			s.bad = s.rng.Float64()*100 >= b.ExitPct

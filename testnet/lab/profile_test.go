@@ -47,7 +47,7 @@ func TestShaperStatistics(t *testing.T) {
 		for range n {
 			// 200-byte packets every 1 ms: 1.6 Mbit/s, under every rate.
 			now = now.Add(time.Millisecond)
-			v := s.admit(now, 200)
+			v := s.admit(now, 200, Impairment{})
 			if v.Drop {
 				drops[v.Reason]++
 				if v.Reason == "burst" && !inBurst {
@@ -105,7 +105,7 @@ func TestShaperRateLimit(t *testing.T) {
 	var sent, dropped int
 	var last time.Time
 	for range 100 { // 100 packets of 1000 B at once: 1 ms each
-		v := s.admit(now, 1000)
+		v := s.admit(now, 1000, Impairment{})
 		if v.Drop {
 			if v.Reason != "queue" {
 				t.Fatalf("dropped for %s", v.Reason)

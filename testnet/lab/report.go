@@ -3,7 +3,9 @@ package lab
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
+	"slices"
 )
 
 // Report is what a lab run measured. Keys shared with the in-process
@@ -27,6 +29,8 @@ type Report struct {
 	// partition) held a valid plan of a newer term. Polls are
 	// PollInterval apart: that is the figures' resolution.
 	FailoverMs []float64 `json:"failover_ms"`
+	// Failover summarizes FailoverMs.
+	Failover FailoverSummary `json:"failover"`
 	// Faults lists what the lab did, in order, and what it measured.
 	Faults []Fault `json:"faults"`
 	// HomesWithoutValidPlanMax: the most homes at one poll that had had a
@@ -45,6 +49,13 @@ type Report struct {
 	// were newer than its leader's last plan the majority held; a
 	// minority cannot commit, so anything but 0 is a breach.
 	MinorityPlansApplied uint64 `json:"minority_plans_applied"`
+	// Linearizable: every neighborhood's plan history, gathered from the
+	// homes' plan logs (GET /plans), checked by porcupine against one
+	// register holding the newest committed plan (linearize.go);
+	// LinearizabilityOps: the operations checked.
+	Linearizable       bool                  `json:"linearizable"`
+	LinearizabilityOps int                   `json:"linearizability_ops"`
+	Linearizability    LinearizabilityReport `json:"linearizability"`
 
 	Kills      int `json:"kills"`
 	Stops      int `json:"stops"`
@@ -53,6 +64,10 @@ type Report struct {
 	// every home was killed at once and restarted from disk.
 	Isolations  int `json:"isolations"`
 	RestartAlls int `json:"restart_alls"`
+	// Flaps: leaders' links taken down and up again and again;
+	// LossWindows: times every link lost LossPct of its packets.
+	Flaps       int `json:"flaps"`
+	LossWindows int `json:"loss_windows"`
 	// RestartsFromDisk: killed homes restarted from their data directory
 	// that came back in the cluster they had left; Restarts counts every
 	// restart.
@@ -76,6 +91,9 @@ type Report struct {
 	NAT               []NATHomeReport `json:"nat"`
 
 	Processes ProcessReport `json:"processes"`
+	// ProcessUsage: every home's CPU and memory from /proc, when
+	// sampled (Config.SampleProcs).
+	ProcessUsage []ProcessUsage `json:"process_usage,omitempty"`
 	// Errors lists what went wrong; empty on a clean run.
 	Errors []string `json:"errors"`
 }
@@ -114,6 +132,14 @@ type Fault struct {
 	BackMs float64 `json:"back_ms"`
 	// Minority is a partition's cut-off side.
 	Minority []string `json:"minority,omitempty"`
+	// WithoutPlanMax: the most homes of the neighborhood (of the city,
+	// for loss and restart-all) at one poll that had had a plan and held
+	// none, from the fault until back; LeaderChanges: leaders seen there
+	// over the same window.
+	WithoutPlanMax int `json:"without_plan_max"`
+	LeaderChanges  int `json:"leader_changes"`
+	// Downs: how often a flapping link went down.
+	Downs int `json:"downs,omitempty"`
 }
 
 // NATHomeReport is one home behind NAT at the last poll.
@@ -152,6 +178,10 @@ type PacketStats struct {
 	Lost         uint64 `json:"lost"`
 	BurstLost    uint64 `json:"burst_lost"`
 	QueueDropped uint64 `json:"queue_dropped"`
+	// LinkDownDropped and ImpairedLost: dropped by the flap and loss
+	// scenarios, beyond the profile's own losses.
+	LinkDownDropped uint64 `json:"link_down_dropped"`
+	ImpairedLost    uint64 `json:"impaired_lost"`
 }
 
 // ProcessReport counts the homes' processes.
@@ -177,4 +207,36 @@ func (r *Report) WriteFile(path string) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+// FailoverSummary: the failovers seen, their nearest-rank percentiles
+// and maximum in ms, and the faults after which none was seen (within
+// the wait: -1 in FailoverMs).
+type FailoverSummary struct {
+	Samples int     `json:"samples"`
+	Missed  int     `json:"missed"`
+	P50Ms   float64 `json:"p50_ms"`
+	P99Ms   float64 `json:"p99_ms"`
+	MaxMs   float64 `json:"max_ms"`
+}
+
+// summarize sums up failovers in ms (-1: not seen).
+func summarize(ms []float64) FailoverSummary {
+	var seen []float64
+	var s FailoverSummary
+	for _, v := range ms {
+		if v < 0 {
+			s.Missed++
+			continue
+		}
+		seen = append(seen, v)
+	}
+	s.Samples = len(seen)
+	if len(seen) == 0 {
+		return s
+	}
+	slices.Sort(seen)
+	rank := func(p float64) float64 { return seen[max(0, int(math.Ceil(p*float64(len(seen))))-1)] }
+	s.P50Ms, s.P99Ms, s.MaxMs = rank(0.50), rank(0.99), seen[len(seen)-1]
+	return s
 }

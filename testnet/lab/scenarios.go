@@ -22,7 +22,7 @@ func (l *lab) scenarios(ctx context.Context) {
 		return
 	}
 	l.log.Info("formed", "after", time.Since(l.start).Round(time.Millisecond))
-	for k, s := range l.cfg.Scenarios {
+	for k, s := range runs(l.cfg.Scenarios, l.cfg.Kills) {
 		nb := k % l.cfg.Neighborhoods
 		if err := l.waitFor(ctx, settleTimeout, fmt.Sprintf("neighborhood %s settled before %s", l.nbName[nb], s), func(t *tracker) bool { return l.settled(t, nb) }); err != nil {
 			l.fail(err)
@@ -38,6 +38,10 @@ func (l *lab) scenarios(ctx context.Context) {
 			err = l.partition(ctx, nb)
 		case "isolate":
 			err = l.isolate(ctx, nb)
+		case "flap":
+			err = l.flap(ctx, nb)
+		case "loss":
+			err = l.loss(ctx)
 		case "restart-all":
 			err = l.restartAll(ctx)
 		}
@@ -108,6 +112,9 @@ func (l *lab) failedOver(ctx context.Context, f *faultTrack, timeout time.Durati
 func (l *lab) kill(ctx context.Context, nb int) error {
 	v := l.leader(nb)
 	p := l.procs[v]
+	// Its plan log is read first: what it logs between this read and
+	// the kill is lost with it.
+	_ = l.plans.gather(ctx, v) // unanswered: read nothing more
 	if err := p.signal(syscall.SIGKILL); err != nil {
 		return err
 	}
@@ -256,6 +263,7 @@ func (l *lab) isolate(ctx context.Context, nb int) error {
 // KillDowntime later: the neighborhoods must come back as the clusters
 // they were, founding none.
 func (l *lab) restartAll(ctx context.Context) error {
+	l.plans.gatherAll(ctx)
 	for _, p := range l.procs {
 		if err := p.signal(syscall.SIGKILL); err != nil {
 			return err
@@ -267,8 +275,7 @@ func (l *lab) restartAll(ctx context.Context) error {
 		l.tr.killed(i)
 	}
 	l.tr.restartAlls++
-	f := &faultTrack{Fault: Fault{Kind: "restart-all", AtS: at.Sub(l.start).Seconds(), FailoverMs: -1, BackMs: -1}, at: at}
-	l.tr.faults = append(l.tr.faults, f)
+	f := l.tr.cityFault(at, "restart-all")
 	l.mu.Unlock()
 	l.log.Info("restart-all: every home killed")
 	for _, p := range l.procs {
@@ -298,6 +305,7 @@ func (l *lab) back(ctx context.Context, f *faultTrack, since time.Time, what str
 	}
 	l.mu.Lock()
 	f.BackMs = float64(time.Since(since).Microseconds()) / 1000
+	l.tr.closeFault(f)
 	l.mu.Unlock()
 	return nil
 }

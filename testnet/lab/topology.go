@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 )
 
 // routerAddr is the router namespace's own address: the lab polls homes
@@ -59,6 +60,9 @@ type homeNet struct {
 	tuns [2]*os.File // home (or NAT) side, router side
 	up   linkStats   // packets the home sent
 	down linkStats   // packets to the home
+	// upImp and downImp are laid over each direction by the scenarios
+	// (faults.go); nil is none.
+	upImp, downImp atomic.Pointer[Impairment]
 }
 
 // nsName names a namespace of run: "gml-<run>-<what>".
@@ -150,13 +154,13 @@ func (nw *network) startLink(ctx context.Context, h *homeNet, prof Profile, seed
 	nw.wg.Add(2)
 	go func() {
 		defer nw.wg.Done()
-		if err := carry(ctx, h.tuns[0], h.tuns[1], prof, seed, &h.up); err != nil {
+		if err := carry(ctx, h.tuns[0], h.tuns[1], prof, seed, &h.upImp, &h.up); err != nil {
 			nw.errs <- fmt.Errorf("link %s up: %w", h.ns, err)
 		}
 	}()
 	go func() {
 		defer nw.wg.Done()
-		if err := carry(ctx, h.tuns[1], h.tuns[0], Profiles["lan"], seed, &h.down); err != nil {
+		if err := carry(ctx, h.tuns[1], h.tuns[0], Profiles["lan"], seed, &h.downImp, &h.down); err != nil {
 			nw.errs <- fmt.Errorf("link %s down: %w", h.ns, err)
 		}
 	}()

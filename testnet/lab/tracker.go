@@ -37,6 +37,7 @@ type tracker struct {
 type homeTrack struct {
 	last     status
 	answered bool
+	fresh    bool // answered at the last poll: last is not an older answer
 	// totals of the counters of incarnations that have ended.
 	founded, merges, refusedStale uint64
 	restarted                     bool   // current incarnation is a restart
@@ -55,10 +56,15 @@ type nbTrack struct {
 type faultTrack struct {
 	Fault
 	at     time.Time
-	nb     int
+	nb     int // -1: the whole city
 	term   uint64
 	except map[int]bool // homes not waited for (the victim, a minority)
 	done   bool
+	// open while the fault and its recovery last: Fault.WithoutPlanMax
+	// and LeaderChanges count over that window; changesAt is the
+	// neighborhoods' leader changes when it opened.
+	open      bool
+	changesAt int
 }
 
 type partitionTrack struct {
@@ -87,6 +93,7 @@ func (t *tracker) observe(now time.Time, ss []sample) {
 		leaders[i] = -1
 	}
 	for i, s := range ss {
+		t.homes[i].fresh = s.ok
 		if !s.ok {
 			continue
 		}
@@ -121,6 +128,7 @@ func (t *tracker) observe(now time.Time, ss []sample) {
 		h.last, h.answered = s.st, true
 	}
 	t.withoutPlanMax = max(t.withoutPlanMax, without)
+	t.observeOpenFaults(ss)
 	for nb, l := range leaders {
 		n := &t.nbs[nb]
 		if l >= 0 && l != n.leader {
@@ -143,6 +151,53 @@ func (t *tracker) planApplied(_ time.Time, i int, e gridmesh.Epoch) {
 	if p := t.part; p != nil && p.members[i] && e.After(p.before[i]) {
 		p.applied = append(p.applied, e)
 	}
+}
+
+// observeOpenFaults counts, for every fault still open, the homes of
+// its neighborhood (of the city) that have had a plan and hold none.
+func (t *tracker) observeOpenFaults(ss []sample) {
+	for _, f := range t.faults {
+		if !f.open {
+			continue
+		}
+		without := 0
+		for i, s := range ss {
+			if s.ok && (f.nb < 0 || t.nbOf[i] == f.nb) && s.st.EverPlanned && !s.st.HasPlan {
+				without++
+			}
+		}
+		f.WithoutPlanMax = max(f.WithoutPlanMax, without)
+	}
+}
+
+// leaderChanges sums the leader changes seen in neighborhood nb (every
+// neighborhood for -1).
+func (t *tracker) leaderChanges(nb int) int {
+	n := 0
+	for k, tr := range t.nbs {
+		if nb < 0 || k == nb {
+			n += tr.leaderChanges
+		}
+	}
+	return n
+}
+
+// closeFault ends f's window: its neighborhood (the city) has recovered,
+// or the run ends.
+func (t *tracker) closeFault(f *faultTrack) {
+	if !f.open {
+		return
+	}
+	f.open = false
+	f.LeaderChanges = t.leaderChanges(f.nb) - f.changesAt
+}
+
+// cityFault records a fault on every home at now (loss, restart-all):
+// no leader is taken away by it alone, so no failover is awaited.
+func (t *tracker) cityFault(now time.Time, kind string) *faultTrack {
+	f := &faultTrack{Fault: Fault{Kind: kind, AtS: now.Sub(t.start).Seconds(), FailoverMs: -1, BackMs: -1}, at: now, nb: -1, open: true, changesAt: t.leaderChanges(-1)}
+	t.faults = append(t.faults, f)
+	return f
 }
 
 // checkFailovers closes every fault whose neighborhood's other homes all
@@ -183,7 +238,7 @@ func (t *tracker) leaderOf(nb int) (int, uint64) {
 // homes of the minority) at now; the failover it waits for is from the
 // leader's term then.
 func (t *tracker) fault(now time.Time, kind string, names []string, nb int, victims []int) *faultTrack {
-	f := &faultTrack{Fault: Fault{Kind: kind, Home: names[victims[0]], AtS: now.Sub(t.start).Seconds(), FailoverMs: -1, BackMs: -1}, at: now, nb: nb, except: map[int]bool{}}
+	f := &faultTrack{Fault: Fault{Kind: kind, Home: names[victims[0]], AtS: now.Sub(t.start).Seconds(), FailoverMs: -1, BackMs: -1}, at: now, nb: nb, except: map[int]bool{}, open: true, changesAt: t.leaderChanges(nb)}
 	_, f.term = t.leaderOf(nb)
 	if !t.homes[victims[0]].last.IsLeader {
 		f.term = 0 // no leader was taken away: nothing to fail over
@@ -298,7 +353,8 @@ func (t *tracker) report(r *Report, names, nbNames []string, live []bool) {
 		r.PlansRefusedStale += h.refusedStale
 	}
 	for _, f := range t.faults {
-		if f.Kind != "restart-all" {
+		t.closeFault(f)
+		if f.nb >= 0 {
 			f.Neighborhood = nbNames[f.nb]
 		}
 		r.Faults = append(r.Faults, f.Fault)
@@ -314,6 +370,10 @@ func (t *tracker) report(r *Report, names, nbNames []string, live []bool) {
 			r.Partitions++
 		case "isolate":
 			r.Isolations++
+		case "flap":
+			r.Flaps++
+		case "loss":
+			r.LossWindows++
 		}
 	}
 	r.HomesWithoutValidPlanMax = t.withoutPlanMax
