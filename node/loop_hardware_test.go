@@ -157,6 +157,7 @@ const hardwareTicks = 600
 // settled threshold except for the reporting battery's measurement
 // noise, which its command carries.
 func TestLoopConvergesOnHardware(t *testing.T) {
+	t.Parallel() // real sockets and clocks: runs beside the bubbles
 	baseline := trackOnHardware(t, sim.BatteryHardware{HidesPower: true}, hardwareTicks, memoryless)
 	t.Logf("memoryless, hidden power: %+v", baseline)
 	for _, hc := range hardwareCases {

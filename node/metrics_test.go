@@ -133,6 +133,7 @@ var wantFamilies = []string{
 // on counters, help on every family) and carries the home's figures,
 // go-libp2p's among them.
 func TestMetricsEndpointPassesPromtool(t *testing.T) {
+	t.Parallel() // real sockets and clocks: runs beside the bubbles
 	tool := promtool(t)
 	homes := startNeighborhood(t, nil, 2, 2, func(_ int, c *node.Config) { c.HTTPAddr = "127.0.0.1:0" })
 	for _, h := range homes {
@@ -184,6 +185,7 @@ func TestMetricsEndpointPassesPromtool(t *testing.T) {
 // figures: no registry collides, go-libp2p's metrics included, and the
 // leader is 1 on exactly one of them.
 func TestMetricsOfTwoHomesInOneProcess(t *testing.T) {
+	t.Parallel() // real sockets and clocks: runs beside the bubbles
 	homes := startNeighborhood(t, nil, 2, 2, func(_ int, c *node.Config) { c.HTTPAddr = "127.0.0.1:0" })
 	for _, h := range homes {
 		h.n.SetTarget(gridmesh.Target{Seq: 1, ImportW: 500})

@@ -20,6 +20,7 @@ import (
 // cannot even open keeps its devices on self-consumption, and joins once
 // the network can open.
 func TestLoopRunsWhileTheNetworkCannotOpen(t *testing.T) {
+	t.Parallel() // real sockets and clocks: runs beside the bubbles
 	// Put a file where the home's Raft data directory should be: the
 	// network cannot open until it is gone.
 	dataDir := filepath.Join(t.TempDir(), "raft")

@@ -276,6 +276,7 @@ func testNeighborhoodFollowsTargetAndSurvivesLeaderKill(t *testing.T) {
 }
 
 func TestStatusEndpointServesJSON(t *testing.T) {
+	t.Parallel() // real sockets and clocks: runs beside the bubbles
 	homes := startNeighborhood(t, nil, 1, 1, func(_ int, c *node.Config) { c.HTTPAddr = "127.0.0.1:0" })
 	h := homes[0]
 	h.n.SetTarget(gridmesh.Target{Seq: 1, ImportW: 0})

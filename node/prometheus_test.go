@@ -36,6 +36,7 @@ func prometheusServer(t *testing.T) string {
 // its own /metrics, and answers a query over its HTTP API: exactly one
 // of them leads.
 func TestPrometheusScrapesHomes(t *testing.T) {
+	t.Parallel() // real sockets and clocks: runs beside the bubbles
 	bin := prometheusServer(t)
 	homes := startNeighborhood(t, nil, 3, 3, func(_ int, c *node.Config) { c.HTTPAddr = "127.0.0.1:0" })
 	var targets []string

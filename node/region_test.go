@@ -62,6 +62,7 @@ func startRegion(t *testing.T, k int, operator ed25519.PublicKey) []*testHome {
 // base target less its share. Forged, expired and replayed signals are
 // refused and counted.
 func TestRegionalCutSplitAndDispatched(t *testing.T) {
+	t.Parallel() // real sockets and clocks: runs beside the bubbles
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -30,6 +30,7 @@ func (h *releasingHome) Release(context.Context) error {
 // A home that stops releases what it steers before Run returns: nothing
 // steers its battery after the node is gone.
 func TestStoppedHomeReleasesItsDevices(t *testing.T) {
+	t.Parallel() // real sockets and clocks: runs beside the bubbles
 	// No network is needed: the Raft data directory is blocked, so the
 	// home runs its loop on its own.
 	dataDir := filepath.Join(t.TempDir(), "raft")

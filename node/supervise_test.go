@@ -69,6 +69,7 @@ func safe(s node.Status, dev *sim.Home) error {
 // counted and comes back: the endpoint serves again, the network
 // reopens and the home follows its neighborhood's plans again.
 func TestLoopOutlivesAFailedEndpointAndNetwork(t *testing.T) {
+	t.Parallel() // real sockets and clocks: runs beside the bubbles
 	homes := startNeighborhood(t, nil, 3, 3, func(i int, c *node.Config) { // TCP: the endpoint is a real listener
 		c.Raft.DataDir = t.TempDir() // the restarted network reopens the home's Raft log
 		if i == 0 {
@@ -174,6 +175,7 @@ func newLoneHome(t *testing.T, tweak func(*node.Config)) (*node.Node, *sim.Home)
 // A port another process holds is a configuration error: Run fails at
 // once, naming the port, before any device is touched.
 func TestRunFailsFastOnATakenPort(t *testing.T) {
+	t.Parallel() // real sockets and clocks: runs beside the bubbles
 	held, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -230,6 +232,7 @@ func nodeGoroutines() []string {
 // included; Pause and Leave on a stopped home do nothing. A second Run
 // returns an error, during the first and after it.
 func TestRunOwnsItsPauseAndRunsOnce(t *testing.T) {
+	// Not parallel: it counts the node's goroutines left after Run.
 	n, dev := newLoneHome(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	h := runReady(t, n, dev)
