@@ -69,8 +69,9 @@ func safe(s node.Status, dev *sim.Home) error {
 // counted and comes back: the endpoint serves again, the network
 // reopens and the home follows its neighborhood's plans again.
 func TestLoopOutlivesAFailedEndpointAndNetwork(t *testing.T) {
-	t.Parallel()                                                           // real sockets and clocks: runs beside the bubbles
-	homes := startNeighborhood(t, nil, 3, 3, func(i int, c *node.Config) { // TCP: the endpoint is a real listener
+	t.Parallel() // real sockets and clocks: runs beside the bubbles
+	// TCP: the endpoint is a real listener.
+	homes := startNeighborhood(t, nil, 3, 3, func(i int, c *node.Config) {
 		c.Raft.DataDir = t.TempDir() // the restarted network reopens the home's Raft log
 		if i == 0 {
 			c.HTTPAddr = "127.0.0.1:0"
