@@ -112,7 +112,8 @@ func TestRogueRefused(t *testing.T) {
 			t.Errorf("%s plan coverage %v, want 1", nb.ID, nb.PlanCoverage)
 		}
 	}
-	t.Logf("refused %d, rejected %v, rogue plans %d, rogue RPCs %d", rep.AdmissionRefused, rep.RejectedMessages, rep.RoguePlansPublished, rep.RogueRaftRPCs)
+	t.Logf("refused %d, rejected %v, rogue plans %d, rogue RPCs %d; ran %.1f s, events up to %.0f ms late",
+		rep.AdmissionRefused, rep.RejectedMessages, rep.RoguePlansPublished, rep.RogueRaftRPCs, rep.RanS, rep.EventsLateMaxMs)
 }
 
 // The self-organization scenarios, short: neighborhoods of five homes start at one
@@ -149,6 +150,7 @@ func TestSelfOrganizingCityColdStartChurnPause(t *testing.T) {
 	if rep.Churn != want {
 		t.Errorf("churn did %+v, want %+v", rep.Churn, want)
 	}
+	t.Logf("ran %.1f s, events up to %.0f ms late", rep.RanS, rep.EventsLateMaxMs)
 }
 
 // cancelOnLine cancels a run's context at the n-th summary line: a stop
