@@ -116,6 +116,34 @@ func TestRogueRefused(t *testing.T) {
 		rep.AdmissionRefused, rep.RejectedMessages, rep.RoguePlansPublished, rep.RogueRaftRPCs, rep.RanS, rep.EventsLateMaxMs)
 }
 
+// A run shorter than its rogues' admission timeout does not end with
+// the verdict unknown: it goes on until every home has refused both
+// rogues (the uncertified one AdmissionTimeout after it connected, which
+// is past Duration), and reports every refusal.
+func TestRunAwaitsRogueVerdicts(t *testing.T) {
+	cfg := testnet.DefaultConfig()
+	cfg.Homes, cfg.Neighborhoods = 6, 2 // three a neighborhood: enough to found a cluster
+	cfg.Duration = 6 * time.Second
+	cfg.AdmissionTimeout = cfg.Duration
+	cfg.Scenarios = []string{testnet.ScenarioRogue}
+	rep, err := testnet.Run(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) != 0 {
+		t.Fatalf("errors: %q", rep.Errors)
+	}
+	for _, detail := range []string{"no-certificate", "wrong-neighborhood"} {
+		if n := rep.RejectedMessages["admission-refused/"+detail]; n != uint64(cfg.Homes) {
+			t.Errorf("admission-refused/%s: %d, want %d (one per home)", detail, n, cfg.Homes)
+		}
+	}
+	if rep.RanS <= rep.DurationS {
+		t.Errorf("ran %.1f s of a %.1f s duration: the refusals AdmissionTimeout after the rogues came cannot have been awaited", rep.RanS, rep.DurationS)
+	}
+	t.Logf("ran %.1f s for a %.0f s duration, events up to %.0f ms late", rep.RanS, rep.DurationS, rep.EventsLateMaxMs)
+}
+
 // The self-organization scenarios, short: neighborhoods of five homes start at one
 // instant and organize themselves, lose and regain homes, and have their
 // leaders paused; one cluster each, nothing stale applied, every home
