@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/internal/backoff"
 	"github.com/gridmesh/gridmesh/node"
 )
 
@@ -99,23 +100,28 @@ func (r *run) churnEvents() []event {
 		var crashed, left *home
 		late := nb.homes[len(nb.homes)-1]
 		evs = append(evs,
-			event{d / 4, fmt.Sprintf("%s: %s joins", nb.id, late.id), func(ctx context.Context, _ time.Time) { r.restart(ctx, late) }},
-			event{d * 35 / 100, string(nb.id) + ": a voter crashes", func(context.Context, time.Time) {
-				if crashed = r.pick(nb, true); crashed != nil {
-					r.log.Info("churn: crash", "home", crashed.id)
-					r.c.kill(crashed)
-					r.churn.crashes++
-				}
-			}},
-			event{d * 45 / 100, string(nb.id) + ": a home leaves", func(ctx context.Context, _ time.Time) {
-				if left = r.pick(nb, false); left != nil {
-					r.log.Info("churn: leave", "home", left.id)
-					r.c.leave(ctx, left)
-					r.churn.leaves++
-				}
-			}},
-			event{d * 55 / 100, string(nb.id) + ": the crashed home restarts", func(ctx context.Context, _ time.Time) { r.restart(ctx, crashed) }},
-			event{d * 70 / 100, string(nb.id) + ": the home that left comes back", func(ctx context.Context, _ time.Time) { r.restart(ctx, left) }},
+			event{at: d / 4, name: fmt.Sprintf("%s: %s joins", nb.id, late.id), fault: true,
+				do: func(ctx context.Context, _ time.Time) { r.restart(ctx, late) }},
+			event{at: d * 35 / 100, name: string(nb.id) + ": a voter crashes", fault: true,
+				do: func(ctx context.Context, _ time.Time) {
+					if crashed = r.awaitPick(ctx, nb, true); crashed != nil {
+						r.log.Info("churn: crash", "home", crashed.id)
+						r.c.kill(crashed)
+						r.churn.crashes++
+					}
+				}},
+			event{at: d * 45 / 100, name: string(nb.id) + ": a home leaves", fault: true,
+				do: func(ctx context.Context, _ time.Time) {
+					if left = r.awaitPick(ctx, nb, false); left != nil {
+						r.log.Info("churn: leave", "home", left.id)
+						r.c.leave(ctx, left)
+						r.churn.leaves++
+					}
+				}},
+			event{at: d * 55 / 100, name: string(nb.id) + ": the crashed home restarts", fault: true,
+				do: func(ctx context.Context, _ time.Time) { r.restart(ctx, crashed) }},
+			event{at: d * 70 / 100, name: string(nb.id) + ": the home that left comes back", fault: true,
+				do: func(ctx context.Context, _ time.Time) { r.restart(ctx, left) }},
 		)
 	}
 	return evs
@@ -130,6 +136,27 @@ func (r *run) pick(nb *neighborhood, voter bool) *home {
 		}
 	}
 	return nil
+}
+
+// awaitPick returns what pick returns, waiting for it up to as long as
+// a fault waits for a leader: on a loaded machine a cold-started
+// neighborhood may not have named its voters yet when churn begins. If
+// none came, it says so in the report and returns nil.
+func (r *run) awaitPick(ctx context.Context, nb *neighborhood, voter bool) *home {
+	deadline := time.Now().Add(faultLeaderWait * r.cfg.Node.Raft.ElectionTimeout)
+	for {
+		if h := r.pick(nb, voter); h != nil {
+			return h
+		}
+		if time.Now().After(deadline) || !backoff.Sleep(ctx, leaderPoll) {
+			what := "a voter"
+			if !voter {
+				what = "a home that does not vote"
+			}
+			r.errors = append(r.errors, fmt.Sprintf("%s: no live home to churn: %s that does not lead", nb.id, what))
+			return nil
+		}
+	}
 }
 
 // restart runs h again (its key, devices and Raft data kept), if it is
@@ -152,7 +179,7 @@ func (r *run) pauseLeaders(ctx context.Context, _ time.Time) {
 	for _, nb := range r.c.nbhds {
 		// Churn may have a neighborhood between leaders right now (a
 		// voter restarting, a loaded machine): give it a few elections.
-		leader := awaitLeader(ctx, nb, 25*r.cfg.Node.Raft.ElectionTimeout)
+		leader := awaitLeader(ctx, nb, faultLeaderWait*r.cfg.Node.Raft.ElectionTimeout)
 		if leader == nil {
 			r.errors = append(r.errors, fmt.Sprintf("%s: no leader to pause", nb.id))
 			continue

@@ -382,10 +382,46 @@ func (c *city) run(ctx context.Context, h *home) error {
 // down without a leadership transfer. It returns once the node is gone
 // and its port is held again.
 func (c *city) kill(h *home) {
+	up := h.node.Status()
 	h.alive.Store(false)
 	h.cancel()
 	<-h.done
+	h.keepNetworkFigures(up)
 	c.holdPort(h)
+}
+
+// keepNetworkFigures completes the status h's node gave once it had
+// stopped (its last run's) with what only a running network reports,
+// from up, its status a moment before it was stopped. Call it on the
+// run's goroutine once h is done.
+func (h *home) keepNetworkFigures(up node.Status) {
+	h.final = withNetworkFigures(h.final, up)
+	h.runs[len(h.runs)-1] = h.final
+}
+
+// withNetworkFigures returns st, a home's status after its node
+// stopped, with the figures that a node reports only while its network
+// is up taken from up, its status just before the stop: the peers and
+// messages its mesh refused, its region view and its Raft stream
+// counters. A stopped node's Status has none of them (they live and die
+// with the network), yet the report counts them over every run of every
+// home. What the network counted between up and the stop, a few
+// milliseconds, is not in them. If up was taken while the network was
+// down, st is returned as it is.
+func withNetworkFigures(st, up node.Status) node.Status {
+	if up.Rejections == nil {
+		return st // the network was down: nothing to keep
+	}
+	st.Rejections, st.Region = up.Rejections, up.Region
+	counters := make(map[string]uint64, len(st.Counters)+len(up.Counters))
+	for k, v := range up.Counters {
+		counters[k] = v // the network's; the node's own are overwritten below
+	}
+	for k, v := range st.Counters {
+		counters[k] = v // the node's counters, final
+	}
+	st.Counters = counters
+	return st
 }
 
 // holdPort holds h's port while h is down, so that it restarts at the
@@ -419,6 +455,12 @@ func (c *city) leave(ctx context.Context, h *home) {
 // ports, removes their data and stops the devices' servers. It is safe on
 // a city that never started, or only partly built.
 func (c *city) stop() {
+	up := make(map[*home]node.Status)
+	for _, h := range c.homes {
+		if h.cancel != nil && h.alive.Load() {
+			up[h] = h.node.Status()
+		}
+	}
 	for _, h := range c.homes {
 		if h.cancel != nil {
 			h.alive.Store(false)
@@ -426,6 +468,9 @@ func (c *city) stop() {
 		}
 	}
 	c.wg.Wait()
+	for h, st := range up {
+		h.keepNetworkFigures(st)
+	}
 	for _, h := range c.homes {
 		if h.hold != nil {
 			h.hold.Release()

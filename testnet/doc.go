@@ -56,16 +56,54 @@
 //	             then publishes it; the report gets stale_plans_applied
 //	             (0 is right) and stale_plans_published (what deposed
 //	             leaders tried, so that the 0 is not a vacuous one)
-//	rogue        from Duration/8 two hosts that are members of no
-//	             (from Duration/8, once every neighborhood has a leader)
-//	             neighborhood of the city dial every home each plan period:
-//	             one without a certificate (refused AdmissionTimeout after
-//	             it connects), one presenting a certificate of another
+//	rogue        from Duration/8, once every neighborhood has a leader,
+//	             two hosts that are members of no neighborhood of the
+//	             city dial every home each plan period: one without a
+//	             certificate (refused AdmissionTimeout after it
+//	             connects), one presenting a certificate of another
 //	             neighborhood (refused at once); both publish plans on
 //	             every plan topic and send every home a Raft RPC. The
 //	             report gets admission_refused (above 0) and
 //	             plans_from_non_members_applied and
-//	             rogue_raft_rpcs_answered (both 0)
+//	             rogue_raft_rpcs_answered (both 0). The run awaits every
+//	             live home's refusal of both rogues (see below)
+//
+// When a run ends. Duration is the length of the scenarios' schedule,
+// counted from the moment the last home listens, not a wall-clock
+// limit: the verdicts a run reports must not depend on how fast the
+// machine is (a loaded two-core CI box, a slow laptop). The run ends at
+// the first sample at which all of these hold:
+//
+//   - Duration has passed.
+//   - Every scheduled event has fired. An event the machine delays
+//     (the run's goroutine busy, a fault waiting up to 25 election
+//     timeouts for the leader or voter it strikes) still fires; the
+//     report's events_late_max_ms says by how much the latest one was
+//     late.
+//   - Every fault (a leader kill, each churn event, a leader pause) has
+//     had the recovery window its place in the schedule gave it,
+//     Duration less its offset, counted from when it struck: a pause
+//     scheduled at 0.6·Duration that strikes 3 s late moves the end 3 s
+//     later. What is judged at the end (a leader in every neighborhood,
+//     plan coverage, every churned home back) is judged after the same
+//     recovery time on any machine.
+//   - Every verdict a scenario awaits is in, or due: the rogue scenario
+//     awaits every live home's refusal of each rogue (no-certificate
+//     for one, wrong-neighborhood for the other), due AdmissionTimeout
+//     plus one failed dial and the next dial round after the rogues
+//     began (they begin once every neighborhood has a leader), or at
+//     the scheduled end if they never could. A verdict not in when due
+//     is an error in the report, naming the homes that did not refuse.
+//
+// The report's ran_s is how long the scenarios then ran (duration_s or
+// more). With no fault late and no verdict pending the two agree to a
+// sample period. `gridmesh testnet --duration 10s --scenario rogue`
+// (AdmissionTimeout is 10 s there) runs until every home has refused
+// the uncertified rogue, some 15 s on a fast machine and longer on a
+// slow laptop, whose city takes longer to elect its first leaders,
+// rather than ending at 10 s with that verdict unknown. Each bound above
+// is finite, so a run still ends when its city cannot organize itself;
+// the report then says what did not happen.
 //
 // Every home trusts the run's operator key (signals_rejected counts what
 // the homes refused) and every neighborhood's membership key (aggregates
@@ -87,6 +125,13 @@
 // Every neighborhood has a membership key and every home a certificate:
 // homes admit only their own neighborhood's members to its topics and
 // Raft group, whatever the scenario.
+//
+// The report counts what homes refused (rejected_messages,
+// admission_refused, signals_rejected) over every run of every home. A
+// home's network reports those counts only while it is up, so the
+// testnet reads them from each home's status just before it stops it
+// (a kill, a leave, the end of the run): what a home refused in the
+// last milliseconds before its stop is not counted.
 //
 // With SunSpecHomes (`--sunspec-homes N`), the first N homes reach their
 // simulated devices over Modbus TCP: a Go SunSpec server in front of each

@@ -71,8 +71,8 @@ func (r *run) frequencyDipEvents() []event {
 	r.dip = &frequencyDip{loopPeriod: r.cfg.Node.LoopPeriod}
 	at := r.cfg.Duration / 4
 	return []event{
-		{at, "frequency dip", func(ctx context.Context, now time.Time) { r.setFrequency(ctx, now, true) }},
-		{at + dipHold, "frequency restored", func(ctx context.Context, now time.Time) { r.setFrequency(ctx, now, false) }},
+		{at: at, name: "frequency dip", do: func(ctx context.Context, now time.Time) { r.setFrequency(ctx, now, true) }},
+		{at: at + dipHold, name: "frequency restored", do: func(ctx context.Context, now time.Time) { r.setFrequency(ctx, now, false) }},
 	}
 }
 

@@ -139,8 +139,8 @@ func (r *run) outageEvents() []event {
 	}
 	start, end := r.cfg.outageWindow()
 	return []event{
-		{start, "grid lost", func(_ context.Context, now time.Time) { r.setOutage(now, true) }},
-		{end, "grid back", func(_ context.Context, now time.Time) { r.setOutage(now, false) }},
+		{at: start, name: "grid lost", do: func(_ context.Context, now time.Time) { r.setOutage(now, true) }},
+		{at: end, name: "grid back", do: func(_ context.Context, now time.Time) { r.setOutage(now, false) }},
 	}
 }
 

@@ -123,7 +123,7 @@ func (r *run) publish(ctx context.Context, s gridmesh.Signal) (gridmesh.Signal, 
 func (r *run) drEvents() []event {
 	d := r.cfg.Duration
 	return []event{
-		{d / 3, "dr start", func(ctx context.Context, now time.Time) {
+		{at: d / 3, name: "dr start", do: func(ctx context.Context, now time.Time) {
 			sig, err := r.publish(ctx, gridmesh.Signal{
 				ID: "dr-1", Kind: gridmesh.SignalCutImport,
 				StartMs: now.UnixMilli(), EndMs: r.t0.Add(2 * d / 3).UnixMilli(),
@@ -136,7 +136,7 @@ func (r *run) drEvents() []event {
 			r.region.cut = &sig
 			r.regionalChange(node.RegionalSeq(sig.Seq, false), now)
 		}},
-		{2 * d / 3, "dr end", func(_ context.Context, now time.Time) {
+		{at: 2 * d / 3, name: "dr end", do: func(_ context.Context, now time.Time) {
 			if s := r.region.cut; s != nil {
 				r.regionalChange(node.RegionalSeq(s.Seq, true), now)
 			}
@@ -172,7 +172,7 @@ func (r *run) regulationEvents() []event {
 	var evs []event
 	for k := 0; start+time.Duration(k)*step < d; k++ {
 		v := values[k%len(values)]
-		evs = append(evs, event{start + time.Duration(k)*step, "regulation step", func(ctx context.Context, _ time.Time) {
+		evs = append(evs, event{at: start + time.Duration(k)*step, name: "regulation step", do: func(ctx context.Context, _ time.Time) {
 			_, err := r.publish(ctx, gridmesh.Signal{
 				ID: "reg-1", Kind: gridmesh.SignalRegulation,
 				StartMs: g.regStart.UnixMilli(), EndMs: g.regEnd.UnixMilli(),
@@ -276,17 +276,19 @@ func (r *run) reportRegion(rep *Report) {
 		rep.SignalsRejected = map[string]uint64{}
 	}
 	for _, h := range r.c.homes {
-		if h.final.Region == nil {
-			continue
-		}
-		for reason, v := range h.final.Region.Rejections {
-			if v == 0 {
+		for _, st := range h.runs { // every run: churn restarts homes
+			if st.Region == nil {
 				continue
 			}
-			if s, ok := strings.CutPrefix(reason, "signal/"); ok {
-				rep.SignalsRejected[s] += v
-			} else {
-				rep.RejectedMessages["region/"+reason] += v
+			for reason, v := range st.Region.Rejections {
+				if v == 0 {
+					continue
+				}
+				if s, ok := strings.CutPrefix(reason, "signal/"); ok {
+					rep.SignalsRejected[s] += v
+				} else {
+					rep.RejectedMessages["region/"+reason] += v
+				}
 			}
 		}
 	}

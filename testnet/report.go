@@ -19,6 +19,14 @@ type Report struct {
 	Scenario      []string `json:"scenario"`
 	Seed          int64    `json:"seed"`
 
+	// RanS is how long the scenarios ran, from the last home listening
+	// to the end: DurationS, and longer when a fault fired late (it
+	// keeps its recovery window) or a scenario awaited its verdicts
+	// (see the package doc). EventsLateMaxMs is the most any scenario
+	// event fired after its time: the machine's load shows here.
+	RanS            float64 `json:"ran_s"`
+	EventsLateMaxMs float64 `json:"events_late_max_ms"`
+
 	Neighborhood []NeighborhoodReport `json:"neighborhood"`
 
 	// SignalToSetpointMs: from a target change reaching the leader to each

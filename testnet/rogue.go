@@ -75,17 +75,23 @@ type rogueAttack struct {
 	cancel context.CancelFunc // nil while not running
 	wg     sync.WaitGroup
 	rogues []*rogue
+	// arrived is when the rogues first found every neighborhood led and
+	// began (UnixNano; 0 until then), written by the first rogue to
+	// begin and read by the run's goroutine.
+	arrived atomic.Int64
 }
 
 // rogue is one host that is not a member. Its maps are written before its
 // goroutine starts and only read after.
 type rogue struct {
-	name  string
-	m     *mesh.Mesh
-	cert  *gridmesh.Membership // presented to every home; nil for none
-	nbhds map[gridmesh.NeighborhoodID]*mesh.Neighborhood
-	views map[gridmesh.NeighborhoodID]*selfLeader
-	trans map[gridmesh.NeighborhoodID]*raft.NetworkTransport
+	name string
+	// refusal is the detail every home must refuse it with.
+	refusal string
+	m       *mesh.Mesh
+	cert    *gridmesh.Membership // presented to every home; nil for none
+	nbhds   map[gridmesh.NeighborhoodID]*mesh.Neighborhood
+	views   map[gridmesh.NeighborhoodID]*selfLeader
+	trans   map[gridmesh.NeighborhoodID]*raft.NetworkTransport
 
 	plans    atomic.Uint64 // rogue plans published
 	rpcs     atomic.Uint64 // Raft RPCs attempted
@@ -93,14 +99,51 @@ type rogue struct {
 }
 
 // rogueEvents returns the scenario's event: the rogues arrive at
-// Duration/8. It sets r.rogue.
+// Duration/8. It sets r.rogue, and adds the scenario's verdict: the run
+// does not end before every live home has refused both rogues, or that
+// was due.
 func (r *run) rogueEvents() []event {
 	r.rogue = &rogueAttack{c: r.c, cfg: r.cfg, start0: r.started, log: r.log}
-	return []event{{r.cfg.Duration / 8, "rogues arrive", func(ctx context.Context, _ time.Time) {
+	r.verdicts = append(r.verdicts, r.rogue.verdict)
+	return []event{{at: r.cfg.Duration / 8, name: "rogues arrive", do: func(ctx context.Context, _ time.Time) {
 		if err := r.rogue.start(ctx); err != nil {
 			r.errors = append(r.errors, fmt.Sprintf("rogue: %v", err))
 		}
 	}}}
+}
+
+// verdict reports whether every live home has counted its refusal of
+// each rogue. It is due once every home has had its AdmissionTimeout
+// after a rogue's first dial round, plus one dial attempt that failed
+// (rogueDialTimeout) and the next round a plan period later: a home that
+// has not refused a rogue by then did not enforce its admission, and the
+// report says so. Until the rogues began (they wait for every
+// neighborhood to have a leader), it is due at the run's scheduled end.
+// Called by the run's goroutine.
+func (a *rogueAttack) verdict() verdictState {
+	v := verdictState{name: "rogue: admission verdicts"}
+	if at := a.arrived.Load(); at != 0 {
+		v.due = time.Unix(0, at).Add(rogueDialTimeout + a.cfg.Node.PlanPeriod + a.cfg.AdmissionTimeout)
+	} else {
+		v.missing = "the rogues never began: no time when every neighborhood had a leader"
+		return v
+	}
+	var missing []string
+	for _, nb := range a.c.nbhds {
+		for _, h := range nb.live() {
+			rej := h.node.Status().Rejections
+			for _, rg := range a.rogues {
+				if rej[mesh.ReasonAdmissionRefused+"/"+rg.refusal] == 0 {
+					missing = append(missing, fmt.Sprintf("%s by %s", rg.name, h.id))
+				}
+			}
+		}
+	}
+	v.in = len(missing) == 0
+	if !v.in {
+		v.missing = "not refused: " + strings.Join(missing, ", ")
+	}
+	return v
 }
 
 // start creates both rogues and runs them until stop, or until ctx ends.
@@ -112,11 +155,17 @@ func (a *rogueAttack) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, name := range []string{"rogue-uncertified", "rogue-outsider"} {
+	// Each with the refusal every home must count for it.
+	for _, who := range []struct{ name, refusal string }{
+		{"rogue-uncertified", mesh.DetailNoCertificate},
+		{"rogue-outsider", mesh.DetailWrongNeighborhood},
+	} {
+		name := who.name
 		rg, err := a.newRogue(ctx, name)
 		if err != nil {
 			return err
 		}
+		rg.refusal = who.refusal
 		a.rogues = append(a.rogues, rg)
 		if name == "rogue-outsider" {
 			cert, err := issue(priv, rogueNeighborhood, rg.m.ID(), gridmesh.HomeID(name), time.Now())
@@ -178,6 +227,9 @@ func (a *rogueAttack) attack(ctx context.Context, rg *rogue) {
 	// admission before it could try the validators.
 	for ctx.Err() == nil && !a.everyNeighborhoodLed() {
 		backoff.Sleep(ctx, period/rogueBursts)
+	}
+	if ctx.Err() == nil {
+		a.arrived.CompareAndSwap(0, time.Now().UnixNano())
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -94,16 +94,25 @@ type run struct {
 	region *regional
 	// outage is the outage scenario's feeders and accounts; nil without it.
 	outage *outage
+	// sched is the scenarios' clock (schedule.go); verdicts are the
+	// outcomes the scenarios await before the run may end; ran is how
+	// long the scenarios ran, from t0.
+	sched    *schedule
+	verdicts []func() verdictState
+	ran      time.Duration
 }
 
 // event is something a scenario does at an offset into the run. do runs
 // on the run's goroutine with the run's context: whatever it starts
 // (a home, a probe, a rogue host) ends when that context ends, and the
-// run waits for it before it returns.
+// run waits for it before it returns. A fault (a kill, a crash, a
+// leave, a restart, a pause) keeps its recovery window however late it
+// fires (schedule.fired).
 type event struct {
-	at   time.Duration
-	name string
-	do   func(ctx context.Context, now time.Time)
+	at    time.Duration
+	name  string
+	do    func(ctx context.Context, now time.Time)
+	fault bool
 }
 
 // timeline lists the scenarios' events in time order.
@@ -117,7 +126,7 @@ func (r *run) timeline() []event {
 		evs = append(evs, r.regulationEvents()...)
 	}
 	if r.cfg.has(ScenarioLeaderKill) {
-		evs = append(evs, event{d / 2, "leader kill", r.killLeaders})
+		evs = append(evs, event{at: d / 2, name: "leader kill", do: r.killLeaders, fault: true})
 	}
 	if r.cfg.has(ScenarioFrequencyDip) {
 		evs = append(evs, r.frequencyDipEvents()...)
@@ -126,7 +135,7 @@ func (r *run) timeline() []event {
 		evs = append(evs, r.churnEvents()...)
 	}
 	if r.cfg.has(ScenarioPauseLeader) {
-		evs = append(evs, event{d * 6 / 10, "pause leaders", r.pauseLeaders})
+		evs = append(evs, event{at: d * 6 / 10, name: "pause leaders", do: r.pauseLeaders, fault: true})
 	}
 	if r.cfg.has(ScenarioRogue) {
 		evs = append(evs, r.rogueEvents()...)
@@ -139,22 +148,23 @@ func (r *run) timeline() []event {
 }
 
 // play runs the timeline, sampling every SamplePeriod and printing a
-// summary every second, until Duration has passed.
+// summary every second, until the run may end (mayEnd): Duration has
+// passed, and longer when its events fired late or a scenario still
+// awaits its verdicts.
 func (r *run) play(ctx context.Context) error {
 	sample := time.NewTicker(r.cfg.SamplePeriod)
 	defer sample.Stop()
 	summary := time.NewTicker(time.Second)
 	defer summary.Stop()
-	end := time.NewTimer(r.cfg.Duration)
-	defer end.Stop()
 	evs := r.timeline()
+	r.sched = newSchedule(r.t0, r.cfg.Duration)
 	next := time.NewTimer(time.Hour)
 	defer next.Stop()
 	defer r.dip.stop() // the run may end during the dip
 	defer r.rogue.stop()
 	arm := func() {
 		if len(evs) > 0 {
-			next.Reset(time.Until(r.t0.Add(evs[0].at)))
+			next.Reset(time.Until(r.sched.due(evs[0])))
 		}
 	}
 	arm()
@@ -162,27 +172,58 @@ func (r *run) play(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("testnet: %w", ctx.Err())
-		case <-end.C:
-			return nil
 		case now := <-next.C:
 			ev := evs[0]
 			evs = evs[1:]
-			r.log.Info("scenario event", "event", ev.name, "at", ev.at)
+			r.log.Info("scenario event", "event", ev.name, "at", ev.at, "late", now.Sub(r.sched.due(ev)).Round(time.Millisecond))
 			ev.do(ctx, now)
+			r.sched.fired(ev, now, time.Now())
 			arm()
 		case now := <-sample.C:
 			r.sample(now)
+			if r.ended(now, len(evs)) {
+				return nil
+			}
 		case now := <-summary.C:
 			r.printSummary(now)
 		}
 	}
 }
 
+// ended reports whether the run may end at now with eventsLeft events
+// still to fire, and if so reports the verdicts that did not come in.
+func (r *run) ended(now time.Time, eventsLeft int) bool {
+	if now.Before(r.sched.end) {
+		return false // no verdict is read before the end
+	}
+	states := make([]verdictState, len(r.verdicts))
+	for i, v := range r.verdicts {
+		states[i] = v()
+	}
+	end, overdue := mayEnd(now, r.sched.end, eventsLeft, states)
+	if !end {
+		return false
+	}
+	for _, v := range overdue {
+		due := v.due
+		if due.IsZero() {
+			due = r.sched.end
+		}
+		r.errors = append(r.errors, fmt.Sprintf("%s: not in by %v into the run (due at %v): %s", v.name,
+			now.Sub(r.t0).Round(time.Millisecond), due.Sub(r.t0).Round(time.Millisecond), v.missing))
+	}
+	r.ran = now.Sub(r.t0)
+	if over := r.ran - r.cfg.Duration; over > r.cfg.SamplePeriod {
+		r.log.Info("the run went on past its duration", "by", over.Round(time.Millisecond), "events_late_max", r.sched.lateMax.Round(time.Millisecond))
+	}
+	return true
+}
+
 // killLeaders kills every neighborhood's leader hard.
 func (r *run) killLeaders(ctx context.Context, now time.Time) {
 	for _, nb := range r.c.nbhds {
 		// The kill may fall between two leaders: wait a few elections.
-		awaitLeader(ctx, nb, 25*r.cfg.Node.Raft.ElectionTimeout)
+		awaitLeader(ctx, nb, faultLeaderWait*r.cfg.Node.Raft.ElectionTimeout)
 		leader, term := leaderOf(nb)
 		if leader == nil {
 			r.errors = append(r.errors, fmt.Sprintf("%s: no leader to kill at %v", nb.id, now.Sub(r.t0).Round(time.Millisecond)))
@@ -198,6 +239,13 @@ func (r *run) killLeaders(ctx context.Context, now time.Time) {
 		r.c.kill(leader)
 	}
 }
+
+// faultLeaderWait, in election timeouts, is how long a fault waits for
+// what it strikes (a leader to kill or pause, a voter to crash). Why 25:
+// a few elections, each up to twice the timeout and split votes
+// repeating, on a loaded machine. The fault's recovery window begins
+// once it has struck, after the wait (schedule.fired).
+const faultLeaderWait = 25
 
 // leaderPoll is how often awaitLeader looks for a leader: a few times
 // within the shortest election (150 ms at LAN timing), and cheap, since
@@ -291,6 +339,8 @@ func (r *run) finish(ctx context.Context) *Report {
 		Homes:            r.cfg.Homes,
 		Neighborhoods:    r.cfg.Neighborhoods,
 		DurationS:        r.cfg.Duration.Seconds(),
+		RanS:             r.ran.Seconds(),
+		EventsLateMaxMs:  ms(r.sched.lateMax),
 		Scenario:         r.cfg.Scenarios,
 		Seed:             r.cfg.Seed,
 		RejectedMessages: map[string]uint64{},

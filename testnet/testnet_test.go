@@ -112,7 +112,36 @@ func TestRogueRefused(t *testing.T) {
 			t.Errorf("%s plan coverage %v, want 1", nb.ID, nb.PlanCoverage)
 		}
 	}
-	t.Logf("refused %d, rejected %v, rogue plans %d, rogue RPCs %d", rep.AdmissionRefused, rep.RejectedMessages, rep.RoguePlansPublished, rep.RogueRaftRPCs)
+	t.Logf("refused %d, rejected %v, rogue plans %d, rogue RPCs %d; ran %.1f s, events up to %.0f ms late",
+		rep.AdmissionRefused, rep.RejectedMessages, rep.RoguePlansPublished, rep.RogueRaftRPCs, rep.RanS, rep.EventsLateMaxMs)
+}
+
+// A run shorter than its rogues' admission timeout does not end with
+// the verdict unknown: it goes on until every home has refused both
+// rogues (the uncertified one AdmissionTimeout after it connected, which
+// is past Duration), and reports every refusal.
+func TestRunAwaitsRogueVerdicts(t *testing.T) {
+	cfg := testnet.DefaultConfig()
+	cfg.Homes, cfg.Neighborhoods = 6, 2 // three a neighborhood: enough to found a cluster
+	cfg.Duration = 6 * time.Second
+	cfg.AdmissionTimeout = cfg.Duration
+	cfg.Scenarios = []string{testnet.ScenarioRogue}
+	rep, err := testnet.Run(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) != 0 {
+		t.Fatalf("errors: %q", rep.Errors)
+	}
+	for _, detail := range []string{"no-certificate", "wrong-neighborhood"} {
+		if n := rep.RejectedMessages["admission-refused/"+detail]; n != uint64(cfg.Homes) {
+			t.Errorf("admission-refused/%s: %d, want %d (one per home)", detail, n, cfg.Homes)
+		}
+	}
+	if rep.RanS <= rep.DurationS {
+		t.Errorf("ran %.1f s of a %.1f s duration: the refusals AdmissionTimeout after the rogues came cannot have been awaited", rep.RanS, rep.DurationS)
+	}
+	t.Logf("ran %.1f s for a %.0f s duration, events up to %.0f ms late", rep.RanS, rep.DurationS, rep.EventsLateMaxMs)
 }
 
 // The self-organization scenarios, short: neighborhoods of five homes start at one
@@ -149,6 +178,7 @@ func TestSelfOrganizingCityColdStartChurnPause(t *testing.T) {
 	if rep.Churn != want {
 		t.Errorf("churn did %+v, want %+v", rep.Churn, want)
 	}
+	t.Logf("ran %.1f s, events up to %.0f ms late", rep.RanS, rep.EventsLateMaxMs)
 }
 
 // cancelOnLine cancels a run's context at the n-th summary line: a stop

@@ -97,6 +97,9 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // printReport writes the report's headline figures.
 func printReport(w io.Writer, rep *testnet.Report, path string) {
 	fmt.Fprintf(w, "\nreport: %s\n", path)
+	// A loaded machine shows here: late events, and a run that went on
+	// past its duration for a late fault's recovery or a pending verdict.
+	fmt.Fprintf(w, "  ran %.1f s (duration %.1f s), events up to %.0f ms late\n", rep.RanS, rep.DurationS, rep.EventsLateMaxMs)
 	for _, nb := range rep.Neighborhood {
 		fmt.Fprintf(w, "  %s: %d/%d homes live, leader %s, %d leader changes, %d plans, coverage %.2f, target %v achieved %v, tracking error %.2f%%\n",
 			nb.ID, nb.LiveHomes, nb.Homes, nb.Leader, nb.LeaderChanges, nb.PlansCommitted, nb.PlanCoverage, nb.TargetW, nb.AchievedW, nb.TrackingErrorPct)
