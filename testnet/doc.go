@@ -91,9 +91,12 @@
 //     awaits every live home's refusal of each rogue (no-certificate
 //     for one, wrong-neighborhood for the other), due AdmissionTimeout
 //     plus one failed dial and the next dial round after the rogues
-//     began (they begin once every neighborhood has a leader), or at
-//     the scheduled end if they never could. A verdict not in when due
-//     is an error in the report, naming the homes that did not refuse.
+//     began. They begin once every neighborhood has a leader: on a
+//     machine slow to organize the city, the scenario starts late
+//     rather than not at all, and the report says that it never began
+//     only if no leader was in every neighborhood 30 s into the run (or
+//     by the scheduled end, if later). A verdict not in when due is an
+//     error in the report, naming the homes that did not refuse.
 //
 // The report's ran_s is how long the scenarios then ran (duration_s or
 // more). With no fault late and no verdict pending the two agree to a

@@ -61,6 +61,14 @@ const (
 	// its plans would be the ones followed, and so that several land
 	// inside the window before the uncertified rogue is refused.
 	rogueBursts = 4
+	// rogueOrganizeTimeout is how long after the scenarios' clock began
+	// the rogues wait for every neighborhood to have a leader before the
+	// report says they never began. Why 30 s: as long as a home may take
+	// to listen at start (bootTimeout); a cold start of a few
+	// neighborhoods takes 4-7 s on two loaded cores under the race
+	// detector, and a city not organized in several times that has failed
+	// to start, whatever Duration the run was given.
+	rogueOrganizeTimeout = bootTimeout
 )
 
 // rogueAttack runs the rogue scenario. start and stop are called by the
@@ -70,6 +78,7 @@ type rogueAttack struct {
 	c      *city
 	cfg    Config
 	start0 time.Time // the run's start, for the simulated clock
+	t0     time.Time // when the scenarios' clock began
 	log    *slog.Logger
 
 	cancel context.CancelFunc // nil while not running
@@ -103,7 +112,7 @@ type rogue struct {
 // does not end before every live home has refused both rogues, or that
 // was due.
 func (r *run) rogueEvents() []event {
-	r.rogue = &rogueAttack{c: r.c, cfg: r.cfg, start0: r.started, log: r.log}
+	r.rogue = &rogueAttack{c: r.c, cfg: r.cfg, start0: r.started, t0: r.t0, log: r.log}
 	r.verdicts = append(r.verdicts, r.rogue.verdict)
 	return []event{{at: r.cfg.Duration / 8, name: "rogues arrive", do: func(ctx context.Context, _ time.Time) {
 		if err := r.rogue.start(ctx); err != nil {
@@ -118,16 +127,18 @@ func (r *run) rogueEvents() []event {
 // (rogueDialTimeout) and the next round a plan period later: a home that
 // has not refused a rogue by then did not enforce its admission, and the
 // report says so. Until the rogues began (they wait for every
-// neighborhood to have a leader), it is due at the run's scheduled end.
-// Called by the run's goroutine.
+// neighborhood to have a leader: the scenario's clock starts then), it
+// is due rogueOrganizeTimeout into the run, or at its scheduled end if
+// that is later. Called by the run's goroutine.
 func (a *rogueAttack) verdict() verdictState {
 	v := verdictState{name: "rogue: admission verdicts"}
-	if at := a.arrived.Load(); at != 0 {
-		v.due = time.Unix(0, at).Add(rogueDialTimeout + a.cfg.Node.PlanPeriod + a.cfg.AdmissionTimeout)
-	} else {
+	at := a.arrived.Load()
+	if at == 0 {
+		v.due = a.t0.Add(rogueOrganizeTimeout)
 		v.missing = "the rogues never began: no time when every neighborhood had a leader"
 		return v
 	}
+	v.due = time.Unix(0, at).Add(rogueDialTimeout + a.cfg.Node.PlanPeriod + a.cfg.AdmissionTimeout)
 	var missing []string
 	for _, nb := range a.c.nbhds {
 		for _, h := range nb.live() {
