@@ -108,6 +108,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	c.collectDevices(e)
 	c.collectEnergy(e)
 	c.collectNetwork(e)
+	c.collectRefused(e)
 	c.collectRegion(e)
 	for name, r := range n.stats.restarts {
 		e.counter("gridmesh_component_restarts_total", "Failures of a supervised part of the home after which it was restarted while the device loop ran on.",
@@ -222,7 +223,6 @@ func (c *collector) collectNetwork(e emitter) {
 	e.gauge("gridmesh_raft_members", "Members (voters and non-voters) in the Raft configuration, as this home knows it.", float64(v.members))
 	e.gauge("gridmesh_raft_term", "This home's current Raft term.", float64(term))
 	c.collectRaftStats(e, nw.group.Stats())
-	e.counter("gridmesh_raft_streams_refused_total", "Raft streams refused because the peer was not admitted.", float64(nw.group.RefusedStreams()))
 
 	e.gauge("gridmesh_peers_connected", "Peers the home's host has a connection to.", float64(nw.mesh.ConnectedPeers()))
 	for topic, t := range nw.mesh.Traffic() {
@@ -231,7 +231,15 @@ func (c *collector) collectNetwork(e emitter) {
 		e.counter("gridmesh_gossip_messages_sent_total", "Gossip messages queued to peers (one per peer; own and forwarded), by kind of topic.", float64(t.Sent), "topic", topic)
 		e.counter("gridmesh_gossip_messages_send_dropped_total", "Gossip messages dropped because a peer's outbound queue was full, by kind of topic.", float64(t.SendDropped), "topic", topic)
 	}
-	for key, v := range nw.mesh.Rejections() {
+}
+
+// collectRefused emits what the home's networks refused, summed over every
+// network it opened (carried.go): the counters never go back when the
+// network restarts.
+func (c *collector) collectRefused(e emitter) {
+	counts := c.n.carried.counts()
+	e.counter("gridmesh_raft_streams_refused_total", "Raft streams refused because the peer was not admitted.", float64(counts.RefusedStreams))
+	for key, v := range counts.Rejections {
 		if detail, ok := strings.CutPrefix(key, mesh.ReasonAdmissionRefused+"/"); ok {
 			e.counter("gridmesh_admission_refused_total", "Peers refused admission to the neighborhood, by reason.", float64(v), "reason", detail)
 			continue
@@ -256,11 +264,7 @@ func (c *collector) collectRaftStats(e emitter, stats map[string]string) {
 }
 
 func (c *collector) collectRegion(e emitter) {
-	r := c.n.region.handle.Load()
-	if r == nil {
-		return
-	}
-	for key, v := range r.Rejections() {
+	for key, v := range c.n.carried.counts().Region {
 		if reason, ok := strings.CutPrefix(key, "signal/"); ok {
 			e.counter("gridmesh_signals_refused_total", "Operator signals refused at validation, by reason.", float64(v), "reason", reason)
 		} else if reason, ok := strings.CutPrefix(key, "aggregate/"); ok {

@@ -90,6 +90,9 @@ type Node struct {
 	// totals (metrics.go, energy.go).
 	metrics *metrics
 	energy  *energyMeter
+	// carried sums what every network and region handle the home opened
+	// refused (carried.go).
+	carried carried
 	// planLog serves GET /plans: plans applied, committed and published
 	// (planlog.go).
 	planLog planLog
@@ -278,6 +281,7 @@ func (n *Node) runNetwork(ctx context.Context, plans chan<- gridmesh.Plan) error
 	// have all returned. Everyone else loads n.up.
 	n.mesh, n.group, n.nbhd = nw.mesh, nw.group, nw.nbhd
 	n.meshListen = boundAddrs(nw.mesh)
+	n.carried.networkOpened(nw)
 	n.up.Store(nw)
 	n.readyOnce.Do(func() { close(n.ready) })
 	n.log.Info("home up", "peer", n.id.String(), "addrs", nw.mesh.Addrs())

@@ -192,7 +192,8 @@ func (n *Node) runRegion(ctx context.Context, table *telemetryTable) error {
 		return fmt.Errorf("region: %w", err)
 	}
 	defer r.Close()
-	n.region.handle.Store(r) // kept after Close: Status still reports its counters
+	n.carried.regionOpened(r) // its refusals are summed with earlier handles
+	n.region.handle.Store(r)  // kept after Close: Status still reports its signals
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.Go(func() error { return n.receiveRegion(ctx, r) })
 	eg.Go(func() error { return n.publishAggregates(ctx, r, table) })
@@ -365,7 +366,7 @@ func (n *Node) regionStatus() *RegionStatus {
 	d := n.region.decide(n.cfg.Neighborhood, n.now())
 	s := &RegionStatus{
 		Name: r.Name(), Signals: d.Signals, OffsetW: d.OffsetW,
-		Aggregates: d.Aggregates, Rejections: r.Rejections(),
+		Aggregates: d.Aggregates, Rejections: n.carried.counts().Region,
 	}
 	for _, sig := range d.Signals {
 		s.ShareW += sig.ShareW

@@ -135,6 +135,12 @@ func (n *Node) Status() Status {
 		s.Devices = d.statuses()
 	}
 	n.loopStatus(&s)
+	// What the home's networks refused, summed over every network it
+	// opened: still there while the network restarts and once it stopped.
+	c := n.carried.counts()
+	s.Rejections = c.Rejections
+	s.Counters["raft_streams_refused"] = c.RefusedStreams
+	s.Counters["raft_streams_other_cluster"] = c.OtherClusterStreams
 	if nw := n.up.Load(); nw != nil {
 		n.networkStatus(&s, nw)
 	}
@@ -199,12 +205,9 @@ func (n *Node) networkStatus(s *Status, nw *network) {
 	s.Leader, s.Term = nw.group.Leader()
 	s.IsLeader = s.Leader == n.id.String()
 	s.CommittedEpoch, _, s.PlansInLog = nw.group.Latest()
-	s.Rejections = nw.mesh.Rejections()
 	s.Region = n.regionStatus()
 	conns := nw.mesh.ConnStats()
 	s.Conns = &conns
-	s.Counters["raft_streams_refused"] = nw.group.RefusedStreams()
-	s.Counters["raft_streams_other_cluster"] = nw.group.OtherClusterStreams()
 	s.Cluster = nw.group.ClusterID()
 	if s.Cluster == "" {
 		s.Joining = nw.group.Joining()
