@@ -59,14 +59,7 @@ func TestHostsOnRegistriesOfTheirOwn(t *testing.T) {
 func TestTrafficCountsByTopic(t *testing.T) { synctest.Test(t, testTrafficCountsByTopic) }
 
 func testTrafficCountsByTopic(t *testing.T) {
-	leaders := meshtest.NewLeaders("", 0)
-	inMemory := mesh.WithTransport(meshtest.NewMemNetwork().Transport())
-	voter := meshtest.Open(t, meshtest.Config(), inMemory)
-	home := meshtest.Open(t, meshtest.Config(), inMemory)
-	vn := join(t, voter, nbhd, leaders, true)
-	hn := join(t, home, nbhd, leaders, false)
-	meshtest.Connect(t, home.Host(), voter.Host())
-	waitPeers(t, "the home to learn the voter subscribes", hn.TelemetryPeers, voter.ID())
+	voter, home, vn, hn := voterAndHome(t)
 	if err := hn.PublishTelemetry(t.Context(), telemetry("h1", nbhd, 1)); err != nil {
 		t.Fatal(err)
 	}

@@ -76,14 +76,7 @@ func timeout(t *testing.T) context.Context {
 func TestTelemetryFromNonSubscriber(t *testing.T) { synctest.Test(t, testTelemetryFromNonSubscriber) }
 
 func testTelemetryFromNonSubscriber(t *testing.T) {
-	leaders := meshtest.NewLeaders("", 0)
-	inMemory := mesh.WithTransport(meshtest.NewMemNetwork().Transport())
-	voter := meshtest.Open(t, meshtest.Config(), inMemory)
-	home := meshtest.Open(t, meshtest.Config(), inMemory)
-	vn := join(t, voter, nbhd, leaders, true)
-	hn := join(t, home, nbhd, leaders, false)
-	meshtest.Connect(t, home.Host(), voter.Host())
-	waitPeers(t, "the home to learn the voter subscribes", hn.TelemetryPeers, voter.ID())
+	_, home, vn, hn := voterAndHome(t)
 
 	want := telemetry("h1", nbhd, 1)
 	if err := hn.PublishTelemetry(t.Context(), want); err != nil {
@@ -394,4 +387,20 @@ func TestNeighborhoodLifecycle(t *testing.T) {
 	if _, err := m.JoinNeighborhood("other", leaders, false); !errors.Is(err, mesh.ErrClosed) {
 		t.Fatalf("join after Close: %v", err)
 	}
+}
+
+// voterAndHome joins two hosts of nbhd on an in-memory network: a voter
+// that listens to telemetry and a home that does not, connected, the
+// home knowing the voter subscribes.
+func voterAndHome(t *testing.T) (voter, home *mesh.Mesh, vn, hn *mesh.Neighborhood) {
+	t.Helper()
+	leaders := meshtest.NewLeaders("", 0)
+	inMemory := mesh.WithTransport(meshtest.NewMemNetwork().Transport())
+	voter = meshtest.Open(t, meshtest.Config(), inMemory)
+	home = meshtest.Open(t, meshtest.Config(), inMemory)
+	vn = join(t, voter, nbhd, leaders, true)
+	hn = join(t, home, nbhd, leaders, false)
+	meshtest.Connect(t, home.Host(), voter.Host())
+	waitPeers(t, "the home to learn the voter subscribes", hn.TelemetryPeers, voter.ID())
+	return voter, home, vn, hn
 }

@@ -1,25 +1,17 @@
 package homefile_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/gridmesh/gridmesh/mesh"
-	"github.com/gridmesh/gridmesh/node/homefile"
 )
 
 // A home does not know whether it sits behind a NAT: every part of NAT
 // traversal is on unless the file turns it off, one by one; a misspelled
 // switch, or relays without AutoNAT to start them, are refused.
 func TestNAT(t *testing.T) {
-	build := func(extra string) (*homefile.Home, error) {
-		f, err := homefile.Parse([]byte(good + extra))
-		if err != nil {
-			return nil, err
-		}
-		return homefile.Build(context.Background(), f, "12D3KooWself", nil)
-	}
+	build := buildGood
 	h, err := build("")
 	if err != nil {
 		t.Fatal(err)

@@ -12,13 +12,7 @@ import (
 // With no servers the neighborhood organizes itself: three founders by
 // default, as many as bootstrap_expect says; a static list excludes it.
 func TestRaftFormation(t *testing.T) {
-	build := func(extra string) (*homefile.Home, error) {
-		f, err := homefile.Parse([]byte(good + extra))
-		if err != nil {
-			return nil, err
-		}
-		return homefile.Build(context.Background(), f, "12D3KooWself", nil)
-	}
+	build := buildGood
 	h, err := build("")
 	if err != nil {
 		t.Fatal(err)
@@ -78,4 +72,14 @@ func TestReserve(t *testing.T) {
 	if _, err := homefile.Parse([]byte(good + "reserve: {latitude: 51.5, longitud: 0}\n")); err == nil {
 		t.Fatal("a misspelled reserve key was accepted")
 	}
+}
+
+// buildGood parses and builds the good home file with extra appended, as
+// the home whose peer ID is 12D3KooWself.
+func buildGood(extra string) (*homefile.Home, error) {
+	f, err := homefile.Parse([]byte(good + extra))
+	if err != nil {
+		return nil, err
+	}
+	return homefile.Build(context.Background(), f, "12D3KooWself", nil)
 }
