@@ -82,8 +82,11 @@ func TestSmallLab(t *testing.T) {
 		t.Errorf("homes behind NAT %d, following plans %d; want 1, 1", rep.NATHomes, rep.NATHomesFollowing)
 	}
 	for _, h := range rep.NAT {
-		if h.Reachability != "private" {
-			t.Errorf("home %s behind NAT finds itself %q: want private (AutoNAT's dial back refused by its NAT)", h.Home, h.Reachability)
+		// AutoNAT's verdict may lapse to "unknown" between probes; what
+		// matters is that the home found itself private (its NAT refused
+		// the dial back) and never public.
+		if !h.EverPrivate || h.EverPublic {
+			t.Errorf("home %s behind NAT: ever private %v, ever public %v (now %q): want private and never public (AutoNAT's dial back refused by its NAT)", h.Home, h.EverPrivate, h.EverPublic, h.Reachability)
 		}
 	}
 	if rep.Packets.Lost == 0 || rep.Packets.Up == 0 {

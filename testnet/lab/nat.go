@@ -131,7 +131,8 @@ func (t *tracker) natReport(r *Report, names, nbNames []string, nat, live []bool
 		}
 		nb := t.nbOf[i]
 		_, term := t.leaderOf(nb)
-		hr := NATHomeReport{Home: names[i], Neighborhood: nbNames[nb], EverRelayed: h.everLimited}
+		hr := NATHomeReport{Home: names[i], Neighborhood: nbNames[nb], EverRelayed: h.everLimited,
+			EverPrivate: h.verdicts["private"], EverPublic: h.verdicts["public"]}
 		hr.Following = live[i] && h.answered && h.last.HasPlan && term > 0 && h.last.PlanEpoch.Term == term
 		if c != nil && live[i] && h.answered {
 			hr.Reachability, hr.Direct, hr.Limited = c.Reachability, c.Direct, c.Limited

@@ -150,8 +150,14 @@ type NATHomeReport struct {
 	// Reachability is the home's AutoNAT verdict on itself ("private"
 	// is right).
 	Reachability string `json:"reachability"`
-	Direct       int    `json:"direct"`
-	Limited      int    `json:"limited"`
+	// EverPrivate and EverPublic: the home found itself private, or
+	// public, at some poll. AutoNAT may fall back to "unknown" between
+	// probes; a home behind NAT must have found itself private and never
+	// public.
+	EverPrivate bool `json:"ever_private"`
+	EverPublic  bool `json:"ever_public"`
+	Direct      int  `json:"direct"`
+	Limited     int  `json:"limited"`
 	// EverRelayed: seen with a relayed connection at some poll.
 	EverRelayed bool `json:"ever_relayed"`
 	// HolePunches, HolePunchFailures, DirectDials: the home's DCUtR

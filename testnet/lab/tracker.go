@@ -40,10 +40,13 @@ type homeTrack struct {
 	fresh    bool // answered at the last poll: last is not an older answer
 	// totals of the counters of incarnations that have ended.
 	founded, merges, refusedStale uint64
-	restarted                     bool   // current incarnation is a restart
-	everLimited                   bool   // seen with a relayed connection
-	clusterBefore                 string // cluster when last killed
-	checkCluster                  bool   // compare clusterBefore at the next answer naming one
+	restarted                     bool // current incarnation is a restart
+	everLimited                   bool // seen with a relayed connection
+	// verdicts are the AutoNAT verdicts the home gave itself at any poll
+	// ("private", "public", "unknown").
+	verdicts      map[string]bool
+	clusterBefore string // cluster when last killed
+	checkCluster  bool   // compare clusterBefore at the next answer naming one
 }
 
 type nbTrack struct {
@@ -125,6 +128,12 @@ func (t *tracker) observe(now time.Time, ss []sample) {
 			p.majority = s.st.CommittedEpoch
 		}
 		h.everLimited = h.everLimited || s.st.Conns != nil && s.st.Conns.Limited > 0
+		if c := s.st.Conns; c != nil && c.Reachability != "" {
+			if h.verdicts == nil {
+				h.verdicts = map[string]bool{}
+			}
+			h.verdicts[c.Reachability] = true
+		}
 		h.last, h.answered = s.st, true
 	}
 	t.withoutPlanMax = max(t.withoutPlanMax, without)
