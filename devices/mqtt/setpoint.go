@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/gridmesh/gridmesh"
 )
@@ -16,6 +17,12 @@ type SetpointData struct {
 	// finite and within ±gridmesh.MaxHomePowerW (0 and up except for a
 	// battery); {{.PowerW}} renders it as a JSON number.
 	PowerW float64
+	// GridW is the grid power (positive: import) at which a system that
+	// holds its grid point at a setpoint (a Victron ESS) delivers PowerW
+	// from its battery, load unchanged: the grid power it reports, less
+	// the battery power it reports, plus PowerW. Only for a battery whose
+	// grid field is mapped; rounded like PowerW.
+	GridW float64
 	// Shed is the commanded state of the non-critical load, for loads;
 	// false for the other kinds. {{.Shed}} renders true or false.
 	Shed bool
@@ -27,8 +34,29 @@ func (d *Device) setPower(op string, w gridmesh.W) error {
 	if !w.Finite() {
 		return d.permanent(op, fmt.Errorf("%w: %v is not finite", ErrBadSetpoint, w))
 	}
-	return d.command(op, SetpointData{PowerW: roundTo(float64(w.Clamp(d.set.lo, d.set.hi)), d.cfg.ResolutionW)})
+	data := SetpointData{PowerW: roundTo(float64(w.Clamp(d.set.lo, d.set.hi)), d.cfg.ResolutionW)}
+	if d.needsGrid {
+		s, err := d.read(op)
+		if err != nil {
+			return err
+		}
+		if !s.hasGrid {
+			return d.unavailable(op, "the grid setpoint needs the grid power, which the device has not reported")
+		}
+		data.GridW = roundTo(gridSetpoint(s.gridW, float64(s.battery.PowerW), data.PowerW), d.cfg.ResolutionW)
+	}
+	return d.command(op, data)
 }
+
+// gridSetpoint is the grid power at which a battery now at batteryW,
+// with the grid at gridW, delivers wantW with the rest of the home
+// unchanged: the home without its battery draws gridW − batteryW.
+func gridSetpoint(gridW, batteryW, wantW float64) float64 {
+	return gridW - batteryW + wantW
+}
+
+// usesGrid reports whether a set template renders GridW.
+func usesGrid(tmpl string) bool { return strings.Contains(tmpl, ".GridW") }
 
 // roundTo rounds w to a multiple of step and returns the float64 nearest
 // its short decimal form, so that it renders as that decimal (865.2, not
