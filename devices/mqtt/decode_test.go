@@ -3,10 +3,10 @@ package mqtt
 import (
 	"errors"
 	"fmt"
-	"time"
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gridmesh/gridmesh"
 )

@@ -32,7 +32,7 @@ type Device struct {
 	tmpl *template.Template // nil: no set topic
 	// needsGrid: the set template renders GridW, computed from the state.
 	needsGrid bool
-	now  func() time.Time   // time.Now; tests of staleness replace it
+	now       func() time.Time // time.Now; tests of staleness replace it
 	// wake tells the publisher to look at the setpoint again. It holds
 	// one signal; when it is full a signal is pending and a new one is
 	// dropped, which loses nothing (the publisher reads the newest
