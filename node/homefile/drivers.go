@@ -40,24 +40,24 @@ type SimLoad struct {
 
 // MQTT is a device reached through an MQTT broker.
 type MQTT struct {
-	Broker     string            `yaml:"broker"`
-	ClientID   string            `yaml:"client_id"`
-	Username   string            `yaml:"username"`
-	Password   string            `yaml:"password"`
-	StateTopic string            `yaml:"state_topic"`
-	SetTopic   string            `yaml:"set_topic"`
+	Broker     string `yaml:"broker"`
+	ClientID   string `yaml:"client_id"`
+	Username   string `yaml:"username"`
+	Password   string `yaml:"password"`
+	StateTopic string `yaml:"state_topic"`
+	SetTopic   string `yaml:"set_topic"`
 	// Fields maps the reading's fields to where they are read (see
 	// MQTTField); they override the preset's.
 	Fields map[string]MQTTField `yaml:"fields"`
 	// Preset lays the device out as a widely used firmware publishes
 	// (tasmota, shelly-em1, opendtu, victron); DeviceID, Instance and
 	// Base name the device in its topics.
-	Preset   string `yaml:"preset"`
-	DeviceID string `yaml:"device_id"`
-	Instance string `yaml:"instance"`
-	Base     string `yaml:"base"`
-	SetPayload string            `yaml:"set_payload"`
-	StaleAfter *Duration         `yaml:"stale_after"`
+	Preset     string    `yaml:"preset"`
+	DeviceID   string    `yaml:"device_id"`
+	Instance   string    `yaml:"instance"`
+	Base       string    `yaml:"base"`
+	SetPayload string    `yaml:"set_payload"`
+	StaleAfter *Duration `yaml:"stale_after"`
 	// SoCPercent reads a battery's state of charge as 0..100.
 	SoCPercent bool `yaml:"soc_percent"`
 	// ReleasePayload is published on set_topic when the node stops,
