@@ -58,6 +58,7 @@ type Device struct {
 	at        time.Time     // when st's oldest required figure arrived
 	lastBad   bool          // the newest payload was refused
 	setpoint  []byte        // the newest setpoint's payload, nil before the first; never modified
+	want      *SetpointData // with needsGrid: the battery power held, rendered anew on every reading
 	resend    bool          // publish the setpoint even if this connection already did
 	conn      *session.Conn // the connection serving now; nil while none
 }
@@ -173,7 +174,11 @@ func (d *Device) receive(topic string, payload []byte) {
 	if appeared {
 		d.resend = true
 	}
+	changed := d.needsGrid && d.regrid(a.st)
 	d.mu.Unlock()
+	if changed && !appeared {
+		d.signal()
+	}
 	if appeared {
 		d.signal()
 		d.log.Debug("device state received after a gap or reconnect")

@@ -136,6 +136,14 @@ func TestPresetVictronSetpoint(t *testing.T) {
 	if got != `{"value": 2550}` {
 		t.Fatalf("set payload %q, want {\"value\": 2550}", got)
 	}
+	// The house draws 100 W more: the held 1000 W needs 2650 W.
+	d.receive("N/c0619ab12345/system/0/Ac/Grid/L1/Power", []byte(`{"value": 450}`))
+	d.mu.Lock()
+	got = string(d.setpoint)
+	d.mu.Unlock()
+	if got != `{"value": 2650}` {
+		t.Fatalf("set payload after the load rose %q, want {\"value\": 2650}", got)
+	}
 	c := d.cfg
 	if c.SetTopic != "W/c0619ab12345/settings/0/Settings/CGwacs/AcPowerSetPoint" || c.KeepaliveTopic != "R/c0619ab12345/keepalive" ||
 		c.ReleasePayload != `{"value": 0}` || c.KeepaliveEvery <= 0 || c.KeepaliveEvery*6 > time.Minute {

@@ -55,7 +55,7 @@ func (d *Device) Release(ctx context.Context) error {
 	d.pubMu.Lock()
 	defer d.pubMu.Unlock()
 	d.mu.Lock()
-	d.setpoint = nil
+	d.setpoint, d.want = nil, nil
 	conn := d.conn
 	d.mu.Unlock()
 	if d.cfg.ReleasePayload == "" {
