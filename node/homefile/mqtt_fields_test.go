@@ -94,3 +94,23 @@ func TestMQTTFieldsRefused(t *testing.T) {
 		}
 	}
 }
+
+// The MQTT example homes parse, and lay their devices out for the
+// driver.
+func TestMQTTExamples(t *testing.T) {
+	for _, name := range []string{"home-mqtt.yaml", "home-mqtt-victron.yaml"} {
+		f, err := Load("../../examples/" + name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, d := range f.Devices {
+			cfg, err := mqttConfig(string(d.Name), mqtt.Kind(d.Kinds[0]), d.MQTT)
+			if err == nil {
+				err = cfg.Validate()
+			}
+			if err != nil {
+				t.Errorf("%s: device %s: %v", name, d.Name, err)
+			}
+		}
+	}
+}
