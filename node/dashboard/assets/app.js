@@ -140,9 +140,8 @@ function pushHistory(target, feeder) {
   if (hi - lo < 100) { lo -= 50; hi += 50; }
   const pts = (key) => history.map((h, i) => h[key] === null || h[key] === undefined ? null
     : (i * 300 / (HISTORY - 1)).toFixed(1) + "," + (58 - (h[key] - lo) / (hi - lo) * 56).toFixed(1)).filter((s) => s).join(" ");
-  const lines = $("spark").querySelectorAll("polyline");
-  lines[0].setAttribute("points", pts("target"));
-  lines[1].setAttribute("points", pts("feeder"));
+  $("spark").querySelector("polyline.target").setAttribute("points", pts("target"));
+  $("spark").querySelector("polyline.feeder").setAttribute("points", pts("feeder"));
 }
 
 function renderCity(p) {
