@@ -1,6 +1,7 @@
 package testnet_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,9 +25,9 @@ import (
 )
 
 // A home's page in a real browser: clicked through from the city's page,
-// it shows live figures that match the home's /status, the new leader
-// once the leader is killed, and the killed leader's own page marks its
-// figures stale. Screenshots go to $GRIDMESH_ARTIFACTS (default: the
+// it shows live figures that match the home's /status; once the leader
+// is killed, a surviving voter's page shows the new leader, and the
+// killed leader's own page marks its figures stale. Screenshots go to $GRIDMESH_ARTIFACTS (default: the
 // test's temporary directory).
 func TestDashboardInBrowserFollowsLeaderKill(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -55,61 +57,85 @@ func TestDashboardInBrowserFollowsLeaderKill(t *testing.T) {
 	cityURL := "http://" + ln.Addr().String() + "/"
 	artifacts := artifactDir(t)
 
-	// Once every home follows a plan (the first elections are over), the
-	// city's page names a leader and a voter that does not lead: the
-	// home whose page is watched (it survives the kill and hears the
-	// neighborhood's reports).
-	var watched, leader dashboard.CityHome
+	// Once every home follows a plan, the city's page names the leader
+	// and the two voters that do not lead. Their pages are watched, each
+	// in a tab: whichever of the three leads when the leader is killed,
+	// one voter's page survives to show the new leader.
+	var voters []dashboard.CityHome
 	waitCity(t, cityURL, 20*time.Second, func(nb dashboard.CityNeighborhood) bool {
-		watched, leader = dashboard.CityHome{}, dashboard.CityHome{}
+		voters = voters[:0]
 		for _, h := range nb.Homes {
-			switch {
-			case h.Mode != "plan":
+			if h.Mode != "plan" || !h.Alive {
 				return false
-			case h.Leader && h.URL != "":
-				leader = h
-			case h.Voter && h.URL != "" && watched.ID == "":
-				watched = h
+			}
+			if h.Voter && h.URL != "" {
+				voters = append(voters, h)
 			}
 		}
-		return leader.ID != "" && watched.ID != ""
+		return len(voters) == cfg.Voters && slices.ContainsFunc(voters, func(h dashboard.CityHome) bool { return h.Leader })
 	})
-	t.Logf("watching %s (%s); leader %s", watched.ID, watched.URL, leader.ID)
-
+	slices.SortStableFunc(voters, func(a, b dashboard.CityHome) int { return cmp.Compare(boolInt(a.Leader), boolInt(b.Leader)) }) // the leader last
 	browser := browsertest.New(t)
-	openFromCity(t, browser, cityURL, watched.ID, watched.URL, artifacts)
-	waitPage(t, browser, "live figures with a leader and a feeder", `document.body.dataset.kind === "home" && $("conn").dataset.state === "live" && $("leader").dataset.peer !== "" && $("feeder").dataset.value !== "" && $("soc").dataset.value !== ""`)
-	oldLeader := checkAgainstStatus(t, browser, watched.URL)
-
-	// The leader's own page, in a second tab, to see it go stale.
-	leaderTab, closeTab := chromedp.NewContext(browser)
-	defer closeTab()
-	if err := chromedp.Do(leaderTab, chromedp.Navigate(leader.URL)); err != nil {
-		t.Fatal(err)
+	tabs := map[string]context.Context{voters[0].ID: browser}
+	openFromCity(t, browser, cityURL, voters[0].ID, voters[0].URL, artifacts)
+	for _, h := range voters[1:] {
+		tab, closeTab := chromedp.NewContext(browser)
+		defer closeTab()
+		if err := chromedp.Do(tab, chromedp.Navigate(h.URL)); err != nil {
+			t.Fatal(err)
+		}
+		tabs[h.ID] = tab
 	}
-	waitPage(t, leaderTab, "the leader's page live", `$("conn").dataset.state === "live"`)
-	if p := readPage(t, browser); p.LeaderHome != leader.ID || p.Leader != oldLeader {
-		t.Fatalf("the leader changed before the kill: %s, then %s", leader.ID, p.LeaderHome)
+	for id, tab := range tabs {
+		waitPage(t, tab, id+"'s page live with a leader, a feeder and a SoC", `document.body.dataset.kind === "home" && $("conn").dataset.state === "live" && $("leader").dataset.home !== "" && $("feeder").dataset.value !== "" && $("soc").dataset.value !== ""`)
 	}
+	checkAgainstStatus(t, browser, voters[0].URL)
 	if alive := cityAlive(t, cityURL); alive != cfg.Homes {
 		t.Fatalf("%d of %d homes alive before the page was checked: the leader was killed too early for this test (lengthen its Duration)", alive, cfg.Homes)
 	}
 
-	// The kill: the watched page shows a new leader, which its /status
-	// names too.
-	newLeader := waitPageValue(t, browser, "a new leader", 30*time.Second,
-		fmt.Sprintf(`$("leader").dataset.peer !== "" && $("leader").dataset.peer !== %q && $("leader").dataset.home !== "" ? $("leader").dataset.peer : ""`, oldLeader))
-	waitStatus(t, watched.URL, "the new leader in /status", func(st node.Status) bool { return st.Leader == newLeader })
-	waitPage(t, leaderTab, "the killed leader's page marked stale", `$("conn").dataset.state === "stale" && !$("stale-banner").hidden && document.body.classList.contains("stale")`)
-	if err := browsertest.Screenshot(leaderTab, filepath.Join(artifacts, "dashboard-killed-leader.png")); err != nil {
+	// The kill: a surviving voter's page shows a new leader, which its
+	// /status names too; the killed leader's page is marked stale.
+	var killed string
+	waitCity(t, cityURL, 40*time.Second, func(nb dashboard.CityNeighborhood) bool {
+		for _, h := range nb.Homes {
+			if !h.Alive {
+				killed = h.ID
+				return true
+			}
+		}
+		return false
+	})
+	dead, ok := tabs[killed]
+	if !ok {
+		t.Fatalf("%s was killed, not one of the voters %v", killed, tabs)
+	}
+	var survivor dashboard.CityHome
+	for _, h := range voters {
+		if h.ID != killed && survivor.ID == "" {
+			survivor = h
+		}
+	}
+	tab := tabs[survivor.ID]
+	newLeader := waitPageValue(t, tab, "a new leader on "+survivor.ID+"'s page", 30*time.Second,
+		fmt.Sprintf(`$("leader").dataset.home !== "" && $("leader").dataset.home !== %q ? $("leader").dataset.peer : ""`, killed))
+	waitStatus(t, survivor.URL, "the new leader in /status", func(st node.Status) bool { return st.Leader == newLeader })
+	waitPage(t, dead, "the killed leader's page marked stale", `$("conn").dataset.state === "stale" && !$("stale-banner").hidden && document.body.classList.contains("stale")`)
+	if err := browsertest.Screenshot(dead, filepath.Join(artifacts, "dashboard-killed-leader.png")); err != nil {
 		t.Fatal(err)
 	}
-	checkAgainstStatus(t, browser, watched.URL)
-	shot := filepath.Join(artifacts, "dashboard-home.png")
-	if err := browsertest.Screenshot(browser, shot); err != nil {
+	checkAgainstStatus(t, tab, survivor.URL)
+	if err := browsertest.Screenshot(tab, filepath.Join(artifacts, "dashboard-home.png")); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("leader %s → %s; screenshots in %s", oldLeader, newLeader, artifacts)
+	t.Logf("%s killed; %s's page shows the new leader %s; screenshots in %s", killed, survivor.ID, newLeader, artifacts)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // artifactDir is $GRIDMESH_ARTIFACTS, created, or the test's temporary
