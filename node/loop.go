@@ -191,7 +191,7 @@ func (r *loopRunner) record(snap *loopSnapshot) {
 	if p, expires, ok := r.loop.Plan(); ok {
 		snap.Plan, snap.PlanExpires, snap.HasPlan = p.Epoch, expires, true
 		snap.PlanIssued = time.UnixMilli(p.IssuedAtMs)
-		snap.Target = p.Target
+		snap.Target, snap.Setpoints = p.Target, p.Setpoints
 	}
 	snap.EverPlanned = r.loop.Fence() != (gridmesh.Epoch{})
 	snap.Base = r.loop.Base()
@@ -246,6 +246,8 @@ type loopSnapshot struct {
 	PlanExpires time.Time
 	PlanIssued  time.Time
 	Target      gridmesh.Target
+	// Setpoints are the plan's, shared with it (never modified).
+	Setpoints   []gridmesh.Setpoint
 	EverPlanned bool
 	// BatteryOK and MeterOK are false while that device is absent or
 	// unavailable; Reading then holds no figures from it.

@@ -20,6 +20,7 @@ import (
 	"github.com/gridmesh/gridmesh/control"
 	"github.com/gridmesh/gridmesh/internal/backoff"
 	"github.com/gridmesh/gridmesh/mesh"
+	"github.com/gridmesh/gridmesh/node/dashboard"
 )
 
 // planQueue bounds the plans waiting for the device loop. Plans arrive at
@@ -96,6 +97,16 @@ type Node struct {
 	// planLog serves GET /plans: plans applied, committed and published
 	// (planlog.go).
 	planLog planLog
+	// table is the telemetry table of the network that is up (or was
+	// last), stored by the network supervisor; listening is whether the
+	// home subscribes to its neighbors' reports, written by the
+	// telemetry listener. Both for Status and the page (feeder.go).
+	table     atomic.Pointer[telemetryTable]
+	listening atomic.Bool
+	// energyDays is the span "energy today" covers (dashboard.go); dash
+	// serves the home's page.
+	energyDays energyDays
+	dash       *dashboard.Handler
 }
 
 // New validates the configuration and allocates the node. It starts
@@ -142,6 +153,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	}
 	n.metrics = newMetrics(n)
 	n.energy = newEnergyMeter(cfg.DataDir, n.log)
+	n.dash = newDashboard(n)
 	return n, nil
 }
 
@@ -333,6 +345,7 @@ func (n *Node) runComponents(ctx context.Context, plans chan<- gridmesh.Plan) er
 		})
 	}
 	table := newTelemetryTable()
+	n.table.Store(table)
 	run(componentMesh, n.mesh.Run)
 	run(componentTelemetryPublisher, n.publishTelemetry)
 	run(componentPlanReceiver, func(ctx context.Context) error { return n.receivePlans(ctx, plans) })

@@ -108,6 +108,9 @@ type Status struct {
 	// Region is the home's view of its region: signals in force, this
 	// neighborhood's share, refused region messages (region.go).
 	Region *RegionStatus `json:"region,omitempty"`
+	// Feeder is the neighborhood's metered import as this home hears it,
+	// once the network is up (feeder.go).
+	Feeder *FeederStatus `json:"feeder,omitempty"`
 	// Conns are the home's connections by kind (direct, relayed) and its
 	// NAT traversal so far, once the network is up.
 	Conns *mesh.ConnStats `json:"conns,omitempty"`
@@ -206,6 +209,7 @@ func (n *Node) networkStatus(s *Status, nw *network) {
 	s.IsLeader = s.Leader == n.id.String()
 	s.CommittedEpoch, _, s.PlansInLog = nw.group.Latest()
 	s.Region = n.regionStatus()
+	s.Feeder = n.feederStatus(n.now())
 	conns := nw.mesh.ConnStats()
 	s.Conns = &conns
 	s.Cluster = nw.group.ClusterID()
@@ -267,9 +271,11 @@ func (n *Node) serveHTTP(ctx context.Context, ln net.Listener) error {
 	})
 	mux.HandleFunc("GET /plans", n.servePlanLog)   // planlog.go
 	mux.Handle("GET /metrics", n.metricsHandler()) // metrics.go
+	mux.Handle("/", n.dash)                        // the page, GET /events (dashboard.go)
 	n.httpListener.Store(&ln)
 	defer n.httpListener.Store(nil)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// Requests end with ctx: the page's streams do not hold Shutdown up.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -106,6 +106,8 @@ func (n *Node) listenTelemetry(ctx context.Context) error {
 		st, want = consensus.Listen(st, n.listenInput(), time.Now())
 		if err := n.nbhd.SubscribeTelemetry(want); err != nil {
 			n.log.Warn("telemetry subscription", "want", want, "err", err)
+		} else {
+			n.listening.Store(want)
 		}
 		select {
 		case <-ctx.Done():
