@@ -124,8 +124,12 @@ func (n *Node) readiness(now time.Time) Health {
 	return h
 }
 
-func (n *Node) serveHealth(w http.ResponseWriter, _ *http.Request) { writeHealth(w, n.health(time.Now())) }
-func (n *Node) serveReady(w http.ResponseWriter, _ *http.Request)  { writeHealth(w, n.readiness(time.Now())) }
+func (n *Node) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	writeHealth(w, n.health(time.Now()))
+}
+func (n *Node) serveReady(w http.ResponseWriter, _ *http.Request) {
+	writeHealth(w, n.readiness(time.Now()))
+}
 
 func writeHealth(w http.ResponseWriter, h Health) {
 	code := http.StatusOK
