@@ -237,6 +237,9 @@ func (n *Node) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	saveEnergy := n.startEnergy(partsCtx, &wg)
 	wg.Go(func() { n.runOwnerSettler(partsCtx) }) // owner.go
+	if err := n.startHass(partsCtx, &wg); err != nil { // hass.go; checked by Validate, so never
+		n.log.Error("Home Assistant publisher not started", "err", err)
+	}
 	if ln != nil {
 		wg.Go(func() { n.supervise(partsCtx, componentHTTP, n.httpRunner(ln)) })
 	}
