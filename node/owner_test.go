@@ -65,12 +65,21 @@ func (l *lockedBuffer) String() string {
 // 127.0.0.1 and its data in dataDir.
 func ownerHome(t *testing.T, key crypto.PrivKey, dataDir string, log io.Writer) (*testHome, *releasingBattery) {
 	t.Helper()
+	return ownerHomeWith(t, key, dataDir, log, nil)
+}
+
+// ownerHomeWith is ownerHome with tweak applied to the configuration.
+func ownerHomeWith(t *testing.T, key crypto.PrivKey, dataDir string, log io.Writer, tweak func(*node.Config)) (*testHome, *releasingBattery) {
+	t.Helper()
 	dev := &releasingBattery{Home: simHome(t, 1, 0.6, testClock())}
 	cfg := fastConfig()
 	cfg.Home, cfg.Neighborhood = "h0", "nb"
 	cfg.HTTPAddr, cfg.DataDir = "127.0.0.1:0", dataDir
 	cfg.Raft.DataDir = filepath.Join(dataDir, "raft")
 	cfg.Formation.Expect = 1
+	if tweak != nil {
+		tweak(&cfg)
+	}
 	nd, err := node.New(cfg, node.Deps{Key: key, Battery: dev, Meter: dev,
 		Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
