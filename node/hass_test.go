@@ -88,7 +88,7 @@ func TestHomeAssistantOverMosquitto(t *testing.T) {
 	// Discovery: every entity, with the fields Home Assistant needs.
 	const prefix = "homeassistant/"
 	want := map[string]map[string]any{
-		"sensor/gridmesh_h0/grid_import_energy/config": {"device_class": "energy", "state_class": "total_increasing", "unit_of_measurement": "kWh"},
+		"sensor/gridmesh_h0/grid_import_energy/config":       {"device_class": "energy", "state_class": "total_increasing", "unit_of_measurement": "kWh"},
 		"sensor/gridmesh_h0/battery_discharge_energy/config": {"device_class": "energy", "state_class": "total_increasing", "unit_of_measurement": "kWh"},
 		"sensor/gridmesh_h0/pv_energy/config":                {"device_class": "energy", "state_class": "total_increasing", "unit_of_measurement": "kWh"},
 		"sensor/gridmesh_h0/grid_power/config":               {"device_class": "power", "state_class": "measurement", "unit_of_measurement": "W"},

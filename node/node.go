@@ -236,7 +236,7 @@ func (n *Node) Run(ctx context.Context) error {
 	partsCtx, stopParts := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	saveEnergy := n.startEnergy(partsCtx, &wg)
-	wg.Go(func() { n.runOwnerSettler(partsCtx) }) // owner.go
+	wg.Go(func() { n.runOwnerSettler(partsCtx) })      // owner.go
 	if err := n.startHass(partsCtx, &wg); err != nil { // hass.go; checked by Validate, so never
 		n.log.Error("Home Assistant publisher not started", "err", err)
 	}
