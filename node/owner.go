@@ -285,3 +285,7 @@ func (n *Node) ownerStatus() OwnerStatus {
 	}
 	return st
 }
+
+// OwnerChange is control.OwnerChange, for callers of the owner API (the
+// command line) that do not import control.
+type OwnerChange = control.OwnerChange
