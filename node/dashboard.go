@@ -283,9 +283,6 @@ func (e *energyDays) get() energyDay {
 	return e.day
 }
 
-// joulesPerKWh converts the totals for the page.
-const joulesPerKWh = 3.6e6
-
 // energyToday is the energy since the day's span began; absent before
 // the first tick.
 func (n *Node) energyToday() *dashboard.Energy {

@@ -91,6 +91,8 @@ type Node struct {
 	// totals (metrics.go, energy.go).
 	metrics *metrics
 	energy  *energyMeter
+	// owner keeps the owner's settings (owner.go).
+	owner *owner
 	// carried sums what every network and region handle the home opened
 	// refused (carried.go).
 	carried carried
@@ -154,6 +156,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	n.metrics = newMetrics(n)
 	n.energy = newEnergyMeter(cfg.DataDir, n.log)
 	n.dash = newDashboard(n)
+	n.owner = newOwner(cfg.DataDir, n.log)
 	return n, nil
 }
 
@@ -233,12 +236,22 @@ func (n *Node) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("node %s: %w", n.cfg.Home, err)
 	}
+	if err := n.owner.open(); err != nil {
+		if ln != nil {
+			_ = ln.Close() // the home does not start: nothing to serve
+		}
+		return fmt.Errorf("node %s: %w", n.cfg.Home, err)
+	}
 	plans := make(chan gridmesh.Plan, planQueue)
 	// The supervised parts stop with ctx, or when the loop returns: a
 	// home whose loop failed is of no use to its neighborhood either.
 	partsCtx, stopParts := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	saveEnergy := n.startEnergy(partsCtx, &wg)
+	wg.Go(func() { n.runOwnerSettler(partsCtx) })      // owner.go
+	if err := n.startHass(partsCtx, &wg); err != nil { // hass.go; checked by Validate, so never
+		n.log.Error("Home Assistant publisher not started", "err", err)
+	}
 	if ln != nil {
 		wg.Go(func() { n.supervise(partsCtx, componentHTTP, n.httpRunner(ln)) })
 	}

@@ -31,7 +31,7 @@ func (n *Node) publishTelemetry(ctx context.Context) error {
 				AtMs:         snap.At.UnixMilli(),
 				NetW:         snap.Reading.NetW,
 				BaseW:        snap.baseW(),
-				Battery:      snap.Reading.Battery,
+				Battery:      snap.Offered, // as the owner lets it offer (owner.go)
 				Addrs:        n.mesh.Addrs(),
 				Cluster:      n.group.ClusterID(),
 				Applied:      n.group.AppliedIndex(),
