@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -136,10 +137,24 @@ func scalar(tok any) string {
 	case string:
 		return v
 	case json.Number:
-		return v.String()
+		return number(v)
 	default:
 		return fmt.Sprint(v)
 	}
+}
+
+// number shows a JSON number to six significant digits: a figure
+// measured to the nanosecond reads better as 12.2001 than as
+// 12.200055484. Integers are shown whole.
+func number(n json.Number) string {
+	if _, err := n.Int64(); err == nil {
+		return n.String()
+	}
+	f, err := n.Float64()
+	if err != nil {
+		return n.String()
+	}
+	return strconv.FormatFloat(f, 'g', 6, 64)
 }
 
 // FiguresTable is the figures as a table of key, value and meaning,

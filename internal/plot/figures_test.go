@@ -12,6 +12,7 @@ func TestFigures(t *testing.T) {
 	}
 	v := struct {
 		Homes    int               `json:"homes"`
+		Ran      float64           `json:"ran_s"`
 		Failover []float64         `json:"failover_ms"`
 		Empty    []string          `json:"errors"`
 		Nbhd     []nb              `json:"neighborhood"`
@@ -19,7 +20,7 @@ func TestFigures(t *testing.T) {
 		None     map[string]int    `json:"none"`
 		Ptr      *int              `json:"ptr"`
 	}{
-		Homes: 12, Failover: []float64{812.5, 1020}, Empty: []string{},
+		Homes: 12, Failover: []float64{812.5, 1020}, Ran: 12.200055484, Empty: []string{},
 		Nbhd:     []nb{{"n1", 1.5}, {"n2", 0}},
 		Rejected: map[string]uint64{"expired": 3},
 		None:     map[string]int{},
@@ -34,6 +35,7 @@ func TestFigures(t *testing.T) {
 	}
 	want := []Figure{
 		{"homes", "12", "homes in the city"},
+		{"ran_s", "12.2001", ""},
 		{"failover_ms", "[812.5, 1020]", "kill to new plan"},
 		{"errors", "[]", ""},
 		{"neighborhood[0].id", "n1", ""},
