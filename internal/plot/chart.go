@@ -1,8 +1,10 @@
 package plot
 
 import (
+	"cmp"
 	"fmt"
 	"html/template"
+	"slices"
 	"strings"
 )
 
@@ -242,10 +244,13 @@ func segments(x, lo, hi []float64) [][]int {
 	return out
 }
 
-// marks draws the vertical event lines, their labels staggered in three
-// rows so that close events stay readable.
+// marks draws the vertical event lines, each label in the first row
+// (from the top) where it does not run into the label before it.
 func (c Chart) marks(b *strings.Builder, f frame) {
-	for i, m := range c.Marks {
+	ms := slices.Clone(c.Marks)
+	slices.SortStableFunc(ms, func(a, b Mark) int { return cmp.Compare(a.X, b.X) })
+	rows := LabelRows(ms, f.sx, labelCharW)
+	for i, m := range ms {
 		if !finite(m.X) {
 			continue
 		}
@@ -255,8 +260,35 @@ func (c Chart) marks(b *strings.Builder, f frame) {
 		}
 		x := coord(f.sx.Map(m.X))
 		fmt.Fprintf(b, `<g class="mark"><line x1="%s" x2="%s" y1="%g" y2="%g" stroke="%s" stroke-dasharray="4 3"/>`, x, x, f.top, f.base, col)
-		fmt.Fprintf(b, `<text x="%s" y="%g" dx="3" fill="%s">%s</text></g>`, x, f.top+12+float64(i%3)*12, col, esc(m.Label))
+		fmt.Fprintf(b, `<text x="%s" y="%g" dx="3" fill="%s">%s</text></g>`, x, f.top+12+float64(rows[i])*12, col, esc(m.Label))
 	}
+}
+
+// labelCharW is about how wide a character of an 11 px label is.
+const labelCharW = 6
+
+// LabelRows assigns each mark's label (marks sorted by X) the first row
+// in which it starts past the end of the row's last label, given labels
+// charW pixels a character wide; non-finite marks get row 0.
+func LabelRows(marks []Mark, sx Scale, charW float64) []int {
+	rows := make([]int, len(marks))
+	var ends []float64 // per row, where its last label ends
+	for i, m := range marks {
+		if !finite(m.X) {
+			continue
+		}
+		x := sx.Map(m.X)
+		r := 0
+		for r < len(ends) && ends[r] > x {
+			r++
+		}
+		if r == len(ends) {
+			ends = append(ends, 0)
+		}
+		ends[r] = x + 3 + charW*float64(len([]rune(m.Label))) + 4
+		rows[i] = r
+	}
+	return rows
 }
 
 // lines draws each series as a path, with dots at its points when asked.

@@ -102,3 +102,18 @@ func TestPageWrite(t *testing.T) {
 		}
 	}
 }
+
+func TestLabelRows(t *testing.T) {
+	sx := Scale{D0: 0, D1: 100, R0: 0, R1: 100} // a pixel a unit
+	marks := []Mark{{X: 0, Label: "aaaa"}, {X: 10, Label: "bb"}, {X: 20, Label: "c"}, {X: 21, Label: "d"}, {X: nan, Label: "gap"}, {X: 60, Label: "e"}}
+	// "aaaa" ends at 0+3+24+4 = 31, "bb" at 10+3+12+4 = 29, "c" at 33:
+	// "bb", "c" and "d" each start before every row's end, "e" after the
+	// first's.
+	want := []int{0, 1, 2, 3, 0, 0}
+	got := LabelRows(marks, sx, 6)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("rows %v, want %v", got, want)
+		}
+	}
+}

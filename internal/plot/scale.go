@@ -64,7 +64,10 @@ func NiceTicks(lo, hi float64, n int) []float64 {
 		}
 		lo, hi = lo-d, hi+d
 	}
-	step := niceNum(niceNum(hi-lo, false)/float64(n-1), true)
+	// Heckbert first rounds the range up to a nice number, which can
+	// leave a third of the axis empty (0-30 drawn 0-40); the step alone
+	// rounded to the nearest nice number keeps the axis tight.
+	step := niceNum((hi-lo)/float64(n-1), true)
 	first, last := math.Floor(lo/step), math.Ceil(hi/step)
 	if last-first > 1000 { // cannot happen with a nice step; bound it anyway
 		return []float64{lo, hi}

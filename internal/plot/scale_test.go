@@ -22,8 +22,9 @@ func TestNiceTicks(t *testing.T) {
 		{"reversed bounds", 10, 0, 6, []float64{0, 2, 4, 6, 8, 10}},
 		{"a point is widened by a tenth", 50, 50, 5, []float64{44, 46, 48, 50, 52, 54, 56}},
 		{"zero is widened to ±1", 0, 0, 3, []float64{-1, 0, 1}},
-		{"frequency near 50 Hz", 49.52, 50.07, 6, []float64{49.4, 49.6, 49.8, 50, 50.2}},
+		{"frequency near 50 Hz", 49.52, 50.07, 6, []float64{49.5, 49.6, 49.7, 49.8, 49.9, 50, 50.1}},
 		{"n below 2 acts as 2", 0, 7, 0, []float64{0, 10}},
+		{"a run of 30.1 s stays tight", 0, 30.1, 8, []float64{0, 5, 10, 15, 20, 25, 30, 35}},
 		{"NaN", nan, 1, 5, nil},
 		{"infinite", 0, inf, 5, nil},
 	} {
