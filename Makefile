@@ -4,6 +4,7 @@
 GO      ?= go
 BIN     := bin/gridmesh
 REPORT  ?= report.json
+HTML    ?= report.html
 
 .PHONY: all build test test-short test-faults testnet testnet-100 testnet-faults lab vet fmt fmt-check fuzz bench clean
 
@@ -32,9 +33,10 @@ test-faults:
 test-short:
 	$(GO) test -short -timeout 5m ./...
 
-# The default city: 12 homes, 2 neighborhoods, 30 s, dr and leader-kill.
+# The default city: 12 homes, 2 neighborhoods, 30 s, dr and leader-kill;
+# the JSON report, and the same as plots in one HTML file for a browser.
 testnet: build
-	./$(BIN) testnet --report $(REPORT)
+	./$(BIN) testnet --report $(REPORT) --html $(HTML)
 
 # A larger city: 100 homes, 4 neighborhoods, 60 s, dr and leader-kill.
 testnet-100: build

@@ -141,6 +141,24 @@
 // simulation and the SunSpec driver in the node, as homes with real
 // hybrid inverters would.
 //
+// The report. Run returns a Report: the JSON figures, and the run's time
+// series (Report.Series, recorded by the run's goroutine at every sample,
+// never by a home). Report.WriteHTML writes it as one self-contained
+// HTML file (inline style and SVG, no script, nothing fetched) with these
+// plots, each against seconds into the run with the scenarios' events
+// marked:
+//
+//   - per neighborhood, its feeder's import against its target (less its
+//     regional share), in kW, with the leader kill and the end of its
+//     failover marked and a strip of who led in which term;
+//   - the live homes' states of charge: least to greatest, and median;
+//   - with outage, each island's frequency (a gap while dark) and the
+//     non-critical load its homes shed;
+//   - with regulation, the signal against the region's response, over
+//     the offer, with the PJM score;
+//
+// and a table of every report key with its value and what it means.
+//
 // A run owns everything it starts: every scenario event gets the run's
 // context, and the homes, probes, rogue hosts and device servers it
 // starts end when the run ends; Run returns only after they have, and

@@ -60,6 +60,10 @@ func (m *feederMeter) disturbed(now time.Time, on bool) {
 type sampleResult struct {
 	withoutPlan int
 	lost        []gridmesh.HomeID // homes whose plan lease ran out
+	// leader is the home the sample saw lead, in term; empty when none
+	// did.
+	leader gridmesh.HomeID
+	term   uint64
 }
 
 // sample reads every live home's meter and status at now. The sample
@@ -86,6 +90,7 @@ func (m *feederMeter) sample(now time.Time, nb *neighborhood, failoverPending bo
 			leader, term = h.id, s.Term
 		}
 	}
+	res.leader, res.term = leader, term
 	if leader != "" && leader != m.leader {
 		if m.leader != "" {
 			m.leaderChanges++

@@ -98,6 +98,7 @@ type FeederEnergy struct {
 type outage struct {
 	active, done bool
 	feeders      []*feeder
+	names        []string // each feeder's: its neighborhood, or its home
 	byHome       map[*home]*feeder
 	lastSim      time.Time
 
@@ -126,12 +127,14 @@ func (r *run) outageEvents() []event {
 		for _, h := range r.c.homes {
 			f := newFeeder([]*home{h})
 			r.outage.feeders = append(r.outage.feeders, f)
+			r.outage.names = append(r.outage.names, string(h.id))
 			r.outage.byHome[h] = f
 		}
 	} else {
 		for _, nb := range r.c.nbhds {
 			f := newFeeder(nb.homes)
 			r.outage.feeders = append(r.outage.feeders, f)
+			r.outage.names = append(r.outage.names, string(nb.id))
 			for _, h := range nb.homes {
 				r.outage.byHome[h] = f
 			}
@@ -192,7 +195,9 @@ func (r *run) outageStep(realNow time.Time) {
 	if o == nil || !o.active {
 		return
 	}
-	for _, f := range o.feeders {
+	hz, snapsOf := make([]float64, len(o.feeders)), make([][]sim.HomeSnapshot, len(o.feeders))
+	defer func() { r.series.outage(o.names, hz, snapsOf) }()
+	for fi, f := range o.feeders {
 		var live []*home
 		var snaps []sim.HomeSnapshot
 		for _, h := range f.homes {
@@ -212,6 +217,7 @@ func (r *run) outageStep(realNow time.Time) {
 		f.islandStep(realNow, simNow, snaps)
 		f.homes = all
 		g := f.grid()
+		hz[fi], snapsOf[fi] = g.FrequencyHz, snaps
 		if !f.dark {
 			o.minHz, o.maxHz = min(o.minHz, g.FrequencyHz), max(o.maxHz, g.FrequencyHz)
 		}

@@ -150,3 +150,15 @@ func (r *recorder) latencies() (Percentiles, []float64) {
 	defer r.mu.Unlock()
 	return percentiles(r.signalMs), slices.Clone(r.failoverMs)
 }
+
+// failoverTimes returns when nb's last leader kill happened and when its
+// failover finished (zero if it never did); false without a kill.
+func (r *recorder) failoverTimes(nb gridmesh.NeighborhoodID) (killedAt, doneAt time.Time, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f := r.failovers[nb]
+	if f == nil {
+		return time.Time{}, time.Time{}, false
+	}
+	return f.killedAt, f.doneAt, true
+}

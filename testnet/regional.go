@@ -223,6 +223,7 @@ func (r *run) sampleRegion(now time.Time) {
 		return
 	}
 	resp := float64(baseline-feeder) / float64(g.offeredW)
+	r.series.regulation(g.value, resp)
 	g.fineSig, g.fineResp = append(g.fineSig, g.value), append(g.fineResp, resp)
 	if g.nextMark.IsZero() {
 		g.nextMark = now

@@ -99,6 +99,10 @@ type Report struct {
 	// (see Regulation.PJMScoreError).
 	PJMScore   *PJMScore         `json:"pjm_score,omitempty"`
 	Regulation *RegulationReport `json:"regulation,omitempty"`
+
+	// Series are the run's time series, which the HTML report plots
+	// (series.go); absent from a report that was not measured.
+	Series *Series `json:"series,omitempty"`
 }
 
 // NeighborhoodReport is one neighborhood's part of the report.

@@ -61,6 +61,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 	for k, nb := range c.nbhds {
 		r.meters[k] = newFeederMeter(nb, r.t0)
 	}
+	r.series = newSeriesRec(cfg, r.t0, c.nbhds)
 	if err := r.play(ctx); err != nil {
 		return nil, err
 	}
@@ -103,6 +104,8 @@ type run struct {
 	sched    *schedule
 	verdicts []func() verdictState
 	ran      time.Duration
+	// series records the run's time series for the report (series.go).
+	series *seriesRec
 }
 
 // event is something a scenario does at an offset into the run. do runs
@@ -180,6 +183,7 @@ func (r *run) play(ctx context.Context) error {
 			evs = evs[1:]
 			r.log.Info("scenario event", "event", ev.name, "at", ev.at, "late", now.Sub(r.sched.due(ev)).Round(time.Millisecond))
 			ev.do(ctx, now)
+			r.series.event(ev.name, now)
 			r.sched.fired(ev, now, time.Now())
 			arm()
 		case now := <-sample.C:
@@ -290,12 +294,14 @@ func homeIDs(hs []*home) []gridmesh.HomeID {
 
 // sample meters every feeder and counts homes without a valid plan.
 func (r *run) sample(now time.Time) {
+	r.series.begin(now)
 	r.sampleRegion(now)
 	without := 0
 	for k, nb := range r.c.nbhds {
 		pending, doneAt := r.rec.failoverState(nb.id)
 		st := r.meters[k].sample(now, nb, pending, doneAt, r.cfg.Settle)
 		without += st.withoutPlan
+		r.series.feeder(k, nb.target.ImportW-nb.regionalW, r.meters[k].lastFeederW, st.leader, st.term)
 		for _, h := range st.lost {
 			if !r.lost[h] {
 				r.lost[h] = true
@@ -309,6 +315,7 @@ func (r *run) sample(now time.Time) {
 		}
 	}
 	r.withoutPlanMax = max(r.withoutPlanMax, without)
+	r.series.soc(r.c.homes)
 	r.outageStep(now)
 }
 
@@ -417,6 +424,12 @@ func (r *run) finish(ctx context.Context) *Report {
 	r.reportAdmission(rep)
 	r.reportRegion(rep)
 	rep.Island = r.outage.report(r.cfg)
+	for k, nb := range r.c.nbhds {
+		if killedAt, doneAt, ok := r.rec.failoverTimes(nb.id); ok {
+			r.series.failover(k, killedAt, doneAt)
+		}
+	}
+	rep.Series = r.series.series()
 	r.reportFormation(rep)
 	rep.Errors = append(rep.Errors, r.errors...)
 	return rep

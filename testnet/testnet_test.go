@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/gridmesh/gridmesh/testnet"
+	"github.com/gridmesh/gridmesh/testnet/browsertest"
 )
 
 // A short city: two neighborhoods of four homes (three with -short, the
@@ -63,6 +65,75 @@ func TestShortCityTracksTargetsAndSurvivesLeaderKill(t *testing.T) {
 	}
 	t.Logf("failover %v ms, signal→setpoint %+v, ticks missed %d, rejected %v",
 		rep.FailoverMs, rep.SignalToSetpointMs, rep.LoopTicksMissed, rep.RejectedMessages)
+	checkSeries(t, rep)
+	checkHTMLReport(t, rep)
+}
+
+// checkSeries: the run's series show every neighborhood's feeder against
+// its target, a leader before the kill and another after it, and the
+// failover between.
+func checkSeries(t *testing.T, rep *testnet.Report) {
+	t.Helper()
+	s := rep.Series
+	if s == nil || len(s.TS) == 0 || len(s.SoCMedianPct) != len(s.TS) {
+		t.Fatalf("series %+v", s)
+	}
+	for _, ns := range s.Neighborhood {
+		if len(ns.FeederW) != len(s.TS) || len(ns.TargetW) != len(s.TS) {
+			t.Errorf("%s: %d feeder and %d target points for %d times", ns.ID, len(ns.FeederW), len(ns.TargetW), len(s.TS))
+		}
+		f := ns.Failover
+		if f == nil || f.DoneS < f.KilledS {
+			t.Errorf("%s: failover %+v, want a kill and its end", ns.ID, f)
+			continue
+		}
+		var before, after bool
+		for _, l := range ns.Leaders {
+			before = before || l.FromS < f.KilledS
+			after = after || l.FromS > f.KilledS
+		}
+		if !before || !after || ns.Leaders[0].Leader == ns.Leaders[len(ns.Leaders)-1].Leader {
+			t.Errorf("%s: leaders %+v around a kill at %.1f s: want one before, another after", ns.ID, ns.Leaders, f.KilledS)
+		}
+	}
+}
+
+// checkHTMLReport writes the run's JSON and HTML reports, opens the HTML
+// in Chromium and checks that every plot is drawn; it leaves a
+// screenshot beside them ($GRIDMESH_ARTIFACTS, or a temporary directory).
+func checkHTMLReport(t *testing.T, rep *testnet.Report) {
+	t.Helper()
+	dir := t.TempDir()
+	if d := os.Getenv("GRIDMESH_ARTIFACTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		dir = d
+	}
+	jsonPath, htmlPath := filepath.Join(dir, "short-city-report.json"), filepath.Join(dir, "short-city-report.html")
+	if err := rep.WriteFile(jsonPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WriteHTML(htmlPath); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browsertest.New(t)
+	d, err := browsertest.Draw(ctx, "file://"+htmlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One per neighborhood's feeder, and the batteries'.
+	if want := rep.Neighborhoods + 1; len(d.Plots) != want {
+		t.Errorf("%d plots drawn, want %d", len(d.Plots), want)
+	}
+	for _, u := range d.Undrawn() {
+		t.Error(u)
+	}
+	shot := filepath.Join(dir, "short-city-report.png")
+	if err := browsertest.Screenshot(ctx, shot); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("report %s and %s, screenshot %s: %d plots, %d figures", jsonPath, htmlPath, shot, len(d.Plots), d.FigureRows)
 }
 
 func TestConfigRejectsUnknownScenario(t *testing.T) {

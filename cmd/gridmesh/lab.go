@@ -31,6 +31,7 @@ func labCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.DurationVar(&cfg.PollInterval, "poll-interval", cfg.PollInterval, "how often every home's /status is read (the failover figures' resolution)")
 	dir := fs.String("dir", "", "where the homes' files, data and logs go (default: a new temporary directory, kept)")
 	report := fs.String("report", "lab-report.json", "where to write the JSON report")
+	htmlReport := fs.String("html", "", "also write the report as one self-contained HTML file of plots and figures here")
 	logLevel := fs.String("log-level", "info", "the lab's log level on stderr: debug, info, warn, error, off")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -64,6 +65,11 @@ func labCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if err := rep.WriteFile(*report); err != nil {
 		return err
+	}
+	if *htmlReport != "" {
+		if err := rep.WriteHTML(*htmlReport); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stdout, "lab %s: %d homes, %d neighborhoods, %s link, %.0f s; failover ms %v; stale plans applied %d; minority plans applied %d; linearizable %v (%d operations); report %s; homes' files and logs in %s\n",
 		rep.RunID, rep.Homes, rep.Neighborhoods, rep.Link, rep.DurationS, rep.FailoverMs, rep.StalePlansApplied, rep.MinorityPlansApplied, rep.Linearizable, rep.LinearizabilityOps, *report, cfg.Dir)

@@ -35,6 +35,7 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	profiles := fs.String("profiles", "", "CSV time_s,load_w,pv_w driving every home's load and PV (scaled and jittered per home)")
 	applyRegulation := addRegulationFlags(fs, &cfg)
 	report := fs.String("report", "report.json", "where to write the JSON report")
+	htmlReport := fs.String("html", "", "also write the report as one self-contained HTML file of plots and figures here (open it in a browser)")
 	quiet := fs.Bool("quiet", false, "no per-second summary")
 	logLevel := fs.String("log-level", "warn", "log level on stderr: debug, info, warn, error, off")
 	raftLevel := fs.String("raft-log-level", "off", "level of Raft's own messages (a killed leader makes the others log every failed heartbeat): debug, info, warn, error, off")
@@ -96,6 +97,12 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if err := rep.WriteFile(*report); err != nil {
 		return err
+	}
+	if *htmlReport != "" {
+		if err := rep.WriteHTML(*htmlReport); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "html report: %s\n", *htmlReport)
 	}
 	printReport(stdout, rep, *report)
 	if len(rep.Errors) > 0 {
