@@ -170,29 +170,12 @@ func (n NAT) config() mesh.NATConfig {
 }
 
 // addSim builds a simulated home on the wall clock: a home drawn at
-// random from the seed (sim.RandomFullHome), with the battery, PV and load
-// the file sets, and only the devices whose kinds the file lists.
+// random from the seed (sim.RandomFullHome), with the battery (and its
+// hardware's manners), PV and load the file sets, and only the devices
+// whose kinds the file lists.
 func (h *Home) addSim(d *Device) error {
 	p := sim.RandomFullHome(rand.New(rand.NewPCG(d.Sim.Seed, 0)))
-	if b := d.Sim.Battery; b != nil {
-		p.Battery.CapacityWh, p.Battery.MaxChargeW, p.Battery.MaxDischargeW = gridmesh.Wh(b.Capacity), gridmesh.W(b.MaxCharge), gridmesh.W(b.MaxDischg)
-		if b.Efficiency > 0 {
-			p.Battery.RoundTripEfficiency = float64(b.Efficiency)
-		}
-		if b.InitialSoC > 0 {
-			p.InitialSoC = float64(b.InitialSoC)
-		}
-		p.Battery.ReserveSoC = float64(b.Reserve)
-	}
-	if pv := d.Sim.PV; pv != nil {
-		p.PV.PeakW = gridmesh.W(pv.Peak)
-	}
-	if l := d.Sim.Load; l != nil {
-		p.Load.BaseW, p.Load.EveningPeakW = gridmesh.W(l.Base), gridmesh.W(l.EveningPeak)
-		if l.Critical > 0 {
-			p.Load.SheddableShare = 1 - float64(l.Critical)
-		}
-	}
+	d.Sim.apply(p.Battery, &p.InitialSoC, p.PV, p.Load)
 	has := func(k string) bool { return slices.Contains(d.Kinds, k) }
 	if !has("battery") {
 		p.Battery = nil
