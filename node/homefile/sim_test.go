@@ -8,7 +8,6 @@ import (
 	"github.com/gridmesh/gridmesh/node/homefile"
 )
 
-
 // withHardware is the good file with its battery given hw's manners.
 func withHardware(hw string) string {
 	return strings.Replace(good, "reserve: 20%}", "reserve: 20%, hardware: "+hw+"}", 1)
