@@ -102,8 +102,10 @@ func (p *nodeProcess) wait(t *testing.T) {
 // homeStatus is what these tests read of a home's /status.
 type homeStatus struct {
 	Devices map[string]struct {
-		Available bool    `json:"available"`
-		Writes    *uint64 `json:"writes"`
+		Available  bool    `json:"available"`
+		Waiting    bool    `json:"waiting"`
+		WaitingFor string  `json:"waiting_for"`
+		Writes     *uint64 `json:"writes"`
 	} `json:"devices"`
 	MissingKinds []struct {
 		Device, Kind, Reason string

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -172,4 +173,26 @@ func storCtlMod(t *testing.T, addr string) func() uint16 {
 		}
 		return v
 	}
+}
+
+// The example modbus home with a wrong unit ID runs: its devices wait,
+// their status saying which unit ID did not answer and what to check,
+// while the home keeps looking for the device.
+func TestExampleModbusHomeWithAWrongUnitIDWaits(t *testing.T) {
+	t.Parallel() // a real process
+	_, srv := serveHybrid(t, sunspecserver.RatesWindow)
+	path := exampleHome(t, "home-modbus.yaml", "addr: 127.0.0.1:1502", "addr: "+srv.Addr(), "unit_id: 1", "unit_id: 3")
+	p := startNode(t, path)
+	url := p.statusURL(t)
+	var why string
+	eventuallyWithin(t, 30*time.Second, "the battery waiting", func() bool {
+		b := getStatus(t, url).Devices["battery"]
+		why = b.WaitingFor
+		return b.Waiting
+	})
+	if want := "no answer from unit ID 3 at " + srv.Addr() + ": check the device's Modbus unit ID"; !strings.Contains(why, want) {
+		t.Errorf("battery waiting for %q, want it to say %q", why, want)
+	}
+	p.terminate(t)
+	p.wait(t)
 }
