@@ -68,6 +68,7 @@ func (p *nodeProcess) statusURL(t *testing.T) string {
 	case u := <-p.status:
 		return u
 	case err := <-p.exited:
+		p.exited <- err // for the cleanup
 		t.Fatalf("the node exited before it was up: %v\n%s", err, p.stderr.String())
 	case <-time.After(60 * time.Second):
 		t.Fatalf("the node was not up in 60 s\n%s", p.stderr.String())
