@@ -394,7 +394,7 @@ func TestMalformedPayloads(t *testing.T) {
 
 	garbage := []string{
 		``, `not json`, `null`, `[]`, `{"power_w": NaN}`, `{"power_w": 1e999, "soc": 0.4, "min_w": -1, "max_w": 1, "capacity_wh": 1}`,
-		`{"power_w": "-750", "soc": 0.4, "min_w": -3000, "max_w": 3000, "capacity_wh": 5000}`,
+		`{"power_w": "-750 W", "soc": 0.4, "min_w": -3000, "max_w": 3000, "capacity_wh": 5000}`,
 		`{"power_w": -750, "min_w": -3000, "max_w": 3000, "capacity_wh": 5000}`,
 		`{"power_w": -750, "soc": 1.4, "min_w": -3000, "max_w": 3000, "capacity_wh": 5000}`,
 		`{"power_w": 2000000, "soc": 0.4, "min_w": -3000, "max_w": 3000, "capacity_wh": 5000}`,

@@ -62,17 +62,26 @@ type Config struct {
 	// or loads.
 	Kind Kind
 	// StateTopic is where the device publishes its state as a JSON
-	// object. One device per topic: wildcards are refused.
+	// document, read by the fields that name no topic of their own. It
+	// may be empty when every field has its own topic or is a constant.
+	// One device per topic: wildcards are refused.
 	StateTopic string
 	// SetTopic is where the driver publishes setpoints. Required for a
 	// battery, pv, charger and heatpump; optional for loads (without it
 	// ShedNonCritical fails); must be empty for a meter.
 	SetTopic string
 	// Fields maps the reading's fields (the keys, listed per kind in the
-	// package doc) to JSON keys of the state payload. DefaultConfig maps
-	// every field; override the keys a device names differently, and map
-	// an optional field to "" when the device does not send it. A
-	// required field must stay mapped.
+	// package doc) to where each is read: a JSON key or path of the state
+	// payload ("power_w", "ENERGY.Power", "inverter.0.AC.0.Power.v"), a jq
+	// expression ("jq:.ENERGY.Power | add"), a topic of its own
+	// ("topic:solar/114/0/power", its payload a plain value, or
+	// "topic:N/x/system/0/Dc/Battery/Soc#value" with a path or jq after
+	// the '#'), or a constant the device does not publish
+	// ("const:10000"). DefaultConfig maps every field to its default key;
+	// override what a device names differently, and map an optional field
+	// to "" when the device does not send it. A required field must stay
+	// mapped. A jq expression is compiled by Validate: one that does not
+	// compile is a config error naming the field.
 	Fields map[string]string
 	// SoCPercent reads a battery's state of charge as 0..100 instead of
 	// 0..1.
@@ -106,6 +115,13 @@ type Config struct {
 	// disconnect (the node killed, its host gone), so the device hears
 	// the node die. Usually the same as ReleasePayload. Not retained.
 	WillPayload string
+	// KeepaliveTopic, when set, is published KeepalivePayload on every
+	// connection and then every KeepaliveEvery: for devices that publish
+	// only while a client asks them to (a Victron GX device stops after
+	// 60 s without a keepalive). Not retained.
+	KeepaliveTopic   string
+	KeepalivePayload string
+	KeepaliveEvery   time.Duration
 }
 
 // maxReleasePayload bounds ReleasePayload and WillPayload: a device's
@@ -158,8 +174,19 @@ func (c Config) Validate() error {
 	if c.Password != "" && c.Username == "" {
 		bad("a password needs a username")
 	}
-	if err := validTopic(c.StateTopic); err != nil {
-		bad("state topic %q: %v", c.StateTopic, err)
+	if c.StateTopic != "" {
+		if err := validTopic(c.StateTopic); err != nil {
+			bad("state topic %q: %v", c.StateTopic, err)
+		}
+	}
+	var dec decoder
+	if ok {
+		var err error
+		if dec, err = newDecoder(c); err != nil {
+			errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
+		} else if len(dec.topics) == 0 {
+			bad("no field is read from a topic: set a state topic or give fields topics of their own")
+		}
 	}
 	if ok {
 		switch {
@@ -173,11 +200,14 @@ func (c Config) Validate() error {
 			if err := validTopic(c.SetTopic); err != nil {
 				bad("set topic %q: %v", c.SetTopic, err)
 			}
-			if c.SetTopic == c.StateTopic {
-				bad("set topic and state topic are both %q: the driver would read its own setpoints as state", c.SetTopic)
+			if _, reads := dec.byTopic[c.SetTopic]; reads || c.SetTopic == c.StateTopic {
+				bad("set topic %q is also read for state: the driver would read its own setpoints as state", c.SetTopic)
 			}
 			if _, err := parseSetTemplate(c.SetTemplate); err != nil {
 				bad("set template: %v", err)
+			}
+			if usesGrid(c.SetTemplate) && (c.Kind != KindBattery || c.Fields["grid"] == "") {
+				bad("set template uses .GridW: that needs a battery with its grid field mapped")
 			}
 		}
 		errs = append(errs, c.validateFields(spec)...)
@@ -196,6 +226,14 @@ func (c Config) Validate() error {
 	}
 	if r := c.ResolutionW; !(r >= minResolutionW && r <= maxResolutionW) { // NaN fails too
 		bad("resolution %v W outside [%v, %v]", r, minResolutionW, maxResolutionW)
+	}
+	if c.KeepaliveTopic != "" {
+		if err := validTopic(c.KeepaliveTopic); err != nil {
+			bad("keepalive topic %q: %v", c.KeepaliveTopic, err)
+		}
+		if c.KeepaliveEvery <= 0 {
+			bad("keepalive every %v must be positive", c.KeepaliveEvery)
+		}
 	}
 	if c.QoS > 2 {
 		bad("QoS %d is not 0, 1 or 2", c.QoS)
@@ -216,7 +254,7 @@ func (c Config) validateFields(spec *kindSpec) []error {
 	for _, f := range spec.fields {
 		known[f.name] = true
 		if f.required && c.Fields[f.name] == "" {
-			errs = append(errs, fmt.Errorf("%w: field %q is required for a %s and must be mapped to a JSON key", ErrInvalidConfig, f.name, c.Kind))
+			errs = append(errs, fmt.Errorf("%w: field %q is required for a %s and must be mapped (a JSON key or path, jq:, topic: or const:)", ErrInvalidConfig, f.name, c.Kind))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Fields)) {
@@ -281,7 +319,7 @@ func parseSetTemplate(s string) (*template.Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range []SetpointData{{}, {PowerW: -1234.5, Shed: true}} {
+	for _, d := range []SetpointData{{}, {PowerW: -1234.5, GridW: 300, Shed: true}} {
 		var b bytes.Buffer
 		if err := t.Execute(&b, d); err != nil {
 			return nil, err

@@ -2,9 +2,11 @@ package mqtt
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gridmesh/gridmesh"
 )
@@ -14,7 +16,33 @@ func decodeWith(k Kind, mutate func(*Config), payload string) (state, error) {
 	if mutate != nil {
 		mutate(&c)
 	}
-	return newDecoder(c).decode([]byte(payload))
+	return decodeState(c, payload)
+}
+
+// decodeState decodes one payload on c's state topic into a whole
+// reading, as a device that has heard nothing else would.
+func decodeState(c Config, payload string) (state, error) {
+	d, err := newDecoder(c)
+	if err != nil {
+		return state{}, err
+	}
+	vals, err := d.decode(c.StateTopic, []byte(payload))
+	if err != nil {
+		return state{}, err
+	}
+	now := time.Unix(1_700_000_000, 0)
+	slots := make([]slot, len(d.spec.fields))
+	for _, v := range vals {
+		slots[v.idx] = slot{v: v.v, ok: v.ok, at: now}
+	}
+	a, err := d.assemble(slots, now, DefaultStaleAfter)
+	if err != nil {
+		return state{}, err
+	}
+	if len(a.missing) > 0 {
+		return state{}, fmt.Errorf("%w: missing %v", ErrBadPayload, a.missing)
+	}
+	return a.st, nil
 }
 
 func TestDecodeGood(t *testing.T) {
@@ -38,6 +66,13 @@ func TestDecodeGood(t *testing.T) {
 		{"battery renamed", KindBattery, func(c *Config) { c.Fields["power"] = "P" },
 			`{"P": 10, "power_w": "ignored", "soc": 1, "min_w": -1, "max_w": 0, "capacity_wh": 100}`,
 			state{battery: gridmesh.Flexibility{PowerW: 10, SoC: 1, MinW: -1, CapacityWh: 100, DischargeWh: 100}}},
+		{"battery numbers as strings", KindBattery, nil,
+			`{"power_w": "1500", "soc": " 0.25 ", "min_w": "-5000", "max_w": "4e3", "capacity_wh": 10000}`,
+			state{battery: gridmesh.Flexibility{PowerW: 1500, SoC: 0.25, MinW: -5000, MaxW: 4000, CapacityWh: 10000, ChargeWh: 7500, DischargeWh: 2500}}},
+		{"meter flags in words", KindMeter, nil, `{"net_w": 5, "grid_ok": "OFF"}`,
+			state{meter: gridmesh.MeterReading{NetW: 5}}},
+		{"meter flag as 1", KindMeter, nil, `{"net_w": 5, "grid_ok": 1}`,
+			state{meter: gridmesh.MeterReading{NetW: 5, GridOK: true}}},
 		{"meter minimal", KindMeter, nil, `{"net_w": -1200.5}`,
 			state{meter: gridmesh.MeterReading{NetW: -1200.5, GridOK: true}}},
 		{"meter full", KindMeter, nil, `{"net_w": 300, "voltage_v": 231.2, "frequency_hz": 49.95, "grid_ok": false}`,
@@ -83,13 +118,15 @@ func TestDecodeRefuses(t *testing.T) {
 		{"empty", KindBattery, ``, "unexpected end"},
 		{"not json", KindBattery, `power=5`, "invalid character"},
 		{"null", KindBattery, `null`, "null"},
-		{"array", KindBattery, `[1, 2]`, "cannot unmarshal"},
-		{"string", KindBattery, `"x"`, "cannot unmarshal"},
-		{"trailing data", KindBattery, `{"power_w": 1, "soc": 0.5, ` + bat + `} {}`, "invalid character"},
-		{"truncated", KindBattery, `{"power_w": 1, "soc": 0.5,`, "unexpected end"},
+		{"array", KindBattery, `[1, 2]`, `"power"`},
+		{"string", KindBattery, `"x"`, "want a JSON object or array"},
+		{"trailing data", KindBattery, `{"power_w": 1, "soc": 0.5, ` + bat + `} {}`, "trailing data"},
+		{"truncated", KindBattery, `{"power_w": 1, "soc": 0.5,`, "unexpected"},
 		{"missing required", KindBattery, `{"power_w": 1, ` + bat + `}`, `"soc"`},
-		{"number as string", KindBattery, `{"power_w": "1500", "soc": 0.5, ` + bat + `}`, "want a number"},
-		{"number null", KindBattery, `{"power_w": null, "soc": 0.5, ` + bat + `}`, "want a number"},
+		{"number in words", KindBattery, `{"power_w": "1500 W", "soc": 0.5, ` + bat + `}`, "want a number"},
+		{"number as hex string", KindBattery, `{"power_w": "0x10", "soc": 0.5, ` + bat + `}`, "want a number"},
+		{"number as NaN string", KindBattery, `{"power_w": "NaN", "soc": 0.5, ` + bat + `}`, "want a number"},
+		{"number null", KindBattery, `{"power_w": null, "soc": 0.5, ` + bat + `}`, `"power"`},
 		{"number as bool", KindBattery, `{"power_w": true, "soc": 0.5, ` + bat + `}`, "want a number"},
 		{"number as object", KindBattery, `{"power_w": {"v": 1}, "soc": 0.5, ` + bat + `}`, "want a number"},
 		{"power out of range", KindBattery, `{"power_w": 1000001, "soc": 0.5, ` + bat + `}`, "outside"},
@@ -99,8 +136,8 @@ func TestDecodeRefuses(t *testing.T) {
 		{"min positive", KindBattery, `{"power_w": 1, "soc": 0.5, "min_w": 10, "max_w": 5000, "capacity_wh": 1}`, "outside"},
 		{"capacity too big", KindBattery, `{"power_w": 1, "soc": 0.5, "min_w": 0, "max_w": 0, "capacity_wh": 1e8}`, "outside"},
 		{"too big", KindBattery, `{"pad": "` + strings.Repeat("x", maxStatePayload) + `"}`, "at most"},
-		{"meter bool as number", KindMeter, `{"net_w": 1, "grid_ok": 1}`, "want true or false"},
-		{"meter bool as string", KindMeter, `{"net_w": 1, "grid_ok": "true"}`, "want true or false"},
+		{"meter bool as number", KindMeter, `{"net_w": 1, "grid_ok": 2}`, "want true or false"},
+		{"meter bool as string", KindMeter, `{"net_w": 1, "grid_ok": "yes"}`, "want true or false"},
 		{"meter voltage negative", KindMeter, `{"net_w": 1, "voltage_v": -230}`, "outside"},
 		{"meter frequency absurd", KindMeter, `{"net_w": 1, "frequency_hz": 5000}`, "outside"},
 		{"pv negative", KindPV, `{"power_w": -1, "peak_w": 5000}`, "outside"},
@@ -201,7 +238,7 @@ func FuzzDecodeState(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d.receive(payload)
+		d.receive(d.cfg.StateTopic, payload)
 		st := d.Stats()
 		d.mu.Lock()
 		defer d.mu.Unlock()

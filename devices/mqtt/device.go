@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/template"
@@ -28,7 +30,9 @@ type Device struct {
 	dec  decoder
 	set  *setpoint          // nil: the kind takes no setpoint
 	tmpl *template.Template // nil: no set topic
-	now  func() time.Time   // time.Now; tests of staleness replace it
+	// needsGrid: the set template renders GridW, computed from the state.
+	needsGrid bool
+	now       func() time.Time // time.Now; tests of staleness replace it
 	// wake tells the publisher to look at the setpoint again. It holds
 	// one signal; when it is full a signal is pending and a new one is
 	// dropped, which loses nothing (the publisher reads the newest
@@ -47,11 +51,14 @@ type Device struct {
 	connected bool          // subscribed to the state topic now
 	everUp    bool          // connected at least once
 	fresh     bool          // connected, no state received on this connection yet
-	have      bool          // a state was received (st, at are set)
-	st        state         // the newest state that decoded
-	at        time.Time     // when st arrived
+	slots     []slot        // every field's newest value, by index in the kind's fields
+	missing   []string      // required fields no payload has given yet
+	have      bool          // a state was assembled (st, at are set)
+	st        state         // the newest state assembled
+	at        time.Time     // when st's oldest required figure arrived
 	lastBad   bool          // the newest payload was refused
 	setpoint  []byte        // the newest setpoint's payload, nil before the first; never modified
+	want      *SetpointData // with needsGrid: the battery power held, rendered anew on every reading
 	resend    bool          // publish the setpoint even if this connection already did
 	conn      *session.Conn // the connection serving now; nil while none
 }
@@ -70,13 +77,19 @@ func New(cfg Config, log *slog.Logger) (*Device, error) {
 	if cfg.ClientID == "" {
 		cfg.ClientID = session.RandomClientID("gridmesh-" + cfg.Device)
 	}
+	dec, err := newDecoder(cfg)
+	if err != nil { // Validate built it already
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
 	d := &Device{
-		cfg:  cfg,
-		log:  log.With("component", "mqtt", "device", cfg.Device, "kind", string(cfg.Kind)),
-		dec:  newDecoder(cfg),
-		set:  specs[cfg.Kind].set,
-		now:  time.Now,
-		wake: make(chan struct{}, 1),
+		cfg:       cfg,
+		log:       log.With("component", "mqtt", "device", cfg.Device, "kind", string(cfg.Kind)),
+		dec:       dec,
+		set:       specs[cfg.Kind].set,
+		now:       time.Now,
+		wake:      make(chan struct{}, 1),
+		slots:     make([]slot, len(dec.spec.fields)),
+		needsGrid: usesGrid(cfg.SetTemplate),
 	}
 	if cfg.SetTopic != "" {
 		t, err := parseSetTemplate(cfg.SetTemplate)
@@ -106,6 +119,8 @@ func (d *Device) read(op string) (state, error) {
 	switch {
 	case !d.have && !d.connected:
 		return state{}, d.waiting(op, "not connected to the broker yet")
+	case !d.have && len(d.missing) > 0:
+		return state{}, d.waiting(op, fmt.Sprintf("no value yet for %s", strings.Join(d.missing, ", ")))
 	case !d.have:
 		return state{}, d.waiting(op, "no state received yet")
 	case !d.connected:
@@ -118,17 +133,22 @@ func (d *Device) read(op string) (state, error) {
 	return state{}, d.unavailable(op, why)
 }
 
-// receive handles one message on the state topic (on paho's router
-// goroutine). A payload that does not decode is counted and changes
-// nothing; one that does becomes the newest state, and if the device has
-// just appeared (first state on this connection, or after being stale)
-// the last setpoint is sent again: the device may have restarted, or
-// subscribed after the driver sent it.
-func (d *Device) receive(payload []byte) {
+// receive handles one message on one of the device's topics (on paho's
+// router goroutine). A payload that does not decode is counted and
+// changes nothing; one that does updates its fields, and once every
+// required field has a value they make the newest state. If the device
+// has just appeared (first state on this connection, or after being
+// stale) the last setpoint is sent again: the device may have restarted,
+// or subscribed after the driver sent it.
+func (d *Device) receive(topic string, payload []byte) {
 	d.stats.messages.Add(1)
-	s, err := d.dec.decode(payload)
+	vals, err := d.dec.decode(topic, payload)
 	now := d.now()
 	d.mu.Lock()
+	var a assembled
+	if err == nil {
+		a, err = d.merge(vals, now)
+	}
 	if err != nil {
 		first := !d.lastBad
 		d.lastBad = true
@@ -137,22 +157,47 @@ func (d *Device) receive(payload []byte) {
 		// Log the change from good to bad loudly, a device that keeps
 		// sending garbage quietly: the counter tells how much.
 		if first {
-			d.log.Warn("state payload refused", "err", err)
+			d.log.Warn("state payload refused", "topic", topic, "err", err)
 		} else {
-			d.log.Debug("state payload refused", "err", err)
+			d.log.Debug("state payload refused", "topic", topic, "err", err)
 		}
 		return
 	}
+	d.lastBad = false
+	d.missing = a.missing
+	if len(a.missing) > 0 {
+		d.mu.Unlock()
+		return
+	}
 	appeared := d.fresh || !d.have || now.Sub(d.at) > d.cfg.StaleAfter
-	d.st, d.at, d.have, d.fresh, d.lastBad = s, now, true, false, false
+	d.st, d.at, d.have, d.fresh = a.st, a.at, true, false
 	if appeared {
 		d.resend = true
 	}
+	changed := d.needsGrid && d.regrid(a.st)
 	d.mu.Unlock()
+	if changed && !appeared {
+		d.signal()
+	}
 	if appeared {
 		d.signal()
 		d.log.Debug("device state received after a gap or reconnect")
 	}
+}
+
+// merge applies one payload's fields to the slots and assembles them;
+// on an error the slots are left as they were. The caller holds mu.
+func (d *Device) merge(vals []fieldValue, now time.Time) (assembled, error) {
+	next := slices.Clone(d.slots)
+	for _, fv := range vals {
+		next[fv.idx] = slot{v: fv.v, ok: fv.ok, at: now}
+	}
+	a, err := d.dec.assemble(next, now, d.cfg.StaleAfter)
+	if err != nil {
+		return assembled{}, err
+	}
+	d.slots = next
+	return a, nil
 }
 
 // signal wakes the publisher without waiting.

@@ -74,7 +74,7 @@ func TestReadingGoesStaleAndComesBack(t *testing.T) {
 	_, err := b.Battery()
 	wantUnavailable(t, err) // nothing received yet
 
-	d.receive([]byte(goodBattery))
+	d.receive(d.cfg.StateTopic, []byte(goodBattery))
 	if f, err := b.Battery(); err != nil || f.PowerW != 1500 {
 		t.Fatalf("fresh reading: %+v, %v", f, err)
 	}
@@ -88,7 +88,7 @@ func TestReadingGoesStaleAndComesBack(t *testing.T) {
 	if f != (gridmesh.Flexibility{}) {
 		t.Fatalf("stale reading returned figures: %+v", f)
 	}
-	d.receive([]byte(goodBattery))
+	d.receive(d.cfg.StateTopic, []byte(goodBattery))
 	if _, err := b.Battery(); err != nil {
 		t.Fatalf("after a new state: %v", err)
 	}
@@ -103,10 +103,10 @@ func TestReadingGoesStaleAndComesBack(t *testing.T) {
 func TestBadPayloadChangesNothing(t *testing.T) {
 	d, _ := newTestDevice(t, validConfig(KindBattery))
 	b, _ := d.AsBattery()
-	d.receive([]byte(goodBattery))
+	d.receive(d.cfg.StateTopic, []byte(goodBattery))
 	before, _ := b.Battery()
 	for _, p := range []string{`{"power_w": "x"}`, `garbage`, `{"power_w": 2e6, "soc": 0.5, "min_w": 0, "max_w": 0, "capacity_wh": 1}`} {
-		d.receive([]byte(p))
+		d.receive(d.cfg.StateTopic, []byte(p))
 	}
 	after, err := b.Battery()
 	if err != nil || after != before {
@@ -127,16 +127,16 @@ func TestStateReappearingAsksForResend(t *testing.T) {
 		d.resend = false
 		return r
 	}
-	d.receive([]byte(goodBattery))
+	d.receive(d.cfg.StateTopic, []byte(goodBattery))
 	if !take() {
 		t.Fatal("first state did not ask for a re-send")
 	}
-	d.receive([]byte(goodBattery))
+	d.receive(d.cfg.StateTopic, []byte(goodBattery))
 	if take() {
 		t.Fatal("a steady state asked for a re-send")
 	}
 	clk.Advance(c.StaleAfter + time.Second)
-	d.receive([]byte(goodBattery))
+	d.receive(d.cfg.StateTopic, []byte(goodBattery))
 	if !take() {
 		t.Fatal("state back after a stale gap did not ask for a re-send")
 	}

@@ -14,19 +14,40 @@
 //
 // # Payloads
 //
-// A state payload is a JSON object. Config.Fields maps each figure of the
-// reading to a JSON key; DefaultConfig maps them as below (logical name:
-// default key, * required). Keys not mapped are ignored, since real
-// devices send more than the driver reads. Numbers must be JSON numbers
-// (not strings), booleans true or false, and every figure must lie in its
-// range; a payload that breaks a rule is refused whole, counted in
-// Stats.DecodeErrors, and changes nothing.
+// A device publishes its state as a JSON document on Config.StateTopic,
+// or figure by figure on topics of their own, or both. Config.Fields maps
+// each figure of the reading to where it is read: a JSON key or a path
+// into nested objects and arrays ("ENERGY.Power",
+// "inverter.0.AC.0.Power.v"), a jq expression ("jq:.ENERGY.Power | add",
+// github.com/itchyny/gojq, compiled once by Validate), a topic of its own
+// whose payload is a plain value ("topic:solar/114/0/power") or a JSON
+// document read by path or jq after a '#'
+// ("topic:N/x/system/0/Dc/Battery/Soc#value"), or a constant the device
+// does not publish ("const:10000"). DefaultConfig maps the figures to the
+// keys below (logical name: default key, * required). Keys not mapped are
+// ignored, since real devices send more than the driver reads. A number
+// may be a JSON number or a string holding one ("123.4"); a flag true or
+// false, "ON"/"OFF", "true"/"false" (any case) or 1/0; a JSON null is no
+// value. Every figure must lie in its range; a payload that breaks a
+// rule, or lacks a required figure its topic carries, is refused whole,
+// counted in Stats.DecodeErrors, and changes nothing. The reading is
+// whole once every required figure has arrived (before that the device
+// is waiting); its age is that of its oldest required figure, and an
+// optional figure older than StaleAfter is left out.
+//
+// Presets (ApplyPreset) lay a device out as widely used open firmware
+// publishes: tasmota and shelly-em1 meters, opendtu microinverters,
+// victron (Venus OS) batteries. A victron battery is steered through the
+// ESS grid setpoint: SetpointData.GridW, the grid power at which the
+// battery delivers the power asked for, rendered again on every reading.
 //
 //	battery  power*: power_w (positive: charging), soc*: soc (0..1, or 0..100
 //	         with SoCPercent), min*: min_w (≤ 0), max*: max_w (≥ 0),
 //	         capacity*: capacity_wh, charge: charge_wh and discharge:
 //	         discharge_wh (the energy it can still take in and give out;
-//	         absent: the capacity's shares above and below the SoC)
+//	         absent: the capacity's shares above and below the SoC),
+//	         grid: unmapped (the grid power of a system steered through
+//	         its grid setpoint)
 //	meter    net*: net_w (positive: import), voltage: voltage_v,
 //	         frequency: frequency_hz, grid_ok: grid_ok (absent: true)
 //	pv       power*: power_w, available: available_w (absent: power),
@@ -90,7 +111,7 @@
 //   - validate the config (New does) and call Run once, with a context
 //     that ends when the device is no longer needed; nothing is received
 //     or sent without Run;
-//   - give every device its own state topic (wildcards are refused) and a
+//   - give every device its own topics (wildcards are refused) and a
 //     client ID unique at the broker (leave ClientID empty for a random
 //     one);
 //   - treat an ErrUnavailable error as "device absent for now": keep safe

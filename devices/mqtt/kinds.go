@@ -105,6 +105,10 @@ type state struct {
 	charger  gridmesh.ChargerState
 	heatPump gridmesh.HeatPumpState
 	loads    gridmesh.LoadState
+	// gridW is a battery system's own grid reading (hasGrid: it has one),
+	// for a set template that renders GridW.
+	gridW   float64
+	hasGrid bool
 }
 
 const maxW = float64(gridmesh.MaxHomePowerW)
@@ -139,6 +143,10 @@ var specs = map[Kind]*kindSpec{
 			numberField("capacity", "capacity_wh", true, 0, float64(gridmesh.MaxHomeEnergyWh), func(s *state, x float64) { s.battery.CapacityWh = gridmesh.Wh(x) }),
 			numberField("charge", "charge_wh", false, 0, float64(gridmesh.MaxHomeEnergyWh), func(s *state, x float64) { s.battery.ChargeWh = gridmesh.Wh(x) }),
 			numberField("discharge", "discharge_wh", false, 0, float64(gridmesh.MaxHomeEnergyWh), func(s *state, x float64) { s.battery.DischargeWh = gridmesh.Wh(x) }),
+			// grid is not mapped by default: a battery system that is
+			// steered through a grid setpoint reports it.
+			{name: "grid", typ: number, lo: -maxW, hi: maxW,
+				set: func(s *state, v value) { s.gridW, s.hasGrid = v.num, true }},
 		},
 		finish: func(s *state, has func(string) bool) error {
 			// A device that does not say what energy it can still take or

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/gridmesh/gridmesh/devices/mqtt/internal/session"
 )
@@ -53,7 +55,7 @@ func (d *Device) Release(ctx context.Context) error {
 	d.pubMu.Lock()
 	defer d.pubMu.Unlock()
 	d.mu.Lock()
-	d.setpoint = nil
+	d.setpoint, d.want = nil, nil
 	conn := d.conn
 	d.mu.Unlock()
 	if d.cfg.ReleasePayload == "" {
@@ -85,8 +87,10 @@ func (d *Device) serve(ctx context.Context, c *session.Conn) error {
 	d.mu.Lock()
 	d.fresh = true // the first state on this connection re-sends the setpoint
 	d.mu.Unlock()
-	if err := c.Subscribe(ctx, d.cfg.StateTopic, d.cfg.QoS, d.receive); err != nil {
-		return err
+	for _, topic := range d.dec.topics {
+		if err := c.Subscribe(ctx, topic, d.cfg.QoS, func(p []byte) { d.receive(topic, p) }); err != nil {
+			return err
+		}
 	}
 	d.mu.Lock()
 	d.connected, d.conn = true, c
@@ -101,7 +105,14 @@ func (d *Device) serve(ctx context.Context, c *session.Conn) error {
 	if again {
 		d.stats.reconnects.Add(1)
 	}
-	d.log.Info("connected", "broker", d.cfg.Broker, "state_topic", d.cfg.StateTopic, "reconnect", again)
+	d.log.Info("connected", "broker", d.cfg.Broker, "topics", d.dec.topics, "reconnect", again)
+	if d.cfg.KeepaliveTopic != "" {
+		kctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { d.keepalive(kctx, c) })
+		defer wg.Wait()
+		defer cancel() // runs first: the keepalive stops, then is waited for
+	}
 	if d.tmpl == nil {
 		<-ctx.Done()
 		return context.Cause(ctx)
@@ -154,4 +165,26 @@ func (d *Device) publishDue(ctx context.Context, c *session.Conn, sent []byte) (
 	}
 	d.stats.setpoints.Add(1)
 	return p, nil
+}
+
+// keepalive publishes the keepalive now and every KeepaliveEvery until
+// ctx ends or a publish fails (the connection is then being replaced,
+// and the next one starts its own keepalive).
+func (d *Device) keepalive(ctx context.Context, c *session.Conn) {
+	t := time.NewTicker(d.cfg.KeepaliveEvery)
+	defer t.Stop()
+	for {
+		if err := c.Publish(ctx, d.cfg.KeepaliveTopic, d.cfg.QoS, []byte(d.cfg.KeepalivePayload)); err != nil {
+			if ctx.Err() == nil {
+				d.log.Info("keepalive not published", "topic", d.cfg.KeepaliveTopic, "err", err)
+			}
+			return
+		}
+		d.stats.keepalives.Add(1)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -16,11 +16,14 @@ type Stats struct {
 	SetpointsPublished uint64
 	// Releases is the release payloads the broker accepted.
 	Releases uint64
+	// Keepalives is the keepalives the broker accepted
+	// (Config.KeepaliveTopic).
+	Keepalives uint64
 }
 
 // counters are the live counters behind Stats.
 type counters struct {
-	messages, decodeErrors, reconnects, setpoints, releases atomic.Uint64
+	messages, decodeErrors, reconnects, setpoints, releases, keepalives atomic.Uint64
 }
 
 // Stats returns the counters now.
@@ -31,5 +34,6 @@ func (d *Device) Stats() Stats {
 		Reconnects:         d.stats.reconnects.Load(),
 		SetpointsPublished: d.stats.setpoints.Load(),
 		Releases:           d.stats.releases.Load(),
+		Keepalives:         d.stats.keepalives.Load(),
 	}
 }

@@ -216,23 +216,9 @@ func (h *Home) addSim(d *Device) error {
 // addMQTT builds an MQTT driver for the device's one kind.
 func (h *Home) addMQTT(d *Device, log *slog.Logger) error {
 	kind := mqtt.Kind(d.Kinds[0])
-	cfg := mqtt.DefaultConfig(kind)
-	m := d.MQTT
-	cfg.Broker, cfg.ClientID, cfg.Username, cfg.Password = m.Broker, m.ClientID, m.Username, m.Password
-	cfg.Device, cfg.StateTopic, cfg.SetTopic = string(d.Name), m.StateTopic, m.SetTopic
-	cfg.SoCPercent = m.SoCPercent
-	cfg.ReleasePayload, cfg.WillPayload = m.ReleasePayload, m.WillPayload
-	if r := m.Resolution; r != nil {
-		cfg.ResolutionW = float64(*r)
-	}
-	for k, v := range m.Fields {
-		cfg.Fields[k] = v
-	}
-	if m.SetPayload != "" {
-		cfg.SetTemplate = m.SetPayload
-	}
-	if m.StaleAfter != nil {
-		cfg.StaleAfter = time.Duration(*m.StaleAfter)
+	cfg, err := mqttConfig(string(d.Name), kind, d.MQTT)
+	if err != nil {
+		return err
 	}
 	dev, err := mqtt.New(cfg, log)
 	if err != nil {

@@ -57,15 +57,24 @@ type SimLoad struct {
 
 // MQTT is a device reached through an MQTT broker.
 type MQTT struct {
-	Broker     string            `yaml:"broker"`
-	ClientID   string            `yaml:"client_id"`
-	Username   string            `yaml:"username"`
-	Password   string            `yaml:"password"`
-	StateTopic string            `yaml:"state_topic"`
-	SetTopic   string            `yaml:"set_topic"`
-	Fields     map[string]string `yaml:"fields"`
-	SetPayload string            `yaml:"set_payload"`
-	StaleAfter *Duration         `yaml:"stale_after"`
+	Broker     string `yaml:"broker"`
+	ClientID   string `yaml:"client_id"`
+	Username   string `yaml:"username"`
+	Password   string `yaml:"password"`
+	StateTopic string `yaml:"state_topic"`
+	SetTopic   string `yaml:"set_topic"`
+	// Fields maps the reading's fields to where they are read (see
+	// MQTTField); they override the preset's.
+	Fields map[string]MQTTField `yaml:"fields"`
+	// Preset lays the device out as a widely used firmware publishes
+	// (tasmota, shelly-em1, opendtu, victron); DeviceID, Instance and
+	// Base name the device in its topics.
+	Preset     string    `yaml:"preset"`
+	DeviceID   string    `yaml:"device_id"`
+	Instance   string    `yaml:"instance"`
+	Base       string    `yaml:"base"`
+	SetPayload string    `yaml:"set_payload"`
+	StaleAfter *Duration `yaml:"stale_after"`
 	// SoCPercent reads a battery's state of charge as 0..100.
 	SoCPercent bool `yaml:"soc_percent"`
 	// ReleasePayload is published on set_topic when the node stops,
@@ -110,12 +119,7 @@ func (d *Device) validateDriver() error {
 		if len(d.Kinds) != 1 {
 			return fmt.Errorf("mqtt: one kind per device (a topic pair carries one device), got %v", d.Kinds)
 		}
-		if d.MQTT.Broker == "" || d.MQTT.StateTopic == "" {
-			return errors.New("mqtt: broker and state_topic are required")
-		}
-		if d.Kinds[0] != "meter" && d.Kinds[0] != "loads" && d.MQTT.SetTopic == "" {
-			return fmt.Errorf("mqtt: set_topic is required for a %s", d.Kinds[0])
-		}
+		return d.MQTT.validate(d.Kinds[0])
 	case "sunspec":
 		for _, k := range d.Kinds {
 			if k != "battery" && k != "meter" && k != "pv" {
