@@ -156,13 +156,23 @@ func (l *Loop) Offer(p gridmesh.Plan, now time.Time) error {
 //
 // An unusable reading (see Command.Held) yields BatteryW 0, so a
 // non-finite input never produces a non-finite command.
-func (l *Loop) Step(r Reading, now time.Time) Command {
+func (l *Loop) Step(r Reading, now time.Time) Command { return l.step(r, now, true) }
+
+// StepOwn is Step with the plan's setpoint set aside: the home aims for
+// what it aims for without one (self-consumption once it has followed a
+// plan) whatever plan it holds. The plan still expires on time and the
+// fence stays. A home whose owner paused steering or opted out of the
+// event in force steps this way (DecideOwner).
+func (l *Loop) StepOwn(r Reading, now time.Time) Command { return l.step(r, now, false) }
+
+// step is Step, following the plan's setpoint only when follow is set.
+func (l *Loop) step(r Reading, now time.Time, follow bool) Command {
 	if l.hasPlan && !now.Before(l.expiry) {
 		l.hasPlan, l.plan, l.expiry = false, gridmesh.Plan{}, time.Time{}
 		l.setpoint, l.hasSP = gridmesh.Setpoint{}, false
 	}
 	c := Command{AimNetW: l.autonomousAim()}
-	if l.hasPlan && l.hasSP {
+	if follow && l.hasPlan && l.hasSP {
 		c = Command{Mode: ModePlan, Epoch: l.plan.Epoch, AimNetW: l.setpoint.NetW}
 	}
 	if !r.usable() {

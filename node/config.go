@@ -12,6 +12,7 @@ import (
 	"github.com/gridmesh/gridmesh/consensus"
 	"github.com/gridmesh/gridmesh/control"
 	"github.com/gridmesh/gridmesh/mesh"
+	"github.com/gridmesh/gridmesh/node/hass"
 )
 
 // Config is one home's configuration.
@@ -64,6 +65,9 @@ type Config struct {
 	// DataDir holds what the home keeps across restarts besides its Raft
 	// state (Raft.DataDir): its energy totals. "" keeps them in memory.
 	DataDir string
+	// HomeAssistant, when set, publishes the home to Home Assistant over
+	// MQTT (node/hass; a home file's mqtt_publish block).
+	HomeAssistant *hass.Config
 }
 
 // DefaultConfig returns the timings of the control layers: a 100 ms
@@ -132,6 +136,11 @@ func (c Config) Validate() error {
 	}
 	if w := c.InitialAimW; !w.Finite() || w < -gridmesh.MaxHomePowerW || w > gridmesh.MaxHomePowerW {
 		errs = append(errs, fmt.Errorf("InitialAimW %v outside ±%v", w, gridmesh.MaxHomePowerW))
+	}
+	if c.HomeAssistant != nil {
+		if err := c.HomeAssistant.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("home assistant: %w", err))
+		}
 	}
 	if c.LoopPeriod > c.PlanPeriod {
 		errs = append(errs, fmt.Errorf("LoopPeriod %v must not exceed PlanPeriod %v", c.LoopPeriod, c.PlanPeriod))

@@ -25,6 +25,9 @@ type loopRunner struct {
 	// planned is whether the last step followed a plan: a change is
 	// logged, so an operator sees when and why a home fell back.
 	planned bool
+	// released is whether the last step left the devices to their own
+	// control (the owner paused steering).
+	released bool
 }
 
 // run wraps the home's devices in guards, runs them, and ticks the loop
@@ -39,6 +42,7 @@ func (r *loopRunner) run(ctx context.Context) error {
 	eg, gctx := errgroup.WithContext(ctx)
 	devs.run(gctx, eg)
 	eg.Go(func() error { return r.tick(gctx) })
+	eg.Go(func() error { r.releaseOnPause(gctx); return nil })
 	err = eg.Wait()
 	r.release(ctx)
 	return err
@@ -99,6 +103,7 @@ func (r *loopRunner) tick(ctx context.Context) error {
 		case scheduled := <-ticker.C:
 			now := r.n.now()
 			r.n.stats.loopTicks.Add(1)
+			r.n.stats.lastTick.Store(time.Now().UnixNano())
 			missed, late := control.MissedTicks(last, scheduled, now, period)
 			r.n.stats.loopTicksMissed.Add(missed)
 			if late {
@@ -127,14 +132,58 @@ func (r *loopRunner) step(now time.Time) {
 		return
 	}
 	reading := sensed.Reading()
-	cmd := r.loop.Step(reading, now)
+	// The owner's settings (owner.go): the battery as the owner lets the
+	// loop use it, whether to follow the plan, and what to offer.
+	settings, own := r.n.ownerEffect(now)
+	limited := reading
+	limited.Battery = control.OwnerLimits(settings, reading.Battery, sensed.GridOK())
+	var cmd control.Command
+	if own.OwnAim {
+		cmd = r.loop.StepOwn(limited, now)
+	} else {
+		cmd = r.loop.Step(limited, now)
+	}
 	cmd.BatteryW = sensed.BatteryCommand(cmd)
 	snap := &loopSnapshot{
 		At: now, Reading: reading, Command: cmd,
 		BatteryOK: sensed.BatteryOK, MeterOK: sensed.MeterOK, GridOK: sensed.GridOK(),
+		Owner: own, Offered: control.OwnerOffer(own, limited.Battery),
 	}
+	r.pauseTransition(own.Release)
 	r.command(snap)
 	r.record(snap)
+}
+
+// pauseTransition asks the release goroutine to hand the devices back
+// when the owner's pause begins, and logs when it begins and ends.
+func (r *loopRunner) pauseTransition(release bool) {
+	if release == r.released {
+		return
+	}
+	r.released = release
+	if !release {
+		r.n.log.Info("steering resumed")
+		return
+	}
+	r.n.log.Info("steering paused by the owner: devices released to their own control")
+	select {
+	case r.n.owner.releaseCh <- struct{}{}:
+	default: // a release is pending
+	}
+}
+
+// releaseOnPause hands the devices back to their own control each time
+// the owner pauses steering, beside the loop (a release is device I/O,
+// which the loop never waits on), until ctx ends.
+func (r *loopRunner) releaseOnPause(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.n.owner.releaseCh:
+		}
+		r.release(ctx)
+	}
 }
 
 // readDevices reads the battery and the meter, the loop's inputs, and
@@ -164,7 +213,7 @@ func (r *loopRunner) readDevices() control.Sensed {
 // not steer into snap, and lets island mode steer them (applyIsland).
 func (r *loopRunner) command(snap *loopSnapshot) {
 	d := r.devs
-	if snap.BatteryOK {
+	if snap.BatteryOK && !snap.Owner.Release {
 		if err := d.battery.SetBatteryPower(snap.Command.BatteryW); err != nil {
 			r.ok("battery", err)
 		}
@@ -181,7 +230,9 @@ func (r *loopRunner) command(snap *loopSnapshot) {
 	if d.loads != nil {
 		snap.Loads = optional(r, "loads", d.loads.Loads)
 	}
-	r.applyIsland(snap)
+	if !snap.Owner.Release { // paused: the loads too are the owner's
+		r.applyIsland(snap)
+	}
 	snap.Shed = r.island.shed
 }
 
@@ -191,7 +242,7 @@ func (r *loopRunner) record(snap *loopSnapshot) {
 	if p, expires, ok := r.loop.Plan(); ok {
 		snap.Plan, snap.PlanExpires, snap.HasPlan = p.Epoch, expires, true
 		snap.PlanIssued = time.UnixMilli(p.IssuedAtMs)
-		snap.Target = p.Target
+		snap.Target, snap.Setpoints = p.Target, p.Setpoints
 	}
 	snap.EverPlanned = r.loop.Fence() != (gridmesh.Epoch{})
 	snap.Base = r.loop.Base()
@@ -246,6 +297,8 @@ type loopSnapshot struct {
 	PlanExpires time.Time
 	PlanIssued  time.Time
 	Target      gridmesh.Target
+	// Setpoints are the plan's, shared with it (never modified).
+	Setpoints   []gridmesh.Setpoint
 	EverPlanned bool
 	// BatteryOK and MeterOK are false while that device is absent or
 	// unavailable; Reading then holds no figures from it.
@@ -255,6 +308,11 @@ type loopSnapshot struct {
 	GridOK bool
 	// Shed is what island mode has disconnected (island.go).
 	Shed gridmesh.ShedFlags
+	// Owner is what the owner's settings made the loop do; Offered is
+	// the battery's flexibility as the home offers it to its neighborhood
+	// (control.OwnerOffer).
+	Owner   control.OwnerEffect
+	Offered gridmesh.Flexibility
 	// The devices the loop reads but does not steer yet; nil while absent
 	// or unavailable.
 	PV       *gridmesh.PVState

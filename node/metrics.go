@@ -87,6 +87,7 @@ func (l promLogger) Println(v ...any) { l.n.log.Warn("metrics", "err", fmt.Sprin
 func (n *Node) tickDone(began time.Time) {
 	n.metrics.tickDuration.Observe(time.Since(began).Seconds())
 	n.energy.observe(n.stats.loop.Load(), n.deviceNow())
+	n.energyDays.roll(n.energy.Totals(), n.deviceNow()) // dashboard.go: energy today
 }
 
 // collector reads the home's counters at scrape time.

@@ -20,6 +20,7 @@ import (
 	"github.com/gridmesh/gridmesh/control"
 	"github.com/gridmesh/gridmesh/internal/backoff"
 	"github.com/gridmesh/gridmesh/mesh"
+	"github.com/gridmesh/gridmesh/node/dashboard"
 )
 
 // planQueue bounds the plans waiting for the device loop. Plans arrive at
@@ -90,12 +91,24 @@ type Node struct {
 	// totals (metrics.go, energy.go).
 	metrics *metrics
 	energy  *energyMeter
+	// owner keeps the owner's settings (owner.go).
+	owner *owner
 	// carried sums what every network and region handle the home opened
 	// refused (carried.go).
 	carried carried
 	// planLog serves GET /plans: plans applied, committed and published
 	// (planlog.go).
 	planLog planLog
+	// table is the telemetry table of the network that is up (or was
+	// last), stored by the network supervisor; listening is whether the
+	// home subscribes to its neighbors' reports, written by the
+	// telemetry listener. Both for Status and the page (feeder.go).
+	table     atomic.Pointer[telemetryTable]
+	listening atomic.Bool
+	// energyDays is the span "energy today" covers (dashboard.go); dash
+	// serves the home's page.
+	energyDays energyDays
+	dash       *dashboard.Handler
 }
 
 // New validates the configuration and allocates the node. It starts
@@ -142,6 +155,8 @@ func New(cfg Config, deps Deps) (*Node, error) {
 	}
 	n.metrics = newMetrics(n)
 	n.energy = newEnergyMeter(cfg.DataDir, n.log)
+	n.dash = newDashboard(n)
+	n.owner = newOwner(cfg.DataDir, n.log)
 	return n, nil
 }
 
@@ -221,12 +236,22 @@ func (n *Node) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("node %s: %w", n.cfg.Home, err)
 	}
+	if err := n.owner.open(); err != nil {
+		if ln != nil {
+			_ = ln.Close() // the home does not start: nothing to serve
+		}
+		return fmt.Errorf("node %s: %w", n.cfg.Home, err)
+	}
 	plans := make(chan gridmesh.Plan, planQueue)
 	// The supervised parts stop with ctx, or when the loop returns: a
 	// home whose loop failed is of no use to its neighborhood either.
 	partsCtx, stopParts := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	saveEnergy := n.startEnergy(partsCtx, &wg)
+	wg.Go(func() { n.runOwnerSettler(partsCtx) })      // owner.go
+	if err := n.startHass(partsCtx, &wg); err != nil { // hass.go; checked by Validate, so never
+		n.log.Error("Home Assistant publisher not started", "err", err)
+	}
 	if ln != nil {
 		wg.Go(func() { n.supervise(partsCtx, componentHTTP, n.httpRunner(ln)) })
 	}
@@ -333,6 +358,7 @@ func (n *Node) runComponents(ctx context.Context, plans chan<- gridmesh.Plan) er
 		})
 	}
 	table := newTelemetryTable()
+	n.table.Store(table)
 	run(componentMesh, n.mesh.Run)
 	run(componentTelemetryPublisher, n.publishTelemetry)
 	run(componentPlanReceiver, func(ctx context.Context) error { return n.receivePlans(ctx, plans) })

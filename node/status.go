@@ -21,6 +21,7 @@ type stats struct {
 	devices         atomic.Pointer[devices]      // device loop, once at start
 	loopTicks       atomic.Uint64                // device loop
 	loopTicksMissed atomic.Uint64                // device loop
+	lastTick        atomic.Int64                 // device loop: wall clock of its newest tick, Unix ns (/healthz)
 	loopUnsettled   atomic.Uint64                // device loop
 	deviceErrors    atomic.Uint64                // device loop
 	plansAccepted   atomic.Uint64                // device loop
@@ -111,9 +112,14 @@ type Status struct {
 	// Region is the home's view of its region: signals in force, this
 	// neighborhood's share, refused region messages (region.go).
 	Region *RegionStatus `json:"region,omitempty"`
+	// Feeder is the neighborhood's metered import as this home hears it,
+	// once the network is up (feeder.go).
+	Feeder *FeederStatus `json:"feeder,omitempty"`
 	// Conns are the home's connections by kind (direct, relayed) and its
 	// NAT traversal so far, once the network is up.
 	Conns *mesh.ConnStats `json:"conns,omitempty"`
+	// Owner is the owner's settings and what they do now (owner.go).
+	Owner OwnerStatus `json:"owner"`
 }
 
 // Status returns what the home is doing now. Before Ready, and while its
@@ -126,6 +132,7 @@ func (n *Node) Status() Status {
 		PeerID:       n.id.String(),
 		Mode:         "autonomous",
 		Counters:     n.counters(),
+		Owner:        n.ownerStatus(),
 	}
 	s.ComponentRestarts = make(map[string]uint64, len(n.stats.restarts))
 	for name, c := range n.stats.restarts {
@@ -212,6 +219,7 @@ func (n *Node) networkStatus(s *Status, nw *network) {
 	s.IsLeader = s.Leader == n.id.String()
 	s.CommittedEpoch, _, s.PlansInLog = nw.group.Latest()
 	s.Region = n.regionStatus()
+	s.Feeder = n.feederStatus(n.now())
 	conns := nw.mesh.ConnStats()
 	s.Conns = &conns
 	s.Cluster = nw.group.ClusterID()
@@ -273,9 +281,12 @@ func (n *Node) serveHTTP(ctx context.Context, ln net.Listener) error {
 	})
 	mux.HandleFunc("GET /plans", n.servePlanLog)   // planlog.go
 	mux.Handle("GET /metrics", n.metricsHandler()) // metrics.go
+	mux.Handle("/", n.dash)                        // the page, GET /events (dashboard.go)
+	n.ownerRoutes(mux)                             // ownerapi.go: /api/v1/settings, /healthz, /readyz
 	n.httpListener.Store(&ln)
 	defer n.httpListener.Store(nil)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// Requests end with ctx: the page's streams do not hold Shutdown up.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

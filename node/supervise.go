@@ -43,7 +43,7 @@ func newRestartCounters() map[string]*atomic.Uint64 {
 	for _, name := range []string{
 		componentHTTP, componentNetwork, componentMesh, componentTelemetryPublisher, componentPlanReceiver,
 		componentTelemetryReceiver, componentTelemetryListener, componentDispatcher, componentRegion,
-		componentPauser, componentFormation,
+		componentPauser, componentFormation, componentHass,
 	} {
 		m[name] = new(atomic.Uint64)
 	}

@@ -31,7 +31,7 @@ func (n *Node) publishTelemetry(ctx context.Context) error {
 				AtMs:         snap.At.UnixMilli(),
 				NetW:         snap.Reading.NetW,
 				BaseW:        snap.baseW(),
-				Battery:      snap.Reading.Battery,
+				Battery:      snap.Offered, // as the owner lets it offer (owner.go)
 				Addrs:        n.mesh.Addrs(),
 				Cluster:      n.group.ClusterID(),
 				Applied:      n.group.AppliedIndex(),
@@ -106,6 +106,8 @@ func (n *Node) listenTelemetry(ctx context.Context) error {
 		st, want = consensus.Listen(st, n.listenInput(), time.Now())
 		if err := n.nbhd.SubscribeTelemetry(want); err != nil {
 			n.log.Warn("telemetry subscription", "want", want, "err", err)
+		} else {
+			n.listening.Store(want)
 		}
 		select {
 		case <-ctx.Done():

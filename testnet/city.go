@@ -48,7 +48,10 @@ type home struct {
 	done   chan struct{} // closed when the node's Run returned
 	err    error         // Run's result, readable after done
 	alive  atomic.Bool
-	final  node.Status // the status at death, readable after done
+	// shown is node for the city's page, which reads it from its own
+	// goroutines: stored by run at every start (dashboard.go).
+	shown atomic.Pointer[node.Node]
+	final node.Status // the status at death, readable after done
 	// runs are the final statuses of every run of the home (churn
 	// restarts it), the last one being final's; written by the run's
 	// goroutine once done is closed.
@@ -229,6 +232,9 @@ func (c *city) certify(nb *neighborhood, now time.Time) error {
 			h.cfg.Raft.DataDir = h.dataDir
 		}
 		h.cfg.NoIslandSharing = cfg.NoSharing
+		if cfg.Dashboard != nil && h.cfg.HTTPAddr == "" {
+			h.cfg.HTTPAddr = homeDashboardAddr
+		}
 	}
 	return nil
 }
@@ -358,6 +364,7 @@ func (c *city) run(ctx context.Context, h *home) error {
 		return err
 	}
 	h.node = n
+	h.shown.Store(n)
 	n.SetTarget(c.nbhds[h.nbhd].target)
 	hctx, cancel := context.WithCancel(ctx)
 	h.cancel = cancel

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -100,6 +101,10 @@ type Config struct {
 	Node node.Config
 	// Summary receives a one-line summary every second; nil for none.
 	Summary io.Writer
+	// Dashboard, if set, serves the city's live page while the city runs
+	// (Run closes it), and every home its own page on a loopback port
+	// of its own, linked from the city's (dashboard.go).
+	Dashboard net.Listener
 }
 
 // DefaultConfig is the city `gridmesh testnet` starts with no flags.

@@ -41,6 +41,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 	// From here every return stops the city: its homes, held ports, data
 	// directory and device servers.
 	defer c.stop()
+	if cfg.Dashboard != nil {
+		defer c.serveDashboard(ctx, cfg.Dashboard, log)()
+	}
 	region, err := newRegional(c) // the grid operator (regional.go)
 	if err != nil {
 		return nil, fmt.Errorf("testnet: %w", err)

@@ -33,6 +33,9 @@ Usage:
   gridmesh signal --key FILE --bootstrap MULTIADDR[,...] --network NAME
                   (--cut-kw X | --signal FILE.csv --capacity-kw X) [--start +0s] [--duration 15m]
                                           sign and publish a regional signal
+  gridmesh status [--addr HOST:PORT]      print a running home's state
+  gridmesh settings --token-file F [--addr HOST:PORT] [reserve=30] [opt-out=next|off] [pause=2h|on|off]
+                                          show or change the owner's settings
   gridmesh help                           this text
 
 Run 'gridmesh COMMAND -h' for a command's flags.
@@ -63,6 +66,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = devicesCmd(ctx, args[1:], stdout, stderr)
 	case "neighborhood":
 		err = neighborhoodCmd(ctx, args[1:], stdout, stderr)
+	case "status":
+		err = statusCmd(ctx, args[1:], stdout, stderr)
+	case "settings":
+		err = settingsCmd(ctx, args[1:], stdout, stderr)
 	case "keygen":
 		err = keygenCmd(args[1:], stdout, stderr)
 	case "signal":

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 
 	"github.com/gridmesh/gridmesh"
@@ -38,6 +39,7 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	logLevel := fs.String("log-level", "warn", "log level on stderr: debug, info, warn, error, off")
 	raftLevel := fs.String("raft-log-level", "off", "level of Raft's own messages (a killed leader makes the others log every failed heartbeat): debug, info, warn, error, off")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060) while the city runs")
+	httpAddr := fs.String("http", "", "serve the city's live page on this address (e.g. 127.0.0.1:8080) while it runs; every home then serves its own on a loopback port, linked from it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,6 +79,14 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		defer stopProfiler()
+	}
+	if *httpAddr != "" {
+		ln, err := net.Listen("tcp", *httpAddr)
+		if err != nil {
+			return fmt.Errorf("city page: %w", err)
+		}
+		cfg.Dashboard = ln // Run closes it
+		fmt.Fprintf(stdout, "city page: http://%s/\n", ln.Addr())
 	}
 	fmt.Fprintf(stdout, "gridmesh testnet: %d homes in %d neighborhoods for %v, scenarios %s\n",
 		cfg.Homes, cfg.Neighborhoods, cfg.Duration, strings.Join(cfg.Scenarios, ","))

@@ -103,6 +103,13 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 			return nil, fmt.Errorf("reserve: %w", err)
 		}
 	}
+	if f.MQTTPublish != nil {
+		ha, err := f.MQTTPublish.config()
+		if err != nil {
+			return nil, err
+		}
+		c.HomeAssistant = ha
+	}
 	if err := raftOf(f, c); err != nil {
 		return nil, err
 	}

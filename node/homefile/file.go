@@ -52,6 +52,9 @@ type File struct {
 	// scaled by recent clearness, load from the same hours of recent
 	// days.
 	Reserve *Reserve `yaml:"reserve"`
+	// MQTTPublish, when set, publishes the home to Home Assistant
+	// (mqttpublish.go).
+	MQTTPublish *MQTTPublish `yaml:"mqtt_publish"`
 	// Devices are the home's devices.
 	Devices []Device `yaml:"devices"`
 }
@@ -211,6 +214,11 @@ func (f *File) validate() error {
 	}
 	if a := f.Admission; a != nil && (a.NeighborhoodKey == "" || a.Certificate == "") {
 		errs = append(errs, errors.New("admission: neighborhood_key and certificate are both required"))
+	}
+	if f.MQTTPublish != nil {
+		if _, err := f.MQTTPublish.config(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	errs = append(errs, f.validateDevices()...)
 	return errors.Join(errs...)
