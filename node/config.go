@@ -175,6 +175,11 @@ type Deps struct {
 	Charger  control.Charger
 	HeatPump control.HeatPump
 	Loads    control.Loads
+	// MissingKinds reports the kinds of device the home file lists that
+	// no device offers (a SunSpec inverter without a PV limit, one whose
+	// discovery found no battery): the home runs without them and says so
+	// in its status and metrics. nil: none. Called from any goroutine.
+	MissingKinds func() []MissingKind
 	// Logger receives the node's logs; nil discards them.
 	Logger *slog.Logger
 	// Observer is told about applied plans; nil for none.

@@ -39,6 +39,25 @@ type device struct {
 	// loopErrors counts the loop's calls to the device that failed;
 	// written by the device loop.
 	loopErrors atomic.Uint64
+	// writes counts what the driver wrote to the device; nil when the
+	// driver does not count. Set by newDevices.
+	writes writeCounter
+}
+
+// writeCounter is a driver that counts the write requests it sends to
+// its device (a Modbus device: sunspec's views), so that the home shows
+// how hard it works a device that asks for few writes.
+type writeCounter interface{ Writes() uint64 }
+
+// MissingKind is a kind of device the home file lists that its device
+// does not offer: the home runs without it.
+type MissingKind struct {
+	// Device is the device's name in the home file, Kind the kind it
+	// lacks ("battery", "meter", "pv", ...), Reason what was found
+	// instead (the models it offers).
+	Device string `json:"device"`
+	Kind   string `json:"kind"`
+	Reason string `json:"reason"`
 }
 
 // DeviceStatus is what the home knows of one device.
@@ -47,6 +66,10 @@ type DeviceStatus struct {
 	// LoopErrors counts the device loop's calls that found the device
 	// unavailable (one a tick while it is).
 	LoopErrors uint64 `json:"loop_errors"`
+	// Writes counts the write requests the driver sent to the device
+	// (every kind of one device counts the same requests), for drivers
+	// that count them (SunSpec); nil for others.
+	Writes *uint64 `json:"writes,omitempty"`
 	// The newest reading, whatever its age; only the one for Kind is set.
 	Battery  *gridmesh.Flexibility   `json:"battery,omitempty"`
 	Meter    *gridmesh.MeterReading  `json:"meter,omitempty"`
@@ -84,7 +107,18 @@ func newDevices(deps Deps, cfg guard.Config, log *slog.Logger) (*devices, error)
 	if err := d.guardOthers(deps, cfg, log); err != nil {
 		return nil, err
 	}
+	d.countWrites(deps)
 	return d, nil
+}
+
+// countWrites notes the devices whose drivers count their writes.
+func (d *devices) countWrites(deps Deps) {
+	for kind, raw := range map[string]any{"battery": deps.Battery, "meter": deps.Meter, "pv": deps.PV,
+		"charger": deps.Charger, "heat_pump": deps.HeatPump, "loads": deps.Loads} {
+		if w, ok := raw.(writeCounter); ok && d.kinds[kind] != nil {
+			d.kinds[kind].writes = w
+		}
+	}
 }
 
 // add registers a guarded device and how its status is filled in.
@@ -191,6 +225,10 @@ func (d *devices) statuses() map[string]DeviceStatus {
 	out := make(map[string]DeviceStatus, len(d.all))
 	for _, dev := range d.all {
 		s := DeviceStatus{State: dev.guard.State(), LoopErrors: dev.loopErrors.Load()}
+		if dev.writes != nil {
+			w := dev.writes.Writes()
+			s.Writes = &w
+		}
 		dev.status(&s)
 		out[s.Kind] = s
 	}

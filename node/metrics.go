@@ -169,6 +169,11 @@ func (c *collector) collectPlans(e emitter) {
 var breakerStates = [...]string{"closed", "half-open", "open"}
 
 func (c *collector) collectDevices(e emitter) {
+	missing := 0
+	if m := c.n.deps.MissingKinds; m != nil {
+		missing = len(m())
+	}
+	e.gauge("gridmesh_device_kinds_missing", "Kinds of device the home file lists that no device offers: the home runs without them.", float64(missing))
 	d := c.n.stats.devices.Load()
 	if d == nil {
 		return
@@ -182,6 +187,9 @@ func (c *collector) collectDevices(e emitter) {
 		e.counter("gridmesh_device_errors_total", "Calls to the device (reads and commands) that failed.", float64(st.Failures), "device", st.Kind)
 		e.counter("gridmesh_device_calls_refused_total", "Calls the device's open breaker refused without calling it.", float64(st.Rejected), "device", st.Kind)
 		e.counter("gridmesh_device_unavailable_ticks_total", "Device loop calls that found the device unavailable.", float64(dev.loopErrors.Load()), "device", st.Kind)
+		if dev.writes != nil {
+			e.counter("gridmesh_device_writes_total", "Write requests the driver sent to the device (every kind of one device counts the same requests).", float64(dev.writes.Writes()), "device", st.Kind)
+		}
 	}
 }
 

@@ -106,6 +106,9 @@ type Status struct {
 	// Devices are the home's devices by kind ("battery", "meter", "pv",
 	// "charger", "heat_pump", "loads"), once the device loop has started.
 	Devices map[string]DeviceStatus `json:"devices,omitempty"`
+	// MissingKinds are the kinds of device the home file lists that no
+	// device offers: the home runs without them.
+	MissingKinds []MissingKind `json:"missing_kinds,omitempty"`
 	// Region is the home's view of its region: signals in force, this
 	// neighborhood's share, refused region messages (region.go).
 	Region *RegionStatus `json:"region,omitempty"`
@@ -140,6 +143,9 @@ func (n *Node) Status() Status {
 	}
 	if d := n.stats.devices.Load(); d != nil {
 		s.Devices = d.statuses()
+	}
+	if m := n.deps.MissingKinds; m != nil {
+		s.MissingKinds = m()
 	}
 	n.loopStatus(&s)
 	// What the home's networks refused, summed over every network it

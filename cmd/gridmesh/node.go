@@ -82,6 +82,7 @@ func nodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	n, err := node.New(home.Config, node.Deps{
 		Key: key, Battery: home.Battery, Meter: home.Meter, PV: home.PV,
 		Charger: home.Charger, HeatPump: home.HeatPump, Loads: home.Loads, Logger: log,
+		MissingKinds: home.MissingKinds,
 	})
 	if err != nil {
 		return err

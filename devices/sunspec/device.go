@@ -145,7 +145,7 @@ func Dial(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*D
 	s, err := call(ctx, d, "dial", func(ctx context.Context, s *session) (*session, error) { return s, nil })
 	if err != nil {
 		d.shut()
-		return nil, err
+		return nil, explainDial(cfg, err)
 	}
 	d.base, d.chain, d.common = s.base, s.chain, s.common
 	if _, ok := s.first[ModelStorage]; ok {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -552,5 +553,21 @@ func TestBatteryPowerWithout802(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A wrong unit ID is named in Dial's error, with the usual ones to try;
+// the error stays retryable (the device may yet be set right).
+func TestDialWrongUnitIDSaysSo(t *testing.T) {
+	r := serve(t, newHome(t, peakHour), idleConfig(), "127.0.0.1:0")
+	cfg := sunspec.DefaultConfig()
+	cfg.Addr, cfg.UnitID = r.srv.Addr(), 3
+	_, err := sunspec.Dial(t.Context(), cfg, testLog(t))
+	var de *gridmesh.DeviceError
+	if !errors.As(err, &de) || !de.Retryable {
+		t.Fatalf("err = %v, want a retryable device error", err)
+	}
+	if want := fmt.Sprintf("no answer from unit ID 3 at %s: check the device's Modbus unit ID", r.srv.Addr()); !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v\nwant it to say %q", err, want)
 	}
 }

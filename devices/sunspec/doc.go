@@ -11,6 +11,13 @@
 // and enums) are absent, never numbers. And it owns the driver: Dial,
 // Device and the capability views Battery, Meter and PV.
 //
+// A Dial that fails says its likely cause before the error: no answer
+// from the unit ID (a wrong unit ID is the commonest mistake: SunSpec
+// inverters answer on 1 or 126, a gateway puts each device behind its
+// own), nothing accepting Modbus TCP at the address, or a device that
+// answers without a SunSpec map. Dial does not retry: its caller (the
+// home file's runner) looks for the device again with backoff.
+//
 // # Capabilities
 //
 // A device is an inverter, a battery, a meter or any mix, so Device has

@@ -411,3 +411,16 @@ func (s *session) batteryPower(ctx context.Context, bat *battery) (gridmesh.W, P
 	}
 	return 0, SourceNone, nil
 }
+
+// Writes is the Modbus write requests sent to the device the battery is
+// part of (Stats.Writes): what its status counts against the device's
+// write budget.
+func (b *Battery) Writes() uint64 { return b.d.stats.writes.Load() }
+
+// Writes is the Modbus write requests sent to the device the meter is
+// part of (Stats.Writes).
+func (m *Meter) Writes() uint64 { return m.d.stats.writes.Load() }
+
+// Writes is the Modbus write requests sent to the device the PV inverter
+// is part of (Stats.Writes).
+func (p *PV) Writes() uint64 { return p.d.stats.writes.Load() }

@@ -35,6 +35,8 @@ type Home struct {
 	Runners []func(context.Context) error
 	// closers release what Build opened (Modbus connections).
 	closers []func() error
+	// missing are the kinds listed that no device offers.
+	missing missingKinds
 }
 
 // Close releases the drivers' connections. Call it after the runners have
@@ -49,8 +51,9 @@ func (h *Home) Close() error {
 
 // Build turns a home file into a Home: it fills the node configuration and
 // connects the drivers. self is the home's peer ID (from its identity key),
-// the Raft member this home is. A SunSpec device must answer its discovery
-// now; MQTT devices connect when their runners run.
+// the Raft member this home is. A SunSpec device is discovered now, or,
+// if it does not answer, by a runner that keeps looking (its kinds wait
+// meanwhile); MQTT devices connect when their runners run.
 func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, error) {
 	h := &Home{Config: node.DefaultConfig()}
 	c := &h.Config
@@ -174,29 +177,12 @@ func (n NAT) config() mesh.NATConfig {
 }
 
 // addSim builds a simulated home on the wall clock: a home drawn at
-// random from the seed (sim.RandomFullHome), with the battery, PV and load
-// the file sets, and only the devices whose kinds the file lists.
+// random from the seed (sim.RandomFullHome), with the battery (and its
+// hardware's manners), PV and load the file sets, and only the devices
+// whose kinds the file lists.
 func (h *Home) addSim(d *Device) error {
 	p := sim.RandomFullHome(rand.New(rand.NewPCG(d.Sim.Seed, 0)))
-	if b := d.Sim.Battery; b != nil {
-		p.Battery.CapacityWh, p.Battery.MaxChargeW, p.Battery.MaxDischargeW = gridmesh.Wh(b.Capacity), gridmesh.W(b.MaxCharge), gridmesh.W(b.MaxDischg)
-		if b.Efficiency > 0 {
-			p.Battery.RoundTripEfficiency = float64(b.Efficiency)
-		}
-		if b.InitialSoC > 0 {
-			p.InitialSoC = float64(b.InitialSoC)
-		}
-		p.Battery.ReserveSoC = float64(b.Reserve)
-	}
-	if pv := d.Sim.PV; pv != nil {
-		p.PV.PeakW = gridmesh.W(pv.Peak)
-	}
-	if l := d.Sim.Load; l != nil {
-		p.Load.BaseW, p.Load.EveningPeakW = gridmesh.W(l.Base), gridmesh.W(l.EveningPeak)
-		if l.Critical > 0 {
-			p.Load.SheddableShare = 1 - float64(l.Critical)
-		}
-	}
+	d.Sim.apply(p.Battery, &p.InitialSoC, p.PV, p.Load)
 	has := func(k string) bool { return slices.Contains(d.Kinds, k) }
 	if !has("battery") {
 		p.Battery = nil
@@ -263,8 +249,9 @@ func (h *Home) addMQTT(d *Device, log *slog.Logger) error {
 	return nil
 }
 
-// addSunSpec dials a SunSpec device and takes the capabilities the file
-// asks of it; one it lacks is an error naming the models it would need.
+// addSunSpec configures a SunSpec device and connects it
+// (connectSunSpec): a kind it lacks, or a device that does not answer
+// yet, does not stop the home.
 func (h *Home) addSunSpec(ctx context.Context, d *Device, log *slog.Logger) error {
 	cfg := sunspec.DefaultConfig()
 	cfg.Addr, cfg.Device = d.SunSpec.Addr, string(d.Name)
@@ -289,30 +276,5 @@ func (h *Home) addSunSpec(ctx context.Context, d *Device, log *slog.Logger) erro
 	if r := d.SunSpec.StorageRates; r != "" {
 		cfg.StorageRates = sunspec.StorageRates(r)
 	}
-	dev, err := sunspec.Dial(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	h.closers = append(h.closers, dev.Close)
-	for _, k := range d.Kinds {
-		ok := false
-		switch k {
-		case "battery":
-			if b, has := dev.BatteryView(); has {
-				h.Battery, ok = b, true
-			}
-		case "meter":
-			if m, has := dev.MeterView(); has {
-				h.Meter, ok = m, true
-			}
-		case "pv":
-			if p, has := dev.PVView(); has {
-				h.PV, ok = p, true
-			}
-		}
-		if !ok {
-			return fmt.Errorf("sunspec: %s at %s offers no %s (models %v)", d.Name, cfg.Addr, k, dev.Models())
-		}
-	}
-	return nil
+	return h.connectSunSpec(ctx, d, cfg, log)
 }

@@ -23,6 +23,23 @@ type SimBattery struct {
 	Efficiency Fraction `yaml:"efficiency"`
 	InitialSoC Fraction `yaml:"initial_soc"`
 	Reserve    Fraction `yaml:"reserve"`
+	// Hardware gives the battery a real one's manners; none: ideal.
+	Hardware *SimHardware `yaml:"hardware"`
+}
+
+// SimHardware is how a simulated battery answers commands as real ones
+// do (sim.BatteryHardware): to reproduce, from a home file, a device the
+// loop must cope with.
+type SimHardware struct {
+	// RampPerS is how far its power moves in a second (0: at once).
+	RampPerS Power `yaml:"ramp_per_s"`
+	// ReactionDelay is how long after a command it starts to move.
+	ReactionDelay Duration `yaml:"reaction_delay"`
+	// Noise is the standard deviation of the power it reports.
+	Noise Power `yaml:"noise"`
+	// HidesPower: it reports its power as 0 whatever it delivers (a
+	// SunSpec battery without model 802).
+	HidesPower bool `yaml:"hides_power"`
 }
 
 // SimPV is a simulated PV array.
@@ -92,6 +109,11 @@ func (d *Device) validateDriver() error {
 	case "sim":
 		if b := d.Sim.Battery; b != nil && (b.Capacity <= 0 || b.MaxCharge <= 0 || b.MaxDischg <= 0) {
 			return errors.New("sim: battery: capacity, max_charge and max_discharge must be positive")
+		}
+		if b := d.Sim.Battery; b != nil && b.Hardware != nil {
+			if err := b.Hardware.battery(d.Sim.Seed).Validate(); err != nil {
+				return fmt.Errorf("sim: battery: hardware: %w", err)
+			}
 		}
 	case "mqtt":
 		if len(d.Kinds) != 1 {
