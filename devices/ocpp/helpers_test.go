@@ -79,3 +79,8 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() error) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+type (
+	ocppDriver      = ocpp.Charger
+	ocppsimReceived = ocppsim.Received
+)

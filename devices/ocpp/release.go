@@ -9,9 +9,9 @@ import (
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/smartcharging"
 )
 
-// errUnanswered is wrapped by the error of a request the charger did not
+// ErrUnanswered is wrapped by the error of a request the charger did not
 // answer in time.
-var errUnanswered = errors.New("ocpp: charger did not answer")
+var ErrUnanswered = errors.New("ocpp: charger did not answer")
 
 // Release hands the charger back to its own default: it forgets the
 // setpoint and clears every profile of the driver's on the connector
@@ -73,7 +73,7 @@ func (c *Charger) clear(ctx context.Context) (smartcharging.ClearChargingProfile
 		return "", fmt.Errorf("ClearChargingProfile: %w", ctx.Err())
 	case a := <-done:
 		if a.err != nil {
-			return "", fmt.Errorf("%w: ClearChargingProfile: %w", errUnanswered, a.err)
+			return "", fmt.Errorf("%w: ClearChargingProfile: %w", ErrUnanswered, a.err)
 		}
 		return a.conf.Status, nil
 	}

@@ -151,7 +151,7 @@ func (c *Charger) profileAnswered(at answerTo, p profileSpec, w gridmesh.W, conf
 		c.stats.unanswered.Add(1)
 		c.steer.sentOK = false
 		c.steer.retryAt = now.Add(c.bo.Next())
-		c.pending = c.deviceErr("set charging profile", true, fmt.Errorf("%w: no answer: %w", errUnanswered, err))
+		c.pending = c.deviceErr("set charging profile", true, fmt.Errorf("%w: no answer: %w", ErrUnanswered, err))
 	case conf.Status == smartcharging.ChargingProfileStatusAccepted:
 		c.stats.profilesAccepted.Add(1)
 		c.bo.Reset()

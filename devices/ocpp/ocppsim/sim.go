@@ -54,7 +54,7 @@ type Sim struct {
 
 	mu       sync.Mutex // guards below
 	answer   Answer
-	profiles []types.ChargingProfile
+	profiles []Received
 	clears   int
 	booted   bool
 	status   core.ChargePointStatus
@@ -96,11 +96,17 @@ func (s *Sim) SetAnswer(a Answer) {
 	s.mu.Unlock()
 }
 
+// Received is a charging profile received, and when.
+type Received struct {
+	Profile types.ChargingProfile
+	At      time.Time
+}
+
 // Profiles returns every profile received, in order.
-func (s *Sim) Profiles() []types.ChargingProfile {
+func (s *Sim) Profiles() []Received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]types.ChargingProfile(nil), s.profiles...)
+	return append([]Received(nil), s.profiles...)
 }
 
 // Clears counts the ClearChargingProfile requests received.
@@ -269,7 +275,7 @@ func (h smartHandler) OnSetChargingProfile(r *smartcharging.SetChargingProfileRe
 	s := h.s
 	s.mu.Lock()
 	a := s.answer
-	s.profiles = append(s.profiles, *r.ChargingProfile)
+	s.profiles = append(s.profiles, Received{Profile: *r.ChargingProfile, At: time.Now()})
 	s.mu.Unlock()
 	if a.Hold != nil {
 		<-a.Hold
