@@ -53,8 +53,14 @@ func simConfig() ocppsim.Config {
 // startSim connects a simulated charge point for car until the test ends.
 func startSim(t *testing.T, c *ocpp.Charger, cfg ocppsim.Config, car devices.Charger) *ocppsim.Sim {
 	t.Helper()
+	return startSimAt(t, url(c), cfg, car)
+}
+
+// startSimAt connects a simulated charge point to the central system at u.
+func startSimAt(t *testing.T, u string, cfg ocppsim.Config, car devices.Charger) *ocppsim.Sim {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := ocppsim.Start(ctx, url(c), cfg, car)
+	s, err := ocppsim.Start(ctx, u, cfg, car)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -48,9 +48,10 @@ type Answer struct {
 
 // Sim is a running simulated charge point.
 type Sim struct {
-	cfg Config
-	car devices.Charger
-	cp  ocpp16.ChargePoint
+	cfg  Config
+	car  devices.Charger
+	cp   ocpp16.ChargePoint
+	stop sync.Once
 
 	mu       sync.Mutex // guards below
 	answer   Answer
@@ -86,8 +87,8 @@ func Start(ctx context.Context, url string, cfg Config, car devices.Charger) (*S
 	return s, nil
 }
 
-// Stop closes the charge point's connection.
-func (s *Sim) Stop() { s.cp.Stop() }
+// Stop closes the charge point's connection; it may be called again.
+func (s *Sim) Stop() { s.stop.Do(s.cp.Stop) }
 
 // SetAnswer sets how profiles are answered from now on.
 func (s *Sim) SetAnswer(a Answer) {
