@@ -9,6 +9,7 @@ import (
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/devices"
+	"github.com/lorenzodonini/ocpp-go/ocpp"
 	ocpp16 "github.com/lorenzodonini/ocpp-go/ocpp1.6"
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/core"
 	"github.com/lorenzodonini/ocpp-go/ocpp1.6/remotetrigger"
@@ -48,10 +49,15 @@ type Answer struct {
 
 // Sim is a running simulated charge point.
 type Sim struct {
-	cfg  Config
-	car  devices.Charger
-	cp   ocpp16.ChargePoint
-	stop sync.Once
+	cfg Config
+	car devices.Charger
+	cp  ocpp16.ChargePoint
+
+	// callMu orders Stop after every request started: ocpp-go's charge
+	// point panics on a request started after its Stop.
+	callMu  sync.Mutex
+	stopped bool
+	stopC   chan struct{}
 
 	mu       sync.Mutex // guards below
 	answer   Answer
@@ -69,7 +75,7 @@ type Sim struct {
 // Start connects a charge point for car to the central system at url
 // (ws://host:port/path) and runs it until ctx ends or Stop.
 func Start(ctx context.Context, url string, cfg Config, car devices.Charger) (*Sim, error) {
-	s := &Sim{cfg: cfg, car: car, send: make(chan func(), 16), lastAt: time.Now(), status: core.ChargePointStatusAvailable}
+	s := &Sim{cfg: cfg, car: car, send: make(chan func(), 16), lastAt: time.Now(), status: core.ChargePointStatusAvailable, stopC: make(chan struct{})}
 	s.cp = ocpp16.NewChargePoint(cfg.ID, nil, nil)
 	s.cp.SetCoreHandler(coreHandler{s})
 	s.cp.SetSmartChargingHandler(smartHandler{s})
@@ -79,7 +85,7 @@ func Start(ctx context.Context, url string, cfg Config, car devices.Charger) (*S
 	}
 	if !cfg.NoBoot {
 		if err := s.boot(); err != nil {
-			s.cp.Stop()
+			s.Stop()
 			return nil, err
 		}
 	}
@@ -88,7 +94,40 @@ func Start(ctx context.Context, url string, cfg Config, car devices.Charger) (*S
 }
 
 // Stop closes the charge point's connection; it may be called again.
-func (s *Sim) Stop() { s.stop.Do(s.cp.Stop) }
+func (s *Sim) Stop() {
+	s.callMu.Lock()
+	defer s.callMu.Unlock()
+	if !s.stopped {
+		s.stopped = true
+		close(s.stopC)
+		s.cp.Stop()
+	}
+}
+
+// call sends req and waits for its answer, unless the charge point stops.
+func (s *Sim) call(req ocpp.Request) (ocpp.Response, error) {
+	type answer struct {
+		r   ocpp.Response
+		err error
+	}
+	done := make(chan answer, 1)
+	s.callMu.Lock()
+	if s.stopped {
+		s.callMu.Unlock()
+		return nil, errors.New("ocppsim: stopped")
+	}
+	err := s.cp.SendRequestAsync(req, func(r ocpp.Response, err error) { done <- answer{r, err} })
+	s.callMu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case a := <-done:
+		return a.r, a.err
+	case <-s.stopC:
+		return nil, errors.New("ocppsim: stopped")
+	}
+}
 
 // SetAnswer sets how profiles are answered from now on.
 func (s *Sim) SetAnswer(a Answer) {
@@ -119,10 +158,11 @@ func (s *Sim) Clears() int {
 
 // boot sends BootNotification.
 func (s *Sim) boot() error {
-	conf, err := s.cp.BootNotification("sim", "gridmesh")
+	r, err := s.call(core.NewBootNotificationRequest("sim", "gridmesh"))
 	if err != nil {
 		return fmt.Errorf("ocppsim: boot: %w", err)
 	}
+	conf := r.(*core.BootNotificationConfirmation)
 	if conf.Status != core.RegistrationStatusAccepted {
 		return fmt.Errorf("ocppsim: boot %s", conf.Status)
 	}
@@ -141,6 +181,8 @@ func (s *Sim) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case <-s.stopC:
 			return
 		case f := <-s.send:
 			f()
@@ -181,7 +223,9 @@ func (s *Sim) report(full bool) error {
 		prev = core.ChargePointStatusPreparing
 	}
 	if !st.Connected && tx != 0 {
-		_, err := s.cp.StopTransaction(int(wh), types.NewDateTime(now), tx, func(r *core.StopTransactionRequest) { r.Reason = core.ReasonEVDisconnected })
+		req := core.NewStopTransactionRequest(int(wh), types.NewDateTime(now), tx)
+		req.Reason = core.ReasonEVDisconnected
+		_, err := s.call(req)
 		errs = append(errs, err)
 		s.mu.Lock()
 		s.txID = 0
@@ -209,17 +253,17 @@ func (s *Sim) statusOf(st gridmesh.ChargerState) core.ChargePointStatus {
 }
 
 func (s *Sim) notify(st core.ChargePointStatus) error {
-	_, err := s.cp.StatusNotification(s.cfg.Connector, core.NoError, st)
+	_, err := s.call(core.NewStatusNotificationRequest(s.cfg.Connector, core.NoError, st))
 	return err
 }
 
 func (s *Sim) startTx(wh float64) error {
-	conf, err := s.cp.StartTransaction(s.cfg.Connector, "car", int(wh), types.NewDateTime(time.Now()))
+	r, err := s.call(core.NewStartTransactionRequest(s.cfg.Connector, "car", int(wh), types.NewDateTime(time.Now())))
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.txID = conf.TransactionId
+	s.txID = r.(*core.StartTransactionConfirmation).TransactionId
 	s.mu.Unlock()
 	return nil
 }
@@ -235,7 +279,7 @@ func (s *Sim) meter(w gridmesh.W, wh float64, now time.Time) error {
 			vs = append(vs, types.SampledValue{Value: fmt.Sprintf("%.3f", a), Measurand: types.MeasurandCurrentImport, Phase: p, Unit: types.UnitOfMeasureA})
 		}
 	}
-	_, err := s.cp.MeterValues(s.cfg.Connector, []types.MeterValue{{Timestamp: types.NewDateTime(now), SampledValue: vs}})
+	_, err := s.call(core.NewMeterValuesRequest(s.cfg.Connector, []types.MeterValue{{Timestamp: types.NewDateTime(now), SampledValue: vs}}))
 	return err
 }
 
