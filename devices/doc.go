@@ -5,7 +5,7 @@
 // devices and control never import each other, and once is enough for
 // the whole layer.
 //
-// Sub-packages: sim (physics), mqtt and sunspec (drivers with their
-// simulators), guard (circuit breaker and poller), devicetest (the
+// Sub-packages: sim (physics), mqtt, sunspec and ocpp (drivers with
+// their simulators), guard (circuit breaker and poller), devicetest (the
 // conformance suite every driver passes).
 package devices

@@ -154,6 +154,8 @@ func (h *Home) addDevices(ctx context.Context, f *File, log *slog.Logger) error 
 			err = h.addMQTT(d, log)
 		case "sunspec":
 			err = h.addSunSpec(ctx, d, log)
+		case "ocpp":
+			err = h.addOCPP(d, log)
 		}
 		if err != nil {
 			return errors.Join(fmt.Errorf("line %d: device %s: %w", d.line, d.Name, err), h.Close())

@@ -132,6 +132,8 @@ func (d *Device) validateDriver() error {
 		if r := d.SunSpec.StorageRates; r != "" && r != "window" && r != "net" {
 			return fmt.Errorf("sunspec: storage_rates %q: want window or net", r)
 		}
+	case "ocpp":
+		return d.validateOCPP()
 	}
 	return nil
 }

@@ -118,11 +118,12 @@ type Device struct {
 	// Kind is battery, meter, pv, charger, heatpump or loads; a driver may
 	// serve several kinds from one device (a sim home, a hybrid inverter).
 	Kinds []string `yaml:"kinds"`
-	// Driver is sim, mqtt or sunspec; exactly the matching block is set.
+	// Driver is sim, mqtt, sunspec or ocpp; exactly the matching block is set.
 	Driver  string   `yaml:"driver"`
 	Sim     *Sim     `yaml:"sim"`
 	MQTT    *MQTT    `yaml:"mqtt"`
 	SunSpec *SunSpec `yaml:"sunspec"`
+	OCPP    *OCPP    `yaml:"ocpp"`
 	// line is where the device starts, for errors found after decoding.
 	line int
 }
@@ -131,7 +132,7 @@ type Device struct {
 var Kinds = []string{"battery", "meter", "pv", "charger", "heatpump", "loads"}
 
 // Drivers a device may use.
-var Drivers = []string{"sim", "mqtt", "sunspec"}
+var Drivers = []string{"sim", "mqtt", "sunspec", "ocpp"}
 
 // Load reads and validates the file at path.
 func Load(path string) (*File, error) {
@@ -256,7 +257,7 @@ func (f *File) validateDevices() []error {
 			kinds[k] = d.Name
 		}
 		set := 0
-		for _, b := range []bool{d.Sim != nil, d.MQTT != nil, d.SunSpec != nil} {
+		for _, b := range []bool{d.Sim != nil, d.MQTT != nil, d.SunSpec != nil, d.OCPP != nil} {
 			if b {
 				set++
 			}
@@ -264,7 +265,7 @@ func (f *File) validateDevices() []error {
 		switch {
 		case !slices.Contains(Drivers, d.Driver):
 			errs = append(errs, fmt.Errorf("%s: driver %q: want one of %v", where, d.Driver, Drivers))
-		case set != 1 || d.Driver == "sim" && d.Sim == nil || d.Driver == "mqtt" && d.MQTT == nil || d.Driver == "sunspec" && d.SunSpec == nil:
+		case set != 1 || d.Driver == "sim" && d.Sim == nil || d.Driver == "mqtt" && d.MQTT == nil || d.Driver == "sunspec" && d.SunSpec == nil || d.Driver == "ocpp" && d.OCPP == nil:
 			errs = append(errs, fmt.Errorf("%s: driver %s needs its own block (%s:) and no other driver's", where, d.Driver, d.Driver))
 		default:
 			if err := d.validateDriver(); err != nil {
