@@ -145,4 +145,3 @@ func homePeerID(dir string) (string, error) {
 	}
 	return id.String(), nil
 }
-
