@@ -38,8 +38,12 @@ func CreateOperatorKey(path string) (ed25519.PublicKey, error) {
 	return pub, nil
 }
 
-// LoadOperatorKey reads a key CreateOperatorKey wrote.
+// LoadOperatorKey reads a key CreateOperatorKey wrote. A file its group
+// or others may read is refused (ErrKeyExposed).
 func LoadOperatorKey(path string) (ed25519.PrivateKey, error) {
+	if err := checkPrivate(path); err != nil {
+		return nil, fmt.Errorf("operator key: %w", err)
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("operator key: %w", err)
