@@ -42,6 +42,16 @@ import (
 // cleared peer waits at most one poll.
 const gatePoll = 5 * time.Millisecond
 
+// gateWait bounds how long a gossip stream waits for its peer's verdict.
+// A stranger is refused (and its wait ends) after the admission timeout;
+// a peer of another neighborhood is never refused, and its certificate,
+// presented as it connects, may arrive seconds late on an overloaded
+// machine: a wait that gave up at the admission timeout would leave that
+// link without region gossip for as long as it lasts (gossipsub does not
+// retry a peer it failed to open a stream to). Past 30 s, a peer of a
+// neighborhood whose key this home lacks holds a goroutine no longer.
+const gateWait = 30 * time.Second
+
 // errNotCleared is what gossipsub's NewStream gets for a peer that was
 // not cleared in time.
 var errNotCleared = errors.New("mesh: peer not admitted")
@@ -56,14 +66,12 @@ func (m *Mesh) Cleared(p peer.ID) bool {
 }
 
 // awaitCleared reports whether p is cleared, waiting for that until ctx
-// ends, p is refused or disconnects, or the admission timeout (plus one
-// poll) has passed: a peer not cleared by then never will be on this
-// connection.
+// ends, p is refused or disconnects, or gateWait has passed.
 func (m *Mesh) awaitCleared(ctx context.Context, p peer.ID) bool {
 	if m.Cleared(p) {
 		return true
 	}
-	ctx, cancel := context.WithTimeout(ctx, m.adm.cfg.Timeout+gatePoll)
+	ctx, cancel := context.WithTimeout(ctx, gateWait)
 	defer cancel()
 	tick := time.NewTicker(gatePoll)
 	defer tick.Stop()
