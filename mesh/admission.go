@@ -35,17 +35,24 @@ func AdmitProtocol(n gridmesh.NeighborhoodID) protocol.ID {
 
 // Admission defaults, and why.
 const (
-	// defaultAdmissionTimeout: the exchange is one stream and one
-	// signature check, milliseconds even on a loaded 2-core testnet; a
-	// peer that has not presented in 10 s never will. It is also the
-	// longest a stranger stays connected, during which it can neither
-	// publish an accepted message nor reach Raft.
-	defaultAdmissionTimeout = 10 * time.Second
+	// DefaultAdmissionTimeout: the exchange is one stream and one
+	// signature check, a few milliseconds even on a loaded 2-core
+	// testnet under -race (measured: under 20 ms). It is also the longest
+	// a stranger stays connected: 600 ms keeps that under a second,
+	// counted from either side, and during it the stranger gets no
+	// gossip stream and no Raft stream (see gate.go).
+	DefaultAdmissionTimeout = 600 * time.Millisecond
 	// defaultBlockFor: an hour of refused dials makes each of a rogue's
 	// attempts cost it an hour, while a home refused for a certificate
 	// since renewed, or a clock since fixed, gets back in without its
 	// neighbors restarting.
 	defaultBlockFor = time.Hour
+	// noCertificateBlockFor is how long a peer that presented nothing in
+	// time is kept out: a member starved of CPU for longer than the
+	// timeout is slow, not hostile, and is let back on its next dial half
+	// a minute later, while a stranger that keeps redialing costs its
+	// target one refused connection per 30 s.
+	noCertificateBlockFor = 30 * time.Second
 	// maxBlocked bounds the refused peers remembered at once. A refusal
 	// costs a stranger a connection and up to a Timeout, so filling this
 	// takes thousands of identities; past it, a refused peer is still
@@ -78,7 +85,7 @@ type AdmissionConfig struct {
 // DefaultAdmission returns an AdmissionConfig for the neighborhood whose
 // membership key is key, presenting own, with the default timings.
 func DefaultAdmission(key ed25519.PublicKey, own gridmesh.Membership) *AdmissionConfig {
-	return &AdmissionConfig{NeighborhoodKey: key, Own: own, Timeout: defaultAdmissionTimeout, BlockFor: defaultBlockFor}
+	return &AdmissionConfig{NeighborhoodKey: key, Own: own, Timeout: DefaultAdmissionTimeout, BlockFor: defaultBlockFor}
 }
 
 // Validate checks the fields' shapes. Whether Own verifies against the
@@ -118,22 +125,68 @@ type admission struct {
 	nbhd  gridmesh.NeighborhoodID
 	proto protocol.ID
 	now   func() time.Time
+	// region holds what checks the peers that are not members but may
+	// share the region topic: other neighborhoods' keys, operator keys.
+	region regionKeys
 
 	mu       sync.Mutex
 	admitted map[peer.ID]time.Time // until the certificate expires; one per member
-	blocked  map[peer.ID]time.Time // until BlockFor has passed; at most maxBlocked
+	guests   map[peer.ID]time.Time // region peers (other neighborhoods' members, operators) until their certificate expires; at most maxBlocked
+	blocked  map[peer.ID]time.Time // until its block ends; at most maxBlocked
+}
+
+// regionKeys are the keys that let a peer that is no member of this
+// home's neighborhood onto the region topic.
+type regionKeys struct {
+	name      gridmesh.NeighborhoodID // the region's name, which an operator's pass names as its neighborhood
+	neighbors map[gridmesh.NeighborhoodID]ed25519.PublicKey
+	operators []ed25519.PublicKey
 }
 
 var _ connmgr.ConnectionGater = (*admission)(nil)
 
-func newAdmission(cfg AdmissionConfig) *admission {
+func newAdmission(cfg AdmissionConfig, region regionKeys) *admission {
 	return &admission{
 		cfg:      cfg,
 		nbhd:     cfg.Own.Neighborhood,
 		proto:    AdmitProtocol(cfg.Own.Neighborhood),
 		now:      time.Now,
+		region:   region,
 		admitted: make(map[peer.ID]time.Time),
+		guests:   make(map[peer.ID]time.Time),
 		blocked:  make(map[peer.ID]time.Time),
+	}
+}
+
+// isGuest reports whether p is a region peer whose certificate (of
+// another neighborhood, or an operator's pass) verified and has not
+// expired since.
+func (a *admission) isGuest(p peer.ID) bool {
+	a.mu.Lock()
+	until, ok := a.guests[p]
+	a.mu.Unlock()
+	return ok && a.now().Before(until)
+}
+
+// welcome records p as a region peer until until. Past maxBlocked guests,
+// the expired ones are dropped; if none has, p is not recorded and gets
+// no gossip: a region is not that large.
+func (a *admission) welcome(p peer.ID, until time.Time) {
+	now := a.now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, out := a.blocked[p]; out {
+		return
+	}
+	if len(a.guests) >= maxBlocked {
+		for q, u := range a.guests {
+			if !now.Before(u) {
+				delete(a.guests, q)
+			}
+		}
+	}
+	if len(a.guests) < maxBlocked {
+		a.guests[p] = until
 	}
 }
 
@@ -154,13 +207,14 @@ func (a *admission) admit(p peer.ID, until time.Time) {
 	}
 }
 
-// block forgets p's admission and keeps it out for BlockFor. It reports
+// block forgets p's admission and keeps it out for d. It reports
 // whether p was not already blocked, so that one refusal counts once.
-func (a *admission) block(p peer.ID) bool {
+func (a *admission) block(p peer.ID, d time.Duration) bool {
 	now := a.now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.admitted, p)
+	delete(a.guests, p)
 	if until, ok := a.blocked[p]; ok && now.Before(until) {
 		return false
 	}
@@ -172,7 +226,7 @@ func (a *admission) block(p peer.ID) bool {
 		}
 	}
 	if len(a.blocked) < maxBlocked {
-		a.blocked[p] = now.Add(a.cfg.BlockFor)
+		a.blocked[p] = now.Add(d)
 	}
 	return true
 }
@@ -235,6 +289,8 @@ func refusalDetail(err error) string {
 	switch {
 	case errors.Is(err, ErrUndecodable):
 		return DetailUndecodable
+	case errors.Is(err, errWrongPeer):
+		return DetailWrongPeer
 	case errors.Is(err, gridmesh.ErrWrongNeighborhood):
 		return DetailWrongNeighborhood
 	case errors.Is(err, gridmesh.ErrMembershipExpired):
@@ -262,11 +318,15 @@ func (m *Mesh) Admitted(p peer.ID) bool {
 // peer that connects; Present is exported for tools and tests. It says
 // nothing of the verdict: a refused peer is disconnected.
 func Present(ctx context.Context, h host.Host, p peer.ID, nbhd gridmesh.NeighborhoodID, cert gridmesh.Membership) error {
+	return present(ctx, h, p, AdmitProtocol(nbhd), cert)
+}
+
+func present(ctx context.Context, h host.Host, p peer.ID, proto protocol.ID, cert gridmesh.Membership) error {
 	b, err := EncodeMembership(cert)
 	if err != nil {
 		return fmt.Errorf("mesh: present: %w", err)
 	}
-	s, err := h.NewStream(ctx, p, AdmitProtocol(nbhd))
+	s, err := h.NewStream(ctx, p, proto)
 	if err != nil {
 		return fmt.Errorf("mesh: present to %s: %w", p, err)
 	}
@@ -283,39 +343,112 @@ func Present(ctx context.Context, h host.Host, p peer.ID, nbhd gridmesh.Neighbor
 	return nil
 }
 
-// handleAdmit reads a peer's certificate and admits or refuses the peer.
-// A stream that fails before its end is not judged here: if the peer
-// presents nothing else, the deadline in admitPeer refuses it.
-func (m *Mesh) handleAdmit(s network.Stream) {
-	a, p := m.adm, s.Conn().RemotePeer()
+// OperatorAdmitProtocol is the libp2p protocol on which a grid
+// operator's host presents its pass (Config.OperatorPass): a certificate
+// for the region, signed with an operator key, that lets it on the region
+// topic of homes with admission on, and nowhere else.
+const OperatorAdmitProtocol = protocol.ID("/gridmesh/admit-operator/1.0.0")
+
+// readCertificate reads the certificate a peer presents on s, within the
+// admission timeout. ok is false when the stream failed before its end:
+// that is not judged here (if the peer presents nothing else, admitPeer
+// refuses it at the deadline).
+func (m *Mesh) readCertificate(s network.Stream) (cert gridmesh.Membership, err error, ok bool) {
+	a := m.adm
 	_ = s.SetReadDeadline(a.now().Add(a.cfg.Timeout))
-	b, err := io.ReadAll(io.LimitReader(s, MaxMembershipBytes+1))
-	if err != nil {
+	b, rerr := io.ReadAll(io.LimitReader(s, MaxMembershipBytes+1))
+	if rerr != nil {
 		_ = s.Reset()
-		m.log.Debug("admission stream failed", "peer", p.String(), "err", err)
-		return
+		m.log.Debug("admission stream failed", "peer", s.Conn().RemotePeer().String(), "err", rerr)
+		return cert, nil, false
 	}
 	_ = s.Close()
-	cert, err := DecodeMembership(b)
-	switch {
-	case err != nil:
+	cert, err = DecodeMembership(b)
+	if err == nil && cert.Peer != s.Conn().RemotePeer().String() {
+		err = fmt.Errorf("%w: certificate of %s names peer %s", errWrongPeer, cert.Home, cert.Peer)
+	}
+	return cert, err, true
+}
+
+// errWrongPeer: a certificate naming another peer than the one that
+// presented it.
+var errWrongPeer = errors.New("certificate of another peer")
+
+// handleAdmit reads a peer's certificate, presented on the admission
+// protocol of the neighborhood it claims, and admits the peer (its
+// claim is this neighborhood), welcomes it to the region topic (another
+// neighborhood whose key this home has, checked), or refuses it. A
+// certificate of a neighborhood whose key this home lacks is noted
+// nowhere: the peer stays connected, unadmitted, and gets no gossip.
+func (m *Mesh) handleAdmit(s network.Stream) {
+	a, p := m.adm, s.Conn().RemotePeer()
+	cert, err, ok := m.readCertificate(s)
+	if !ok {
+		return
+	}
+	claim := gridmesh.NeighborhoodID(strings.TrimPrefix(string(s.Protocol()), admitProtocolPrefix))
+	if err != nil {
 		m.refuse(p, refusalDetail(err), err)
-	case cert.Peer != p.String():
-		m.refuse(p, DetailWrongPeer, fmt.Errorf("certificate of %s names peer %s", cert.Home, cert.Peer))
-	default:
+		return
+	}
+	if claim == a.nbhd {
 		if err := cert.Verify(a.cfg.NeighborhoodKey, a.nbhd, a.now()); err != nil {
 			m.refuse(p, refusalDetail(err), err)
 			return
 		}
 		a.admit(p, cert.Expires())
 		m.log.Debug("peer admitted", "peer", p.String(), "home", string(cert.Home))
+		return
 	}
+	key, known := a.region.neighbors[claim]
+	if !known {
+		m.log.Debug("certificate of a neighborhood without a known key", "peer", p.String(), "neighborhood", string(claim))
+		return
+	}
+	if err := cert.Verify(key, claim, a.now()); err != nil {
+		m.refuse(p, refusalDetail(err), err)
+		return
+	}
+	a.welcome(p, cert.Expires())
+	m.log.Debug("region peer welcomed", "peer", p.String(), "neighborhood", string(claim))
+}
+
+// handleOperator reads an operator's pass and welcomes its host to the
+// region topic, or refuses it.
+func (m *Mesh) handleOperator(s network.Stream) {
+	a, p := m.adm, s.Conn().RemotePeer()
+	cert, err, ok := m.readCertificate(s)
+	if !ok {
+		return
+	}
+	if err == nil {
+		err = verifyAny(cert, a.region.operators, a.region.name, a.now())
+	}
+	if err != nil {
+		m.refuse(p, refusalDetail(err), err)
+		return
+	}
+	a.welcome(p, cert.Expires())
+	m.log.Debug("operator welcomed", "peer", p.String())
+}
+
+// verifyAny verifies cert for nbhd at now against each key in turn,
+// returning nil at the first that signed it.
+func verifyAny(cert gridmesh.Membership, keys []ed25519.PublicKey, nbhd gridmesh.NeighborhoodID, now time.Time) error {
+	err := fmt.Errorf("%w: no operator key configured", gridmesh.ErrBadSignature)
+	for _, k := range keys {
+		if err = cert.Verify(k, nbhd, now); err == nil || !errors.Is(err, gridmesh.ErrBadSignature) {
+			return err
+		}
+	}
+	return err
 }
 
 // admitPeer runs once per peer that connects: it presents this home's
 // certificate, then waits out Timeout and refuses the peer if it is still
-// connected, unadmitted, and claims no other neighborhood. Peers of other
-// neighborhoods stay connected (the region's gossip crosses them) but are
+// connected, neither admitted nor welcomed to the region, and claims no
+// other neighborhood. Peers of other neighborhoods stay connected (the
+// region's gossip crosses them once their certificate is checked) but are
 // never admitted here.
 func (m *Mesh) admitPeer(ctx context.Context, p peer.ID) {
 	a := m.adm
@@ -328,7 +461,7 @@ func (m *Mesh) admitPeer(ctx context.Context, p peer.ID) {
 	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return // Run is stopping
 	}
-	if m.host.Network().Connectedness(p) != network.Connected || a.isAdmitted(p) || a.isBlocked(p) {
+	if m.host.Network().Connectedness(p) != network.Connected || a.isAdmitted(p) || a.isGuest(p) || a.isBlocked(p) {
 		return
 	}
 	if other, ok := m.claimedNeighborhood(p); ok {
@@ -356,9 +489,15 @@ func (m *Mesh) claimedNeighborhood(p peer.ID) (string, bool) {
 }
 
 // refuse blocks p, counts and logs the refusal and closes p's
-// connections. A peer already refused is not counted again.
+// connections. A peer already refused is not counted again. One that
+// presented nothing is kept out for noCertificateBlockFor, any other for
+// BlockFor.
 func (m *Mesh) refuse(p peer.ID, detail string, why error) {
-	if !m.adm.block(p) {
+	d := m.adm.cfg.BlockFor
+	if detail == DetailNoCertificate {
+		d = min(d, noCertificateBlockFor)
+	}
+	if !m.adm.block(p, d) {
 		return
 	}
 	m.rejections.add(ReasonAdmissionRefused + "/" + detail)

@@ -105,7 +105,8 @@ func FuzzDecodeMembership(f *testing.F) {
 // The refused set expires, stays bounded, and drives the gater.
 func TestAdmissionBlocklist(t *testing.T) {
 	now := time.Unix(1_764_000_000, 0)
-	a := newAdmission(AdmissionConfig{Timeout: time.Second, BlockFor: time.Minute})
+	a := newAdmission(AdmissionConfig{Timeout: time.Second, BlockFor: time.Minute}, regionKeys{})
+	block := func(p peer.ID) bool { return a.block(p, time.Minute) }
 	a.now = func() time.Time { return now }
 	p := peer.ID("p")
 
@@ -113,7 +114,7 @@ func TestAdmissionBlocklist(t *testing.T) {
 	if !a.isAdmitted(p) {
 		t.Fatal("admitted peer not admitted")
 	}
-	if !a.block(p) || a.block(p) {
+	if !block(p) || block(p) {
 		t.Fatal("block should report the first refusal only")
 	}
 	if a.isAdmitted(p) || a.InterceptPeerDial(p) || a.InterceptSecured(network.DirInbound, p, nil) {
@@ -127,24 +128,41 @@ func TestAdmissionBlocklist(t *testing.T) {
 	if !a.InterceptPeerDial(p) || !a.InterceptSecured(network.DirOutbound, p, nil) {
 		t.Fatal("still blocked after BlockFor")
 	}
-	if !a.block(p) {
+	if !block(p) {
 		t.Fatal("a peer refused again after its block ran out is not counted")
 	}
 
 	// Past maxBlocked, expired entries make room; live ones are kept.
 	for i := range maxBlocked {
-		a.block(peer.ID(fmt.Sprint("q", i)))
+		block(peer.ID(fmt.Sprint("q", i)))
 	}
 	if len(a.blocked) != maxBlocked {
 		t.Fatalf("%d blocked, want the cap %d", len(a.blocked), maxBlocked)
 	}
-	if !a.block("late") || !a.InterceptPeerDial("late") {
+	if !block("late") || !a.InterceptPeerDial("late") {
 		t.Fatal("past the cap a peer is refused but should not be remembered")
 	}
 	now = now.Add(time.Minute)
-	a.block("later")
+	block("later")
 	if !a.isBlocked("later") || len(a.blocked) != 1 {
 		t.Fatalf("expired entries not swept: %d blocked", len(a.blocked))
+	}
+
+	// A guest's block drops it, and the guest list is bounded like the
+	// refused one.
+	a.welcome("g", now.Add(time.Hour))
+	if !a.isGuest("g") || a.isAdmitted("g") {
+		t.Fatal("a welcomed region peer is no guest, or is a member")
+	}
+	block("g")
+	if a.isGuest("g") {
+		t.Fatal("a refused guest is still welcome")
+	}
+	for i := range maxBlocked + 1 {
+		a.welcome(peer.ID(fmt.Sprint("g", i)), now.Add(time.Second))
+	}
+	if len(a.guests) != maxBlocked {
+		t.Fatalf("%d guests, want the cap %d", len(a.guests), maxBlocked)
 	}
 
 	// A certificate's expiry ends its admission.

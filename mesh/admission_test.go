@@ -2,6 +2,7 @@ package mesh_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"strings"
 	"sync"
@@ -186,22 +187,28 @@ func TestBadCertificatesRefused(t *testing.T) {
 	}
 }
 
-// A stranger connected inside its deadline publishes a plan of the
-// current term while the home's Raft view names it leader (so only
-// admission stands in its way) and telemetry: both are rejected as
-// non-member and never delivered.
-func TestStrangerGossipRejected(t *testing.T) {
-	nb := meshtest.NewNeighborhood(t, nbhd)
+// A member of another neighborhood (a region peer: its certificate
+// verifies against that neighborhood's key) publishes on this
+// neighborhood's topics a plan of the current term while the home's Raft
+// view names it leader (so only membership stands in its way) and
+// telemetry: both are rejected as non-member and never delivered.
+func TestRegionPeerNeighborhoodGossipRejected(t *testing.T) {
+	nb, other := meshtest.NewNeighborhood(t, nbhd), meshtest.NewNeighborhood(t, "feeder-2")
 	cfg := meshtest.Config()
+	cfg.Region.NeighborhoodKeys = map[gridmesh.NeighborhoodID]ed25519.PublicKey{other.ID: other.Pub}
 	key := meshtest.NewKey(t)
 	cfg.Admission = nb.Admission(t, key, "h1")
-	cfg.Admission.Timeout = meshtest.Timeout // keep the stranger connected throughout
 	home := meshtest.OpenKey(t, cfg, key)
 	meshtest.Run(t, home)
 	stranger := meshtest.NewAttacker(t)
 	view := meshtest.NewLeaders(stranger.Host.ID(), 3)
 	hn := join(t, home, nbhd, view, true)
 	meshtest.Connect(t, stranger.Host, home.Host())
+	stranger.Present(t, home.ID(), other.ID, other.Certificate(t, stranger.Host.ID(), "h9"))
+	meshtest.Eventually(t, "the region peer to be cleared", func() bool { return home.Cleared(stranger.Host.ID()) })
+	if home.Admitted(stranger.Host.ID()) {
+		t.Fatal("a member of another neighborhood is admitted to this one")
+	}
 
 	p, err := mesh.EncodePlan(plan(nbhd, 3, 1))
 	if err != nil {

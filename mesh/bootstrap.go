@@ -36,7 +36,7 @@ func (m *Mesh) Run(ctx context.Context) error {
 	if !m.running.CompareAndSwap(false, true) {
 		return errors.New("mesh: Run called twice")
 	}
-	if len(m.bootstrap) == 0 && m.adm == nil {
+	if len(m.bootstrap) == 0 && m.adm == nil && m.cfg.OperatorPass == nil {
 		<-ctx.Done()
 		return nil
 	}
@@ -62,12 +62,10 @@ func (m *Mesh) Run(ctx context.Context) error {
 	for _, ai := range m.bootstrap {
 		wg.Go(func() { m.keepConnected(ctx, ai, dropped[ai.ID]) })
 	}
-	if m.adm != nil {
-		// Peers that connected before the subscription: one connecting
-		// meanwhile is seen twice, which only presents twice.
-		for _, p := range m.host.Network().Peers() {
-			wg.Go(func() { m.admitPeer(ctx, p) })
-		}
+	// Peers that connected before the subscription: one connecting
+	// meanwhile is seen twice, which only presents twice.
+	for _, p := range m.host.Network().Peers() {
+		m.greet(ctx, &wg, p)
 	}
 	for {
 		select {
@@ -78,8 +76,8 @@ func (m *Mesh) Run(ctx context.Context) error {
 				return errors.New("mesh: run: host event bus closed")
 			}
 			ev, _ := e.(event.EvtPeerConnectednessChanged)
-			if m.adm != nil && ev.Connectedness == network.Connected {
-				wg.Go(func() { m.admitPeer(ctx, ev.Peer) })
+			if ev.Connectedness == network.Connected {
+				m.greet(ctx, &wg, ev.Peer)
 			}
 			if ch, ok := dropped[ev.Peer]; ok && ev.Connectedness != network.Connected {
 				select {
@@ -88,6 +86,23 @@ func (m *Mesh) Run(ctx context.Context) error {
 				}
 			}
 		}
+	}
+}
+
+// greet starts, for a peer that just connected, the admission exchange
+// (admission on) or the presentation of the operator's pass.
+func (m *Mesh) greet(ctx context.Context, wg *sync.WaitGroup, p peer.ID) {
+	switch {
+	case m.adm != nil:
+		wg.Go(func() { m.admitPeer(ctx, p) })
+	case m.cfg.OperatorPass != nil:
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(ctx, DefaultAdmissionTimeout)
+			defer cancel()
+			if err := present(ctx, m.host, p, OperatorAdmitProtocol, *m.cfg.OperatorPass); err != nil {
+				m.log.Debug("operator pass not presented", "peer", p.String(), "err", err)
+			}
+		})
 	}
 }
 

@@ -57,6 +57,14 @@ type Config struct {
 	// admits everyone.
 	Admission *AdmissionConfig
 
+	// OperatorPass, on a grid operator's host (which has no Admission),
+	// is presented to every peer on OperatorAdmitProtocol: a certificate
+	// for the region (Neighborhood is the region's name), naming this
+	// host's peer ID and signed with an operator key. Homes with admission
+	// on let a host whose pass verifies against their
+	// Region.OperatorKeys on the region topic, and nowhere else.
+	OperatorPass *gridmesh.Membership
+
 	// NAT turns on NAT traversal: QUIC, AutoNAT, relays, hole punching.
 	// DefaultConfig leaves it off (hosts on one network); a home file
 	// turns it on (DefaultHomeNAT).
@@ -156,6 +164,14 @@ func (c Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	if c.OperatorPass != nil {
+		if err := c.OperatorPass.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("operator pass: %w", err))
+		}
+		if c.Admission != nil {
+			errs = append(errs, errors.New("a host has a membership certificate or an operator pass, not both"))
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("mesh config: %w", err)
 	}
@@ -209,4 +225,22 @@ func (c Config) bootstrapPeers() ([]peer.AddrInfo, error) {
 		addrs = append(addrs, a)
 	}
 	return peer.AddrInfosFromP2pAddrs(addrs...)
+}
+
+// RegionName is the region's name: Region.Name, or the deployment's
+// Network when that is empty.
+func (c Config) RegionName() string {
+	if c.Region.Name != "" {
+		return c.Region.Name
+	}
+	return c.Network
+}
+
+// regionKeys gathers the keys admission checks region peers with.
+func (c Config) regionKeys() regionKeys {
+	return regionKeys{
+		name:      gridmesh.NeighborhoodID(c.RegionName()),
+		neighbors: c.Region.NeighborhoodKeys,
+		operators: c.Region.OperatorKeys,
+	}
 }

@@ -63,19 +63,28 @@
 // certificate on /gridmesh/admit/1.0.0/<neighborhood> (AdmitProtocol). A
 // peer whose certificate verifies for this neighborhood and names the
 // connection's peer is admitted (Admitted) until the certificate expires.
-// A peer that presents a bad certificate is refused at once; one that
-// presents nothing within AdmissionConfig.Timeout is refused then, unless
-// its identify record shows the admission protocol of another
-// neighborhood: homes of other neighborhoods stay connected, unadmitted.
-// A refused peer is disconnected, counted under ReasonAdmissionRefused
-// with a detail (Rejections), and the connection gater keeps it out for
-// AdmissionConfig.BlockFor.
+// A member of another neighborhood whose key Config.Region.NeighborhoodKeys
+// holds, and an operator's host presenting a pass signed by an operator
+// key (Config.OperatorPass, OperatorAdmitProtocol), are let on the region
+// topic only (Cleared). A peer that presents a bad certificate is refused
+// at once; one that presents nothing within AdmissionConfig.Timeout (600
+// ms by default) is refused then, unless its identify record shows the
+// admission protocol of another neighborhood: homes of other
+// neighborhoods stay connected, unadmitted. A refused peer is
+// disconnected, counted under ReasonAdmissionRefused with a detail
+// (Rejections), and the connection gater keeps it out for
+// AdmissionConfig.BlockFor (30 s for one that presented nothing).
 //
-// The topics' validators then reject (ReasonNonMember) a message unless
-// its author or the peer that forwarded it is admitted, and package node
-// hands Admitted to the Raft transport, which refuses streams to and from
-// non-admitted peers. Admission is all or nothing within a neighborhood:
-// a member with admission off presents nothing and is refused.
+// Nothing flows before admission (gate.go): gossipsub runs on a host whose
+// streams, both ways, wait for the peer to be cleared, so a stranger never
+// gets a gossip stream, not one message; a neighborhood's topics take
+// subscriptions and grafts from admitted members only. The topics'
+// validators still reject (ReasonNonMember) a message unless its author
+// or the peer that forwarded it is admitted (a region peer publishing on
+// a neighborhood's topic), and package node hands Admitted to the Raft
+// transport, which refuses streams to and from non-admitted peers.
+// Admission is all or nothing within a neighborhood: a member with
+// admission off presents nothing and is refused.
 //
 // # What callers must do
 //

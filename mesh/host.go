@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
@@ -113,7 +115,16 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger,
 		if err := cfg.Admission.check(self, time.Now()); err != nil {
 			return nil, fmt.Errorf("mesh: %w", err)
 		}
-		adm = newAdmission(*cfg.Admission)
+		adm = newAdmission(*cfg.Admission, cfg.regionKeys())
+	}
+	if cfg.OperatorPass != nil {
+		self, err := peer.IDFromPrivateKey(key)
+		if err != nil {
+			return nil, fmt.Errorf("mesh: peer ID: %w", err)
+		}
+		if cfg.OperatorPass.Peer != self.String() {
+			return nil, fmt.Errorf("mesh: operator pass names peer %s, this host is %s", cfg.OperatorPass.Peer, self)
+		}
 	}
 
 	rm, err := newResourceManager(cfg)
@@ -154,45 +165,55 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger,
 	}
 	self := h.ID()
 
-	params := pubsub.DefaultGossipSubParams()
-	params.HeartbeatInterval = cfg.GossipHeartbeat
 	gossipCtx, stopGossip := context.WithCancel(ctx)
-	tr := newTraffic(self)
-	ps, err := pubsub.NewGossipSub(gossipCtx, h,
-		pubsub.WithRawTracer(tr),
-		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
-		pubsub.WithMaxMessageSize(MaxMessageBytes+rpcOverheadBytes),
-		pubsub.WithGossipSubParams(params),
-		// A publisher sends to every subscriber it is connected to, not
-		// just D of them: one hop less for plans, and telemetry from a
-		// home that does not subscribe reaches every voter it knows.
-		pubsub.WithFloodPublish(true),
-		pubsub.WithLogger(log.With("component", "gossipsub", "peer", self.String())),
-	)
-	if err != nil {
-		stopGossip()
-		h.Close()
-		return nil, fmt.Errorf("mesh: gossipsub: %w", err)
-	}
-
 	m := &Mesh{
 		cfg:        cfg,
 		log:        log.With("component", "mesh", "peer", self.String()),
 		host:       h,
-		ps:         ps,
 		gossipCtx:  gossipCtx,
 		stopGossip: stopGossip,
 		bootstrap:  boot,
 		rejections: newRejections(),
 		adm:        adm,
 		nat:        nat,
-		traffic:    tr,
+		traffic:    newTraffic(self),
 		nbhds:      make(map[gridmesh.NeighborhoodID]*Neighborhood),
 	}
+	if m.ps, err = m.startGossip(log); err != nil {
+		stopGossip()
+		h.Close()
+		return nil, fmt.Errorf("mesh: gossipsub: %w", err)
+	}
 	if adm != nil {
-		h.SetStreamHandler(adm.proto, m.handleAdmit)
+		h.SetStreamHandlerMatch(adm.proto, isAdmitProtocol, m.handleAdmit)
+		h.SetStreamHandler(OperatorAdmitProtocol, m.handleOperator)
 	}
 	return m, nil
+}
+
+// isAdmitProtocol reports whether id is any neighborhood's admission
+// protocol: a home hears every neighborhood's certificates, its own to
+// admit members, the others' to let their members on the region topic.
+func isAdmitProtocol(id protocol.ID) bool { return strings.HasPrefix(string(id), admitProtocolPrefix) }
+
+// startGossip starts gossipsub on the host, behind the admission gate
+// (gate.go) when admission is on.
+func (m *Mesh) startGossip(log *slog.Logger) (*pubsub.PubSub, error) {
+	params := pubsub.DefaultGossipSubParams()
+	params.HeartbeatInterval = m.cfg.GossipHeartbeat
+	h, gate := m.gossipGate()
+	opts := append([]pubsub.Option{
+		pubsub.WithRawTracer(m.traffic),
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictSign),
+		pubsub.WithMaxMessageSize(MaxMessageBytes + rpcOverheadBytes),
+		pubsub.WithGossipSubParams(params),
+		// A publisher sends to every subscriber it is connected to, not
+		// just D of them: one hop less for plans, and telemetry from a
+		// home that does not subscribe reaches every voter it knows.
+		pubsub.WithFloodPublish(true),
+		pubsub.WithLogger(log.With("component", "gossipsub", "peer", m.host.ID().String())),
+	}, gate...)
+	return pubsub.NewGossipSub(m.gossipCtx, h, opts...)
 }
 
 // Close leaves every joined neighborhood, stops gossip and closes the

@@ -211,10 +211,7 @@ func (m *Mesh) JoinRegion() (*Region, error) {
 	if cfg.AggregateMinInterval <= 0 {
 		cfg.AggregateMinInterval = DefaultAggregateMinInterval
 	}
-	name := cfg.Name
-	if name == "" {
-		name = m.cfg.Network
-	}
+	name := m.cfg.RegionName()
 	nbhd := make(map[gridmesh.NeighborhoodID]ed25519.PublicKey, len(cfg.NeighborhoodKeys)+1)
 	for id, k := range cfg.NeighborhoodKeys {
 		if len(k) != ed25519.PublicKeySize {

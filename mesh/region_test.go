@@ -161,8 +161,11 @@ func TestRegionAggregatesFromMembersOnly(t *testing.T) {
 	// a claims n2, whose certificate it does not hold.
 	lie := agg
 	lie.Neighborhood = "n2"
+	// The attacker is a member of n1 gone bad: b lets it on the region
+	// topic, whose validator must still judge each aggregate.
 	att := meshtest.NewAttacker(t)
 	meshtest.Connect(t, att.Host, b.Host())
+	att.Present(t, b.ID(), "n1", n1.Certificate(t, att.Host.ID(), "att"))
 	cert := n1.Certificate(t, a.ID(), "a")
 	for _, msg := range []mesh.RegionMessage{
 		{Version: gridmesh.WireVersion, Aggregate: &agg},                    // no certificate

@@ -15,7 +15,8 @@ import (
 const KeyFile = "identity.key"
 
 // LoadOrCreateKey reads the home's libp2p identity from dir/identity.key,
-// creating an Ed25519 key there (mode 0600, dir 0700) on first use. The
+// creating an Ed25519 key there (mode 0600, dir 0700) on first use. A
+// key file that its group or others may read is refused (ErrKeyExposed). The
 // key is the home: its peer ID names it in gossip and in Raft, so losing
 // it makes the home a stranger to its neighborhood.
 func LoadOrCreateKey(dir string) (crypto.PrivKey, error) {
@@ -23,6 +24,9 @@ func LoadOrCreateKey(dir string) (crypto.PrivKey, error) {
 	b, err := os.ReadFile(path)
 	switch {
 	case err == nil:
+		if err := checkPrivate(path); err != nil {
+			return nil, fmt.Errorf("identity key: %w", err)
+		}
 		k, err := crypto.UnmarshalPrivateKey(b)
 		if err != nil {
 			return nil, fmt.Errorf("identity key %s: %w", path, err)

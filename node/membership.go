@@ -70,8 +70,12 @@ func CreateNeighborhoodKey(dir string, id gridmesh.NeighborhoodID) (ed25519.Publ
 }
 
 // LoadNeighborhoodKey reads a NeighborhoodKeyFile: the neighborhood's ID
-// and private key.
+// and private key. A file its group or others may read is refused
+// (ErrKeyExposed).
 func LoadNeighborhoodKey(path string) (gridmesh.NeighborhoodID, ed25519.PrivateKey, error) {
+	if err := checkPrivate(path); err != nil {
+		return "", nil, fmt.Errorf("neighborhood key: %w", err)
+	}
 	id, b, err := readPEM(path, pemPrivateKey, ed25519.SeedSize)
 	if err != nil {
 		return "", nil, fmt.Errorf("neighborhood key: %w", err)

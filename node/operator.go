@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/mesh"
@@ -37,8 +38,12 @@ func CreateOperatorKey(path string) (ed25519.PublicKey, error) {
 	return pub, nil
 }
 
-// LoadOperatorKey reads a key CreateOperatorKey wrote.
+// LoadOperatorKey reads a key CreateOperatorKey wrote. A file its group
+// or others may read is refused (ErrKeyExposed).
 func LoadOperatorKey(path string) (ed25519.PrivateKey, error) {
+	if err := checkPrivate(path); err != nil {
+		return nil, fmt.Errorf("operator key: %w", err)
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("operator key: %w", err)
@@ -75,9 +80,9 @@ func ParseOperatorKey(s string) (ed25519.PublicKey, error) {
 // operator's key and publishes them on the region topic. OpenOperator
 // creates it, Run keeps its bootstrap peers dialed, Close ends it.
 //
-// Homes with admission on refuse a peer that presents no certificate
-// after their admission timeout (10 s by default): an operator publishes
-// and leaves well within it, or is refused (and counted) meanwhile.
+// Its host presents homes a pass (mesh.Config.OperatorPass) signed with
+// the operator's key: homes with admission on that trust the key let it
+// on the region topic, and nowhere else; others refuse it.
 type Operator struct {
 	m    *mesh.Mesh
 	r    *mesh.Region
@@ -109,6 +114,9 @@ func OpenOperator(ctx context.Context, cfg mesh.Config, priv ed25519.PrivateKey,
 	id, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("operator: host key: %w", err)
+	}
+	if cfg.OperatorPass, err = operatorPass(priv, id, cfg.RegionName(), time.Now()); err != nil {
+		return nil, err
 	}
 	m, err := mesh.Open(ctx, cfg, id, log)
 	if err != nil {
@@ -162,3 +170,24 @@ func (o *Operator) Publish(ctx context.Context, s gridmesh.Signal) (gridmesh.Sig
 
 // Close leaves the region and closes the host. Stop Run first.
 func (o *Operator) Close() error { return errors.Join(o.r.Close(), o.m.Close()) }
+
+// operatorPassTTL is how long an operator's pass is valid: its host lives
+// for one publication, minutes at most; a day spares any clock skew.
+const operatorPassTTL = 24 * time.Hour
+
+// operatorPass signs, with the operator's key, a certificate for the
+// region naming the host with identity id.
+func operatorPass(priv ed25519.PrivateKey, id crypto.PrivKey, region string, now time.Time) (*gridmesh.Membership, error) {
+	p, err := peer.IDFromPrivateKey(id)
+	if err != nil {
+		return nil, fmt.Errorf("operator: peer ID: %w", err)
+	}
+	pass := gridmesh.Membership{
+		Version: gridmesh.WireVersion, Neighborhood: gridmesh.NeighborhoodID(region), Peer: p.String(), Home: "operator",
+		IssuedMs: now.UnixMilli(), ExpiresMs: now.Add(operatorPassTTL).UnixMilli(),
+	}
+	if err := pass.Sign(priv); err != nil {
+		return nil, fmt.Errorf("operator: pass: %w", err)
+	}
+	return &pass, nil
+}

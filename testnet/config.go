@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/mesh"
 	"github.com/gridmesh/gridmesh/node"
 )
 
@@ -133,7 +134,7 @@ func DefaultConfig() Config {
 		Settle: 2 * n.PlanPeriod,
 		// The mesh's default: a loaded city on two cores never takes
 		// that long to present, and a member refused would be locked out.
-		AdmissionTimeout: 10 * time.Second,
+		AdmissionTimeout: mesh.DefaultAdmissionTimeout,
 		Speed:            1,
 		// A day without the grid: the night, the PV day and the evening
 		// after, the span of an outage that tests a home battery.

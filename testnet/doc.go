@@ -101,8 +101,8 @@
 // The report's ran_s is how long the scenarios then ran (duration_s or
 // more). With no fault late and no verdict pending the two agree to a
 // sample period. `gridmesh testnet --duration 10s --scenario rogue`
-// (AdmissionTimeout is 10 s there) runs until every home has refused
-// the uncertified rogue, some 15 s on a fast machine and longer on a
+// (AdmissionTimeout is mesh.DefaultAdmissionTimeout there, 600 ms)
+// runs until every home has refused the uncertified rogue, some 12 s on a fast machine and longer on a
 // slow laptop, whose city takes longer to elect its first leaders,
 // rather than ending at 10 s with that verdict unknown. Each bound above
 // is finite, so a run still ends when its city cannot organize itself;

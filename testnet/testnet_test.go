@@ -174,9 +174,14 @@ func TestRogueRefused(t *testing.T) {
 	if rep.PlansFromNonMembersApplied != 0 || rep.RogueRaftRPCsAnswered != 0 {
 		t.Errorf("plans from non-members applied %d, Raft RPCs answered %d", rep.PlansFromNonMembersApplied, rep.RogueRaftRPCsAnswered)
 	}
-	if rep.RoguePlansPublished == 0 || rep.RogueRaftRPCs == 0 || rep.RejectedMessages["non-member"] == 0 {
-		t.Errorf("the rogues published %d plans (%d rejected as non-member) and sent %d Raft RPCs: the doors were not tried",
-			rep.RoguePlansPublished, rep.RejectedMessages["non-member"], rep.RogueRaftRPCs)
+	// Their plans never reach a home's validator: no home opens a
+	// gossip stream with a peer it has not admitted.
+	if rep.RoguePlansPublished == 0 || rep.RogueRaftRPCs == 0 {
+		t.Errorf("the rogues published %d plans and sent %d Raft RPCs: the doors were not tried",
+			rep.RoguePlansPublished, rep.RogueRaftRPCs)
+	}
+	if n := rep.RejectedMessages["non-member"]; n != 0 {
+		t.Errorf("%d rogue messages reached a validator: the gossip gate let them through", n)
 	}
 	for _, nb := range rep.Neighborhood {
 		if nb.PlanCoverage != 1 {

@@ -10,8 +10,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/node"
+	"github.com/gridmesh/gridmesh/node/homefile"
 )
 
 // defaultValidity is how long `neighborhood invite` makes a certificate
@@ -59,23 +62,43 @@ func neighborhoodInitCmd(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// neighborhoodInviteCmd issues a home's membership certificate.
+// neighborhoodInviteCmd issues a home's membership certificate. With
+// --config it reads the home's ID and peer ID (creating its identity key
+// on first use) from the home's file, writes the certificate into the
+// home's data_dir unless --out says otherwise, and prints the admission:
+// block to paste into the file.
 func neighborhoodInviteCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("neighborhood invite", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	key := fs.String("key", "", "the neighborhood's private key file ("+node.NeighborhoodKeyFile+")")
+	config := fs.String("config", "", "the home's YAML file: takes --peer and --home from it and prints the admission: block")
 	peerID := fs.String("peer", "", "the home's libp2p peer ID")
 	home := fs.String("home", "", "the home's ID")
 	valid := fs.Duration("valid", defaultValidity, "how long the certificate lasts")
-	out := fs.String("out", "", "file to write the certificate to")
+	out := fs.String("out", "", "file to write the certificate to (with --config: "+membershipFile+" in the home's data_dir)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *key == "" || *peerID == "" || *home == "" || *out == "" || fs.NArg() > 0 {
-		return usageError{errors.New("want --key FILE --peer PEERID --home HOMEID [--valid DURATION] --out FILE and nothing else")}
+	withConfig := *config != "" && *peerID == "" && *home == ""
+	if *key == "" || fs.NArg() > 0 || !withConfig && (*peerID == "" || *home == "" || *out == "") {
+		return usageError{errors.New("want --key FILE and either --config HOMEFILE [--out FILE] or --peer PEERID --home HOMEID --out FILE, [--valid DURATION] and nothing else")}
 	}
 	if *valid <= 0 {
 		return usageError{fmt.Errorf("--valid %v must be positive", *valid)}
+	}
+	if withConfig {
+		f, err := homefile.Load(*config)
+		if err != nil {
+			return usageError{err}
+		}
+		self, err := homePeerID(f.DataDir)
+		if err != nil {
+			return err
+		}
+		*peerID, *home = self, string(f.Home)
+		if *out == "" {
+			*out = filepath.Join(f.DataDir, membershipFile)
+		}
 	}
 	if err := gridmesh.HomeID(*home).Validate(); err != nil {
 		return usageError{err}
@@ -89,5 +112,36 @@ func neighborhoodInviteCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "home %s (peer %s) admitted to %s until %s: %s\n",
 		m.Home, m.Peer, m.Neighborhood, m.Expires().UTC().Format(time.RFC3339), *out)
+	if withConfig {
+		// Absolute, so the block works whatever directory the home
+		// starts in.
+		pub, err := filepath.Abs(filepath.Join(filepath.Dir(*key), node.NeighborhoodPubFile))
+		if err != nil {
+			return fmt.Errorf("neighborhood public key path: %w", err)
+		}
+		cert, err := filepath.Abs(*out)
+		if err != nil {
+			return fmt.Errorf("certificate path: %w", err)
+		}
+		fmt.Fprintf(stdout, "paste into %s:\nadmission:\n  neighborhood_key: %s\n  certificate: %s\n", *config, pub, cert)
+	}
 	return nil
+}
+
+// membershipFile is where `invite --config` puts a home's certificate in
+// its data_dir.
+const membershipFile = "membership.cert"
+
+// homePeerID returns the peer ID of the home whose data_dir is dir,
+// creating its identity key on first use.
+func homePeerID(dir string) (string, error) {
+	k, err := node.LoadOrCreateKey(dir)
+	if err != nil {
+		return "", err
+	}
+	id, err := peer.IDFromPrivateKey(k)
+	if err != nil {
+		return "", fmt.Errorf("peer ID: %w", err)
+	}
+	return id.String(), nil
 }

@@ -38,11 +38,27 @@ func TestNodeCommandRunsAHomeFile(t *testing.T) {
 	cfg := strings.NewReplacer(
 		"/ip4/127.0.0.1/tcp/4001", "/ip4/127.0.0.1/tcp/0",
 		".gridmesh/home-sim", filepath.Join(dir, "data"),
+		".gridmesh/keys", filepath.Join(dir, "keys"),
 		"http: 127.0.0.1:8181", "http: \"\"",
 	).Replace(string(src))
 	path := filepath.Join(dir, "home.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	// Admitted as the example's comments say; invite prints the block the
+	// example holds.
+	for _, args := range [][]string{
+		{"neighborhood", "init", "--id", "oak-street", "--out", filepath.Join(dir, "keys")},
+		{"neighborhood", "invite", "--key", filepath.Join(dir, "keys", "neighborhood.key"), "--config", path},
+	} {
+		var o bytes.Buffer
+		if code := run(context.Background(), args, &o, &o); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, o.String())
+		}
+		if args[1] == "invite" && !strings.Contains(o.String(), "admission:\n  neighborhood_key: "+filepath.Join(dir, "keys", "neighborhood.pub")+
+			"\n  certificate: "+filepath.Join(dir, "data", "membership.cert")) {
+			t.Errorf("invite printed %q", o.String())
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
@@ -68,6 +84,19 @@ func TestNodeCommandRunsAHomeFile(t *testing.T) {
 	if code := run(context.Background(), []string{"node", "id", "--config", path}, &idOut, &idOut); code != 0 ||
 		!strings.Contains(out.String(), "peer "+strings.TrimSpace(idOut.String())) {
 		t.Errorf("node id: exit %d, printed %q; the home said %q", code, idOut.String(), out.String())
+	}
+	// Without admission: it says how to admit the home or open it.
+	block := "admission:\n  neighborhood_key: " + filepath.Join(dir, "keys", "neighborhood.pub") + "\n  certificate: " + filepath.Join(dir, "data", "membership.cert") + "\n"
+	if !strings.Contains(cfg, block) {
+		t.Fatalf("the example has no admission block:\n%s", cfg)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(cfg, block, "", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var nb bytes.Buffer
+	if code := run(context.Background(), []string{"node", "--config", path}, &nb, &nb); code == 0 ||
+		!strings.Contains(nb.String(), "gridmesh neighborhood invite") || !strings.Contains(nb.String(), "open: true") {
+		t.Errorf("no admission: exit %d, output %q", code, nb.String())
 	}
 	// A broken file is a usage error naming the line.
 	if err := os.WriteFile(path, []byte("home: h\nneighbourhood: x\n"), 0o644); err != nil {

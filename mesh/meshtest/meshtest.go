@@ -20,6 +20,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/mesh"
 )
 
@@ -225,5 +226,17 @@ func (a *Attacker) Publish(t testing.TB, topic string, victim peer.ID, data []by
 	})
 	if err := tp.Publish(t.Context(), data); err != nil {
 		t.Fatalf("attacker publish: %v", err)
+	}
+}
+
+// Present presents cert to victim on neighborhood nbhd's admission
+// protocol: an attacker holding a certificate is a member gone bad (of
+// victim's neighborhood) or a region peer (of another).
+func (a *Attacker) Present(t testing.TB, victim peer.ID, nbhd gridmesh.NeighborhoodID, cert gridmesh.Membership) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), Timeout)
+	defer cancel()
+	if err := mesh.Present(ctx, a.Host, victim, nbhd, cert); err != nil {
+		t.Fatalf("attacker present: %v", err)
 	}
 }

@@ -74,7 +74,15 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 	}
 	c.Raft.DataDir = filepath.Join(f.DataDir, "raft")
 	c.DataDir = f.DataDir
-	if a := f.Admission; a != nil {
+	switch a := f.Admission; {
+	case a == nil:
+		return nil, ErrNoAdmission
+	case a.Open:
+		if log != nil {
+			log.Warn("admission is open: anyone who can reach this home reads its neighborhood's telemetry and plans; " +
+				"admit homes with gridmesh neighborhood init and invite instead")
+		}
+	default:
 		adm, err := node.LoadAdmission(a.NeighborhoodKey, a.Certificate, time.Now())
 		if err != nil {
 			return nil, fmt.Errorf("admission: %w", err)

@@ -35,8 +35,12 @@ type File struct {
 	// Raft says how the neighborhood's Raft group forms: by itself from
 	// the homes it finds (the default), or from a configured list.
 	Raft Raft `yaml:"raft"`
-	// Admission, when set, admits only homes holding a membership
-	// certificate of the neighborhood (`gridmesh neighborhood invite`).
+	// Admission is required: either the neighborhood's public key and
+	// this home's membership certificate (`gridmesh neighborhood invite
+	// --config` prints the block), so that only the neighborhood's
+	// members read its data and steer it, or `{open: true}`, for demos,
+	// so that anyone who can reach the home does. Build refuses a file
+	// without it.
 	Admission *Admission `yaml:"admission"`
 	// OperatorKeys are the grid operators' public keys (standard base64,
 	// as `gridmesh keygen` prints them): only signals they signed steer
@@ -73,11 +77,21 @@ type NAT struct {
 }
 
 // Admission names the neighborhood's public key and this home's
-// membership certificate, both PEM files.
+// membership certificate, both PEM files; or, with Open, neither.
 type Admission struct {
 	NeighborhoodKey string `yaml:"neighborhood_key"`
 	Certificate     string `yaml:"certificate"`
+	// Open admits anyone: every peer that reaches the home reads its
+	// neighborhood's telemetry and plans. For demos and tests only.
+	Open bool `yaml:"open"`
 }
+
+// ErrNoAdmission is Build's error for a home file without an admission
+// block. Its message says how to add one.
+var ErrNoAdmission = errors.New(`no admission: block. A home joins only a neighborhood it holds a certificate for. ` +
+	`Admit it: "gridmesh neighborhood init --id NEIGHBORHOOD --out keys/" once per neighborhood, then ` +
+	`"gridmesh neighborhood invite --key keys/neighborhood.key --config HOMEFILE" issues the home's certificate and prints the admission: block to paste. ` +
+	`Or, for a demo, open it with "admission: {open: true}": then anyone who can reach the home reads its neighborhood's data`)
 
 // Reserve places and sizes the neighborhood's PV for the clear-sky model.
 type Reserve struct {
@@ -213,8 +227,11 @@ func (f *File) validate() error {
 			errs = append(errs, fmt.Errorf("operator_keys[%d]: want a %d-byte ed25519 public key in standard base64 (gridmesh keygen prints it)", i, ed25519.PublicKeySize))
 		}
 	}
-	if a := f.Admission; a != nil && (a.NeighborhoodKey == "" || a.Certificate == "") {
-		errs = append(errs, errors.New("admission: neighborhood_key and certificate are both required"))
+	if a := f.Admission; a != nil && a.Open && (a.NeighborhoodKey != "" || a.Certificate != "") {
+		errs = append(errs, errors.New("admission: open, or neighborhood_key and certificate, not both"))
+	}
+	if a := f.Admission; a != nil && !a.Open && (a.NeighborhoodKey == "" || a.Certificate == "") {
+		errs = append(errs, errors.New("admission: neighborhood_key and certificate are both required (or open: true)"))
 	}
 	if f.MQTTPublish != nil {
 		if _, err := f.MQTTPublish.config(); err != nil {

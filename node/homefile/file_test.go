@@ -23,6 +23,7 @@ devices:
       battery: {capacity: 13.5 kWh, max_charge: 5 kW, max_discharge: 5 kW, efficiency: 90%, initial_soc: 0.6, reserve: 20%}
       pv: {peak: 4 kW}
       load: {base: 400 W, evening_peak: 1200, critical: 0.4}
+admission: {open: true}
 `
 
 func TestParseGood(t *testing.T) {

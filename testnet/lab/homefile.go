@@ -31,6 +31,8 @@ func homeFile(s homeSpec) string {
 	}
 	fmt.Fprintf(&b, "data_dir: %q\nhttp: %s:%d\n", s.DataDir, s.Addr, statusPort)
 	fmt.Fprintf(&b, "raft: {timing: %s}\ntarget_w: %d W\n", s.Timing, s.TargetW)
+	// Open: the lab's homes sit in network namespaces only it reaches.
+	b.WriteString("admission: {open: true}\n")
 	fmt.Fprintf(&b, `devices:
   - name: house
     kinds: [battery, meter, pv, loads]
