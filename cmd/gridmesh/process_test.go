@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -147,11 +149,29 @@ func exampleHome(t *testing.T, name string, repl ...string) string {
 		}
 		s = strings.ReplaceAll(s, repl[i], repl[i+1])
 	}
+	s = strings.ReplaceAll(s, ".gridmesh/keys", filepath.Join(dir, "keys"))
+	s = regexp.MustCompile(`(?m)^  certificate: .*$`).ReplaceAllString(s, "  certificate: "+filepath.Join(dir, "data", "membership.cert"))
 	path := filepath.Join(dir, "home.yaml")
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	admit(t, path, filepath.Join(dir, "keys"))
 	return path
+}
+
+// admit makes a neighborhood key in keys and the home's certificate, as
+// the examples' comments say: the examples start admitted.
+func admit(t *testing.T, path, keys string) {
+	t.Helper()
+	for _, args := range [][]string{
+		{"neighborhood", "init", "--id", "oak-street", "--out", keys},
+		{"neighborhood", "invite", "--key", filepath.Join(keys, "neighborhood.key"), "--config", path},
+	} {
+		var o bytes.Buffer
+		if code := run(context.Background(), args, &o, &o); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, o.String())
+		}
+	}
 }
 
 // eventuallyWithin polls cond every 10 ms until it holds or d has passed.

@@ -27,6 +27,9 @@ func TestOCPPExampleHome(t *testing.T) {
 	}
 	o.Listen = "127.0.0.1:0"
 	f.DataDir = t.TempDir()
+	// The example is admitted by certificate; what is tested here is its
+	// charger, so the home runs open instead of minting keys.
+	f.Admission = &homefile.Admission{Open: true}
 	h, err := homefile.Build(context.Background(), f, "self", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ func sunspecHome(addr string, unit int) string {
 home: home-1
 neighborhood: oak-street
 data_dir: /tmp/gridmesh-home-1
+admission: {open: true}
 devices:
   - name: inverter
     kinds: [battery, meter, pv]
