@@ -33,6 +33,8 @@ Usage:
   gridmesh signal --key FILE --bootstrap MULTIADDR[,...] --network NAME
                   (--cut-kw X | --signal FILE.csv --capacity-kw X) [--start +0s] [--duration 15m]
                                           sign and publish a regional signal
+  gridmesh healthcheck [--addr HOST:PORT] exit 0 if the home at HOST:PORT answers /healthz
+  gridmesh version                        print the version, commit and platform
   gridmesh help                           this text
 
 Run 'gridmesh COMMAND -h' for a command's flags.
@@ -67,6 +69,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = keygenCmd(args[1:], stdout, stderr)
 	case "signal":
 		err = signalCmd(ctx, args[1:], stdout, stderr)
+	case "healthcheck":
+		err = healthcheckCmd(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		err = versionCmd(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
