@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // dashboardMetric finds the gridmesh families a PromQL expression names.
@@ -184,5 +186,69 @@ func startSimHome(t *testing.T) string {
 			t.Fatalf("the home never came up\nstdout:\n%s\nstderr:\n%s", out.String(), errb.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestGrafanaProvisioningFindsTheDashboard checks the compose city's
+// Grafana wiring: the provisioned datasource is the one every panel
+// names and points at the compose Prometheus service, and the dashboard
+// provider reads the directory compose mounts the dashboard into.
+func TestGrafanaProvisioningFindsTheDashboard(t *testing.T) {
+	var ds struct {
+		Datasources []struct {
+			UID  string `yaml:"uid"`
+			Type string `yaml:"type"`
+			URL  string `yaml:"url"`
+		} `yaml:"datasources"`
+	}
+	if err := yaml.Unmarshal([]byte(readDeployFile(t, "compose/grafana/provisioning/datasources/prometheus.yaml")), &ds); err != nil {
+		t.Fatal(err)
+	}
+	var prov struct {
+		Providers []struct {
+			Options struct {
+				Path string `yaml:"path"`
+			} `yaml:"options"`
+		} `yaml:"providers"`
+	}
+	if err := yaml.Unmarshal([]byte(readDeployFile(t, "compose/grafana/provisioning/dashboards/gridmesh.yaml")), &prov); err != nil {
+		t.Fatal(err)
+	}
+	var cf struct {
+		Services map[string]struct {
+			Volumes []string `yaml:"volumes"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal([]byte(readDeployFile(t, "compose/compose.yaml")), &cf); err != nil {
+		t.Fatal(err)
+	}
+	if len(ds.Datasources) != 1 || ds.Datasources[0].Type != "prometheus" || ds.Datasources[0].URL != "http://prometheus:9090" {
+		t.Fatalf("datasources %+v: want the compose Prometheus", ds.Datasources)
+	}
+	if _, ok := cf.Services["prometheus"]; !ok {
+		t.Fatal("compose runs no prometheus service")
+	}
+	var d struct {
+		Panels []struct {
+			Title      string `json:"title"`
+			Datasource struct {
+				UID string `json:"uid"`
+			} `json:"datasource"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal([]byte(readDeployFile(t, "compose/grafana/dashboards/gridmesh.json")), &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range d.Panels {
+		if p.Datasource.UID != ds.Datasources[0].UID {
+			t.Errorf("panel %q uses datasource %q, provisioned is %q", p.Title, p.Datasource.UID, ds.Datasources[0].UID)
+		}
+	}
+	if len(prov.Providers) != 1 {
+		t.Fatalf("%d dashboard providers, want 1", len(prov.Providers))
+	}
+	mount := "./grafana/dashboards:" + prov.Providers[0].Options.Path + ":ro"
+	if !slices.Contains(cf.Services["grafana"].Volumes, mount) {
+		t.Errorf("grafana mounts %q, the provider reads %q", cf.Services["grafana"].Volumes, prov.Providers[0].Options.Path)
 	}
 }
