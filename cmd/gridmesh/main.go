@@ -36,6 +36,8 @@ Usage:
   gridmesh status [--addr HOST:PORT]      print a running home's state
   gridmesh settings --token-file F [--addr HOST:PORT] [reserve=30] [opt-out=next|off] [pause=2h|on|off]
                                           show or change the owner's settings
+  gridmesh healthcheck [--addr HOST:PORT] exit 0 if the home at HOST:PORT answers /healthz
+  gridmesh version                        print the version, commit and platform
   gridmesh help                           this text
 
 Run 'gridmesh COMMAND -h' for a command's flags.
@@ -74,6 +76,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = keygenCmd(args[1:], stdout, stderr)
 	case "signal":
 		err = signalCmd(ctx, args[1:], stdout, stderr)
+	case "healthcheck":
+		err = healthcheckCmd(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		err = versionCmd(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -23,12 +23,14 @@ func TestStatusAndSettingsCommands(t *testing.T) {
 	cfg := strings.NewReplacer(
 		"/ip4/127.0.0.1/tcp/4001", "/ip4/127.0.0.1/tcp/0",
 		".gridmesh/home-sim", filepath.Join(dir, "data"),
+		".gridmesh/keys", filepath.Join(dir, "keys"),
 		"http: 127.0.0.1:8181", "http: 127.0.0.1:0",
 	).Replace(string(src))
 	path := filepath.Join(dir, "home.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	admit(t, path, filepath.Join(dir, "keys"))
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan int, 1)
