@@ -253,3 +253,88 @@ func RationSteps(cfg RationConfig, horizon time.Duration) int {
 	}
 	return min(max(int(math.Ceil(float64(horizon)/float64(cfg.Step))), 1), maxForecastSteps-1)
 }
+
+// DefaultClearness is the PV forecast's clearness before the history has
+// any daylight sample: half the clear sky, about a northern European
+// winter's mean, low rather than bright because a rationing plan that
+// counts on too much sun sheds too little.
+const DefaultClearness = 0.5
+
+// rationHistoryDays is how many recent days the critical load forecast
+// averages (as the reserve's forecast does).
+const rationHistoryDays = 3
+
+// ForecastIsland forecasts the island's critical load and PV from its
+// history h (Load: the critical load, PV: the PV produced) for the
+// horizon from now, in cfg's steps. The critical load at a time is its
+// mean at that time on recent days; without such history it is the
+// larger of the last sample and the mean of all (errs on the side of
+// keeping energy). The PV is pv's clear-sky output times the clearness
+// of h's PV samples (DefaultClearness without one) when pv has a peak;
+// otherwise the PV at that time on recent days, or 0.
+func ForecastIsland(h *ForecastHistory, pv PVModel, now time.Time, horizon time.Duration, cfg RationConfig) IslandForecast {
+	n := RationSteps(cfg, horizon)
+	var fallback, mean gridmesh.W
+	k := 0
+	for _, s := range h.Load {
+		if s.W.Finite() {
+			mean += s.W
+			k++
+		}
+	}
+	if k > 0 {
+		fallback = max(mean/gridmesh.W(k), h.Load[len(h.Load)-1].W)
+	}
+	usePV := pv.Validate() == nil && pv.PeakW > 0
+	clear, ok := pv.Clearness(h.PV)
+	if !ok {
+		clear = DefaultClearness
+	}
+	fc := IslandForecast{CriticalW: make([]gridmesh.W, n), PVW: make([]gridmesh.W, n)}
+	for i := range n {
+		t := now.Add(time.Duration(i) * cfg.Step)
+		c, ok := ForecastLoad(h.Load, t, rationHistoryDays, cfg.Step)
+		if !ok {
+			c = fallback
+		}
+		fc.CriticalW[i] = c
+		if usePV {
+			fc.PVW[i] = pv.ForecastPV(t, clear)
+		} else if p, ok := ForecastLoad(h.PV, t, rationHistoryDays, cfg.Step); ok {
+			fc.PVW[i] = p
+		}
+	}
+	return fc
+}
+
+// IslandSample is what the leader records of an island for the rationing
+// forecast from its homes' reports: their critical load and PV.
+func IslandSample(reports []gridmesh.Telemetry) (criticalW, pvW gridmesh.W) {
+	for _, t := range reports {
+		if l := t.Loads; l != nil {
+			criticalW += l.CriticalW
+			pvW += l.PVW
+		}
+	}
+	return criticalW, pvW
+}
+
+// PlanRationedIsland is PlanIsland with rationing: it records the
+// reports' critical load and PV in h at now (device time), and while the
+// neighborhood is islanded balances it with RationIsland over horizon
+// (DefaultRationHorizon when 0) on ForecastIsland's forecast.
+func PlanRationedIsland(icfg IslandConfig, rcfg RationConfig, h *ForecastHistory, pv PVModel, now time.Time, horizon time.Duration, reports []gridmesh.Telemetry) (setpoints []gridmesh.Setpoint, unservedW gridmesh.W, ok bool, err error) {
+	criticalW, pvW := IslandSample(reports)
+	h.Add(now, criticalW, pvW)
+	if !Islanded(reports) {
+		return nil, 0, false, nil
+	}
+	if horizon <= 0 {
+		horizon = DefaultRationHorizon
+	}
+	res, _, err := RationIsland(icfg, rcfg, IslandHomes(reports), ForecastIsland(h, pv, now, horizon, rcfg))
+	if err != nil {
+		return nil, 0, true, err
+	}
+	return IslandSetpoints(res), res.Balance.UnservedW, true, nil
+}

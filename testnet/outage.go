@@ -368,6 +368,14 @@ func boundFigures(servedWh, boundWh, demandWh float64) (servedPct, boundPct, vsB
 	return servedPct, boundPct, vsBound
 }
 
+// cityLatitudeDeg and cityLongitudeDeg place the city's PV for the
+// leaders' clear-sky forecasts: 52° N, 0° E, where
+// examples/profiles-winter-day.csv was generated.
+const (
+	cityLatitudeDeg  = 52
+	cityLongitudeDeg = 0
+)
+
 // maxSpeed bounds --speed: at 3600 a 100 ms loop tick is six simulated
 // minutes, about the longest a battery command may be held before the
 // load under it has changed beyond recognition.
