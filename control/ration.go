@@ -338,3 +338,41 @@ func PlanRationedIsland(icfg IslandConfig, rcfg RationConfig, h *ForecastHistory
 	}
 	return IslandSetpoints(res), res.Balance.UnservedW, true, nil
 }
+
+// ForecastHomeHistory is ForecastIsland for one home's own history
+// (`gridmesh forecast`): load and PV samples in, the load and PV forecast
+// from the last sample on, in cfg's steps over horizon. It is the
+// forecast the island's rationing makes, on a home's figures.
+func ForecastHomeHistory(load, pv []Sample, model PVModel, horizon time.Duration, cfg RationConfig) (from time.Time, fc IslandForecast, err error) {
+	if len(load) == 0 || len(load) != len(pv) {
+		return time.Time{}, fc, fmt.Errorf("%w: %d load and %d PV samples", ErrBadForecast, len(load), len(pv))
+	}
+	if err := cfg.Validate(); err != nil {
+		return time.Time{}, fc, err
+	}
+	var h ForecastHistory
+	for i := range load {
+		h.Add(time.UnixMilli(load[i].AtMs), load[i].W, pv[i].W)
+	}
+	from = time.UnixMilli(load[len(load)-1].AtMs).Add(cfg.Step)
+	return from, ForecastIsland(&h, model, from, horizon, cfg), nil
+}
+
+// ForecastSkill is a forecast's skill against persistence: 1 − RMSE of
+// the forecast / RMSE of the persistence forecast, over the same actual
+// values. 1 is perfect, 0 no better than persistence, negative worse. It
+// is NaN when persistence is itself perfect or the lengths differ.
+func ForecastSkill(actual, forecast, persistence []float64) float64 {
+	if len(actual) != len(forecast) || len(actual) != len(persistence) || len(actual) == 0 {
+		return math.NaN()
+	}
+	var f, p float64
+	for i, a := range actual {
+		f += (forecast[i] - a) * (forecast[i] - a)
+		p += (persistence[i] - a) * (persistence[i] - a)
+	}
+	if p == 0 {
+		return math.NaN()
+	}
+	return 1 - math.Sqrt(f/p)
+}

@@ -36,6 +36,8 @@ Usage:
   gridmesh status [--addr HOST:PORT]      print a running home's state
   gridmesh settings --token-file F [--addr HOST:PORT] [reserve=30] [opt-out=next|off] [pause=2h|on|off]
                                           show or change the owner's settings
+  gridmesh forecast --history FILE.csv [--horizon 24h] [--pv-peak-w W --lat 52 --lon 0]
+                                          print a home's load and PV forecast from its history
   gridmesh help                           this text
 
 Run 'gridmesh COMMAND -h' for a command's flags.
@@ -74,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = keygenCmd(args[1:], stdout, stderr)
 	case "signal":
 		err = signalCmd(ctx, args[1:], stdout, stderr)
+	case "forecast":
+		err = forecastCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
