@@ -297,7 +297,22 @@ func BalanceIsland(cfg IslandConfig, homes []IslandHome) (IslandResult, error) {
 	}
 	stored, free := islandStore(cfg, hs)
 	res.Balance.StoredFraction = stored
-	e := shedForEnergy(cfg, hs, free)
+	e := shedForEnergy(cfg, hs, bandShed(cfg, free))
+	return balanceAfterEnergy(cfg, hs, e, res), nil
+}
+
+// bandShed is BalanceIsland's energy rule: with the island's free
+// fraction free, a class is shed below its band's ShedBelow, and one shed
+// last time stays shed until free reaches RestoreAbove.
+func bandShed(cfg IslandConfig, free float64) func(c int, prev bool) bool {
+	bands := cfg.bands()
+	return func(c int, prev bool) bool {
+		return free < bands[c].ShedBelow || prev && free < bands[c].RestoreAbove
+	}
+}
+
+// balanceAfterEnergy runs phases 2-4 after the energy phase's decision e.
+func balanceAfterEnergy(cfg IslandConfig, hs []IslandHome, e *islandEnergy, res IslandResult) IslandResult {
 	shedForPower(e, gridmesh.W(cfg.RestoreMargin))
 	var batteryW []gridmesh.W
 	var curtailW, unservedW gridmesh.W
@@ -307,7 +322,7 @@ func BalanceIsland(cfg IslandConfig, homes []IslandHome) (IslandResult, error) {
 		batteryW, unservedW = coverDeficit(cfg, hs, need-e.pvW, e.dischargeMaxW)
 	}
 	res.Setpoints, res.Balance = islandSetpoints(hs, e, batteryW, curtailW, unservedW, res.Balance)
-	return res, nil
+	return res
 }
 
 // islandStore returns the island's stored fraction (Σ DischargeWh over Σ
@@ -344,12 +359,13 @@ type islandEnergy struct {
 	criticalW, nonCriticalW gridmesh.W
 }
 
-// shedForEnergy is phase 1: with the island's free fraction free, a class
-// is shed below its band's ShedBelow, and one shed last time stays shed
-// until free reaches RestoreAbove. It also collects every load and the
-// island's sums.
-func shedForEnergy(cfg IslandConfig, hs []IslandHome, free float64) *islandEnergy {
-	bands := cfg.bands()
+// shedForEnergy is phase 1: shed(c, prev) says whether class c is shed,
+// prev being whether the home had it shed last time (BalanceIsland: with
+// the island's free fraction, a class is shed below its band's
+// ShedBelow, and one shed last time stays shed until the fraction
+// reaches RestoreAbove). It also collects every load and the island's
+// sums.
+func shedForEnergy(cfg IslandConfig, hs []IslandHome, shed func(c int, prev bool) bool) *islandEnergy {
 	m := gridmesh.W(cfg.RestoreMargin)
 	e := &islandEnergy{shed: make([][numClasses]bool, len(hs))}
 	for i, h := range hs {
@@ -361,7 +377,7 @@ func shedForEnergy(cfg IslandConfig, hs []IslandHome, free float64) *islandEnerg
 		e.criticalW += h.CriticalW
 		for c := range numClasses {
 			e.nonCriticalW += demand[c]
-			e.shed[i][c] = free < bands[c].ShedBelow || prev[c] && free < bands[c].RestoreAbove
+			e.shed[i][c] = shed(c, prev[c])
 			if demand[c] <= 0 {
 				continue
 			}

@@ -51,7 +51,7 @@ func TestShedForEnergy(t *testing.T) {
 		{"inside the bands, shed before: stays shed", prevAll, 0.55, [numClasses]bool{true, false, false}, 200 + 2000 + 300},
 		{"above the bands, shed before: restored", prevAll, 0.65, [numClasses]bool{}, 200 + 1400 + 2000 + 300},
 	} {
-		e := shedForEnergy(cfg, []IslandHome{tc.home}, tc.free)
+		e := shedForEnergy(cfg, []IslandHome{tc.home}, bandShed(cfg, tc.free))
 		if e.shed[0] != tc.shed || e.needW != tc.needW {
 			t.Errorf("%s: shed %v need %v, want %v and %v", tc.name, e.shed[0], e.needW, tc.shed, tc.needW)
 		}

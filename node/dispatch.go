@@ -76,7 +76,7 @@ func (n *Node) composePlan(now time.Time, table *telemetryTable) (plan gridmesh.
 	reports := table.load().freshReports(now, n.cfg.TelemetryMaxAge)
 	// Island mode (island.go): a neighborhood that lost the grid is
 	// balanced, target or none, unless every home is to run on its own.
-	setpoints, unserved, island, err := planIsland(n.cfg.islandConfig(), reports)
+	setpoints, unserved, island, err := n.planIsland(now, reports)
 	switch {
 	case err != nil:
 		return plan, false, fmt.Errorf("island plan: %w", err)

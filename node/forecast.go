@@ -31,3 +31,38 @@ func (n *Node) holdReserve(now time.Time, reports []gridmesh.Telemetry, homes []
 // forecastHistory is the leader's record of its neighborhood's load and
 // PV (Node.history). Owned by the dispatch goroutine.
 type forecastHistory = control.ForecastHistory
+
+// PVModel is control.PVModel: an array placed and sized for the
+// clear-sky model.
+type PVModel = control.PVModel
+
+// ForecastRow is one step of a home's history or forecast: seconds, load
+// and PV.
+type ForecastRow struct {
+	TimeS      float64
+	LoadW, PVW gridmesh.W
+}
+
+// ForecastHome is the forecast an island's rationing would make from a
+// home's own history (control.ForecastHomeHistory): load and PV from the
+// step after the last row, over horizon. pv places and sizes the array
+// for the clear-sky model; a zero peak forecasts PV from the same hours
+// of recent days instead.
+func ForecastHome(history []ForecastRow, pv control.PVModel, horizon time.Duration) ([]ForecastRow, error) {
+	load, pvs := make([]control.Sample, len(history)), make([]control.Sample, len(history))
+	for i, r := range history {
+		ms := int64(r.TimeS * 1000)
+		load[i], pvs[i] = control.Sample{AtMs: ms, W: r.LoadW}, control.Sample{AtMs: ms, W: r.PVW}
+	}
+	cfg := control.DefaultRationConfig()
+	from, fc, err := control.ForecastHomeHistory(load, pvs, pv, horizon, cfg)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ForecastRow, len(fc.CriticalW))
+	for i := range out {
+		t := from.Add(time.Duration(i) * cfg.Step)
+		out[i] = ForecastRow{TimeS: float64(t.UnixMilli()) / 1000, LoadW: fc.CriticalW[i], PVW: fc.PVW[i]}
+	}
+	return out, nil
+}

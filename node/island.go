@@ -1,6 +1,8 @@
 package node
 
 import (
+	"time"
+
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/control"
 )
@@ -29,10 +31,19 @@ func homeDevicesOf(snap *loopSnapshot) control.HomeDevices {
 	}
 }
 
-// planIsland balances an islanded neighborhood from its fresh reports
-// (control.PlanIsland). ok is false when the neighborhood is not islanded.
-func planIsland(cfg control.IslandConfig, reports []gridmesh.Telemetry) (setpoints []gridmesh.Setpoint, unservedW gridmesh.W, ok bool, err error) {
-	return control.PlanIsland(cfg, reports)
+// planIsland balances an islanded neighborhood from its fresh reports,
+// rationing its stored energy over the forecast horizon
+// (control.PlanRationedIsland: the critical load and PV it records in
+// n.islandHistory, the PV model of cfg.Reserve). ok is false when the
+// neighborhood is not islanded. Called from the dispatch goroutine only:
+// it owns n.islandHistory.
+func (n *Node) planIsland(now time.Time, reports []gridmesh.Telemetry) (setpoints []gridmesh.Setpoint, unservedW gridmesh.W, ok bool, err error) {
+	devNow := now
+	if n.deps.DeviceNow != nil {
+		devNow = n.deps.DeviceNow()
+	}
+	return control.PlanRationedIsland(n.cfg.islandConfig(), control.DefaultRationConfig(), &n.islandHistory,
+		n.cfg.Reserve.PV, devNow, control.DefaultRationHorizon, reports)
 }
 
 // islandState is what the loop runner has applied to the devices other

@@ -49,7 +49,7 @@ func TestPlanIslandBalances(t *testing.T) {
 			rs = append(rs, report(fmt.Sprintf("h%02d", i), true, soc,
 				gridmesh.W(100+rng.Float64()*800), gridmesh.W(rng.IntN(2))*1400, gridmesh.W(rng.Float64()*4000)))
 		}
-		sps, unserved, ok, err := planIsland(control.DefaultIslandConfig(), rs)
+		sps, unserved, ok, err := (&Node{}).planIsland(time.Unix(0, 0), rs)
 		if err != nil || !ok {
 			t.Fatalf("trial %d: ok %v err %v", trial, ok, err)
 		}
@@ -79,7 +79,7 @@ func TestPlanIslandBalances(t *testing.T) {
 		}
 	}
 	// Not islanded: no island plan.
-	if _, _, ok, _ := planIsland(control.DefaultIslandConfig(), []gridmesh.Telemetry{report("a", false, 0.5, 1, 0, 0)}); ok {
+	if _, _, ok, _ := (&Node{}).planIsland(time.Unix(0, 0), []gridmesh.Telemetry{report("a", false, 0.5, 1, 0, 0)}); ok {
 		t.Fatal("island plan on the grid")
 	}
 }

@@ -79,10 +79,13 @@ type Node struct {
 	// listen there again; the network supervisor's.
 	meshListen []string
 
-	stats    stats           // owned by the goroutines that write each field; see stats
-	history  forecastHistory // the dispatch goroutine's (forecast.go)
-	region   regionState     // the region's view (region.go)
-	httpAddr atomic.Value    // string: the status endpoint's bound address
+	stats   stats           // owned by the goroutines that write each field; see stats
+	history forecastHistory // the dispatch goroutine's (forecast.go)
+	// islandHistory is the critical load and PV the rationing forecast
+	// reads (island.go); the dispatch goroutine's.
+	islandHistory forecastHistory
+	region        regionState  // the region's view (region.go)
+	httpAddr      atomic.Value // string: the status endpoint's bound address
 	// httpListener is the status endpoint's listener while it serves,
 	// written by the endpoint's supervisor; tests close it to see the
 	// endpoint restart.

@@ -213,7 +213,16 @@ func (c *city) certify(nb *neighborhood, now time.Time) error {
 		}
 		certs = append(certs, cert)
 	}
+	var pvPeakW gridmesh.W
+	for _, h := range nb.homes {
+		pvPeakW += h.params.PV.PeakW
+	}
 	for i, h := range nb.homes {
+		// The island's rationing forecasts PV from the clear-sky model
+		// (node.Config.Reserve's PV; no Lookahead: no evening reserve):
+		// the neighborhood's arrays at the place of the example profile.
+		h.cfg.Reserve.PV.LatitudeDeg, h.cfg.Reserve.PV.LongitudeDeg = cityLatitudeDeg, cityLongitudeDeg
+		h.cfg.Reserve.PV.PeakW = pvPeakW
 		h.cfg = cfg.Node
 		h.cfg.Home, h.cfg.Neighborhood = h.id, nb.id
 		h.cfg.Mesh.Network = cfg.Network

@@ -78,6 +78,11 @@ var figureMeanings = func() map[string]string {
 		"island.feeders.pv_kwh":              "what its PV could produce during the outage, kWh",
 		"island.feeders.critical_demand_kwh": "its critical load over the outage, kWh",
 		"island.feeders.blackouts":           "times it went dark",
+		"island.critical_bound_pct":          "most critical load a perfect-foresight planner could serve (LP on the run's record), % of demand",
+		"island.critical_vs_bound":           "critical energy served over the perfect-foresight bound",
+		"island.feeders.critical_served_pct": "its critical load served over demanded, %",
+		"island.feeders.critical_bound_pct":  "most of its critical load a perfect-foresight planner could serve, %",
+		"island.feeders.critical_vs_bound":   "its critical energy served over its bound",
 
 		"pjm_score.accuracy":         "PJM accuracy: correlation of response and signal at the lag chosen",
 		"pjm_score.delay":            "PJM delay: how soon the response follows, 1 at no lag",

@@ -67,6 +67,13 @@ type IslandReport struct {
 	// off an island running below 50 Hz: demand counted as served that
 	// no battery gave (an error bound on the served figures).
 	LoadReliefKWh float64 `json:"load_relief_kwh"`
+	// CriticalBoundPct is the most critical load a planner with perfect
+	// foresight could have served over the outage, in percent of the
+	// demand: every island's bound (BoundFeeder.CriticalBound) summed.
+	CriticalBoundPct float64 `json:"critical_bound_pct"`
+	// CriticalVsBound is the critical energy served over the bound's (1:
+	// as much as was possible; 1 as well when the bound is 0).
+	CriticalVsBound float64 `json:"critical_vs_bound"`
 	// Feeders is each island's energy account: whether its total energy
 	// sufficed for its critical load.
 	Feeders []FeederEnergy `json:"feeders"`
@@ -92,13 +99,19 @@ type FeederEnergy struct {
 	CriticalDemandKWh float64 `json:"critical_demand_kwh"`
 	// Blackouts counts the times it went dark.
 	Blackouts int `json:"blackouts"`
+	// CriticalServedPct, CriticalBoundPct and CriticalVsBound are the
+	// island's own, as IslandReport's.
+	CriticalServedPct float64 `json:"critical_served_pct"`
+	CriticalBoundPct  float64 `json:"critical_bound_pct"`
+	CriticalVsBound   float64 `json:"critical_vs_bound"`
 }
 
 // outage is the scenario's state; owned by the run's goroutine.
 type outage struct {
 	active, done bool
 	feeders      []*feeder
-	names        []string // each feeder's: its neighborhood, or its home
+	names        []string    // each feeder's: its neighborhood, or its home
+	bound        []*boundRec // each feeder's record for the bound
 	byHome       map[*home]*feeder
 	lastSim      time.Time
 
@@ -129,6 +142,7 @@ func (r *run) outageEvents() []event {
 			r.outage.feeders = append(r.outage.feeders, f)
 			r.outage.names = append(r.outage.names, string(h.id))
 			r.outage.byHome[h] = f
+			r.outage.bound = append(r.outage.bound, &boundRec{})
 		}
 	} else {
 		for _, nb := range r.c.nbhds {
@@ -138,6 +152,7 @@ func (r *run) outageEvents() []event {
 			for _, h := range nb.homes {
 				r.outage.byHome[h] = f
 			}
+			r.outage.bound = append(r.outage.bound, &boundRec{})
 		}
 	}
 	start, end := r.cfg.outageWindow()
@@ -177,6 +192,11 @@ func (r *run) setOutage(now time.Time, lost bool) {
 			stored += s.StoredWh
 			capacity += h.params.Battery.CapacityWh
 			o.lastSim = s.At
+		}
+	}
+	if lost {
+		for _, b := range o.bound {
+			b.startSim = o.lastSim
 		}
 	}
 	if capacity > 0 {
@@ -229,6 +249,7 @@ func (r *run) outageStep(realNow time.Time) {
 				o.account(h, snaps[i], dt, wasDark)
 				f.pvWh += gridmesh.Wh(float64(snaps[i].PVAvailableW) * dt.Hours())
 				f.criticalWh += gridmesh.Wh(float64(max(snaps[i].CriticalW, 0)) * dt.Hours())
+				o.bound[fi].add(simNow, dt, float64(snaps[i].CriticalW), float64(snaps[i].PVAvailableW), !wasDark)
 			}
 		}
 	}
@@ -274,11 +295,13 @@ func (o *outage) account(h *home, s sim.HomeSnapshot, dt time.Duration, dark boo
 	}
 }
 
-// report is the island section; nil without the scenario.
-func (o *outage) report(cfg Config) *IslandReport {
+// report is the island section, nil without the scenario, and the
+// errors met computing it (a bound the solver could not find).
+func (o *outage) report(cfg Config) (*IslandReport, []string) {
 	if o == nil {
-		return nil
+		return nil, nil
 	}
+	var errs []string
 	pct := func(a, b gridmesh.Wh) float64 {
 		if b <= 0 {
 			return 100
@@ -302,7 +325,8 @@ func (o *outage) report(cfg Config) *IslandReport {
 		rep.FrequencyMinHz, rep.FrequencyMaxHz = o.minHz, o.maxHz
 	}
 	rep.Feeders = []FeederEnergy{}
-	for _, f := range o.feeders {
+	var boundWh, demandWh, servedWh float64
+	for fi, f := range o.feeders {
 		rep.Blackouts += f.blackouts
 		rep.BlackStarts += f.blackStarts
 		rep.DampingKWh += float64(f.dampingWh) / 1000
@@ -312,13 +336,45 @@ func (o *outage) report(cfg Config) *IslandReport {
 			StoredKWh: float64(f.startStoredWh) / 1000, PVKWh: float64(f.pvWh) / 1000,
 			CriticalDemandKWh: float64(f.criticalWh) / 1000, Blackouts: f.blackouts,
 		}
+		b := o.bound[fi]
+		bWh, err := b.boundFeeder(f).CriticalBound()
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("island %s: %v", o.names[fi], err))
+			bWh = b.demandedWh // unknown: judge against serving everything
+		}
+		fe.CriticalServedPct, fe.CriticalBoundPct, fe.CriticalVsBound = boundFigures(b.servedWh, bWh, b.demandedWh)
+		boundWh, demandWh, servedWh = boundWh+bWh, demandWh+b.demandedWh, servedWh+b.servedWh
 		for _, h := range f.homes {
 			fe.Homes = append(fe.Homes, h.id)
 		}
 		rep.Feeders = append(rep.Feeders, fe)
 	}
-	return rep
+	_, rep.CriticalBoundPct, rep.CriticalVsBound = boundFigures(servedWh, boundWh, demandWh)
+	return rep, errs
 }
+
+// boundFigures returns the served and bound percentages of the demand and
+// their ratio. The served energy can exceed the bound by a rounding (the
+// pooled LP is solved to a tolerance); the ratio is not capped, so that a
+// bound that were wrong would show.
+func boundFigures(servedWh, boundWh, demandWh float64) (servedPct, boundPct, vsBound float64) {
+	servedPct, boundPct, vsBound = 100, 100, 1
+	if demandWh > 0 {
+		servedPct, boundPct = 100*servedWh/demandWh, 100*boundWh/demandWh
+	}
+	if boundWh > 0 {
+		vsBound = servedWh / boundWh
+	}
+	return servedPct, boundPct, vsBound
+}
+
+// cityLatitudeDeg and cityLongitudeDeg place the city's PV for the
+// leaders' clear-sky forecasts: 52° N, 0° E, where
+// examples/profiles-winter-day.csv was generated.
+const (
+	cityLatitudeDeg  = 52
+	cityLongitudeDeg = 0
+)
 
 // maxSpeed bounds --speed: at 3600 a 100 ms loop tick is six simulated
 // minutes, about the longest a battery command may be held before the

@@ -41,6 +41,16 @@ func TestShortOutageIslandsHold(t *testing.T) {
 	if is.EndSoCPct > 1 && (is.Blackouts != 0 || is.CriticalServedPct < 99.9) {
 		t.Errorf("energy left (%.1f%%) but %d blackouts, critical served %.2f%%", is.EndSoCPct, is.Blackouts, is.CriticalServedPct)
 	}
+	// The perfect-foresight bound is an upper bound: nothing serves more
+	// (1 % for the load relief counted as served below 50 Hz).
+	if is.CriticalVsBound > 1.01 || is.CriticalBoundPct < is.CriticalServedPct-1 {
+		t.Errorf("served %.2f%% of critical load, above the bound's %.2f%% (ratio %.3f)", is.CriticalServedPct, is.CriticalBoundPct, is.CriticalVsBound)
+	}
+	for _, f := range is.Feeders {
+		if f.CriticalBoundPct >= 100-1e-6 && f.Blackouts != 0 {
+			t.Errorf("island %v went dark %d times where the bound serves all its critical load", f.Homes, f.Blackouts)
+		}
+	}
 	if is.FrequencyMinHz < 47.5 || is.FrequencyMaxHz > 52 {
 		t.Errorf("island frequency %v-%v Hz outside the trip band", is.FrequencyMinHz, is.FrequencyMaxHz)
 	}

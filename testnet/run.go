@@ -423,7 +423,9 @@ func (r *run) finish(ctx context.Context) *Report {
 	r.errors = append(r.errors, dipErrors...)
 	r.reportAdmission(rep)
 	r.reportRegion(rep)
-	rep.Island = r.outage.report(r.cfg)
+	var islandErrors []string
+	rep.Island, islandErrors = r.outage.report(r.cfg)
+	r.errors = append(r.errors, islandErrors...)
 	for k, nb := range r.c.nbhds {
 		if killedAt, doneAt, ok := r.rec.failoverTimes(nb.id); ok {
 			r.series.failover(k, killedAt, doneAt)

@@ -38,6 +38,8 @@ Usage:
                                           show or change the owner's settings
   gridmesh healthcheck [--addr HOST:PORT] exit 0 if the home at HOST:PORT answers /healthz
   gridmesh version                        print the version, commit and platform
+  gridmesh forecast --history FILE.csv [--horizon 24h] [--pv-peak-w W --lat 52 --lon 0]
+                                          print a home's load and PV forecast from its history
   gridmesh help                           this text
 
 Run 'gridmesh COMMAND -h' for a command's flags.
@@ -80,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = healthcheckCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		err = versionCmd(stdout)
+	case "forecast":
+		err = forecastCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

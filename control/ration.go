@@ -1,0 +1,378 @@
+package control
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/gridmesh/gridmesh"
+)
+
+// Rationing: an islanded neighborhood plans its stored energy over the
+// hours it can forecast, not only the present tick. BalanceIsland's
+// bands shed by how full the batteries are now; a winter night needs
+// more than a fixed fraction, and a sunny morning less. RationIsland
+// works out, from forecasts of the island's critical load and PV, the
+// stored energy the critical load needs from each step to the horizon
+// (CriticalReserve), and runs a non-critical class now only if the
+// island, serving it, still holds that much after the next step (after
+// RestoreSteps steps for a class it shed last time: the hysteresis that
+// keeps a class from flapping). The power, surplus and deficit phases
+// are BalanceIsland's. The leader re-makes the plan every period from
+// fresh telemetry: a receding horizon.
+//
+// Energies are in deliverable watt-hours, as a battery's DischargeWh:
+// charging x Wh (ChargeWh's units) adds x·RoundTrip.
+
+// RationConfig tunes RationIsland.
+type RationConfig struct {
+	// Step is the forecast's step.
+	Step time.Duration
+	// RestoreSteps: a class shed last time comes back only if the island
+	// could run it this many steps and still hold the critical load's
+	// reserve at each.
+	RestoreSteps int
+	// RoundTrip is the batteries' round-trip efficiency, in (0, 1].
+	RoundTrip float64
+}
+
+// DefaultRationConfig steps a quarter hour (the forecast history's step),
+// restores after an hour's look (four steps: a class that comes back runs
+// at least about that long before the reserve claims it again) and
+// counts a 90 % round trip (a lithium home battery's, inverter included).
+func DefaultRationConfig() RationConfig {
+	return RationConfig{Step: HistoryStep, RestoreSteps: 4, RoundTrip: 0.9}
+}
+
+// DefaultRationHorizon is how far the leader plans when the outage's
+// length is not announced: twelve hours see a winter evening through to
+// the morning's PV.
+const DefaultRationHorizon = 12 * time.Hour
+
+// Validate checks the step, the restore look and the efficiency.
+func (c RationConfig) Validate() error {
+	switch {
+	case c.Step <= 0:
+		return fmt.Errorf("%w: ration step %v", ErrBadIslandConfig, c.Step)
+	case c.RestoreSteps < 1 || c.RestoreSteps > maxForecastSteps:
+		return fmt.Errorf("%w: restore steps %d outside [1, %d]", ErrBadIslandConfig, c.RestoreSteps, maxForecastSteps)
+	case !(c.RoundTrip > 0 && c.RoundTrip <= 1):
+		return fmt.Errorf("%w: round trip %v outside (0, 1]", ErrBadIslandConfig, c.RoundTrip)
+	}
+	return nil
+}
+
+// IslandForecast is the island's critical load and available PV, summed
+// over its homes, for each Step from now to the horizon. The first step
+// is taken from the homes' present figures instead, whatever it says.
+type IslandForecast struct {
+	CriticalW, PVW []gridmesh.W
+}
+
+// RationPlan is the rationing decision.
+type RationPlan struct {
+	// ReserveWh is the deliverable energy the critical load needs at the
+	// start of each step, the horizon's end last (0): ReserveWh[0] is the
+	// energy the island must keep now.
+	ReserveWh []gridmesh.Wh
+	// StoredWh is the island's deliverable energy now.
+	StoredWh gridmesh.Wh
+	// Serve says which classes run now (indexed as Shed: EV, heat pump,
+	// other).
+	Serve Shed
+}
+
+// pool is the island's batteries as one.
+type pool struct {
+	storedWh, fullWh          float64 // deliverable now, and when full
+	chargeMaxW, dischargeMaxW float64
+	roundTrip, stepH          float64
+}
+
+func poolOf(cfg RationConfig, hs []IslandHome) pool {
+	p := pool{roundTrip: cfg.RoundTrip, stepH: cfg.Step.Hours()}
+	for _, h := range hs {
+		p.storedWh += float64(h.Battery.DischargeWh)
+		p.fullWh += float64(h.Battery.DischargeWh) + float64(h.Battery.ChargeWh)*cfg.RoundTrip
+		p.chargeMaxW += float64(h.Battery.MaxW)
+		p.dischargeMaxW -= float64(h.Battery.MinW)
+	}
+	return p
+}
+
+// step is the pool's energy after one step at net load netW (load less
+// PV), from storedWh.
+func (p pool) step(storedWh, netW float64) float64 {
+	if netW > 0 {
+		return max(storedWh-min(netW, p.dischargeMaxW)*p.stepH, 0)
+	}
+	return min(storedWh+min(-netW, p.chargeMaxW)*p.stepH*p.roundTrip, p.fullWh)
+}
+
+// CriticalReserve returns, for each step of the forecast and its end, the
+// least deliverable energy from which the pooled batteries carry the
+// critical load to the horizon: backwards from 0 at the end, a step
+// whose PV falls short adds its deficit (at most the batteries' power:
+// beyond it storage cannot help), and a step with a surplus takes off
+// what it can charge. A reserve never exceeds what the batteries hold
+// when full.
+func CriticalReserve(cfg RationConfig, hs []IslandHome, fc IslandForecast) []gridmesh.Wh {
+	p := poolOf(cfg, hs)
+	n := len(fc.CriticalW)
+	r := make([]gridmesh.Wh, n+1)
+	next := 0.0
+	for t := n - 1; t >= 0; t-- {
+		net := float64(fc.CriticalW[t]) - float64(pvAt(fc, t))
+		if net > 0 {
+			next += min(net, p.dischargeMaxW) * p.stepH
+		} else {
+			next = max(next-min(-net, p.chargeMaxW)*p.stepH*p.roundTrip, 0)
+		}
+		next = min(next, p.fullWh)
+		r[t] = gridmesh.Wh(next)
+	}
+	return r
+}
+
+func pvAt(fc IslandForecast, t int) gridmesh.W {
+	if t < len(fc.PVW) {
+		return fc.PVW[t]
+	}
+	return 0
+}
+
+// PlanRation decides which classes the island runs now (see the top of
+// this file). Forecast powers that are not finite or are negative count
+// as 0. The plan is a pure function of its inputs.
+func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan {
+	hs = usableIslandHomes(hs)
+	fc = presentForecast(hs, fc)
+	p := poolOf(cfg, hs)
+	plan := RationPlan{ReserveWh: CriticalReserve(cfg, hs, fc), StoredWh: gridmesh.Wh(p.storedWh)}
+	var loads [numClasses]float64
+	var ranBefore [numClasses]bool
+	for _, h := range hs {
+		for c, w := range h.demand() {
+			loads[c] += float64(w)
+			ranBefore[c] = ranBefore[c] || w > 0 && !h.Shed.array()[c]
+		}
+	}
+	var serve [numClasses]bool
+	extra := 0.0
+	for c := numClasses - 1; c >= 0; c-- { // others first, EVs last
+		look := 1
+		if !ranBefore[c] {
+			look = cfg.RestoreSteps
+		}
+		if !holdsReserve(p, fc, plan.ReserveWh, extra+loads[c], look) {
+			break
+		}
+		serve[c] = true
+		extra += loads[c]
+	}
+	plan.Serve = shedOf(serve)
+	return plan
+}
+
+// holdsReserve reports whether the pool, carrying extraW on top of the
+// forecast for look steps, holds the reserve at the end of each.
+func holdsReserve(p pool, fc IslandForecast, reserve []gridmesh.Wh, extraW float64, look int) bool {
+	e := p.storedWh
+	for t := 0; t < look && t < len(fc.CriticalW); t++ {
+		e = p.step(e, float64(fc.CriticalW[t])+extraW-float64(pvAt(fc, t)))
+		if e < float64(reserve[t+1]) {
+			return false
+		}
+	}
+	return e >= float64(reserve[min(look, len(fc.CriticalW))])
+}
+
+// presentForecast is fc with its powers cleaned and its first step the
+// homes' present critical load and PV.
+func presentForecast(hs []IslandHome, fc IslandForecast) IslandForecast {
+	clean := func(ws []gridmesh.W) []gridmesh.W {
+		out := make([]gridmesh.W, len(ws))
+		for i, w := range ws {
+			if w.Finite() && w > 0 {
+				out[i] = min(w, gridmesh.MaxNeighborhoodPowerW)
+			}
+		}
+		return out
+	}
+	out := IslandForecast{CriticalW: clean(fc.CriticalW), PVW: clean(fc.PVW)}
+	if len(out.CriticalW) == 0 {
+		out.CriticalW = make([]gridmesh.W, 1)
+	}
+	for len(out.PVW) < len(out.CriticalW) {
+		out.PVW = append(out.PVW, 0)
+	}
+	out.PVW = out.PVW[:len(out.CriticalW)]
+	out.CriticalW[0], out.PVW[0] = 0, 0
+	for _, h := range hs {
+		out.CriticalW[0] += h.CriticalW
+		out.PVW[0] += h.pvAvailable()
+	}
+	return out
+}
+
+// RationIsland balances an islanded neighborhood as BalanceIsland does,
+// with PlanRation's classes added to the energy phase: a class the plan
+// does not run is shed everywhere (and served only from PV no battery
+// can take, as BalanceIsland serves shed loads), on top of what the bands
+// shed. The plan only ever sheds more: run beyond the bands, a class
+// spends energy on the batteries that can deliver it fastest, and the
+// night's critical load then finds the energy left where the power is
+// not (a random feeder showed it: the pooled reserve held, the critical
+// load did not). It fails only on an invalid config.
+func RationIsland(icfg IslandConfig, rcfg RationConfig, homes []IslandHome, fc IslandForecast) (IslandResult, RationPlan, error) {
+	if err := icfg.Validate(); err != nil {
+		return IslandResult{}, RationPlan{}, err
+	}
+	if err := rcfg.Validate(); err != nil {
+		return IslandResult{}, RationPlan{}, err
+	}
+	hs := usableIslandHomes(homes)
+	res := IslandResult{Balance: IslandBalance{Ignored: len(homes) - len(hs)}}
+	plan := PlanRation(rcfg, hs, fc)
+	if len(hs) == 0 {
+		res.Balance.StoredFraction = 1
+		return res, plan, nil
+	}
+	stored, free := islandStore(icfg, hs)
+	res.Balance.StoredFraction = stored
+	serve, band := plan.Serve.array(), bandShed(icfg, free)
+	e := shedForEnergy(icfg, hs, func(c int, prev bool) bool { return !serve[c] || band(c, prev) })
+	return balanceAfterEnergy(icfg, hs, e, res), plan, nil
+}
+
+// RationSteps is how many forecast steps cover horizon (at least one, at
+// most the forecast's bound).
+func RationSteps(cfg RationConfig, horizon time.Duration) int {
+	if cfg.Step <= 0 || horizon <= 0 {
+		return 1
+	}
+	return min(max(int(math.Ceil(float64(horizon)/float64(cfg.Step))), 1), maxForecastSteps-1)
+}
+
+// DefaultClearness is the PV forecast's clearness before the history has
+// any daylight sample: half the clear sky, about a northern European
+// winter's mean, low rather than bright because a rationing plan that
+// counts on too much sun sheds too little.
+const DefaultClearness = 0.5
+
+// rationHistoryDays is how many recent days the critical load forecast
+// averages (as the reserve's forecast does).
+const rationHistoryDays = 3
+
+// ForecastIsland forecasts the island's critical load and PV from its
+// history h (Load: the critical load, PV: the PV produced) for the
+// horizon from now, in cfg's steps. The critical load at a time is its
+// mean at that time on recent days; without such history it is the
+// larger of the last sample and the mean of all (errs on the side of
+// keeping energy). The PV is pv's clear-sky output times the clearness
+// of h's PV samples (DefaultClearness without one) when pv has a peak;
+// otherwise the PV at that time on recent days, or 0.
+func ForecastIsland(h *ForecastHistory, pv PVModel, now time.Time, horizon time.Duration, cfg RationConfig) IslandForecast {
+	n := RationSteps(cfg, horizon)
+	var fallback, mean gridmesh.W
+	k := 0
+	for _, s := range h.Load {
+		if s.W.Finite() {
+			mean += s.W
+			k++
+		}
+	}
+	if k > 0 {
+		fallback = max(mean/gridmesh.W(k), h.Load[len(h.Load)-1].W)
+	}
+	usePV := pv.Validate() == nil && pv.PeakW > 0
+	clear, ok := pv.Clearness(h.PV)
+	if !ok {
+		clear = DefaultClearness
+	}
+	fc := IslandForecast{CriticalW: make([]gridmesh.W, n), PVW: make([]gridmesh.W, n)}
+	for i := range n {
+		t := now.Add(time.Duration(i) * cfg.Step)
+		c, ok := ForecastLoad(h.Load, t, rationHistoryDays, cfg.Step)
+		if !ok {
+			c = fallback
+		}
+		fc.CriticalW[i] = c
+		if usePV {
+			fc.PVW[i] = pv.ForecastPV(t, clear)
+		} else if p, ok := ForecastLoad(h.PV, t, rationHistoryDays, cfg.Step); ok {
+			fc.PVW[i] = p
+		}
+	}
+	return fc
+}
+
+// IslandSample is what the leader records of an island for the rationing
+// forecast from its homes' reports: their critical load and PV.
+func IslandSample(reports []gridmesh.Telemetry) (criticalW, pvW gridmesh.W) {
+	for _, t := range reports {
+		if l := t.Loads; l != nil {
+			criticalW += l.CriticalW
+			pvW += l.PVW
+		}
+	}
+	return criticalW, pvW
+}
+
+// PlanRationedIsland is PlanIsland with rationing: it records the
+// reports' critical load and PV in h at now (device time), and while the
+// neighborhood is islanded balances it with RationIsland over horizon
+// (DefaultRationHorizon when 0) on ForecastIsland's forecast.
+func PlanRationedIsland(icfg IslandConfig, rcfg RationConfig, h *ForecastHistory, pv PVModel, now time.Time, horizon time.Duration, reports []gridmesh.Telemetry) (setpoints []gridmesh.Setpoint, unservedW gridmesh.W, ok bool, err error) {
+	criticalW, pvW := IslandSample(reports)
+	h.Add(now, criticalW, pvW)
+	if !Islanded(reports) {
+		return nil, 0, false, nil
+	}
+	if horizon <= 0 {
+		horizon = DefaultRationHorizon
+	}
+	res, _, err := RationIsland(icfg, rcfg, IslandHomes(reports), ForecastIsland(h, pv, now, horizon, rcfg))
+	if err != nil {
+		return nil, 0, true, err
+	}
+	return IslandSetpoints(res), res.Balance.UnservedW, true, nil
+}
+
+// ForecastHomeHistory is ForecastIsland for one home's own history
+// (`gridmesh forecast`): load and PV samples in, the load and PV forecast
+// from the last sample on, in cfg's steps over horizon. It is the
+// forecast the island's rationing makes, on a home's figures.
+func ForecastHomeHistory(load, pv []Sample, model PVModel, horizon time.Duration, cfg RationConfig) (from time.Time, fc IslandForecast, err error) {
+	if len(load) == 0 || len(load) != len(pv) {
+		return time.Time{}, fc, fmt.Errorf("%w: %d load and %d PV samples", ErrBadForecast, len(load), len(pv))
+	}
+	if err := cfg.Validate(); err != nil {
+		return time.Time{}, fc, err
+	}
+	var h ForecastHistory
+	for i := range load {
+		h.Add(time.UnixMilli(load[i].AtMs), load[i].W, pv[i].W)
+	}
+	from = time.UnixMilli(load[len(load)-1].AtMs).Add(cfg.Step)
+	return from, ForecastIsland(&h, model, from, horizon, cfg), nil
+}
+
+// ForecastSkill is a forecast's skill against persistence: 1 − RMSE of
+// the forecast / RMSE of the persistence forecast, over the same actual
+// values. 1 is perfect, 0 no better than persistence, negative worse. It
+// is NaN when persistence is itself perfect or the lengths differ.
+func ForecastSkill(actual, forecast, persistence []float64) float64 {
+	if len(actual) != len(forecast) || len(actual) != len(persistence) || len(actual) == 0 {
+		return math.NaN()
+	}
+	var f, p float64
+	for i, a := range actual {
+		f += (forecast[i] - a) * (forecast[i] - a)
+		p += (persistence[i] - a) * (persistence[i] - a)
+	}
+	if p == 0 {
+		return math.NaN()
+	}
+	return 1 - math.Sqrt(f/p)
+}
