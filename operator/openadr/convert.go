@@ -87,7 +87,9 @@ func Convert(events []oadr3.Event, cfg ConvertConfig, now time.Time) ([]Intent, 
 		}
 		kept = append(kept, in)
 	}
-	slices.SortFunc(kept, func(a, b Intent) int { return cmp.Or(a.Start.Compare(b.Start), strings.Compare(a.SignalID, b.SignalID)) })
+	slices.SortFunc(kept, func(a, b Intent) int {
+		return cmp.Or(a.Start.Compare(b.Start), strings.Compare(a.SignalID, b.SignalID))
+	})
 	return kept, skips
 }
 
@@ -96,6 +98,11 @@ func convertEvent(ev oadr3.Event, cfg ConvertConfig, now time.Time) ([]Intent, [
 	id := deref(ev.Id)
 	if id == "" {
 		return nil, []Skip{{Reason: "event without an id"}}
+	}
+	if err := gridmesh.HomeID(signalID(id, 0)).Validate(); err != nil {
+		// The specification's objectID alphabet is gridmesh's; a VTN
+		// that breaks it gets its event refused rather than renamed.
+		return nil, []Skip{{EventID: id, Reason: "event id outside [A-Za-z0-9_-]"}}
 	}
 	prio := noPriority
 	if ev.Priority != nil && *ev.Priority >= 0 {
@@ -227,22 +234,27 @@ func intervalWindows(ev oadr3.Event) ([]window, error) {
 		if err != nil {
 			return nil, fmt.Errorf("event intervalPeriod: %w", err)
 		}
-		next, dur = ev.IntervalPeriod.Start, d
+		if next, err = parseStart(ev.IntervalPeriod.Start, time.Time{}); err != nil {
+			return nil, fmt.Errorf("event intervalPeriod: %w", err)
+		}
+		dur = d
 	}
 	out := make([]window, len(ev.Intervals))
 	for i, iv := range ev.Intervals {
 		start, d := next, dur
 		if iv.IntervalPeriod != nil {
-			start = iv.IntervalPeriod.Start
+			var err error
+			if start, err = parseStart(iv.IntervalPeriod.Start, next); err != nil {
+				return nil, fmt.Errorf("interval %d: %w", iv.Id, err)
+			}
 			if iv.IntervalPeriod.Duration != nil {
-				var err error
 				if d, err = ParseDuration(*iv.IntervalPeriod.Duration); err != nil {
 					return nil, fmt.Errorf("interval %d: %w", iv.Id, err)
 				}
 			}
 		}
 		if start.IsZero() {
-			return nil, fmt.Errorf("interval %d has no start", iv.Id)
+			return nil, fmt.Errorf("interval %d has no start (a relative start needs an absolute one before it)", iv.Id)
 		}
 		if d <= 0 || d > gridmesh.MaxSignalDurationMs*time.Millisecond {
 			d = gridmesh.MaxSignalDurationMs * time.Millisecond
@@ -251,6 +263,21 @@ func intervalWindows(ev oadr3.Event) ([]window, error) {
 		next = start.Add(d)
 	}
 	return out, nil
+}
+
+// parseStart reads an intervalPeriod's start: an RFC 3339 time, or the
+// User Guide's "0000-00-00" placeholder for "right after the previous
+// interval", which is prev (zero when there is none: the caller refuses
+// it, as the bridge does not guess when an event it polled began).
+func parseStart(s oadr3.DateTime, prev time.Time) (time.Time, error) {
+	if strings.HasPrefix(s, "0000-00-00") {
+		return prev, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("start %q: %w", s, err)
+	}
+	return t, nil
 }
 
 func deref[T any](p *T) T {

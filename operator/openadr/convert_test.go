@@ -23,7 +23,7 @@ func str(s string) *string { return &s }
 // intervals of d back to back from start.
 func event(id string, typ string, start time.Time, d time.Duration, values ...float32) oadr3.Event {
 	dur := isoDuration(d)
-	ev := oadr3.Event{Id: &id, ProgramID: "p1", IntervalPeriod: &oadr3.IntervalPeriod{Start: start, Duration: &dur}}
+	ev := oadr3.Event{Id: &id, ProgramID: "p1", IntervalPeriod: &oadr3.IntervalPeriod{Start: start.Format(time.RFC3339Nano), Duration: &dur}}
 	for i, v := range values {
 		ev.Intervals = append(ev.Intervals, oadr3.Interval{Id: int32(i), Payloads: []oadr3.ValuesMap{{Type: typ, Values: []oadr3.ValuesMap_Values_Item{num(v)}}}})
 	}
@@ -114,7 +114,7 @@ func TestConvert(t *testing.T) {
 func TestIntervalOwnPeriodOverridesEvent(t *testing.T) {
 	ev := event("e1", PayloadImportCapacityLimit, t0, time.Hour, 60, 60)
 	d := "PT15M"
-	ev.Intervals[1].IntervalPeriod = &oadr3.IntervalPeriod{Start: t0.Add(3 * time.Hour), Duration: &d}
+	ev.Intervals[1].IntervalPeriod = &oadr3.IntervalPeriod{Start: t0.Add(3 * time.Hour).Format(time.RFC3339), Duration: &d}
 	got, _ := Convert([]oadr3.Event{ev}, ConvertConfig{BaselineImportW: 100_000}, t0)
 	if len(got) != 2 || !got[1].Start.Equal(t0.Add(3*time.Hour)) || got[1].End.Sub(got[1].Start) != 15*time.Minute {
 		t.Fatalf("intents %+v: want the second at +3h for 15 min", got)

@@ -73,7 +73,7 @@ func BuildReport(programID string, in Intent, t Tally, clientName, readingType s
 			ResourceName   string                `json:"resourceName"`
 		}{{
 			ResourceName:   aggregatedResource,
-			IntervalPeriod: &oadr3.IntervalPeriod{Start: in.Start.UTC(), Duration: &dur},
+			IntervalPeriod: &oadr3.IntervalPeriod{Start: in.Start.UTC().Format(time.RFC3339Nano), Duration: &dur},
 			Intervals: []oadr3.Interval{{Id: in.Interval, Payloads: []oadr3.ValuesMap{
 				{Type: PayloadDeltaUsage, Values: kw(t.ReductionW)},
 				{Type: PayloadLoadShedAvailable, Values: kw(t.OfferW)},

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/oapi-codegen/runtime"
 )
@@ -163,7 +162,7 @@ type ClientCredentialResponse struct {
 type ClientCredentialResponseTokenType string
 
 // DateTime datetime in ISO 8601 format
-type DateTime = time.Time
+type DateTime = string
 
 // Duration duration in ISO 8601 format
 type Duration = string
