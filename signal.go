@@ -87,7 +87,10 @@ type Signal struct {
 	StartMs int64 `cbor:"5,keyasint"`
 	EndMs   int64 `cbor:"6,keyasint"`
 	// AmountW is the import cut asked (SignalCutImport) or the regulation
-	// capacity asked each way (SignalRegulation); positive.
+	// capacity asked each way (SignalRegulation); positive, except that a
+	// cut step of zero withdraws the signal: it replaces the earlier steps
+	// of its ID (a higher Seq, see Seq) and asks nothing until its EndMs
+	// (an operator whose request is cancelled sends one).
 	AmountW W `cbor:"7,keyasint"`
 	// Seq increases with every signal the operator signs. Receivers keep
 	// the highest Seq seen per operator key and refuse any signal not above
@@ -160,8 +163,9 @@ func (s Signal) Validate() error {
 		return fmt.Errorf("%w: signal window [%d, %d) ms must be non-empty, after 1970 and at most %d ms",
 			ErrInvalid, s.StartMs, s.EndMs, MaxSignalDurationMs)
 	}
-	if !s.AmountW.Finite() || s.AmountW <= 0 || s.AmountW > MaxRegionPowerW {
-		return fmt.Errorf("%w: signal amount %v outside (0, %v]", ErrInvalid, s.AmountW, MaxRegionPowerW)
+	if !s.AmountW.Finite() || s.AmountW < 0 || s.AmountW > MaxRegionPowerW ||
+		s.AmountW == 0 && s.Kind != SignalCutImport {
+		return fmt.Errorf("%w: signal amount %v outside (0, %v] (0 only withdraws a cut)", ErrInvalid, s.AmountW, MaxRegionPowerW)
 	}
 	if math.IsNaN(s.Value) || s.Value < -1 || s.Value > 1 || s.Kind != SignalRegulation && s.Value != 0 {
 		return fmt.Errorf("%w: signal value %v outside [-1, 1] or set on a %v signal", ErrInvalid, s.Value, s.Kind)

@@ -110,7 +110,7 @@ func TestSignalValidate(t *testing.T) {
 		"reversed window":    func(s *gridmesh.Signal) { s.EndMs = s.StartMs - 1 },
 		"start at 0":         func(s *gridmesh.Signal) { s.StartMs = 0 },
 		"window over a day":  func(s *gridmesh.Signal) { s.EndMs = s.StartMs + gridmesh.MaxSignalDurationMs + 1 },
-		"zero amount":        func(s *gridmesh.Signal) { s.AmountW = 0 },
+		"zero regulation":    func(s *gridmesh.Signal) { s.Kind, s.AmountW = gridmesh.SignalRegulation, 0 },
 		"negative amount":    func(s *gridmesh.Signal) { s.AmountW = -1 },
 		"nan amount":         func(s *gridmesh.Signal) { s.AmountW = gridmesh.W(math.NaN()) },
 		"infinite amount":    func(s *gridmesh.Signal) { s.AmountW = gridmesh.W(math.Inf(1)) },
@@ -126,6 +126,11 @@ func TestSignalValidate(t *testing.T) {
 		if err := s.Sign(priv); !errors.Is(err, gridmesh.ErrInvalid) || s.Signature != nil {
 			t.Errorf("%s: Sign = %v, signature %x; want ErrInvalid and none", name, err, s.Signature)
 		}
+	}
+	withdrawal := validSignal()
+	withdrawal.AmountW = 0
+	if err := withdrawal.Validate(); err != nil {
+		t.Errorf("a cut step of zero (a withdrawal) refused: %v", err)
 	}
 	s := validSignal()
 	if err := s.Sign(ed25519.PrivateKey{1, 2, 3}); err == nil || s.Signature != nil {

@@ -22,10 +22,11 @@ const module = "github.com/gridmesh/gridmesh"
 // own packages. Test files are held to the same rules, so tests cannot
 // smuggle in a dependency either.
 var drawn = map[string][]string{
-	"cmd":         {"testnet", "testnet/lab"},
+	"cmd":         {"testnet", "testnet/lab", "operator"},
 	"testnet":     {"node", "devices", "mesh"},
 	"testnet/lab": {"node/homefile"},
 	"node":        {"devices", "control", "mesh", "consensus"},
+	"operator":    {"node", "control"},
 	"devices":     {""},
 	"control":     {""},
 	"mesh":        {""},

@@ -13,6 +13,13 @@
 //	     └─► testnet/lab ─► node/homefile (homes as separate processes, seen
 //	                                       only from outside)
 //
+// operator holds the grid operator's doors at the edge of the mesh
+// (operator/openadr, an OpenADR 3 VEN bridge): it imports node for
+// node.Operator (the signing, publishing host) and control for the split
+// leaders compute, so that its reports say what the leaders do; node
+// never imports it, so no HTTP client code of a VTN reaches a home, and
+// cmd/gridmesh wires it in.
+//
 // devices, control, mesh and consensus never import each other: they meet
 // in node and speak through the root package's types.
 package archtest

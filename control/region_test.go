@@ -120,6 +120,9 @@ func TestDecideRegion(t *testing.T) {
 		{"two steps of one signal: the newest", RegionView{Signals: []RegionSignal{
 			{regulation(3, -0.5, t0, time.Hour), t0}, {regulation(4, 1, t0, time.Hour), t0}}, Aggregates: aggs},
 			t0.Add(time.Second), 1000, RegionalSeq(4, false), 1, 2},
+		{"a cut withdrawn by a newer step of zero: no offset", RegionView{Signals: []RegionSignal{
+			{cut(8000, t0.Add(-time.Minute), time.Hour), t0}, {withdrawn(cut(8000, t0.Add(-time.Minute), time.Hour)), t0}}, Aggregates: aggs},
+			t0, 0, RegionalSeq(2, false), 1, 2},
 	} {
 		d := DecideRegion(tc.view, "n1", tc.now)
 		if !near(d.OffsetW, tc.offsetW) || d.Seq != tc.seq || len(d.Signals) != tc.signals || d.Aggregates != tc.aggregates {
@@ -254,4 +257,12 @@ func TestNeighborhoodAggregate(t *testing.T) {
 			t.Errorf("%s: %+v", tc.name, a)
 		}
 	}
+}
+
+// withdrawn is the step that withdraws s: the same ID and window, the
+// next Seq, nothing asked.
+func withdrawn(s gridmesh.Signal) gridmesh.Signal {
+	s.Seq++
+	s.AmountW = 0
+	return s
 }

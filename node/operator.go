@@ -168,6 +168,21 @@ func (o *Operator) Publish(ctx context.Context, s gridmesh.Signal) (gridmesh.Sig
 	return s, nil
 }
 
+// NextAggregate returns the next neighborhood aggregate heard on the
+// region topic (signals are skipped), or ctx's error: a bridge that
+// reports what the region offers listens with it.
+func (o *Operator) NextAggregate(ctx context.Context) (gridmesh.Aggregate, error) {
+	for {
+		msg, _, err := o.r.Next(ctx)
+		if err != nil {
+			return gridmesh.Aggregate{}, fmt.Errorf("operator: %w", err)
+		}
+		if msg.Aggregate != nil {
+			return *msg.Aggregate, nil
+		}
+	}
+}
+
 // Close leaves the region and closes the host. Stop Run first.
 func (o *Operator) Close() error { return errors.Join(o.r.Close(), o.m.Close()) }
 

@@ -33,6 +33,9 @@ Usage:
   gridmesh signal --key FILE --bootstrap MULTIADDR[,...] --network NAME
                   (--cut-kw X | --signal FILE.csv --capacity-kw X) [--start +0s] [--duration 15m]
                                           sign and publish a regional signal
+  gridmesh openadr --vtn URL --client-id ID --client-secret-file FILE --operator-key FILE
+                   --bootstrap MULTIADDR[,...] --network NAME (--baseline-import-kw X | --simple-level-kw X)
+                                          bridge an OpenADR 3 VTN's events to signed regional signals
   gridmesh status [--addr HOST:PORT]      print a running home's state
   gridmesh settings --token-file F [--addr HOST:PORT] [reserve=30] [opt-out=next|off] [pause=2h|on|off]
                                           show or change the owner's settings
@@ -84,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = versionCmd(stdout)
 	case "forecast":
 		err = forecastCmd(args[1:], stdout, stderr)
+	case "openadr":
+		err = openadrCmd(ctx, args[1:], stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

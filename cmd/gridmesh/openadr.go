@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/node"
+	"github.com/gridmesh/gridmesh/operator/openadr"
+)
+
+// openadrCmd runs the OpenADR 3 VEN bridge: a host of the operator's in
+// the region that polls the VTN, publishes its events as signed signals
+// and reports what the region delivered, until interrupted.
+func openadrCmd(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("openadr", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := openadr.DefaultConfig()
+	fs.StringVar(&cfg.VTN, "vtn", "", "the VTN's base URL (e.g. https://vtn.example/openadr3/3.0.1)")
+	fs.StringVar(&cfg.ClientID, "client-id", "", "the VEN's OAuth2 client id")
+	secret := fs.String("client-secret", "", "the VEN's OAuth2 client secret (visible to ps: prefer --client-secret-file)")
+	secretFile := fs.String("client-secret-file", "", "a file holding the VEN's OAuth2 client secret")
+	fs.StringVar(&cfg.TokenURL, "token-url", "", "the OAuth2 token endpoint (default: VTN/auth/token)")
+	fs.StringVar(&cfg.ClientName, "client-name", cfg.ClientName, "the VEN's name in its reports")
+	fs.StringVar(&cfg.ProgramID, "program", "", "follow this program ID's events only")
+	fs.DurationVar(&cfg.PollPeriod, "poll", cfg.PollPeriod, "how often to poll the VTN")
+	baselineKW := fs.Float64("baseline-import-kw", 0, "the region's import its capacity limits are measured against, kW")
+	simpleKW := fs.Float64("simple-level-kw", 0, "the import cut one SIMPLE level asks, kW")
+	keyPath := fs.String("operator-key", "", "the operator's key file (gridmesh keygen)")
+	bootstrap := fs.String("bootstrap", "", "comma-separated multiaddrs (with /p2p/ID) of homes to enter the region through")
+	network := fs.String("network", "", "the deployment's network name")
+	region := fs.String("region", "", "the region signals name (default: the network name)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error, off")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *keyPath == "" || *bootstrap == "" || *network == "" || fs.NArg() > 0 {
+		return usageError{errors.New("want --vtn URL --client-id ID --client-secret(-file) --operator-key FILE --bootstrap MULTIADDR[,...] --network NAME")}
+	}
+	cfg.ClientSecret = *secret
+	if *secretFile != "" {
+		b, err := os.ReadFile(*secretFile)
+		if err != nil {
+			return fmt.Errorf("client secret: %w", err)
+		}
+		cfg.ClientSecret = strings.TrimSpace(string(b))
+	}
+	cfg.Convert = openadr.ConvertConfig{BaselineImportW: gridmesh.W(*baselineKW * 1000), SimpleLevelW: gridmesh.W(*simpleKW * 1000)}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	priv, err := node.LoadOperatorKey(*keyPath)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		return err
+	}
+	mcfg := node.OperatorMeshConfig()
+	mcfg.Network, mcfg.Region.Name = *network, *region
+	mcfg.Bootstrap = strings.Split(*bootstrap, ",")
+	if err := mcfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	op, err := node.OpenOperator(ctx, mcfg, priv, log)
+	if err != nil {
+		return err
+	}
+	defer op.Close()
+	meter := openadr.NewGossipMeter()
+	bridge, err := openadr.New(cfg, op, meter, nil, log)
+	if err != nil {
+		return err
+	}
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.Go(func() error { return op.Run(ctx) })
+	eg.Go(func() error { return meter.Run(ctx, op) })
+	eg.Go(func() error { return bridge.Run(ctx) })
+	if err := eg.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
