@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -152,20 +150,7 @@ func scrapeFamilyTypes(t *testing.T, url string) map[string]string {
 // returns its HTTP address once it is up.
 func startSimHome(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	src, err := os.ReadFile("../../examples/home-sim.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := strings.NewReplacer(
-		"/ip4/127.0.0.1/tcp/4001", "/ip4/127.0.0.1/tcp/0",
-		".gridmesh/home-sim", filepath.Join(dir, "data"),
-		"http: 127.0.0.1:8181", "http: 127.0.0.1:0",
-	).Replace(string(src))
-	path := filepath.Join(dir, "home.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := simHome(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan int, 1)

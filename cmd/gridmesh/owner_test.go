@@ -15,22 +15,8 @@ import (
 // `gridmesh status` and `gridmesh settings` against a live home run by
 // `gridmesh node`.
 func TestStatusAndSettingsCommands(t *testing.T) {
-	dir := t.TempDir()
-	src, err := os.ReadFile("../../examples/home-sim.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := strings.NewReplacer(
-		"/ip4/127.0.0.1/tcp/4001", "/ip4/127.0.0.1/tcp/0",
-		".gridmesh/home-sim", filepath.Join(dir, "data"),
-		".gridmesh/keys", filepath.Join(dir, "keys"),
-		"http: 127.0.0.1:8181", "http: 127.0.0.1:0",
-	).Replace(string(src))
-	path := filepath.Join(dir, "home.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	admit(t, path, filepath.Join(dir, "keys"))
+	path := simHome(t)
+	dir := filepath.Dir(path)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan int, 1)

@@ -159,6 +159,30 @@ func exampleHome(t *testing.T, name string, repl ...string) string {
 	return path
 }
 
+// simHome writes an admitted copy of examples/home-sim.yaml listening
+// and serving on free loopback ports, its data in a temporary directory;
+// it returns the file's path.
+func simHome(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../examples/home-sim.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.NewReplacer(
+		"/ip4/127.0.0.1/tcp/4001", "/ip4/127.0.0.1/tcp/0",
+		".gridmesh/home-sim", filepath.Join(dir, "data"),
+		".gridmesh/keys", filepath.Join(dir, "keys"),
+		"http: 127.0.0.1:8181", "http: 127.0.0.1:0",
+	).Replace(string(src))
+	path := filepath.Join(dir, "home.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	admit(t, path, filepath.Join(dir, "keys"))
+	return path
+}
+
 // admit makes a neighborhood key in keys and the home's certificate, as
 // the examples' comments say: the examples start admitted.
 func admit(t *testing.T, path, keys string) {
