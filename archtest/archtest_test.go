@@ -78,6 +78,13 @@ var exceptions = map[string]map[string]string{
 		// home speaks.
 		"consensus": "a city configures its homes' Raft voters and its rogue dials Raft's protocol",
 	},
+	"testnet/lab": {
+		// The lab serves the city's page the testnet serves, built from
+		// its homes' /status: node/dashboard is the page and its stream,
+		// standard library only, and holds no node's memory (node builds
+		// a home's page in package node, which the lab never imports).
+		"node/dashboard": "the lab serves the same city page as the testnet",
+	},
 }
 
 // stdlibOnly are layers that may import nothing outside the standard

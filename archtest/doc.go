@@ -20,6 +20,9 @@
 // never imports it, so no HTTP client code of a VTN reaches a home, and
 // cmd/gridmesh wires it in.
 //
+// The lab also serves the testnet's city page (node/dashboard, the page
+// without the node: standard library only): an exception, not an arrow.
+//
 // devices, control, mesh and consensus never import each other: they meet
 // in node and speak through the root package's types.
 package archtest

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 
@@ -33,6 +34,7 @@ func labCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	report := fs.String("report", "lab-report.json", "where to write the JSON report")
 	htmlReport := fs.String("html", "", "also write the report as one self-contained HTML file of plots and figures here")
 	logLevel := fs.String("log-level", "info", "the lab's log level on stderr: debug, info, warn, error, off")
+	httpAddr := fs.String("http", "", "serve the city's live page here while the homes run (e.g. 127.0.0.1:8080), with each home's own page under /home/{i}/ (docs/DASHBOARD.md)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -58,6 +60,14 @@ func labCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
+	}
+	if *httpAddr != "" {
+		ln, err := net.Listen("tcp", *httpAddr)
+		if err != nil {
+			return fmt.Errorf("city page: %w", err)
+		}
+		cfg.Dashboard = ln // Run closes it
+		fmt.Fprintf(stdout, "city page: http://%s/\n", ln.Addr())
 	}
 	rep, err := lab.Run(ctx, cfg)
 	if err != nil {

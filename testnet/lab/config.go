@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -65,6 +66,10 @@ type Config struct {
 	SampleProcs time.Duration
 	// Logger receives the lab's progress; nil discards it.
 	Logger *slog.Logger
+	// Dashboard, if set, serves the city's live page while the homes
+	// run (dashboard.go): the page the testnet serves for its city, and
+	// every home's own page under /home/{i}/. Run closes it.
+	Dashboard net.Listener
 }
 
 // DefaultConfig is `make lab`'s lab: 12 homes in 3 neighborhoods on

@@ -8,8 +8,10 @@
 // plan logs (/plans) over HTTP, their processes in /proc, their log
 // files and their exit statuses. It imports no package that holds a
 // node's memory (only the root package gridmesh, node/homefile,
-// internal/... and external modules: porcupine checks the plan
-// histories).
+// node/dashboard, internal/... and external modules: porcupine checks
+// the plan histories). With Config.Dashboard it serves the city's live
+// page, the testnet's, from those polls, and each home's own page
+// proxied into its namespace (dashboard.go).
 //
 // Topology: one namespace per home (gml-<run>-h<i>) and one router
 // namespace (gml-<run>-r). Every home has one point-to-point link to the

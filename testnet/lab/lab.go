@@ -30,11 +30,15 @@ type lab struct {
 	poll   *poller
 	plans  *planGatherer // the homes' plan logs (planlog.go)
 
-	mu     sync.Mutex // guards tr, errs and usage
+	mu     sync.Mutex // guards tr, errs, usage, seen and seenAt
 	tr     *tracker
 	errs   []string
 	usage  []usageTrack  // per home, when sampling (procusage.go)
 	polled chan struct{} // closed and replaced after each poll
+	// seen is the newest poll, begun at seenAt (zero: none yet): the
+	// city's page (dashboard.go).
+	seen   []sample
+	seenAt time.Time
 }
 
 // Run runs a lab and returns its report. It fails at once, naming what
@@ -43,6 +47,9 @@ type lab struct {
 // included). A report is returned whenever the homes ran, with what went
 // wrong in its Errors.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.Dashboard != nil {
+		defer cfg.Dashboard.Close() // once served, already closed: the error says so
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -79,6 +86,13 @@ func (l *lab) run(ctx context.Context) (rep *Report, err error) {
 	l.poll = newPoller(l.net)
 	defer l.poll.close()
 	defer l.stopHomes()
+	if l.cfg.Dashboard != nil {
+		stopPage, err := l.serveDashboard(ctx, l.cfg.Dashboard)
+		if err != nil {
+			return nil, err
+		}
+		defer stopPage()
+	}
 	l.start = time.Now()
 	l.tr = newTracker(l.start, l.nbOf, l.cfg.Neighborhoods)
 	l.plans = &planGatherer{poll: l.poll, addrs: l.addrs, boot: make([]string, len(l.addrs)), hist: newPlanHistory(l.nbOf, l.cfg.Neighborhoods)}
@@ -216,11 +230,13 @@ func (l *lab) pollLoop(ctx context.Context) {
 	t := time.NewTicker(l.cfg.PollInterval)
 	defer t.Stop()
 	for {
+		began := time.Now()
 		ss := l.pollAll(ctx)
 		now := time.Now()
 		l.mu.Lock()
 		if ctx.Err() == nil {
 			l.tr.observe(now, ss)
+			l.seen, l.seenAt = ss, began
 		}
 		close(l.polled)
 		l.polled = make(chan struct{})

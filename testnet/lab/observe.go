@@ -28,6 +28,14 @@ type status struct {
 	CommittedEpoch gridmesh.Epoch    `json:"committed_epoch"`
 	Counters       map[string]uint64 `json:"counters"`
 	Conns          *connStatus       `json:"conns"`
+	// What the city's page shows (dashboard.go): the control mode, the
+	// meter's net import, the battery's charge, and the target the home
+	// follows (its plan's) or holds (its own).
+	Mode       string           `json:"mode"`
+	NetW       gridmesh.W       `json:"net_w"`
+	SoC        float64          `json:"soc"`
+	PlanTarget gridmesh.Target  `json:"plan_target"`
+	Target     *gridmesh.Target `json:"target"`
 }
 
 // connStatus is a home's connections by kind and its NAT traversal.
