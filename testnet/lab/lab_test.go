@@ -2,6 +2,8 @@ package lab_test
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +17,9 @@ import (
 // The small lab: six home processes in two neighborhoods over home
 // broadband, one of them behind its own NAT; a leader killed and
 // restarted from disk, a leader stopped past an election, a leader cut
-// off in a minority. It needs root and
-// fails, never skips, where namespaces are unavailable: CI runs as root.
+// off in a minority; its city page read while it runs (citypage_test.go).
+// It needs root and fails, never skips, where namespaces are
+// unavailable: CI runs as root.
 func TestSmallLab(t *testing.T) {
 	if testing.Short() {
 		t.Log("-short: the small lab still runs (it is the only test of home processes)")
@@ -36,9 +39,24 @@ func TestSmallLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Logger = testLogger(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Dashboard = ln
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
+	// The city's page is read while the lab runs, from formation on (the
+	// faults start then); Run serves it until it returns.
+	pageCtx, pageDone := context.WithCancel(ctx)
+	page := &cityPageCheck{base: "http://" + ln.Addr().String() + "/", client: &http.Client{Timeout: 5 * time.Second}, logf: t.Logf}
+	pageErr := make(chan error, 1)
+	go func() { pageErr <- page.run(pageCtx) }()
 	rep, err := lab.Run(ctx, cfg)
+	pageDone()
+	if perr := <-pageErr; perr != nil {
+		t.Errorf("city page: %v", perr)
+	}
 	if err != nil {
 		t.Fatalf("lab: %v", err)
 	}
