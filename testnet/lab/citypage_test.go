@@ -149,18 +149,21 @@ func pause(ctx context.Context, nb string) error {
 	}
 }
 
-// streamFollowers reads three events of every home that does not lead
-// on p, at once, through the proxy: the faults strike leaders. Three
-// events take two seconds, longer than a status poll's timeout.
+// streamFollowers reads three events of every home that answers and
+// does not lead on p, at once, through the proxy: the faults strike
+// leaders. Three events take two seconds, longer than a status poll's
+// timeout.
 func (c *cityPageCheck) streamFollowers(ctx context.Context, p dashboard.Page) error {
 	var mu sync.Mutex
 	var errs []error
 	var wg sync.WaitGroup
+	streamed := 0
 	for _, nb := range p.City.Neighborhoods {
 		for _, h := range nb.Homes {
-			if h.Leader {
+			if h.Leader || !h.Alive {
 				continue
 			}
+			streamed++
 			wg.Go(func() {
 				if err := c.pageServed(ctx, h.URL); err != nil {
 					mu.Lock()
@@ -186,6 +189,9 @@ func (c *cityPageCheck) streamFollowers(ctx context.Context, p dashboard.Page) e
 		}
 	}
 	wg.Wait()
+	if streamed == 0 {
+		errs = append(errs, fmt.Errorf("no home to stream on %s", leaders(p)))
+	}
 	return errors.Join(errs...)
 }
 
