@@ -54,6 +54,9 @@ type cityArchiver struct {
 func (c *city) startArchiver(ctx context.Context, dir string, log *slog.Logger) (*cityArchiver, error) {
 	cfg := archive.DefaultConfig(dir)
 	cfg.Mesh.Network = c.cfg.Network
+	if c.cfg.ArchiveRoll > 0 {
+		cfg.RollEvery = c.cfg.ArchiveRoll
+	}
 	cfg.Mesh.Region = c.homes[0].cfg.Mesh.Region // the operator's key and every neighborhood's (regional.go)
 	now := time.Now()
 	for _, nb := range c.nbhds {

@@ -106,6 +106,9 @@ type Config struct {
 	// aggregates to, as Parquet files (package archive); the report
 	// then counts what it wrote.
 	Archive string
+	// ArchiveRoll is the window each archive file covers (0: the
+	// archiver's default, an hour).
+	ArchiveRoll time.Duration
 	// Dashboard, if set, serves the city's live page while the city runs
 	// (Run closes it), and every home its own page on a loopback port
 	// of its own, linked from the city's (dashboard.go).
