@@ -22,8 +22,9 @@ const module = "github.com/gridmesh/gridmesh"
 // own packages. Test files are held to the same rules, so tests cannot
 // smuggle in a dependency either.
 var drawn = map[string][]string{
-	"cmd":         {"testnet", "testnet/lab", "operator"},
-	"testnet":     {"node", "devices", "mesh"},
+	"cmd":         {"testnet", "testnet/lab", "operator", "archive"},
+	"testnet":     {"node", "devices", "mesh", "archive"},
+	"archive":     {"mesh"},
 	"testnet/lab": {"node/homefile"},
 	"node":        {"devices", "control", "mesh", "consensus"},
 	"operator":    {"node", "control"},

@@ -22,6 +22,11 @@
 //
 // The lab also serves the testnet's city page (node/dashboard, the page
 // without the node: standard library only): an exception, not an arrow.
+// archive, at the edge like testnet, is a read-only member of the mesh
+// that writes what it hears as Parquet files: it imports mesh (and the
+// root) and nothing of node, so an archiver is no home and no home needs
+// one; cmd/gridmesh (`gridmesh archive`) and testnet (`--archive`) start
+// it, and node never imports it.
 //
 // devices, control, mesh and consensus never import each other: they meet
 // in node and speak through the root package's types.

@@ -163,6 +163,7 @@ func (c *collector) collectPlans(e emitter) {
 	e.counter("gridmesh_plans_fenced_total", "Plans committed but not published: the home could not confirm it still led.", float64(s.plansFenced.Load()))
 	e.counter("gridmesh_dispatch_errors_total", "Failed dispatch rounds of this home as leader.", float64(s.dispatchErrors.Load()))
 	e.counter("gridmesh_telemetry_publish_errors_total", "Telemetry reports that could not be published.", float64(s.publishErrors.Load()))
+	e.counter("gridmesh_telemetry_reports_published_total", "Telemetry reports published.", float64(s.reportsSent.Load()))
 }
 
 // breakerStates are the device breaker's states (guard.State.Breaker).

@@ -30,6 +30,7 @@ type stats struct {
 	plansInvalid    atomic.Uint64                // device loop
 	plansDropped    atomic.Uint64                // plan receiver
 	publishErrors   atomic.Uint64                // telemetry publisher
+	reportsSent     atomic.Uint64                // telemetry publisher: reports published
 	// reportsWithoutReading counts reports sent while the meter or the
 	// battery did not answer.
 	reportsWithoutReading atomic.Uint64
@@ -175,6 +176,7 @@ func (n *Node) counters() map[string]uint64 {
 		"plans_invalid":           n.stats.plansInvalid.Load(),
 		"plans_dropped":           n.stats.plansDropped.Load(),
 		"publish_errors":          n.stats.publishErrors.Load(),
+		"reports_published":       n.stats.reportsSent.Load(),
 		"reports_without_reading": n.stats.reportsWithoutReading.Load(),
 		"plans_committed":         n.stats.plansCommitted.Load(),
 		"dispatch_errors":         n.stats.dispatchErrors.Load(),

@@ -54,6 +54,8 @@ func (n *Node) publishTelemetry(ctx context.Context) error {
 				}
 				n.stats.publishErrors.Add(1)
 				n.log.Debug("publish telemetry", "err", err)
+			} else {
+				n.stats.reportsSent.Add(1)
 			}
 		}
 		select {

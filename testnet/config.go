@@ -102,6 +102,14 @@ type Config struct {
 	Node node.Config
 	// Summary receives a one-line summary every second; nil for none.
 	Summary io.Writer
+	// Archive, if set, is the directory an archiver of every
+	// neighborhood writes the run's telemetry, plans, signals and
+	// aggregates to, as Parquet files (package archive); the report
+	// then counts what it wrote.
+	Archive string
+	// ArchiveRoll is the window each archive file covers (0: the
+	// archiver's default, an hour).
+	ArchiveRoll time.Duration
 	// Dashboard, if set, serves the city's live page while the city runs
 	// (Run closes it), and every home its own page on a loopback port
 	// of its own, linked from the city's (dashboard.go).

@@ -84,6 +84,16 @@ var figureMeanings = func() map[string]string {
 		"island.feeders.critical_bound_pct":  "most of its critical load a perfect-foresight planner could serve, %",
 		"island.feeders.critical_vs_bound":   "its critical energy served over its bound",
 
+		"archive.dir":             "the directory the run's archiver wrote",
+		"archive.tag":             "the archiver's name in its files (part-<tag>-NNNN.parquet)",
+		"archive.files":           "Parquet files it committed",
+		"archive.bytes":           "their size, bytes",
+		"archive.rows":            "rows it committed, by table",
+		"archive.homes.home":      "a home",
+		"archive.homes.nbhd":      "its neighborhood",
+		"archive.homes.published": "telemetry reports it published",
+		"archive.homes.archived":  "of those, rows the archive holds",
+
 		"pjm_score.accuracy":         "PJM accuracy: correlation of response and signal at the lag chosen",
 		"pjm_score.delay":            "PJM delay: how soon the response follows, 1 at no lag",
 		"pjm_score.precision":        "PJM precision: 1 − mean |response − signal| / mean |signal|",

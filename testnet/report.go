@@ -90,6 +90,8 @@ type Report struct {
 	DeviceErrors uint64 `json:"device_errors"`
 	// Errors lists what went wrong; empty on a clean run.
 	Errors []string `json:"errors"`
+	// Archive is what the run's archiver wrote (Config.Archive).
+	Archive *ArchiveReport `json:"archive,omitempty"`
 
 	// SignalsRejected: operator signals the homes refused, by reason
 	// (bad-signature, expired, too-early, replayed, ...; regional.go).

@@ -51,12 +51,22 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 	for _, nb := range c.nbhds {
 		nb.target = gridmesh.Target{Seq: 1, ImportW: cfg.TargetPerHomeW * gridmesh.W(len(nb.homes))}
 	}
+	var arch *cityArchiver
+	if cfg.Archive != "" {
+		// Before the homes, so it hears them from their first reports
+		// on (it redials its bootstrap homes until they listen).
+		if arch, err = c.startArchiver(ctx, cfg.Archive, log); err != nil {
+			return nil, fmt.Errorf("testnet: %w", err)
+		}
+		defer arch.shutdown()
+	}
 	started := time.Now()
 	if err := c.start(ctx, bootTimeout); err != nil {
 		return nil, fmt.Errorf("testnet: %w", err)
 	}
 	r := &run{cfg: cfg, c: c, rec: rec, started: started, t0: time.Now(), log: log, lost: map[gridmesh.HomeID]bool{}}
 	r.region = region
+	r.arch = arch
 	r.meters = make([]*feederMeter, len(c.nbhds))
 	for k, nb := range c.nbhds {
 		r.meters[k] = newFeederMeter(nb, r.t0)
@@ -106,6 +116,8 @@ type run struct {
 	ran      time.Duration
 	// series records the run's time series for the report (series.go).
 	series *seriesRec
+	// arch is the run's archiver; nil without Config.Archive.
+	arch *cityArchiver
 }
 
 // event is something a scenario does at an offset into the run. do runs
@@ -394,6 +406,12 @@ func (r *run) finish(ctx context.Context) *Report {
 		r.errors = append(r.errors, fmt.Sprintf("%s: failover never reached %v", nb, homes))
 	}
 	r.c.stop()
+	if r.arch != nil { // after the homes: it has heard all it will
+		var err error
+		if rep.Archive, err = r.arch.stop(r.c, r.cfg.Archive); err != nil {
+			r.errors = append(r.errors, err.Error())
+		}
+	}
 	for _, h := range r.c.homes {
 		if h.err != nil && !errors.Is(h.err, context.Canceled) {
 			r.errors = append(r.errors, fmt.Sprintf("%s: %v", h.id, h.err))

@@ -36,6 +36,12 @@ Usage:
   gridmesh openadr --vtn URL --client-id ID --client-secret-file FILE --operator-key FILE
                    --bootstrap MULTIADDR[,...] --network NAME (--baseline-import-kw X | --simple-level-kw X)
                                           bridge an OpenADR 3 VTN's events to signed regional signals
+  gridmesh archive --dir DIR --data-dir DIR --network NAME --bootstrap MULTIADDR[,...]
+                   --neighborhood ID[:PUBFILE:CERTFILE] [...] [--operator-key KEY] [--roll 1h]
+                                          write the neighborhoods' telemetry, plans and the
+                                          region's signals as Parquet files (docs/ARCHIVE.md)
+  gridmesh archive id --data-dir DIR --neighborhood ID [...]
+                                          print the archiver's peer ID in each neighborhood
   gridmesh status [--addr HOST:PORT]      print a running home's state
   gridmesh settings --token-file F [--addr HOST:PORT] [reserve=30] [opt-out=next|off] [pause=2h|on|off]
                                           show or change the owner's settings
@@ -65,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "testnet":
 		err = testnetCmd(ctx, args[1:], stdout, stderr)
+	case "archive":
+		err = archiveCmd(ctx, args[1:], stdout, stderr)
 	case "lab":
 		err = labCmd(ctx, args[1:], stdout, stderr)
 	case "node":

@@ -33,6 +33,8 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.BoolVar(&cfg.NoSharing, "no-sharing", cfg.NoSharing, "outage baseline: every home on its own battery, balancing and shedding for itself alone (no island plan, no sharing)")
 	fs.BoolVar(&cfg.FullHomes, "full-homes", cfg.FullHomes, "give every home an EV charger, a heat pump and sheddable load (implied by outage and --profiles)")
 	profiles := fs.String("profiles", "", "CSV time_s,load_w,pv_w driving every home's load and PV (scaled and jittered per home)")
+	fs.StringVar(&cfg.Archive, "archive", "", "run an archiver of every neighborhood, writing the run's telemetry, plans, signals and aggregates as Parquet files under this directory (docs/ARCHIVE.md)")
+	fs.DurationVar(&cfg.ArchiveRoll, "archive-roll", 0, "with --archive: the window each file covers (default an hour)")
 	applyRegulation := addRegulationFlags(fs, &cfg)
 	report := fs.String("report", "report.json", "where to write the JSON report")
 	htmlReport := fs.String("html", "", "also write the report as one self-contained HTML file of plots and figures here (open it in a browser)")
