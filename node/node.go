@@ -80,6 +80,7 @@ type Node struct {
 	meshListen []string
 
 	stats    stats           // owned by the goroutines that write each field; see stats
+	revoked  revokedPeers    // the peers this home refuses for a revocation (revocation.go)
 	history  forecastHistory // the dispatch goroutine's (forecast.go)
 	region   regionState     // the region's view (region.go)
 	httpAddr atomic.Value    // string: the status endpoint's bound address
@@ -372,6 +373,7 @@ func (n *Node) runComponents(ctx context.Context, plans chan<- gridmesh.Plan) er
 	// Signals and aggregates (region.go).
 	run(componentRegion, func(ctx context.Context) error { return n.runRegion(ctx, table) })
 	run(componentPauser, n.runPauses)
+	run(componentRevocations, n.enforceRevocations) // revocation.go
 	if len(n.cfg.Raft.Servers) == 0 {
 		run(componentFormation, func(ctx context.Context) error { return n.organize(ctx, table) })
 	}
@@ -402,6 +404,7 @@ func (n *Node) openNetwork(ctx context.Context) (*network, error) {
 	if err != nil {
 		return nil, errors.Join(err, m.Close())
 	}
+	m.HandleRevocations(n.cfg.Neighborhood, takeForwarded(n, g))
 	nb, err := m.JoinNeighborhood(n.cfg.Neighborhood, leaderView{g}, true)
 	if err != nil {
 		return nil, errors.Join(err, g.Close(), m.Close())
