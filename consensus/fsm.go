@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/raft"
@@ -26,7 +28,18 @@ const (
 	// cmdCluster names the cluster: the first such entry wins, later ones
 	// are no-ops. A group's first leader commits it (see NameCluster).
 	cmdCluster byte = 2
+	// cmdRevoke commits a gridmesh.Revocation in its binary form
+	// (gridmesh.ParseRevocation): its peer is never admitted again. The
+	// FSM checks the form, not the signature: it has no key, and every
+	// home checks the signature before it acts on one (see Revoked).
+	cmdRevoke byte = 3
 )
+
+// MaxRevocations bounds the revocations a group holds. Why 1024: a
+// neighborhood is one feeder, a few hundred homes at most, and a home is
+// revoked once; the bound keeps a snapshot small (about 200 KB of
+// revocations) should a neighborhood key fall into wrong hands.
+const MaxRevocations = 1024
 
 // MaxClusterIDLen bounds a cluster's name (gridmesh.ValidClusterName).
 const MaxClusterIDLen = gridmesh.MaxClusterLen
@@ -55,6 +68,10 @@ type planState struct {
 	committed uint64
 	// cluster is the group's name, "" until its first leader named it.
 	cluster string
+	// revoked are the committed revocations, sorted by peer, one per
+	// peer (the first committed). Never modified in place: apply
+	// replaces the slice.
+	revoked []gridmesh.Revocation
 }
 
 // apply returns the state after the entry, and the entry's response: its
@@ -66,11 +83,39 @@ func (s planState) apply(l *raft.Log) (planState, any) {
 		}
 		return s, s.cluster
 	}
+	if len(l.Data) >= 1 && l.Data[0] == cmdRevoke {
+		return s.revoke(l)
+	}
 	if len(l.Data) < 2 || l.Data[0] != cmdPlan || len(l.Data)-1 > MaxPlanBytes {
 		return s, fmt.Errorf("%w at %d/%d", errBadCommand, l.Term, l.Index)
 	}
 	e := gridmesh.Epoch{Term: l.Term, Index: l.Index}
-	return planState{epoch: e, body: bytes.Clone(l.Data[1:]), committed: s.committed + 1, cluster: s.cluster}, e
+	return planState{epoch: e, body: bytes.Clone(l.Data[1:]), committed: s.committed + 1, cluster: s.cluster, revoked: s.revoked}, e
+}
+
+// revoke applies a revocation entry: its response is the revoked peer,
+// or an error (and s unchanged) for a malformed entry or one past
+// MaxRevocations. A peer revoked before stays so, under its first
+// revocation.
+func (s planState) revoke(l *raft.Log) (planState, any) {
+	r, err := gridmesh.ParseRevocation(l.Data[1:])
+	if err != nil {
+		return s, fmt.Errorf("%w at %d/%d: %w", errBadCommand, l.Term, l.Index, err)
+	}
+	i, found := slices.BinarySearchFunc(s.revoked, r.Peer, func(e gridmesh.Revocation, p string) int { return strings.Compare(e.Peer, p) })
+	if found {
+		return s, r.Peer
+	}
+	if len(s.revoked) >= MaxRevocations {
+		return s, fmt.Errorf("%w at %d/%d: more than %d revocations", errBadCommand, l.Term, l.Index, MaxRevocations)
+	}
+	s.revoked = slices.Insert(slices.Clip(s.revoked), i, r)
+	return s, r.Peer
+}
+
+// revokeCommand is the log entry that commits revocation r.
+func revokeCommand(r gridmesh.Revocation) ([]byte, error) {
+	return r.AppendBinary([]byte{cmdRevoke})
 }
 
 // clusterCommand is the log entry that names the cluster id.
@@ -84,6 +129,21 @@ func clusterCommand(id string) []byte {
 type fsm struct {
 	mu    sync.Mutex
 	state planState
+	// changed (size 1, shared by every instance of a Group) gets a
+	// notice when the revocations change; a pending notice is enough.
+	changed chan struct{}
+}
+
+// notify posts a notice on changed if the revocations differ between
+// before and after.
+func (f *fsm) notify(before, after []gridmesh.Revocation) {
+	if f.changed == nil || len(before) == len(after) {
+		return // revocations are only ever added
+	}
+	select {
+	case f.changed <- struct{}{}:
+	default: // a notice is pending
+	}
 }
 
 var _ raft.FSM = (*fsm)(nil)
@@ -94,6 +154,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	next, resp := f.state.apply(l)
+	f.notify(f.state.revoked, next.revoked)
 	f.state = next
 	return resp
 }
@@ -115,6 +176,12 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.changed != nil && len(s.revoked) > 0 {
+		select {
+		case f.changed <- struct{}{}:
+		default:
+		}
+	}
 	f.state = s
 	return nil
 }
@@ -132,6 +199,13 @@ func (f *fsm) clusterID() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.state.cluster
+}
+
+// revocations returns the committed revocations, sorted by peer.
+func (f *fsm) revocations() []gridmesh.Revocation {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.state.revoked)
 }
 
 // fsmSnapshot is a captured state waiting to be persisted.

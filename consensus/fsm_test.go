@@ -144,6 +144,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		{},
 		{epoch: gridmesh.Epoch{Term: 1, Index: 2}, body: []byte("plan"), committed: 1},
 		{epoch: gridmesh.Epoch{Term: 7, Index: 1 << 40}, body: bytes.Repeat([]byte{0xa5}, 300), committed: 1 << 39},
+		{cluster: "0001-a", revoked: []gridmesh.Revocation{revocation(f, "pa"), revocation(f, "pb")}},
 	} {
 		b, err := encodeSnapshot(s)
 		if err != nil {
@@ -168,7 +169,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded snapshot refused: %v", err)
 		}
-		if s2.epoch != s.epoch || !bytes.Equal(s2.body, s.body) || s2.committed != s.committed {
+		if s2.epoch != s.epoch || !bytes.Equal(s2.body, s.body) || s2.committed != s.committed || len(s2.revoked) != len(s.revoked) {
 			t.Fatalf("round trip changed the state: %+v → %+v", s, s2)
 		}
 	})

@@ -36,6 +36,7 @@ type Group struct {
 	log      *slog.Logger
 	rlog     hclog.Logger
 	leaderCh chan struct{} // size 1; a pending notice is enough
+	revokeCh chan struct{} // size 1; every instance's FSM posts on it (revocation.go)
 
 	// mu serializes Reset and Close; cur is the running raft instance,
 	// replaced only by Reset.
@@ -117,6 +118,7 @@ func Open(cfg Config, tr Transport, log *slog.Logger) (*Group, error) {
 		log:      log,
 		rlog:     newRaftLogger(log, cfg.LogLevel),
 		leaderCh: make(chan struct{}, 1),
+		revokeCh: make(chan struct{}, 1),
 	}
 	in, err := g.start(true)
 	if err != nil {
@@ -134,7 +136,7 @@ func (g *Group) start(bootstrap bool) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &fsm{}
+	f := &fsm{changed: g.revokeCh}
 	layer := newStreamLayer(g.tr, cfg.Neighborhood, layerConfig{
 		queueLen: acceptQueueLen,
 		admit:    cfg.Admit,

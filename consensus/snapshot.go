@@ -14,10 +14,11 @@ import (
 // any other rather than guessing at its meaning.
 const snapshotVersion = 1
 
-// maxSnapshotBytes bounds an encoded snapshot: one plan body plus the
-// fixed fields. Why 256 bytes of slack: the version, epoch and count take
-// at most ~40 bytes of CBOR; the rest is margin, not room for growth.
-const maxSnapshotBytes = MaxPlanBytes + 256
+// maxSnapshotBytes bounds an encoded snapshot: one plan body, the
+// revocations and the fixed fields. Why 256 bytes of slack: the version,
+// epoch and count take at most ~40 bytes of CBOR, each revocation's CBOR
+// framing at most 3; the rest is margin, not room for growth.
+const maxSnapshotBytes = MaxPlanBytes + MaxRevocations*(gridmesh.MaxRevocationBytes+3) + 256
 
 // errBadSnapshot is wrapped by every snapshot decoding error.
 var errBadSnapshot = errors.New("consensus: bad snapshot")
@@ -30,6 +31,9 @@ type snapshotWire struct {
 	Committed uint64         `cbor:"3,keyasint"`
 	Body      []byte         `cbor:"4,keyasint"`
 	Cluster   string         `cbor:"5,keyasint,omitempty"`
+	// Revoked holds each revocation in its binary form
+	// (gridmesh.Revocation.AppendBinary), sorted by peer.
+	Revoked [][]byte `cbor:"6,keyasint,omitempty"`
 }
 
 var (
@@ -41,7 +45,7 @@ var (
 		IndefLength:       cbor.IndefLengthForbidden,
 		TagsMd:            cbor.TagsForbidden,
 		MaxNestedLevels:   4,
-		MaxArrayElements:  16,
+		MaxArrayElements:  MaxRevocations,
 		MaxMapPairs:       16,
 		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
 	})
@@ -65,7 +69,16 @@ func mustDecMode(o cbor.DecOptions) cbor.DecMode {
 
 // encodeSnapshot returns the CBOR form of s.
 func encodeSnapshot(s planState) ([]byte, error) {
+	var revoked [][]byte
+	for _, r := range s.revoked {
+		b, err := r.AppendBinary(nil)
+		if err != nil {
+			return nil, fmt.Errorf("encode snapshot: %w", err)
+		}
+		revoked = append(revoked, b)
+	}
 	return snapshotEnc.Marshal(snapshotWire{
+		Revoked:   revoked,
 		Version:   snapshotVersion,
 		Epoch:     s.epoch,
 		Committed: s.committed,
@@ -94,16 +107,40 @@ func decodeSnapshot(r io.Reader) (planState, error) {
 	if len(w.Cluster) > MaxClusterIDLen {
 		return planState{}, fmt.Errorf("%w: cluster name of %d bytes", errBadSnapshot, len(w.Cluster))
 	}
+	revoked, err := decodeRevoked(w.Revoked)
+	if err != nil {
+		return planState{}, err
+	}
 	if w.Committed == 0 {
 		if w.Epoch != (gridmesh.Epoch{}) || len(w.Body) != 0 {
 			return planState{}, fmt.Errorf("%w: no plan committed but epoch %v and %d body bytes", errBadSnapshot, w.Epoch, len(w.Body))
 		}
-		return planState{cluster: w.Cluster}, nil
+		return planState{cluster: w.Cluster, revoked: revoked}, nil
 	}
 	// Every plan takes a log index of its own, so the count cannot pass
 	// the newest plan's index.
 	if w.Epoch.Term == 0 || w.Epoch.Index < w.Committed || len(w.Body) == 0 || len(w.Body) > MaxPlanBytes {
 		return planState{}, fmt.Errorf("%w: %d plans, epoch %v, %d body bytes", errBadSnapshot, w.Committed, w.Epoch, len(w.Body))
 	}
-	return planState{epoch: w.Epoch, body: w.Body, committed: w.Committed, cluster: w.Cluster}, nil
+	return planState{epoch: w.Epoch, body: w.Body, committed: w.Committed, cluster: w.Cluster, revoked: revoked}, nil
+}
+
+// decodeRevoked parses a snapshot's revocations, which must be sorted by
+// peer, one per peer, as the FSM keeps them.
+func decodeRevoked(bs [][]byte) ([]gridmesh.Revocation, error) {
+	if len(bs) > MaxRevocations {
+		return nil, fmt.Errorf("%w: %d revocations, at most %d", errBadSnapshot, len(bs), MaxRevocations)
+	}
+	var out []gridmesh.Revocation
+	for i, b := range bs {
+		r, err := gridmesh.ParseRevocation(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w: revocation %d: %w", errBadSnapshot, i, err)
+		}
+		if i > 0 && out[i-1].Peer >= r.Peer {
+			return nil, fmt.Errorf("%w: revocations not sorted by peer at %d", errBadSnapshot, i)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

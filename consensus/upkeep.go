@@ -27,6 +27,9 @@ const (
 	// ChangeRemoveNonvoter removes a silent non-voter
 	// (Group.RemoveServer).
 	ChangeRemoveNonvoter
+	// ChangeRemoveRevoked removes a revoked member, voter or not
+	// (Group.RemoveServer).
+	ChangeRemoveRevoked
 )
 
 // String names the change, for logs.
@@ -42,13 +45,15 @@ func (k ChangeKind) String() string {
 		return "demote"
 	case ChangeRemoveNonvoter:
 		return "remove silent non-voter"
+	case ChangeRemoveRevoked:
+		return "remove revoked member"
 	}
 	return "unknown change"
 }
 
 // Suffrage reports whether the change adds or takes a vote.
 func (k ChangeKind) Suffrage() bool {
-	return k == ChangePromote || k == ChangeRemoveVoter || k == ChangeDemote
+	return k == ChangePromote || k == ChangeRemoveVoter || k == ChangeDemote || k == ChangeRemoveRevoked
 }
 
 // Change is one configuration change of a round of upkeep.
@@ -82,6 +87,9 @@ type UpkeepInput struct {
 	// MaxAge is how long after its last report a member still counts
 	// as healthy: the age limit the leader dispatches with.
 	MaxAge time.Duration
+	// Revoked are the peers whose revocation the leader applied and
+	// checked against the neighborhood's key.
+	Revoked []string
 }
 
 // PlanUpkeep returns the configuration changes for one round of upkeep
@@ -94,7 +102,21 @@ type UpkeepInput struct {
 // While a cluster whose name sorts before this one is heard, it asks for
 // nothing: this cluster is about to merge into that one, and a home
 // added now would only be wiped again.
+//
+// Revoked members come before all that: every revoked member in the
+// configuration is removed, voter or not, whatever the quorum (every
+// other home refuses its Raft streams already, so it counts for none),
+// and a revoked home is never added or promoted. A leader that is itself
+// revoked asks for nothing: the others refuse its streams and elect
+// another, which removes it.
 func PlanUpkeep(in UpkeepInput, now time.Time, cfg FormationConfig) []Change {
+	if slices.Contains(in.Revoked, in.Self) {
+		return nil
+	}
+	if rm := removeRevoked(in); len(rm) > 0 {
+		return rm
+	}
+	in.Roster = slices.DeleteFunc(slices.Clone(in.Roster), func(e RosterEntry) bool { return slices.Contains(in.Revoked, e.Peer) })
 	if sortingFirstHeard(in.Roster, in.Cluster) {
 		return nil
 	}
@@ -104,6 +126,29 @@ func PlanUpkeep(in UpkeepInput, now time.Time, cfg FormationConfig) []Change {
 		return append(changes, c)
 	}
 	return append(changes, u.silentNonvoters(servers)...)
+}
+
+// removeRevoked removes every revoked member of the configuration, in
+// its order: a round makes those removals and nothing else, so that the
+// next round counts voters without them.
+func removeRevoked(in UpkeepInput) []Change {
+	var changes []Change
+	voters := 0
+	for _, s := range in.Servers {
+		if s.Voter {
+			voters++
+		}
+	}
+	for _, s := range in.Servers {
+		if !slices.Contains(in.Revoked, s.ID) {
+			continue
+		}
+		if s.Voter {
+			voters--
+		}
+		changes = append(changes, Change{Kind: ChangeRemoveRevoked, Peer: s.ID, Reason: "revoked by the neighborhood's key", Voters: voters})
+	}
+	return changes
 }
 
 // sortingFirstHeard reports whether a fresh report names a cluster that

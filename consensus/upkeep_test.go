@@ -101,6 +101,35 @@ func TestPlanUpkeep(t *testing.T) {
 		{name: "steady: three healthy voters, nothing to do",
 			servers: three, roster: healthyRoster("p1", "p2")},
 
+		// Revocations.
+		{name: "removes a revoked voter even when the rest are no quorum of the smaller set",
+			servers: three, roster: []RosterEntry{home("p1", 0), home("p2", dead)},
+			in:   func(in *UpkeepInput) { in.Revoked = []string{"p1"} },
+			want: []string{"remove revoked member p1"}},
+		{name: "removes every revoked member, voters and non-voters, in configuration order and nothing else that round",
+			servers: append(three, nonVoters("p4", "p5")...), roster: append(healthyRoster("p1", "p2", "p4", "p5"), asking("p6", ours)),
+			in:   func(in *UpkeepInput) { in.Revoked = []string{"p5", "p2", "p9"} },
+			want: []string{"remove revoked member p2", "remove revoked member p5"}},
+		{name: "never adds a revoked home asking to join or holding this cluster's state",
+			servers: three, roster: append(healthyRoster("p1", "p2", "p3"), asking("p4", ours)),
+			in: func(in *UpkeepInput) { in.Revoked = []string{"p3", "p4"} }},
+		{name: "a revoked non-voter, the steadiest, is removed before any promotion",
+			servers: append(voters(self, "p1"), nonVoters("p2", "p3")...), roster: []RosterEntry{home("p1", 0), firstAt(home("p2", 0), -time.Minute), home("p3", 0)},
+			in:   func(in *UpkeepInput) { in.Revoked = []string{"p2"} },
+			want: []string{"remove revoked member p2"}},
+		{name: "a revoked leader asks for nothing",
+			servers: append(three, nonVoters("p3")...), roster: healthyRoster("p1", "p2", "p3"),
+			in: func(in *UpkeepInput) { in.Revoked = []string{self, "p3"} }},
+		{name: "a revoked home announcing a cluster that sorts first holds nothing back",
+			servers: append(voters(self, "p1"), nonVoters("p2")...),
+			roster: func() []RosterEntry {
+				liar := home("p7", 0)
+				liar.Cluster = "0000-a"
+				return append(healthyRoster("p1", "p2"), liar)
+			}(),
+			in:   func(in *UpkeepInput) { in.Revoked = []string{"p7"} },
+			want: []string{"promote p2"}},
+
 		// Admissions.
 		{name: "adds a home asking for this cluster",
 			servers: three, roster: append(healthyRoster("p1", "p2"), asking("p3", ours)),

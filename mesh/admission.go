@@ -133,6 +133,10 @@ type admission struct {
 	admitted map[peer.ID]time.Time // until the certificate expires; one per member
 	guests   map[peer.ID]time.Time // region peers (other neighborhoods' members, operators) until their certificate expires; at most maxBlocked
 	blocked  map[peer.ID]time.Time // until its block ends; at most maxBlocked
+	// revoked are kept out for good (Mesh.Revoke): a revocation comes
+	// signed from the neighborhood's log, which bounds them
+	// (consensus.MaxRevocations).
+	revoked map[peer.ID]struct{}
 }
 
 // regionKeys are the keys that let a peer that is no member of this
@@ -155,6 +159,7 @@ func newAdmission(cfg AdmissionConfig, region regionKeys) *admission {
 		admitted: make(map[peer.ID]time.Time),
 		guests:   make(map[peer.ID]time.Time),
 		blocked:  make(map[peer.ID]time.Time),
+		revoked:  make(map[peer.ID]struct{}),
 	}
 }
 
@@ -176,6 +181,9 @@ func (a *admission) welcome(p peer.ID, until time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, out := a.blocked[p]; out {
+		return
+	}
+	if _, out := a.revoked[p]; out {
 		return
 	}
 	if len(a.guests) >= maxBlocked {
@@ -202,7 +210,9 @@ func (a *admission) isAdmitted(p peer.ID) bool {
 func (a *admission) admit(p peer.ID, until time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, out := a.blocked[p]; !out {
+	_, blocked := a.blocked[p]
+	_, revoked := a.revoked[p]
+	if !blocked && !revoked {
 		a.admitted[p] = until
 	}
 }
@@ -231,11 +241,28 @@ func (a *admission) block(p peer.ID, d time.Duration) bool {
 	return true
 }
 
+// isBlocked reports whether p is refused now: revoked, or blocked and
+// its block not over.
 func (a *admission) isBlocked(p peer.ID) bool {
 	a.mu.Lock()
 	until, ok := a.blocked[p]
+	_, revoked := a.revoked[p]
 	a.mu.Unlock()
-	return ok && a.now().Before(until)
+	return revoked || ok && a.now().Before(until)
+}
+
+// revoke forgets p's admission and keeps it out for good. It reports
+// whether p was not revoked already.
+func (a *admission) revoke(p peer.ID) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.admitted, p)
+	delete(a.guests, p)
+	if _, ok := a.revoked[p]; ok {
+		return false
+	}
+	a.revoked[p] = struct{}{}
+	return true
 }
 
 // InterceptPeerDial denies dialing a refused peer.
@@ -272,6 +299,8 @@ const (
 	// DetailWrongNeighborhood: a certificate for another neighborhood,
 	// presented as one for this neighborhood.
 	DetailWrongNeighborhood = "wrong-neighborhood"
+	// DetailRevoked: the neighborhood revoked the peer (Mesh.Revoke).
+	DetailRevoked = "revoked"
 	// DetailExpired, DetailNotYetValid: a certificate outside its window.
 	DetailExpired     = "expired"
 	DetailNotYetValid = "not-yet-valid"
@@ -281,7 +310,7 @@ const (
 
 var admissionDetails = [...]string{
 	DetailNoCertificate, DetailUndecodable, DetailInvalid, DetailWrongPeer,
-	DetailWrongNeighborhood, DetailExpired, DetailNotYetValid, DetailBadSignature,
+	DetailWrongNeighborhood, DetailExpired, DetailNotYetValid, DetailBadSignature, DetailRevoked,
 }
 
 // refusalDetail names why a certificate was refused.

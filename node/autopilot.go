@@ -16,6 +16,7 @@ func (f *formation) upkeep(ctx context.Context, now time.Time, roster []consensu
 	changes := consensus.PlanUpkeep(consensus.UpkeepInput{
 		Servers: servers, Roster: roster, Self: n.id.String(), Cluster: n.group.ClusterID(),
 		LeaderApplied: n.group.AppliedIndex(), LeaderSince: f.st.LeaderSince, MaxAge: n.cfg.TelemetryMaxAge,
+		Revoked: n.revoked.peers(),
 	}, now, n.cfg.Formation)
 	for _, c := range changes {
 		if err := f.apply(ctx, c); err != nil {
@@ -36,7 +37,7 @@ func (f *formation) apply(ctx context.Context, c consensus.Change) error {
 		return g.AddVoter(ctx, c.Peer)
 	case consensus.ChangeDemote:
 		return g.DemoteVoter(ctx, c.Peer)
-	case consensus.ChangeRemoveVoter, consensus.ChangeRemoveNonvoter:
+	case consensus.ChangeRemoveVoter, consensus.ChangeRemoveNonvoter, consensus.ChangeRemoveRevoked:
 		return g.RemoveServer(ctx, c.Peer)
 	}
 	return fmt.Errorf("formation: unknown change %d", c.Kind)
@@ -61,5 +62,8 @@ func (f *formation) record(c consensus.Change) {
 	case consensus.ChangeRemoveNonvoter:
 		n.stats.membersRemoved.Add(1)
 		n.log.Info("silent non-voter removed", "peer", c.Peer, "silent", c.Silent)
+	case consensus.ChangeRemoveRevoked:
+		n.stats.membersRemoved.Add(1)
+		n.log.Info("revoked member removed", "peer", c.Peer, "voters", c.Voters)
 	}
 }

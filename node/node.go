@@ -86,6 +86,7 @@ type Node struct {
 	islandHistory forecastHistory
 	region        regionState  // the region's view (region.go)
 	httpAddr      atomic.Value // string: the status endpoint's bound address
+	revoked       revokedPeers // the peers this home refuses for a revocation (revocation.go)
 	// httpListener is the status endpoint's listener while it serves,
 	// written by the endpoint's supervisor; tests close it to see the
 	// endpoint restart.
@@ -375,6 +376,7 @@ func (n *Node) runComponents(ctx context.Context, plans chan<- gridmesh.Plan) er
 	// Signals and aggregates (region.go).
 	run(componentRegion, func(ctx context.Context) error { return n.runRegion(ctx, table) })
 	run(componentPauser, n.runPauses)
+	run(componentRevocations, n.enforceRevocations) // revocation.go
 	if len(n.cfg.Raft.Servers) == 0 {
 		run(componentFormation, func(ctx context.Context) error { return n.organize(ctx, table) })
 	}
@@ -405,6 +407,7 @@ func (n *Node) openNetwork(ctx context.Context) (*network, error) {
 	if err != nil {
 		return nil, errors.Join(err, m.Close())
 	}
+	m.HandleRevocations(n.cfg.Neighborhood, takeForwarded(n, g))
 	nb, err := m.JoinNeighborhood(n.cfg.Neighborhood, leaderView{g}, true)
 	if err != nil {
 		return nil, errors.Join(err, g.Close(), m.Close())

@@ -29,6 +29,7 @@ const maxSettingsBody = 4 << 10
 func (n *Node) ownerRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/settings", n.authorized(n.getSettings))
 	mux.HandleFunc("PUT /api/v1/settings", n.authorized(n.putSettings))
+	mux.HandleFunc("POST /api/v1/revocations", n.postRevocation) // revocation.go
 	mux.HandleFunc("GET /healthz", n.serveHealth)
 	mux.HandleFunc("GET /readyz", n.serveReady)
 }

@@ -33,6 +33,7 @@ const (
 	componentRegion             = "region"
 	componentPauser             = "pauser"
 	componentFormation          = "formation"
+	componentRevocations        = "revocations"
 )
 
 // newRestartCounters returns a zero counter for every component. The map

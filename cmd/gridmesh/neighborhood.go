@@ -23,17 +23,19 @@ import (
 const defaultValidity = 8760 * time.Hour
 
 // neighborhoodCmd runs `gridmesh neighborhood SUBCOMMAND`.
-func neighborhoodCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func neighborhoodCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{errors.New("neighborhood: want a subcommand: init or invite")}
+		return usageError{errors.New("neighborhood: want a subcommand: init, invite or revoke")}
 	}
 	switch args[0] {
 	case "init":
 		return neighborhoodInitCmd(args[1:], stdout, stderr)
 	case "invite":
 		return neighborhoodInviteCmd(args[1:], stdout, stderr)
+	case "revoke":
+		return neighborhoodRevokeCmd(ctx, args[1:], stdout, stderr)
 	default:
-		return usageError{fmt.Errorf("neighborhood: unknown subcommand %q (known: init, invite)", args[0])}
+		return usageError{fmt.Errorf("neighborhood: unknown subcommand %q (known: init, invite, revoke)", args[0])}
 	}
 }
 
@@ -75,6 +77,7 @@ func neighborhoodInviteCmd(args []string, stdout, stderr io.Writer) error {
 	peerID := fs.String("peer", "", "the home's libp2p peer ID")
 	home := fs.String("home", "", "the home's ID")
 	valid := fs.Duration("valid", defaultValidity, "how long the certificate lasts")
+	fs.DurationVar(valid, "valid-for", defaultValidity, "the same as --valid")
 	out := fs.String("out", "", "file to write the certificate to (with --config: "+membershipFile+" in the home's data_dir)")
 	if err := fs.Parse(args); err != nil {
 		return err
