@@ -72,8 +72,11 @@ type home struct {
 
 // neighborhood is one feeder's homes.
 type neighborhood struct {
-	id    gridmesh.NeighborhoodID
-	key   ed25519.PublicKey // its membership key; every home holds a certificate
+	id  gridmesh.NeighborhoodID
+	key ed25519.PublicKey // its membership key; every home holds a certificate
+	// priv is the key's private half: the attack scenarios issue a
+	// certificate with it to a member gone bad (attacks.go).
+	priv  ed25519.PrivateKey
 	homes []*home
 	// target is what the neighborhood is asked for now; written only by
 	// the run's goroutine.
@@ -202,7 +205,7 @@ func (c *city) certify(nb *neighborhood, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("neighborhood %s key: %w", nb.id, err)
 	}
-	nb.key = pub
+	nb.key, nb.priv = pub, priv
 	servers := make([]consensus.Server, 0, len(nb.homes))
 	certs := make([]gridmesh.Membership, 0, len(nb.homes))
 	for _, h := range nb.homes {
