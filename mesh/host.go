@@ -55,8 +55,12 @@ type Mesh struct {
 	rejections rejections
 	adm        *admission // nil: admission off
 	nat        *natTracer
-	traffic    *traffic    // gossip messages by kind of topic (traffic.go)
-	running    atomic.Bool // Run was called
+	traffic    *traffic   // gossip messages by kind of topic (traffic.go)
+	scores     scoreBoard // the latest peer scores (score.go)
+	// relayLimits bounds what each peer sends, before signatures are
+	// checked (ratelimit.go).
+	relayLimits *limiters
+	running     atomic.Bool // Run was called
 
 	mu     sync.Mutex // guards nbhds and closed
 	nbhds  map[gridmesh.NeighborhoodID]*Neighborhood
@@ -167,17 +171,18 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger,
 
 	gossipCtx, stopGossip := context.WithCancel(ctx)
 	m := &Mesh{
-		cfg:        cfg,
-		log:        log.With("component", "mesh", "peer", self.String()),
-		host:       h,
-		gossipCtx:  gossipCtx,
-		stopGossip: stopGossip,
-		bootstrap:  boot,
-		rejections: newRejections(),
-		adm:        adm,
-		nat:        nat,
-		traffic:    newTraffic(self),
-		nbhds:      make(map[gridmesh.NeighborhoodID]*Neighborhood),
+		cfg:         cfg,
+		log:         log.With("component", "mesh", "peer", self.String()),
+		host:        h,
+		gossipCtx:   gossipCtx,
+		stopGossip:  stopGossip,
+		bootstrap:   boot,
+		rejections:  newRejections(),
+		adm:         adm,
+		nat:         nat,
+		traffic:     newTraffic(self),
+		relayLimits: newLimiters(relayRate, relayBurst),
+		nbhds:       make(map[gridmesh.NeighborhoodID]*Neighborhood),
 	}
 	if m.ps, err = m.startGossip(log); err != nil {
 		stopGossip()
@@ -212,7 +217,9 @@ func (m *Mesh) startGossip(log *slog.Logger) (*pubsub.PubSub, error) {
 		// home that does not subscribe reaches every voter it knows.
 		pubsub.WithFloodPublish(true),
 		pubsub.WithLogger(log.With("component", "gossipsub", "peer", m.host.ID().String())),
+		pubsub.WithAppSpecificRpcInspector(m.inspectRPC),
 	}, gate...)
+	opts = append(opts, scoreOptions(&m.scores)...)
 	return pubsub.NewGossipSub(m.gossipCtx, h, opts...)
 }
 

@@ -39,6 +39,9 @@ type Neighborhood struct {
 
 	telemetry, plan *pubsub.Topic
 	planSub         *pubsub.Subscription
+	// telemetryLimits and planLimits bound each author's messages on
+	// the topics (ratelimit.go).
+	telemetryLimits, planLimits *limiters
 
 	// subMu guards telemetrySub (nil while not subscribed) and subChanged
 	// (closed and replaced whenever telemetrySub changes, to wake a
@@ -76,7 +79,11 @@ func (m *Mesh) JoinNeighborhood(id gridmesh.NeighborhoodID, leaders LeaderView, 
 		// would take anyone's messages.
 		return nil, fmt.Errorf("mesh: join %s: admission is for neighborhood %s", id, m.adm.nbhd)
 	}
-	n := &Neighborhood{m: m, id: id, leaders: leaders, subChanged: make(chan struct{})}
+	n := &Neighborhood{
+		m: m, id: id, leaders: leaders, subChanged: make(chan struct{}),
+		telemetryLimits: newLimiters(authorRate, authorBurst),
+		planLimits:      newLimiters(authorRate, authorBurst),
+	}
 
 	m.mu.Lock()
 	if m.closed {
@@ -114,6 +121,11 @@ func (n *Neighborhood) join(subscribeTelemetry bool) error {
 	}
 	if n.plan, err = ps.Join(plan); err != nil {
 		return err
+	}
+	for _, t := range []*pubsub.Topic{n.telemetry, n.plan} {
+		if err := t.SetScoreParams(topicScoreParams()); err != nil {
+			return err
+		}
 	}
 	inbox := pubsub.WithBufferSize(n.m.cfg.InboxSize)
 	if n.planSub, err = n.plan.Subscribe(inbox); err != nil {

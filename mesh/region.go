@@ -238,6 +238,9 @@ func (m *Mesh) JoinRegion() (*Region, error) {
 	r.joined.Store(true)
 	var err error
 	if r.topic, err = m.ps.Join(topic); err == nil {
+		err = r.topic.SetScoreParams(topicScoreParams())
+	}
+	if err == nil {
 		r.sub, err = r.topic.Subscribe(pubsub.WithBufferSize(m.cfg.InboxSize))
 	}
 	if err != nil {

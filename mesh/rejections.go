@@ -19,6 +19,13 @@ const (
 	ReasonNotLeader         = "not-leader"
 	ReasonUnknownTerm       = "unknown-term"
 	ReasonNoLeader          = "no-leader"
+	// ReasonPeerOverRate: a message dropped before its signature was
+	// checked because the peer that sent it was over its rate
+	// (ratelimit.go).
+	ReasonPeerOverRate = "peer-over-rate"
+	// ReasonAuthorOverRate: a member's message over its author's rate on
+	// its topic (ratelimit.go).
+	ReasonAuthorOverRate = "author-over-rate"
 )
 
 // ReasonAdmissionRefused counts peers refused admission, not messages:
@@ -29,6 +36,7 @@ const ReasonAdmissionRefused = "admission-refused"
 var reasons = [...]string{
 	ReasonNonMember, ReasonUndecodable, ReasonInvalid, ReasonWrongNeighborhood,
 	ReasonStaleTerm, ReasonNotLeader, ReasonUnknownTerm, ReasonNoLeader,
+	ReasonPeerOverRate, ReasonAuthorOverRate,
 }
 
 // rejections counts refused messages and peers by reason. The map is

@@ -65,6 +65,9 @@ func (n *Neighborhood) validateTelemetry(_ context.Context, _ peer.ID, msg *pubs
 	if !n.member(msg) {
 		return n.refuse(msg, pubsub.ValidationReject, ReasonNonMember)
 	}
+	if v := n.m.overRate(n.telemetryLimits, msg); v != pubsub.ValidationAccept {
+		return n.refuse(msg, v, ReasonAuthorOverRate)
+	}
 	t, err := DecodeTelemetry(msg.Data)
 	if err != nil {
 		return n.refuse(msg, pubsub.ValidationReject, decodeReason(err))
@@ -82,6 +85,9 @@ func (n *Neighborhood) validateTelemetry(_ context.Context, _ peer.ID, msg *pubs
 func (n *Neighborhood) validatePlan(_ context.Context, _ peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
 	if !n.member(msg) {
 		return n.refuse(msg, pubsub.ValidationReject, ReasonNonMember)
+	}
+	if v := n.m.overRate(n.planLimits, msg); v != pubsub.ValidationAccept {
+		return n.refuse(msg, v, ReasonAuthorOverRate)
 	}
 	p, err := DecodePlan(msg.Data)
 	if err != nil {

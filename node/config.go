@@ -45,6 +45,10 @@ type Config struct {
 	// TelemetryMaxAge is how old a home's last report may be for the
 	// leader to still dispatch to it.
 	TelemetryMaxAge time.Duration
+	// PlausibleHomeW bounds the powers this home believes of any home's
+	// report, as a leader plans with them (control.Plausible); 0 means
+	// control.DefaultPlausibleHomeW.
+	PlausibleHomeW gridmesh.W
 	// Island tunes the balancing of an islanded neighborhood; the zero
 	// value means control.DefaultIslandConfig.
 	Island control.IslandConfig
@@ -114,6 +118,9 @@ func (c Config) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %v", name, d))
 		}
+	}
+	if c.PlausibleHomeW < 0 || !c.PlausibleHomeW.Finite() {
+		errs = append(errs, fmt.Errorf("PlausibleHomeW %v must be positive, or 0 for the default", c.PlausibleHomeW))
 	}
 	if c.PlanLease <= c.PlanPeriod {
 		errs = append(errs, fmt.Errorf("PlanLease %v must exceed PlanPeriod %v, or homes lose their plan between two plans", c.PlanLease, c.PlanPeriod))
@@ -217,4 +224,12 @@ type LeaderObserver interface {
 type Observer interface {
 	// PlanApplied is called when the home starts following a plan.
 	PlanApplied(home gridmesh.HomeID, nbhd gridmesh.NeighborhoodID, epoch gridmesh.Epoch, target gridmesh.Target, at time.Time)
+}
+
+// plausibleHomeW is PlausibleHomeW or its default.
+func (c Config) plausibleHomeW() gridmesh.W {
+	if c.PlausibleHomeW == 0 {
+		return control.DefaultPlausibleHomeW
+	}
+	return c.PlausibleHomeW
 }

@@ -235,6 +235,10 @@ func (c *collector) collectNetwork(e emitter) {
 	c.collectRaftStats(e, nw.group.Stats())
 
 	e.gauge("gridmesh_peers_connected", "Peers the home's host has a connection to.", float64(nw.mesh.ConnectedPeers()))
+	sc := nw.mesh.PeerScores()
+	e.gauge("gridmesh_gossip_peer_score", "Lowest and highest gossip score this home gives a peer (0 with no peer).", sc.Min, "bound", "min")
+	e.gauge("gridmesh_gossip_peer_score", "Lowest and highest gossip score this home gives a peer (0 with no peer).", sc.Max, "bound", "max")
+	e.gauge("gridmesh_gossip_peers_graylisted", "Peers whose gossip score is below the graylist threshold: nothing they send is processed.", float64(len(sc.Graylisted)))
 	for topic, t := range nw.mesh.Traffic() {
 		e.counter("gridmesh_gossip_messages_received_total", "Gossip messages received from peers, each once, by kind of topic.", float64(t.Received), "topic", topic)
 		e.counter("gridmesh_gossip_messages_duplicate_total", "Copies of gossip messages already seen, dropped, by kind of topic.", float64(t.Duplicates), "topic", topic)

@@ -120,7 +120,23 @@ func onMemory(mn *meshtest.MemNetwork) []mesh.Option {
 // inside a synctest bubble: they run in virtual time) or, with mn nil,
 // on TCP ports of 127.0.0.1 (a test that needs a real socket: the HTTP
 // endpoint, a stranger's host).
+// startNeighborhoodDeps starts one home on real sockets whose
+// configuration and collaborators tweak may change.
+func startNeighborhoodDeps(t *testing.T, tweak func(c *node.Config, d *node.Deps)) []*testHome {
+	t.Helper()
+	return startHomes(t, nil, 1, 1, func(_ int, c *node.Config, d *node.Deps) { tweak(c, d) })
+}
+
 func startNeighborhood(t *testing.T, mn *meshtest.MemNetwork, n, voters int, tweak func(i int, c *node.Config)) []*testHome {
+	t.Helper()
+	return startHomes(t, mn, n, voters, func(i int, c *node.Config, _ *node.Deps) {
+		if tweak != nil {
+			tweak(i, c)
+		}
+	})
+}
+
+func startHomes(t *testing.T, mn *meshtest.MemNetwork, n, voters int, tweak func(i int, c *node.Config, d *node.Deps)) []*testHome {
 	t.Helper()
 	keys := make([]crypto.PrivKey, n)
 	var servers []consensus.Server
@@ -144,13 +160,11 @@ func startNeighborhood(t *testing.T, mn *meshtest.MemNetwork, n, voters int, twe
 		cfg.Neighborhood = "nb"
 		cfg.Raft.Servers = servers
 		cfg.Mesh.Bootstrap = append([]string(nil), boot...)
-		if tweak != nil {
-			tweak(i, &cfg)
-		}
 		deps := node.Deps{Key: keys[i], Battery: dev, Meter: dev}
 		if mn != nil {
 			deps.Mesh = onMemory(mn)
 		}
+		tweak(i, &cfg, &deps)
 		nd, err := node.New(cfg, deps)
 		if err != nil {
 			t.Fatal(err)

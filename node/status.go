@@ -34,9 +34,12 @@ type stats struct {
 	// reportsWithoutReading counts reports sent while the meter or the
 	// battery did not answer.
 	reportsWithoutReading atomic.Uint64
-	plansCommitted        atomic.Uint64 // dispatcher
-	plansFenced           atomic.Uint64 // dispatcher
-	dispatchErrors        atomic.Uint64 // dispatcher
+	// reportsImplausible counts reports received whose powers were cut
+	// to the plausible bound (telemetry receiver).
+	reportsImplausible atomic.Uint64
+	plansCommitted     atomic.Uint64 // dispatcher
+	plansFenced        atomic.Uint64 // dispatcher
+	dispatchErrors     atomic.Uint64 // dispatcher
 	// Written by the formation goroutine (formation.go, autopilot.go).
 	clustersFounded atomic.Uint64
 	clusterMerges   atomic.Uint64
@@ -119,6 +122,9 @@ type Status struct {
 	// Conns are the home's connections by kind (direct, relayed) and its
 	// NAT traversal so far, once the network is up.
 	Conns *mesh.ConnStats `json:"conns,omitempty"`
+	// GossipScores summarizes the gossip scores this home gives its
+	// peers (mesh.PeerScores), once the network is up.
+	GossipScores *GossipScores `json:"gossip_scores,omitempty"`
 	// Owner is the owner's settings and what they do now (owner.go).
 	Owner OwnerStatus `json:"owner"`
 }
@@ -174,6 +180,7 @@ func (n *Node) counters() map[string]uint64 {
 		"plans_stale":             n.stats.plansStale.Load(),
 		"plans_expired":           n.stats.plansExpired.Load(),
 		"plans_invalid":           n.stats.plansInvalid.Load(),
+		"telemetry_implausible":   n.stats.reportsImplausible.Load(),
 		"plans_dropped":           n.stats.plansDropped.Load(),
 		"publish_errors":          n.stats.publishErrors.Load(),
 		"reports_published":       n.stats.reportsSent.Load(),
@@ -224,6 +231,7 @@ func (n *Node) networkStatus(s *Status, nw *network) {
 	s.Feeder = n.feederStatus(n.now())
 	conns := nw.mesh.ConnStats()
 	s.Conns = &conns
+	s.GossipScores = gossipScores(nw.mesh.PeerScores())
 	s.Cluster = nw.group.ClusterID()
 	if s.Cluster == "" {
 		s.Joining = nw.group.Joining()
@@ -312,4 +320,21 @@ func (n *Node) serveHTTP(ctx context.Context, ln net.Listener) error {
 func (n *Node) HTTPAddr() string {
 	s, _ := n.httpAddr.Load().(string)
 	return s
+}
+
+// GossipScores is the status's view of mesh.PeerScores.
+type GossipScores struct {
+	Peers int     `json:"peers"`
+	Min   float64 `json:"min"`
+	Max   float64 `json:"max"`
+	// Graylisted are the peers nothing is processed from, as peer IDs.
+	Graylisted []string `json:"graylisted"`
+}
+
+func gossipScores(ps mesh.PeerScores) *GossipScores {
+	g := &GossipScores{Peers: ps.Peers, Min: ps.Min, Max: ps.Max, Graylisted: make([]string, len(ps.Graylisted))}
+	for i, p := range ps.Graylisted {
+		g.Graylisted[i] = p.String()
+	}
+	return g
 }

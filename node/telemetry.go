@@ -6,6 +6,7 @@ import (
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/consensus"
+	"github.com/gridmesh/gridmesh/control"
 )
 
 // publishTelemetry reports the loop's newest reading every
@@ -86,6 +87,10 @@ func (n *Node) receiveTelemetry(ctx context.Context, table *telemetryTable) erro
 			return err
 		}
 		n.mesh.AddPeerAddrs(from, t.Addrs)
+		t, cut := control.Plausible(t, n.cfg.plausibleHomeW())
+		if cut {
+			n.stats.reportsImplausible.Add(1)
+		}
 		table.put(t, from, n.now())
 	}
 }

@@ -72,9 +72,11 @@ type home struct {
 
 // neighborhood is one feeder's homes.
 type neighborhood struct {
-	id    gridmesh.NeighborhoodID
-	key   ed25519.PublicKey  // its membership key; every home holds a certificate
-	priv  ed25519.PrivateKey // its private half, to certify an archiver too
+	id  gridmesh.NeighborhoodID
+	key ed25519.PublicKey // its membership key; every home holds a certificate
+	// priv is the key's private half: the city certifies its archiver and,
+	// in the attack scenarios, a member gone bad (attacks.go).
+	priv  ed25519.PrivateKey
 	homes []*home
 	// target is what the neighborhood is asked for now; written only by
 	// the run's goroutine.

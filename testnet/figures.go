@@ -1,5 +1,7 @@
 package testnet
 
+import "maps"
+
 // figureMeanings says in one line what each report key means, for the
 // HTML report's figures table. Keys are paths into the JSON report with
 // array indices left out; a map's entries take its own key's line. A
@@ -104,7 +106,8 @@ var figureMeanings = func() map[string]string {
 		"regulation.mean_abs_error":  "mean |response − signal| over every sample, of the offer",
 		"regulation.pjm_score_error": "why there is no PJM score",
 	}
-	for _, p := range []string{"signal_to_setpoint_ms", "primary_response_ms"} {
+	maps.Copy(m, attackMeanings)
+	for _, p := range []string{"signal_to_setpoint_ms", "primary_response_ms", "attacks.sybil.disconnect_ms"} {
 		what := m[p]
 		m[p+".n"] = "samples of: " + what
 		m[p+".p50"] = "median of: " + what

@@ -79,6 +79,8 @@ type Report struct {
 	// point (pause-leader makes it happen), so that the 0 is not vacuous.
 	StalePlansApplied   uint64 `json:"stale_plans_applied"`
 	StalePlansPublished uint64 `json:"stale_plans_published"`
+	// Attacks: what the attack scenarios did (attacks.go).
+	Attacks *AttacksReport `json:"attacks,omitempty"`
 	// Churn: what the churn and pause-leader scenarios did.
 	Churn ChurnReport `json:"churn"`
 	// PlansRefused: plans that passed gossip validation but that a home's

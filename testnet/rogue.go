@@ -416,13 +416,20 @@ func (rg *rogue) close() {
 	_ = rg.m.Close()
 }
 
-// selfLeader is a rogue's LeaderView: it leads, in the term it is told.
+// selfLeader is a rogue's LeaderView: it leads, in the term it is told,
+// unless follow is set (the replay scenario's recorder, attacks.go).
 type selfLeader struct {
-	self peer.ID
-	term atomic.Uint64
+	self   peer.ID
+	term   atomic.Uint64
+	follow atomic.Pointer[func() (peer.ID, uint64)]
 }
 
-func (v *selfLeader) Leader() (peer.ID, uint64) { return v.self, v.term.Load() }
+func (v *selfLeader) Leader() (peer.ID, uint64) {
+	if f := v.follow.Load(); f != nil {
+		return (*f)()
+	}
+	return v.self, v.term.Load()
+}
 
 // rogueLayer is the client half of a raft.StreamLayer on libp2p streams
 // of one neighborhood's Raft protocol: the rogue only dials.

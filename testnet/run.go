@@ -99,6 +99,8 @@ type run struct {
 	dip *frequencyDip
 	// rogue is the rogue scenario's attack; nil without it.
 	rogue *rogueAttack
+	// attacks are the attack scenarios (attacks.go); nil without them.
+	attacks *attacks
 	// lost are the homes without a valid plan at the last sample, to log
 	// each loss once.
 	lost map[gridmesh.HomeID]bool
@@ -161,6 +163,7 @@ func (r *run) timeline() []event {
 	if r.cfg.has(ScenarioOutage) {
 		evs = append(evs, r.outageEvents()...)
 	}
+	evs = append(evs, r.attackEvents()...) // attacks.go
 	slices.SortStableFunc(evs, func(a, b event) int { return int(a.at - b.at) })
 	return evs
 }
@@ -180,6 +183,7 @@ func (r *run) play(ctx context.Context) error {
 	defer next.Stop()
 	defer r.dip.stop() // the run may end during the dip
 	defer r.rogue.stop()
+	defer r.attacks.stop()
 	arm := func() {
 		if len(evs) > 0 {
 			next.Reset(time.Until(r.sched.due(evs[0])))
@@ -440,6 +444,7 @@ func (r *run) finish(ctx context.Context) *Report {
 	rep.PrimaryResponseMs, rep.PrimaryResponseLate, dipErrors = r.dip.results()
 	r.errors = append(r.errors, dipErrors...)
 	r.reportAdmission(rep)
+	r.attacks.report(rep)
 	r.reportRegion(rep)
 	var islandErrors []string
 	rep.Island, islandErrors = r.outage.report(r.cfg)

@@ -1,0 +1,98 @@
+package mesh
+
+import (
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// A peer's bucket holds its burst, refills at its rate, and is its own.
+func TestLimiters(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	a, b := peer.ID("a"), peer.ID("b")
+	l := newLimiters(authorRate, authorBurst)
+	allowed := 0
+	for range 100 {
+		if l.allow(a, t0) {
+			allowed++
+		}
+	}
+	if allowed != authorBurst {
+		t.Errorf("at one instant %d of 100 allowed, want the burst %d", allowed, authorBurst)
+	}
+	if !l.allow(b, t0) {
+		t.Error("another peer's flood emptied b's bucket")
+	}
+	if !l.allow(a, t0.Add(time.Second/time.Duration(authorRate))) {
+		t.Error("no token a refill period later")
+	}
+	if l.allow(a, t0.Add(time.Second/time.Duration(authorRate))) {
+		t.Error("two tokens a refill period later")
+	}
+}
+
+// The set forgets idle peers once it is full, and starts over when none
+// is idle: it stays bounded whatever the number of identities.
+func TestLimitersBounded(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	l := newLimiters(authorRate, authorBurst)
+	for i := range maxLimited {
+		l.allow(peer.ID(rune(i)), t0)
+	}
+	l.allow("late", t0.Add(2*limitIdle))
+	if n := len(l.m); n != 1 {
+		t.Errorf("after idle entries pruned: %d entries, want 1", n)
+	}
+	for i := range 2 * maxLimited {
+		l.allow(peer.ID(rune(i)), t0.Add(2*limitIdle))
+	}
+	if n := len(l.m); n > maxLimited {
+		t.Errorf("%d entries, more than %d", n, maxLimited)
+	}
+}
+
+func TestSummarizeScores(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		scores   map[peer.ID]float64
+		want     PeerScores
+		wantGray []peer.ID
+	}{
+		{name: "none", scores: nil, want: PeerScores{}},
+		{name: "honest", scores: map[peer.ID]float64{"a": 3, "b": -90}, want: PeerScores{Peers: 2, Min: -90, Max: 3}},
+		{name: "a flooder", scores: map[peer.ID]float64{"a": 3, "z": graylistThreshold - 1, "y": -1e6},
+			want: PeerScores{Peers: 3, Min: -1e6, Max: 3}, wantGray: []peer.ID{"y", "z"}},
+		{name: "at the threshold", scores: map[peer.ID]float64{"a": graylistThreshold},
+			want: PeerScores{Peers: 1, Min: graylistThreshold, Max: graylistThreshold}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := summarizeScores(tc.scores)
+			if got.Peers != tc.want.Peers || got.Min != tc.want.Min || got.Max != tc.want.Max {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+			if len(got.Graylisted) != len(tc.wantGray) {
+				t.Fatalf("graylisted %v, want %v", got.Graylisted, tc.wantGray)
+			}
+			for i := range got.Graylisted {
+				if got.Graylisted[i] != tc.wantGray[i] {
+					t.Errorf("graylisted %v, want %v", got.Graylisted, tc.wantGray)
+				}
+			}
+		})
+	}
+}
+
+// The thresholds keep the promises docs/SECURITY.md makes: a handful of
+// invalid messages (a deposed leader's stale plans) leave a peer above
+// every threshold; 16 graylist it even with every positive contribution
+// at its cap.
+func TestThresholdsAgainstInvalidMessages(t *testing.T) {
+	p4 := func(n float64) float64 { return invalidWeight * n * n }
+	if s := p4(3); s < gossipThreshold {
+		t.Errorf("3 invalid messages score %v, below the gossip threshold %v", s, gossipThreshold)
+	}
+	if s := topicScoreCap + p4(16); s >= graylistThreshold {
+		t.Errorf("16 invalid messages with a full cap score %v, not below the graylist threshold %v", s, graylistThreshold)
+	}
+}

@@ -1,0 +1,564 @@
+package testnet
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/internal/backoff"
+	"github.com/gridmesh/gridmesh/mesh"
+)
+
+// Attacks by members gone bad and by many identities, each a scenario.
+// The attackers are real mesh hosts; flood, liar and replay hold a
+// genuine certificate of the first neighborhood (a compromised box).
+const (
+	// ScenarioFlood: at Duration/4 an admitted member publishes
+	// floodRate valid-looking telemetry reports a second for floodFor.
+	ScenarioFlood = "flood"
+	// ScenarioLiar: at Duration·3/8 an admitted member reports 50 kW of
+	// battery flexibility it does not have and publishes forged plans,
+	// every plan period until the end.
+	ScenarioLiar = "liar"
+	// ScenarioSybil: at Duration/2, sybilIdentities uncertified
+	// identities each dial one home.
+	ScenarioSybil = "sybil"
+	// ScenarioReplay: an admitted member records the plans it receives
+	// from the start; at Duration·5/8 one home of the neighborhood
+	// restarts, and once it runs the member replays every plan recorded
+	// and the operator's dr signal.
+	ScenarioReplay = "replay"
+)
+
+const (
+	// floodRate and floodFor: the flood's rate and length.
+	floodRate = 5000
+	floodFor  = 20 * time.Second
+	// floodBatch: reports published per 10 ms tick.
+	floodBatch = floodRate / 100
+	// liarFlexW is the flexibility the liar claims, each way.
+	liarFlexW gridmesh.W = 50_000
+	// sybilIdentities and sybilWatch: how many identities dial in, and
+	// how long each is watched for its disconnection. Why 5 s: admission
+	// refuses a peer without a certificate within its timeout (1 s by
+	// default); five times that on a loaded machine.
+	sybilIdentities = 100
+	sybilWatch      = 5 * time.Second
+	// memberDialTimeout bounds an attacker's dial of one home.
+	memberDialTimeout = 2 * time.Second
+)
+
+// attackMeanings are the report keys of these scenarios (figures.go).
+var attackMeanings = map[string]string{
+	"attacks.flood.published":           "reports the flooder published",
+	"attacks.flood.homes_connected":     "homes the flooder reached",
+	"attacks.flood.homes_graylisted":    "homes that graylisted the flooder during the flood",
+	"attacks.flood.refused_over_rate":   "messages refused for their peer's or author's rate, every home",
+	"attacks.flood.plan_delivery_rate":  "plans honest homes of the flooded neighborhood accepted during the flood, over one a plan period each",
+	"attacks.flood.loop_ticks_missed":   "loop ticks missed during the flood, every home",
+	"attacks.flood.loop_ticks":          "loop ticks during the flood, every home",
+	"attacks.liar.reports_published":    "false reports (50 kW of flexibility) the liar published",
+	"attacks.liar.reports_cut":          "reports homes cut to the plausible bound (control.Plausible)",
+	"attacks.liar.plans_published":      "forged plans the liar published",
+	"attacks.liar.forged_plans_applied": "plans with a rogue's or liar's marker a home applied (0 is right)",
+	"attacks.liar.plan_delivery_rate":   "plans honest homes of its neighborhood accepted while it lied, over one a plan period each",
+	"attacks.sybil.identities":          "uncertified identities that dialed in",
+	"attacks.sybil.connected":           "of them, connections a home accepted before judging",
+	"attacks.sybil.still_connected":     "of them, still connected after 5 s (0 is right)",
+	"attacks.sybil.refused":             "peers refused for having no certificate, every home, during the attack",
+	"attacks.sybil.disconnect_ms":       "per identity, from its connection to its disconnection by the home, ms",
+	"attacks.replay.plans_replayed":     "recorded plans replayed after the restart",
+	"attacks.replay.refused":            "replayed plans refused at validation (not-leader, stale-term), every home",
+}
+
+// AttacksReport is what the attack scenarios did and what the homes made
+// of it; absent parts were not played.
+type AttacksReport struct {
+	Flood  *FloodReport  `json:"flood,omitempty"`
+	Liar   *LiarReport   `json:"liar,omitempty"`
+	Sybil  *SybilReport  `json:"sybil,omitempty"`
+	Replay *ReplayReport `json:"replay,omitempty"`
+}
+
+// FloodReport: see attackMeanings.
+type FloodReport struct {
+	Published        uint64  `json:"published"`
+	HomesConnected   int     `json:"homes_connected"`
+	HomesGraylisted  int     `json:"homes_graylisted"`
+	RefusedOverRate  uint64  `json:"refused_over_rate"`
+	PlanDeliveryRate float64 `json:"plan_delivery_rate"`
+	LoopTicksMissed  uint64  `json:"loop_ticks_missed"`
+	LoopTicks        uint64  `json:"loop_ticks"`
+}
+
+// LiarReport: see attackMeanings.
+type LiarReport struct {
+	ReportsPublished   uint64  `json:"reports_published"`
+	ReportsCut         uint64  `json:"reports_cut"`
+	PlansPublished     uint64  `json:"plans_published"`
+	ForgedPlansApplied uint64  `json:"forged_plans_applied"`
+	PlanDeliveryRate   float64 `json:"plan_delivery_rate"`
+}
+
+// SybilReport: see attackMeanings.
+type SybilReport struct {
+	Identities     int         `json:"identities"`
+	Connected      int         `json:"connected"`
+	StillConnected int         `json:"still_connected"`
+	Refused        uint64      `json:"refused"`
+	DisconnectMs   Percentiles `json:"disconnect_ms"`
+}
+
+// ReplayReport: see attackMeanings.
+type ReplayReport struct {
+	PlansReplayed uint64 `json:"plans_replayed"`
+	Refused       uint64 `json:"refused"`
+}
+
+// attacks runs the attack scenarios of a run. Its reports are written by
+// the scenarios' goroutines and read once stop returned.
+type attacks struct {
+	r      *run
+	ctx    context.Context // the attacks': ends with the run or stop
+	cancel context.CancelFunc
+	// restarted receives the home the replay scenario restarted.
+	restarted chan *home
+	wg        sync.WaitGroup
+
+	mu     sync.Mutex // guards the reports while the attacks run
+	flood  *FloodReport
+	liar   *LiarReport
+	sybil  *SybilReport
+	replay *ReplayReport
+}
+
+// attackEvents returns the events of the attack scenarios in the run's
+// configuration, and sets r.attacks.
+func (r *run) attackEvents() []event {
+	var evs []event
+	d := r.cfg.Duration
+	a := &attacks{r: r, restarted: make(chan *home, 1)}
+	start := func(f func(ctx context.Context)) func(context.Context, time.Time) {
+		return func(ctx context.Context, _ time.Time) {
+			if a.cancel == nil {
+				var actx context.Context
+				actx, a.cancel = context.WithCancel(ctx)
+				a.ctx = actx
+			}
+			a.wg.Go(func() { f(a.ctx) })
+		}
+	}
+	if r.cfg.has(ScenarioFlood) {
+		evs = append(evs, event{at: d / 4, name: "flood", do: start(a.runFlood)})
+	}
+	if r.cfg.has(ScenarioLiar) {
+		evs = append(evs, event{at: d * 3 / 8, name: "liar", do: start(a.runLiar)})
+	}
+	if r.cfg.has(ScenarioSybil) {
+		evs = append(evs, event{at: d / 2, name: "sybil", do: start(a.runSybil)})
+	}
+	if r.cfg.has(ScenarioReplay) {
+		evs = append(evs, event{at: d / 8, name: "replay recorder", do: start(a.runReplay)},
+			event{at: d * 5 / 8, name: "replay restart", do: a.restartOne, fault: true})
+	}
+	if len(evs) > 0 {
+		r.attacks = a
+	}
+	return evs
+}
+
+// nbStatus sums counter and rejection figures over the live homes of nb
+// (all neighborhoods when nb is nil).
+func (a *attacks) sum(nb *neighborhood, counter string, reasons ...string) uint64 {
+	var total uint64
+	for _, n := range a.r.c.nbhds {
+		if nb != nil && n != nb {
+			continue
+		}
+		for _, h := range n.live() {
+			s := h.node.Status()
+			total += s.Counters[counter]
+			for _, r := range reasons {
+				total += s.Rejections[r]
+			}
+		}
+	}
+	return total
+}
+
+// deliveryRate is plans accepted over what one plan a period for every
+// live home of nb over d would be.
+func (a *attacks) deliveryRate(nb *neighborhood, accepted uint64, d time.Duration) float64 {
+	want := float64(len(nb.live())) * d.Seconds() / a.r.cfg.Node.PlanPeriod.Seconds()
+	if want <= 0 {
+		return 0
+	}
+	return min(1, float64(accepted)/want)
+}
+
+// member opens a mesh host holding a genuine certificate of the first
+// neighborhood, runs it until ctx ends, joins the neighborhood's topics
+// and connects to every live home of it.
+func (a *attacks) member(ctx context.Context, name string) (*mesh.Mesh, *mesh.Neighborhood, *selfLeader, error) {
+	nb := a.r.c.nbhds[0]
+	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cert, err := issue(nb.priv, nb.id, id, gridmesh.HomeID(name), time.Now())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cfg := mesh.DefaultConfig()
+	cfg.Network = a.r.cfg.Network
+	cfg.Admission = mesh.DefaultAdmission(nb.key, cert)
+	cfg.Admission.Timeout = a.r.cfg.AdmissionTimeout
+	m, err := mesh.Open(ctx, cfg, key, a.r.log.With("attacker", name))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	a.wg.Go(func() { _ = m.Run(ctx) })
+	context.AfterFunc(ctx, func() { _ = m.Close() })
+	v := &selfLeader{self: m.ID()}
+	n, err := m.JoinNeighborhood(nb.id, v, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, h := range nb.live() {
+		info, err := addrInfo(h)
+		if err != nil {
+			continue
+		}
+		dctx, cancel := context.WithTimeout(ctx, memberDialTimeout)
+		_ = m.Host().Connect(dctx, info)
+		cancel()
+	}
+	// Admitted where it connected: the homes' plan subscriptions reach it.
+	deadline := time.Now().Add(2 * a.r.cfg.AdmissionTimeout)
+	for len(n.PlanPeers()) == 0 && time.Now().Before(deadline) && backoff.Sleep(ctx, 50*time.Millisecond) {
+	}
+	return m, n, v, nil
+}
+
+func (a *attacks) fail(what string, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.r.log.Warn("attack could not run", "attack", what, "err", err)
+}
+
+// runFlood publishes floodRate reports a second for floodFor, watching
+// which homes graylist the flooder.
+func (a *attacks) runFlood(ctx context.Context) {
+	nb := a.r.c.nbhds[0]
+	m, n, _, err := a.member(ctx, "flooder")
+	if err != nil {
+		a.fail("flood", err)
+		return
+	}
+	rep := &FloodReport{}
+	for _, h := range nb.live() {
+		if m.Host().Network().Connectedness(h.node.PeerID()) == network.Connected {
+			rep.HomesConnected++
+		}
+	}
+	began := time.Now()
+	accepted0 := a.sum(nb, "plans_accepted")
+	missed0, ticks0 := a.sum(nil, "loop_ticks_missed"), a.sum(nil, "loop_ticks")
+	refused0 := a.sum(nil, "", mesh.ReasonPeerOverRate, mesh.ReasonAuthorOverRate)
+	graylisted := map[string]bool{}
+	var published atomic.Uint64
+	fctx, cancel := context.WithTimeout(ctx, floodFor)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { published.Store(flood(fctx, n, nb.id)) })
+	for backoff.Sleep(fctx, 250*time.Millisecond) {
+		for _, h := range nb.live() {
+			if gs := h.node.Status().GossipScores; gs != nil && slices.Contains(gs.Graylisted, m.ID().String()) {
+				graylisted[string(h.id)] = true
+			}
+		}
+	}
+	wg.Wait()
+	d := time.Since(began)
+	rep.Published = published.Load()
+	rep.HomesGraylisted = len(graylisted)
+	rep.PlanDeliveryRate = a.deliveryRate(nb, a.sum(nb, "plans_accepted")-accepted0, d)
+	rep.LoopTicksMissed, rep.LoopTicks = a.sum(nil, "loop_ticks_missed")-missed0, a.sum(nil, "loop_ticks")-ticks0
+	rep.RefusedOverRate = a.sum(nil, "", mesh.ReasonPeerOverRate, mesh.ReasonAuthorOverRate) - refused0
+	a.mu.Lock()
+	a.flood = rep
+	a.mu.Unlock()
+}
+
+// flood publishes floodBatch reports every 10 ms until ctx ends and
+// returns how many went out.
+func flood(ctx context.Context, n *mesh.Neighborhood, nbhd gridmesh.NeighborhoodID) uint64 {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	var seq uint64
+	for {
+		for range floodBatch {
+			t := gridmesh.Telemetry{
+				Version: gridmesh.WireVersion, Home: "flooder", Neighborhood: nbhd,
+				Seq: seq + 1, AtMs: time.Now().UnixMilli(), NoReading: true,
+			}
+			if n.PublishTelemetry(ctx, t) == nil {
+				seq++
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return seq
+		case <-tick.C:
+		}
+	}
+}
+
+// runLiar reports liarFlexW of flexibility and publishes a forged plan
+// every plan period until the attacks stop.
+func (a *attacks) runLiar(ctx context.Context) {
+	nb := a.r.c.nbhds[0]
+	_, n, v, err := a.member(ctx, "liar")
+	if err != nil {
+		a.fail("liar", err)
+		return
+	}
+	rep := &LiarReport{}
+	began := time.Now()
+	accepted0, cut0 := a.sum(nb, "plans_accepted"), a.sum(nb, "telemetry_implausible")
+	sim := rogueAttack{cfg: a.r.cfg, start0: a.r.started}
+	for seq := uint64(1); backoff.Sleep(ctx, a.r.cfg.Node.PlanPeriod); seq++ {
+		t := gridmesh.Telemetry{
+			Version: gridmesh.WireVersion, Home: "liar", Neighborhood: nb.id, Seq: seq, AtMs: time.Now().UnixMilli(),
+			Battery: gridmesh.Flexibility{MinW: -liarFlexW, MaxW: liarFlexW, SoC: 0.5, CapacityWh: 100_000, ChargeWh: 50_000, DischargeWh: 50_000},
+		}
+		if n.PublishTelemetry(ctx, t) == nil {
+			rep.ReportsPublished++
+		}
+		if leader, term := leaderOf(nb); leader != nil {
+			v.term.Store(term)
+			if n.PublishPlan(ctx, sim.plan(nb, term)) == nil {
+				rep.PlansPublished++
+			}
+		}
+		// Read while the homes run: stop comes after the run's end.
+		rep.ReportsCut = a.sum(nb, "telemetry_implausible") - cut0
+		rep.PlanDeliveryRate = a.deliveryRate(nb, a.sum(nb, "plans_accepted")-accepted0, time.Since(began))
+		a.mu.Lock()
+		a.liar = new(*rep)
+		a.mu.Unlock()
+	}
+}
+
+// runSybil dials sybilIdentities uncertified identities into the homes,
+// each into one, twenty at a time, and times their disconnection.
+func (a *attacks) runSybil(ctx context.Context) {
+	var all []*home
+	for _, nb := range a.r.c.nbhds {
+		all = append(all, nb.live()...)
+	}
+	if len(all) == 0 {
+		return
+	}
+	refused0 := a.sum(nil, "", mesh.ReasonAdmissionRefused+"/"+mesh.DetailNoCertificate)
+	rep := &SybilReport{Identities: sybilIdentities}
+	var mu sync.Mutex
+	var disconnect []float64
+	for batch := 0; batch < sybilIdentities && ctx.Err() == nil; batch += 20 {
+		var wg sync.WaitGroup
+		for i := batch; i < min(batch+20, sybilIdentities); i++ {
+			wg.Go(func() {
+				conn, ms, still := sybil(ctx, all[i%len(all)])
+				mu.Lock()
+				defer mu.Unlock()
+				if conn {
+					rep.Connected++
+				}
+				if still {
+					rep.StillConnected++
+				} else if conn {
+					disconnect = append(disconnect, ms)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	rep.DisconnectMs = percentiles(disconnect)
+	rep.Refused = a.sum(nil, "", mesh.ReasonAdmissionRefused+"/"+mesh.DetailNoCertificate) - refused0
+	a.mu.Lock()
+	a.sybil = rep
+	a.mu.Unlock()
+}
+
+// sybil dials h from a fresh identity without a certificate and watches
+// the connection for sybilWatch: whether it connected, how long until
+// the home closed it, and whether it is still open at the end.
+func sybil(ctx context.Context, h *home) (connected bool, disconnectMs float64, still bool) {
+	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		return false, 0, false
+	}
+	host, err := libp2p.New(libp2p.Identity(key), libp2p.NoListenAddrs, libp2p.DisableRelay(),
+		libp2p.PrometheusRegisterer(prometheus.NewRegistry()), libp2p.DisableMetrics())
+	if err != nil {
+		return false, 0, false
+	}
+	defer host.Close()
+	info, err := addrInfo(h)
+	if err != nil {
+		return false, 0, false
+	}
+	dctx, cancel := context.WithTimeout(ctx, memberDialTimeout)
+	defer cancel()
+	if host.Connect(dctx, info) != nil {
+		return false, 0, false
+	}
+	at := time.Now()
+	for time.Since(at) < sybilWatch && backoff.Sleep(ctx, 5*time.Millisecond) {
+		if host.Network().Connectedness(info.ID) != network.Connected {
+			return true, ms(time.Since(at)), false
+		}
+	}
+	return true, 0, true
+}
+
+// runReplay records the first neighborhood's plans as a member until a
+// home has restarted (restartOne), then replays every one of them.
+func (a *attacks) runReplay(ctx context.Context) {
+	nb := a.r.c.nbhds[0]
+	m, n, v, err := a.member(ctx, "replayer")
+	if err != nil {
+		a.fail("replay", err)
+		return
+	}
+	// While recording, it takes the real leader's plans as any member
+	// does; it then replays them as their leader would.
+	follow := func() (peer.ID, uint64) {
+		if l, term := leaderOf(nb); l != nil {
+			return l.node.PeerID(), term
+		}
+		return "", 0
+	}
+	v.follow.Store(&follow)
+	defer v.follow.Store(nil)
+	_ = m
+	var plans []gridmesh.Plan
+	var h *home
+	rctx, stopRecording := context.WithCancel(ctx)
+	go func() {
+		select {
+		case h = <-a.restarted:
+		case <-ctx.Done():
+		}
+		stopRecording()
+	}()
+	for {
+		p, _, err := n.NextPlan(rctx)
+		if err != nil {
+			break
+		}
+		if len(plans) < 10_000 {
+			plans = append(plans, p)
+		}
+	}
+	if ctx.Err() != nil || h == nil {
+		return
+	}
+	// The restarted home is back once it has a plan again.
+	for !h.alive.Load() || !h.node.Status().HasPlan {
+		if !backoff.Sleep(ctx, a.r.cfg.SamplePeriod) {
+			return
+		}
+	}
+	refusals := []string{mesh.ReasonNotLeader, mesh.ReasonStaleTerm}
+	refused0 := a.sum(nb, "", refusals...)
+	rep := &ReplayReport{}
+	v.follow.Store(nil)
+	for _, p := range plans {
+		v.term.Store(p.Epoch.Term)
+		if n.PublishPlan(ctx, p) == nil {
+			rep.PlansReplayed++
+		}
+	}
+	backoff.Sleep(ctx, a.r.cfg.Node.PlanPeriod) // let validation finish
+	rep.Refused = a.sum(nb, "", refusals...) - refused0
+	a.mu.Lock()
+	a.replay = rep
+	a.mu.Unlock()
+}
+
+// restartOne kills a home of the first neighborhood that does not lead
+// and runs it again, for the replay scenario. Called by the run's
+// goroutine.
+func (a *attacks) restartOne(ctx context.Context, _ time.Time) {
+	nb := a.r.c.nbhds[0]
+	leader, _ := leaderOf(nb)
+	for _, h := range nb.live() {
+		if h == leader {
+			continue
+		}
+		a.r.c.kill(h)
+		if err := a.r.c.run(ctx, h); err != nil {
+			a.r.errors = append(a.r.errors, fmt.Sprintf("replay: restart %s: %v", h.id, err))
+			return
+		}
+		a.restarted <- h
+		return
+	}
+}
+
+// stop ends the attacks and waits for them; safe on nil.
+func (a *attacks) stop() {
+	if a == nil || a.cancel == nil {
+		return
+	}
+	a.cancel()
+	a.wg.Wait()
+}
+
+// report puts the attacks' figures in rep and says what went wrong;
+// call after stop.
+func (a *attacks) report(rep *Report) {
+	if a == nil {
+		return
+	}
+	rep.Attacks = &AttacksReport{Flood: a.flood, Liar: a.liar, Sybil: a.sybil, Replay: a.replay}
+	cfg := a.r.cfg
+	switch {
+	case cfg.has(ScenarioFlood) && a.flood == nil:
+		a.r.errors = append(a.r.errors, "flood: did not run")
+	case a.flood != nil && a.flood.HomesGraylisted == 0:
+		a.r.errors = append(a.r.errors, "flood: no home graylisted the flooder")
+	}
+	if a.liar != nil {
+		a.liar.ForgedPlansApplied = a.r.rec.nonMemberPlans()
+		if a.liar.ForgedPlansApplied > 0 {
+			a.r.errors = append(a.r.errors, fmt.Sprintf("liar: %d forged plans applied", a.liar.ForgedPlansApplied))
+		}
+	} else if cfg.has(ScenarioLiar) {
+		a.r.errors = append(a.r.errors, "liar: did not run")
+	}
+	if s := a.sybil; s != nil && s.StillConnected > 0 {
+		a.r.errors = append(a.r.errors, fmt.Sprintf("sybil: %d identities still connected after %v", s.StillConnected, sybilWatch))
+	} else if s == nil && cfg.has(ScenarioSybil) {
+		a.r.errors = append(a.r.errors, "sybil: did not run")
+	}
+	if cfg.has(ScenarioReplay) && a.replay == nil {
+		a.r.errors = append(a.r.errors, "replay: did not run")
+	}
+}
