@@ -23,12 +23,19 @@ type IslandReport struct {
 	OutageS float64 `json:"outage_s"`
 	// Sharing is false for a --no-sharing run (every home on its own).
 	Sharing bool `json:"sharing"`
-	// CriticalServedPct is the critical load served over the critical
-	// load demanded, in percent.
+	// CriticalServedPct is the critical energy the island's sources
+	// supplied over the critical load demanded, in percent. Served is
+	// what the batteries and the PV actually delivered, not what an
+	// energized feeder let the loads draw: every step, each feeder's
+	// loads get the share suppliedShare of what they draw (its PV used,
+	// its batteries' discharge net of their charging, the inverters'
+	// damping energy), and a dark feeder none. Load relief below 50 Hz
+	// and what a feeder in deficit draws before it trips are not served.
 	CriticalServedPct float64 `json:"critical_served_pct"`
 	// NoncriticalServedPct is the non-critical load served (household
-	// non-critical load not shed, EV charging, heat pump) over that
-	// demanded, in percent. An EV demands while its car wants energy (at
+	// non-critical load not shed, EV charging, heat pump, at the same
+	// supplied share as the critical load) over that demanded, in
+	// percent. An EV demands while its car wants energy (at
 	// what it draws, or its charger's least power when stopped); a heat
 	// pump demands what it draws, or at least what holds the house at the
 	// bottom of its comfort band.
@@ -64,8 +71,8 @@ type IslandReport struct {
 	// loops answered: already in the state of charge.
 	DampingKWh float64 `json:"damping_kwh"`
 	// LoadReliefKWh is the load the loads' own frequency sensitivity took
-	// off an island running below 50 Hz: demand counted as served that
-	// no battery gave (an error bound on the served figures).
+	// off an island running below 50 Hz: no battery or PV gave it, so it
+	// is not counted as served.
 	LoadReliefKWh float64 `json:"load_relief_kwh"`
 	// CriticalBoundPct is the most critical load a planner with perfect
 	// foresight could have served over the outage, in percent of the
@@ -231,11 +238,15 @@ func (r *run) outageStep(realNow time.Time) {
 		}
 		simNow := snaps[0].At
 		dt := simNow.Sub(o.lastSim)
-		wasDark := f.dark
+		wasDark, dampedWh := f.dark, f.dampingWh
 		all := f.homes
 		f.homes = live
 		f.islandStep(realNow, simNow, snaps)
 		f.homes = all
+		share := 0.0
+		if !wasDark {
+			share = suppliedShare(snaps, f.dampingWh-dampedWh, dt)
+		}
 		g := f.grid()
 		hz[fi], snapsOf[fi] = g.FrequencyHz, snaps
 		if !f.dark {
@@ -246,10 +257,10 @@ func (r *run) outageStep(realNow time.Time) {
 				r.errors = append(r.errors, fmt.Sprintf("%s: set grid: %v", h.id, err))
 			}
 			if dt > 0 {
-				o.account(h, snaps[i], dt, wasDark)
+				o.account(h, snaps[i], dt, wasDark, share)
 				f.pvWh += gridmesh.Wh(float64(snaps[i].PVAvailableW) * dt.Hours())
 				f.criticalWh += gridmesh.Wh(float64(max(snaps[i].CriticalW, 0)) * dt.Hours())
-				o.bound[fi].add(simNow, dt, float64(snaps[i].CriticalW), float64(snaps[i].PVAvailableW), !wasDark)
+				o.bound[fi].add(simNow, dt, float64(snaps[i].CriticalW), float64(snaps[i].PVAvailableW), share)
 			}
 		}
 	}
@@ -263,9 +274,40 @@ func (r *run) outageStep(realNow time.Time) {
 	}
 }
 
+// suppliedShare is the share of what a feeder's loads drew over a step
+// that its sources supplied, in [0, 1]: the PV its arrays produced, less
+// what its batteries took in (or plus what they gave), plus dampingWh,
+// the energy its grid-forming inverters' damping drew from the batteries
+// over the step (negative when it charged them), over what its homes'
+// loads drew (household load not shed, EV chargers, heat pumps; snapshot
+// NetW + PVW − BatteryW). The snapshots hold over the step of dt.
+//
+// What the loads draw beyond the supply is no source's energy: in the
+// feeder model it is the loads' own relief below 50 Hz and the inertia's
+// energy while a feeder in deficit falls towards its trip, so the loads
+// share the shortfall in proportion to what they draw (a frequency sag
+// reduces every load on the bus alike) and served energy is the supply.
+// A feeder whose loads draw nothing is fully served (1).
+func suppliedShare(snaps []sim.HomeSnapshot, dampingWh gridmesh.Wh, dt time.Duration) float64 {
+	var supplyW, drawnW float64
+	for _, s := range snaps {
+		supplyW += float64(s.PVW - s.BatteryW)
+		drawnW += float64(s.NetW + s.PVW - s.BatteryW)
+	}
+	if h := dt.Hours(); h > 0 {
+		supplyW += float64(dampingWh) / h
+	}
+	if drawnW <= 0 || supplyW >= drawnW {
+		return 1
+	}
+	return max(supplyW/drawnW, 0)
+}
+
 // account adds one home's demand and service over the dt of simulated
-// time that ended with snapshot s; dark says the feeder was dark then.
-func (o *outage) account(h *home, s sim.HomeSnapshot, dt time.Duration, dark bool) {
+// time that ended with snapshot s; dark says the feeder was dark then,
+// and share is the part of what its loads drew that its feeder's sources
+// supplied (suppliedShare).
+func (o *outage) account(h *home, s sim.HomeSnapshot, dt time.Duration, dark bool, share float64) {
 	hours := dt.Hours()
 	wh := func(w gridmesh.W) gridmesh.Wh { return gridmesh.Wh(float64(max(w, 0)) * hours) }
 	o.critDemand += wh(s.CriticalW)
@@ -287,8 +329,8 @@ func (o *outage) account(h *home, s sim.HomeSnapshot, dt time.Duration, dark boo
 	if dark {
 		o.darkHours += hours
 	} else {
-		o.critServed += wh(s.CriticalW)
-		o.nonServed += wh(min(nonServed, nonDemand))
+		o.critServed += gridmesh.Wh(share) * wh(s.CriticalW)
+		o.nonServed += gridmesh.Wh(share) * wh(min(nonServed, nonDemand))
 	}
 	if h.params.Battery.CapacityWh > 0 {
 		o.minSoC = min(o.minSoC, s.SoC)
@@ -354,9 +396,10 @@ func (o *outage) report(cfg Config) (*IslandReport, []string) {
 }
 
 // boundFigures returns the served and bound percentages of the demand and
-// their ratio. The served energy can exceed the bound by a rounding (the
-// pooled LP is solved to a tolerance); the ratio is not capped, so that a
-// bound that were wrong would show.
+// their ratio. The served energy can exceed the bound a little: the bound
+// averages demand and PV over hourly bins and the accounting integrates
+// samples; the ratio is not capped, so that a bound that were wrong
+// would show.
 func boundFigures(servedWh, boundWh, demandWh float64) (servedPct, boundPct, vsBound float64) {
 	servedPct, boundPct, vsBound = 100, 100, 1
 	if demandWh > 0 {

@@ -159,8 +159,9 @@ type boundRec struct {
 }
 
 // add accounts one home's critical demand and PV over dt ending at
-// simNow; served says its feeder was energized.
-func (b *boundRec) add(simNow time.Time, dt time.Duration, criticalW, pvW float64, served bool) {
+// simNow; share is the part of its load its feeder's sources supplied
+// (suppliedShare; 0 while dark).
+func (b *boundRec) add(simNow time.Time, dt time.Duration, criticalW, pvW, share float64) {
 	if b.startSim.IsZero() || dt <= 0 {
 		return
 	}
@@ -172,9 +173,7 @@ func (b *boundRec) add(simNow time.Time, dt time.Duration, criticalW, pvW float6
 	b.criticalWh[i] += max(criticalW, 0) * h
 	b.pvWh[i] += max(pvW, 0) * h
 	b.demandedWh += max(criticalW, 0) * h
-	if served {
-		b.servedWh += max(criticalW, 0) * h
-	}
+	b.servedWh += share * max(criticalW, 0) * h
 }
 
 // boundFeeder is feeder f's record as the bound's input.

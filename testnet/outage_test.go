@@ -42,7 +42,7 @@ func TestShortOutageIslandsHold(t *testing.T) {
 		t.Errorf("energy left (%.1f%%) but %d blackouts, critical served %.2f%%", is.EndSoCPct, is.Blackouts, is.CriticalServedPct)
 	}
 	// The perfect-foresight bound is an upper bound: nothing serves more
-	// (1 % for the load relief counted as served below 50 Hz).
+	// (1 % for the bound's hourly bins against the sampled accounting).
 	if is.CriticalVsBound > 1.01 || is.CriticalBoundPct < is.CriticalServedPct-1 {
 		t.Errorf("served %.2f%% of critical load, above the bound's %.2f%% (ratio %.3f)", is.CriticalServedPct, is.CriticalBoundPct, is.CriticalVsBound)
 	}
