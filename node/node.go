@@ -87,9 +87,9 @@ type Node struct {
 	// clocks0 is the first reading of the wall and device clocks the
 	// dispatch goroutine took, for the devices' rate (deviceRate); the
 	// dispatch goroutine's.
-	clocks0 struct{ wall, dev time.Time }
-	region        regionState  // the region's view (region.go)
-	httpAddr      atomic.Value // string: the status endpoint's bound address
+	clocks0  struct{ wall, dev time.Time }
+	region   regionState  // the region's view (region.go)
+	httpAddr atomic.Value // string: the status endpoint's bound address
 	// httpListener is the status endpoint's listener while it serves,
 	// written by the endpoint's supervisor; tests close it to see the
 	// endpoint restart.
