@@ -15,6 +15,13 @@ import (
 // outage.go).
 const ScenarioOutage = "outage"
 
+// ScenarioStorm, beside ScenarioOutage, has the operator announce the
+// outage ahead: a signed outage warning (gridmesh.SignalOutageWarning)
+// stating its window, published a settle time after the start, a settle
+// time and a second before the grid goes (at --speed 600, most of an
+// hour of device time).
+const ScenarioStorm = "storm"
+
 // IslandReport is the outage scenario's part of the report: how well the
 // city's homes were served while the grid was gone. Energies are
 // integrated over simulated time from the homes' simulated devices.
@@ -163,10 +170,22 @@ func (r *run) outageEvents() []event {
 		}
 	}
 	start, end := r.cfg.outageWindow()
-	return []event{
+	evs := []event{
 		{at: start, name: "grid lost", do: func(_ context.Context, now time.Time) { r.setOutage(now, true) }},
 		{at: end, name: "grid back", do: func(_ context.Context, now time.Time) { r.setOutage(now, false) }},
 	}
+	if r.cfg.has(ScenarioStorm) {
+		evs = append(evs, event{at: r.cfg.Settle, name: "storm warning", do: func(ctx context.Context, _ time.Time) {
+			_, err := r.publish(ctx, gridmesh.Signal{
+				ID: "storm-1", Kind: gridmesh.SignalOutageWarning, AmountW: 1,
+				StartMs: r.t0.Add(start).UnixMilli(), EndMs: r.t0.Add(end).UnixMilli(),
+			})
+			if err != nil {
+				r.errors = append(r.errors, fmt.Sprintf("storm warning: %v", err))
+			}
+		}})
+	}
+	return evs
 }
 
 // setOutage takes the grid away or brings it back: every battery's backup

@@ -68,3 +68,16 @@ func TestOutageMustFitTheRun(t *testing.T) {
 		t.Fatal("speed below 1 accepted")
 	}
 }
+
+func TestStormAnnouncesAnOutage(t *testing.T) {
+	cfg := testnet.DefaultConfig()
+	cfg.Scenarios = []string{testnet.ScenarioStorm}
+	if err := cfg.Validate(); err == nil {
+		t.Fatal("a storm warning without an outage accepted")
+	}
+	cfg.Scenarios = []string{testnet.ScenarioOutage, testnet.ScenarioStorm}
+	cfg.Outage, cfg.Speed = 2*time.Hour, 600
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("outage with a storm warning refused: %v", err)
+	}
+}
