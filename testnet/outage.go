@@ -33,11 +33,12 @@ type IslandReport struct {
 	// CriticalServedPct is the critical energy the island's sources
 	// supplied over the critical load demanded, in percent. Served is
 	// what the batteries and the PV actually delivered, not what an
-	// energized feeder let the loads draw: every step, each feeder's
-	// loads get the share suppliedShare of what they draw (its PV used,
-	// its batteries' discharge net of their charging, the inverters'
-	// damping energy), and a dark feeder none. Load relief below 50 Hz
-	// and what a feeder in deficit draws before it trips are not served.
+	// energized feeder let the loads draw: in each hour (the bound's
+	// bins), each island's loads get the share binShare of what they drew
+	// while it was energized (its PV used, its batteries' discharge net
+	// of their charging, the inverters' damping energy, over its loads'
+	// draw), and nothing while it was dark. Load relief below 50 Hz and
+	// what an island in deficit draws before it trips are not served.
 	CriticalServedPct float64 `json:"critical_served_pct"`
 	// NoncriticalServedPct is the non-critical load served (household
 	// non-critical load not shed, EV charging, heat pump, at the same
@@ -129,12 +130,11 @@ type outage struct {
 	byHome       map[*home]*feeder
 	lastSim      time.Time
 
-	critDemand, critServed gridmesh.Wh
-	nonDemand, nonServed   gridmesh.Wh
-	darkHours              float64
-	minSoC                 float64
-	minHz, maxHz           float64
-	startSoC, endSoC       float64
+	critDemand, nonDemand gridmesh.Wh
+	darkHours             float64
+	minSoC                float64
+	minHz, maxHz          float64
+	startSoC, endSoC      float64
 }
 
 // outageWindow returns when, in real time from the run's start, the grid
@@ -262,9 +262,9 @@ func (r *run) outageStep(realNow time.Time) {
 		f.homes = live
 		f.islandStep(realNow, simNow, snaps)
 		f.homes = all
-		share := 0.0
-		if !wasDark {
-			share = suppliedShare(snaps, f.dampingWh-dampedWh, dt)
+		if !wasDark && dt > 0 {
+			supplyWh, drawnWh := feederFlows(snaps, f.dampingWh-dampedWh, dt)
+			o.bound[fi].addFlows(simNow, dt, supplyWh, drawnWh)
 		}
 		g := f.grid()
 		hz[fi], snapsOf[fi] = g.FrequencyHz, snaps
@@ -276,10 +276,10 @@ func (r *run) outageStep(realNow time.Time) {
 				r.errors = append(r.errors, fmt.Sprintf("%s: set grid: %v", h.id, err))
 			}
 			if dt > 0 {
-				o.account(h, snaps[i], dt, wasDark, share)
+				nonServedW := o.account(h, snaps[i], dt, wasDark)
 				f.pvWh += gridmesh.Wh(float64(snaps[i].PVAvailableW) * dt.Hours())
 				f.criticalWh += gridmesh.Wh(float64(max(snaps[i].CriticalW, 0)) * dt.Hours())
-				o.bound[fi].add(simNow, dt, float64(snaps[i].CriticalW), float64(snaps[i].PVAvailableW), share)
+				o.bound[fi].add(simNow, dt, float64(snaps[i].CriticalW), float64(snaps[i].PVAvailableW), float64(nonServedW), !wasDark)
 			}
 		}
 	}
@@ -293,40 +293,46 @@ func (r *run) outageStep(realNow time.Time) {
 	}
 }
 
-// suppliedShare is the share of what a feeder's loads drew over a step
-// that its sources supplied, in [0, 1]: the PV its arrays produced, less
-// what its batteries took in (or plus what they gave), plus dampingWh,
-// the energy its grid-forming inverters' damping drew from the batteries
-// over the step (negative when it charged them), over what its homes'
-// loads drew (household load not shed, EV chargers, heat pumps; snapshot
-// NetW + PVW − BatteryW). The snapshots hold over the step of dt.
+// feederFlows is an island's supply and its loads' draw over a step of
+// dt, from its homes' snapshots (held over the step) and dampingWh, the
+// energy its grid-forming inverters' damping drew from the batteries over
+// the step (negative when it charged them). The supply is the PV its
+// arrays produced, less what its batteries took in or plus what they
+// gave, plus dampingWh; the draw is its homes' loads: household load not
+// shed, EV chargers, heat pumps (snapshot NetW + PVW − BatteryW).
+func feederFlows(snaps []sim.HomeSnapshot, dampingWh gridmesh.Wh, dt time.Duration) (supplyWh, drawnWh float64) {
+	h := dt.Hours()
+	for _, s := range snaps {
+		supplyWh += float64(s.PVW-s.BatteryW) * h
+		drawnWh += float64(s.NetW+s.PVW-s.BatteryW) * h
+	}
+	return supplyWh + float64(dampingWh), drawnWh
+}
+
+// binShare is the share of what an island's loads drew over a bin that
+// its sources supplied, in [0, 1]; 1 when they drew nothing.
 //
 // What the loads draw beyond the supply is no source's energy: in the
 // feeder model it is the loads' own relief below 50 Hz and the inertia's
-// energy while a feeder in deficit falls towards its trip, so the loads
+// energy while an island in deficit falls towards its trip, so the loads
 // share the shortfall in proportion to what they draw (a frequency sag
-// reduces every load on the bus alike) and served energy is the supply.
-// A feeder whose loads draw nothing is fully served (1).
-func suppliedShare(snaps []sim.HomeSnapshot, dampingWh gridmesh.Wh, dt time.Duration) float64 {
-	var supplyW, drawnW float64
-	for _, s := range snaps {
-		supplyW += float64(s.PVW - s.BatteryW)
-		drawnW += float64(s.NetW + s.PVW - s.BatteryW)
-	}
-	if h := dt.Hours(); h > 0 {
-		supplyW += float64(dampingWh) / h
-	}
-	if drawnW <= 0 || supplyW >= drawnW {
+// reduces every load on the bus alike). The share is taken over a bin,
+// not a sample: samples read the homes' loops at one instant, each a tick
+// from balance either way, and a share capped at 1 sample by sample
+// would count every instant's surplus as nothing and its deficit as
+// unserved (5 % of a balanced island's load, a short outage showed).
+func binShare(supplyWh, drawnWh float64) float64 {
+	if drawnWh <= 0 || supplyWh >= drawnWh {
 		return 1
 	}
-	return max(supplyW/drawnW, 0)
+	return max(supplyWh/drawnWh, 0)
 }
 
-// account adds one home's demand and service over the dt of simulated
-// time that ended with snapshot s; dark says the feeder was dark then,
-// and share is the part of what its loads drew that its feeder's sources
-// supplied (suppliedShare).
-func (o *outage) account(h *home, s sim.HomeSnapshot, dt time.Duration, dark bool, share float64) {
+// account adds one home's demand over the dt of simulated time that
+// ended with snapshot s and returns the non-critical load it drew (what
+// the island's sources served of it is the bound record's, served);
+// dark says the feeder was dark then.
+func (o *outage) account(h *home, s sim.HomeSnapshot, dt time.Duration, dark bool) gridmesh.W {
 	hours := dt.Hours()
 	wh := func(w gridmesh.W) gridmesh.Wh { return gridmesh.Wh(float64(max(w, 0)) * hours) }
 	o.critDemand += wh(s.CriticalW)
@@ -347,13 +353,11 @@ func (o *outage) account(h *home, s sim.HomeSnapshot, dt time.Duration, dark boo
 	o.nonDemand += wh(nonDemand)
 	if dark {
 		o.darkHours += hours
-	} else {
-		o.critServed += gridmesh.Wh(share) * wh(s.CriticalW)
-		o.nonServed += gridmesh.Wh(share) * wh(min(nonServed, nonDemand))
 	}
 	if h.params.Battery.CapacityWh > 0 {
 		o.minSoC = min(o.minSoC, s.SoC)
 	}
+	return max(min(nonServed, nonDemand), 0)
 }
 
 // report is the island section, nil without the scenario, and the
@@ -373,8 +377,6 @@ func (o *outage) report(cfg Config) (*IslandReport, []string) {
 		BlackoutStoredPct:    []float64{},
 		OutageS:              cfg.Outage.Seconds(),
 		Sharing:              !cfg.NoSharing,
-		CriticalServedPct:    pct(o.critServed, o.critDemand),
-		NoncriticalServedPct: pct(o.nonServed, o.nonDemand),
 		CriticalDemandKWh:    float64(o.critDemand) / 1000,
 		NoncriticalDemandKWh: float64(o.nonDemand) / 1000,
 		DarkHomeHours:        o.darkHours,
@@ -386,7 +388,7 @@ func (o *outage) report(cfg Config) (*IslandReport, []string) {
 		rep.FrequencyMinHz, rep.FrequencyMaxHz = o.minHz, o.maxHz
 	}
 	rep.Feeders = []FeederEnergy{}
-	var boundWh, demandWh, servedWh float64
+	var boundWh, demandWh, servedWh, nonServedWh float64
 	for fi, f := range o.feeders {
 		rep.Blackouts += f.blackouts
 		rep.BlackStarts += f.blackStarts
@@ -403,14 +405,17 @@ func (o *outage) report(cfg Config) (*IslandReport, []string) {
 			errs = append(errs, fmt.Sprintf("island %s: %v", o.names[fi], err))
 			bWh = b.demandedWh // unknown: judge against serving everything
 		}
-		fe.CriticalServedPct, fe.CriticalBoundPct, fe.CriticalVsBound = boundFigures(b.servedWh, bWh, b.demandedWh)
-		boundWh, demandWh, servedWh = boundWh+bWh, demandWh+b.demandedWh, servedWh+b.servedWh
+		critWh, nonWh := b.served()
+		fe.CriticalServedPct, fe.CriticalBoundPct, fe.CriticalVsBound = boundFigures(critWh, bWh, b.demandedWh)
+		boundWh, demandWh, servedWh, nonServedWh = boundWh+bWh, demandWh+b.demandedWh, servedWh+critWh, nonServedWh+nonWh
 		for _, h := range f.homes {
 			fe.Homes = append(fe.Homes, h.id)
 		}
 		rep.Feeders = append(rep.Feeders, fe)
 	}
 	_, rep.CriticalBoundPct, rep.CriticalVsBound = boundFigures(servedWh, boundWh, demandWh)
+	rep.CriticalServedPct = pct(gridmesh.Wh(servedWh), o.critDemand)
+	rep.NoncriticalServedPct = pct(gridmesh.Wh(nonServedWh), o.nonDemand)
 	return rep, errs
 }
 

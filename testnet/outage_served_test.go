@@ -16,7 +16,7 @@ func snap(loadW, pvW, batteryW gridmesh.W) sim.HomeSnapshot {
 	return sim.HomeSnapshot{LoadW: loadW, CriticalW: loadW, PVW: pvW, BatteryW: batteryW, NetW: loadW - pvW + batteryW}
 }
 
-// Served energy is what the feeder's sources gave: the share of the
+// Served energy is what the island's sources gave: the share of the
 // loads' draw that PV, battery discharge and damping covered.
 func TestSuppliedShare(t *testing.T) {
 	const step = time.Minute
@@ -43,10 +43,49 @@ func TestSuppliedShare(t *testing.T) {
 		"no homes":                        {nil, 0, 1},
 	} {
 		t.Run(name, func(t *testing.T) {
-			got := suppliedShare(tc.snaps, tc.dampingWh, step)
+			got := binShare(feederFlows(tc.snaps, tc.dampingWh, step))
 			if math.Abs(got-tc.want) > 1e-9 {
 				t.Errorf("share %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// The share is a bin's: a loop a little short at one sample and a little
+// over at the next has served its loads in full.
+func TestServedOverBinsNotSamples(t *testing.T) {
+	start := time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC)
+	b := boundRec{startSim: start}
+	now := start
+	for k := range 60 {
+		now = now.Add(time.Minute)
+		b.add(now, time.Minute, 600, 0, 0, true)
+		batteryW := gridmesh.W(-500) // short at even samples, over at odd ones
+		if k%2 == 1 {
+			batteryW = -700
+		}
+		supply, drawn := feederFlows([]sim.HomeSnapshot{snap(600, 0, batteryW)}, 0, time.Minute)
+		b.addFlows(now, time.Minute, supply, drawn)
+	}
+	// An hour dark after it, then an hour with half the load supplied.
+	for range 60 {
+		now = now.Add(time.Minute)
+		b.add(now, time.Minute, 600, 0, 0, false)
+	}
+	for range 60 {
+		now = now.Add(time.Minute)
+		b.add(now, time.Minute, 600, 0, 200, true)
+		supply, drawn := feederFlows([]sim.HomeSnapshot{snap(800, 0, -400)}, 0, time.Minute)
+		b.addFlows(now, time.Minute, supply, drawn)
+	}
+	crit, non := b.served()
+	if want := 600.0 + 0 + 300; math.Abs(crit-want) > 1e-6 {
+		t.Errorf("critical served %v Wh, want %v", crit, want)
+	}
+	if want := 100.0; math.Abs(non-want) > 1e-6 {
+		t.Errorf("non-critical served %v Wh, want %v", non, want)
+	}
+	if want := 1800.0; math.Abs(b.demandedWh-want) > 1e-6 {
+		t.Errorf("critical demanded %v Wh, want %v", b.demandedWh, want)
 	}
 }

@@ -38,7 +38,10 @@ func TestShortOutageIslandsHold(t *testing.T) {
 	if is.CriticalDemandKWh <= 0 {
 		t.Fatalf("no critical demand accounted: %+v", *is)
 	}
-	if is.EndSoCPct > 1 && (is.Blackouts != 0 || is.CriticalServedPct < 99.9) {
+	// Served is what the sources supplied, from samples of the homes'
+	// loops, each a tick from balance either way: over an hour's bin that
+	// reads within half a percent of the draw on a balanced island.
+	if is.EndSoCPct > 1 && (is.Blackouts != 0 || is.CriticalServedPct < 99.5) {
 		t.Errorf("energy left (%.1f%%) but %d blackouts, critical served %.2f%%", is.EndSoCPct, is.Blackouts, is.CriticalServedPct)
 	}
 	// The perfect-foresight bound is an upper bound: nothing serves more
