@@ -24,6 +24,14 @@ const (
 	// window and AmountW, a Seq above the previous step's, and Value
 	// the value from its arrival until the next step (see Value).
 	SignalRegulation SignalKind = 2
+	// SignalOutageWarning tells the region that the operator expects it
+	// to lose the grid from StartMs to EndMs: a storm warning, or an
+	// announced disconnection. It asks no power: AmountW is positive
+	// (its value is not read) while the warning stands, and a step of
+	// zero withdraws it, as a cut's does. Leaders keep their batteries'
+	// energy ahead of StartMs and, islanded, ration it over the stated
+	// window.
+	SignalOutageWarning SignalKind = 3
 )
 
 // String names the kind.
@@ -33,6 +41,8 @@ func (k SignalKind) String() string {
 		return "cut-import"
 	case SignalRegulation:
 		return "regulation"
+	case SignalOutageWarning:
+		return "outage-warning"
 	}
 	return fmt.Sprintf("SignalKind(%d)", uint8(k))
 }
@@ -156,7 +166,7 @@ func (s Signal) Validate() error {
 	if err := validID("region", s.Region); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if s.Kind != SignalCutImport && s.Kind != SignalRegulation {
+	if s.Kind != SignalCutImport && s.Kind != SignalRegulation && s.Kind != SignalOutageWarning {
 		return fmt.Errorf("%w: signal kind %v", ErrInvalid, s.Kind)
 	}
 	if s.StartMs <= 0 || s.EndMs <= s.StartMs || s.EndMs-s.StartMs > MaxSignalDurationMs {
@@ -164,8 +174,8 @@ func (s Signal) Validate() error {
 			ErrInvalid, s.StartMs, s.EndMs, MaxSignalDurationMs)
 	}
 	if !s.AmountW.Finite() || s.AmountW < 0 || s.AmountW > MaxRegionPowerW ||
-		s.AmountW == 0 && s.Kind != SignalCutImport {
-		return fmt.Errorf("%w: signal amount %v outside (0, %v] (0 only withdraws a cut)", ErrInvalid, s.AmountW, MaxRegionPowerW)
+		s.AmountW == 0 && s.Kind == SignalRegulation {
+		return fmt.Errorf("%w: signal amount %v outside (0, %v] (0 only withdraws a cut or a warning)", ErrInvalid, s.AmountW, MaxRegionPowerW)
 	}
 	if math.IsNaN(s.Value) || s.Value < -1 || s.Value > 1 || s.Kind != SignalRegulation && s.Value != 0 {
 		return fmt.Errorf("%w: signal value %v outside [-1, 1] or set on a %v signal", ErrInvalid, s.Value, s.Kind)

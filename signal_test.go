@@ -105,7 +105,8 @@ func TestSignalValidate(t *testing.T) {
 		"long id":            func(s *gridmesh.Signal) { s.ID = strings.Repeat("x", gridmesh.MaxIDLen+1) },
 		"region with slash":  func(s *gridmesh.Signal) { s.Region = "a/b" },
 		"kind 0":             func(s *gridmesh.Signal) { s.Kind = 0 },
-		"kind 3":             func(s *gridmesh.Signal) { s.Kind = 3 },
+		"kind 4":             func(s *gridmesh.Signal) { s.Kind = 4 },
+		"warning with value": func(s *gridmesh.Signal) { s.Kind, s.Value = gridmesh.SignalOutageWarning, 0.5 },
 		"empty window":       func(s *gridmesh.Signal) { s.EndMs = s.StartMs },
 		"reversed window":    func(s *gridmesh.Signal) { s.EndMs = s.StartMs - 1 },
 		"start at 0":         func(s *gridmesh.Signal) { s.StartMs = 0 },
@@ -131,6 +132,15 @@ func TestSignalValidate(t *testing.T) {
 	withdrawal.AmountW = 0
 	if err := withdrawal.Validate(); err != nil {
 		t.Errorf("a cut step of zero (a withdrawal) refused: %v", err)
+	}
+	warning := validSignal()
+	warning.Kind = gridmesh.SignalOutageWarning
+	if err := warning.Validate(); err != nil {
+		t.Errorf("an outage warning refused: %v", err)
+	}
+	warning.AmountW = 0
+	if err := warning.Validate(); err != nil {
+		t.Errorf("a warning step of zero (a withdrawal) refused: %v", err)
 	}
 	s := validSignal()
 	if err := s.Sign(ed25519.PrivateKey{1, 2, 3}); err == nil || s.Signature != nil {
@@ -212,7 +222,7 @@ func TestSignalTamperProperty(t *testing.T) {
 }
 
 func TestSignalKindString(t *testing.T) {
-	for k, want := range map[gridmesh.SignalKind]string{1: "cut-import", 2: "regulation", 0: "SignalKind(0)"} {
+	for k, want := range map[gridmesh.SignalKind]string{1: "cut-import", 2: "regulation", 3: "outage-warning", 0: "SignalKind(0)"} {
 		if got := k.String(); got != want {
 			t.Errorf("%d: %q, want %q", k, got, want)
 		}

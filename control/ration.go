@@ -45,9 +45,13 @@ func DefaultRationConfig() RationConfig {
 }
 
 // DefaultRationHorizon is how far the leader plans when the outage's
-// length is not announced: twelve hours see a winter evening through to
-// the morning's PV.
-const DefaultRationHorizon = 12 * time.Hour
+// length is not announced: a day, so that whenever the grid goes the
+// horizon reaches the next day's PV (twelve hours did not: an outage from
+// 18:20 at 52° N in January waits more than fourteen hours for the sun,
+// and the reserve left the last hours of the night out). Beyond the
+// next day's PV the horizon adds little: what the sun refills, the
+// reserve takes off (CriticalReserve).
+const DefaultRationHorizon = 24 * time.Hour
 
 // Validate checks the step, the restore look and the efficiency.
 func (c RationConfig) Validate() error {

@@ -5,6 +5,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/control"
@@ -226,5 +227,35 @@ func TestRationConfigValidate(t *testing.T) {
 		if c.Validate() == nil {
 			t.Errorf("%+v accepted", c)
 		}
+	}
+}
+
+// Without an announced length, the horizon of an outage that starts on a
+// winter evening at 52° N reaches the next morning's PV, and the reserve
+// covers the whole night's critical load.
+func TestDefaultHorizonReachesTheMorning(t *testing.T) {
+	cfg := control.DefaultRationConfig()
+	pv := control.PVModel{LatitudeDeg: 52, LongitudeDeg: 0, PeakW: 3500}
+	var h control.ForecastHistory
+	start := time.Date(2026, 1, 15, 18, 20, 0, 0, time.UTC)
+	for at := start.Add(-3 * 24 * time.Hour); at.Before(start); at = at.Add(cfg.Step) {
+		h.Add(at, 400, pv.ClearSkyW(at)/2)
+	}
+	fc := control.ForecastIsland(&h, pv, start, control.DefaultRationHorizon, cfg)
+	sunrise := -1
+	for i, w := range fc.PVW {
+		if w > 400 {
+			sunrise = i
+			break
+		}
+	}
+	if sunrise < 0 {
+		t.Fatalf("no PV above the critical load within the %v horizon from %v", control.DefaultRationHorizon, start)
+	}
+	home := rationHome("h1", 100_000, 100_000, 5000, 0.9)
+	reserve := control.CriticalReserve(cfg, []control.IslandHome{home}, fc)
+	night := gridmesh.Wh(400 * float64(sunrise) * cfg.Step.Hours())
+	if reserve[0] < night {
+		t.Errorf("reserve at %v is %v Wh, short of the %v Wh the night's critical load needs until %v", start, reserve[0], night, start.Add(time.Duration(sunrise)*cfg.Step))
 	}
 }

@@ -125,8 +125,8 @@ func DecideRegion(v RegionView, nbhd gridmesh.NeighborhoodID, now time.Time) Reg
 	at := now.Truncate(AllocationPeriod)
 	for _, st := range newestSignals(v.Signals, now) {
 		s := st.Signal
-		if now.Before(s.Start()) {
-			continue
+		if now.Before(s.Start()) || s.Kind == gridmesh.SignalOutageWarning {
+			continue // not started, or asks no power (OutageWarned reads it)
 		}
 		ended := !now.Before(s.End())
 		d.Seq = max(d.Seq, RegionalSeq(s.Seq, ended))

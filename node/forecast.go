@@ -18,14 +18,34 @@ func DefaultReserveConfig(pv control.PVModel) ReserveConfig {
 
 // holdReserve records the neighborhood's load and PV for the forecast
 // and, ahead of the evening peak, holds its reserve back
-// (control.Reserve). Called from the dispatch goroutine only: it owns
-// n.history.
+// (control.Reserve); while an outage warning stands, it keeps all the
+// batteries' energy (control.WarningReserve). Called from the dispatch
+// goroutine only: it owns n.history.
 func (n *Node) holdReserve(now time.Time, reports []gridmesh.Telemetry, homes []control.HomeState) []control.HomeState {
-	devNow := now
+	homes = control.Reserve(n.cfg.Reserve, &n.history, n.deviceNowAt(now), reports, homes)
+	_, warned := control.OutageWarned(n.region.snapshot(now), now)
+	return control.WarningReserve(warned, homes)
+}
+
+// deviceNowAt is the device clock (Deps.DeviceNow) read at wall time now;
+// the first reading is kept for deviceRate. Called from the dispatch
+// goroutine only: it owns n.clocks0.
+func (n *Node) deviceNowAt(now time.Time) time.Time {
+	dev := now
 	if n.deps.DeviceNow != nil {
-		devNow = n.deps.DeviceNow()
+		dev = n.deps.DeviceNow()
 	}
-	return control.Reserve(n.cfg.Reserve, &n.history, devNow, reports, homes)
+	if n.clocks0.wall.IsZero() {
+		n.clocks0.wall, n.clocks0.dev = now, dev
+	}
+	return dev
+}
+
+// deviceRate is how fast the device clock has run against the wall clock
+// since the first reading (control.DeviceRate). Called from the dispatch
+// goroutine only.
+func (n *Node) deviceRate(now, dev time.Time) float64 {
+	return control.DeviceRate(n.clocks0.wall, n.clocks0.dev, now, dev)
 }
 
 // forecastHistory is the leader's record of its neighborhood's load and

@@ -34,16 +34,17 @@ func homeDevicesOf(snap *loopSnapshot) control.HomeDevices {
 // planIsland balances an islanded neighborhood from its fresh reports,
 // rationing its stored energy over the forecast horizon
 // (control.PlanRationedIsland: the critical load and PV it records in
-// n.islandHistory, the PV model of cfg.Reserve). ok is false when the
-// neighborhood is not islanded. Called from the dispatch goroutine only:
-// it owns n.islandHistory.
+// n.islandHistory, the PV model of cfg.Reserve): what remains of a
+// standing outage warning's window, or control.DefaultRationHorizon
+// (control.WarnedHorizon). ok is false when the neighborhood is not
+// islanded. Called from the dispatch goroutine only: it owns
+// n.islandHistory.
 func (n *Node) planIsland(now time.Time, reports []gridmesh.Telemetry) (setpoints []gridmesh.Setpoint, unservedW gridmesh.W, ok bool, err error) {
-	devNow := now
-	if n.deps.DeviceNow != nil {
-		devNow = n.deps.DeviceNow()
-	}
+	devNow := n.deviceNowAt(now)
+	w, warned := control.OutageWarned(n.region.snapshot(now), now)
+	horizon := control.WarnedHorizon(w, warned, now, n.deviceRate(now, devNow))
 	return control.PlanRationedIsland(n.cfg.islandConfig(), control.DefaultRationConfig(), &n.islandHistory,
-		n.cfg.Reserve.PV, devNow, control.DefaultRationHorizon, reports)
+		n.cfg.Reserve.PV, devNow, horizon, reports)
 }
 
 // islandState is what the loop runner has applied to the devices other

@@ -84,9 +84,13 @@ type Node struct {
 	// islandHistory is the critical load and PV the rationing forecast
 	// reads (island.go); the dispatch goroutine's.
 	islandHistory forecastHistory
-	region        regionState  // the region's view (region.go)
-	httpAddr      atomic.Value // string: the status endpoint's bound address
-	revoked       revokedPeers // the peers this home refuses for a revocation (revocation.go)
+	// clocks0 is the first reading of the wall and device clocks the
+	// dispatch goroutine took, for the devices' rate (deviceRate); the
+	// dispatch goroutine's.
+	clocks0  struct{ wall, dev time.Time }
+	region   regionState  // the region's view (region.go)
+	httpAddr atomic.Value // string: the status endpoint's bound address
+	revoked  revokedPeers // the peers this home refuses for a revocation (revocation.go)
 	// httpListener is the status endpoint's listener while it serves,
 	// written by the endpoint's supervisor; tests close it to see the
 	// endpoint restart.

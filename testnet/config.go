@@ -32,7 +32,7 @@ const ScenarioRogue = "rogue"
 // Scenarios lists every scenario the testnet knows, in the order they are
 // documented.
 var Scenarios = []string{ScenarioSteady, ScenarioDR, ScenarioLeaderKill, ScenarioFrequencyDip, ScenarioRogue, ScenarioOutage, ScenarioRegulation,
-	ScenarioColdStart, ScenarioChurn, ScenarioPauseLeader, ScenarioFlood, ScenarioLiar, ScenarioSybil, ScenarioReplay}
+	ScenarioColdStart, ScenarioChurn, ScenarioPauseLeader, ScenarioFlood, ScenarioLiar, ScenarioSybil, ScenarioReplay, ScenarioStorm}
 
 // Config describes a city and what happens to it.
 type Config struct {
@@ -195,6 +195,8 @@ func (c Config) Validate() error {
 	}
 	if !(c.Speed >= 1 && c.Speed <= maxSpeed) {
 		errs = append(errs, fmt.Errorf("speed %v outside [1, %d]", c.Speed, maxSpeed))
+	} else if c.has(ScenarioStorm) && !c.has(ScenarioOutage) {
+		errs = append(errs, errors.New("the storm scenario announces an outage: run it with outage"))
 	} else if c.has(ScenarioOutage) {
 		if _, end := c.outageWindow(); c.Outage <= 0 || end > c.Duration-2*c.Settle {
 			errs = append(errs, fmt.Errorf("outage of %v at speed %v ends at %v of real time, past the run's %v less two settle times: lengthen --duration or raise --speed",

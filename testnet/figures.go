@@ -60,7 +60,7 @@ var figureMeanings = func() map[string]string {
 
 		"island.outage_s":                    "simulated length of the outage, s",
 		"island.sharing":                     "homes shared energy within their neighborhood",
-		"island.critical_served_pct":         "critical load served over demanded, %",
+		"island.critical_served_pct":         "critical energy the batteries and PV supplied over demanded, %",
 		"island.noncritical_served_pct":      "non-critical load served over demanded, %",
 		"island.critical_demand_kwh":         "critical load demanded, kWh",
 		"island.noncritical_demand_kwh":      "non-critical load demanded, kWh",
@@ -82,7 +82,7 @@ var figureMeanings = func() map[string]string {
 		"island.feeders.blackouts":           "times it went dark",
 		"island.critical_bound_pct":          "most critical load a perfect-foresight planner could serve (LP on the run's record), % of demand",
 		"island.critical_vs_bound":           "critical energy served over the perfect-foresight bound",
-		"island.feeders.critical_served_pct": "its critical load served over demanded, %",
+		"island.feeders.critical_served_pct": "its critical energy supplied over demanded, %",
 		"island.feeders.critical_bound_pct":  "most of its critical load a perfect-foresight planner could serve, %",
 		"island.feeders.critical_vs_bound":   "its critical energy served over its bound",
 

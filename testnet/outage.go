@@ -15,6 +15,13 @@ import (
 // outage.go).
 const ScenarioOutage = "outage"
 
+// ScenarioStorm, beside ScenarioOutage, has the operator announce the
+// outage ahead: a signed outage warning (gridmesh.SignalOutageWarning)
+// stating its window, published a settle time after the start, a settle
+// time and a second before the grid goes (at --speed 600, most of an
+// hour of device time).
+const ScenarioStorm = "storm"
+
 // IslandReport is the outage scenario's part of the report: how well the
 // city's homes were served while the grid was gone. Energies are
 // integrated over simulated time from the homes' simulated devices.
@@ -23,12 +30,20 @@ type IslandReport struct {
 	OutageS float64 `json:"outage_s"`
 	// Sharing is false for a --no-sharing run (every home on its own).
 	Sharing bool `json:"sharing"`
-	// CriticalServedPct is the critical load served over the critical
-	// load demanded, in percent.
+	// CriticalServedPct is the critical energy the island's sources
+	// supplied over the critical load demanded, in percent. Served is
+	// what the batteries and the PV actually delivered, not what an
+	// energized feeder let the loads draw: in each hour (the bound's
+	// bins), each island's loads get the share binShare of what they drew
+	// while it was energized (its PV used, its batteries' discharge net
+	// of their charging, the inverters' damping energy, over its loads'
+	// draw), and nothing while it was dark. Load relief below 50 Hz and
+	// what an island in deficit draws before it trips are not served.
 	CriticalServedPct float64 `json:"critical_served_pct"`
 	// NoncriticalServedPct is the non-critical load served (household
-	// non-critical load not shed, EV charging, heat pump) over that
-	// demanded, in percent. An EV demands while its car wants energy (at
+	// non-critical load not shed, EV charging, heat pump, at the same
+	// supplied share as the critical load) over that demanded, in
+	// percent. An EV demands while its car wants energy (at
 	// what it draws, or its charger's least power when stopped); a heat
 	// pump demands what it draws, or at least what holds the house at the
 	// bottom of its comfort band.
@@ -64,8 +79,8 @@ type IslandReport struct {
 	// loops answered: already in the state of charge.
 	DampingKWh float64 `json:"damping_kwh"`
 	// LoadReliefKWh is the load the loads' own frequency sensitivity took
-	// off an island running below 50 Hz: demand counted as served that
-	// no battery gave (an error bound on the served figures).
+	// off an island running below 50 Hz: no battery or PV gave it, so it
+	// is not counted as served.
 	LoadReliefKWh float64 `json:"load_relief_kwh"`
 	// CriticalBoundPct is the most critical load a planner with perfect
 	// foresight could have served over the outage, in percent of the
@@ -115,12 +130,11 @@ type outage struct {
 	byHome       map[*home]*feeder
 	lastSim      time.Time
 
-	critDemand, critServed gridmesh.Wh
-	nonDemand, nonServed   gridmesh.Wh
-	darkHours              float64
-	minSoC                 float64
-	minHz, maxHz           float64
-	startSoC, endSoC       float64
+	critDemand, nonDemand gridmesh.Wh
+	darkHours             float64
+	minSoC                float64
+	minHz, maxHz          float64
+	startSoC, endSoC      float64
 }
 
 // outageWindow returns when, in real time from the run's start, the grid
@@ -156,10 +170,22 @@ func (r *run) outageEvents() []event {
 		}
 	}
 	start, end := r.cfg.outageWindow()
-	return []event{
+	evs := []event{
 		{at: start, name: "grid lost", do: func(_ context.Context, now time.Time) { r.setOutage(now, true) }},
 		{at: end, name: "grid back", do: func(_ context.Context, now time.Time) { r.setOutage(now, false) }},
 	}
+	if r.cfg.has(ScenarioStorm) {
+		evs = append(evs, event{at: r.cfg.Settle, name: "storm warning", do: func(ctx context.Context, _ time.Time) {
+			_, err := r.publish(ctx, gridmesh.Signal{
+				ID: "storm-1", Kind: gridmesh.SignalOutageWarning, AmountW: 1,
+				StartMs: r.t0.Add(start).UnixMilli(), EndMs: r.t0.Add(end).UnixMilli(),
+			})
+			if err != nil {
+				r.errors = append(r.errors, fmt.Sprintf("storm warning: %v", err))
+			}
+		}})
+	}
+	return evs
 }
 
 // setOutage takes the grid away or brings it back: every battery's backup
@@ -231,11 +257,15 @@ func (r *run) outageStep(realNow time.Time) {
 		}
 		simNow := snaps[0].At
 		dt := simNow.Sub(o.lastSim)
-		wasDark := f.dark
+		wasDark, dampedWh := f.dark, f.dampingWh
 		all := f.homes
 		f.homes = live
 		f.islandStep(realNow, simNow, snaps)
 		f.homes = all
+		if !wasDark && dt > 0 {
+			supplyWh, drawnWh := feederFlows(snaps, f.dampingWh-dampedWh, dt)
+			o.bound[fi].addFlows(simNow, dt, supplyWh, drawnWh)
+		}
 		g := f.grid()
 		hz[fi], snapsOf[fi] = g.FrequencyHz, snaps
 		if !f.dark {
@@ -246,10 +276,10 @@ func (r *run) outageStep(realNow time.Time) {
 				r.errors = append(r.errors, fmt.Sprintf("%s: set grid: %v", h.id, err))
 			}
 			if dt > 0 {
-				o.account(h, snaps[i], dt, wasDark)
+				nonServedW := o.account(h, snaps[i], dt, wasDark)
 				f.pvWh += gridmesh.Wh(float64(snaps[i].PVAvailableW) * dt.Hours())
 				f.criticalWh += gridmesh.Wh(float64(max(snaps[i].CriticalW, 0)) * dt.Hours())
-				o.bound[fi].add(simNow, dt, float64(snaps[i].CriticalW), float64(snaps[i].PVAvailableW), !wasDark)
+				o.bound[fi].add(simNow, dt, float64(snaps[i].CriticalW), float64(snaps[i].PVAvailableW), float64(nonServedW), !wasDark)
 			}
 		}
 	}
@@ -263,9 +293,46 @@ func (r *run) outageStep(realNow time.Time) {
 	}
 }
 
-// account adds one home's demand and service over the dt of simulated
-// time that ended with snapshot s; dark says the feeder was dark then.
-func (o *outage) account(h *home, s sim.HomeSnapshot, dt time.Duration, dark bool) {
+// feederFlows is an island's supply and its loads' draw over a step of
+// dt, from its homes' snapshots (held over the step) and dampingWh, the
+// energy its grid-forming inverters' damping drew from the batteries over
+// the step (negative when it charged them). The supply is the PV its
+// arrays produced, less what its batteries took in or plus what they
+// gave, plus dampingWh; the draw is its homes' loads: household load not
+// shed, EV chargers, heat pumps (snapshot NetW + PVW − BatteryW).
+func feederFlows(snaps []sim.HomeSnapshot, dampingWh gridmesh.Wh, dt time.Duration) (supplyWh, drawnWh float64) {
+	h := dt.Hours()
+	for _, s := range snaps {
+		supplyWh += float64(s.PVW-s.BatteryW) * h
+		drawnWh += float64(s.NetW+s.PVW-s.BatteryW) * h
+	}
+	return supplyWh + float64(dampingWh), drawnWh
+}
+
+// binShare is the share of what an island's loads drew over a bin that
+// its sources supplied, in [0, 1]; 1 when they drew nothing.
+//
+// What the loads draw beyond the supply is no source's energy: in the
+// feeder model it is the loads' own relief below 50 Hz and the inertia's
+// energy while an island in deficit falls towards its trip, so the loads
+// share the shortfall in proportion to what they draw (a frequency sag
+// reduces every load on the bus alike). The share is taken over a bin,
+// not a sample: samples read the homes' loops at one instant, each a tick
+// from balance either way, and a share capped at 1 sample by sample
+// would count every instant's surplus as nothing and its deficit as
+// unserved (5 % of a balanced island's load, a short outage showed).
+func binShare(supplyWh, drawnWh float64) float64 {
+	if drawnWh <= 0 || supplyWh >= drawnWh {
+		return 1
+	}
+	return max(supplyWh/drawnWh, 0)
+}
+
+// account adds one home's demand over the dt of simulated time that
+// ended with snapshot s and returns the non-critical load it drew (what
+// the island's sources served of it is the bound record's, served);
+// dark says the feeder was dark then.
+func (o *outage) account(h *home, s sim.HomeSnapshot, dt time.Duration, dark bool) gridmesh.W {
 	hours := dt.Hours()
 	wh := func(w gridmesh.W) gridmesh.Wh { return gridmesh.Wh(float64(max(w, 0)) * hours) }
 	o.critDemand += wh(s.CriticalW)
@@ -286,13 +353,11 @@ func (o *outage) account(h *home, s sim.HomeSnapshot, dt time.Duration, dark boo
 	o.nonDemand += wh(nonDemand)
 	if dark {
 		o.darkHours += hours
-	} else {
-		o.critServed += wh(s.CriticalW)
-		o.nonServed += wh(min(nonServed, nonDemand))
 	}
 	if h.params.Battery.CapacityWh > 0 {
 		o.minSoC = min(o.minSoC, s.SoC)
 	}
+	return max(min(nonServed, nonDemand), 0)
 }
 
 // report is the island section, nil without the scenario, and the
@@ -312,8 +377,6 @@ func (o *outage) report(cfg Config) (*IslandReport, []string) {
 		BlackoutStoredPct:    []float64{},
 		OutageS:              cfg.Outage.Seconds(),
 		Sharing:              !cfg.NoSharing,
-		CriticalServedPct:    pct(o.critServed, o.critDemand),
-		NoncriticalServedPct: pct(o.nonServed, o.nonDemand),
 		CriticalDemandKWh:    float64(o.critDemand) / 1000,
 		NoncriticalDemandKWh: float64(o.nonDemand) / 1000,
 		DarkHomeHours:        o.darkHours,
@@ -325,7 +388,7 @@ func (o *outage) report(cfg Config) (*IslandReport, []string) {
 		rep.FrequencyMinHz, rep.FrequencyMaxHz = o.minHz, o.maxHz
 	}
 	rep.Feeders = []FeederEnergy{}
-	var boundWh, demandWh, servedWh float64
+	var boundWh, demandWh, servedWh, nonServedWh float64
 	for fi, f := range o.feeders {
 		rep.Blackouts += f.blackouts
 		rep.BlackStarts += f.blackStarts
@@ -342,21 +405,25 @@ func (o *outage) report(cfg Config) (*IslandReport, []string) {
 			errs = append(errs, fmt.Sprintf("island %s: %v", o.names[fi], err))
 			bWh = b.demandedWh // unknown: judge against serving everything
 		}
-		fe.CriticalServedPct, fe.CriticalBoundPct, fe.CriticalVsBound = boundFigures(b.servedWh, bWh, b.demandedWh)
-		boundWh, demandWh, servedWh = boundWh+bWh, demandWh+b.demandedWh, servedWh+b.servedWh
+		critWh, nonWh := b.served()
+		fe.CriticalServedPct, fe.CriticalBoundPct, fe.CriticalVsBound = boundFigures(critWh, bWh, b.demandedWh)
+		boundWh, demandWh, servedWh, nonServedWh = boundWh+bWh, demandWh+b.demandedWh, servedWh+critWh, nonServedWh+nonWh
 		for _, h := range f.homes {
 			fe.Homes = append(fe.Homes, h.id)
 		}
 		rep.Feeders = append(rep.Feeders, fe)
 	}
 	_, rep.CriticalBoundPct, rep.CriticalVsBound = boundFigures(servedWh, boundWh, demandWh)
+	rep.CriticalServedPct = pct(gridmesh.Wh(servedWh), o.critDemand)
+	rep.NoncriticalServedPct = pct(gridmesh.Wh(nonServedWh), o.nonDemand)
 	return rep, errs
 }
 
 // boundFigures returns the served and bound percentages of the demand and
-// their ratio. The served energy can exceed the bound by a rounding (the
-// pooled LP is solved to a tolerance); the ratio is not capped, so that a
-// bound that were wrong would show.
+// their ratio. The served energy can exceed the bound a little: the bound
+// averages demand and PV over hourly bins and the accounting integrates
+// samples; the ratio is not capped, so that a bound that were wrong
+// would show.
 func boundFigures(servedWh, boundWh, demandWh float64) (servedPct, boundPct, vsBound float64) {
 	servedPct, boundPct, vsBound = 100, 100, 1
 	if demandWh > 0 {

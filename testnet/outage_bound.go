@@ -151,30 +151,72 @@ func (b BoundFeeder) CriticalBound() (float64, error) {
 	return -opt, nil
 }
 
-// boundRec collects one island's bins while the grid is gone.
+// boundRec collects one island's bins while the grid is gone: for the
+// bound, its critical demand and available PV; for what was served, the
+// critical demand and non-critical load served while it was energized
+// and its sources' supply and its loads' draw (binShare).
 type boundRec struct {
-	startSim             time.Time
-	criticalWh, pvWh     []float64
-	servedWh, demandedWh float64 // critical, over the outage
+	startSim         time.Time
+	criticalWh, pvWh []float64
+	// onCriticalWh and onNonWh are the critical demand and the
+	// non-critical load served while energized; supplyWh and drawnWh
+	// the island's supply and its loads' draw (feederFlows).
+	onCriticalWh, onNonWh, supplyWh, drawnWh []float64
+	demandedWh                               float64 // critical, over the outage
 }
 
-// add accounts one home's critical demand and PV over dt ending at
-// simNow; served says its feeder was energized.
-func (b *boundRec) add(simNow time.Time, dt time.Duration, criticalW, pvW float64, served bool) {
+// bin is the index of the bin of the step of dt ending at simNow, the
+// bins grown to hold it; -1 before the outage or for an empty step.
+func (b *boundRec) bin(simNow time.Time, dt time.Duration) int {
 	if b.startSim.IsZero() || dt <= 0 {
-		return
+		return -1
 	}
 	i := max(int(simNow.Add(-dt/2).Sub(b.startSim)/boundBin), 0)
 	for len(b.criticalWh) <= i {
 		b.criticalWh, b.pvWh = append(b.criticalWh, 0), append(b.pvWh, 0)
+		b.onCriticalWh, b.onNonWh = append(b.onCriticalWh, 0), append(b.onNonWh, 0)
+		b.supplyWh, b.drawnWh = append(b.supplyWh, 0), append(b.drawnWh, 0)
+	}
+	return i
+}
+
+// add accounts one home's critical demand and PV over dt ending at
+// simNow and, when its feeder was energized (on), its critical demand
+// and the non-critical load it served (nonServedW).
+func (b *boundRec) add(simNow time.Time, dt time.Duration, criticalW, pvW, nonServedW float64, on bool) {
+	i := b.bin(simNow, dt)
+	if i < 0 {
+		return
 	}
 	h := dt.Hours()
 	b.criticalWh[i] += max(criticalW, 0) * h
 	b.pvWh[i] += max(pvW, 0) * h
 	b.demandedWh += max(criticalW, 0) * h
-	if served {
-		b.servedWh += max(criticalW, 0) * h
+	if on {
+		b.onCriticalWh[i] += max(criticalW, 0) * h
+		b.onNonWh[i] += max(nonServedW, 0) * h
 	}
+}
+
+// addFlows accounts the island's supply and its loads' draw over a step
+// of dt ending at simNow while it was energized (feederFlows).
+func (b *boundRec) addFlows(simNow time.Time, dt time.Duration, supplyWh, drawnWh float64) {
+	if i := b.bin(simNow, dt); i >= 0 {
+		b.supplyWh[i] += supplyWh
+		b.drawnWh[i] += drawnWh
+	}
+}
+
+// served is the critical and non-critical energy the island's sources
+// supplied: in each bin, what its loads demanded (critical) or drew
+// (non-critical) while energized times the bin's binShare.
+func (b *boundRec) served() (criticalWh, nonWh float64) {
+	for i := range b.onCriticalWh {
+		share := binShare(b.supplyWh[i], b.drawnWh[i])
+		criticalWh += share * b.onCriticalWh[i]
+		nonWh += share * b.onNonWh[i]
+	}
+	return criticalWh, nonWh
 }
 
 // boundFeeder is feeder f's record as the bound's input.

@@ -38,11 +38,14 @@ func TestShortOutageIslandsHold(t *testing.T) {
 	if is.CriticalDemandKWh <= 0 {
 		t.Fatalf("no critical demand accounted: %+v", *is)
 	}
-	if is.EndSoCPct > 1 && (is.Blackouts != 0 || is.CriticalServedPct < 99.9) {
+	// Served is what the sources supplied, from samples of the homes'
+	// loops, each a tick from balance either way: over an hour's bin that
+	// reads within half a percent of the draw on a balanced island.
+	if is.EndSoCPct > 1 && (is.Blackouts != 0 || is.CriticalServedPct < 99.5) {
 		t.Errorf("energy left (%.1f%%) but %d blackouts, critical served %.2f%%", is.EndSoCPct, is.Blackouts, is.CriticalServedPct)
 	}
 	// The perfect-foresight bound is an upper bound: nothing serves more
-	// (1 % for the load relief counted as served below 50 Hz).
+	// (1 % for the bound's hourly bins against the sampled accounting).
 	if is.CriticalVsBound > 1.01 || is.CriticalBoundPct < is.CriticalServedPct-1 {
 		t.Errorf("served %.2f%% of critical load, above the bound's %.2f%% (ratio %.3f)", is.CriticalServedPct, is.CriticalBoundPct, is.CriticalVsBound)
 	}
@@ -66,5 +69,18 @@ func TestOutageMustFitTheRun(t *testing.T) {
 	cfg.Speed = 0.5
 	if err := cfg.Validate(); err == nil {
 		t.Fatal("speed below 1 accepted")
+	}
+}
+
+func TestStormAnnouncesAnOutage(t *testing.T) {
+	cfg := testnet.DefaultConfig()
+	cfg.Scenarios = []string{testnet.ScenarioStorm}
+	if err := cfg.Validate(); err == nil {
+		t.Fatal("a storm warning without an outage accepted")
+	}
+	cfg.Scenarios = []string{testnet.ScenarioOutage, testnet.ScenarioStorm}
+	cfg.Outage, cfg.Speed = 2*time.Hour, 600
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("outage with a storm warning refused: %v", err)
 	}
 }
