@@ -82,12 +82,12 @@ func openadrCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	eg, ctx := errgroup.WithContext(ctx)
-	eg.Go(func() error { return op.Run(ctx) })
-	eg.Go(func() error { return meter.Run(ctx, op) })
-	eg.Go(func() error { return bridge.Run(ctx) })
-	if err := eg.Wait(); err != nil && !errors.Is(err, context.Canceled) {
-		return err
+	eg, egCtx := errgroup.WithContext(ctx)
+	eg.Go(func() error { return op.Run(egCtx) })
+	eg.Go(func() error { return meter.Run(egCtx, op) })
+	eg.Go(func() error { return bridge.Run(egCtx) })
+	if err := eg.Wait(); err != nil && !errors.Is(err, context.Canceled) && ctx.Err() == nil {
+		return err // interrupted, the host's closing errors say nothing
 	}
 	return nil
 }
