@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gridmesh/gridmesh"
-	"github.com/gridmesh/gridmesh/control"
+	"github.com/gridmesh/gridmesh/node"
 	"github.com/gridmesh/gridmesh/operator/openadr"
 	"github.com/gridmesh/gridmesh/operator/openadr/oadr3"
 	"github.com/gridmesh/gridmesh/operator/openadr/vtntest"
@@ -231,7 +231,7 @@ func checkApplied(t *testing.T, rep *testnet.Report, sent *sentLog, cutW gridmes
 	}
 	var shares gridmesh.W
 	for _, nb := range rep.Neighborhood {
-		st, ok := stepAt(nb, control.RegionalSeq(a.s.Seq, false))
+		st, ok := stepAt(nb, node.RegionalSeq(a.s.Seq, false))
 		if !ok || st.AllUnixMs == 0 {
 			t.Errorf("%s: not every home applied event A's share (%+v)", nb.ID, st)
 			continue
@@ -317,11 +317,11 @@ func checkWithdrawn(t *testing.T, rep *testnet.Report, sent *sentLog, cancelAt t
 		t.Errorf("withdrawal published %v after the cancel, over one poll (%v)", w.at.Sub(cancelAt), cityPoll)
 	}
 	for _, nb := range rep.Neighborhood {
-		cut, ok := stepAt(nb, control.RegionalSeq(b.s.Seq, false))
+		cut, ok := stepAt(nb, node.RegionalSeq(b.s.Seq, false))
 		if !ok || cut.OffsetW <= 0 {
 			t.Errorf("%s: event B's share never applied (%+v)", nb.ID, cut)
 		}
-		back, ok := stepAt(nb, control.RegionalSeq(w.s.Seq, false))
+		back, ok := stepAt(nb, node.RegionalSeq(w.s.Seq, false))
 		if !ok || back.AllUnixMs == 0 {
 			t.Errorf("%s: not every home applied the withdrawal (%+v)", nb.ID, back)
 			continue
