@@ -141,6 +141,9 @@ func TestOpenADRCity(t *testing.T) {
 	if len(rep.Errors) > 0 {
 		t.Errorf("run errors: %v", rep.Errors)
 	}
+	for _, nb := range rep.Neighborhood {
+		t.Logf("%s: tracking error %.2f %% over %d steady samples, %d leader changes", nb.ID, nb.TrackingErrorPct, nb.SteadySamples, nb.LeaderChanges)
+	}
 	cutW := access.BaselineW - sc.limitW
 	checkApplied(t, rep, sent, cutW, access.PlanPeriod)
 	checkLimit(t, sc, access)
