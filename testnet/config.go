@@ -114,6 +114,9 @@ type Config struct {
 	// (Run closes it), and every home its own page on a loopback port
 	// of its own, linked from the city's (dashboard.go).
 	Dashboard net.Listener
+	// Operator, if set, is a grid operator from outside the testnet let
+	// into the run (operator.go).
+	Operator *OutsideOperator
 }
 
 // DefaultConfig is the city `gridmesh testnet` starts with no flags.

@@ -32,6 +32,12 @@ var figureMeanings = func() map[string]string {
 		"neighborhood.cluster_merges":             "homes that wiped their state to join the cluster chosen",
 		"neighborhood.raft_streams_other_cluster": "Raft streams refused from another cluster of it (0 unless it split)",
 		"neighborhood.regional_share_w":           "its share of the last regional signal, as its leader computed it, W",
+		"neighborhood.target_steps.seq":           "an outside operator's run: a new target Seq its plans carried",
+		"neighborhood.target_steps.import_w":      "the first plan's target under that Seq, W",
+		"neighborhood.target_steps.offset_w":      "its own target less that: its regional share then, W",
+		"neighborhood.target_steps.first_unix_ms": "when a home first applied a plan under that Seq, Unix ms",
+		"neighborhood.target_steps.all_unix_ms":   "when the last home live at the end had applied it or a newer one, Unix ms (0: never)",
+		"neighborhood.target_steps.homes":         "homes that applied it or a newer one",
 
 		"signal_to_setpoint_ms":          "from a target change reaching the leader to each home applying it, ms",
 		"primary_response_ms":            "per home, from its meter reading 49.5 Hz to full droop response, ms",

@@ -27,6 +27,9 @@ type recorder struct {
 	rogueApplied uint64
 	// stale watches for deposed leaders' plans (churn.go).
 	stale staleWatch
+	// steps records the targets plans carry, with an outside operator
+	// only (operator.go); nil without.
+	steps *targetSteps
 }
 
 type targetChange struct {
@@ -59,6 +62,7 @@ func (r *recorder) PlanApplied(h gridmesh.HomeID, nb gridmesh.NeighborhoodID, ep
 		return // it is no plan of the neighborhood's: it times nothing
 	}
 	r.stale.planApplied(nb, epoch)
+	r.steps.planApplied(h, nb, target, at)
 	if _, ok := r.firstPlan[nb]; !ok {
 		r.firstPlan[nb] = at
 	}

@@ -145,6 +145,9 @@ type NeighborhoodReport struct {
 	// RegionalShareW is the neighborhood's share of the last regional
 	// signal it carried, as its leader computed it.
 	RegionalShareW gridmesh.W `json:"regional_share_w"`
+	// TargetSteps (a run with an outside operator): every new target its
+	// plans carried, and when its homes applied it (operator.go).
+	TargetSteps []TargetStep `json:"target_steps,omitempty"`
 }
 
 // Percentiles summarizes a distribution.

@@ -34,6 +34,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 		return cfg.SimStart.Add(time.Duration(cfg.Speed * float64(time.Since(realStart))))
 	}
 	rec := newRecorder()
+	if cfg.Operator != nil {
+		rec.steps = newTargetSteps()
+	}
 	c, err := newCity(cfg, rec, clock, log)
 	if err != nil {
 		return nil, fmt.Errorf("testnet: %w", err)
@@ -72,7 +75,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 		r.meters[k] = newFeederMeter(nb, r.t0)
 	}
 	r.series = newSeriesRec(cfg, r.t0, c.nbhds)
-	if err := r.play(ctx); err != nil {
+	stopOperator := r.startOperator(ctx) // an outside operator (operator.go)
+	err = r.play(ctx)
+	stopOperator()
+	if err != nil {
 		return nil, err
 	}
 	rep := r.finish(ctx)
@@ -120,6 +126,9 @@ type run struct {
 	series *seriesRec
 	// arch is the run's archiver; nil without Config.Archive.
 	arch *cityArchiver
+	// stepSeen is the newest target Seq each neighborhood's plans carried
+	// at the last sample, with an outside operator (operator.go).
+	stepSeen []uint64
 }
 
 // event is something a scenario does at an offset into the run. do runs
@@ -312,6 +321,7 @@ func homeIDs(hs []*home) []gridmesh.HomeID {
 func (r *run) sample(now time.Time) {
 	r.series.begin(now)
 	r.sampleRegion(now)
+	r.settleOnTargetSteps(now) // an outside operator's signals (operator.go)
 	without := 0
 	for k, nb := range r.c.nbhds {
 		pending, doneAt := r.rec.failoverState(nb.id)
@@ -405,6 +415,7 @@ func (r *run) finish(ctx context.Context) *Report {
 		}
 		rep.Neighborhood = append(rep.Neighborhood, nr)
 	}
+	r.reportTargetSteps(rep) // before the homes stop: judged on the live ones
 	for nb, homes := range r.rec.unfinished() {
 		slices.Sort(homes)
 		r.errors = append(r.errors, fmt.Sprintf("%s: failover never reached %v", nb, homes))

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/node"
 	"github.com/gridmesh/gridmesh/operator/openadr"
+	"github.com/gridmesh/gridmesh/testnet"
 )
 
 // openadrCmd runs the OpenADR 3 VEN bridge: a host of the operator's in
@@ -80,12 +82,59 @@ func openadrCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	eg, ctx := errgroup.WithContext(ctx)
-	eg.Go(func() error { return op.Run(ctx) })
-	eg.Go(func() error { return meter.Run(ctx, op) })
-	eg.Go(func() error { return bridge.Run(ctx) })
-	if err := eg.Wait(); err != nil && !errors.Is(err, context.Canceled) {
-		return err
+	eg, egCtx := errgroup.WithContext(ctx)
+	eg.Go(func() error { return op.Run(egCtx) })
+	eg.Go(func() error { return meter.Run(egCtx, op) })
+	eg.Go(func() error { return bridge.Run(egCtx) })
+	if err := eg.Wait(); err != nil && !errors.Is(err, context.Canceled) && ctx.Err() == nil {
+		return err // interrupted, the host's closing errors say nothing
 	}
 	return nil
+}
+
+// openadrInCity is the VEN bridge as a testnet's outside operator: its
+// host opened with the run's operator key (the pass it presents admits
+// it to the region topic of homes that admit members only), entering
+// through the run's bootstrap homes, reporting the reduction metered on
+// the city's feeders (openadr.FeederMeter) against the city's baseline
+// when cfg sets none. wrap, if set, wraps the publisher (a test records
+// what was sent).
+func openadrInCity(cfg openadr.Config, log *slog.Logger, wrap func(openadr.Publisher) openadr.Publisher) *testnet.OutsideOperator {
+	return &testnet.OutsideOperator{Run: func(runCtx context.Context, city testnet.OperatorAccess) error {
+		ctx := runCtx
+		if cfg.Convert.BaselineImportW == 0 {
+			cfg.Convert.BaselineImportW = city.BaselineW
+		}
+		mcfg := node.OperatorMeshConfig()
+		mcfg.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0"}
+		mcfg.Network, mcfg.Region.Name, mcfg.Bootstrap = city.Network, city.Region, city.Bootstrap
+		op, err := node.OpenOperator(ctx, mcfg, city.Key, log)
+		if err != nil {
+			return err
+		}
+		defer op.Close()
+		gossip := openadr.NewGossipMeter()
+		var pub openadr.Publisher = op
+		if wrap != nil {
+			pub = wrap(op)
+		}
+		bridge, err := openadr.New(cfg, pub, openadr.FeederMeter{BaselineW: cfg.Convert.BaselineImportW, ImportW: city.ImportW, Offer: gossip}, nil, log)
+		if err != nil {
+			return err
+		}
+		eg, ctx := errgroup.WithContext(ctx)
+		eg.Go(func() error { return op.Run(ctx) })
+		eg.Go(func() error { return gossip.Run(ctx, op) })
+		eg.Go(func() error {
+			if err := op.WaitForHomes(ctx); err != nil {
+				return err
+			}
+			return bridge.Run(ctx)
+		})
+		err = eg.Wait()
+		if runCtx.Err() != nil {
+			return runCtx.Err() // stopped: the host's closing errors say nothing
+		}
+		return err
+	}}
 }

@@ -20,3 +20,12 @@ func TestOpenADRUsage(t *testing.T) {
 		}
 	}
 }
+
+// The testnet's bridge flags are checked before a city starts.
+func TestTestnetOpenADRUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	args := []string{"testnet", "--openadr-vtn", "http://127.0.0.1:1", "--report", t.TempDir() + "/r.json"}
+	if code := run(context.Background(), args, &out, &errb); code != 2 || !strings.Contains(errb.String(), "client id and secret") {
+		t.Errorf("exit %d, stderr %q; want a usage error naming the missing credentials", code, errb.String())
+	}
+}

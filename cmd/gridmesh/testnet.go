@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/operator/openadr"
 	"github.com/gridmesh/gridmesh/testnet"
 )
 
@@ -36,6 +37,7 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&cfg.Archive, "archive", "", "run an archiver of every neighborhood, writing the run's telemetry, plans, signals and aggregates as Parquet files under this directory (docs/ARCHIVE.md)")
 	fs.DurationVar(&cfg.ArchiveRoll, "archive-roll", 0, "with --archive: the window each file covers (default an hour)")
 	applyRegulation := addRegulationFlags(fs, &cfg)
+	vtn := addOpenADRFlags(fs)
 	report := fs.String("report", "report.json", "where to write the JSON report")
 	htmlReport := fs.String("html", "", "also write the report as one self-contained HTML file of plots and figures here (open it in a browser)")
 	quiet := fs.Bool("quiet", false, "no per-second summary")
@@ -75,6 +77,9 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if !*quiet {
 		cfg.Summary = stdout
+	}
+	if cfg.Operator, err = vtn(log); err != nil {
+		return usageError{err}
 	}
 	if *pprofAddr != "" {
 		stopProfiler, err := serveProfiler(*pprofAddr)
@@ -158,6 +163,30 @@ func addRegulationFlags(fs *flag.FlagSet, cfg *testnet.Config) func() error {
 		var err error
 		cfg.Regulation.Step, cfg.Regulation.Values, err = readRegulation(*csvPath)
 		return err
+	}
+}
+
+// addOpenADRFlags adds the testnet's OpenADR flags to fs; the returned
+// function builds the bridge they ask for once fs is parsed (nil without
+// --openadr-vtn).
+func addOpenADRFlags(fs *flag.FlagSet) func(*slog.Logger) (*testnet.OutsideOperator, error) {
+	cfg := openadr.DefaultConfig()
+	fs.StringVar(&cfg.VTN, "openadr-vtn", "", "run the OpenADR VEN bridge against this VTN's base URL as the city's grid operator (capacity limits measured against the city's own targets)")
+	fs.StringVar(&cfg.ClientID, "openadr-client-id", "", "with --openadr-vtn: the VEN's OAuth2 client id")
+	fs.StringVar(&cfg.ClientSecret, "openadr-client-secret", "", "with --openadr-vtn: the VEN's OAuth2 client secret")
+	fs.DurationVar(&cfg.PollPeriod, "openadr-poll", cfg.PollPeriod, "with --openadr-vtn: how often to poll the VTN")
+	return func(log *slog.Logger) (*testnet.OutsideOperator, error) {
+		if cfg.VTN == "" {
+			return nil, nil
+		}
+		// The city's baseline is only known once it runs; validate with a
+		// stand-in (openadrInCity sets the real one).
+		check := cfg
+		check.Convert.BaselineImportW = 1
+		if err := check.Validate(); err != nil {
+			return nil, err
+		}
+		return openadrInCity(cfg, log, nil), nil
 	}
 }
 

@@ -153,3 +153,23 @@ func FuzzParseDuration(f *testing.F) {
 		}
 	})
 }
+
+// A metered meter reports the baseline less the import read, and takes
+// the offer from the gossip.
+func TestFeederMeter(t *testing.T) {
+	g := NewGossipMeter()
+	now := time.Unix(1_800_000_000, 0)
+	g.Put(gridmesh.Aggregate{Version: gridmesh.WireVersion, Neighborhood: "n0", UpW: 4000, UpWh: 4000, ForS: 15, AtMs: now.UnixMilli()})
+	m := FeederMeter{BaselineW: 10_000, ImportW: func() gridmesh.W { return 7_500 }, Offer: g}
+	s := gridmesh.Signal{ID: "x", Kind: gridmesh.SignalCutImport, StartMs: now.UnixMilli(), EndMs: now.Add(time.Minute).UnixMilli(), AmountW: 3000}
+	got := m.Sample(s, now)
+	if got.ReductionW != 2_500 {
+		t.Errorf("reduction %v, want 2500 W (baseline less import)", got.ReductionW)
+	}
+	if got.OfferedW != 4000 {
+		t.Errorf("offer %v, want the gossip's 4000 W", got.OfferedW)
+	}
+	if m.ReadingType() != "MEAN" {
+		t.Errorf("reading type %q", m.ReadingType())
+	}
+}
