@@ -53,6 +53,14 @@ test:
 test-faults:
 	$(GO) test -race -count=1 -timeout 40m ./node/ -run 'ColdStart|VotersGrow|Partitioned|PausedOrKilled' -formation.coldstarts 100 -v
 
+# The OpenADR bridge against a live city: an 18-home testnet with the
+# bridge as its operator and a VTN test double publishing a capacity
+# limit and a cancelled event (about 110 s under -race; make test runs the
+# bridge's own tests against the VTN double). EVENT=10m for the long run.
+EVENT ?= 1m
+test-openadr:
+	$(GO) test -race -tags openadrcity -count=1 -timeout 30m -run TestOpenADRCity ./cmd/gridmesh/ -v -args -openadr.event $(EVENT)
+
 # A quicker pass over the same tests, without the race detector: under
 # -short, property tests draw fewer random cases and the testnet's
 # leader-kill city runs three homes a neighborhood instead of four,

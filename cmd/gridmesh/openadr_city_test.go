@@ -1,3 +1,5 @@
+//go:build openadrcity
+
 package main
 
 import (
