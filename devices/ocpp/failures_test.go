@@ -74,10 +74,15 @@ func TestSilentDisconnect(t *testing.T) {
 	sc := simConfig()
 	sc.NoBoot = true // it did not reboot
 	again := startSim(t, drv, sc, ev2)
-	waitPower(t, drv, 6900) // the profile sent again on the new connection
-	if n := len(again.Profiles()); n == 0 {
-		t.Error("no profile on the new connection")
-	}
+	// The profile is sent again on the new connection: the power read
+	// may come from the car's first meter values before it lands.
+	eventually(t, 5*time.Second, "a profile on the new connection", func() error {
+		if len(again.Profiles()) == 0 {
+			return errors.New("no profile yet")
+		}
+		return nil
+	})
+	waitPower(t, drv, 6900)
 	if st := drv.Stats(); st.Boots != 1 || st.Connects != 2 {
 		t.Errorf("stats %+v: want 1 boot, 2 connections", st)
 	}
