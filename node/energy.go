@@ -1,12 +1,10 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -56,17 +54,9 @@ func encodeEnergy(totals control.EnergyJ) []byte {
 // current version, no unknown field, every total finite and not
 // negative.
 func decodeEnergy(b []byte) (control.EnergyJ, error) {
-	if len(b) > energyFileMaxBytes {
-		return control.EnergyJ{}, fmt.Errorf("%d bytes, more than %d", len(b), energyFileMaxBytes)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var r energyRecord
-	if err := dec.Decode(&r); err != nil {
-		return control.EnergyJ{}, fmt.Errorf("decode: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return control.EnergyJ{}, errors.New("data after the object")
+	if err := decodeStateFile(b, energyFileMaxBytes, &r); err != nil {
+		return control.EnergyJ{}, err
 	}
 	if r.Version != energyFileVersion {
 		return control.EnergyJ{}, fmt.Errorf("version %d, want %d", r.Version, energyFileVersion)
@@ -222,39 +212,6 @@ func (m *energyMeter) runSaver(ctx context.Context) {
 			m.save()
 		}
 	}
-}
-
-// writeFileAtomic replaces path with data: readers see the old file or
-// the new one whole, also across a crash.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("temporary file: %w", err)
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name()) // best effort: the write already failed
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	// Sync the directory so the rename itself survives a crash.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync() // not every file system syncs a directory
-		_ = d.Close()
-	}
-	return nil
 }
 
 // startEnergy loads the totals and starts saving them every

@@ -1,14 +1,12 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -54,17 +52,9 @@ type ownerRecord struct {
 // decodeOwner decodes a settings file strictly: one object of the
 // current version, no unknown field, valid settings.
 func decodeOwner(b []byte) (control.OwnerSettings, error) {
-	if len(b) > ownerFileMaxBytes {
-		return control.OwnerSettings{}, fmt.Errorf("%d bytes, more than %d", len(b), ownerFileMaxBytes)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var r ownerRecord
-	if err := dec.Decode(&r); err != nil {
-		return control.OwnerSettings{}, fmt.Errorf("decode: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return control.OwnerSettings{}, errors.New("data after the object")
+	if err := decodeStateFile(b, ownerFileMaxBytes, &r); err != nil {
+		return control.OwnerSettings{}, err
 	}
 	if r.Version != ownerFileVersion {
 		return control.OwnerSettings{}, fmt.Errorf("version %d, want %d", r.Version, ownerFileVersion)
