@@ -35,15 +35,11 @@ func openadrCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&cfg.PollPeriod, "poll", cfg.PollPeriod, "how often to poll the VTN")
 	baselineKW := fs.Float64("baseline-import-kw", 0, "the region's import its capacity limits are measured against, kW")
 	simpleKW := fs.Float64("simple-level-kw", 0, "the import cut one SIMPLE level asks, kW")
-	keyPath := fs.String("operator-key", "", "the operator's key file (gridmesh keygen)")
-	bootstrap := fs.String("bootstrap", "", "comma-separated multiaddrs (with /p2p/ID) of homes to enter the region through")
-	network := fs.String("network", "", "the deployment's network name")
-	region := fs.String("region", "", "the region signals name (default: the network name)")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error, off")
+	of := addOperatorFlags(fs, "operator-key", "info")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *keyPath == "" || *bootstrap == "" || *network == "" || fs.NArg() > 0 {
+	if of.missing() || fs.NArg() > 0 {
 		return usageError{errors.New("want --vtn URL --client-id ID --client-secret(-file) --operator-key FILE --bootstrap MULTIADDR[,...] --network NAME")}
 	}
 	cfg.ClientSecret = *secret
@@ -58,21 +54,7 @@ func openadrCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
-	priv, err := node.LoadOperatorKey(*keyPath)
-	if err != nil {
-		return err
-	}
-	log, err := newLogger(stderr, *logLevel)
-	if err != nil {
-		return err
-	}
-	mcfg := node.OperatorMeshConfig()
-	mcfg.Network, mcfg.Region.Name = *network, *region
-	mcfg.Bootstrap = strings.Split(*bootstrap, ",")
-	if err := mcfg.Validate(); err != nil {
-		return usageError{err}
-	}
-	op, err := node.OpenOperator(ctx, mcfg, priv, log)
+	op, log, err := of.open(ctx, stderr)
 	if err != nil {
 		return err
 	}

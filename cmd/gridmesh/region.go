@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -52,23 +53,19 @@ const signalLinger = 3 * time.Second
 func signalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("signal", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	keyPath := fs.String("key", "", "the operator's key file (gridmesh keygen)")
-	bootstrap := fs.String("bootstrap", "", "comma-separated multiaddrs (with /p2p/ID) of homes to enter the region through")
-	network := fs.String("network", "", "the deployment's network name (the region)")
-	region := fs.String("region", "", "the region signals name (default: the network name)")
+	of := addOperatorFlags(fs, "key", "warn")
 	id := fs.String("id", "", "the signal's ID (default: dr-<time> or reg-<time>)")
 	cutKW := fs.Float64("cut-kw", 0, "demand response: import cut asked of the region, kW")
 	csvPath := fs.String("signal", "", "regulation: CSV of time_s,value rows in [-1, 1] at a fixed step")
 	capKW := fs.Float64("capacity-kw", 0, "regulation: capacity asked each way, kW")
 	startArg := fs.String("start", "+0s", "when it starts: +DURATION from now, or an RFC 3339 time")
 	duration := fs.Duration("duration", 15*time.Minute, "how long it holds (regulation: default the CSV's length)")
-	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error, off")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	durationSet := false
 	fs.Visit(func(f *flag.Flag) { durationSet = durationSet || f.Name == "duration" })
-	if *keyPath == "" || *bootstrap == "" || *network == "" || fs.NArg() > 0 {
+	if of.missing() || fs.NArg() > 0 {
 		return usageError{errors.New("want --key FILE --bootstrap MULTIADDR[,...] --network NAME and --cut-kw KW or --signal FILE.csv --capacity-kw KW")}
 	}
 	if (*cutKW > 0) == (*csvPath != "") {
@@ -94,21 +91,7 @@ func signalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *duration <= 0 {
 		return usageError{fmt.Errorf("--duration %v must be positive", *duration)}
 	}
-	priv, err := node.LoadOperatorKey(*keyPath)
-	if err != nil {
-		return err
-	}
-	log, err := newLogger(stderr, *logLevel)
-	if err != nil {
-		return err
-	}
-	cfg := node.OperatorMeshConfig()
-	cfg.Network, cfg.Region.Name = *network, *region
-	cfg.Bootstrap = strings.Split(*bootstrap, ",")
-	if err := cfg.Validate(); err != nil {
-		return usageError{err}
-	}
-	op, err := node.OpenOperator(ctx, cfg, priv, log)
+	op, _, err := of.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -206,4 +189,50 @@ func readRegulation(path string) (time.Duration, []float64, error) {
 	}
 	defer f.Close()
 	return regulation.ParseCSV(f)
+}
+
+// operatorFlags are the flags of every command that speaks for the grid
+// operator: its key, the homes it enters the region through, the network
+// and region names, and the log level.
+type operatorFlags struct {
+	key, bootstrap, network, region, logLevel *string
+}
+
+// addOperatorFlags defines them on fs, the key's flag named keyFlag.
+func addOperatorFlags(fs *flag.FlagSet, keyFlag, logLevel string) operatorFlags {
+	return operatorFlags{
+		key:       fs.String(keyFlag, "", "the operator's key file (gridmesh keygen)"),
+		bootstrap: fs.String("bootstrap", "", "comma-separated multiaddrs (with /p2p/ID) of homes to enter the region through"),
+		network:   fs.String("network", "", "the deployment's network name (the region)"),
+		region:    fs.String("region", "", "the region signals name (default: the network name)"),
+		logLevel:  fs.String("log-level", logLevel, "log level: debug, info, warn, error, off"),
+	}
+}
+
+// missing reports whether a flag the operator cannot go without is unset.
+func (f operatorFlags) missing() bool {
+	return *f.key == "" || *f.bootstrap == "" || *f.network == ""
+}
+
+// open loads the operator's key and opens its host in the region.
+func (f operatorFlags) open(ctx context.Context, stderr io.Writer) (*node.Operator, *slog.Logger, error) {
+	priv, err := node.LoadOperatorKey(*f.key)
+	if err != nil {
+		return nil, nil, err
+	}
+	log, err := newLogger(stderr, *f.logLevel)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := node.OperatorMeshConfig()
+	cfg.Network, cfg.Region.Name = *f.network, *f.region
+	cfg.Bootstrap = strings.Split(*f.bootstrap, ",")
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, usageError{err}
+	}
+	op, err := node.OpenOperator(ctx, cfg, priv, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return op, log, nil
 }
