@@ -19,23 +19,8 @@ import (
 func TestAdmittedNeighborhood(t *testing.T) { inBubble(t, testAdmittedNeighborhood) }
 
 func testAdmittedNeighborhood(t *testing.T) {
-	nb := meshtest.NewNeighborhood(t, "nb")
 	mn := meshtest.NewMemNetwork()
-	homes := startNeighborhood(t, mn, 3, 3, func(i int, c *node.Config) {
-		id, err := peer.Decode(c.Raft.Servers[i].ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Mesh.Admission = mesh.DefaultAdmission(nb.Pub, nb.Certificate(t, id, c.Home))
-		c.Mesh.Admission.Timeout = meshtest.AdmissionTimeout
-	})
-	for _, h := range homes {
-		h.n.SetTarget(gridmesh.Target{Seq: 1, ImportW: 600})
-	}
-	waitFor(t, "one plan with the target on every home", 30*time.Second, func() bool {
-		_, ok := samePlanEverywhere(homes, 1)
-		return ok
-	})
+	_, homes := startAdmittedNeighborhood(t, mn, 3, 3)
 
 	stranger := meshtest.NewAttacker(t, mn.Transport())
 	target := homes[0].n
@@ -77,4 +62,29 @@ func TestNewRejectsAnotherHomesCertificate(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Errorf("own certificate refused: %v", err)
 	}
+}
+
+// startAdmittedNeighborhood starts n homes (voters of them voters) of
+// neighborhood "nb", each admitted with a certificate of the
+// neighborhood it returns, and waits until every home follows one plan
+// toward a common target.
+func startAdmittedNeighborhood(t *testing.T, mn *meshtest.MemNetwork, n, voters int) (*meshtest.Neighborhood, []*testHome) {
+	t.Helper()
+	nb := meshtest.NewNeighborhood(t, "nb")
+	homes := startNeighborhood(t, mn, n, voters, func(i int, c *node.Config) {
+		id, err := peer.Decode(c.Raft.Servers[i].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Mesh.Admission = mesh.DefaultAdmission(nb.Pub, nb.Certificate(t, id, c.Home))
+		c.Mesh.Admission.Timeout = meshtest.AdmissionTimeout
+	})
+	for _, h := range homes {
+		h.n.SetTarget(gridmesh.Target{Seq: 1, ImportW: 600})
+	}
+	waitFor(t, "one plan with the target on every home", 30*time.Second, func() bool {
+		_, ok := samePlanEverywhere(homes, 1)
+		return ok
+	})
+	return nb, homes
 }

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/peer"
-
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/mesh"
 	"github.com/gridmesh/gridmesh/mesh/meshtest"
@@ -19,23 +17,8 @@ import (
 func TestRevocationReachesEveryHome(t *testing.T) { inBubble(t, testRevocationReachesEveryHome) }
 
 func testRevocationReachesEveryHome(t *testing.T) {
-	nb := meshtest.NewNeighborhood(t, "nb")
 	mn := meshtest.NewMemNetwork()
-	homes := startNeighborhood(t, mn, 4, 3, func(i int, c *node.Config) {
-		id, err := peer.Decode(c.Raft.Servers[i].ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Mesh.Admission = mesh.DefaultAdmission(nb.Pub, nb.Certificate(t, id, c.Home))
-		c.Mesh.Admission.Timeout = meshtest.AdmissionTimeout
-	})
-	for _, h := range homes {
-		h.n.SetTarget(gridmesh.Target{Seq: 1, ImportW: 600})
-	}
-	waitFor(t, "one plan with the target on every home", 30*time.Second, func() bool {
-		_, ok := samePlanEverywhere(homes, 1)
-		return ok
-	})
+	nb, homes := startAdmittedNeighborhood(t, mn, 4, 3)
 	victim := homes[3].n.PeerID()
 	rev := gridmesh.Revocation{Version: gridmesh.WireVersion, Neighborhood: "nb", Peer: victim.String(), IssuedMs: time.Now().UnixMilli()}
 	forged := rev
