@@ -30,21 +30,7 @@ func (s *syncBuffer) String() string {
 }
 
 func TestNodeCommandRunsAHomeFile(t *testing.T) {
-	dir := t.TempDir()
-	src, err := os.ReadFile("../../examples/home-sim.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := strings.NewReplacer(
-		"/ip4/127.0.0.1/tcp/4001", "/ip4/127.0.0.1/tcp/0",
-		".gridmesh/home-sim", filepath.Join(dir, "data"),
-		".gridmesh/keys", filepath.Join(dir, "keys"),
-		"http: 127.0.0.1:8181", "http: \"\"",
-	).Replace(string(src))
-	path := filepath.Join(dir, "home.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, path, cfg := writeSimHome(t, "")
 	// Admitted as the example's comments say; invite prints the block the
 	// example holds.
 	for _, args := range [][]string{

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -164,27 +165,35 @@ func exampleHome(t *testing.T, name string, repl ...string) string {
 // it returns the file's path.
 func simHome(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	src, err := os.ReadFile("../../examples/home-sim.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := strings.NewReplacer(
-		"/ip4/127.0.0.1/tcp/4001", "/ip4/127.0.0.1/tcp/0",
-		".gridmesh/home-sim", filepath.Join(dir, "data"),
-		".gridmesh/keys", filepath.Join(dir, "keys"),
-		"http: 127.0.0.1:8181", "http: 127.0.0.1:0",
-	).Replace(string(src))
-	path := filepath.Join(dir, "home.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, path, _ := writeSimHome(t, "127.0.0.1:0")
 	admit(t, path, filepath.Join(dir, "keys"))
 	return path
 }
 
-// admit makes a neighborhood key in keys and the home's certificate, as
-// the examples' comments say: the examples start admitted.
+// writeSimHome writes a copy of examples/home-sim.yaml, not yet
+// admitted, listening on a free loopback port and serving HTTP on
+// httpAddr ("" for none), its data and keys in a temporary directory; it
+// returns the directory, the file's path and the text written.
+func writeSimHome(t *testing.T, httpAddr string) (dir, path, cfg string) {
+	t.Helper()
+	dir = t.TempDir()
+	src, err := os.ReadFile("../../examples/home-sim.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = strings.NewReplacer(
+		"/ip4/127.0.0.1/tcp/4001", "/ip4/127.0.0.1/tcp/0",
+		".gridmesh/home-sim", filepath.Join(dir, "data"),
+		".gridmesh/keys", filepath.Join(dir, "keys"),
+		"http: 127.0.0.1:8181", "http: "+strconv.Quote(httpAddr),
+	).Replace(string(src))
+	path = filepath.Join(dir, "home.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, path, cfg
+}
+
 func admit(t *testing.T, path, keys string) {
 	t.Helper()
 	for _, args := range [][]string{
