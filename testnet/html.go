@@ -1,11 +1,9 @@
 package testnet
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strings"
 
 	"github.com/gridmesh/gridmesh/internal/plot"
@@ -18,14 +16,7 @@ import (
 
 // WriteHTML writes the report as one self-contained HTML file.
 func (r *Report) WriteHTML(path string) error {
-	var b bytes.Buffer
-	if err := r.HTML(&b); err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write html report: %w", err)
-	}
-	return nil
+	return plot.WriteFile(path, r.HTML)
 }
 
 // HTML writes the report as an HTML page to w. A report without series

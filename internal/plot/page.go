@@ -1,9 +1,11 @@
 package plot
 
 import (
+	"bytes"
 	"fmt"
 	"html/template"
 	"io"
+	"os"
 )
 
 // Page is one self-contained HTML report: a title, a few summary lines,
@@ -82,6 +84,19 @@ tr:nth-child(even) td { background: #fafafa; }
 func (p Page) Write(w io.Writer) error {
 	if err := pageTemplate.Execute(w, p); err != nil {
 		return fmt.Errorf("plot: write page: %w", err)
+	}
+	return nil
+}
+
+// WriteFile writes the page render draws to path, whole: a failed render
+// leaves no half-written file behind.
+func WriteFile(path string, render func(io.Writer) error) error {
+	var b bytes.Buffer
+	if err := render(&b); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write html report: %w", err)
 	}
 	return nil
 }

@@ -1,11 +1,9 @@
 package lab
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strings"
 
@@ -16,14 +14,7 @@ import (
 // style, SVG drawn here, no script): the faults with the failover and
 // recovery each cost, the failovers' distribution, and every figure.
 func (r *Report) WriteHTML(path string) error {
-	var b bytes.Buffer
-	if err := r.HTML(&b); err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write html report: %w", err)
-	}
-	return nil
+	return plot.WriteFile(path, r.HTML)
 }
 
 // HTML writes the report as an HTML page to w.
