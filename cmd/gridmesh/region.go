@@ -51,45 +51,9 @@ const signalLinger = 3 * time.Second
 // signalCmd signs and publishes a demand-response cut, or a regulation
 // signal step by step, through a short-lived host of its own.
 func signalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("signal", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	of := addOperatorFlags(fs, "key", "warn")
-	id := fs.String("id", "", "the signal's ID (default: dr-<time> or reg-<time>)")
-	cutKW := fs.Float64("cut-kw", 0, "demand response: import cut asked of the region, kW")
-	csvPath := fs.String("signal", "", "regulation: CSV of time_s,value rows in [-1, 1] at a fixed step")
-	capKW := fs.Float64("capacity-kw", 0, "regulation: capacity asked each way, kW")
-	startArg := fs.String("start", "+0s", "when it starts: +DURATION from now, or an RFC 3339 time")
-	duration := fs.Duration("duration", 15*time.Minute, "how long it holds (regulation: default the CSV's length)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	durationSet := false
-	fs.Visit(func(f *flag.Flag) { durationSet = durationSet || f.Name == "duration" })
-	if of.missing() || fs.NArg() > 0 {
-		return usageError{errors.New("want --key FILE --bootstrap MULTIADDR[,...] --network NAME and --cut-kw KW or --signal FILE.csv --capacity-kw KW")}
-	}
-	if (*cutKW > 0) == (*csvPath != "") {
-		return usageError{errors.New("want exactly one of --cut-kw and --signal")}
-	}
-	if *csvPath != "" && *capKW <= 0 {
-		return usageError{errors.New("--signal needs --capacity-kw")}
-	}
-	start, err := parseStart(*startArg, time.Now())
+	req, of, err := parseSignal(args, stderr, time.Now())
 	if err != nil {
-		return usageError{err}
-	}
-	var step time.Duration
-	var values []float64
-	if *csvPath != "" {
-		if step, values, err = readRegulation(*csvPath); err != nil {
-			return usageError{err}
-		}
-		if !durationSet {
-			*duration = time.Duration(len(values)) * step
-		}
-	}
-	if *duration <= 0 {
-		return usageError{fmt.Errorf("--duration %v must be positive", *duration)}
+		return err
 	}
 	op, _, err := of.open(ctx, stderr)
 	if err != nil {
@@ -107,24 +71,8 @@ func signalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		sig := gridmesh.Signal{
-			ID: *id, StartMs: start.UnixMilli(), EndMs: start.Add(*duration).UnixMilli(),
-		}
-		if *cutKW > 0 {
-			sig.Kind, sig.AmountW = gridmesh.SignalCutImport, gridmesh.W(*cutKW*1000)
-			sig.ID = cmpOr(sig.ID, fmt.Sprintf("dr-%d", start.Unix()))
-			sent, err := op.Publish(ctx, sig)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "signal %s: cut %v from %s for %v, seq %d, to %d homes in reach\n",
-				sent.ID, sent.AmountW, start.UTC().Format(time.RFC3339), *duration, sent.Seq, op.Homes())
-		} else {
-			sig.Kind, sig.AmountW = gridmesh.SignalRegulation, gridmesh.W(*capKW*1000)
-			sig.ID = cmpOr(sig.ID, fmt.Sprintf("reg-%d", start.Unix()))
-			if err := publishSteps(ctx, op, sig, step, values, stdout); err != nil {
-				return err
-			}
+		if err := req.publish(ctx, op, stdout); err != nil {
+			return err
 		}
 		backoff.Sleep(ctx, signalLinger) // let the last message leave before the host closes
 		return nil
@@ -132,6 +80,79 @@ func signalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := eg.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
+	return nil
+}
+
+// signalRequest is what `gridmesh signal` was asked to send: a cut (sig
+// alone) or a regulation signal (sig's capacity, one value a step).
+type signalRequest struct {
+	sig    gridmesh.Signal
+	step   time.Duration
+	values []float64
+}
+
+// parseSignal reads `gridmesh signal`'s flags, now being the time a
+// relative --start counts from.
+func parseSignal(args []string, stderr io.Writer, now time.Time) (signalRequest, operatorFlags, error) {
+	fs := flag.NewFlagSet("signal", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	of := addOperatorFlags(fs, "key", "warn")
+	id := fs.String("id", "", "the signal's ID (default: dr-<time> or reg-<time>)")
+	cutKW := fs.Float64("cut-kw", 0, "demand response: import cut asked of the region, kW")
+	csvPath := fs.String("signal", "", "regulation: CSV of time_s,value rows in [-1, 1] at a fixed step")
+	capKW := fs.Float64("capacity-kw", 0, "regulation: capacity asked each way, kW")
+	startArg := fs.String("start", "+0s", "when it starts: +DURATION from now, or an RFC 3339 time")
+	duration := fs.Duration("duration", 15*time.Minute, "how long it holds (regulation: default the CSV's length)")
+	if err := fs.Parse(args); err != nil {
+		return signalRequest{}, of, err
+	}
+	durationSet := false
+	fs.Visit(func(f *flag.Flag) { durationSet = durationSet || f.Name == "duration" })
+	var req signalRequest
+	switch {
+	case of.missing() || fs.NArg() > 0:
+		return req, of, usageError{errors.New("want --key FILE --bootstrap MULTIADDR[,...] --network NAME and --cut-kw KW or --signal FILE.csv --capacity-kw KW")}
+	case (*cutKW > 0) == (*csvPath != ""):
+		return req, of, usageError{errors.New("want exactly one of --cut-kw and --signal")}
+	case *csvPath != "" && *capKW <= 0:
+		return req, of, usageError{errors.New("--signal needs --capacity-kw")}
+	}
+	start, err := parseStart(*startArg, now)
+	if err != nil {
+		return req, of, usageError{err}
+	}
+	req.sig = gridmesh.Signal{ID: *id, Kind: gridmesh.SignalCutImport, AmountW: gridmesh.W(*cutKW * 1000)}
+	if *csvPath != "" {
+		req.sig.Kind, req.sig.AmountW = gridmesh.SignalRegulation, gridmesh.W(*capKW*1000)
+		if req.step, req.values, err = readRegulation(*csvPath); err != nil {
+			return req, of, usageError{err}
+		}
+		if !durationSet {
+			*duration = time.Duration(len(req.values)) * req.step
+		}
+	}
+	if *duration <= 0 {
+		return req, of, usageError{fmt.Errorf("--duration %v must be positive", *duration)}
+	}
+	req.sig.StartMs, req.sig.EndMs = start.UnixMilli(), start.Add(*duration).UnixMilli()
+	return req, of, nil
+}
+
+// publish sends the request through op: a cut once, a regulation signal
+// step by step until its window ends.
+func (r signalRequest) publish(ctx context.Context, op *node.Operator, stdout io.Writer) error {
+	sig, start := r.sig, r.sig.Start()
+	if sig.Kind == gridmesh.SignalRegulation {
+		sig.ID = cmpOr(sig.ID, fmt.Sprintf("reg-%d", start.Unix()))
+		return publishSteps(ctx, op, sig, r.step, r.values, stdout)
+	}
+	sig.ID = cmpOr(sig.ID, fmt.Sprintf("dr-%d", start.Unix()))
+	sent, err := op.Publish(ctx, sig)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "signal %s: cut %v from %s for %v, seq %d, to %d homes in reach\n",
+		sent.ID, sent.AmountW, start.UTC().Format(time.RFC3339), sig.End().Sub(start), sent.Seq, op.Homes())
 	return nil
 }
 

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/node"
 )
 
@@ -68,6 +70,37 @@ func TestParseStart(t *testing.T) {
 	for _, bad := range []string{"+-1s", "tomorrow", "+"} {
 		if _, err := parseStart(bad, now); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// The flags become the signal asked for: a cut with its window, or a
+// regulation signal lasting its CSV's rows unless --duration says.
+func TestParseSignal(t *testing.T) {
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "reg.csv")
+	if err := os.WriteFile(csv, []byte("time_s,value\n0,0.5\n2,-0.25\n4,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	op := []string{"--key", "k", "--bootstrap", "b", "--network", "n"}
+	for _, tc := range []struct {
+		args       []string
+		kind       gridmesh.SignalKind
+		amount     gridmesh.W
+		start, end time.Time
+		values     int
+	}{
+		{[]string{"--cut-kw", "5", "--start", "+1m", "--duration", "30m"}, gridmesh.SignalCutImport, 5000, now.Add(time.Minute), now.Add(31 * time.Minute), 0},
+		{[]string{"--signal", csv, "--capacity-kw", "2"}, gridmesh.SignalRegulation, 2000, now, now.Add(6 * time.Second), 3},
+		{[]string{"--signal", csv, "--capacity-kw", "2", "--duration", "1h"}, gridmesh.SignalRegulation, 2000, now, now.Add(time.Hour), 3},
+	} {
+		req, _, err := parseSignal(append(append([]string{}, op...), tc.args...), io.Discard, now)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if req.sig.Kind != tc.kind || req.sig.AmountW != tc.amount || !req.sig.Start().Equal(tc.start) || !req.sig.End().Equal(tc.end) || len(req.values) != tc.values {
+			t.Errorf("%v: got %+v with %d values", tc.args, req.sig, len(req.values))
 		}
 	}
 }
