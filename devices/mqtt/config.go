@@ -157,94 +157,114 @@ func DefaultConfig(k Kind) Config {
 // Validate checks every setting and every setting against the others, and
 // reports all problems at once. Errors wrap ErrInvalidConfig.
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
-	}
+	var p problems
 	spec, ok := specs[c.Kind]
 	if !ok {
-		bad("kind %q is not one of %v", c.Kind, Kinds())
+		p.add("kind %q is not one of %v", c.Kind, Kinds())
 	}
 	if c.Device == "" {
-		bad("device name is empty")
+		p.add("device name is empty")
 	}
-	if err := validBroker(c.Broker); err != nil {
-		bad("broker %q: %v", c.Broker, err)
-	}
-	if c.Password != "" && c.Username == "" {
-		bad("a password needs a username")
-	}
+	c.validateConnection(&p)
 	if c.StateTopic != "" {
 		if err := validTopic(c.StateTopic); err != nil {
-			bad("state topic %q: %v", c.StateTopic, err)
-		}
-	}
-	var dec decoder
-	if ok {
-		var err error
-		if dec, err = newDecoder(c); err != nil {
-			errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
-		} else if len(dec.topics) == 0 {
-			bad("no field is read from a topic: set a state topic or give fields topics of their own")
+			p.add("state topic %q: %v", c.StateTopic, err)
 		}
 	}
 	if ok {
-		switch {
-		case spec.set == nil && c.SetTopic != "":
-			bad("a %s takes no setpoints: set topic must be empty", c.Kind)
-		case spec.set == nil && c.SetTemplate != "":
-			bad("a %s takes no setpoints: set template must be empty", c.Kind)
-		case spec.set != nil && c.SetTopic == "" && c.Kind != KindLoads:
-			bad("a %s needs a set topic", c.Kind)
-		case c.SetTopic != "":
-			if err := validTopic(c.SetTopic); err != nil {
-				bad("set topic %q: %v", c.SetTopic, err)
-			}
-			if _, reads := dec.byTopic[c.SetTopic]; reads || c.SetTopic == c.StateTopic {
-				bad("set topic %q is also read for state: the driver would read its own setpoints as state", c.SetTopic)
-			}
-			if _, err := parseSetTemplate(c.SetTemplate); err != nil {
-				bad("set template: %v", err)
-			}
-			if usesGrid(c.SetTemplate) && (c.Kind != KindBattery || c.Fields["grid"] == "") {
-				bad("set template uses .GridW: that needs a battery with its grid field mapped")
-			}
-		}
-		errs = append(errs, c.validateFields(spec)...)
-		if c.SoCPercent && c.Kind != KindBattery {
-			bad("SoCPercent is for a battery, not a %s", c.Kind)
-		}
+		c.validateKind(spec, &p)
 	}
-	for name, p := range map[string]string{"release payload": c.ReleasePayload, "will payload": c.WillPayload} {
-		switch {
-		case p == "":
-		case c.SetTopic == "":
-			bad("a %s needs a set topic to be published on", name)
-		case len(p) > maxReleasePayload:
-			bad("%s of %d bytes, at most %d", name, len(p), maxReleasePayload)
-		}
+	c.validatePublished(&p)
+	return errors.Join(p...)
+}
+
+// problems collects what is wrong with a Config, each an
+// ErrInvalidConfig.
+type problems []error
+
+func (p *problems) add(format string, args ...any) {
+	*p = append(*p, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
+}
+
+// validateConnection checks the broker session: address, credentials,
+// QoS, staleness, reconnect backoff and keepalive.
+func (c Config) validateConnection(p *problems) {
+	if err := validBroker(c.Broker); err != nil {
+		p.add("broker %q: %v", c.Broker, err)
 	}
-	if r := c.ResolutionW; !(r >= minResolutionW && r <= maxResolutionW) { // NaN fails too
-		bad("resolution %v W outside [%v, %v]", r, minResolutionW, maxResolutionW)
+	if c.Password != "" && c.Username == "" {
+		p.add("a password needs a username")
 	}
 	if c.KeepaliveTopic != "" {
 		if err := validTopic(c.KeepaliveTopic); err != nil {
-			bad("keepalive topic %q: %v", c.KeepaliveTopic, err)
+			p.add("keepalive topic %q: %v", c.KeepaliveTopic, err)
 		}
 		if c.KeepaliveEvery <= 0 {
-			bad("keepalive every %v must be positive", c.KeepaliveEvery)
+			p.add("keepalive every %v must be positive", c.KeepaliveEvery)
 		}
 	}
 	if c.QoS > 2 {
-		bad("QoS %d is not 0, 1 or 2", c.QoS)
+		p.add("QoS %d is not 0, 1 or 2", c.QoS)
 	}
 	if c.StaleAfter <= 0 {
-		bad("StaleAfter %v must be positive", c.StaleAfter)
+		p.add("StaleAfter %v must be positive", c.StaleAfter)
 	}
 	if c.ReconnectMin <= 0 || c.ReconnectMax < c.ReconnectMin {
-		bad("reconnect backoff %v..%v must satisfy 0 < min <= max", c.ReconnectMin, c.ReconnectMax)
+		p.add("reconnect backoff %v..%v must satisfy 0 < min <= max", c.ReconnectMin, c.ReconnectMax)
 	}
-	return errors.Join(errs...)
+}
+
+// validateKind checks what the device's kind decides: the fields read
+// and where from, and where and how setpoints are published.
+func (c Config) validateKind(spec *kindSpec, p *problems) {
+	dec, err := newDecoder(c)
+	if err != nil {
+		*p = append(*p, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
+	} else if len(dec.topics) == 0 {
+		p.add("no field is read from a topic: set a state topic or give fields topics of their own")
+	}
+	switch {
+	case spec.set == nil && c.SetTopic != "":
+		p.add("a %s takes no setpoints: set topic must be empty", c.Kind)
+	case spec.set == nil && c.SetTemplate != "":
+		p.add("a %s takes no setpoints: set template must be empty", c.Kind)
+	case spec.set != nil && c.SetTopic == "" && c.Kind != KindLoads:
+		p.add("a %s needs a set topic", c.Kind)
+	case c.SetTopic != "":
+		if err := validTopic(c.SetTopic); err != nil {
+			p.add("set topic %q: %v", c.SetTopic, err)
+		}
+		if _, reads := dec.byTopic[c.SetTopic]; reads || c.SetTopic == c.StateTopic {
+			p.add("set topic %q is also read for state: the driver would read its own setpoints as state", c.SetTopic)
+		}
+		if _, err := parseSetTemplate(c.SetTemplate); err != nil {
+			p.add("set template: %v", err)
+		}
+		if usesGrid(c.SetTemplate) && (c.Kind != KindBattery || c.Fields["grid"] == "") {
+			p.add("set template uses .GridW: that needs a battery with its grid field mapped")
+		}
+	}
+	*p = append(*p, c.validateFields(spec)...)
+	if c.SoCPercent && c.Kind != KindBattery {
+		p.add("SoCPercent is for a battery, not a %s", c.Kind)
+	}
+}
+
+// validatePublished checks what the driver publishes besides setpoints:
+// release and will payloads, and the setpoints' resolution.
+func (c Config) validatePublished(p *problems) {
+	for name, pl := range map[string]string{"release payload": c.ReleasePayload, "will payload": c.WillPayload} {
+		switch {
+		case pl == "":
+		case c.SetTopic == "":
+			p.add("a %s needs a set topic to be published on", name)
+		case len(pl) > maxReleasePayload:
+			p.add("%s of %d bytes, at most %d", name, len(pl), maxReleasePayload)
+		}
+	}
+	if r := c.ResolutionW; !(r >= minResolutionW && r <= maxResolutionW) { // NaN fails too
+		p.add("resolution %v W outside [%v, %v]", r, minResolutionW, maxResolutionW)
+	}
 }
 
 // validateFields checks Fields against the kind's fields.
