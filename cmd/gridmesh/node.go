@@ -90,6 +90,21 @@ func nodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if f.TargetW != nil {
 		n.SetTarget(gridmesh.Target{Seq: 1, ImportW: gridmesh.W(*f.TargetW)})
 	}
+	return runHome(ctx, n, home, func() {
+		fmt.Fprintf(stdout, "home %s of %s up: peer %s\n", f.Home, f.Neighborhood, self)
+		for _, a := range n.P2PAddrs() {
+			fmt.Fprintf(stdout, "  %s\n", a)
+		}
+		if f.HTTP != "" {
+			fmt.Fprintf(stdout, "  status: http://%s/status\n", n.HTTPAddr())
+		}
+	}, log)
+}
+
+// runHome runs the home n and its devices' runners until ctx ends and
+// the leader, if n leads, has handed over; up is called once the home is
+// ready.
+func runHome(ctx context.Context, n *node.Node, home *homefile.Home, up func(), log *slog.Logger) error {
 	// The home runs on its own context, which a signal (ctx) ends only
 	// after the handover.
 	homeCtx, stopHome := context.WithCancel(context.WithoutCancel(ctx))
@@ -111,13 +126,7 @@ func nodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	eg.Go(func() error {
 		select {
 		case <-n.Ready():
-			fmt.Fprintf(stdout, "home %s of %s up: peer %s\n", f.Home, f.Neighborhood, self)
-			for _, a := range n.P2PAddrs() {
-				fmt.Fprintf(stdout, "  %s\n", a)
-			}
-			if f.HTTP != "" {
-				fmt.Fprintf(stdout, "  status: http://%s/status\n", n.HTTPAddr())
-			}
+			up()
 		case <-homeCtx.Done():
 		}
 		return nil
