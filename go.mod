@@ -135,7 +135,7 @@ require (
 	golang.org/x/text v0.41.0 // indirect
 	golang.org/x/time v0.15.0
 	golang.org/x/tools v0.48.0 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
+	google.golang.org/protobuf v1.36.12
 	gopkg.in/go-playground/validator.v9 v9.30.0 // indirect
 	lukechampine.com/blake3 v1.4.1 // indirect
 )
