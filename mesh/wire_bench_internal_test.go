@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	pb "github.com/libp2p/go-libp2p-pubsub/pb"
-	"google.golang.org/protobuf/proto"
-
 	"github.com/gridmesh/gridmesh"
 )
 
@@ -54,16 +51,7 @@ func BenchmarkNeighborhoodMessageBytes(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			m := br.gossip(b, data)
-			topic := TopicName("gridmesh-region-01", "nb0042", c.kind)
-			m.Topic = &topic
-			rpc := &pb.RPC{Publish: []*pb.Message{m}}
-			for b.Loop() {
-				_ = proto.Size(rpc)
-			}
-			b.ReportMetric(float64(len(data)), "payload-B")
-			b.ReportMetric(float64(proto.Size(m)), "message-B")
-			b.ReportMetric(float64(proto.Size(rpc)), "rpc-B")
+			reportBytes(b, data, br.gossip(b, TopicName(benchNetwork, "nb0042", c.kind), data))
 		})
 	}
 }
