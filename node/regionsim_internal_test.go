@@ -184,6 +184,7 @@ func simulateRegion(t *testing.T, n int, seed uint64) regionFigures {
 	s.waitConnected()
 	f.StartCPUS = cpuSeconds() - cpu0
 	s.connectivity(&f)
+	t.Logf("%d leaders connected (%.0f s of CPU)", n, f.StartCPUS)
 
 	idle0, idleAt := s.wire(), time.Now()
 	time.Sleep(simMeshSettle) // the timeline: gossipsub grafts its meshes
@@ -192,6 +193,7 @@ func simulateRegion(t *testing.T, n int, seed uint64) regionFigures {
 	f.IdleRPCsPerS, f.IdleBytesPerS = float64(idle.RPCsSent)/secs, float64(idle.BytesSent)/secs
 
 	s.aggregateRound(rng, &f)
+	t.Logf("every view holds every aggregate (%.0f s of CPU)", f.AggCPUS)
 	s.cut(&f)
 	f.VirtualS = time.Since(t0).Seconds()
 	f.TotalCPUS = cpuSeconds() - cpu0
