@@ -117,7 +117,8 @@ bench:
 # The region at full size: 2,000 neighborhood leaders on an in-memory
 # network, in virtual time (testing/synctest), one round of aggregates and
 # one signed cut; its figures in REGION_REPORT (make test runs 50 leaders
-# and checks the same behaviour). About 25 minutes of CPU and 4 GB.
+# and checks the same behaviour). About 30 minutes of CPU and 10 GB
+# (1,000 leaders: 8 minutes and 5.3 GB, docs/BENCHMARKS.md).
 # The per-message costs beside it: the region benchmarks of package mesh.
 LEADERS       ?= 2000
 REGION_REPORT ?= region-report.json
