@@ -79,4 +79,17 @@ func testTrafficCountsByTopic(t *testing.T) {
 	if n := home.ConnectedPeers(); n != 1 {
 		t.Errorf("%d peers connected, want 1", n)
 	}
+	// The wire counters see the report's RPC on both ends: what one sent,
+	// the other received (subscriptions and control travel too).
+	hw, vw := home.Wire(), voter.Wire()
+	if hw.RPCsSent == 0 || vw.RPCsReceived == 0 || hw.BytesSent == 0 || vw.BytesReceived == 0 {
+		t.Errorf("wire counters home %+v, voter %+v: want RPCs and bytes both ways", hw, vw)
+	}
+	if hw.BytesSent < uint64(sent.Sent)*telemetryMinBytes {
+		t.Errorf("home sent %d bytes for %d reports, want at least %d a report", hw.BytesSent, sent.Sent, telemetryMinBytes)
+	}
 }
+
+// telemetryMinBytes is less than any signed telemetry report's gossip
+// message: its 64-byte signature alone.
+const telemetryMinBytes = 64

@@ -8,6 +8,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"google.golang.org/protobuf/proto"
 )
 
 // The kinds of topic Traffic counts by: the last element of a topic's
@@ -51,6 +52,33 @@ func (m *Mesh) Traffic() map[string]TopicTraffic {
 	return out
 }
 
+// WireTraffic counts a host's gossipsub RPCs, all topics together, since
+// it opened: what its gossip costs on the wire beyond the messages
+// themselves (TopicTraffic), for capacity arithmetic (docs/SCALING.md).
+type WireTraffic struct {
+	// RPCsSent and RPCsReceived count RPC frames; BytesSent and
+	// BytesReceived their protobuf sizes (messages, subscriptions and
+	// control together; Noise and yamux add ~30 bytes a frame).
+	RPCsSent, RPCsReceived   uint64
+	BytesSent, BytesReceived uint64
+	// IHaveIDs and IWantIDs count the message IDs this host advertised
+	// (IHAVE) and asked for (IWANT); Grafts and Prunes the mesh changes
+	// it sent.
+	IHaveIDs, IWantIDs uint64
+	Grafts, Prunes     uint64
+}
+
+// Wire returns the gossipsub RPCs counted since the host opened.
+func (m *Mesh) Wire() WireTraffic {
+	w := &m.traffic.wire
+	return WireTraffic{
+		RPCsSent: w.rpcsSent.Load(), RPCsReceived: w.rpcsReceived.Load(),
+		BytesSent: w.bytesSent.Load(), BytesReceived: w.bytesReceived.Load(),
+		IHaveIDs: w.ihave.Load(), IWantIDs: w.iwant.Load(),
+		Grafts: w.grafts.Load(), Prunes: w.prunes.Load(),
+	}
+}
+
 // ConnectedPeers returns how many peers the host has a connection to.
 func (m *Mesh) ConnectedPeers() int { return len(m.host.Network().Peers()) }
 
@@ -60,6 +88,10 @@ type traffic struct {
 	self  peer.ID
 	kinds [len(topicKinds)]struct {
 		received, duplicates, sent, dropped atomic.Uint64
+	}
+	wire struct {
+		rpcsSent, rpcsReceived, bytesSent, bytesReceived atomic.Uint64
+		ihave, iwant, grafts, prunes                     atomic.Uint64
 	}
 }
 
@@ -92,6 +124,24 @@ func (t *traffic) SendRPC(rpc *pubsub.RPC, _ peer.ID) {
 	for _, m := range rpc.GetPublish() {
 		t.kinds[kind(m.GetTopic())].sent.Add(1)
 	}
+	w := &t.wire
+	w.rpcsSent.Add(1)
+	w.bytesSent.Add(uint64(proto.Size(&rpc.RPC)))
+	if c := rpc.GetControl(); c != nil {
+		for _, ih := range c.GetIhave() {
+			w.ihave.Add(uint64(len(ih.GetMessageIDs())))
+		}
+		for _, iw := range c.GetIwant() {
+			w.iwant.Add(uint64(len(iw.GetMessageIDs())))
+		}
+		w.grafts.Add(uint64(len(c.GetGraft())))
+		w.prunes.Add(uint64(len(c.GetPrune())))
+	}
+}
+
+func (t *traffic) RecvRPC(rpc *pubsub.RPC) {
+	t.wire.rpcsReceived.Add(1)
+	t.wire.bytesReceived.Add(uint64(proto.Size(&rpc.RPC)))
 }
 
 func (t *traffic) DropRPC(rpc *pubsub.RPC, _ peer.ID) {
@@ -111,6 +161,5 @@ func (*traffic) Prune(peer.ID, string)                                {}
 func (*traffic) DeliverMessage(*pubsub.Message)                       {}
 func (*traffic) RejectMessage(*pubsub.Message, string)                {}
 func (*traffic) ThrottlePeer(peer.ID)                                 {}
-func (*traffic) RecvRPC(*pubsub.RPC)                                  {}
 func (*traffic) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
 func (*traffic) UndeliverableMessage(*pubsub.Message)                 {}

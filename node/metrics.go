@@ -245,6 +245,22 @@ func (c *collector) collectNetwork(e emitter) {
 		e.counter("gridmesh_gossip_messages_sent_total", "Gossip messages queued to peers (one per peer; own and forwarded), by kind of topic.", float64(t.Sent), "topic", topic)
 		e.counter("gridmesh_gossip_messages_send_dropped_total", "Gossip messages dropped because a peer's outbound queue was full, by kind of topic.", float64(t.SendDropped), "topic", topic)
 	}
+	c.collectWire(e, nw.mesh.Wire())
+}
+
+// collectWire emits the host's gossipsub RPCs and their bytes, all topics
+// together, and the control items it sent (docs/SCALING.md's arithmetic,
+// checked in the field).
+func (c *collector) collectWire(e emitter, w mesh.WireTraffic) {
+	e.counter("gridmesh_gossip_rpcs_total", "Gossipsub RPC frames, by direction.", float64(w.RPCsSent), "direction", "sent")
+	e.counter("gridmesh_gossip_rpcs_total", "Gossipsub RPC frames, by direction.", float64(w.RPCsReceived), "direction", "received")
+	e.counter("gridmesh_gossip_rpc_bytes_total", "Protobuf bytes of gossipsub RPC frames (messages, subscriptions, control), by direction.", float64(w.BytesSent), "direction", "sent")
+	e.counter("gridmesh_gossip_rpc_bytes_total", "Protobuf bytes of gossipsub RPC frames (messages, subscriptions, control), by direction.", float64(w.BytesReceived), "direction", "received")
+	const ctl = "Gossipsub control items sent: message IDs in IHAVE and IWANT, GRAFTs and PRUNEs."
+	e.counter("gridmesh_gossip_control_sent_total", ctl, float64(w.IHaveIDs), "kind", "ihave")
+	e.counter("gridmesh_gossip_control_sent_total", ctl, float64(w.IWantIDs), "kind", "iwant")
+	e.counter("gridmesh_gossip_control_sent_total", ctl, float64(w.Grafts), "kind", "graft")
+	e.counter("gridmesh_gossip_control_sent_total", ctl, float64(w.Prunes), "kind", "prune")
 }
 
 // collectRefused emits what the home's networks refused, summed over every

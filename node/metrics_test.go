@@ -120,6 +120,7 @@ var wantFamilies = []string{
 	"gridmesh_raft_term", "gridmesh_raft_commit_index", "gridmesh_raft_last_contact_seconds",
 	"gridmesh_gossip_messages_received_total", "gridmesh_gossip_messages_sent_total",
 	"gridmesh_gossip_messages_rejected_total", "gridmesh_peers_connected",
+	"gridmesh_gossip_rpcs_total", "gridmesh_gossip_rpc_bytes_total", "gridmesh_gossip_control_sent_total",
 	"gridmesh_device_breaker_state", "gridmesh_device_errors_total",
 	"gridmesh_signals_received_total", "gridmesh_signals_refused_total",
 	"gridmesh_component_restarts_total", "gridmesh_energy_grid_import_joules_total",

@@ -104,8 +104,9 @@ func OperatorMeshConfig() mesh.Config {
 // OpenOperator opens the operator's host on cfg (its Network and
 // Bootstrap name the region and where to enter it) and joins the region.
 // The host's own validator trusts priv's public key, so what it publishes
-// is judged as the homes will judge it.
-func OpenOperator(ctx context.Context, cfg mesh.Config, priv ed25519.PrivateKey, log *slog.Logger) (*Operator, error) {
+// is judged as the homes will judge it. opts go to mesh.Open (an
+// in-memory network: mesh.WithTransport).
+func OpenOperator(ctx context.Context, cfg mesh.Config, priv ed25519.PrivateKey, log *slog.Logger, opts ...mesh.Option) (*Operator, error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		return nil, errors.New("operator: no key")
 	}
@@ -118,7 +119,7 @@ func OpenOperator(ctx context.Context, cfg mesh.Config, priv ed25519.PrivateKey,
 	if cfg.OperatorPass, err = operatorPass(priv, id, cfg.RegionName(), time.Now()); err != nil {
 		return nil, err
 	}
-	m, err := mesh.Open(ctx, cfg, id, log)
+	m, err := mesh.Open(ctx, cfg, id, log, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("operator: %w", err)
 	}

@@ -209,16 +209,26 @@ func (n *Node) receiveRegion(ctx context.Context, r *mesh.Region) error {
 		if err != nil {
 			return err
 		}
-		switch {
-		case msg.Signal != nil:
+		if msg.Signal != nil {
 			n.metrics.signalsReceived.Inc()
-			if n.region.putSignal(*msg.Signal, n.now()) {
-				n.wakeDispatcher()
-			}
-		case msg.Aggregate != nil:
-			n.region.putAggregate(*msg.Aggregate)
+		}
+		if n.region.take(msg, n.now()) {
+			n.wakeDispatcher()
 		}
 	}
+}
+
+// take folds one accepted region message into the view at now: a
+// signal's step (putSignal) or an aggregate (putAggregate). It reports
+// whether a new signal step was kept, on which a leader plans at once.
+func (rs *regionState) take(msg mesh.RegionMessage, now time.Time) (newStep bool) {
+	switch {
+	case msg.Signal != nil:
+		return rs.putSignal(*msg.Signal, now)
+	case msg.Aggregate != nil:
+		rs.putAggregate(*msg.Aggregate)
+	}
+	return false
 }
 
 // publishAggregates sends this neighborhood's aggregate every
