@@ -146,7 +146,12 @@ func (g *Group) listenBeacons() {
 // admitted and it names this home's cluster (or this home names none).
 func (g *Group) handleBeacon(s net.Conn, from peer.ID) {
 	defer s.Close()
-	if g.cfg.Admit != nil && !g.cfg.Admit(from) {
+	// A beacon may come on the connection it opened, before the
+	// certificates are checked: wait for the admission as Raft does.
+	ctx, cancel := context.WithTimeout(context.Background(), admitWait)
+	ok := awaitAdmitted(ctx, g.cfg.Admit, from, nil)
+	cancel()
+	if !ok {
 		g.beaconsRefused.Add(1)
 		reset(s)
 		return
@@ -211,7 +216,13 @@ func (g *Group) sendBeacon(ctx context.Context, id string, raw []byte) error {
 		return err
 	}
 	if g.cfg.Admit != nil && !g.cfg.Admit(p) {
-		return errors.New("consensus: beacon to a peer not admitted")
+		// Connect first: the two present their certificates.
+		if err := g.tr.Connect(ctx, p); err != nil {
+			return fmt.Errorf("consensus: beacon: connect to %s: %w", id, err)
+		}
+		if !awaitAdmitted(ctx, g.cfg.Admit, p, nil) {
+			return fmt.Errorf("consensus: beacon to %s: %w", id, ErrNotAdmitted)
+		}
 	}
 	s, err := g.tr.OpenStream(ctx, p, BeaconProtocolID(g.cfg.Neighborhood))
 	if err != nil {

@@ -46,9 +46,7 @@ func TestBeaconNamesTheLeaderToAHomeOutsideTheConfiguration(t *testing.T) {
 			t.Fatalf("Beacon = %d, %v; want 1 sent", sent, err)
 		}
 		_, term := leader.g.Leader()
-		if id, got := outside.g.Leader(); id != leader.id.String() || got != term {
-			t.Fatalf("outside home names %q in term %d, want %s in %d", id, got, leader.name, term)
-		}
+		waitNames(t, outside, leader, term)
 		if _, _, cluster := outside.g.Beaconed(); cluster != "0001-a" {
 			t.Fatalf("beaconed cluster %q, want 0001-a", cluster)
 		}
@@ -73,9 +71,21 @@ func TestBeaconNamesTheLeaderToAHomeOutsideTheConfiguration(t *testing.T) {
 			t.Fatalf("Beacon from the new leader: %v", err)
 		}
 		_, nextTerm := next.g.Leader()
-		if id, got := outside.g.Leader(); id != next.id.String() || got != nextTerm || got <= term {
-			t.Fatalf("outside home names %q in term %d, want %s in %d (> %d)", id, got, next.name, nextTerm, term)
+		if nextTerm <= term {
+			t.Fatalf("new leader's term %d, not after %d", nextTerm, term)
 		}
+		waitNames(t, outside, next, nextTerm)
+	})
+}
+
+// waitNames waits until m names leader in term.
+func waitNames(t *testing.T, m, leader *member, term uint64) {
+	t.Helper()
+	consensustest.WaitFor(t, settle, func() error {
+		if id, got := m.g.Leader(); id != leader.id.String() || got != term {
+			return fmt.Errorf("%s names %q in term %d, want %s in %d", m.name, id, got, leader.name, term)
+		}
+		return nil
 	})
 }
 

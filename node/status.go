@@ -39,6 +39,7 @@ type stats struct {
 	reportsImplausible atomic.Uint64
 	plansCommitted     atomic.Uint64 // dispatcher
 	plansFenced        atomic.Uint64 // dispatcher
+	beaconsSent        atomic.Uint64 // dispatcher (beacon.go)
 	dispatchErrors     atomic.Uint64 // dispatcher
 	// Written by the formation goroutine (formation.go, autopilot.go).
 	clustersFounded atomic.Uint64
@@ -191,6 +192,8 @@ func (n *Node) counters() map[string]uint64 {
 		// Plans committed but not published: this home could not
 		// confirm it still led.
 		"plans_fenced": n.stats.plansFenced.Load(),
+		// Leader beacons sent to homes outside the configuration.
+		"beacons_sent": n.stats.beaconsSent.Load(),
 		// Self-organization (formation.go, autopilot.go).
 		"clusters_founded": n.stats.clustersFounded.Load(),
 		"cluster_merges":   n.stats.clusterMerges.Load(),
