@@ -75,6 +75,9 @@ type Status struct {
 	Joining     string `json:"joining,omitempty"`
 	RaftVoters  int    `json:"raft_voters"`
 	RaftMembers int    `json:"raft_members"`
+	// Beaconed is whether a fresh leader beacon names the leader: the
+	// home follows plans outside the Raft configuration.
+	Beaconed bool `json:"beaconed"`
 	Leader      string `json:"leader,omitempty"`
 	IsLeader    bool   `json:"is_leader"`
 	Term        uint64 `json:"term"`
@@ -235,6 +238,8 @@ func (n *Node) networkStatus(s *Status, nw *network) {
 	conns := nw.mesh.ConnStats()
 	s.Conns = &conns
 	s.GossipScores = gossipScores(nw.mesh.PeerScores())
+	beaconed, _, _ := nw.group.Beaconed()
+	s.Beaconed = beaconed != ""
 	s.Cluster = nw.group.ClusterID()
 	if s.Cluster == "" {
 		s.Joining = nw.group.Joining()
