@@ -77,10 +77,10 @@ type Status struct {
 	RaftMembers int    `json:"raft_members"`
 	// Beaconed is whether a fresh leader beacon names the leader: the
 	// home follows plans outside the Raft configuration.
-	Beaconed bool `json:"beaconed"`
-	Leader      string `json:"leader,omitempty"`
-	IsLeader    bool   `json:"is_leader"`
-	Term        uint64 `json:"term"`
+	Beaconed bool   `json:"beaconed"`
+	Leader   string `json:"leader,omitempty"`
+	IsLeader bool   `json:"is_leader"`
+	Term     uint64 `json:"term"`
 	// Mode is "plan" while a valid plan is followed, else "autonomous".
 	Mode        string          `json:"mode"`
 	HasPlan     bool            `json:"has_plan"`
