@@ -251,13 +251,18 @@ func asks(e RosterEntry, cluster string) (bool, string) {
 }
 
 // BeaconTargets returns the homes the leader of cluster beacons (see
-// Group.Beacon): every fresh home of the roster that asks for the
-// cluster, is not in servers and is not revoked, in peer order.
-func BeaconTargets(servers []Server, roster []RosterEntry, cluster string, revoked []string) []string {
+// Group.Beacon): every home of the roster heard within the last within
+// that asks for the cluster, is not in servers and is not revoked, in
+// peer order. Within is longer than the age that makes a report fresh
+// (RemoveAfter, as for members): a home outside the configuration
+// reaches the leader's telemetry only through the listeners it is
+// connected to, and after a failover its one link to them may have been
+// the dead leader; the new leader's beacon connects them again.
+func BeaconTargets(servers []Server, roster []RosterEntry, cluster string, revoked []string, now time.Time, within time.Duration) []string {
 	var out []string
 	for _, e := range roster {
 		ok, _ := asks(e, cluster)
-		if !ok || !e.Fresh || slices.Contains(revoked, e.Peer) ||
+		if !ok || now.Sub(e.Heard) > within || slices.Contains(revoked, e.Peer) ||
 			slices.ContainsFunc(servers, func(s Server) bool { return s.ID == e.Peer }) {
 			continue
 		}

@@ -357,12 +357,13 @@ func TestPlanUpkeepStandbys(t *testing.T) {
 func TestBeaconTargets(t *testing.T) {
 	other := home("p6", 0)
 	other.Cluster = "0009-z"
-	stale := asking("p7", ours)
-	stale.Fresh = false
-	roster := []RosterEntry{home("p5", 0), asking("p4", ours), home("p1", 0), asking("p3", "0009-z"), other, stale, home("p8", 0), asking("p9", "")}
-	got := BeaconTargets(append(voters(self, "p1"), nonVoters("p2")...), roster, ours, []string{"p8"})
-	if want := []string{"p4", "p5"}; !slices.Equal(got, want) {
-		t.Errorf("targets %q, want %q: fresh homes asking for %s, no members, none revoked", got, want, ours)
+	gone := asking("p7", ours)
+	gone.Heard, gone.Fresh = upkeepNow.Add(-31*time.Second), false
+	silent := home("p66", 10*time.Second) // past the age that makes it fresh
+	roster := []RosterEntry{home("p5", 0), asking("p4", ours), home("p1", 0), asking("p3", "0009-z"), other, gone, silent, home("p8", 0), asking("p9", "")}
+	got := BeaconTargets(append(voters(self, "p1"), nonVoters("p2")...), roster, ours, []string{"p8"}, upkeepNow, 30*time.Second)
+	if want := []string{"p4", "p5", "p66"}; !slices.Equal(got, want) {
+		t.Errorf("targets %q, want %q: homes heard within 30 s asking for %s, no members, none revoked", got, want, ours)
 	}
 }
 

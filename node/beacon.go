@@ -34,7 +34,7 @@ func (b *beaconer) beforePublish(ctx context.Context, now time.Time) {
 	if cluster == "" {
 		return // named at the leader's first round of upkeep; beacons name it
 	}
-	targets := consensus.BeaconTargets(servers, b.table.roster(now, n.cfg.TelemetryMaxAge), cluster, n.revoked.peers())
+	targets := consensus.BeaconTargets(servers, b.table.roster(now, n.cfg.TelemetryMaxAge), cluster, n.revoked.peers(), now, n.cfg.Formation.RemoveAfter)
 	n.log.Debug("beacons", "targets", len(targets), "members", len(servers))
 	if len(targets) == 0 {
 		return
