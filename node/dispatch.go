@@ -36,6 +36,9 @@ func (n *Node) dispatch(ctx context.Context, table *telemetryTable) error {
 		case <-followUp.C:
 		case <-n.group.LeaderChanges():
 			followUp.Reset(n.cfg.PlanPeriod / 5)
+			if n.group.IsLeader() {
+				beacons.gained(ctx)
+			}
 		}
 		if !n.group.IsLeader() {
 			continue
@@ -139,7 +142,7 @@ func (n *Node) commitAndPublish(ctx context.Context, plan gridmesh.Plan, beacons
 	n.pauseIfRequested()
 	n.hold(ctx)
 	// Homes outside the configuration learn the term before its plan.
-	beacons.beforePublish(ctx, n.now())
+	beacons.beforePublish(ctx)
 	if lo != nil {
 		lo.PlanPublished(n.cfg.Home, n.cfg.Neighborhood, epoch, n.now())
 	}
