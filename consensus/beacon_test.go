@@ -22,13 +22,7 @@ func TestBeaconNamesTheLeaderToAHomeOutsideTheConfiguration(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ms := newUnformed(t, 4, false)
 		ctx := context.Background()
-		if err := ms[0].g.Bootstrap(ids(ms[:3])); err != nil {
-			t.Fatalf("Bootstrap: %v", err)
-		}
-		leader := waitLeader(t, ms[:3])
-		if _, err := leader.g.NameCluster(ctx, "0001-a"); err != nil {
-			t.Fatalf("NameCluster: %v", err)
-		}
+		leader := foundNamed(t, ms[:3], "0001-a")
 		outside := ms[3]
 		if id, _ := outside.g.Leader(); id != "" {
 			t.Fatalf("outside home names leader %q before any beacon", id)
@@ -78,6 +72,20 @@ func TestBeaconNamesTheLeaderToAHomeOutsideTheConfiguration(t *testing.T) {
 	})
 }
 
+// foundNamed founds a cluster of voters ms on ms[0], waits for its
+// leader and names the cluster, and returns the leader.
+func foundNamed(t *testing.T, ms []*member, name string) *member {
+	t.Helper()
+	if err := ms[0].g.Bootstrap(ids(ms)); err != nil {
+		t.Fatalf("Bootstrap on %s: %v", ms[0].name, err)
+	}
+	leader := waitLeader(t, ms)
+	if _, err := leader.g.NameCluster(context.Background(), name); err != nil {
+		t.Fatalf("NameCluster: %v", err)
+	}
+	return leader
+}
+
 // waitNames waits until m names leader in term.
 func waitNames(t *testing.T, m, leader *member, term uint64) {
 	t.Helper()
@@ -99,15 +107,8 @@ func TestBeaconRefusedFromStrangersAndOtherClusters(t *testing.T) {
 		ms[1].cfg.Admit = func(p peer.ID) bool { return p != leaderID }
 		openAll(t, ms)
 		ctx := context.Background()
-		for i, name := range map[int]string{0: "0001-a", 2: "0002-b"} {
-			if err := ms[i].g.Bootstrap(ids(ms[i : i+1])); err != nil {
-				t.Fatalf("Bootstrap %s: %v", ms[i].name, err)
-			}
-			waitLeader(t, ms[i:i+1])
-			if _, err := ms[i].g.NameCluster(ctx, name); err != nil {
-				t.Fatalf("NameCluster: %v", err)
-			}
-		}
+		foundNamed(t, ms[:1], "0001-a")
+		foundNamed(t, ms[2:], "0002-b")
 		_, _ = ms[0].g.Beacon(ctx, ids(ms[1:]))
 		consensustest.WaitFor(t, settle, func() error {
 			for _, m := range ms[1:] {

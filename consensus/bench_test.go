@@ -5,10 +5,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/libp2p/go-libp2p/core/peer"
-
-	"github.com/gridmesh/gridmesh/consensus/consensustest"
 )
 
 // BenchmarkCommit measures one plan committed by the leader of three
@@ -79,18 +75,11 @@ func BenchmarkNeighborhoodSecond(b *testing.B) {
 
 // newHostNeighborhood opens members (3 voters, the rest non-voters) and
 // outside homes with no Raft state, on libp2p hosts of 127.0.0.1.
-func newHostNeighborhood(b *testing.B, members, outside int) []*member {
-	b.Helper()
-	hosts := consensustest.NewHosts(b, members+outside)
-	idsOf := make([]peer.ID, len(hosts))
-	for i, h := range hosts {
-		idsOf[i] = h.ID()
-	}
-	i := 0
-	place := func(m *member) { m.h = hosts[i]; i++ }
-	ms := newMembers(b, idsOf[:members], 3, false, place)
-	ms = append(ms, newMembers(b, idsOf[members:], 0, false, place)...)
-	return openAll(b, ms)
+func newHostNeighborhood(tb testing.TB, members, outside int) []*member {
+	tb.Helper()
+	ids, place := onHosts(tb, members+outside)
+	ms := newMembers(tb, ids[:members], 3, false, place)
+	return openAll(tb, append(ms, newMembers(tb, ids[members:], 0, false, place)...))
 }
 
 // cpuTime is the process's CPU time so far, user and system.
