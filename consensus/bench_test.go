@@ -2,7 +2,9 @@ package consensus_test
 
 import (
 	"context"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // BenchmarkCommit measures one plan committed by the leader of three
@@ -27,4 +29,64 @@ func BenchmarkCommit(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkNeighborhoodSecond measures the CPU a 25-home neighborhood's
+// Raft group spends on one second of steady state: the leader commits
+// one plan (the dispatch period) and heartbeats every member, over
+// libp2p streams on 127.0.0.1, every member in this process. With every
+// home a member (22 non-voters: the configuration before standbys), the
+// leader heartbeats 24 followers; with 2 standbys it heartbeats 4 and
+// beacons the 20 homes outside once. It reports the process's CPU time
+// (user + system, getrusage) per neighborhood-second: robust to other
+// load on the machine, unlike wall time.
+func BenchmarkNeighborhoodSecond(b *testing.B) {
+	for _, c := range []struct {
+		name              string
+		nonVoters, beacon int
+	}{{"all-members", 22, 0}, {"two-standbys", 2, 20}} {
+		b.Run(c.name, func(b *testing.B) {
+			ms := newHostNeighborhood(b, 3+c.nonVoters, c.beacon)
+			leader := waitLeader(b, ms[:3+c.nonVoters])
+			ctx := context.Background()
+			if _, err := leader.g.NameCluster(ctx, "0001-a"); err != nil {
+				b.Fatal(err)
+			}
+			outside := ids(ms[3+c.nonVoters:])
+			body := make([]byte, 1024) // a plan for ~40 homes
+			cpu0 := cpuTime(b)
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := leader.g.Commit(ctx, body); err != nil {
+					b.Fatal(err)
+				}
+				if len(outside) > 0 {
+					if _, err := leader.g.Beacon(ctx, outside); err != nil {
+						b.Fatal(err)
+					}
+				}
+				time.Sleep(time.Second)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/s")
+		})
+	}
+}
+
+// newHostNeighborhood opens members (3 voters, the rest non-voters) and
+// outside homes with no Raft state, on libp2p hosts of 127.0.0.1.
+func newHostNeighborhood(tb testing.TB, members, outside int) []*member {
+	tb.Helper()
+	ids, place := onHosts(tb, members+outside)
+	ms := newMembers(tb, ids[:members], 3, false, place)
+	return openAll(tb, append(ms, newMembers(tb, ids[members:], 0, false, place)...))
+}
+
+// cpuTime is the process's CPU time so far, user and system.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

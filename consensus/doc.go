@@ -30,6 +30,12 @@
 //     removes each round, and whether a member needs its neighborhood's
 //     reports. They take a FormationState (or ListenState) and return
 //     the next one with their decision: no I/O, no clock of their own.
+//   - Leader beacons (beacon.go): the leader tells the homes outside the
+//     configuration (BeaconTargets) who leads in which term, on streams
+//     of BeaconProtocolID; Leader on such a home names the beaconed
+//     leader, so that it fences plans as a member does, without the
+//     leader heartbeating it. The configuration holds the voters and
+//     FormationConfig.Standbys non-voters ready for promotion.
 //   - Storage: a raft-boltdb log and stable store (fsync on) and a file
 //     snapshot store under Config.DataDir, or memory when DataDir is "".
 //
@@ -49,6 +55,9 @@
 //   - Commit only on the leader (IsLeader, or after a notice on
 //     LeaderChanges); a follower gets *NotLeaderError naming the leader.
 //     Publish a plan only after Commit returned its Epoch.
+//   - On the leader, call Beacon with BeaconTargets before each plan is
+//     published: a home outside the configuration refuses plans of a
+//     term no beacon named (BeaconMaxAge).
 //   - Call Close exactly once it is done (further calls are no-ops). Open
 //     starts raft's goroutines; Close stops them and waits for them. Close
 //     is a hard stop: call TransferLeadership first for a graceful one,

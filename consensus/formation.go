@@ -33,10 +33,12 @@ import (
 // its Raft state and is added by that cluster's leader: every side
 // computes the same winner.
 //
-// Upkeep, on the leader, every Period (as Consul's autopilot does): every
-// home heard from that asks for this cluster and is not a member is added
-// as a non-voter; the neighborhood keeps Voters voters (LargeVoters once
-// it has LargeAt healthy homes or more), promoting healthy non-voters
+// Upkeep, on the leader, every Period (as Consul's autopilot does): homes
+// heard from that ask for this cluster and are not members are added as
+// non-voters until Standbys healthy non-voters are; the others follow
+// plans outside the configuration, on the leader's beacons (beacon.go);
+// the neighborhood keeps Voters voters (LargeVoters once it has LargeAt
+// healthy homes or more, members or not), promoting healthy non-voters
 // that have caught up with the log; a voter silent for ReplaceAfter is
 // replaced, a non-voter silent for RemoveAfter removed; no voter is ever
 // removed or demoted when the voters still heard from would then be
@@ -69,7 +71,17 @@ type FormationConfig struct {
 	// MergeWitnesses is how many homes must announce a cluster for
 	// another home to follow it: to merge into it or to ask to join it.
 	MergeWitnesses int
+	// Standbys is how many healthy non-voters the leader keeps in the
+	// configuration, caught up and ready to replace a voter; every other
+	// home follows plans outside it, on the leader's beacons, and is
+	// added when a standby is promoted. AllHomes keeps every home a
+	// member.
+	Standbys int
 }
+
+// AllHomes as FormationConfig.Standbys keeps every home heard in the
+// configuration, voter or non-voter: the leader heartbeats all of them.
+const AllHomes = -1
 
 // DefaultFormationConfig returns the defaults for homes that report
 // every telemetryPeriod.
@@ -99,6 +111,14 @@ func DefaultFormationConfig(telemetryPeriod time.Duration) FormationConfig {
 		// Two: one home announcing a name cannot make the neighborhood
 		// reset (a home that lies about its cluster is one home).
 		MergeWitnesses: 2,
+		// Two: a leader heartbeats every member ten times a heartbeat
+		// timeout, so each member beyond the voters costs it 50 RPCs a
+		// second; a plan-following home needs none of them (beacons).
+		// Two standbys replace two voters lost at once, as many as five
+		// voters survive, with no wait for a newcomer to catch up; a
+		// third failure waits a round of upkeep and a catch-up (one
+		// snapshot: the FSM holds one plan).
+		Standbys: 2,
 	}
 }
 
@@ -108,6 +128,9 @@ func (c FormationConfig) Validate() error {
 	if c.Expect < 1 || c.Voters < 1 || c.LargeVoters < c.Voters || c.LargeAt < 1 || c.MergeWitnesses < 1 {
 		errs = append(errs, fmt.Errorf("expect %d, voters %d/%d at %d homes, merge witnesses %d: want expect, voters, homes and witnesses ≥ 1 and large voters ≥ voters",
 			c.Expect, c.Voters, c.LargeVoters, c.LargeAt, c.MergeWitnesses))
+	}
+	if c.Standbys < AllHomes {
+		errs = append(errs, fmt.Errorf("standbys %d: want ≥ 0, or AllHomes", c.Standbys))
 	}
 	if c.Settle <= 0 || c.Period <= 0 || c.ReplaceAfter <= 0 || c.RemoveAfter < c.ReplaceAfter {
 		errs = append(errs, fmt.Errorf("settle %v, period %v, replace after %v, remove after %v: want positive, remove ≥ replace",
@@ -182,11 +205,17 @@ type WithoutState struct {
 }
 
 // PlanWithoutState is a round of a home that holds no Raft state: it
-// asks to join the cluster Joinable picks, or else takes part in
-// founding one (PlanFounding).
-func PlanWithoutState(st FormationState, self string, roster []RosterEntry, now time.Time, cfg FormationConfig) (FormationState, WithoutState) {
+// asks to join the cluster Joinable picks or, when its roster names none,
+// the cluster a fresh leader beacon names (beaconed, "" for none: a home
+// following plans outside the configuration does not listen to the
+// others' reports), or else takes part in founding one (PlanFounding).
+func PlanWithoutState(st FormationState, self string, roster []RosterEntry, beaconed string, now time.Time, cfg FormationConfig) (FormationState, WithoutState) {
 	st.LeaderSince, st.LeaderHeard = time.Time{}, time.Time{}
-	if name := Joinable(roster, now, cfg); name != "" {
+	name := Joinable(roster, now, cfg)
+	if name == "" {
+		name = beaconed
+	}
+	if name != "" {
 		st.ViewKey, st.StableSince = "", time.Time{}
 		return st, WithoutState{Join: name}
 	}

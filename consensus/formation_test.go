@@ -211,11 +211,22 @@ func TestPlanWithoutState(t *testing.T) {
 	cfg := DefaultFormationConfig(time.Second)
 	held := FormationState{ViewKey: "p1,p2", StableSince: upkeepNow.Add(-time.Minute), LeaderSince: upkeepNow, LeaderHeard: upkeepNow}
 
-	st, p := PlanWithoutState(held, "p1", []RosterEntry{home("p2", 0)}, upkeepNow, cfg)
+	st, p := PlanWithoutState(held, "p1", []RosterEntry{home("p2", 0)}, "", upkeepNow, cfg)
 	if p.Join != ours || st != (FormationState{}) {
 		t.Errorf("with a cluster heard: plan %+v, state %+v; want to join %s with everything forgotten", p, st, ours)
 	}
-	st, p = PlanWithoutState(held, "p1", []RosterEntry{unformed("p2", "p1")}, upkeepNow, cfg)
+	// A home following plans outside the configuration hears no reports:
+	// it keeps asking for the cluster its leader's beacon names.
+	st, p = PlanWithoutState(held, "p1", nil, ours, upkeepNow, cfg)
+	if p.Join != ours || st != (FormationState{}) {
+		t.Errorf("beaconed, no reports: plan %+v, state %+v; want to join %s", p, st, ours)
+	}
+	// What the reports name comes first: a beacon is one leader's word.
+	witnessed := []RosterEntry{home("p2", 0), home("p3", 0)}
+	if _, p = PlanWithoutState(held, "p1", witnessed, "0009-z", upkeepNow, cfg); p.Join != ours {
+		t.Errorf("beaconed 0009-z, reports name %s: joins %q, want %s", ours, p.Join, ours)
+	}
+	st, p = PlanWithoutState(held, "p1", []RosterEntry{unformed("p2", "p1")}, "", upkeepNow, cfg)
 	if p.Join != "" || p.Founding.Founder != "p1" || st.LeaderSince != (time.Time{}) || st.LeaderHeard != (time.Time{}) || st.ViewKey != "p1,p2" {
 		t.Errorf("with no cluster heard: plan %+v, state %+v; want founding by p1, leader times forgotten", p, st)
 	}

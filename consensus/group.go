@@ -47,6 +47,11 @@ type Group struct {
 	resets   atomic.Uint64
 	joining  atomic.Pointer[string] // SetJoining's name; nil for none
 	pause    pauseTimer             // Pause's timer; Close stops it
+
+	// beacon is the newest leader beacon this home believes (beacon.go);
+	// beaconsRefused counts the ones it did not.
+	beacon         beaconView
+	beaconsRefused atomic.Uint64
 }
 
 // instance is one run of raft: its FSM, transport and stores. Reset
@@ -125,6 +130,7 @@ func Open(cfg Config, tr Transport, log *slog.Logger) (*Group, error) {
 		return nil, err
 	}
 	g.cur.Store(in)
+	g.listenBeacons()
 	return g, nil
 }
 
@@ -301,12 +307,19 @@ func (g *Group) Commit(ctx context.Context, body []byte) (gridmesh.Epoch, error)
 }
 
 // Leader returns the known leader's peer ID string ("" if none is known)
-// and this member's current term. Both are read without a lock in common;
-// a pair that straddles a change errs toward refusing a plan, never
-// toward accepting a deposed leader's.
+// and its term: Raft's own view (this member's current term), or a fresh
+// beacon's (Beaconed) when it names a newer term, or the same term while
+// Raft knows no leader in it, as on a home outside the configuration. A
+// beacon never takes the term back. Both are read
+// without a lock in common; a pair that straddles a change errs toward
+// refusing a plan, never toward accepting a deposed leader's.
 func (g *Group) Leader() (id string, term uint64) {
 	_, lid := g.r().LeaderWithID()
-	return string(lid), g.r().CurrentTerm()
+	term = g.r().CurrentTerm()
+	if bl, bt, _ := g.Beaconed(); bl != "" && (bt > term || (lid == "" && bt == term)) {
+		return bl, bt
+	}
+	return string(lid), term
 }
 
 // IsLeader reports whether this member believes it leads. Only
@@ -364,6 +377,7 @@ func (g *Group) Close() error {
 	defer g.mu.Unlock()
 	if !g.closed {
 		g.closed = true
+		g.tr.Unlisten(BeaconProtocolID(g.cfg.Neighborhood))
 		if err := g.cur.Load().stop(); err != nil {
 			g.closeErr = fmt.Errorf("consensus: close: %w", err)
 		}

@@ -82,14 +82,21 @@ func newCluster(t testing.TB, voters, nonVoters int, durable bool) []*member {
 // benchmarks of the real transport.
 func newHostCluster(tb testing.TB, voters, nonVoters int, durable bool) []*member {
 	tb.Helper()
-	hosts := consensustest.NewHosts(tb, voters+nonVoters)
+	ids, place := onHosts(tb, voters+nonVoters)
+	return openAll(tb, newMembers(tb, ids, voters, durable, place))
+}
+
+// onHosts starts n libp2p hosts of 127.0.0.1 and returns their IDs and
+// a placement that gives each member, in turn, the next host.
+func onHosts(tb testing.TB, n int) ([]peer.ID, func(*member)) {
+	tb.Helper()
+	hosts := consensustest.NewHosts(tb, n)
 	ids := make([]peer.ID, len(hosts))
 	for i, h := range hosts {
 		ids[i] = h.ID()
 	}
 	i := 0
-	ms := newMembers(tb, ids, voters, durable, func(m *member) { m.h = hosts[i]; i++ })
-	return openAll(tb, ms)
+	return ids, func(m *member) { m.h = hosts[i]; i++ }
 }
 
 // newMembers configures a member per ID, the first voters of them

@@ -29,23 +29,29 @@ type ListenInput struct {
 	// Neighbors are the peers it is connected to that are admitted to
 	// its neighborhood.
 	Neighbors []string
+	// Beaconed is whether a fresh leader beacon names its leader
+	// (Group.Beaconed): the leader counts it out of the configuration.
+	Beaconed bool
 }
 
 // Listen reports whether a home needs its neighborhood's reports: while
-// it has no Raft state (to found or be founded), while it votes (it may
-// lead, and a leader dispatches and keeps the voters from them), after
-// leaderlessListen without a known leader, and while it is connected to
-// a home of its neighborhood that is not in its Raft configuration (a
-// home not yet added, or of a split cluster: gossip relays reports only
-// through those who listen, and this home may be that home's one path to
-// the leader). Otherwise it does not: every report costs every listener
-// a delivery and a signature check, and in a neighborhood of 25 homes,
-// everyone listening cost 5 to 8 times the CPU of the voters alone.
+// it votes (it may lead, and a leader dispatches and keeps the voters
+// from them), after leaderlessListen without a known leader, and, unless
+// the leader beacons it (it follows plans outside the configuration and
+// is known to the leader), while it has no Raft state (to found or be
+// founded) or is connected to a home of its neighborhood that is not in
+// its Raft configuration (a home not yet added, or of a split cluster:
+// gossip relays reports only through those who listen, and this home may
+// be that home's one path to the leader; standbys relay the
+// plan-following homes' reports so). Otherwise it does not: every report
+// costs every listener a delivery and a signature check, and in a
+// neighborhood of 25 homes, everyone listening cost 5 to 8 times the CPU
+// of the voters alone.
 func Listen(st ListenState, in ListenInput, now time.Time) (ListenState, bool) {
 	if in.LeaderKnown || st.LeaderSeen.IsZero() {
 		st.LeaderSeen = now
 	}
-	return st, !in.HasState || in.Voter || now.Sub(st.LeaderSeen) > leaderlessListen || outsiders(in)
+	return st, in.Voter || now.Sub(st.LeaderSeen) > leaderlessListen || (!in.Beaconed && (!in.HasState || outsiders(in)))
 }
 
 // outsiders reports whether a neighbor is not in the configuration; no,

@@ -34,6 +34,16 @@ func TestListen(t *testing.T) {
 		{name: "a leader known now resets the clock", st: leaderless(time.Hour),
 			in: with(func(in *ListenInput) { in.LeaderKnown = true })},
 		{name: "a home just started is not leaderless", in: follower},
+
+		// A home following plans outside the configuration on beacons.
+		{name: "beaconed without state, it does not listen", st: led,
+			in: with(func(in *ListenInput) { in.HasState, in.Members, in.Beaconed, in.LeaderKnown = false, nil, true, true })},
+		{name: "beaconed with stale state, neighbors outside do not make it listen", st: led,
+			in: with(func(in *ListenInput) { in.Neighbors, in.Beaconed, in.LeaderKnown = []string{"p7"}, true, true })},
+		{name: "a beaconed voter (just promoted) listens", st: led,
+			in: with(func(in *ListenInput) { in.Voter, in.Beaconed = true, true }), want: true},
+		{name: "beaconed but leaderless for longer than leaderlessListen, it listens", st: leaderless(leaderlessListen + time.Nanosecond),
+			in: with(func(in *ListenInput) { in.Beaconed = true }), want: true},
 	}
 	for _, tt := range tests {
 		st, got := Listen(tt.st, tt.in, now)

@@ -309,7 +309,13 @@ func (l *streamLayer) Close() error {
 // awaitAdmitted reports whether p is admitted, waiting for that until ctx
 // ends or the layer closes.
 func (l *streamLayer) awaitAdmitted(ctx context.Context, p peer.ID) bool {
-	if l.admit == nil || l.admit(p) {
+	return awaitAdmitted(ctx, l.admit, p, l.done)
+}
+
+// awaitAdmitted reports whether admit admits p (nil admits everyone),
+// waiting for that until ctx ends or done closes.
+func awaitAdmitted(ctx context.Context, admit func(peer.ID) bool, p peer.ID, done <-chan struct{}) bool {
+	if admit == nil || admit(p) {
 		return true
 	}
 	tick := time.NewTicker(admitPoll)
@@ -317,11 +323,11 @@ func (l *streamLayer) awaitAdmitted(ctx context.Context, p peer.ID) bool {
 	for {
 		select {
 		case <-ctx.Done():
-			return l.admit(p)
-		case <-l.done:
+			return admit(p)
+		case <-done:
 			return false
 		case <-tick.C:
-			if l.admit(p) {
+			if admit(p) {
 				return true
 			}
 		}

@@ -30,6 +30,10 @@ const (
 	// ChangeRemoveRevoked removes a revoked member, voter or not
 	// (Group.RemoveServer).
 	ChangeRemoveRevoked
+	// ChangeRemoveSpare removes a healthy non-voter beyond the Standbys
+	// the neighborhood keeps (Group.RemoveServer): it follows plans
+	// outside the configuration, on the leader's beacons.
+	ChangeRemoveSpare
 )
 
 // String names the change, for logs.
@@ -47,6 +51,8 @@ func (k ChangeKind) String() string {
 		return "remove silent non-voter"
 	case ChangeRemoveRevoked:
 		return "remove revoked member"
+	case ChangeRemoveSpare:
+		return "remove spare non-voter"
 	}
 	return "unknown change"
 }
@@ -95,10 +101,14 @@ type UpkeepInput struct {
 // PlanUpkeep returns the configuration changes for one round of upkeep
 // on the leader, in the order they must be made; the caller makes them
 // in order and stops at the first that fails (the next round sees what
-// was done). First every home heard from that asks for this cluster, or
-// holds its state but left the configuration, is added as a non-voter;
+// was done). First homes heard from that ask for this cluster, or hold
+// its state but left the configuration, are added as non-voters, in peer
+// order, until the configuration holds Standbys healthy non-voters;
 // then comes at most one change of suffrage: promote, replace a silent
-// voter, demote; only when there is none, silent non-voters are removed.
+// voter, demote; only when there is none, silent non-voters are removed,
+// and then healthy ones beyond Standbys (the last in the configuration
+// first). A home left out follows plans on the leader's beacons
+// (BeaconTargets) and counts towards the neighborhood's size.
 // While a cluster whose name sorts before this one is heard, it asks for
 // nothing: this cluster is about to merge into that one, and a home
 // added now would only be wiped again.
@@ -125,7 +135,8 @@ func PlanUpkeep(in UpkeepInput, now time.Time, cfg FormationConfig) []Change {
 	if c, ok := u.suffrage(servers); ok {
 		return append(changes, c)
 	}
-	return append(changes, u.silentNonvoters(servers)...)
+	silent := u.silentNonvoters(servers)
+	return append(append(changes, silent...), u.spares(servers, silent)...)
 }
 
 // removeRevoked removes every revoked member of the configuration, in
@@ -165,6 +176,9 @@ type upkeep struct {
 	now    time.Time
 	cfg    FormationConfig
 	byPeer map[string]RosterEntry
+	// outside counts the fresh homes asking for this cluster that
+	// admissions left out of the configuration.
+	outside int
 }
 
 func newUpkeep(in UpkeepInput, now time.Time, cfg FormationConfig) *upkeep {
@@ -190,35 +204,72 @@ func (u *upkeep) silence(id string) time.Duration {
 
 func (u *upkeep) healthy(id string) bool { return u.silence(id) <= u.in.MaxAge }
 
-// admissions adds, in peer order, every fresh home that is no member and
-// asks for this cluster: by name while it has no state, by holding this
-// cluster's state otherwise. No other home joins: a home without state
+// admissions adds, in peer order, fresh homes that are no members and
+// ask for this cluster (asks), while the configuration holds fewer than
+// Standbys healthy non-voters. No other home joins: a home without state
 // asks for the cluster Joinable picks, and one holding state of no named
 // cluster wipes it once orphaned (PlanMerge), so that no home is ever in
 // two clusters' configurations. It returns the changes and the
-// configuration after them.
+// configuration after them, and counts the homes left out.
 func (u *upkeep) admissions() ([]Change, []Server) {
 	servers := slices.Clone(u.in.Servers)
 	member := make(map[string]bool, len(servers))
+	standbys := 0
 	for _, s := range servers {
 		member[s.ID] = true
+		if !s.Voter && u.healthy(s.ID) {
+			standbys++
+		}
 	}
 	roster := slices.Clone(u.in.Roster)
 	slices.SortFunc(roster, func(a, b RosterEntry) int { return strings.Compare(a.Peer, b.Peer) })
 	var changes []Change
 	for _, e := range roster {
-		asks, reason := e.Joining == u.in.Cluster, "asks to join this cluster"
-		if e.Joined {
-			asks, reason = e.Cluster == u.in.Cluster, "holds this cluster's state"
+		ok, reason := asks(e, u.in.Cluster)
+		if !e.Fresh || member[e.Peer] || !ok {
+			continue
 		}
-		if !e.Fresh || member[e.Peer] || !asks {
+		if u.cfg.Standbys >= 0 && standbys >= u.cfg.Standbys {
+			u.outside++
 			continue
 		}
 		changes = append(changes, Change{Kind: ChangeAddNonvoter, Peer: e.Peer, Reason: reason})
 		servers = append(servers, Server{ID: e.Peer})
 		member[e.Peer] = true
+		standbys++
 	}
 	return changes, servers
+}
+
+// asks reports whether a home's report asks for cluster, and why: by
+// name while it has no state, by holding the cluster's state otherwise.
+func asks(e RosterEntry, cluster string) (bool, string) {
+	if e.Joined {
+		return e.Cluster == cluster, "holds this cluster's state"
+	}
+	return e.Joining == cluster, "asks to join this cluster"
+}
+
+// BeaconTargets returns the homes the leader of cluster beacons (see
+// Group.Beacon): every home of the roster heard within the last within
+// that asks for the cluster, is not in servers and is not revoked, in
+// peer order. Within is longer than the age that makes a report fresh
+// (RemoveAfter, as for members): a home outside the configuration
+// reaches the leader's telemetry only through the listeners it is
+// connected to, and after a failover its one link to them may have been
+// the dead leader; the new leader's beacon connects them again.
+func BeaconTargets(servers []Server, roster []RosterEntry, cluster string, revoked []string, now time.Time, within time.Duration) []string {
+	var out []string
+	for _, e := range roster {
+		ok, _ := asks(e, cluster)
+		if !ok || now.Sub(e.Heard) > within || slices.Contains(revoked, e.Peer) ||
+			slices.ContainsFunc(servers, func(s Server) bool { return s.ID == e.Peer }) {
+			continue
+		}
+		out = append(out, e.Peer)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // suffrage returns the round's one change of suffrage, if any: one a
@@ -240,7 +291,7 @@ func (u *upkeep) suffrage(servers []Server) (Change, bool) {
 			nonVoters = append(nonVoters, s)
 		}
 	}
-	want := u.target(len(voters), healthyHomes)
+	want := u.target(len(voters), healthyHomes+u.outside)
 	dead := u.silentVoter(voters)
 	if candidate, ok := u.promotable(nonVoters); ok && (len(voters) < want || (dead != "" && healthyVoters < want)) {
 		reason := "fewer voters than the target"
@@ -312,6 +363,26 @@ func (u *upkeep) promotable(nonVoters []Server) (string, bool) {
 		}
 	}
 	return best, best != ""
+}
+
+// spares removes the healthy non-voters beyond Standbys, the last in
+// the configuration first, leaving aside those silent removes.
+func (u *upkeep) spares(servers []Server, silent []Change) []Change {
+	if u.cfg.Standbys < 0 {
+		return nil
+	}
+	var healthy []string
+	for _, s := range servers {
+		gone := slices.ContainsFunc(silent, func(c Change) bool { return c.Peer == s.ID })
+		if !s.Voter && !gone && u.healthy(s.ID) {
+			healthy = append(healthy, s.ID)
+		}
+	}
+	var changes []Change
+	for i := len(healthy) - 1; i >= u.cfg.Standbys; i-- {
+		changes = append(changes, Change{Kind: ChangeRemoveSpare, Peer: healthy[i], Reason: "more standbys than the neighborhood keeps"})
+	}
+	return changes
 }
 
 // silentNonvoters removes every non-voter silent for longer than

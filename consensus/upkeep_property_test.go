@@ -34,6 +34,7 @@ func randomRound(r *rand.Rand) (UpkeepInput, FormationConfig) {
 	cfg.Voters = 1 + r.IntN(3)
 	cfg.LargeVoters = cfg.Voters + r.IntN(3)
 	cfg.LargeAt = 1 + r.IntN(9)
+	cfg.Standbys = AllHomes + r.IntN(5)
 	in := UpkeepInput{
 		Self: "p0", Cluster: ours, LeaderApplied: 40 + uint64(r.IntN(100)),
 		LeaderSince: upkeepNow.Add(-time.Duration(r.IntN(60_000)) * time.Millisecond),
@@ -106,7 +107,7 @@ func TestPlanUpkeepProperties(t *testing.T) {
 	}
 	// The properties say something only if every kind of change was
 	// planned.
-	for k := ChangeAddNonvoter; k <= ChangeRemoveNonvoter; k++ {
+	for _, k := range []ChangeKind{ChangeAddNonvoter, ChangePromote, ChangeRemoveVoter, ChangeDemote, ChangeRemoveNonvoter, ChangeRemoveSpare} {
 		if seen[k] == 0 {
 			t.Errorf("no %s in 20,000 random rounds: the generator misses a branch", k)
 		}
@@ -127,7 +128,7 @@ func checkUpkeep(in UpkeepInput, cfg FormationConfig, changes []Change) error {
 		if c.Kind.Suffrage() {
 			suffrage++
 		}
-		if c.Kind == ChangeRemoveNonvoter {
+		if c.Kind == ChangeRemoveNonvoter || c.Kind == ChangeRemoveSpare {
 			removals++
 		}
 		switch {
@@ -151,7 +152,11 @@ func checkUpkeep(in UpkeepInput, cfg FormationConfig, changes []Change) error {
 func checkChange(in UpkeepInput, cfg FormationConfig, servers []Server, c Change) ([]Server, error) {
 	i := slices.IndexFunc(servers, func(s Server) bool { return s.ID == c.Peer })
 	if c.Kind == ChangeAddNonvoter {
-		return addedOK(in, servers, i, c.Peer)
+		after, err := addedOK(in, servers, i, c.Peer)
+		if err == nil && cfg.Standbys >= 0 && standbys(in, after) > cfg.Standbys {
+			return nil, fmt.Errorf("added beyond %d healthy standbys", cfg.Standbys)
+		}
+		return after, err
 	}
 	if i < 0 {
 		return nil, fmt.Errorf("not a member")
@@ -188,6 +193,11 @@ func checkChange(in UpkeepInput, cfg FormationConfig, servers []Server, c Change
 			return servers, nil
 		}
 		return slices.Delete(servers, i, i+1), nil
+	case ChangeRemoveSpare:
+		if servers[i].Voter || !heardWithin(in, upkeepNow, c.Peer, in.MaxAge) || cfg.Standbys < 0 || standbys(in, servers) <= cfg.Standbys {
+			return nil, fmt.Errorf("removed a voter, an unhealthy home, or a standby the neighborhood keeps")
+		}
+		return slices.Delete(servers, i, i+1), nil
 	case ChangeRemoveNonvoter:
 		if servers[i].Voter || heardWithin(in, upkeepNow, c.Peer, cfg.RemoveAfter) {
 			return nil, fmt.Errorf("removed a voter or a home heard within RemoveAfter")
@@ -195,6 +205,17 @@ func checkChange(in UpkeepInput, cfg FormationConfig, servers []Server, c Change
 		return slices.Delete(servers, i, i+1), nil
 	}
 	return nil, fmt.Errorf("unknown change")
+}
+
+// standbys counts the healthy non-voters of servers.
+func standbys(in UpkeepInput, servers []Server) int {
+	n := 0
+	for _, s := range servers {
+		if !s.Voter && heardWithin(in, upkeepNow, s.ID, in.MaxAge) {
+			n++
+		}
+	}
+	return n
 }
 
 func addedOK(in UpkeepInput, servers []Server, i int, peer string) ([]Server, error) {

@@ -85,8 +85,12 @@ func brief(cs []Change) []string {
 	return out
 }
 
+// TestPlanUpkeep: the rules with every home a member (AllHomes), as
+// small neighborhoods have them (at most Voters+Standbys homes);
+// TestPlanUpkeepStandbys: what Standbys changes.
 func TestPlanUpkeep(t *testing.T) {
 	cfg := DefaultFormationConfig(time.Second)
+	cfg.Standbys = AllHomes
 	dead := 10 * time.Second // past ReplaceAfter, short of RemoveAfter
 	gone := 31 * time.Second // past RemoveAfter
 	three := voters(self, "p1", "p2")
@@ -294,6 +298,72 @@ func TestPlanUpkeep(t *testing.T) {
 				t.Errorf("changes %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestPlanUpkeepStandbys(t *testing.T) {
+	cfg := DefaultFormationConfig(time.Second) // 2 standbys
+	dead := 10 * time.Second
+	gone := 31 * time.Second
+	three := voters(self, "p1", "p2")
+	five := voters(self, "p1", "p2", "p3", "p4")
+	tests := []struct {
+		name    string
+		servers []Server
+		roster  []RosterEntry
+		want    []string
+	}{
+		{name: "adds homes asking, in peer order, until two standbys",
+			servers: three, roster: append(healthyRoster("p1", "p2"), asking("p5", ours), asking("p3", ours), asking("p4", ours)),
+			want: []string{"add non-voter p3", "add non-voter p4"}},
+		{name: "with two healthy standbys, a home asking stays out",
+			servers: append(three, nonVoters("p3", "p4")...), roster: append(healthyRoster("p1", "p2", "p3", "p4"), asking("p5", ours))},
+		{name: "a home holding this cluster's state stays out too",
+			servers: append(three, nonVoters("p3", "p4")...), roster: healthyRoster("p1", "p2", "p3", "p4", "p5")},
+		{name: "a silent standby leaves a place: a home asking takes it",
+			servers: append(three, nonVoters("p3", "p4")...), roster: append(healthyRoster("p1", "p2", "p3"), home("p4", dead), asking("p5", ours)),
+			want: []string{"add non-voter p5"}},
+		{name: "homes outside count towards the size: seven homes want five voters",
+			servers: append(three, nonVoters("p3", "p4")...), roster: append(healthyRoster("p1", "p2", "p3", "p4"), asking("p5", ours), asking("p6", ours)),
+			want: []string{"promote p3"}},
+		{name: "six homes, members or not, keep five voters (hysteresis)",
+			servers: append(five, nonVoters("p5")...), roster: healthyRoster("p1", "p2", "p3", "p4", "p5")},
+		{name: "a dead voter is replaced by a standby, and a home outside becomes a standby",
+			servers: append(five, nonVoters("p5", "p6")...), roster: append(append(healthyRoster("p1", "p2", "p3", "p5", "p6"), home("p4", dead)), asking("p7", ours)),
+			want: []string{"promote p5"}},
+		{name: "the next round adds a home outside as a standby",
+			servers: append(voters(self, "p1", "p2", "p3", "p4", "p5"), nonVoters("p6")...), roster: append(append(healthyRoster("p1", "p2", "p3", "p5", "p6"), home("p4", dead)), asking("p7", ours)),
+			want: []string{"add non-voter p7", "remove silent voter p4"}},
+		{name: "healthy non-voters beyond two are removed, the last in the configuration first",
+			servers: append(five, nonVoters("p5", "p8", "p6", "p7")...), roster: healthyRoster("p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8"),
+			want: []string{"remove spare non-voter p7", "remove spare non-voter p6"}},
+		{name: "a silent non-voter leaves as silent, and counts for no standby",
+			servers: append(three, nonVoters("p3", "p4", "p5")...), roster: append(healthyRoster("p1", "p2", "p3", "p4"), home("p5", gone)),
+			want: []string{"remove silent non-voter p5"}},
+		{name: "no spare removed in a round that changes suffrage",
+			servers: append(voters(self, "p1"), nonVoters("p2", "p3", "p4")...), roster: healthyRoster("p1", "p2", "p3", "p4"),
+			want: []string{"promote p2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := brief(PlanUpkeep(upkeepInput(tt.servers, tt.roster), upkeepNow, cfg))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("changes %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBeaconTargets(t *testing.T) {
+	other := home("p6", 0)
+	other.Cluster = "0009-z"
+	gone := asking("p7", ours)
+	gone.Heard, gone.Fresh = upkeepNow.Add(-31*time.Second), false
+	silent := home("p66", 10*time.Second) // past the age that makes it fresh
+	roster := []RosterEntry{home("p5", 0), asking("p4", ours), home("p1", 0), asking("p3", "0009-z"), other, gone, silent, home("p8", 0), asking("p9", "")}
+	got := BeaconTargets(append(voters(self, "p1"), nonVoters("p2")...), roster, ours, []string{"p8"}, upkeepNow, 30*time.Second)
+	if want := []string{"p4", "p5", "p66"}; !slices.Equal(got, want) {
+		t.Errorf("targets %q, want %q: homes heard within 30 s asking for %s, no members, none revoked", got, want, ours)
 	}
 }
 

@@ -37,7 +37,7 @@ func (f *formation) apply(ctx context.Context, c consensus.Change) error {
 		return g.AddVoter(ctx, c.Peer)
 	case consensus.ChangeDemote:
 		return g.DemoteVoter(ctx, c.Peer)
-	case consensus.ChangeRemoveVoter, consensus.ChangeRemoveNonvoter, consensus.ChangeRemoveRevoked:
+	case consensus.ChangeRemoveVoter, consensus.ChangeRemoveNonvoter, consensus.ChangeRemoveRevoked, consensus.ChangeRemoveSpare:
 		return g.RemoveServer(ctx, c.Peer)
 	}
 	return fmt.Errorf("formation: unknown change %d", c.Kind)
@@ -65,5 +65,8 @@ func (f *formation) record(c consensus.Change) {
 	case consensus.ChangeRemoveRevoked:
 		n.stats.membersRemoved.Add(1)
 		n.log.Info("revoked member removed", "peer", c.Peer, "voters", c.Voters)
+	case consensus.ChangeRemoveSpare:
+		n.stats.membersRemoved.Add(1)
+		n.log.Info("spare non-voter removed: it follows plans on the leader's beacons", "peer", c.Peer)
 	}
 }

@@ -19,12 +19,14 @@ func (n *Node) dispatch(ctx context.Context, table *telemetryTable) error {
 	ticker := time.NewTicker(n.cfg.PlanPeriod)
 	defer ticker.Stop()
 	// followUp re-plans soon after this home gains leadership. Homes that
-	// do not vote learn the new term from the new leader's first append;
+	// do not vote learn the new term from the new leader's first append
+	// or beacon;
 	// a plan that reaches them before it is ignored as of an unknown
 	// term, and without a follow-up they would wait a whole period.
 	followUp := time.NewTimer(time.Hour)
 	followUp.Stop()
 	defer followUp.Stop()
+	beacons := &beaconer{n: n, table: table}
 	for {
 		select {
 		case <-ctx.Done():
@@ -34,11 +36,14 @@ func (n *Node) dispatch(ctx context.Context, table *telemetryTable) error {
 		case <-followUp.C:
 		case <-n.group.LeaderChanges():
 			followUp.Reset(n.cfg.PlanPeriod / 5)
+			if n.group.IsLeader() {
+				beacons.gained(ctx)
+			}
 		}
 		if !n.group.IsLeader() {
 			continue
 		}
-		if err := n.planOnce(ctx, table); err != nil {
+		if err := n.planOnce(ctx, table, beacons); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -56,12 +61,12 @@ func (n *Node) dispatch(ctx context.Context, table *telemetryTable) error {
 // one paused between its commit and its publish (a stopped process, a
 // long GC) may have been replaced meanwhile, and its plan, though
 // committed, must not go out after the new leader's.
-func (n *Node) planOnce(ctx context.Context, table *telemetryTable) error {
+func (n *Node) planOnce(ctx context.Context, table *telemetryTable, beacons *beaconer) error {
 	plan, ok, err := n.composePlan(n.now(), table)
 	if err != nil || !ok {
 		return err
 	}
-	return n.commitAndPublish(ctx, plan)
+	return n.commitAndPublish(ctx, plan, beacons)
 }
 
 // composePlan builds the neighborhood's next plan from one snapshot of
@@ -103,7 +108,7 @@ func (n *Node) composePlan(now time.Time, table *telemetryTable) (plan gridmesh.
 
 // commitAndPublish commits plan to Raft, confirms this home still leads,
 // and publishes it; see planOnce for why in that order.
-func (n *Node) commitAndPublish(ctx context.Context, plan gridmesh.Plan) error {
+func (n *Node) commitAndPublish(ctx context.Context, plan gridmesh.Plan, beacons *beaconer) error {
 	body, err := mesh.EncodePlan(plan)
 	if err != nil {
 		return fmt.Errorf("encode plan: %w", err)
@@ -136,6 +141,8 @@ func (n *Node) commitAndPublish(ctx context.Context, plan gridmesh.Plan) error {
 	// worst moment: the plan goes out after it, when another may lead.
 	n.pauseIfRequested()
 	n.hold(ctx)
+	// Homes outside the configuration learn the term before its plan.
+	beacons.beforePublish(ctx)
 	if lo != nil {
 		lo.PlanPublished(n.cfg.Home, n.cfg.Neighborhood, epoch, n.now())
 	}

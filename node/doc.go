@@ -44,8 +44,12 @@
 //     the roster self-organization reads) and the dispatcher: while this
 //     home leads, every PlanPeriod, on a new target and on gaining
 //     leadership, it computes control.Dispatch, commits the plan to Raft,
-//     confirms its leadership with a quorum and only then publishes it.
-//     Every home runs both: any home may be made a voter and lead. A home
+//     confirms its leadership with a quorum and only then publishes it,
+//     after beaconing the homes outside the Raft configuration
+//     (beacon.go: the voters and a few standbys are members; every other
+//     home learns the leader and term from the beacons and fences plans
+//     by them). Every home runs both: any home may be made a voter and
+//     lead. A home
 //     listens to the telemetry topic only while consensus.Listen says it
 //     needs the reports (listenTelemetry): gossip delivers and
 //     signature-checks every report at every subscriber.

@@ -62,7 +62,8 @@ func (f *formation) round(ctx context.Context, now time.Time) {
 func (f *formation) withoutState(now time.Time, roster []consensus.RosterEntry) {
 	n := f.n
 	var p consensus.WithoutState
-	f.st, p = consensus.PlanWithoutState(f.st, n.id.String(), roster, now, n.cfg.Formation)
+	_, _, beaconed := n.group.Beaconed()
+	f.st, p = consensus.PlanWithoutState(f.st, n.id.String(), roster, beaconed, now, n.cfg.Formation)
 	if p.Join != "" {
 		// A cluster exists: ask to join it (say so at once), and wait
 		// for its leader.

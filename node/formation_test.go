@@ -189,20 +189,31 @@ func (w *town) live() []*testHome {
 // plan of it and counts the given number of voters, and returns the name.
 func (w *town) settled(voters int) (string, error) {
 	hs := w.live()
+	// The configuration holds the voters and the standbys; every other
+	// home follows plans outside it.
+	members := len(hs)
+	if sb := w.base.Formation.Standbys; sb >= 0 {
+		members = min(members, voters+sb)
+	}
 	name := ""
 	for k, h := range hs {
 		s := h.n.Status()
+		cluster := s.Cluster
+		if cluster == "" && s.Beaconed {
+			cluster = s.Joining // outside the configuration, without state
+		}
+		inConfig := s.RaftVoters == voters && s.RaftMembers == members
 		switch {
-		case s.Cluster == "":
+		case cluster == "":
 			return "", fmt.Errorf("%s names no cluster", s.Home)
-		case k > 0 && s.Cluster != name:
-			return "", fmt.Errorf("%s is in cluster %s, others in %s", s.Home, s.Cluster, name)
+		case k > 0 && cluster != name:
+			return "", fmt.Errorf("%s is in cluster %s, others in %s", s.Home, cluster, name)
 		case !s.HasPlan:
 			return "", fmt.Errorf("%s follows no plan", s.Home)
-		case s.RaftVoters != voters || s.RaftMembers != len(hs):
-			return "", fmt.Errorf("%s sees %d voters of %d members, want %d of %d", s.Home, s.RaftVoters, s.RaftMembers, voters, len(hs))
+		case !inConfig && (!s.Beaconed || s.IsLeader):
+			return "", fmt.Errorf("%s sees %d voters of %d members and no beacon, want %d of %d", s.Home, s.RaftVoters, s.RaftMembers, voters, members)
 		}
-		name = s.Cluster
+		name = cluster
 	}
 	return name, nil
 }

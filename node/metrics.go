@@ -161,6 +161,7 @@ func (c *collector) collectPlans(e emitter) {
 	e.counter("gridmesh_plans_dropped_total", "Plans dropped because the device loop's queue was full.", float64(s.plansDropped.Load()))
 	e.counter("gridmesh_plans_committed_total", "Plans this home committed to Raft as leader.", float64(s.plansCommitted.Load()))
 	e.counter("gridmesh_plans_fenced_total", "Plans committed but not published: the home could not confirm it still led.", float64(s.plansFenced.Load()))
+	e.counter("gridmesh_beacons_sent_total", "Leader beacons this home sent to homes following plans outside the Raft configuration.", float64(s.beaconsSent.Load()))
 	e.counter("gridmesh_dispatch_errors_total", "Failed dispatch rounds of this home as leader.", float64(s.dispatchErrors.Load()))
 	e.counter("gridmesh_telemetry_publish_errors_total", "Telemetry reports that could not be published.", float64(s.publishErrors.Load()))
 	e.counter("gridmesh_telemetry_reports_published_total", "Telemetry reports published.", float64(s.reportsSent.Load()))

@@ -39,6 +39,7 @@ type stats struct {
 	reportsImplausible atomic.Uint64
 	plansCommitted     atomic.Uint64 // dispatcher
 	plansFenced        atomic.Uint64 // dispatcher
+	beaconsSent        atomic.Uint64 // dispatcher (beacon.go)
 	dispatchErrors     atomic.Uint64 // dispatcher
 	// Written by the formation goroutine (formation.go, autopilot.go).
 	clustersFounded atomic.Uint64
@@ -74,9 +75,12 @@ type Status struct {
 	Joining     string `json:"joining,omitempty"`
 	RaftVoters  int    `json:"raft_voters"`
 	RaftMembers int    `json:"raft_members"`
-	Leader      string `json:"leader,omitempty"`
-	IsLeader    bool   `json:"is_leader"`
-	Term        uint64 `json:"term"`
+	// Beaconed is whether a fresh leader beacon names the leader: the
+	// home follows plans outside the Raft configuration.
+	Beaconed bool   `json:"beaconed"`
+	Leader   string `json:"leader,omitempty"`
+	IsLeader bool   `json:"is_leader"`
+	Term     uint64 `json:"term"`
 	// Mode is "plan" while a valid plan is followed, else "autonomous".
 	Mode        string          `json:"mode"`
 	HasPlan     bool            `json:"has_plan"`
@@ -191,6 +195,8 @@ func (n *Node) counters() map[string]uint64 {
 		// Plans committed but not published: this home could not
 		// confirm it still led.
 		"plans_fenced": n.stats.plansFenced.Load(),
+		// Leader beacons sent to homes outside the configuration.
+		"beacons_sent": n.stats.beaconsSent.Load(),
 		// Self-organization (formation.go, autopilot.go).
 		"clusters_founded": n.stats.clustersFounded.Load(),
 		"cluster_merges":   n.stats.clusterMerges.Load(),
@@ -232,6 +238,8 @@ func (n *Node) networkStatus(s *Status, nw *network) {
 	conns := nw.mesh.ConnStats()
 	s.Conns = &conns
 	s.GossipScores = gossipScores(nw.mesh.PeerScores())
+	beaconed, _, _ := nw.group.Beaconed()
+	s.Beaconed = beaconed != ""
 	s.Cluster = nw.group.ClusterID()
 	if s.Cluster == "" {
 		s.Joining = nw.group.Joining()

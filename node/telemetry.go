@@ -129,7 +129,8 @@ func (n *Node) listenTelemetry(ctx context.Context) error {
 func (n *Node) listenInput() consensus.ListenInput {
 	v := n.membership()
 	leader, _ := n.group.Leader()
-	in := consensus.ListenInput{HasState: n.group.HasState(), Voter: v.voter, LeaderKnown: leader != "", Members: v.ids}
+	beaconed, _, _ := n.group.Beaconed()
+	in := consensus.ListenInput{HasState: n.group.HasState(), Voter: v.voter, LeaderKnown: leader != "", Members: v.ids, Beaconed: beaconed != ""}
 	for _, p := range n.mesh.Host().Network().Peers() {
 		if n.mesh.Admitted(p) {
 			in.Neighbors = append(in.Neighbors, p.String())

@@ -1,0 +1,251 @@
+package consensus
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/gridmesh/gridmesh"
+)
+
+// A leader beacon tells a home outside the Raft configuration who leads
+// the neighborhood and in which term, so that it fences plans as a
+// member does (the plan topic delivers only the current leader's plans)
+// without the leader heartbeating it 1/HeartbeatTimeout·10 times a
+// second. The leader sends one on a stream of its own protocol with
+// every plan it publishes; the receiver takes the leader to be the
+// stream's remote peer (authenticated by libp2p), never a name in the
+// message. A beacon is believed from an admitted peer of the
+// neighborhood, as a follower believes an AppendEntries: Raft trusts its
+// members to speak Raft honestly; gossip liars are what fencing stops.
+
+// beaconProtocolPrefix starts the beacon protocol of every neighborhood.
+const beaconProtocolPrefix = "/gridmesh/raft-beacon/1.0.0/"
+
+// beaconVersion is the wire version a beacon starts with.
+const beaconVersion = 1
+
+// beaconHeader is the version byte, the term and the name's length.
+const beaconHeader = 1 + 8 + 1
+
+// maxBeaconBytes is the longest beacon on the wire.
+const maxBeaconBytes = beaconHeader + gridmesh.MaxClusterLen
+
+// beaconTimeout bounds sending (dial included) or reading one beacon. Why
+// 500 ms: a stream on a live connection opens and writes in a
+// millisecond on a LAN; a home that takes longer gets the next plan's
+// beacon a period later, and a sender never holds more than this.
+const beaconTimeout = 500 * time.Millisecond
+
+// BeaconMaxAge is how long a beacon names the leader after it arrived.
+// Why 5 s: a leader beacons every plan period (1 s), so five periods
+// survive a few lost beacons; after that the home knows no leader, as a
+// follower does whose leader fell silent, and refuses plans until a
+// beacon or a Raft leader names one.
+const BeaconMaxAge = 5 * time.Second
+
+// BeaconProtocolID is the libp2p protocol carrying neighborhood n's
+// leader beacons.
+func BeaconProtocolID(n gridmesh.NeighborhoodID) protocol.ID {
+	return protocol.ID(beaconProtocolPrefix + string(n))
+}
+
+// Beacon is what a leader tells a home outside the configuration: the
+// term it leads and the cluster it leads. The leader is the peer that
+// sent it.
+type Beacon struct {
+	Term    uint64
+	Cluster string
+}
+
+// encodeBeacon returns b on the wire.
+func encodeBeacon(b Beacon) ([]byte, error) {
+	if b.Term == 0 {
+		return nil, errors.New("consensus: beacon of term 0")
+	}
+	if err := gridmesh.ValidClusterName(b.Cluster); err != nil {
+		return nil, fmt.Errorf("consensus: beacon: %w", err)
+	}
+	out := make([]byte, beaconHeader, beaconHeader+len(b.Cluster))
+	out[0] = beaconVersion
+	binary.BigEndian.PutUint64(out[1:9], b.Term)
+	out[9] = byte(len(b.Cluster))
+	return append(out, b.Cluster...), nil
+}
+
+// decodeBeacon decodes one beacon: exactly the bytes encodeBeacon
+// writes, nothing after them.
+func decodeBeacon(b []byte) (Beacon, error) {
+	if len(b) < beaconHeader {
+		return Beacon{}, fmt.Errorf("consensus: beacon of %d bytes, want at least %d", len(b), beaconHeader)
+	}
+	if b[0] != beaconVersion {
+		return Beacon{}, fmt.Errorf("consensus: beacon version %d, want %d", b[0], beaconVersion)
+	}
+	term := binary.BigEndian.Uint64(b[1:9])
+	if term == 0 {
+		return Beacon{}, errors.New("consensus: beacon of term 0")
+	}
+	if n := int(b[9]); len(b) != beaconHeader+n {
+		return Beacon{}, fmt.Errorf("consensus: beacon of %d bytes, its name says %d", len(b), beaconHeader+n)
+	}
+	name := string(b[beaconHeader:])
+	if err := gridmesh.ValidClusterName(name); err != nil {
+		return Beacon{}, fmt.Errorf("consensus: beacon: %w", err)
+	}
+	return Beacon{Term: term, Cluster: name}, nil
+}
+
+// beaconView is the newest beacon a home believes.
+type beaconView struct {
+	mu      sync.Mutex
+	leader  string
+	term    uint64
+	cluster string
+	at      time.Time
+}
+
+// take records a beacon from leader at now, unless an older term's:
+// terms only move forward, and one term has one leader.
+func (v *beaconView) take(leader string, b Beacon, now time.Time) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if b.Term < v.term || (b.Term == v.term && leader != v.leader && now.Sub(v.at) <= BeaconMaxAge) {
+		return false
+	}
+	v.leader, v.term, v.cluster, v.at = leader, b.Term, b.Cluster, now
+	return true
+}
+
+// fresh returns the beacon's leader, term and cluster while it is
+// younger than BeaconMaxAge; "" and 0 otherwise.
+func (v *beaconView) fresh(now time.Time) (leader string, term uint64, cluster string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.leader == "" || now.Sub(v.at) > BeaconMaxAge {
+		return "", 0, ""
+	}
+	return v.leader, v.term, v.cluster
+}
+
+// listenBeacons takes beacons from admitted peers of the neighborhood.
+func (g *Group) listenBeacons() {
+	base := BeaconProtocolID(g.cfg.Neighborhood)
+	g.tr.Listen(base, func(p protocol.ID) bool { return p == base }, g.handleBeacon)
+}
+
+// handleBeacon reads one beacon from s and records it when its sender is
+// admitted and it names this home's cluster (or this home names none).
+func (g *Group) handleBeacon(s net.Conn, from peer.ID) {
+	defer s.Close()
+	// A beacon may come on the connection it opened, before the
+	// certificates are checked: wait for the admission as Raft does.
+	ctx, cancel := context.WithTimeout(context.Background(), admitWait)
+	ok := awaitAdmitted(ctx, g.cfg.Admit, from, nil)
+	cancel()
+	if !ok {
+		g.beaconsRefused.Add(1)
+		reset(s)
+		return
+	}
+	_ = s.SetReadDeadline(time.Now().Add(beaconTimeout))
+	raw, err := io.ReadAll(io.LimitReader(s, maxBeaconBytes+1))
+	if err != nil {
+		g.log.Debug("beacon read", "peer", from.String(), "err", err)
+		return
+	}
+	b, err := decodeBeacon(raw)
+	if err != nil {
+		g.beaconsRefused.Add(1)
+		g.log.Debug("beacon refused", "peer", from.String(), "err", err)
+		return
+	}
+	if mine := g.ClusterID(); mine != "" && mine != b.Cluster {
+		g.beaconsRefused.Add(1)
+		g.log.Debug("beacon of another cluster refused", "peer", from.String(), "theirs", b.Cluster, "ours", mine)
+		return
+	}
+	if g.beacon.take(from.String(), b, time.Now()) {
+		g.notifyLeaderChange()
+	}
+}
+
+// Beacon tells every peer in to (peer ID strings) that this member leads
+// its cluster in its current term, in parallel, and returns once every
+// beacon is sent or has failed, at most beaconTimeout later. It returns
+// *NotLeaderError on a member that does not lead, and how many beacons
+// were sent.
+func (g *Group) Beacon(ctx context.Context, to []string) (int, error) {
+	if !g.IsLeader() {
+		return 0, g.notLeader()
+	}
+	raw, err := encodeBeacon(Beacon{Term: g.r().CurrentTerm(), Cluster: g.ClusterID()})
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, beaconTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sent := 0
+	for _, id := range to {
+		wg.Go(func() {
+			if g.sendBeacon(ctx, id, raw) == nil {
+				mu.Lock()
+				sent++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return sent, nil
+}
+
+// sendBeacon sends raw to id on a stream of its own.
+func (g *Group) sendBeacon(ctx context.Context, id string, raw []byte) error {
+	p, err := peer.Decode(id)
+	if err != nil {
+		return err
+	}
+	if g.cfg.Admit != nil && !g.cfg.Admit(p) {
+		// Connect first: the two present their certificates.
+		if err := g.tr.Connect(ctx, p); err != nil {
+			return fmt.Errorf("consensus: beacon: connect to %s: %w", id, err)
+		}
+		if !awaitAdmitted(ctx, g.cfg.Admit, p, nil) {
+			return fmt.Errorf("consensus: beacon to %s: %w", id, ErrNotAdmitted)
+		}
+	}
+	s, err := g.tr.OpenStream(ctx, p, BeaconProtocolID(g.cfg.Neighborhood))
+	if err != nil {
+		g.log.Debug("beacon stream", "peer", id, "err", err)
+		return err
+	}
+	defer s.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = s.SetWriteDeadline(dl)
+	}
+	if _, err := s.Write(raw); err != nil {
+		reset(s)
+		return err
+	}
+	return nil
+}
+
+// Beaconed returns the leader, term and cluster the newest beacon names
+// while it is fresh (BeaconMaxAge); "" when none is.
+func (g *Group) Beaconed() (leader string, term uint64, cluster string) {
+	return g.beacon.fresh(time.Now())
+}
+
+// BeaconsRefused counts beacons refused: from a peer not admitted,
+// undecodable, or of another cluster.
+func (g *Group) BeaconsRefused() uint64 { return g.beaconsRefused.Load() }
