@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/gridmesh/gridmesh/internal/backoff"
 	"github.com/gridmesh/gridmesh/internal/freeport"
 	"github.com/gridmesh/gridmesh/mesh"
+	"github.com/gridmesh/gridmesh/mesh/memnet"
 	"github.com/gridmesh/gridmesh/node"
 )
 
@@ -62,6 +64,7 @@ type home struct {
 	// Raft state across restarts. hold keeps port while the home is not
 	// running (before it starts, and between a kill and a restart), so
 	// nothing else takes it; nil while it runs.
+	ip      string
 	port    int
 	peer    peer.ID
 	dataDir string
@@ -102,6 +105,27 @@ type city struct {
 	clock func() time.Time
 	// dataRoot holds every home's Raft data; removed by stop.
 	dataRoot string
+	// mem is the network every host of the city speaks over with the
+	// mem transport; nil on TCP.
+	mem *memnet.Network
+}
+
+// meshOpts are the options of every mesh host the city opens: the
+// in-memory network's transport, or none (TCP).
+func (c *city) meshOpts() []mesh.Option {
+	if c.mem == nil {
+		return nil
+	}
+	return []mesh.Option{mesh.WithTransport(c.mem.Transport())}
+}
+
+// transport is the libp2p option of a bare host the city opens: nil
+// (libp2p's defaults) on TCP.
+func (c *city) transport() libp2p.Option {
+	if c.mem == nil {
+		return nil
+	}
+	return c.mem.Transport()
 }
 
 // newCity creates every home's identity, devices and node configuration,
@@ -110,6 +134,9 @@ type city struct {
 // neighborhood vote. On error, whatever it made is undone.
 func newCity(cfg Config, rec node.Observer, clock func() time.Time, log *slog.Logger) (c *city, err error) {
 	c = &city{cfg: cfg, log: log, rec: rec, clock: clock}
+	if cfg.Transport == TransportMem {
+		c.mem = memnet.New()
+	}
 	defer func() {
 		if err != nil {
 			c.stop()
@@ -181,11 +208,10 @@ func (c *city) placeHomes() error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	c.dataRoot = root
-	for _, h := range c.homes {
-		if h.hold, err = freeport.Reserve(); err != nil {
+	for i, h := range c.homes {
+		if err := c.placeAddr(h, i); err != nil {
 			return fmt.Errorf("home %s: %w", h.id, err)
 		}
-		h.port = h.hold.Port()
 		if h.peer, err = peer.IDFromPrivateKey(h.key); err != nil {
 			return fmt.Errorf("home %s: %w", h.id, err)
 		}
@@ -193,6 +219,35 @@ func (c *city) placeHomes() error {
 	}
 	return nil
 }
+
+// memHomePort is every home's port on the in-memory network, where each
+// home has an address of its own (memAddr): no port is ever scarce there,
+// and the ephemeral ports (32768 and up) other hosts listen on at 127.0.0.1
+// stay clear of the homes'.
+const memHomePort = 4001
+
+// placeAddr gives h, the i-th home, its address: on TCP a loopback port
+// held until it starts; on the in-memory network an address of its own
+// in 127.1.0.0 and up.
+func (c *city) placeAddr(h *home, i int) error {
+	if c.mem != nil {
+		h.ip = fmt.Sprintf("127.%d.%d.%d", 1+i>>16, i>>8&0xff, i&0xff)
+		h.port = memHomePort
+		return nil
+	}
+	var err error
+	if h.hold, err = freeport.Reserve(); err != nil {
+		return err
+	}
+	h.ip, h.port = "127.0.0.1", h.hold.Port()
+	return nil
+}
+
+// listenAddr is the multiaddr h listens on.
+func (h *home) listenAddr() string { return fmt.Sprintf("/ip4/%s/tcp/%d", h.ip, h.port) }
+
+// p2pAddr is the multiaddr others dial h at, with its peer ID.
+func (h *home) p2pAddr() string { return fmt.Sprintf("%s/p2p/%s", h.listenAddr(), h.peer) }
 
 // certify gives nb a membership key and each of its homes a certificate
 // valid for a day, so only its homes are admitted, and completes their
@@ -326,7 +381,7 @@ func (c *city) bootstrapFor(h *home) []string {
 	}
 	addrs := make([]string, 0, len(peers))
 	for _, p := range peers {
-		addrs = append(addrs, fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", p.port, p.peer))
+		addrs = append(addrs, p.p2pAddr())
 	}
 	return addrs
 }
@@ -357,7 +412,7 @@ func indexOf(hs []*home, h *home) int {
 func (c *city) run(ctx context.Context, h *home) error {
 	cfg := h.cfg
 	cfg.Mesh.Bootstrap = c.bootstrapFor(h)
-	cfg.Mesh.ListenAddrs = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", h.port)}
+	cfg.Mesh.ListenAddrs = []string{h.listenAddr()}
 	deps := node.Deps{Battery: h.dev, Meter: h.dev}
 	if h.sunspec {
 		var err error
@@ -371,6 +426,7 @@ func (c *city) run(ctx context.Context, h *home) error {
 	}
 	deps.DeviceNow = c.clock
 	deps.Key, deps.Logger, deps.Observer = h.key, c.log, c.rec
+	deps.Mesh = c.meshOpts()
 	n, err := node.New(cfg, deps)
 	if err != nil {
 		return err
@@ -444,10 +500,14 @@ func withNetworkFigures(st, up node.Status) node.Status {
 }
 
 // holdPort holds h's port while h is down, so that it restarts at the
-// address the other homes know. If another process took the port in the
+// address the other homes know (on TCP; nothing else takes an address on
+// the in-memory network). If another process took the port in the
 // moment since h released it, h moves to a new one (the homes that named
 // it as a bootstrap peer find it again through gossip).
 func (c *city) holdPort(h *home) {
+	if c.mem != nil {
+		return // the in-memory network's addresses are the city's alone
+	}
 	r, err := freeport.ReserveAt(h.port)
 	if err != nil {
 		if r, err = freeport.Reserve(); err != nil {

@@ -117,7 +117,19 @@ type Config struct {
 	// Operator, if set, is a grid operator from outside the testnet let
 	// into the run (operator.go).
 	Operator *OutsideOperator
+	// Transport is the network the homes' hosts speak over: TransportTCP
+	// (loopback sockets, the default) or TransportMem (memnet: the same
+	// hosts, Noise and yamux included, with no socket, so a city is not
+	// bounded by the process's file descriptors and ports). Empty is
+	// TCP.
+	Transport string
 }
+
+// Transports the homes' hosts may speak over (Config.Transport).
+const (
+	TransportTCP = "tcp"
+	TransportMem = "mem"
+)
 
 // DefaultConfig is the city `gridmesh testnet` starts with no flags.
 func DefaultConfig() Config {
@@ -149,8 +161,9 @@ func DefaultConfig() Config {
 		Speed:            1,
 		// A day without the grid: the night, the PV day and the evening
 		// after, the span of an outage that tests a home battery.
-		Outage: 24 * time.Hour,
-		Node:   n,
+		Outage:    24 * time.Hour,
+		Node:      n,
+		Transport: TransportTCP,
 	}
 }
 
@@ -206,10 +219,32 @@ func (c Config) Validate() error {
 				c.Outage, c.Speed, end, c.Duration))
 		}
 	}
+	errs = append(errs, c.validateTransport()...)
 	if !c.TargetPerHomeW.Finite() || !c.DRCutPerHomeW.Finite() {
 		errs = append(errs, errors.New("targets must be finite"))
 	}
 	return errors.Join(errs...)
+}
+
+// validateTransport checks Transport and what it rules out: on the
+// in-memory network nothing outside the process reaches the homes (an
+// outside operator), and the archiver opens hosts of its own on TCP.
+func (c Config) validateTransport() []error {
+	switch c.Transport {
+	case "", TransportTCP:
+		return nil
+	case TransportMem:
+		var errs []error
+		if c.Operator != nil {
+			errs = append(errs, errors.New("an outside operator cannot reach homes on the in-memory network: use the tcp transport"))
+		}
+		if c.Archive != "" {
+			errs = append(errs, errors.New("the archiver's hosts speak TCP: archive with the tcp transport"))
+		}
+		return errs
+	default:
+		return []error{fmt.Errorf("unknown transport %q (known: %s, %s)", c.Transport, TransportTCP, TransportMem)}
+	}
 }
 
 func (c Config) has(scenario string) bool { return slices.Contains(c.Scenarios, scenario) }
