@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
@@ -16,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/consensus"
@@ -308,40 +310,72 @@ func (c *city) certify(nb *neighborhood, now time.Time) error {
 
 // start runs every home but the late ones and returns once they all
 // listen, or with an error. With cold-start they start at one instant;
-// otherwise one after the other, StartInterval apart, the first home of
-// each neighborhood first (it is the others' bootstrap peer).
+// otherwise the first home of each neighborhood first (it is the others'
+// bootstrap peer), then the others, StartParallel at a time (startBatch).
 func (c *city) start(ctx context.Context, bootTimeout time.Duration) error {
-	var order []*home
-	for _, first := range []bool{true, false} {
-		for _, h := range c.homes {
-			if !h.late && (indexOf(c.nbhds[h.nbhd].homes, h) == 0) == first {
-				order = append(order, h)
+	var firsts, rest []*home
+	for _, h := range c.homes {
+		switch {
+		case h.late:
+		case indexOf(c.nbhds[h.nbhd].homes, h) == 0:
+			firsts = append(firsts, h)
+		default:
+			rest = append(rest, h)
+		}
+	}
+	if c.cfg.has(ScenarioColdStart) {
+		all := append(firsts, rest...)
+		for _, h := range all {
+			if err := c.run(ctx, h); err != nil {
+				return err
 			}
 		}
-	}
-	together := c.cfg.has(ScenarioColdStart)
-	for _, h := range order {
-		if err := c.run(ctx, h); err != nil {
-			return err
-		}
-		if together {
-			continue
-		}
-		if err := c.awaitReady(ctx, h, bootTimeout); err != nil {
-			return err
-		}
-		if !backoff.Sleep(ctx, c.cfg.StartInterval) {
-			return ctx.Err()
-		}
-	}
-	if together {
-		for _, h := range order {
+		for _, h := range all {
 			if err := c.awaitReady(ctx, h, bootTimeout); err != nil {
 				return err
 			}
 		}
+		return nil
 	}
-	return nil
+	if err := c.startBatch(ctx, firsts, bootTimeout); err != nil {
+		return err
+	}
+	return c.startBatch(ctx, rest, bootTimeout)
+}
+
+// startBatch starts hs in order with at most StartParallel of them
+// starting at once: a home's start holds its place until it listens and
+// StartInterval more has passed. It returns once every one listens, or
+// with the first error. Homes are created and run on the caller's
+// goroutine (run is not safe for concurrent use); only the waits run
+// apart.
+func (c *city) startBatch(ctx context.Context, hs []*home, bootTimeout time.Duration) error {
+	g, gctx := errgroup.WithContext(ctx)
+	slots := make(chan struct{}, c.cfg.StartParallel)
+	for _, h := range hs {
+		select {
+		case slots <- struct{}{}:
+		case <-gctx.Done():
+			return errors.Join(g.Wait(), ctx.Err())
+		}
+		if err := c.run(ctx, h); err != nil {
+			return errors.Join(err, g.Wait())
+		}
+		g.Go(func() error {
+			defer func() { <-slots }()
+			if err := c.awaitReady(gctx, h, bootTimeout); err != nil {
+				return err
+			}
+			if !backoff.Sleep(gctx, c.cfg.StartInterval) {
+				return gctx.Err()
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // awaitReady waits until h listens.

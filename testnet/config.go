@@ -65,10 +65,13 @@ type Config struct {
 	// server in front of each one's simulation and the SunSpec driver in
 	// the node, as a home with a real hybrid inverter would.
 	SunSpecHomes int
-	// StartInterval spaces the homes' starts. A home's start is a burst
-	// of work (keys, handshakes with its bootstrap peers, Raft joining);
-	// a hundred at once on two cores delay the loops of the homes already
-	// running by more than a tick.
+	// StartParallel is how many homes start at once, and StartInterval
+	// how long each start holds its place after the home listens. A
+	// home's start is a burst of work (handshakes with its bootstrap
+	// peers, gossip subscriptions, Raft joining); a hundred at once on
+	// two cores delay the loops of the homes already running by more
+	// than a tick, one at a time takes minutes for a city of thousands.
+	StartParallel int
 	StartInterval time.Duration
 	// SamplePeriod is how often the testnet meters feeders and homes.
 	SamplePeriod time.Duration
@@ -150,6 +153,7 @@ func DefaultConfig() Config {
 		// 17:30 on a winter evening: PV is fading and load is rising,
 		// the hour demand response exists for.
 		SimStart:      time.Date(2026, 1, 15, 17, 30, 0, 0, time.UTC),
+		StartParallel: 8,
 		StartInterval: 25 * time.Millisecond,
 		SamplePeriod:  100 * time.Millisecond,
 		// Two plan periods: a new target or a new leader's plan reaches
@@ -203,8 +207,8 @@ func (c Config) Validate() error {
 	if c.Duration < 3*c.Settle {
 		errs = append(errs, fmt.Errorf("duration %v too short: at least %v (three settle times)", c.Duration, 3*c.Settle))
 	}
-	if c.SamplePeriod <= 0 || c.Settle <= 0 || c.StartInterval < 0 || c.AdmissionTimeout <= 0 {
-		errs = append(errs, errors.New("sample period, settle time and admission timeout must be positive, start interval not negative"))
+	if c.SamplePeriod <= 0 || c.Settle <= 0 || c.StartInterval < 0 || c.AdmissionTimeout <= 0 || c.StartParallel < 1 {
+		errs = append(errs, errors.New("sample period, settle time, admission timeout and homes starting at once must be positive, start interval not negative"))
 	}
 	if _, err := ParseScenarios(strings.Join(c.Scenarios, ",")); err != nil {
 		errs = append(errs, err)

@@ -42,7 +42,7 @@
 //	             primary_response_late beyond two loop ticks), and feeder
 //	             tracking is not judged during the dip or Settle after it
 //	cold-start   every home of every neighborhood starts at the same
-//	             instant (otherwise they start StartInterval apart); the
+//	             instant (otherwise StartParallel at a time); the
 //	             report gets clusters_formed per neighborhood (1 is right)
 //	churn        in every neighborhood of five homes or more: its last home
 //	             joins at Duration/4; a voter that does not lead crashes

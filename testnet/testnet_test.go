@@ -58,6 +58,12 @@ func TestShortCityTracksTargetsAndSurvivesLeaderKill(t *testing.T) {
 	if len(rep.FailoverMs) != 2 {
 		t.Errorf("failover entries %v, want one per neighborhood", rep.FailoverMs)
 	}
+	// Every home listened, then every one followed a plan, and the CPU
+	// spent by then was counted.
+	if rep.StartupS <= 0 || rep.AllPlannedS < rep.StartupS || rep.AllPlannedCPUS <= 0 {
+		t.Errorf("startup %.2f s, all planned %.2f s with %.2f s of CPU: want all three, planned after started",
+			rep.StartupS, rep.AllPlannedS, rep.AllPlannedCPUS)
+	}
 	// Two target changes per neighborhood, the first reaching all its
 	// homes, the second (after the kill) its survivors.
 	if want := cfg.Neighborhoods * (perNbhd + perNbhd - 1); rep.SignalToSetpointMs.N != want {
