@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
@@ -309,22 +308,32 @@ func (c *city) certify(nb *neighborhood, now time.Time) error {
 }
 
 // start runs every home but the late ones and returns once they all
-// listen, or with an error. With cold-start they start at one instant;
-// otherwise the first home of each neighborhood first (it is the others'
-// bootstrap peer), then the others, StartParallel at a time (startBatch).
+// listen, or with an error. With cold-start they start at one instant.
+// Otherwise the first home of every neighborhood starts first (it is the
+// others' bootstrap peer), then the others of each neighborhood one after
+// the other, as a home's installer would bring them up, each once the one
+// before it (its other bootstrap peer) listens: StartParallel
+// neighborhoods at once (startBatch).
 func (c *city) start(ctx context.Context, bootTimeout time.Duration) error {
-	var firsts, rest []*home
-	for _, h := range c.homes {
-		switch {
-		case h.late:
-		case indexOf(c.nbhds[h.nbhd].homes, h) == 0:
-			firsts = append(firsts, h)
-		default:
-			rest = append(rest, h)
+	var firsts [][]*home
+	rest := make([][]*home, 0, len(c.nbhds))
+	for _, nb := range c.nbhds {
+		var chain []*home
+		for _, h := range nb.homes {
+			if !h.late {
+				chain = append(chain, h)
+			}
+		}
+		if len(chain) > 0 {
+			firsts = append(firsts, chain[:1])
+			rest = append(rest, chain[1:])
 		}
 	}
 	if c.cfg.has(ScenarioColdStart) {
-		all := append(firsts, rest...)
+		var all []*home
+		for k := range firsts {
+			all = append(append(all, firsts[k]...), rest[k]...)
+		}
 		for _, h := range all {
 			if err := c.run(ctx, h); err != nil {
 				return err
@@ -343,31 +352,32 @@ func (c *city) start(ctx context.Context, bootTimeout time.Duration) error {
 	return c.startBatch(ctx, rest, bootTimeout)
 }
 
-// startBatch starts hs in order with at most StartParallel of them
-// starting at once: a home's start holds its place until it listens and
-// StartInterval more has passed. It returns once every one listens, or
-// with the first error. Homes are created and run on the caller's
-// goroutine (run is not safe for concurrent use); only the waits run
-// apart.
-func (c *city) startBatch(ctx context.Context, hs []*home, bootTimeout time.Duration) error {
+// startBatch starts the homes of every chain in order, each once the one
+// before it listens and StartInterval more has passed, and at most
+// StartParallel chains at once. It returns once every home listens, or
+// with the first error. A home's start is a burst of work (handshakes,
+// its certificate presented to every peer within the admission timeout);
+// a home whose bootstrap peer started at the same moment may find it too
+// busy to present in time, and be refused.
+func (c *city) startBatch(ctx context.Context, chains [][]*home, bootTimeout time.Duration) error {
 	g, gctx := errgroup.WithContext(ctx)
-	slots := make(chan struct{}, c.cfg.StartParallel)
-	for _, h := range hs {
-		select {
-		case slots <- struct{}{}:
-		case <-gctx.Done():
-			return errors.Join(g.Wait(), ctx.Err())
-		}
-		if err := c.run(ctx, h); err != nil {
-			return errors.Join(err, g.Wait())
-		}
+	g.SetLimit(c.cfg.StartParallel)
+	var runMu sync.Mutex // run is not safe for concurrent use
+	for _, chain := range chains {
 		g.Go(func() error {
-			defer func() { <-slots }()
-			if err := c.awaitReady(gctx, h, bootTimeout); err != nil {
-				return err
-			}
-			if !backoff.Sleep(gctx, c.cfg.StartInterval) {
-				return gctx.Err()
+			for _, h := range chain {
+				runMu.Lock()
+				err := c.run(ctx, h)
+				runMu.Unlock()
+				if err != nil {
+					return err
+				}
+				if err := c.awaitReady(gctx, h, bootTimeout); err != nil {
+					return err
+				}
+				if !backoff.Sleep(gctx, c.cfg.StartInterval) {
+					return gctx.Err()
+				}
 			}
 			return nil
 		})

@@ -65,12 +65,15 @@ type Config struct {
 	// server in front of each one's simulation and the SunSpec driver in
 	// the node, as a home with a real hybrid inverter would.
 	SunSpecHomes int
-	// StartParallel is how many homes start at once, and StartInterval
-	// how long each start holds its place after the home listens. A
-	// home's start is a burst of work (handshakes with its bootstrap
-	// peers, gossip subscriptions, Raft joining); a hundred at once on
-	// two cores delay the loops of the homes already running by more
-	// than a tick, one at a time takes minutes for a city of thousands.
+	// StartInterval spaces the starts of a neighborhood's homes, each
+	// after the one before it listens, and StartParallel neighborhoods
+	// start their homes at once. A home's start is a burst of work
+	// (handshakes with its bootstrap peers, gossip subscriptions, Raft
+	// joining); a hundred at once on two cores delay the loops of the
+	// homes already running by more than a tick, and a home starting
+	// beside its bootstrap peer may find it too busy to present its
+	// certificate in time. One home at a time, as the first city
+	// started, takes minutes for a city of thousands.
 	StartParallel int
 	StartInterval time.Duration
 	// SamplePeriod is how often the testnet meters feeders and homes.
