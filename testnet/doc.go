@@ -3,6 +3,13 @@
 // grouped into neighborhoods whose feeders the testnet meters, driven by
 // scenarios, and measured into a JSON report.
 //
+// With Config.Transport "mem" (`gridmesh testnet --transport mem`) the
+// same hosts run on an in-memory network (package mesh/memnet): Noise,
+// yamux, admission and gossip as on TCP, each home at an address of its
+// own and no socket, so a city is not bounded by file descriptors and
+// ports. Nothing outside the process reaches those homes: the archiver
+// and an outside operator need TCP.
+//
 // A real home never needs this package. It exists so that a developer can
 // start a whole city with `gridmesh testnet` and so that tests can prove
 // the layers together.
