@@ -60,7 +60,7 @@ type home struct {
 	// goroutine once done is closed.
 	runs []node.Status
 
-	// port and peer make the home's address known before it starts, so
+	// ip, port and peer make the home's address known before it starts, so
 	// any home can name any other as a bootstrap peer; dataDir holds its
 	// Raft state across restarts. hold keeps port while the home is not
 	// running (before it starts, and between a kill and a restart), so
@@ -222,7 +222,7 @@ func (c *city) placeHomes() error {
 }
 
 // memHomePort is every home's port on the in-memory network, where each
-// home has an address of its own (memAddr): no port is ever scarce there,
+// home has an address of its own (placeAddr): no port is ever scarce there,
 // and the ephemeral ports (32768 and up) other hosts listen on at 127.0.0.1
 // stay clear of the homes'.
 const memHomePort = 4001
