@@ -313,7 +313,7 @@ func (c *city) certify(nb *neighborhood, now time.Time) error {
 // others' bootstrap peer), then the others of each neighborhood one after
 // the other, as a home's installer would bring them up, each once the one
 // before it (its other bootstrap peer) listens: StartParallel
-// neighborhoods at once (startBatch).
+// neighborhoods at once, by default one in eight (startBatch).
 func (c *city) start(ctx context.Context, bootTimeout time.Duration) error {
 	var firsts [][]*home
 	rest := make([][]*home, 0, len(c.nbhds))
@@ -361,7 +361,7 @@ func (c *city) start(ctx context.Context, bootTimeout time.Duration) error {
 // busy to present in time, and be refused.
 func (c *city) startBatch(ctx context.Context, chains [][]*home, bootTimeout time.Duration) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(c.cfg.StartParallel)
+	g.SetLimit(c.cfg.startParallel())
 	var runMu sync.Mutex // run is not safe for concurrent use
 	for _, chain := range chains {
 		g.Go(func() error {

@@ -73,7 +73,8 @@ type Config struct {
 	// homes already running by more than a tick, and a home starting
 	// beside its bootstrap peer may find it too busy to present its
 	// certificate in time. One home at a time, as the first city
-	// started, takes minutes for a city of thousands.
+	// started, takes minutes for a city of thousands. 0 starts one
+	// neighborhood in eight at once (startParallel).
 	StartParallel int
 	StartInterval time.Duration
 	// SamplePeriod is how often the testnet meters feeders and homes.
@@ -156,7 +157,6 @@ func DefaultConfig() Config {
 		// 17:30 on a winter evening: PV is fading and load is rising,
 		// the hour demand response exists for.
 		SimStart:      time.Date(2026, 1, 15, 17, 30, 0, 0, time.UTC),
-		StartParallel: 8,
 		StartInterval: 25 * time.Millisecond,
 		SamplePeriod:  100 * time.Millisecond,
 		// Two plan periods: a new target or a new leader's plan reaches
@@ -210,8 +210,8 @@ func (c Config) Validate() error {
 	if c.Duration < 3*c.Settle {
 		errs = append(errs, fmt.Errorf("duration %v too short: at least %v (three settle times)", c.Duration, 3*c.Settle))
 	}
-	if c.SamplePeriod <= 0 || c.Settle <= 0 || c.StartInterval < 0 || c.AdmissionTimeout <= 0 || c.StartParallel < 1 {
-		errs = append(errs, errors.New("sample period, settle time, admission timeout and homes starting at once must be positive, start interval not negative"))
+	if c.SamplePeriod <= 0 || c.Settle <= 0 || c.StartInterval < 0 || c.AdmissionTimeout <= 0 || c.StartParallel < 0 {
+		errs = append(errs, errors.New("sample period, settle time and admission timeout must be positive, start interval and neighborhoods starting at once not negative"))
 	}
 	if _, err := ParseScenarios(strings.Join(c.Scenarios, ",")); err != nil {
 		errs = append(errs, err)
@@ -252,6 +252,20 @@ func (c Config) validateTransport() []error {
 	default:
 		return []error{fmt.Errorf("unknown transport %q (known: %s, %s)", c.Transport, TransportTCP, TransportMem)}
 	}
+}
+
+// startParallel is how many neighborhoods start their homes at once:
+// StartParallel, or one in eight (at least one). Why one in eight: a city
+// of a few neighborhoods starts one home at a time, as the first city
+// did (on two loaded cores, two homes starting at once already made a
+// short city's formation fail more often); one of 40 neighborhoods
+// (1,000 homes) starts five at a time, about 25 s for the city at a
+// home per 125 ms in each.
+func (c Config) startParallel() int {
+	if c.StartParallel > 0 {
+		return c.StartParallel
+	}
+	return max(1, c.Neighborhoods/8)
 }
 
 func (c Config) has(scenario string) bool { return slices.Contains(c.Scenarios, scenario) }
