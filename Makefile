@@ -6,7 +6,7 @@ BIN     := bin/gridmesh
 REPORT  ?= report.json
 HTML    ?= report.html
 
-.PHONY: all build release release-check test test-short test-faults testnet testnet-100 testnet-faults lab vet fmt fmt-check fuzz bench bench-region clean
+.PHONY: all build release release-check test test-short test-faults testnet testnet-100 testnet-1000 testnet-10000 testnet-faults lab vet fmt fmt-check fuzz bench bench-region clean
 
 all: build
 
@@ -77,6 +77,13 @@ testnet: build
 # A larger city: 100 homes, 4 neighborhoods, 60 s, dr and leader-kill.
 testnet-100: build
 	./$(BIN) testnet --homes 100 --neighborhoods 4 --duration 60s --report $(REPORT)
+
+# A city of 10,000 homes in 400 neighborhoods on the in-memory network
+# (the same hosts, Noise and yamux, without sockets), 120 s of demand
+# response. It needs far more than two cores: see docs/BENCHMARKS.md for
+# what it costs per home and the largest city this machine carries.
+testnet-10000: build
+	./$(BIN) testnet --homes 10000 --neighborhoods 400 --transport mem --duration 120s --scenario dr --quiet --report $(REPORT)
 
 # Neighborhoods that organize themselves, under churn, paused leaders and
 # rogue hosts: 30 homes, 3 neighborhoods, 60 s.

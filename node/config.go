@@ -199,8 +199,8 @@ type Deps struct {
 	DeviceNow func() time.Time
 	// Mesh are collaborators for the home's libp2p host, such as
 	// mesh.WithTransport: tests run whole homes on an in-memory network
-	// (meshtest.MemNetwork) inside testing/synctest bubbles. nil: TCP on
-	// the kernel's sockets.
+	// (memnet.Network) inside testing/synctest bubbles, and the testnet
+	// runs a city on one. nil: TCP on the kernel's sockets.
 	Mesh []mesh.Option
 }
 

@@ -76,7 +76,7 @@ func (c *city) startArchiver(ctx context.Context, dir string, log *slog.Logger) 
 		adm.Timeout = c.cfg.AdmissionTimeout
 		m := archive.Member{Neighborhood: nb.id, Key: key, Admission: adm}
 		for _, h := range nb.homes[:min(2, len(nb.homes))] {
-			m.Bootstrap = append(m.Bootstrap, fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", h.port, h.peer))
+			m.Bootstrap = append(m.Bootstrap, h.p2pAddr())
 		}
 		cfg.Members = append(cfg.Members, m)
 	}

@@ -228,7 +228,7 @@ func (a *attacks) member(ctx context.Context, name string) (*mesh.Mesh, *mesh.Ne
 	cfg.Network = a.r.cfg.Network
 	cfg.Admission = mesh.DefaultAdmission(nb.key, cert)
 	cfg.Admission.Timeout = a.r.cfg.AdmissionTimeout
-	m, err := mesh.Open(ctx, cfg, key, a.r.log.With("attacker", name))
+	m, err := mesh.Open(ctx, cfg, key, a.r.log.With("attacker", name), a.r.c.meshOpts()...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -383,7 +383,7 @@ func (a *attacks) runSybil(ctx context.Context) {
 		var wg sync.WaitGroup
 		for i := batch; i < min(batch+20, sybilIdentities); i++ {
 			wg.Go(func() {
-				conn, ms, still := sybil(ctx, all[i%len(all)])
+				conn, ms, still := sybil(ctx, all[i%len(all)], a.r.c.transport())
 				mu.Lock()
 				defer mu.Unlock()
 				if conn {
@@ -407,13 +407,14 @@ func (a *attacks) runSybil(ctx context.Context) {
 
 // sybil dials h from a fresh identity without a certificate and watches
 // the connection for sybilWatch: whether it connected, how long until
-// the home closed it, and whether it is still open at the end.
-func sybil(ctx context.Context, h *home) (connected bool, disconnectMs float64, still bool) {
+// the home closed it, and whether it is still open at the end. It dials
+// over transport (nil: TCP).
+func sybil(ctx context.Context, h *home, transport libp2p.Option) (connected bool, disconnectMs float64, still bool) {
 	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
 		return false, 0, false
 	}
-	host, err := libp2p.New(libp2p.Identity(key), libp2p.NoListenAddrs, libp2p.DisableRelay(),
+	host, err := libp2p.New(libp2p.Identity(key), libp2p.NoListenAddrs, libp2p.DisableRelay(), transport,
 		libp2p.PrometheusRegisterer(prometheus.NewRegistry()), libp2p.DisableMetrics())
 	if err != nil {
 		return false, 0, false

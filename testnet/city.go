@@ -13,8 +13,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/consensus"
@@ -22,6 +24,7 @@ import (
 	"github.com/gridmesh/gridmesh/internal/backoff"
 	"github.com/gridmesh/gridmesh/internal/freeport"
 	"github.com/gridmesh/gridmesh/mesh"
+	"github.com/gridmesh/gridmesh/mesh/memnet"
 	"github.com/gridmesh/gridmesh/node"
 )
 
@@ -57,11 +60,12 @@ type home struct {
 	// goroutine once done is closed.
 	runs []node.Status
 
-	// port and peer make the home's address known before it starts, so
+	// ip, port and peer make the home's address known before it starts, so
 	// any home can name any other as a bootstrap peer; dataDir holds its
 	// Raft state across restarts. hold keeps port while the home is not
 	// running (before it starts, and between a kill and a restart), so
 	// nothing else takes it; nil while it runs.
+	ip      string
 	port    int
 	peer    peer.ID
 	dataDir string
@@ -102,6 +106,27 @@ type city struct {
 	clock func() time.Time
 	// dataRoot holds every home's Raft data; removed by stop.
 	dataRoot string
+	// mem is the network every host of the city speaks over with the
+	// mem transport; nil on TCP.
+	mem *memnet.Network
+}
+
+// meshOpts are the options of every mesh host the city opens: the
+// in-memory network's transport, or none (TCP).
+func (c *city) meshOpts() []mesh.Option {
+	if c.mem == nil {
+		return nil
+	}
+	return []mesh.Option{mesh.WithTransport(c.mem.Transport())}
+}
+
+// transport is the libp2p option of a bare host the city opens: nil
+// (libp2p's defaults) on TCP.
+func (c *city) transport() libp2p.Option {
+	if c.mem == nil {
+		return nil
+	}
+	return c.mem.Transport()
 }
 
 // newCity creates every home's identity, devices and node configuration,
@@ -110,6 +135,9 @@ type city struct {
 // neighborhood vote. On error, whatever it made is undone.
 func newCity(cfg Config, rec node.Observer, clock func() time.Time, log *slog.Logger) (c *city, err error) {
 	c = &city{cfg: cfg, log: log, rec: rec, clock: clock}
+	if cfg.Transport == TransportMem {
+		c.mem = memnet.New()
+	}
 	defer func() {
 		if err != nil {
 			c.stop()
@@ -181,11 +209,10 @@ func (c *city) placeHomes() error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	c.dataRoot = root
-	for _, h := range c.homes {
-		if h.hold, err = freeport.Reserve(); err != nil {
+	for i, h := range c.homes {
+		if err := c.placeAddr(h, i); err != nil {
 			return fmt.Errorf("home %s: %w", h.id, err)
 		}
-		h.port = h.hold.Port()
 		if h.peer, err = peer.IDFromPrivateKey(h.key); err != nil {
 			return fmt.Errorf("home %s: %w", h.id, err)
 		}
@@ -193,6 +220,35 @@ func (c *city) placeHomes() error {
 	}
 	return nil
 }
+
+// memHomePort is every home's port on the in-memory network, where each
+// home has an address of its own (placeAddr): no port is ever scarce there,
+// and the ephemeral ports (32768 and up) other hosts listen on at 127.0.0.1
+// stay clear of the homes'.
+const memHomePort = 4001
+
+// placeAddr gives h, the i-th home, its address: on TCP a loopback port
+// held until it starts; on the in-memory network an address of its own
+// in 127.1.0.0 and up.
+func (c *city) placeAddr(h *home, i int) error {
+	if c.mem != nil {
+		h.ip = fmt.Sprintf("127.%d.%d.%d", 1+i>>16, i>>8&0xff, i&0xff)
+		h.port = memHomePort
+		return nil
+	}
+	var err error
+	if h.hold, err = freeport.Reserve(); err != nil {
+		return err
+	}
+	h.ip, h.port = "127.0.0.1", h.hold.Port()
+	return nil
+}
+
+// listenAddr is the multiaddr h listens on.
+func (h *home) listenAddr() string { return fmt.Sprintf("/ip4/%s/tcp/%d", h.ip, h.port) }
+
+// p2pAddr is the multiaddr others dial h at, with its peer ID.
+func (h *home) p2pAddr() string { return fmt.Sprintf("%s/p2p/%s", h.listenAddr(), h.peer) }
 
 // certify gives nb a membership key and each of its homes a certificate
 // valid for a day, so only its homes are admitted, and completes their
@@ -252,41 +308,84 @@ func (c *city) certify(nb *neighborhood, now time.Time) error {
 }
 
 // start runs every home but the late ones and returns once they all
-// listen, or with an error. With cold-start they start at one instant;
-// otherwise one after the other, StartInterval apart, the first home of
-// each neighborhood first (it is the others' bootstrap peer).
+// listen, or with an error. With cold-start they start at one instant.
+// Otherwise the first home of every neighborhood starts first (it is the
+// others' bootstrap peer), then the others of each neighborhood one after
+// the other, as a home's installer would bring them up, each once the one
+// before it (its other bootstrap peer) listens: StartParallel
+// neighborhoods at once, by default one in eight (startBatch).
 func (c *city) start(ctx context.Context, bootTimeout time.Duration) error {
-	var order []*home
-	for _, first := range []bool{true, false} {
-		for _, h := range c.homes {
-			if !h.late && (indexOf(c.nbhds[h.nbhd].homes, h) == 0) == first {
-				order = append(order, h)
+	var firsts [][]*home
+	rest := make([][]*home, 0, len(c.nbhds))
+	for _, nb := range c.nbhds {
+		var chain []*home
+		for _, h := range nb.homes {
+			if !h.late {
+				chain = append(chain, h)
 			}
 		}
-	}
-	together := c.cfg.has(ScenarioColdStart)
-	for _, h := range order {
-		if err := c.run(ctx, h); err != nil {
-			return err
-		}
-		if together {
-			continue
-		}
-		if err := c.awaitReady(ctx, h, bootTimeout); err != nil {
-			return err
-		}
-		if !backoff.Sleep(ctx, c.cfg.StartInterval) {
-			return ctx.Err()
+		if len(chain) > 0 {
+			firsts = append(firsts, chain[:1])
+			rest = append(rest, chain[1:])
 		}
 	}
-	if together {
-		for _, h := range order {
+	if c.cfg.has(ScenarioColdStart) {
+		var all []*home
+		for k := range firsts {
+			all = append(append(all, firsts[k]...), rest[k]...)
+		}
+		for _, h := range all {
+			if err := c.run(ctx, h); err != nil {
+				return err
+			}
+		}
+		for _, h := range all {
 			if err := c.awaitReady(ctx, h, bootTimeout); err != nil {
 				return err
 			}
 		}
+		return nil
 	}
-	return nil
+	if err := c.startBatch(ctx, firsts, bootTimeout); err != nil {
+		return err
+	}
+	return c.startBatch(ctx, rest, bootTimeout)
+}
+
+// startBatch starts the homes of every chain in order, each once the one
+// before it listens and StartInterval more has passed, and at most
+// StartParallel chains at once. It returns once every home listens, or
+// with the first error. A home's start is a burst of work (handshakes,
+// its certificate presented to every peer within the admission timeout);
+// a home whose bootstrap peer started at the same moment may find it too
+// busy to present in time, and be refused.
+func (c *city) startBatch(ctx context.Context, chains [][]*home, bootTimeout time.Duration) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.cfg.startParallel())
+	var runMu sync.Mutex // run is not safe for concurrent use
+	for _, chain := range chains {
+		g.Go(func() error {
+			for _, h := range chain {
+				runMu.Lock()
+				err := c.run(ctx, h)
+				runMu.Unlock()
+				if err != nil {
+					return err
+				}
+				if err := c.awaitReady(gctx, h, bootTimeout); err != nil {
+					return err
+				}
+				if !backoff.Sleep(gctx, c.cfg.StartInterval) {
+					return gctx.Err()
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // awaitReady waits until h listens.
@@ -326,7 +425,7 @@ func (c *city) bootstrapFor(h *home) []string {
 	}
 	addrs := make([]string, 0, len(peers))
 	for _, p := range peers {
-		addrs = append(addrs, fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", p.port, p.peer))
+		addrs = append(addrs, p.p2pAddr())
 	}
 	return addrs
 }
@@ -357,7 +456,7 @@ func indexOf(hs []*home, h *home) int {
 func (c *city) run(ctx context.Context, h *home) error {
 	cfg := h.cfg
 	cfg.Mesh.Bootstrap = c.bootstrapFor(h)
-	cfg.Mesh.ListenAddrs = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", h.port)}
+	cfg.Mesh.ListenAddrs = []string{h.listenAddr()}
 	deps := node.Deps{Battery: h.dev, Meter: h.dev}
 	if h.sunspec {
 		var err error
@@ -371,6 +470,7 @@ func (c *city) run(ctx context.Context, h *home) error {
 	}
 	deps.DeviceNow = c.clock
 	deps.Key, deps.Logger, deps.Observer = h.key, c.log, c.rec
+	deps.Mesh = c.meshOpts()
 	n, err := node.New(cfg, deps)
 	if err != nil {
 		return err
@@ -444,10 +544,14 @@ func withNetworkFigures(st, up node.Status) node.Status {
 }
 
 // holdPort holds h's port while h is down, so that it restarts at the
-// address the other homes know. If another process took the port in the
+// address the other homes know (on TCP; nothing else takes an address on
+// the in-memory network). If another process took the port in the
 // moment since h released it, h moves to a new one (the homes that named
 // it as a bootstrap peer find it again through gossip).
 func (c *city) holdPort(h *home) {
+	if c.mem != nil {
+		return // the in-memory network's addresses are the city's alone
+	}
 	r, err := freeport.ReserveAt(h.port)
 	if err != nil {
 		if r, err = freeport.Reserve(); err != nil {

@@ -65,10 +65,17 @@ type Config struct {
 	// server in front of each one's simulation and the SunSpec driver in
 	// the node, as a home with a real hybrid inverter would.
 	SunSpecHomes int
-	// StartInterval spaces the homes' starts. A home's start is a burst
-	// of work (keys, handshakes with its bootstrap peers, Raft joining);
-	// a hundred at once on two cores delay the loops of the homes already
-	// running by more than a tick.
+	// StartInterval spaces the starts of a neighborhood's homes, each
+	// after the one before it listens, and StartParallel neighborhoods
+	// start their homes at once. A home's start is a burst of work
+	// (handshakes with its bootstrap peers, gossip subscriptions, Raft
+	// joining); a hundred at once on two cores delay the loops of the
+	// homes already running by more than a tick, and a home starting
+	// beside its bootstrap peer may find it too busy to present its
+	// certificate in time. One home at a time, as the first city
+	// started, takes minutes for a city of thousands. 0 starts one
+	// neighborhood in eight at once (startParallel).
+	StartParallel int
 	StartInterval time.Duration
 	// SamplePeriod is how often the testnet meters feeders and homes.
 	SamplePeriod time.Duration
@@ -117,7 +124,19 @@ type Config struct {
 	// Operator, if set, is a grid operator from outside the testnet let
 	// into the run (operator.go).
 	Operator *OutsideOperator
+	// Transport is the network the homes' hosts speak over: TransportTCP
+	// (loopback sockets, the default) or TransportMem (memnet: the same
+	// hosts, Noise and yamux included, with no socket, so a city is not
+	// bounded by the process's file descriptors and ports). Empty is
+	// TCP.
+	Transport string
 }
+
+// Transports the homes' hosts may speak over (Config.Transport).
+const (
+	TransportTCP = "tcp"
+	TransportMem = "mem"
+)
 
 // DefaultConfig is the city `gridmesh testnet` starts with no flags.
 func DefaultConfig() Config {
@@ -149,8 +168,9 @@ func DefaultConfig() Config {
 		Speed:            1,
 		// A day without the grid: the night, the PV day and the evening
 		// after, the span of an outage that tests a home battery.
-		Outage: 24 * time.Hour,
-		Node:   n,
+		Outage:    24 * time.Hour,
+		Node:      n,
+		Transport: TransportTCP,
 	}
 }
 
@@ -190,8 +210,8 @@ func (c Config) Validate() error {
 	if c.Duration < 3*c.Settle {
 		errs = append(errs, fmt.Errorf("duration %v too short: at least %v (three settle times)", c.Duration, 3*c.Settle))
 	}
-	if c.SamplePeriod <= 0 || c.Settle <= 0 || c.StartInterval < 0 || c.AdmissionTimeout <= 0 {
-		errs = append(errs, errors.New("sample period, settle time and admission timeout must be positive, start interval not negative"))
+	if c.SamplePeriod <= 0 || c.Settle <= 0 || c.StartInterval < 0 || c.AdmissionTimeout <= 0 || c.StartParallel < 0 {
+		errs = append(errs, errors.New("sample period, settle time and admission timeout must be positive, start interval and neighborhoods starting at once not negative"))
 	}
 	if _, err := ParseScenarios(strings.Join(c.Scenarios, ",")); err != nil {
 		errs = append(errs, err)
@@ -206,10 +226,46 @@ func (c Config) Validate() error {
 				c.Outage, c.Speed, end, c.Duration))
 		}
 	}
+	errs = append(errs, c.validateTransport()...)
 	if !c.TargetPerHomeW.Finite() || !c.DRCutPerHomeW.Finite() {
 		errs = append(errs, errors.New("targets must be finite"))
 	}
 	return errors.Join(errs...)
+}
+
+// validateTransport checks Transport and what it rules out: on the
+// in-memory network nothing outside the process reaches the homes (an
+// outside operator), and the archiver opens hosts of its own on TCP.
+func (c Config) validateTransport() []error {
+	switch c.Transport {
+	case "", TransportTCP:
+		return nil
+	case TransportMem:
+		var errs []error
+		if c.Operator != nil {
+			errs = append(errs, errors.New("an outside operator cannot reach homes on the in-memory network: use the tcp transport"))
+		}
+		if c.Archive != "" {
+			errs = append(errs, errors.New("the archiver's hosts speak TCP: archive with the tcp transport"))
+		}
+		return errs
+	default:
+		return []error{fmt.Errorf("unknown transport %q (known: %s, %s)", c.Transport, TransportTCP, TransportMem)}
+	}
+}
+
+// startParallel is how many neighborhoods start their homes at once:
+// StartParallel, or one in eight (at least one). Why one in eight: a city
+// of a few neighborhoods starts one home at a time, as the first city
+// did (on two loaded cores, two homes starting at once already made a
+// short city's formation fail more often); one of 40 neighborhoods
+// (1,000 homes) starts five at a time, about 25 s for the city at a
+// home per 125 ms in each.
+func (c Config) startParallel() int {
+	if c.StartParallel > 0 {
+		return c.StartParallel
+	}
+	return max(1, c.Neighborhoods/8)
 }
 
 func (c Config) has(scenario string) bool { return slices.Contains(c.Scenarios, scenario) }

@@ -3,6 +3,13 @@
 // grouped into neighborhoods whose feeders the testnet meters, driven by
 // scenarios, and measured into a JSON report.
 //
+// With Config.Transport "mem" (`gridmesh testnet --transport mem`) the
+// same hosts run on an in-memory network (package mesh/memnet): Noise,
+// yamux, admission and gossip as on TCP, each home at an address of its
+// own and no socket, so a city is not bounded by file descriptors and
+// ports. Nothing outside the process reaches those homes: the archiver
+// and an outside operator need TCP.
+//
 // A real home never needs this package. It exists so that a developer can
 // start a whole city with `gridmesh testnet` and so that tests can prove
 // the layers together.
@@ -42,7 +49,7 @@
 //	             primary_response_late beyond two loop ticks), and feeder
 //	             tracking is not judged during the dip or Settle after it
 //	cold-start   every home of every neighborhood starts at the same
-//	             instant (otherwise they start StartInterval apart); the
+//	             instant (otherwise StartParallel at a time); the
 //	             report gets clusters_formed per neighborhood (1 is right)
 //	churn        in every neighborhood of five homes or more: its last home
 //	             joins at Duration/4; a voter that does not lead crashes

@@ -15,6 +15,9 @@ var figureMeanings = func() map[string]string {
 		"seed":               "seed of the homes' devices",
 		"ran_s":              "how long the scenarios ran, from the last home listening, s",
 		"events_late_max_ms": "the most any scenario event fired after its time, ms (the machine's load)",
+		"startup_s":          "from the command to the last home listening, s",
+		"all_planned_s":      "from the command until every neighborhood had had all its live homes on a plan, s (0: one never had)",
+		"all_planned_cpu_s":  "CPU time the process had used by then, user and system, s (0: never)",
 
 		"neighborhood.id":                         "the neighborhood",
 		"neighborhood.homes":                      "its homes",

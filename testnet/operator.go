@@ -213,7 +213,7 @@ func (r *run) access() OperatorAccess {
 	}
 	for _, nb := range r.c.nbhds {
 		h := nb.homes[0]
-		a.Bootstrap = append(a.Bootstrap, fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", h.port, h.peer))
+		a.Bootstrap = append(a.Bootstrap, h.p2pAddr())
 		a.BaselineW += nb.target.ImportW
 	}
 	nbhds := r.c.nbhds

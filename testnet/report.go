@@ -26,6 +26,17 @@ type Report struct {
 	// event fired after its time: the machine's load shows here.
 	RanS            float64 `json:"ran_s"`
 	EventsLateMaxMs float64 `json:"events_late_max_ms"`
+	// StartupS is from the command (Run called) to the last home
+	// listening; AllPlannedS from the command to the first sample by
+	// which every neighborhood had had all its live homes on a plan at
+	// once (0: some neighborhood never had). Both include making every
+	// home's key, devices and certificate.
+	StartupS    float64 `json:"startup_s"`
+	AllPlannedS float64 `json:"all_planned_s"`
+	// AllPlannedCPUS is the CPU time (user and system) the process had
+	// used by then: unlike AllPlannedS, a figure other load on the
+	// machine does not inflate.
+	AllPlannedCPUS float64 `json:"all_planned_cpu_s"`
 
 	Neighborhood []NeighborhoodReport `json:"neighborhood"`
 

@@ -199,7 +199,7 @@ func (a *rogueAttack) newRogue(ctx context.Context, name string) (*rogue, error)
 	}
 	cfg := mesh.DefaultConfig()
 	cfg.Network = a.cfg.Network
-	m, err := mesh.Open(ctx, cfg, key, a.log.With("rogue", name))
+	m, err := mesh.Open(ctx, cfg, key, a.log.With("rogue", name), a.c.meshOpts()...)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gridmesh/gridmesh"
@@ -67,7 +68,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 	if err := c.start(ctx, bootTimeout); err != nil {
 		return nil, fmt.Errorf("testnet: %w", err)
 	}
-	r := &run{cfg: cfg, c: c, rec: rec, started: started, t0: time.Now(), log: log, lost: map[gridmesh.HomeID]bool{}}
+	r := &run{cfg: cfg, c: c, rec: rec, called: realStart, started: started, t0: time.Now(), log: log, lost: map[gridmesh.HomeID]bool{}}
 	r.region = region
 	r.arch = arch
 	r.meters = make([]*feederMeter, len(c.nbhds))
@@ -91,8 +92,10 @@ type run struct {
 	cfg Config
 	c   *city
 	rec *recorder
-	// started is when the first home started; t0 when the last one
-	// listened and the scenarios' clock began.
+	// called is when Run was called; started when the first home
+	// started; t0 when the last one listened and the scenarios' clock
+	// began.
+	called  time.Time
 	started time.Time
 	t0      time.Time
 	log     *slog.Logger
@@ -124,6 +127,9 @@ type run struct {
 	ran      time.Duration
 	// series records the run's time series for the report (series.go).
 	series *seriesRec
+	// allPlannedCPU is the process's CPU time when every neighborhood
+	// had first had all its live homes on a plan; 0 until then.
+	allPlannedCPU time.Duration
 	// arch is the run's archiver; nil without Config.Archive.
 	arch *cityArchiver
 	// stepSeen is the newest target Seq each neighborhood's plans carried
@@ -341,6 +347,9 @@ func (r *run) sample(now time.Time) {
 		}
 	}
 	r.withoutPlanMax = max(r.withoutPlanMax, without)
+	if r.allPlannedCPU == 0 && r.allPlanned() {
+		r.allPlannedCPU = processCPU()
+	}
 	r.series.soc(r.c.homes)
 	r.outageStep(now)
 }
@@ -467,8 +476,48 @@ func (r *run) finish(ctx context.Context) *Report {
 	}
 	rep.Series = r.series.series()
 	r.reportFormation(rep)
+	r.reportStartup(rep)
 	rep.Errors = append(rep.Errors, r.errors...)
 	return rep
+}
+
+// reportStartup fills the report's start-up figures: from the command to
+// the last home listening, and to every neighborhood having had all its
+// live homes on a plan (the last neighborhood's first such sample).
+func (r *run) reportStartup(rep *Report) {
+	rep.StartupS = r.t0.Sub(r.called).Seconds()
+	if !r.allPlanned() {
+		return // one never had: the figures stay 0
+	}
+	var last time.Time
+	for _, m := range r.meters {
+		if m.allPlannedAt.After(last) {
+			last = m.allPlannedAt
+		}
+	}
+	rep.AllPlannedS = last.Sub(r.called).Seconds()
+	rep.AllPlannedCPUS = r.allPlannedCPU.Seconds()
+}
+
+// allPlanned reports whether every neighborhood has had all its live
+// homes on a plan at one sample.
+func (r *run) allPlanned() bool {
+	for _, m := range r.meters {
+		if m.allPlannedAt.IsZero() {
+			return false
+		}
+	}
+	return len(r.meters) > 0
+}
+
+// processCPU is the CPU time (user and system) the process has used;
+// 0 if the system does not say.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // coverage waits up to two plan periods for every live home of nb to

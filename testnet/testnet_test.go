@@ -58,6 +58,12 @@ func TestShortCityTracksTargetsAndSurvivesLeaderKill(t *testing.T) {
 	if len(rep.FailoverMs) != 2 {
 		t.Errorf("failover entries %v, want one per neighborhood", rep.FailoverMs)
 	}
+	// Every home listened, then every one followed a plan, and the CPU
+	// spent by then was counted.
+	if rep.StartupS <= 0 || rep.AllPlannedS < rep.StartupS || rep.AllPlannedCPUS <= 0 {
+		t.Errorf("startup %.2f s, all planned %.2f s with %.2f s of CPU: want all three, planned after started",
+			rep.StartupS, rep.AllPlannedS, rep.AllPlannedCPUS)
+	}
 	// Two target changes per neighborhood, the first reaching all its
 	// homes, the second (after the kill) its survivors.
 	if want := cfg.Neighborhoods * (perNbhd + perNbhd - 1); rep.SignalToSetpointMs.N != want {
@@ -147,14 +153,43 @@ func TestConfigRejectsUnknownScenario(t *testing.T) {
 	}
 }
 
+// The transport is tcp or mem, and the in-memory network rules out what
+// must reach the homes from outside the process.
+func TestConfigTransport(t *testing.T) {
+	cfg := testnet.DefaultConfig()
+	for _, tr := range []string{testnet.TransportTCP, testnet.TransportMem} {
+		cfg.Transport = tr
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("transport %s: %v", tr, err)
+		}
+	}
+	cfg.Transport = "quic"
+	if err := cfg.Validate(); err == nil {
+		t.Error("unknown transport accepted")
+	}
+	cfg.Transport, cfg.Archive = testnet.TransportMem, t.TempDir()
+	if err := cfg.Validate(); err == nil {
+		t.Error("an archiver (TCP hosts) accepted on the in-memory network")
+	}
+}
+
 // Rogues dial every home of two neighborhoods, publish plans and knock
-// on Raft: they are refused, and no home applies their plans.
+// on Raft: they are refused, and no home applies their plans. On TCP, and
+// on the in-memory network, where the rogues' hosts must speak it too to
+// reach a home at all.
 func TestRogueRefused(t *testing.T) {
+	for _, transport := range []string{testnet.TransportTCP, testnet.TransportMem} {
+		t.Run(transport, func(t *testing.T) { testRogueRefused(t, transport) })
+	}
+}
+
+func testRogueRefused(t *testing.T, transport string) {
 	cfg := testnet.DefaultConfig()
 	cfg.Homes, cfg.Neighborhoods = 6, 2
 	cfg.Duration = 10 * time.Second
 	cfg.AdmissionTimeout = 2 * time.Second
 	cfg.Scenarios = []string{testnet.ScenarioRogue}
+	cfg.Transport = transport
 	rep, err := testnet.Run(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
