@@ -89,6 +89,9 @@ type AttacksReport struct {
 	Liar   *LiarReport   `json:"liar,omitempty"`
 	Sybil  *SybilReport  `json:"sybil,omitempty"`
 	Replay *ReplayReport `json:"replay,omitempty"`
+	// WitnessLie and Revoke: attacks_members.go.
+	WitnessLie *WitnessLieReport `json:"witness_lie,omitempty"`
+	Revoke     *RevokeReport     `json:"revoke,omitempty"`
 }
 
 // FloodReport: see attackMeanings.
@@ -141,6 +144,9 @@ type attacks struct {
 	liar   *LiarReport
 	sybil  *SybilReport
 	replay *ReplayReport
+	// witnessLie and revoke: attacks_members.go.
+	witnessLie *WitnessLieReport
+	revoke     *RevokeReport
 }
 
 // attackEvents returns the events of the attack scenarios in the run's
@@ -172,6 +178,7 @@ func (r *run) attackEvents() []event {
 		evs = append(evs, event{at: d / 8, name: "replay recorder", do: start(a.runReplay)},
 			event{at: d * 5 / 8, name: "replay restart", do: a.restartOne, fault: true})
 	}
+	evs = append(evs, a.membershipEvents(start)...)
 	if len(evs) > 0 {
 		r.attacks = a
 	}
@@ -538,6 +545,7 @@ func (a *attacks) report(rep *Report) {
 		return
 	}
 	rep.Attacks = &AttacksReport{Flood: a.flood, Liar: a.liar, Sybil: a.sybil, Replay: a.replay}
+	a.membershipReport(rep.Attacks)
 	cfg := a.r.cfg
 	switch {
 	case cfg.has(ScenarioFlood) && a.flood == nil:

@@ -32,7 +32,7 @@ const ScenarioRogue = "rogue"
 // Scenarios lists every scenario the testnet knows, in the order they are
 // documented.
 var Scenarios = []string{ScenarioSteady, ScenarioDR, ScenarioLeaderKill, ScenarioFrequencyDip, ScenarioRogue, ScenarioOutage, ScenarioRegulation,
-	ScenarioColdStart, ScenarioChurn, ScenarioPauseLeader, ScenarioFlood, ScenarioLiar, ScenarioSybil, ScenarioReplay, ScenarioStorm}
+	ScenarioColdStart, ScenarioChurn, ScenarioPauseLeader, ScenarioFlood, ScenarioLiar, ScenarioSybil, ScenarioReplay, ScenarioWitnessLie, ScenarioRevoke, ScenarioStorm}
 
 // Config describes a city and what happens to it.
 type Config struct {
