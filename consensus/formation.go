@@ -31,18 +31,20 @@ import (
 // sorts first). Of the clusters a home hears announced, the winner is
 // the first in sort order among those announced by at least
 // MergeWitnesses homes and by more than half as many homes as announce
-// the most announced one (Contender); a home of another cluster wipes its
-// Raft state and is added by the winner's leader: every side computes
-// the same winner from the same view.
+// the most announced one (Contender; a home counts its own cluster as at
+// least the members of the Raft configuration it holds); a home of
+// another cluster wipes its Raft state and is added by the winner's
+// leader: every side computes the same winner from the same view.
 //
 // Announcements are counted per peer: a report counts for the peer that
 // signed it (its admitted identity), never for the home it names, so a
 // member cannot announce twice. A name is thus something members can
 // claim but not outweigh: members who announce a made-up name that sorts
 // first (to make the neighborhood wipe itself and join them) win only if
-// they are more than half as many as the homes of the real cluster they
-// are heard beside. Two such members move nobody in a neighborhood of
-// five honest homes or more.
+// they are more than half as many as the homes of the real cluster (its
+// fresh announcers, or the members of its configuration, whichever is
+// more). Two such members move nobody in a neighborhood of four honest
+// homes or more, even while the honest homes' reports run late.
 //
 // Upkeep, on the leader, every Period (as Consul's autopilot does): every
 // home heard from that asks for this cluster and is not a member is added
@@ -348,7 +350,8 @@ type Merge struct {
 
 // PlanMerge applies the merge rule: a home leaves its cluster for the
 // Contender of the clusters fresh homes announce (its own counted with
-// this home among its announcers) when that is another cluster.
+// this home among its announcers, and as at least as many as the members
+// of the configuration it holds) when that is another cluster.
 //
 // A home whose state names no cluster counts as announcing none once it
 // has heard no leader for ReplaceAfter and is no voter in the
@@ -372,7 +375,15 @@ func PlanMerge(st FormationState, in MergeInput, now time.Time, cfg FormationCon
 		// report is in its table.
 		roster = append(slices.Clip(roster), RosterEntry{Peer: in.Self, Cluster: in.Cluster, Fresh: true})
 	}
-	winner := Contender(Announcers(roster, func(e RosterEntry) bool { return e.Fresh }), cfg.MergeWitnesses)
+	announced := Announcers(roster, func(e RosterEntry) bool { return e.Fresh })
+	if in.Cluster != "" && in.ServersKnown {
+		// Its own cluster is at least as large as the configuration
+		// it holds: its log, which no member outside it can write.
+		// Reports late on a loaded machine (not fresh) thus never
+		// leave a few fresh liars the larger side.
+		announced[in.Cluster] = max(announced[in.Cluster], len(in.Servers))
+	}
+	winner := Contender(announced, cfg.MergeWitnesses)
 	if winner == "" || winner == in.Cluster {
 		return st, Merge{}
 	}

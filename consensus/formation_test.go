@@ -274,6 +274,16 @@ func TestPlanMerge(t *testing.T) {
 			st: heardAgo(0), in: MergeInput{Cluster: "0001-b", Self: "p1", LeaderKnown: true, Roster: []RosterEntry{
 				of("p2", "0001-b"), of("p3", "0001-b"), of("p4", "0001-b"), of("p8", "0000-a"), of("p9", "0000-a")}},
 			wantHeard: now},
+		{name: "witness-lie: homes of ours not heard lately still count, as members of the configuration held",
+			st: heardAgo(0), in: MergeInput{Cluster: "0001-b", Self: "p1", LeaderKnown: true, ServersKnown: true,
+				Servers: []Server{{ID: "p1", Voter: true}, {ID: "p2", Voter: true}, {ID: "p3", Voter: true}, {ID: "p4"}, {ID: "p5"}},
+				Roster:  []RosterEntry{of("p8", "0000-a"), of("p9", "0000-a")}},
+			wantHeard: now},
+		{name: "a partition healing: the configuration held counts for no more than it holds",
+			st: heardAgo(0), in: MergeInput{Cluster: "0001-b", Self: "p1", LeaderKnown: true, ServersKnown: true,
+				Servers: []Server{{ID: "p1", Voter: true}, {ID: "p2", Voter: true}, {ID: "p3", Voter: true}},
+				Roster:  []RosterEntry{of("p5", "0000-a"), of("p6", "0000-a"), of("p7", "0000-a")}},
+			wantWinner: "0000-a", wantHeard: now},
 		{name: "two liars beside three homes are more than half: the bound of the rule",
 			st: heardAgo(0), in: MergeInput{Cluster: "0001-b", Self: "p1", LeaderKnown: true, Roster: []RosterEntry{
 				of("p2", "0001-b"), of("p3", "0001-b"), of("p8", "0000-a"), of("p9", "0000-a")}},
