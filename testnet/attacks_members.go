@@ -61,14 +61,15 @@ type WitnessLieReport struct {
 // LeftRaftConfigurationMs are -1 when it did not happen within
 // revokeWatch.
 type RevokeReport struct {
-	Peer                    string  `json:"peer"`
-	WasVoter                bool    `json:"was_voter"`
-	CommitMs                float64 `json:"commit_ms"`
-	Homes                   int     `json:"homes"`
-	HomesRefusing           int     `json:"homes_refusing"`
-	RefusedEverywhereMs     float64 `json:"refused_everywhere_ms"`
-	LeftRaftConfigurationMs float64 `json:"left_raft_configuration_ms"`
-	PlanPeriodMs            float64 `json:"plan_period_ms"`
+	Peer                          string  `json:"peer"`
+	WasVoter                      bool    `json:"was_voter"`
+	CommitMs                      float64 `json:"commit_ms"`
+	Homes                         int     `json:"homes"`
+	HomesRefusing                 int     `json:"homes_refusing"`
+	RefusedEverywhereMs           float64 `json:"refused_everywhere_ms"`
+	RefusedEverywhereFromSubmitMs float64 `json:"refused_everywhere_from_submit_ms"`
+	LeftRaftConfigurationMs       float64 `json:"left_raft_configuration_ms"`
+	PlanPeriodMs                  float64 `json:"plan_period_ms"`
 }
 
 // membershipEvents returns the events of these scenarios in the run's
@@ -191,7 +192,11 @@ func (a *attacks) runRevoke(ctx context.Context) {
 	for time.Since(committed) < revokeWatch && !(refused && left) && backoff.Sleep(ctx, 10*time.Millisecond) {
 		rep.HomesRefusing = refusing(homes, p)
 		if !refused && rep.HomesRefusing == len(homes) {
-			refused, rep.RefusedEverywhereMs = true, ms(lastRefusal(homes, p).Sub(submitted))
+			last := lastRefusal(homes, p)
+			// A home may apply the entry before the submitter hears of
+			// its commit: that home refused it at the commit.
+			refused, rep.RefusedEverywhereMs = true, ms(max(0, last.Sub(committed)))
+			rep.RefusedEverywhereFromSubmitMs = ms(last.Sub(submitted))
 		}
 		if !left && leftConfiguration(nb, p) {
 			left, rep.LeftRaftConfigurationMs = true, ms(time.Since(submitted))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 
 	"github.com/gridmesh/gridmesh"
@@ -95,6 +96,11 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		cfg.Dashboard = ln // Run closes it
 		fmt.Fprintf(stdout, "city page: http://%s/\n", ln.Addr())
+	}
+	// The flooder floods from a process of its own, as a compromised box
+	// would from its own CPU (testnet.FlooderSpec).
+	if exe, err := os.Executable(); err == nil {
+		cfg.FlooderCommand = []string{exe, "attack-flood"}
 	}
 	fmt.Fprintf(stdout, "gridmesh testnet: %d homes in %d neighborhoods for %v, scenarios %s\n",
 		cfg.Homes, cfg.Neighborhoods, cfg.Duration, strings.Join(cfg.Scenarios, ","))
