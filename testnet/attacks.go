@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -54,7 +55,19 @@ const (
 	sybilWatch      = 5 * time.Second
 	// memberDialTimeout bounds an attacker's dial of one home.
 	memberDialTimeout = 2 * time.Second
+	// floodCalm: the window before the flood over which the city's CPU
+	// use is taken for comparison.
+	floodCalm = 5 * time.Second
 )
+
+// cpuSeconds is the CPU time (user and system) this process has used.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
 
 // attackMeanings are the report keys of these scenarios (figures.go).
 var attackMeanings = map[string]string{
@@ -65,6 +78,9 @@ var attackMeanings = map[string]string{
 	"attacks.flood.plan_delivery_rate":  "plans honest homes of the flooded neighborhood accepted during the flood, over one a plan period each",
 	"attacks.flood.loop_ticks_missed":   "loop ticks missed during the flood, every home",
 	"attacks.flood.loop_ticks":          "loop ticks during the flood, every home",
+	"attacks.flood.city_cpu_before":     "the city process's CPU seconds a second over the 5 s before the flood (flooder apart when it is a process)",
+	"attacks.flood.city_cpu_during":     "the same during the flood: what rejecting it cost the homes (and the flooder, when it runs in the city's process)",
+	"attacks.flood.flooder_cpu_s":       "CPU seconds the flooder process used (0 when it runs in the city's process)",
 	"attacks.flood.flooder_join_ms":     "how long the flooder took to start, dial and be admitted, ms",
 	"attacks.flood.flood_ms":            "how long the flood ran, ms (20 s unless the run ended first)",
 	"attacks.flood.process":             "whether the flooder ran as a process of its own (gridmesh attack-flood) rather than in the city's",
@@ -106,6 +122,12 @@ type FloodReport struct {
 	// Process: the flooder ran as a process of its own
 	// (Config.FlooderCommand), not in the city's.
 	Process bool `json:"process"`
+	// CityCPUBefore and CityCPUDuring: the city process's CPU seconds a
+	// second over floodCalm before the flood and during it; FlooderCPU
+	// the flooder process's CPU seconds (0 in the city's process).
+	CityCPUBefore float64 `json:"city_cpu_before"`
+	CityCPUDuring float64 `json:"city_cpu_during"`
+	FlooderCPU    float64 `json:"flooder_cpu_s"`
 	// FlooderJoinMs and FloodMs: see FlooderResult.
 	FlooderJoinMs float64 `json:"flooder_join_ms"`
 	FloodMs       float64 `json:"flood_ms"`
@@ -295,6 +317,13 @@ func (a *attacks) runFlood(ctx context.Context) {
 			return res, nil
 		}
 	}
+	// The city's CPU use just before the flood, to set its use during
+	// the flood against.
+	calm0, at := cpuSeconds(), time.Now()
+	if !backoff.Sleep(ctx, floodCalm) {
+		return
+	}
+	rep.CityCPUBefore = (cpuSeconds() - calm0) / time.Since(at).Seconds()
 	a.watchFlood(ctx, nb, id, rep, publish)
 	a.mu.Lock()
 	a.flood = rep
@@ -304,7 +333,7 @@ func (a *attacks) runFlood(ctx context.Context) {
 // watchFlood runs publish and, while it runs, watches which homes of nb
 // are connected to the flooder id and which graylist it; it fills rep.
 func (a *attacks) watchFlood(ctx context.Context, nb *neighborhood, id peer.ID, rep *FloodReport, publish func(context.Context) (FlooderResult, error)) {
-	began := time.Now()
+	began, cpu0 := time.Now(), cpuSeconds()
 	accepted0 := a.sum(nb, "plans_accepted")
 	missed0, ticks0 := a.sum(nil, "loop_ticks_missed"), a.sum(nil, "loop_ticks")
 	refused0 := a.sum(nil, "", mesh.ReasonPeerOverRate, mesh.ReasonAuthorOverRate)
@@ -332,6 +361,8 @@ func (a *attacks) watchFlood(ctx context.Context, nb *neighborhood, id peer.ID, 
 		a.fail("flood", err)
 	}
 	d := time.Since(began)
+	rep.CityCPUDuring = (cpuSeconds() - cpu0) / d.Seconds()
+	rep.FlooderCPU = res.CPUSeconds
 	rep.Published, rep.HomesConnected = res.Published, res.Connected
 	rep.FlooderJoinMs, rep.FloodMs = res.JoinMs, res.FloodMs
 	rep.HomesGraylisted = len(graylisted)

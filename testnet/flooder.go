@@ -55,6 +55,9 @@ type FlooderSpec struct {
 type FlooderResult struct {
 	Published uint64 `json:"published"`
 	Connected int    `json:"connected"`
+	// CPUSeconds is the CPU time the flooder process used, filled in by
+	// the city from its process state.
+	CPUSeconds float64 `json:"cpu_s"`
 	// JoinMs is how long joining took (start, dials, admission), FloodMs
 	// how long the flood ran.
 	JoinMs  float64 `json:"join_ms"`
@@ -107,6 +110,9 @@ func (a *attacks) floodProcess(ctx context.Context, spec FlooderSpec) (FlooderRe
 	// Interrupted, it still says what it did: read that first.
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		return res, fmt.Errorf("flooder process: %w: %s", errors.Join(runErr, err), bytes.TrimSpace(stderr.Bytes()))
+	}
+	if st := cmd.ProcessState; st != nil {
+		res.CPUSeconds = (st.UserTime() + st.SystemTime()).Seconds()
 	}
 	return res, nil
 }
