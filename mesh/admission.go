@@ -306,10 +306,14 @@ const (
 	DetailNotYetValid = "not-yet-valid"
 	// DetailBadSignature: not signed with the neighborhood's key.
 	DetailBadSignature = "bad-signature"
+	// DetailGraylisted: its gossip score fell below the graylist
+	// threshold; disconnected and kept out for graylistBlockFor
+	// (graylist.go).
+	DetailGraylisted = "graylisted"
 )
 
 var admissionDetails = [...]string{
-	DetailNoCertificate, DetailUndecodable, DetailInvalid, DetailWrongPeer,
+	DetailNoCertificate, DetailUndecodable, DetailInvalid, DetailWrongPeer, DetailGraylisted,
 	DetailWrongNeighborhood, DetailExpired, DetailNotYetValid, DetailBadSignature, DetailRevoked,
 }
 

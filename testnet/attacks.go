@@ -42,7 +42,8 @@ const (
 )
 
 const (
-	// floodRate and floodFor: the flood's rate and length.
+	// floodRate and floodFor: the flood's rate and length (a quarter of
+	// the run when that is shorter: floodLength).
 	floodRate = 5000
 	floodFor  = 20 * time.Second
 	// liarFlexW is the flexibility the liar claims, each way.
@@ -311,7 +312,7 @@ func (a *attacks) runFlood(ctx context.Context) {
 					res.Connected++
 				}
 			}
-			fctx, cancel := context.WithTimeout(ctx, floodFor)
+			fctx, cancel := context.WithTimeout(ctx, floodLength(a.r.cfg.Duration))
 			defer cancel()
 			res.Published = flood(fctx, n, nb.id, floodRate)
 			return res, nil
@@ -633,3 +634,7 @@ func (a *attacks) report(rep *Report) {
 		a.r.errors = append(a.r.errors, "replay: did not run")
 	}
 }
+
+// floodLength is how long a run of duration d floods: floodFor, or a
+// quarter of the run when that is shorter (the short runs of tests).
+func floodLength(d time.Duration) time.Duration { return min(floodFor, d/4) }

@@ -83,7 +83,7 @@ func (a *attacks) flooderSpec(nb *neighborhood) (FlooderSpec, peer.ID, error) {
 		return FlooderSpec{}, "", err
 	}
 	spec := FlooderSpec{Network: a.r.cfg.Network, Neighborhood: nb.id, NeighborhoodKey: nb.key, Certificate: cert, Key: raw,
-		Rate: floodRate, For: floodFor, AdmissionTimeout: a.r.cfg.AdmissionTimeout}
+		Rate: floodRate, For: floodLength(a.r.cfg.Duration), AdmissionTimeout: a.r.cfg.AdmissionTimeout}
 	for _, h := range nb.live() {
 		spec.Peers = append(spec.Peers, h.node.P2PAddrs()...)
 	}
