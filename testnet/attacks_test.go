@@ -16,7 +16,9 @@ import (
 func TestAttacksRefused(t *testing.T) {
 	cfg := testnet.DefaultConfig()
 	cfg.Homes, cfg.Neighborhoods = 6, 1
-	cfg.Duration = 32 * time.Second
+	// 40 s: the revocation, at 11/16 of the run, has 12 s to commit and
+	// take effect even through an election on a loaded machine.
+	cfg.Duration = 40 * time.Second
 	cfg.Scenarios = []string{testnet.ScenarioFlood, testnet.ScenarioLiar, testnet.ScenarioReplay,
 		testnet.ScenarioWitnessLie, testnet.ScenarioRevoke}
 	rep, err := testnet.Run(context.Background(), cfg, nil)
