@@ -35,18 +35,19 @@ const revokeWatch = 20 * time.Second
 
 // membershipAttackMeanings are the report keys of these scenarios.
 var membershipAttackMeanings = map[string]string{
-	"attacks.witness_lie.announcements":         "reports announcing the made-up cluster the two members published",
-	"attacks.witness_lie.homes_wiped":           "homes of the neighborhood that wiped their Raft state while the lie stood (0 is right)",
-	"attacks.witness_lie.homes_following_lie":   "homes seen naming or asking to join the made-up cluster (0 is right)",
-	"attacks.witness_lie.plan_delivery_rate":    "plans honest homes of the neighborhood accepted while the lie stood, over one a plan period each",
-	"attacks.revoke.peer":                       "the revoked home's peer ID",
-	"attacks.revoke.was_voter":                  "whether it voted in the neighborhood's Raft group when revoked",
-	"attacks.revoke.commit_ms":                  "from the revocation's submission to a member to its commit on the neighborhood's log, ms",
-	"attacks.revoke.homes":                      "homes of the neighborhood (the revoked one aside) that must refuse it",
-	"attacks.revoke.homes_refusing":             "of them, homes that refuse it (gater, topics, Raft transport)",
-	"attacks.revoke.refused_everywhere_ms":      "from the revocation's submission (commit included) to the last of them refusing it, ms (within a plan period is right)",
-	"attacks.revoke.left_raft_configuration_ms": "from the submission until the leader's Raft configuration no longer holds it, ms",
-	"attacks.revoke.plan_period_ms":             "the plan period, ms: the bound for refused_everywhere_ms",
+	"attacks.witness_lie.announcements":                "reports announcing the made-up cluster the two members published",
+	"attacks.witness_lie.homes_wiped":                  "homes of the neighborhood that wiped their Raft state while the lie stood (0 is right)",
+	"attacks.witness_lie.homes_following_lie":          "homes seen naming or asking to join the made-up cluster (0 is right)",
+	"attacks.witness_lie.plan_delivery_rate":           "plans honest homes of the neighborhood accepted while the lie stood, over one a plan period each",
+	"attacks.revoke.peer":                              "the revoked home's peer ID",
+	"attacks.revoke.was_voter":                         "whether it voted in the neighborhood's Raft group when revoked",
+	"attacks.revoke.commit_ms":                         "from the revocation's submission to a member to its commit on the neighborhood's log, ms",
+	"attacks.revoke.homes":                             "homes of the neighborhood (the revoked one aside) that must refuse it",
+	"attacks.revoke.homes_refusing":                    "of them, homes that refuse it (gater, topics, Raft transport)",
+	"attacks.revoke.refused_everywhere_ms":             "from the revocation's commit (as the member it was submitted to answered) to the last of them refusing it, ms (within a plan period is right)",
+	"attacks.revoke.refused_everywhere_from_submit_ms": "the same from its submission, the commit included, ms",
+	"attacks.revoke.left_raft_configuration_ms":        "from the submission until the leader's Raft configuration no longer holds it, ms",
+	"attacks.revoke.plan_period_ms":                    "the plan period, ms: the bound for refused_everywhere_ms",
 }
 
 // WitnessLieReport: see membershipAttackMeanings.
