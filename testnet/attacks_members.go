@@ -44,6 +44,7 @@ var membershipAttackMeanings = map[string]string{
 	"attacks.revoke.commit_ms":                         "from the revocation's submission to a member to its commit on the neighborhood's log, ms",
 	"attacks.revoke.homes":                             "homes of the neighborhood (the revoked one aside) that must refuse it",
 	"attacks.revoke.homes_refusing":                    "of them, homes that refuse it (gater, topics, Raft transport)",
+	"attacks.revoke.not_refusing":                      "the homes that did not refuse it within 20 s, with their Raft role then (a home outside the configuration does not receive the log)",
 	"attacks.revoke.refused_everywhere_ms":             "from the revocation's commit (as the member it was submitted to answered) to the last of them refusing it, ms (within a plan period is right)",
 	"attacks.revoke.refused_everywhere_from_submit_ms": "the same from its submission, the commit included, ms",
 	"attacks.revoke.left_raft_configuration_ms":        "from the submission until the leader's Raft configuration no longer holds it, ms",
@@ -62,15 +63,16 @@ type WitnessLieReport struct {
 // LeftRaftConfigurationMs are -1 when it did not happen within
 // revokeWatch.
 type RevokeReport struct {
-	Peer                          string  `json:"peer"`
-	WasVoter                      bool    `json:"was_voter"`
-	CommitMs                      float64 `json:"commit_ms"`
-	Homes                         int     `json:"homes"`
-	HomesRefusing                 int     `json:"homes_refusing"`
-	RefusedEverywhereMs           float64 `json:"refused_everywhere_ms"`
-	RefusedEverywhereFromSubmitMs float64 `json:"refused_everywhere_from_submit_ms"`
-	LeftRaftConfigurationMs       float64 `json:"left_raft_configuration_ms"`
-	PlanPeriodMs                  float64 `json:"plan_period_ms"`
+	Peer                          string   `json:"peer"`
+	WasVoter                      bool     `json:"was_voter"`
+	CommitMs                      float64  `json:"commit_ms"`
+	Homes                         int      `json:"homes"`
+	HomesRefusing                 int      `json:"homes_refusing"`
+	NotRefusing                   []string `json:"not_refusing,omitempty"`
+	RefusedEverywhereMs           float64  `json:"refused_everywhere_ms"`
+	RefusedEverywhereFromSubmitMs float64  `json:"refused_everywhere_from_submit_ms"`
+	LeftRaftConfigurationMs       float64  `json:"left_raft_configuration_ms"`
+	PlanPeriodMs                  float64  `json:"plan_period_ms"`
 }
 
 // membershipEvents returns the events of these scenarios in the run's
@@ -160,7 +162,7 @@ func (a *attacks) runRevoke(ctx context.Context) {
 	}
 	p := target.node.PeerID().String()
 	rep := &RevokeReport{Peer: p, WasVoter: target.node.Status().Voter, PlanPeriodMs: ms(a.r.cfg.Node.PlanPeriod),
-		RefusedEverywhereMs: -1, LeftRaftConfigurationMs: -1}
+		RefusedEverywhereMs: -1, RefusedEverywhereFromSubmitMs: -1, LeftRaftConfigurationMs: -1}
 	r := gridmesh.Revocation{Version: gridmesh.WireVersion, Neighborhood: nb.id, Peer: p, IssuedMs: time.Now().UnixMilli()}
 	if err := r.Sign(nb.priv); err != nil {
 		a.fail("revoke", err)
@@ -191,7 +193,7 @@ func (a *attacks) runRevoke(ctx context.Context) {
 	rep.Homes = len(homes)
 	refused, left := false, false
 	for time.Since(committed) < revokeWatch && !(refused && left) && backoff.Sleep(ctx, 10*time.Millisecond) {
-		rep.HomesRefusing = refusing(homes, p)
+		rep.HomesRefusing, rep.NotRefusing = refusing(homes, p)
 		if !refused && rep.HomesRefusing == len(homes) {
 			last := lastRefusal(homes, p)
 			// A home may apply the entry before the submitter hears of
@@ -230,15 +232,19 @@ func revokeTarget(live []*home, leader *home) (target, via *home) {
 	return target, nil
 }
 
-// refusing counts the homes that refuse peer p.
-func refusing(homes []*home, p string) int {
+// refusing counts the homes that refuse peer p, and describes the others.
+func refusing(homes []*home, p string) (int, []string) {
 	k := 0
+	var not []string
 	for _, h := range homes {
 		if _, ok := h.node.RevokedAt(p); ok {
 			k++
+			continue
 		}
+		s := h.node.Status()
+		not = append(not, fmt.Sprintf("%s (cluster %q, voter %v, raft members %d, applied %d plans)", h.id, s.Cluster, s.Voter, s.RaftMembers, s.PlansInLog))
 	}
-	return k
+	return k, not
 }
 
 // lastRefusal is when the last of homes began refusing p.
@@ -278,8 +284,8 @@ func (a *attacks) membershipReport(rep *AttacksReport) {
 		a.r.errors = append(a.r.errors, "revoke: did not run")
 	case v == nil:
 	case v.RefusedEverywhereMs < 0 || v.RefusedEverywhereMs > v.PlanPeriodMs:
-		a.r.errors = append(a.r.errors, fmt.Sprintf("revoke: %d of %d homes refused the revoked peer, the last after %.0f ms (plan period %.0f ms)",
-			v.HomesRefusing, v.Homes, v.RefusedEverywhereMs, v.PlanPeriodMs))
+		a.r.errors = append(a.r.errors, fmt.Sprintf("revoke: %d of %d homes refused the revoked peer within %v, all of them %.0f ms after the commit (-1: not; plan period %.0f ms); not refusing: %v",
+			v.HomesRefusing, v.Homes, revokeWatch, v.RefusedEverywhereMs, v.PlanPeriodMs, v.NotRefusing))
 	case v.LeftRaftConfigurationMs < 0:
 		a.r.errors = append(a.r.errors, fmt.Sprintf("revoke: still in the Raft configuration %v after its revocation", revokeWatch))
 	}
