@@ -42,7 +42,7 @@ import (
 // neither takes nor enforces one.
 func (n *Node) revocationKeys() []ed25519.PublicKey {
 	if a := n.cfg.Mesh.Admission; a != nil {
-		return []ed25519.PublicKey{a.NeighborhoodKey}
+		return a.Keys(n.now())
 	}
 	return nil
 }
