@@ -128,8 +128,8 @@ func (a *attacks) runWitnessLie(ctx context.Context) {
 				rep.Announcements++
 			}
 		}
-		// Watch a few times a period: a home that followed the lie asks
-		// for it until the real leader... never adds it.
+		// Watch four times a period: a home that followed the lie names
+		// it in Joining from its wipe on (no leader ever adds it).
 		for range 4 {
 			for _, h := range nb.live() {
 				if s := h.node.Status(); s.Cluster == name || s.Joining == name {
