@@ -28,10 +28,23 @@ import (
 //
 // Merging: if a partition ever lets two clusters form, each leader names
 // its cluster (ClusterName: founding time, then leader ID, so the older
-// sorts first). A home that sees MergeWitnesses homes of its
-// neighborhood announce a cluster whose name sorts before its own wipes
-// its Raft state and is added by that cluster's leader: every side
-// computes the same winner.
+// sorts first). Of the clusters a home hears announced, the winner is
+// the first in sort order among those announced by at least
+// MergeWitnesses homes and by more than half as many homes as announce
+// the most announced one (Contender; a home counts its own cluster as at
+// least the members of the Raft configuration it holds); a home of
+// another cluster wipes its Raft state and is added by the winner's
+// leader: every side computes the same winner from the same view.
+//
+// Announcements are counted per peer: a report counts for the peer that
+// signed it (its admitted identity), never for the home it names, so a
+// member cannot announce twice. A name is thus something members can
+// claim but not outweigh: members who announce a made-up name that sorts
+// first (to make the neighborhood wipe itself and join them) win only if
+// they are more than half as many as the homes of the real cluster (its
+// fresh announcers, or the members of its configuration, whichever is
+// more). Two such members move nobody in a neighborhood of four honest
+// homes or more, even while the honest homes' reports run late.
 //
 // Upkeep, on the leader, every Period (as Consul's autopilot does): homes
 // heard from that ask for this cluster and are not members are added as
@@ -109,7 +122,8 @@ func DefaultFormationConfig(telemetryPeriod time.Duration) FormationConfig {
 		// Half a minute: a home rebooting keeps its place.
 		RemoveAfter: 30 * telemetryPeriod,
 		// Two: one home announcing a name cannot make the neighborhood
-		// reset (a home that lies about its cluster is one home).
+		// reset (a home that lies about its cluster is one home); more
+		// are held off by Contender's half rule.
 		MergeWitnesses: 2,
 		// Two: a leader heartbeats every member ten times a heartbeat
 		// timeout, so each member beyond the voters costs it 50 RPCs a
@@ -224,33 +238,69 @@ func PlanWithoutState(st FormationState, self string, roster []RosterEntry, beac
 }
 
 // Joinable returns the cluster a home without state asks to join: of the
-// names homes with state announced within ReplaceAfter, the first in
-// sort order among those MergeWitnesses homes announce, or, when none is
-// announced by that many (a cluster of one voter, just founded), the
-// first of all. "" when no cluster is heard. Reports up to ReplaceAfter
-// old count so that a report or two lost does not send a home that
-// merged back to the cluster it left; witnesses count so that one home
-// lying about its cluster cannot lead the others away from the real one.
+// names homes with state announced within ReplaceAfter, the Contender
+// with MergeWitnesses announcers, or, when none has that many (a cluster
+// of one voter, just founded), the Contender with one. "" when no
+// cluster is heard. Reports up to ReplaceAfter old count so that a
+// report or two lost does not send a home that merged back to the
+// cluster it left; announcers count per peer and against each other so
+// that members lying about their cluster cannot lead the others away
+// from the real one.
 func Joinable(roster []RosterEntry, now time.Time, cfg FormationConfig) string {
-	witnesses := map[string]int{}
+	announced := Announcers(roster, func(e RosterEntry) bool {
+		return e.Joined && now.Sub(e.Heard) <= cfg.ReplaceAfter
+	})
+	if name := Contender(announced, cfg.MergeWitnesses); name != "" {
+		return name
+	}
+	return Contender(announced, 1)
+}
+
+// Announcers counts, per cluster name, the distinct peers whose report
+// (an entry that counts) names it. Entries naming no cluster are left
+// out. Several entries of one peer (a member reporting under several
+// home names) count once.
+func Announcers(roster []RosterEntry, counts func(RosterEntry) bool) map[string]int {
+	peers := map[string]map[string]bool{}
 	for _, e := range roster {
-		if e.Joined && e.Cluster != "" && now.Sub(e.Heard) <= cfg.ReplaceAfter {
-			witnesses[e.Cluster]++
+		if e.Cluster == "" || !counts(e) {
+			continue
+		}
+		if peers[e.Cluster] == nil {
+			peers[e.Cluster] = map[string]bool{}
+		}
+		peers[e.Cluster][e.Peer] = true
+	}
+	out := make(map[string]int, len(peers))
+	for name, ps := range peers {
+		out[name] = len(ps)
+	}
+	return out
+}
+
+// Contender returns the cluster homes follow, of those announced: the
+// first in sort order among the names at least minAnnouncers announce
+// and more than half as many as announce the most announced name. ""
+// when none qualifies.
+//
+// Why half: the older cluster (the name that sorts first) wins a merge
+// as long as it is of a size with the other, so a partition healing
+// merges the way ClusterName intends; but a name announced by only a few
+// homes beside a large cluster (members lying about their cluster, or a
+// stray home) moves no one. Every home computes the same winner from
+// the same counts, so the two sides of a split never wait on each other.
+func Contender(announced map[string]int, minAnnouncers int) string {
+	most := 0
+	for _, k := range announced {
+		most = max(most, k)
+	}
+	var winner string
+	for name, k := range announced {
+		if k >= minAnnouncers && 2*k > most && (winner == "" || name < winner) {
+			winner = name
 		}
 	}
-	var first, firstWitnessed string
-	for name, k := range witnesses {
-		if first == "" || name < first {
-			first = name
-		}
-		if k >= cfg.MergeWitnesses && (firstWitnessed == "" || name < firstWitnessed) {
-			firstWitnessed = name
-		}
-	}
-	if firstWitnessed != "" {
-		return firstWitnessed
-	}
-	return first
+	return winner
 }
 
 // Founding is a home's founding decision for one round.
@@ -328,17 +378,18 @@ type Merge struct {
 }
 
 // PlanMerge applies the merge rule: a home leaves its cluster for the
-// first in sort order that MergeWitnesses fresh homes announce and that
-// sorts before its own.
+// Contender of the clusters fresh homes announce (its own counted with
+// this home among its announcers, and as at least as many as the members
+// of the configuration it holds) when that is another cluster.
 //
-// A home whose state names no cluster counts as sorting last once it has
-// heard no leader for ReplaceAfter and is no voter in the configuration
-// it holds: it is orphaned (a leader adds back only homes that name its
-// cluster or ask for it). Until then it may be a founding voter before
-// the first leader named the cluster, or a member about to hear its
-// leader; and a voter never wipes on its own, since its log may be part
-// of a quorum that committed an entry. A configuration it cannot read
-// counts as one it votes in.
+// A home whose state names no cluster counts as announcing none once it
+// has heard no leader for ReplaceAfter and is no voter in the
+// configuration it holds: it is orphaned (a leader adds back only homes
+// that name its cluster or ask for it). Until then it may be a founding
+// voter before the first leader named the cluster, or a member about to
+// hear its leader; and a voter never wipes on its own, since its log may
+// be part of a quorum that committed an entry. A configuration it cannot
+// read counts as one it votes in.
 func PlanMerge(st FormationState, in MergeInput, now time.Time, cfg FormationConfig) (FormationState, Merge) {
 	if in.LeaderKnown || st.LeaderHeard.IsZero() {
 		st.LeaderHeard = now
@@ -347,19 +398,22 @@ func PlanMerge(st FormationState, in MergeInput, now time.Time, cfg FormationCon
 	if in.Cluster == "" && (noLeaderFor <= cfg.ReplaceAfter || votes(in)) {
 		return st, Merge{}
 	}
-	witnesses := map[string]int{}
-	for _, e := range in.Roster {
-		if e.Fresh && e.Cluster != "" && (in.Cluster == "" || e.Cluster < in.Cluster) {
-			witnesses[e.Cluster]++
-		}
+	roster := in.Roster
+	if in.Cluster != "" {
+		// This home announces its own cluster, whether or not its own
+		// report is in its table.
+		roster = append(slices.Clip(roster), RosterEntry{Peer: in.Self, Cluster: in.Cluster, Fresh: true})
 	}
-	var winner string
-	for name, k := range witnesses {
-		if k >= cfg.MergeWitnesses && (winner == "" || name < winner) {
-			winner = name
-		}
+	announced := Announcers(roster, func(e RosterEntry) bool { return e.Fresh })
+	if in.Cluster != "" && in.ServersKnown {
+		// Its own cluster is at least as large as the configuration
+		// it holds: its log, which no member outside it can write.
+		// Reports late on a loaded machine (not fresh) thus never
+		// leave a few fresh liars the larger side.
+		announced[in.Cluster] = max(announced[in.Cluster], len(in.Servers))
 	}
-	if winner == "" {
+	winner := Contender(announced, cfg.MergeWitnesses)
+	if winner == "" || winner == in.Cluster {
 		return st, Merge{}
 	}
 	return st, Merge{Winner: winner, Orphaned: in.Cluster == "", NoLeaderFor: noLeaderFor}

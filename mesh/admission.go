@@ -80,6 +80,62 @@ type AdmissionConfig struct {
 	// BlockFor is how long a refused peer is kept out: the connection
 	// gater denies every connection to or from it meanwhile.
 	BlockFor time.Duration
+	// PreviousKey, when set, is the neighborhood's key before a
+	// rotation: certificates it signed (this home's own included) are
+	// accepted until PreviousUntil, the stated overlap, and a peer
+	// admitted with one is admitted no longer than that. Homes given new
+	// certificates within the overlap never lose a neighbor.
+	PreviousKey   ed25519.PublicKey
+	PreviousUntil time.Time
+}
+
+// keys returns the membership keys a certificate may be signed with at
+// now, and until when a certificate signed by each admits: the current
+// key without an end, the previous one until PreviousUntil.
+func (c *AdmissionConfig) keys(now time.Time) []admissionKey {
+	out := []admissionKey{{key: c.NeighborhoodKey}}
+	if c.PreviousKey != nil && now.Before(c.PreviousUntil) {
+		out = append(out, admissionKey{key: c.PreviousKey, until: c.PreviousUntil})
+	}
+	return out
+}
+
+// admissionKey is a membership key and the end of its overlap (zero for
+// none).
+type admissionKey struct {
+	key   ed25519.PublicKey
+	until time.Time
+}
+
+// Keys returns the membership keys accepted at now: the current one and,
+// within the overlap, the previous one.
+func (c *AdmissionConfig) Keys(now time.Time) []ed25519.PublicKey {
+	var out []ed25519.PublicKey
+	for _, k := range c.keys(now) {
+		out = append(out, k.key)
+	}
+	return out
+}
+
+// verify checks cert for neighborhood nbhd at now against every key
+// accepted then, and returns until when it admits: its expiry, or the
+// end of the overlap if only the previous key signed it. The error is
+// the current key's.
+func (c *AdmissionConfig) verify(cert gridmesh.Membership, nbhd gridmesh.NeighborhoodID, now time.Time) (time.Time, error) {
+	var first error
+	for _, k := range c.keys(now) {
+		err := cert.Verify(k.key, nbhd, now)
+		if err == nil {
+			if k.until.IsZero() || cert.Expires().Before(k.until) {
+				return cert.Expires(), nil
+			}
+			return k.until, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return time.Time{}, first
 }
 
 // DefaultAdmission returns an AdmissionConfig for the neighborhood whose
@@ -101,6 +157,10 @@ func (c *AdmissionConfig) Validate() error {
 	if c.Timeout <= 0 || c.BlockFor <= 0 {
 		errs = append(errs, fmt.Errorf("admission Timeout %v and BlockFor %v must be positive", c.Timeout, c.BlockFor))
 	}
+	if c.PreviousKey != nil && (len(c.PreviousKey) != ed25519.PublicKeySize || c.PreviousUntil.IsZero()) {
+		errs = append(errs, fmt.Errorf("previous neighborhood key of %d bytes until %v: want %d bytes and an end to the overlap",
+			len(c.PreviousKey), c.PreviousUntil, ed25519.PublicKeySize))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("admission: %w", err)
 	}
@@ -112,7 +172,7 @@ func (c *AdmissionConfig) check(self peer.ID, now time.Time) error {
 	if c.Own.Peer != self.String() {
 		return fmt.Errorf("admission: own membership names peer %s, this host is %s", c.Own.Peer, self)
 	}
-	if err := c.Own.Verify(c.NeighborhoodKey, c.Own.Neighborhood, now); err != nil {
+	if _, err := c.verify(c.Own, c.Own.Neighborhood, now); err != nil {
 		return fmt.Errorf("admission: own membership: %w", err)
 	}
 	return nil
@@ -306,10 +366,14 @@ const (
 	DetailNotYetValid = "not-yet-valid"
 	// DetailBadSignature: not signed with the neighborhood's key.
 	DetailBadSignature = "bad-signature"
+	// DetailGraylisted: its gossip score fell below the graylist
+	// threshold; disconnected and kept out for graylistBlockFor
+	// (graylist.go).
+	DetailGraylisted = "graylisted"
 )
 
 var admissionDetails = [...]string{
-	DetailNoCertificate, DetailUndecodable, DetailInvalid, DetailWrongPeer,
+	DetailNoCertificate, DetailUndecodable, DetailInvalid, DetailWrongPeer, DetailGraylisted,
 	DetailWrongNeighborhood, DetailExpired, DetailNotYetValid, DetailBadSignature, DetailRevoked,
 }
 
@@ -421,11 +485,12 @@ func (m *Mesh) handleAdmit(s network.Stream) {
 		return
 	}
 	if claim == a.nbhd {
-		if err := cert.Verify(a.cfg.NeighborhoodKey, a.nbhd, a.now()); err != nil {
+		until, err := a.cfg.verify(cert, a.nbhd, a.now())
+		if err != nil {
 			m.refuse(p, refusalDetail(err), err)
 			return
 		}
-		a.admit(p, cert.Expires())
+		a.admit(p, until)
 		m.log.Debug("peer admitted", "peer", p.String(), "home", string(cert.Home))
 		return
 	}

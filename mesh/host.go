@@ -219,6 +219,7 @@ func (m *Mesh) startGossip(log *slog.Logger) (*pubsub.PubSub, error) {
 		pubsub.WithLogger(log.With("component", "gossipsub", "peer", m.host.ID().String())),
 		pubsub.WithAppSpecificRpcInspector(m.inspectRPC),
 	}, gate...)
+	m.scores.graylisted = m.shutOut
 	opts = append(opts, scoreOptions(&m.scores)...)
 	return pubsub.NewGossipSub(m.gossipCtx, h, opts...)
 }

@@ -170,12 +170,19 @@ type PeerScores struct {
 }
 
 // scoreBoard holds the latest snapshot; gossipsub's inspector goroutine
-// writes it, anyone reads it.
-type scoreBoard struct{ last atomic.Pointer[PeerScores] }
+// writes it, anyone reads it. graylisted, set before gossip starts, is
+// called with the snapshot's graylisted peers (graylist.go).
+type scoreBoard struct {
+	last       atomic.Pointer[PeerScores]
+	graylisted func([]peer.ID)
+}
 
 func (s *scoreBoard) inspect(scores map[peer.ID]float64) {
 	out := summarizeScores(scores)
 	s.last.Store(&out)
+	if s.graylisted != nil && len(out.Graylisted) > 0 {
+		s.graylisted(out.Graylisted)
+	}
 }
 
 // summarizeScores is the pure part of a snapshot.

@@ -7,11 +7,14 @@ import (
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/mesh"
 	"github.com/gridmesh/gridmesh/mesh/meshtest"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // An admitted member that floods valid-looking telemetry is held to its
-// rate, graylisted by the home it floods, and costs an honest member's
-// reports nothing: they still arrive after the flood.
+// rate, graylisted by the home it floods, then disconnected and kept out,
+// and costs an honest member's reports nothing: they still arrive after
+// the flood.
 func TestFloodingMemberGraylisted(t *testing.T) {
 	nb := meshtest.NewNeighborhood(t, nbhd)
 	home := nb.OpenMember(t, meshtest.Config(), "h1")
@@ -31,6 +34,9 @@ func TestFloodingMemberGraylisted(t *testing.T) {
 	topic := mesh.TopicName(meshtest.Config().Network, nbhd, "telemetry")
 	const flood = 2000
 	for seq := range uint64(flood) {
+		if home.Host().Network().Connectedness(flooder.Host.ID()) != network.Connected {
+			break // shut out (below)
+		}
 		b, err := mesh.EncodeTelemetry(telemetry("flooder", nbhd, seq+1))
 		if err != nil {
 			t.Fatal(err)
@@ -43,6 +49,18 @@ func TestFloodingMemberGraylisted(t *testing.T) {
 	rej := home.Rejections()
 	if refused := rej[mesh.ReasonAuthorOverRate] + rej[mesh.ReasonPeerOverRate]; refused == 0 {
 		t.Errorf("no flood message refused for its rate: %v", rej)
+	}
+	// Graylisted, it is shut out at the connection: disconnected, counted
+	// once, and its next dial refused.
+	meshtest.Eventually(t, "the graylisted flooder to be disconnected", func() bool {
+		return home.Host().Network().Connectedness(flooder.Host.ID()) != network.Connected
+	})
+	if n := home.Rejections()[mesh.ReasonAdmissionRefused+"/"+mesh.DetailGraylisted]; n != 1 {
+		t.Errorf("graylisted peers shut out: %d, want 1", n)
+	}
+	err := flooder.Host.Connect(timeout(t), peer.AddrInfo{ID: home.ID(), Addrs: home.Host().Addrs()})
+	if err == nil && home.Host().Network().Connectedness(flooder.Host.ID()) == network.Connected {
+		t.Errorf("the graylisted flooder connected again")
 	}
 
 	// The honest member's reports still reach the home.

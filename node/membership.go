@@ -153,6 +153,21 @@ func LoadMembership(path string) (gridmesh.Membership, error) {
 // certificate must be for the key's neighborhood and verify against it
 // now; whether it names this home's peer is checked when the mesh opens.
 func LoadAdmission(pubPath, certPath string, now time.Time) (*mesh.AdmissionConfig, error) {
+	return LoadRotatedAdmission(pubPath, certPath, KeyRotation{}, now)
+}
+
+// KeyRotation names the neighborhood's previous public key file after a
+// rotation, and the end of the overlap during which certificates it
+// signed are still accepted (mesh.AdmissionConfig.PreviousKey). The zero
+// value is no rotation.
+type KeyRotation struct {
+	PreviousPubPath string
+	Until           time.Time
+}
+
+// LoadRotatedAdmission is LoadAdmission during a key rotation: the
+// home's certificate may be signed by either key until r.Until.
+func LoadRotatedAdmission(pubPath, certPath string, r KeyRotation, now time.Time) (*mesh.AdmissionConfig, error) {
 	id, pub, err := LoadNeighborhoodPublicKey(pubPath)
 	if err != nil {
 		return nil, err
@@ -161,10 +176,26 @@ func LoadAdmission(pubPath, certPath string, now time.Time) (*mesh.AdmissionConf
 	if err != nil {
 		return nil, err
 	}
-	if err := m.Verify(pub, id, now); err != nil {
-		return nil, fmt.Errorf("membership %s: %w", certPath, err)
+	adm := mesh.DefaultAdmission(pub, m)
+	if r.PreviousPubPath != "" {
+		prevID, prev, err := LoadNeighborhoodPublicKey(r.PreviousPubPath)
+		if err != nil {
+			return nil, fmt.Errorf("previous key: %w", err)
+		}
+		if prevID != id {
+			return nil, fmt.Errorf("previous key %s is neighborhood %s's, the current one %s's", r.PreviousPubPath, prevID, id)
+		}
+		adm.PreviousKey, adm.PreviousUntil = prev, r.Until
 	}
-	return mesh.DefaultAdmission(pub, m), nil
+	var first error
+	for _, k := range adm.Keys(now) {
+		if err := m.Verify(k, id, now); err == nil {
+			return adm, nil
+		} else if first == nil {
+			first = err
+		}
+	}
+	return nil, fmt.Errorf("membership %s: %w", certPath, first)
 }
 
 // readPEM reads the single PEM block of type typ from path, returning its

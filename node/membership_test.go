@@ -99,3 +99,52 @@ func TestNeighborhoodKeyAndCertificateFiles(t *testing.T) {
 		t.Error("a key file loaded as a certificate")
 	}
 }
+
+// After the neighborhood's key is rotated, a home still holding a
+// certificate of the previous key starts (and is admitted) until the
+// overlap ends, and not after; a previous key of another neighborhood is
+// refused.
+func TestLoadRotatedAdmission(t *testing.T) {
+	oldDir, newDir := filepath.Join(t.TempDir(), "old"), filepath.Join(t.TempDir(), "new")
+	for _, dir := range []string{oldDir, newDir} {
+		if _, err := node.CreateNeighborhoodKey(dir, "feeder-1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	self, err := peer.IDFromPrivateKey(meshtest.NewKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	m, err := node.IssueMembership(filepath.Join(oldDir, node.NeighborhoodKeyFile), self.String(), "h7", now, 8760*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath := filepath.Join(t.TempDir(), "h7.membership")
+	if err := node.WriteMembership(certPath, m); err != nil {
+		t.Fatal(err)
+	}
+	newPub := filepath.Join(newDir, node.NeighborhoodPubFile)
+	rot := node.KeyRotation{PreviousPubPath: filepath.Join(oldDir, node.NeighborhoodPubFile), Until: now.Add(30 * 24 * time.Hour)}
+	if _, err := node.LoadAdmission(newPub, certPath, now); !errors.Is(err, gridmesh.ErrBadSignature) {
+		t.Errorf("the previous key's certificate without the rotation: %v, want a bad signature", err)
+	}
+	adm, err := node.LoadRotatedAdmission(newPub, certPath, rot, now)
+	if err != nil {
+		t.Fatalf("within the overlap: %v", err)
+	}
+	if err := adm.Validate(); err != nil || len(adm.Keys(now)) != 2 {
+		t.Errorf("admission within the overlap: %v, %d keys accepted", err, len(adm.Keys(now)))
+	}
+	if _, err := node.LoadRotatedAdmission(newPub, certPath, rot, rot.Until.Add(time.Second)); !errors.Is(err, gridmesh.ErrBadSignature) {
+		t.Errorf("after the overlap: %v, want a bad signature", err)
+	}
+	other := filepath.Join(t.TempDir(), "other")
+	if _, err := node.CreateNeighborhoodKey(other, "feeder-2"); err != nil {
+		t.Fatal(err)
+	}
+	rot.PreviousPubPath = filepath.Join(other, node.NeighborhoodPubFile)
+	if _, err := node.LoadRotatedAdmission(newPub, certPath, rot, now); err == nil {
+		t.Error("another neighborhood's previous key accepted")
+	}
+}

@@ -42,7 +42,7 @@ import (
 // neither takes nor enforces one.
 func (n *Node) revocationKeys() []ed25519.PublicKey {
 	if a := n.cfg.Mesh.Admission; a != nil {
-		return []ed25519.PublicKey{a.NeighborhoodKey}
+		return a.Keys(n.now())
 	}
 	return nil
 }
@@ -226,4 +226,23 @@ func (n *Node) postRevocation(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusBadGateway, apiError{Error: err.Error()})
 	}
+}
+
+// RaftMembers returns the peer IDs in the Raft configuration this home
+// holds (voters and non-voters); false while its network is down or the
+// configuration cannot be read.
+func (n *Node) RaftMembers() ([]string, bool) {
+	nw := n.up.Load()
+	if nw == nil {
+		return nil, false
+	}
+	servers, _, err := nw.group.Members()
+	if err != nil {
+		return nil, false
+	}
+	out := make([]string, len(servers))
+	for i, s := range servers {
+		out[i] = s.ID
+	}
+	return out, true
 }

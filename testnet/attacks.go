@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -42,11 +42,10 @@ const (
 )
 
 const (
-	// floodRate and floodFor: the flood's rate and length.
+	// floodRate and floodFor: the flood's rate and length (a quarter of
+	// the run when that is shorter: floodLength).
 	floodRate = 5000
 	floodFor  = 20 * time.Second
-	// floodBatch: reports published per 10 ms tick.
-	floodBatch = floodRate / 100
 	// liarFlexW is the flexibility the liar claims, each way.
 	liarFlexW gridmesh.W = 50_000
 	// sybilIdentities and sybilWatch: how many identities dial in, and
@@ -57,7 +56,19 @@ const (
 	sybilWatch      = 5 * time.Second
 	// memberDialTimeout bounds an attacker's dial of one home.
 	memberDialTimeout = 2 * time.Second
+	// floodCalm: the window before the flood over which the city's CPU
+	// use is taken for comparison.
+	floodCalm = 5 * time.Second
 )
+
+// cpuSeconds is the CPU time (user and system) this process has used.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
 
 // attackMeanings are the report keys of these scenarios (figures.go).
 var attackMeanings = map[string]string{
@@ -68,6 +79,12 @@ var attackMeanings = map[string]string{
 	"attacks.flood.plan_delivery_rate":  "plans honest homes of the flooded neighborhood accepted during the flood, over one a plan period each",
 	"attacks.flood.loop_ticks_missed":   "loop ticks missed during the flood, every home",
 	"attacks.flood.loop_ticks":          "loop ticks during the flood, every home",
+	"attacks.flood.city_cpu_before":     "the city process's CPU seconds a second over the 5 s before the flood (flooder apart when it is a process)",
+	"attacks.flood.city_cpu_during":     "the same during the flood: what rejecting it cost the homes (and the flooder, when it runs in the city's process)",
+	"attacks.flood.flooder_cpu_s":       "CPU seconds the flooder process used (0 when it runs in the city's process)",
+	"attacks.flood.flooder_join_ms":     "how long the flooder took to start, dial and be admitted, ms",
+	"attacks.flood.flood_ms":            "how long the flood ran, ms (20 s unless the run ended first)",
+	"attacks.flood.process":             "whether the flooder ran as a process of its own (gridmesh attack-flood) rather than in the city's",
 	"attacks.liar.reports_published":    "false reports (50 kW of flexibility) the liar published",
 	"attacks.liar.reports_cut":          "reports homes cut to the plausible bound (control.Plausible)",
 	"attacks.liar.plans_published":      "forged plans the liar published",
@@ -89,6 +106,9 @@ type AttacksReport struct {
 	Liar   *LiarReport   `json:"liar,omitempty"`
 	Sybil  *SybilReport  `json:"sybil,omitempty"`
 	Replay *ReplayReport `json:"replay,omitempty"`
+	// WitnessLie and Revoke: attacks_members.go.
+	WitnessLie *WitnessLieReport `json:"witness_lie,omitempty"`
+	Revoke     *RevokeReport     `json:"revoke,omitempty"`
 }
 
 // FloodReport: see attackMeanings.
@@ -100,6 +120,18 @@ type FloodReport struct {
 	PlanDeliveryRate float64 `json:"plan_delivery_rate"`
 	LoopTicksMissed  uint64  `json:"loop_ticks_missed"`
 	LoopTicks        uint64  `json:"loop_ticks"`
+	// Process: the flooder ran as a process of its own
+	// (Config.FlooderCommand), not in the city's.
+	Process bool `json:"process"`
+	// CityCPUBefore and CityCPUDuring: the city process's CPU seconds a
+	// second over floodCalm before the flood and during it; FlooderCPU
+	// the flooder process's CPU seconds (0 in the city's process).
+	CityCPUBefore float64 `json:"city_cpu_before"`
+	CityCPUDuring float64 `json:"city_cpu_during"`
+	FlooderCPU    float64 `json:"flooder_cpu_s"`
+	// FlooderJoinMs and FloodMs: see FlooderResult.
+	FlooderJoinMs float64 `json:"flooder_join_ms"`
+	FloodMs       float64 `json:"flood_ms"`
 }
 
 // LiarReport: see attackMeanings.
@@ -141,6 +173,9 @@ type attacks struct {
 	liar   *LiarReport
 	sybil  *SybilReport
 	replay *ReplayReport
+	// witnessLie and revoke: attacks_members.go.
+	witnessLie *WitnessLieReport
+	revoke     *RevokeReport
 }
 
 // attackEvents returns the events of the attack scenarios in the run's
@@ -172,6 +207,7 @@ func (r *run) attackEvents() []event {
 		evs = append(evs, event{at: d / 8, name: "replay recorder", do: start(a.runReplay)},
 			event{at: d * 5 / 8, name: "replay restart", do: a.restartOne, fault: true})
 	}
+	evs = append(evs, a.membershipEvents(start)...)
 	if len(evs) > 0 {
 		r.attacks = a
 	}
@@ -224,33 +260,19 @@ func (a *attacks) member(ctx context.Context, name string) (*mesh.Mesh, *mesh.Ne
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	cfg := mesh.DefaultConfig()
-	cfg.Network = a.r.cfg.Network
-	cfg.Admission = mesh.DefaultAdmission(nb.key, cert)
-	cfg.Admission.Timeout = a.r.cfg.AdmissionTimeout
-	m, err := mesh.Open(ctx, cfg, key, a.r.log.With("attacker", name), a.r.c.meshOpts()...)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	a.wg.Go(func() { _ = m.Run(ctx) })
-	context.AfterFunc(ctx, func() { _ = m.Close() })
-	v := &selfLeader{self: m.ID()}
-	n, err := m.JoinNeighborhood(nb.id, v, false)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+	var peers []peer.AddrInfo
 	for _, h := range nb.live() {
-		info, err := addrInfo(h)
-		if err != nil {
-			continue
+		if info, err := addrInfo(h); err == nil {
+			peers = append(peers, info)
 		}
-		dctx, cancel := context.WithTimeout(ctx, memberDialTimeout)
-		_ = m.Host().Connect(dctx, info)
-		cancel()
 	}
-	// Admitted where it connected: the homes' plan subscriptions reach it.
-	deadline := time.Now().Add(2 * a.r.cfg.AdmissionTimeout)
-	for len(n.PlanPeers()) == 0 && time.Now().Before(deadline) && backoff.Sleep(ctx, 50*time.Millisecond) {
+	v := &selfLeader{}
+	m, n, err := joinAsMember(ctx, &a.wg, memberSpec{
+		network: a.r.cfg.Network, nbhd: nb.id, nbKey: nb.key, cert: cert, key: key, peers: peers,
+		admissionTimeout: a.r.cfg.AdmissionTimeout, opts: a.r.c.meshOpts(),
+	}, v, a.r.log.With("attacker", name))
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	return m, n, v, nil
 }
@@ -265,54 +287,105 @@ func (a *attacks) fail(what string, err error) {
 // which homes graylist the flooder.
 func (a *attacks) runFlood(ctx context.Context) {
 	nb := a.r.c.nbhds[0]
-	m, n, _, err := a.member(ctx, "flooder")
-	if err != nil {
-		a.fail("flood", err)
+	rep := &FloodReport{}
+	var id peer.ID
+	var publish func(context.Context) (FlooderResult, error)
+	// On the in-memory network the homes are reachable from this process
+	// only: the flooder runs in it.
+	if a.r.cfg.FlooderCommand != nil && a.r.c.mem == nil {
+		spec, pid, err := a.flooderSpec(nb)
+		if err != nil {
+			a.fail("flood", err)
+			return
+		}
+		id, rep.Process = pid, true
+		publish = func(ctx context.Context) (FlooderResult, error) { return a.floodProcess(ctx, spec) }
+	} else {
+		m, n, _, err := a.member(ctx, "flooder")
+		if err != nil {
+			a.fail("flood", err)
+			return
+		}
+		id = m.ID()
+		publish = func(ctx context.Context) (FlooderResult, error) {
+			var res FlooderResult
+			for _, h := range nb.live() {
+				if m.Host().Network().Connectedness(h.node.PeerID()) == network.Connected {
+					res.Connected++
+				}
+			}
+			fctx, cancel := context.WithTimeout(ctx, floodLength(a.r.cfg.Duration))
+			defer cancel()
+			res.Published = flood(fctx, n, nb.id, floodRate)
+			return res, nil
+		}
+	}
+	// The city's CPU use just before the flood, to set its use during
+	// the flood against.
+	calm0, at := cpuSeconds(), time.Now()
+	if !backoff.Sleep(ctx, floodCalm) {
 		return
 	}
-	rep := &FloodReport{}
-	for _, h := range nb.live() {
-		if m.Host().Network().Connectedness(h.node.PeerID()) == network.Connected {
-			rep.HomesConnected++
-		}
-	}
-	began := time.Now()
-	accepted0 := a.sum(nb, "plans_accepted")
-	missed0, ticks0 := a.sum(nil, "loop_ticks_missed"), a.sum(nil, "loop_ticks")
-	refused0 := a.sum(nil, "", mesh.ReasonPeerOverRate, mesh.ReasonAuthorOverRate)
-	graylisted := map[string]bool{}
-	var published atomic.Uint64
-	fctx, cancel := context.WithTimeout(ctx, floodFor)
-	defer cancel()
-	var wg sync.WaitGroup
-	wg.Go(func() { published.Store(flood(fctx, n, nb.id)) })
-	for backoff.Sleep(fctx, 250*time.Millisecond) {
-		for _, h := range nb.live() {
-			if gs := h.node.Status().GossipScores; gs != nil && slices.Contains(gs.Graylisted, m.ID().String()) {
-				graylisted[string(h.id)] = true
-			}
-		}
-	}
-	wg.Wait()
-	d := time.Since(began)
-	rep.Published = published.Load()
-	rep.HomesGraylisted = len(graylisted)
-	rep.PlanDeliveryRate = a.deliveryRate(nb, a.sum(nb, "plans_accepted")-accepted0, d)
-	rep.LoopTicksMissed, rep.LoopTicks = a.sum(nil, "loop_ticks_missed")-missed0, a.sum(nil, "loop_ticks")-ticks0
-	rep.RefusedOverRate = a.sum(nil, "", mesh.ReasonPeerOverRate, mesh.ReasonAuthorOverRate) - refused0
+	rep.CityCPUBefore = (cpuSeconds() - calm0) / time.Since(at).Seconds()
+	a.watchFlood(ctx, nb, id, rep, publish)
 	a.mu.Lock()
 	a.flood = rep
 	a.mu.Unlock()
 }
 
-// flood publishes floodBatch reports every 10 ms until ctx ends and
-// returns how many went out.
-func flood(ctx context.Context, n *mesh.Neighborhood, nbhd gridmesh.NeighborhoodID) uint64 {
+// watchFlood runs publish and, while it runs, watches which homes of nb
+// are connected to the flooder id and which graylist it; it fills rep.
+func (a *attacks) watchFlood(ctx context.Context, nb *neighborhood, id peer.ID, rep *FloodReport, publish func(context.Context) (FlooderResult, error)) {
+	began, cpu0 := time.Now(), cpuSeconds()
+	accepted0 := a.sum(nb, "plans_accepted")
+	missed0, ticks0 := a.sum(nil, "loop_ticks_missed"), a.sum(nil, "loop_ticks")
+	refused0 := a.sum(nil, "", mesh.ReasonPeerOverRate, mesh.ReasonAuthorOverRate)
+	graylisted := map[string]bool{}
+	done := make(chan struct{})
+	var res FlooderResult
+	var err error
+	go func() {
+		defer close(done)
+		res, err = publish(ctx)
+	}()
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		case <-time.After(250 * time.Millisecond):
+		}
+		for _, h := range nb.live() {
+			if gs := h.node.Status().GossipScores; gs != nil && slices.Contains(gs.Graylisted, id.String()) {
+				graylisted[string(h.id)] = true
+			}
+		}
+	}
+	if err != nil {
+		a.fail("flood", err)
+	}
+	d := time.Since(began)
+	rep.CityCPUDuring = (cpuSeconds() - cpu0) / d.Seconds()
+	rep.FlooderCPU = res.CPUSeconds
+	rep.Published, rep.HomesConnected = res.Published, res.Connected
+	rep.FlooderJoinMs, rep.FloodMs = res.JoinMs, res.FloodMs
+	rep.HomesGraylisted = len(graylisted)
+	rep.PlanDeliveryRate = a.deliveryRate(nb, a.sum(nb, "plans_accepted")-accepted0, d)
+	rep.LoopTicksMissed, rep.LoopTicks = a.sum(nil, "loop_ticks_missed")-missed0, a.sum(nil, "loop_ticks")-ticks0
+	rep.RefusedOverRate = a.sum(nil, "", mesh.ReasonPeerOverRate, mesh.ReasonAuthorOverRate) - refused0
+}
+
+// flood publishes rate/100 reports every 10 ms until ctx ends and
+// returns how many went out. A tick it falls behind on is skipped, not
+// made up: the flood never exceeds its rate.
+func flood(ctx context.Context, n *mesh.Neighborhood, nbhd gridmesh.NeighborhoodID, rate int) uint64 {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	var seq uint64
 	for {
-		for range floodBatch {
+		for range max(1, rate/100) {
+			if ctx.Err() != nil {
+				return seq
+			}
 			t := gridmesh.Telemetry{
 				Version: gridmesh.WireVersion, Home: "flooder", Neighborhood: nbhd,
 				Seq: seq + 1, AtMs: time.Now().UnixMilli(), NoReading: true,
@@ -539,6 +612,7 @@ func (a *attacks) report(rep *Report) {
 		return
 	}
 	rep.Attacks = &AttacksReport{Flood: a.flood, Liar: a.liar, Sybil: a.sybil, Replay: a.replay}
+	a.membershipReport(rep.Attacks)
 	cfg := a.r.cfg
 	switch {
 	case cfg.has(ScenarioFlood) && a.flood == nil:
@@ -563,3 +637,7 @@ func (a *attacks) report(rep *Report) {
 		a.r.errors = append(a.r.errors, "replay: did not run")
 	}
 }
+
+// floodLength is how long a run of duration d floods: floodFor, or a
+// quarter of the run when that is shorter (the short runs of tests).
+func floodLength(d time.Duration) time.Duration { return min(floodFor, d/4) }

@@ -51,6 +51,10 @@ type home struct {
 	done   chan struct{} // closed when the node's Run returned
 	err    error         // Run's result, readable after done
 	alive  atomic.Bool
+	// revoked: the revoke scenario revoked it; it runs on, but is no
+	// home of its neighborhood any more (live leaves it out). Written by
+	// that scenario's goroutine.
+	revoked atomic.Bool
 	// shown is node for the city's page, which reads it from its own
 	// goroutines: stored by run at every start (dashboard.go).
 	shown atomic.Pointer[node.Node]
@@ -618,7 +622,7 @@ func (c *city) stop() {
 func (nb *neighborhood) live() []*home {
 	out := make([]*home, 0, len(nb.homes))
 	for _, h := range nb.homes {
-		if h.alive.Load() {
+		if h.alive.Load() && !h.revoked.Load() {
 			out = append(out, h)
 		}
 	}

@@ -32,7 +32,7 @@ const ScenarioRogue = "rogue"
 // Scenarios lists every scenario the testnet knows, in the order they are
 // documented.
 var Scenarios = []string{ScenarioSteady, ScenarioDR, ScenarioLeaderKill, ScenarioFrequencyDip, ScenarioRogue, ScenarioOutage, ScenarioRegulation,
-	ScenarioColdStart, ScenarioChurn, ScenarioPauseLeader, ScenarioFlood, ScenarioLiar, ScenarioSybil, ScenarioReplay, ScenarioStorm}
+	ScenarioColdStart, ScenarioChurn, ScenarioPauseLeader, ScenarioFlood, ScenarioLiar, ScenarioSybil, ScenarioReplay, ScenarioWitnessLie, ScenarioRevoke, ScenarioStorm}
 
 // Config describes a city and what happens to it.
 type Config struct {
@@ -109,6 +109,13 @@ type Config struct {
 	Node node.Config
 	// Summary receives a one-line summary every second; nil for none.
 	Summary io.Writer
+	// FlooderCommand, when set, runs the flood scenario's flooder as a
+	// process of its own: the command and its leading arguments, which
+	// must run RunFlooder with a FlooderSpec read as JSON from standard
+	// input and write its FlooderResult as JSON to standard output
+	// (`gridmesh testnet` sets its own `gridmesh attack-flood`). Empty, the
+	// flooder runs in the city's process.
+	FlooderCommand []string
 	// Archive, if set, is the directory an archiver of every
 	// neighborhood writes the run's telemetry, plans, signals and
 	// aggregates to, as Parquet files (package archive); the report

@@ -46,6 +46,8 @@ Usage:
   gridmesh settings --token-file F [--addr HOST:PORT] [reserve=30] [opt-out=next|off] [pause=2h|on|off]
                                           show or change the owner's settings
   gridmesh healthcheck [--addr HOST:PORT] exit 0 if the home at HOST:PORT answers /healthz
+  gridmesh attack-flood                   the testnet's flooding member as a process of its own
+                                          (gridmesh testnet starts it; spec on stdin)
   gridmesh version                        print the version, commit and platform
   gridmesh forecast --history FILE.csv [--horizon 24h] [--pv-peak-w W --lat 52 --lon 0]
                                           print a home's load and PV forecast from its history
@@ -97,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = forecastCmd(args[1:], stdout, stderr)
 	case "openadr":
 		err = openadrCmd(ctx, args[1:], stderr)
+	case "attack-flood":
+		err = attackFloodCmd(ctx, os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

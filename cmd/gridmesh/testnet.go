@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 
 	"github.com/gridmesh/gridmesh"
@@ -46,6 +47,7 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	quiet := fs.Bool("quiet", false, "no per-second summary")
 	logLevel := fs.String("log-level", "warn", "log level on stderr: debug, info, warn, error, off")
 	raftLevel := fs.String("raft-log-level", "off", "level of Raft's own messages (a killed leader makes the others log every failed heartbeat): debug, info, warn, error, off")
+	inProcess := fs.Bool("flooder-in-process", false, "run the flood scenario's flooder in the city's process, as tests do, not as a process of its own (gridmesh attack-flood)")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060) while the city runs")
 	httpAddr := fs.String("http", "", "serve the city's live page on this address (e.g. 127.0.0.1:8080) while it runs; every home then serves its own on a loopback port, linked from it")
 	if err := fs.Parse(args); err != nil {
@@ -98,6 +100,11 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		cfg.Dashboard = ln // Run closes it
 		fmt.Fprintf(stdout, "city page: http://%s/\n", ln.Addr())
+	}
+	// The flooder floods from a process of its own, as a compromised box
+	// would from its own CPU (testnet.FlooderSpec).
+	if exe, err := os.Executable(); err == nil && !*inProcess {
+		cfg.FlooderCommand = []string{exe, "attack-flood"}
 	}
 	fmt.Fprintf(stdout, "gridmesh testnet: %d homes in %d neighborhoods for %v, scenarios %s\n",
 		cfg.Homes, cfg.Neighborhoods, cfg.Duration, strings.Join(cfg.Scenarios, ","))

@@ -58,16 +58,30 @@ func TestOpenAdmissionWarns(t *testing.T) {
 // when parsed.
 func TestAdmissionBlockShape(t *testing.T) {
 	for name, block := range map[string]string{
-		"open and key":  "admission: {open: true, neighborhood_key: n.pub, certificate: h.cert}",
-		"key only":      "admission: {neighborhood_key: n.pub}",
-		"empty block":   "admission: {}",
-		"open is false": "admission: {open: false}",
+		"open and key":                 "admission: {open: true, neighborhood_key: n.pub, certificate: h.cert}",
+		"key only":                     "admission: {neighborhood_key: n.pub}",
+		"empty block":                  "admission: {}",
+		"open is false":                "admission: {open: false}",
+		"previous key without its end": "admission: {neighborhood_key: n.pub, certificate: h.cert, previous_neighborhood_key: old.pub}",
+		"end without a previous key":   "admission: {neighborhood_key: n.pub, certificate: h.cert, previous_key_until: 2027-01-01T00:00:00Z}",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := homefile.Parse([]byte(strings.Replace(good, "admission: {open: true}", block, 1))); err == nil || !strings.Contains(err.Error(), "admission") {
 				t.Fatalf("parsed: %v", err)
 			}
 		})
+	}
+}
+
+// A rotated key with the end of its overlap parses.
+func TestAdmissionBlockWithRotatedKey(t *testing.T) {
+	block := "admission: {neighborhood_key: n.pub, certificate: h.cert, previous_neighborhood_key: old.pub, previous_key_until: 2027-01-01T00:00:00Z}"
+	f, err := homefile.Parse([]byte(strings.Replace(good, "admission: {open: true}", block, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := f.Admission; a.PreviousNeighborhoodKey != "old.pub" || !a.PreviousKeyUntil.Equal(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("admission %+v", a)
 	}
 }
 

@@ -83,7 +83,8 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 				"admit homes with gridmesh neighborhood init and invite instead")
 		}
 	default:
-		adm, err := node.LoadAdmission(a.NeighborhoodKey, a.Certificate, time.Now())
+		adm, err := node.LoadRotatedAdmission(a.NeighborhoodKey, a.Certificate,
+			node.KeyRotation{PreviousPubPath: a.PreviousNeighborhoodKey, Until: a.PreviousKeyUntil}, time.Now())
 		if err != nil {
 			return nil, fmt.Errorf("admission: %w", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -81,6 +82,12 @@ type NAT struct {
 type Admission struct {
 	NeighborhoodKey string `yaml:"neighborhood_key"`
 	Certificate     string `yaml:"certificate"`
+	// PreviousNeighborhoodKey and PreviousKeyUntil: after the
+	// neighborhood's key was rotated, its previous public key file and
+	// when certificates it signed stop being accepted (RFC 3339). Both
+	// or neither.
+	PreviousNeighborhoodKey string    `yaml:"previous_neighborhood_key"`
+	PreviousKeyUntil        time.Time `yaml:"previous_key_until"`
 	// Open admits anyone: every peer that reaches the home reads its
 	// neighborhood's telemetry and plans. For demos and tests only.
 	Open bool `yaml:"open"`
@@ -232,6 +239,9 @@ func (f *File) validate() error {
 	}
 	if a := f.Admission; a != nil && !a.Open && (a.NeighborhoodKey == "" || a.Certificate == "") {
 		errs = append(errs, errors.New("admission: neighborhood_key and certificate are both required (or open: true)"))
+	}
+	if a := f.Admission; a != nil && (a.PreviousNeighborhoodKey == "") != a.PreviousKeyUntil.IsZero() {
+		errs = append(errs, errors.New("admission: previous_neighborhood_key and previous_key_until go together (a rotated key and the end of its overlap)"))
 	}
 	if f.MQTTPublish != nil {
 		if _, err := f.MQTTPublish.config(); err != nil {
