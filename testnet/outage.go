@@ -9,6 +9,7 @@ import (
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/devices/sim"
+	"github.com/gridmesh/gridmesh/node"
 )
 
 // ScenarioOutage loses the grid for Config.Outage of simulated time (see
@@ -442,6 +443,12 @@ const (
 	cityLatitudeDeg  = 52
 	cityLongitudeDeg = 0
 )
+
+// cityPVModel places arrays of peakW together for the clear-sky forecast
+// at the city's place.
+func cityPVModel(peakW gridmesh.W) node.PVModel {
+	return node.PVModel{LatitudeDeg: cityLatitudeDeg, LongitudeDeg: cityLongitudeDeg, PeakW: peakW}
+}
 
 // maxSpeed bounds --speed: at 3600 a 100 ms loop tick is six simulated
 // minutes, about the longest a battery command may be held before the
