@@ -86,3 +86,10 @@ func ForecastHome(history []ForecastRow, pv control.PVModel, horizon time.Durati
 	}
 	return out, nil
 }
+
+// ForecastSkill is control.ForecastSkill: a forecast's skill against
+// persistence over the same actual values (1 − RMSE / RMSE of
+// persistence; NaN when persistence is perfect or the lengths differ).
+func ForecastSkill(actual, forecast, persistence []float64) float64 {
+	return control.ForecastSkill(actual, forecast, persistence)
+}

@@ -75,6 +75,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 		r.meters[k] = newFeederMeter(nb, r.t0)
 	}
 	r.series = newSeriesRec(cfg, r.t0, c.nbhds)
+	r.forecast = newForecastRec(c)
 	stopOperator := r.startOperator(ctx) // an outside operator (operator.go)
 	err = r.play(ctx)
 	stopOperator()
@@ -124,6 +125,9 @@ type run struct {
 	ran      time.Duration
 	// series records the run's time series for the report (series.go).
 	series *seriesRec
+	// forecast records each neighborhood's critical load and PV for the
+	// forecast's skill (forecast.go).
+	forecast *forecastRec
 	// arch is the run's archiver; nil without Config.Archive.
 	arch *cityArchiver
 	// stepSeen is the newest target Seq each neighborhood's plans carried
@@ -343,6 +347,9 @@ func (r *run) sample(now time.Time) {
 	r.withoutPlanMax = max(r.withoutPlanMax, without)
 	r.series.soc(r.c.homes)
 	r.outageStep(now)
+	for k, nb := range r.c.nbhds {
+		r.forecast.sample(k, nb)
+	}
 }
 
 // printSummary writes one line: per neighborhood its leader, target,
@@ -466,6 +473,7 @@ func (r *run) finish(ctx context.Context) *Report {
 		}
 	}
 	rep.Series = r.series.series()
+	rep.ForecastSkill = r.forecast.report()
 	r.reportFormation(rep)
 	rep.Errors = append(rep.Errors, r.errors...)
 	return rep
