@@ -92,6 +92,10 @@ type Config struct {
 	// NoSharing runs the outage with every home on its own (no island
 	// plan; each home its own feeder on its own battery): the baseline.
 	NoSharing bool
+	// DeviceLike gives every home's battery a real one's manners
+	// (DeviceLikeBattery: a reaction delay, a ramp, noise on the power it
+	// reports); false: ideal batteries, every command in force at once.
+	DeviceLike bool
 	// FullHomes gives every home an EV charger, a heat pump and
 	// sheddable load (sim.RandomFullHome); the outage scenario and
 	// Profiles imply it.

@@ -462,13 +462,19 @@ func (c Config) fullHomes() bool {
 
 // drawHome draws home i of the city: RandomHome's battery, PV and load,
 // or with fullHomes every device (RandomFullHome); with Profiles its load
-// and PV follow the profile, scaled and jittered for the home.
+// and PV follow the profile, scaled and jittered for the home; with
+// DeviceLike its battery has DeviceLikeBattery's manners.
 func drawHome(cfg Config, rng *mrand.Rand, i int) (sim.HomeParams, sim.FullHomeParams) {
 	if !cfg.fullHomes() {
 		p := sim.RandomHome(rng)
+		p.Battery = cfg.withHardware(p.Battery, i)
 		return p, p.Full()
 	}
 	full := sim.RandomFullHome(rng)
+	if full.Battery != nil {
+		b := cfg.withHardware(*full.Battery, i)
+		full.Battery = &b
+	}
 	if cfg.Profiles != nil {
 		load, pv := *full.Load, *full.PV
 		load.Source, pv.Source = cfg.Profiles.homeSources(cfg.Seed, i, cfg.SimStart, pv.PeakW)

@@ -32,6 +32,7 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Float64Var(&cfg.Speed, "speed", cfg.Speed, "run device physics, profiles and forecasts this many times faster than real time (network at real speed)")
 	fs.DurationVar(&cfg.Outage, "outage", cfg.Outage, "how long the outage scenario loses the grid, in simulated time")
 	fs.BoolVar(&cfg.NoSharing, "no-sharing", cfg.NoSharing, "outage baseline: every home on its own battery, balancing and shedding for itself alone (no island plan, no sharing)")
+	fs.BoolVar(&cfg.DeviceLike, "device-like", cfg.DeviceLike, "give every home's battery a real one's manners: it reacts 0.3 s late, ramps at 2 kW/s and reports its power with 50 W of noise (testnet.DeviceLikeBattery)")
 	fs.BoolVar(&cfg.FullHomes, "full-homes", cfg.FullHomes, "give every home an EV charger, a heat pump and sheddable load (implied by outage and --profiles)")
 	profiles := fs.String("profiles", "", "CSV time_s,load_w,pv_w driving every home's load and PV (scaled and jittered per home)")
 	fs.StringVar(&cfg.Archive, "archive", "", "run an archiver of every neighborhood, writing the run's telemetry, plans, signals and aggregates as Parquet files under this directory (docs/ARCHIVE.md)")
