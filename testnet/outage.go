@@ -139,12 +139,15 @@ type outage struct {
 }
 
 // outageWindow returns when, in real time from the run's start, the grid
-// goes and returns: it goes once every home has had two settle times and
-// a second to follow its first plans (at 600× the homes' batteries are
-// already an hour further on), and stays away Outage of simulated time,
-// Outage/Speed of real time.
+// goes and returns: at OutageAt, or by default once every home has had
+// two settle times and a second to follow its first plans (at 600× the
+// homes' batteries are already an hour further on), and stays away Outage
+// of simulated time, Outage/Speed of real time.
 func (c Config) outageWindow() (start, end time.Duration) {
 	start = 2*c.Settle + time.Second
+	if c.OutageAt > 0 {
+		start = c.OutageAt
+	}
 	return start, start + time.Duration(float64(c.Outage)/c.Speed)
 }
 

@@ -31,6 +31,7 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cut := fs.Float64("dr-cut-w-per-home", float64(cfg.DRCutPerHomeW), "import cut the dr scenario asks per home, W")
 	fs.Float64Var(&cfg.Speed, "speed", cfg.Speed, "run device physics, profiles and forecasts this many times faster than real time (network at real speed)")
 	fs.DurationVar(&cfg.Outage, "outage", cfg.Outage, "how long the outage scenario loses the grid, in simulated time")
+	fs.DurationVar(&cfg.OutageAt, "outage-at", cfg.OutageAt, "when, in real time from the start, the outage scenario loses the grid (0: two settle times and a second)")
 	fs.BoolVar(&cfg.NoSharing, "no-sharing", cfg.NoSharing, "outage baseline: every home on its own battery, balancing and shedding for itself alone (no island plan, no sharing)")
 	fs.BoolVar(&cfg.DeviceLike, "device-like", cfg.DeviceLike, "give every home's battery a real one's manners: it reacts 0.3 s late, ramps at 2 kW/s and reports its power with 50 W of noise (testnet.DeviceLikeBattery)")
 	fs.BoolVar(&cfg.FullHomes, "full-homes", cfg.FullHomes, "give every home an EV charger, a heat pump and sheddable load (implied by outage and --profiles)")
