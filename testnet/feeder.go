@@ -151,7 +151,8 @@ type feeder struct {
 	// batteries (positive) or put into them, over the outage.
 	dampingWh gridmesh.Wh
 	// reliefWh is the load the loads' own damping shed below 50 Hz (they
-	// draw less at a lower frequency), which the report counts as served.
+	// draw less at a lower frequency): no source supplied it, so the
+	// report does not count it as served (island.load_relief_kwh).
 	reliefWh gridmesh.Wh
 	lastSim  time.Time // simulated time of the last step
 	// blackoutStored is the feeder's stored energy over its capacity at
