@@ -9,8 +9,9 @@ import (
 // Outage warnings (gridmesh.SignalOutageWarning): the operator expects the
 // region to lose the grid over a stated window. From the moment a leader
 // sees the warning until the window ends, it keeps every battery's stored
-// energy (WarningReserve: the batteries may charge, not discharge), so
-// that its homes meet the outage as full as the time before it allows;
+// energy (WarningReserve: the batteries may charge, not discharge) and
+// imports enough to charge them at their most (WarningTarget), so that
+// its homes meet the outage as full as the time before it allows;
 // islanded, it rations over what remains of the stated window
 // (WarnedHorizon) instead of DefaultRationHorizon.
 
@@ -44,6 +45,27 @@ func WarningReserve(ok bool, homes []HomeState) []HomeState {
 		capacity += h.Battery.CapacityWh
 	}
 	return HoldReserve(homes, capacity)
+}
+
+// WarningTarget is the neighborhood's import target while warning w
+// stands (ok): at least what carries its homes' base load and charges
+// every battery at its most (Σ BaseW + Battery.MaxW of the valid homes),
+// so that the batteries meet the outage full, not merely as full as they
+// were when the warning came; the grid is still there to charge them
+// from. Without a warning it returns t as it is. Seq is kept: the target
+// is the same request, met from a fuller grid.
+func WarningTarget(t gridmesh.Target, ok bool, homes []HomeState) gridmesh.Target {
+	if !ok {
+		return t
+	}
+	var needW gridmesh.W
+	for _, h := range usableHomes(homes) {
+		needW += h.BaseW + max(h.Battery.MaxW, 0)
+	}
+	if !t.ImportW.Finite() || t.ImportW < needW {
+		t.ImportW = needW
+	}
+	return t
 }
 
 // WarnedHorizon is the rationing horizon of an island at wall time now:

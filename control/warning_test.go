@@ -117,3 +117,40 @@ func TestWarningAsksNoPower(t *testing.T) {
 		t.Errorf("decision on a warning: %+v", d)
 	}
 }
+
+// While a warning stands the target rises to what charges every battery
+// at its most on top of the base loads (never falls), and Dispatch then
+// charges every battery at its most; without one it is unchanged.
+func TestWarningTarget(t *testing.T) {
+	homes := []control.HomeState{
+		{Home: "a", BaseW: 2000, Battery: gridmesh.Flexibility{MinW: -3000, MaxW: 3000, CapacityWh: 10_000, DischargeWh: 6000, ChargeWh: 4000}},
+		{Home: "b", BaseW: 500, Battery: gridmesh.Flexibility{MinW: -5000, MaxW: 0, CapacityWh: 13_500, DischargeWh: 13_500}}, // full
+		{Home: "c", BaseW: 1500, Battery: gridmesh.Flexibility{MinW: -5000, MaxW: 5000, CapacityWh: 13_500, DischargeWh: 1000, ChargeWh: 12_000}},
+	}
+	asked := gridmesh.Target{Seq: 7, ImportW: 3000}
+	for name, tc := range map[string]struct {
+		ok     bool
+		target gridmesh.Target
+		want   gridmesh.W
+	}{
+		"no warning: as asked":             {false, asked, 3000},
+		"warned: base and every charge":    {true, asked, 2000 + 3000 + 500 + 1500 + 5000},
+		"warned, asked for more: as asked": {true, gridmesh.Target{Seq: 7, ImportW: 50_000}, 50_000},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := control.WarningTarget(tc.target, tc.ok, control.WarningReserve(tc.ok, homes))
+			if got.ImportW != tc.want || got.Seq != tc.target.Seq {
+				t.Fatalf("target %+v, want import %v at Seq %d", got, tc.want, tc.target.Seq)
+			}
+			if !tc.ok || tc.want != 12_000 {
+				return
+			}
+			res := control.Dispatch(got, control.WarningReserve(true, homes))
+			for i, sp := range res.Setpoints {
+				if want := homes[i].BaseW + homes[i].Battery.MaxW; sp.NetW != want {
+					t.Errorf("%s: net %v, want %v (its battery charging at its most)", sp.Home, sp.NetW, want)
+				}
+			}
+		})
+	}
+}

@@ -92,7 +92,9 @@ func (n *Node) composePlan(now time.Time, table *telemetryTable) (plan gridmesh.
 	}
 	shortfall := unserved
 	if !island {
-		res := control.Dispatch(target, n.holdReserve(now, reports, homeStates(reports)))
+		// The plan states the target asked; a standing outage warning
+		// dispatches a higher one (holdReserve).
+		res := control.Dispatch(n.holdReserve(now, target, reports, homeStates(reports)))
 		setpoints, shortfall = res.Setpoints, res.ShortfallW
 	}
 	return gridmesh.Plan{

@@ -19,12 +19,14 @@ func DefaultReserveConfig(pv control.PVModel) ReserveConfig {
 // holdReserve records the neighborhood's load and PV for the forecast
 // and, ahead of the evening peak, holds its reserve back
 // (control.Reserve); while an outage warning stands, it keeps all the
-// batteries' energy (control.WarningReserve). Called from the dispatch
-// goroutine only: it owns n.history.
-func (n *Node) holdReserve(now time.Time, reports []gridmesh.Telemetry, homes []control.HomeState) []control.HomeState {
+// batteries' energy (control.WarningReserve) and raises the target to
+// charge them at their most (control.WarningTarget). Called from the
+// dispatch goroutine only: it owns n.history.
+func (n *Node) holdReserve(now time.Time, target gridmesh.Target, reports []gridmesh.Telemetry, homes []control.HomeState) (gridmesh.Target, []control.HomeState) {
 	homes = control.Reserve(n.cfg.Reserve, &n.history, n.deviceNowAt(now), reports, homes)
 	_, warned := control.OutageWarned(n.region.snapshot(now), now)
-	return control.WarningReserve(warned, homes)
+	homes = control.WarningReserve(warned, homes)
+	return control.WarningTarget(target, warned, homes), homes
 }
 
 // deviceNowAt is the device clock (Deps.DeviceNow) read at wall time now;
@@ -85,4 +87,11 @@ func ForecastHome(history []ForecastRow, pv control.PVModel, horizon time.Durati
 		out[i] = ForecastRow{TimeS: float64(t.UnixMilli()) / 1000, LoadW: fc.CriticalW[i], PVW: fc.PVW[i]}
 	}
 	return out, nil
+}
+
+// ForecastSkill is control.ForecastSkill: a forecast's skill against
+// persistence over the same actual values (1 − RMSE / RMSE of
+// persistence; NaN when persistence is perfect or the lengths differ).
+func ForecastSkill(actual, forecast, persistence []float64) float64 {
+	return control.ForecastSkill(actual, forecast, persistence)
 }

@@ -281,12 +281,12 @@ func (c *city) certify(nb *neighborhood, now time.Time) error {
 		pvPeakW += h.params.PV.PeakW
 	}
 	for i, h := range nb.homes {
+		h.cfg = cfg.Node
 		// The island's rationing forecasts PV from the clear-sky model
 		// (node.Config.Reserve's PV; no Lookahead: no evening reserve):
 		// the neighborhood's arrays at the place of the example profile.
-		h.cfg.Reserve.PV.LatitudeDeg, h.cfg.Reserve.PV.LongitudeDeg = cityLatitudeDeg, cityLongitudeDeg
-		h.cfg.Reserve.PV.PeakW = pvPeakW
-		h.cfg = cfg.Node
+		// After the copy of cfg.Node, which would overwrite it.
+		h.cfg.Reserve.PV = cityPVModel(pvPeakW)
 		h.cfg.Home, h.cfg.Neighborhood = h.id, nb.id
 		h.cfg.Mesh.Network = cfg.Network
 		h.cfg.Mesh.Admission = mesh.DefaultAdmission(pub, certs[i])

@@ -96,9 +96,19 @@ type Config struct {
 	// Outage is how long the outage scenario loses the grid, in
 	// simulated time.
 	Outage time.Duration
+	// OutageAt is when, in real time from the run's start, the outage
+	// scenario loses the grid; 0: two settle times and a second
+	// (outageWindow). The storm scenario's warning comes a settle time
+	// after the start, so a later OutageAt gives it, and the leaders
+	// that must act on it, more time.
+	OutageAt time.Duration
 	// NoSharing runs the outage with every home on its own (no island
 	// plan; each home its own feeder on its own battery): the baseline.
 	NoSharing bool
+	// DeviceLike gives every home's battery a real one's manners
+	// (DeviceLikeBattery: a reaction delay, a ramp, noise on the power it
+	// reports); false: ideal batteries, every command in force at once.
+	DeviceLike bool
 	// FullHomes gives every home an EV charger, a heat pump and
 	// sheddable load (sim.RandomFullHome); the outage scenario and
 	// Profiles imply it.
@@ -228,7 +238,9 @@ func (c Config) Validate() error {
 	} else if c.has(ScenarioStorm) && !c.has(ScenarioOutage) {
 		errs = append(errs, errors.New("the storm scenario announces an outage: run it with outage"))
 	} else if c.has(ScenarioOutage) {
-		if _, end := c.outageWindow(); c.Outage <= 0 || end > c.Duration-2*c.Settle {
+		if c.OutageAt != 0 && c.OutageAt <= c.Settle {
+			errs = append(errs, fmt.Errorf("outage at %v: after the first settle time (%v) or 0", c.OutageAt, c.Settle))
+		} else if _, end := c.outageWindow(); c.Outage <= 0 || end > c.Duration-2*c.Settle {
 			errs = append(errs, fmt.Errorf("outage of %v at speed %v ends at %v of real time, past the run's %v less two settle times: lengthen --duration or raise --speed",
 				c.Outage, c.Speed, end, c.Duration))
 		}

@@ -25,12 +25,18 @@ import (
 // import), less the PV the inverters shed above 50.2 Hz (LFSM-O,
 // EN 50549-1, at its steepest 2 % droop: all of it by 51.2 Hz). D is the
 // inverters' own damping, which only batteries able to move in the
-// needed direction provide: D = feederDampingPU·S_dir/S + loadDampingPU,
-// with S_dir the rating of the batteries that can still discharge (for a
-// deficit) or charge (for a surplus). A feeder whose batteries are empty
-// keeps only the loads' own damping, and its frequency falls out of
-// bounds within seconds: a blackout. Between samples the equation is
-// integrated exactly (ΔP and D held).
+// needed direction provide: D = feederDampingPU·S_dir/S +
+// loadDampingPU·L/S, with S_dir the rating of the batteries that can
+// still discharge (for a deficit) or charge (for a surplus) and L the
+// power the feeder's loads draw. The loads' damping is in per unit of
+// the load, not of the inverters' rating: a load of 1 pu/pu draws 1 %
+// less at 1 % below 50 Hz, so an island whose batteries are empty stays
+// above its 47.5 Hz trip only while its deficit is under 5 % of its load,
+// and otherwise falls out of bounds within seconds: a blackout. (Scaled
+// by the rating, as it once was, the relief of a 5 kW home's inverter
+// held up to 250 W of load with nothing supplying it, a house's whole
+// night-time critical load.) Between samples the equation is integrated
+// exactly (ΔP and D held).
 //
 // The damping term is power: the grid-forming inverters answer the
 // frequency at once, before any home's loop does (with its droop, a tick
@@ -85,7 +91,9 @@ const (
 	// and an island with no plan settles with no oscillation.
 	feederDampingPU = 150.0
 	// loadDampingPU is the loads' own frequency sensitivity (motors draw
-	// less at lower frequency): 1 pu/pu is the textbook value.
+	// less at lower frequency), in per unit of the load per unit
+	// frequency: 1 pu/pu is the textbook value (Kundur, Power System
+	// Stability and Control, 1994, §11.1: 1-2 %/% for a mixed load).
 	loadDampingPU = 1.0
 	// lfsmStartHz and lfsmFullHz: PV sheds output linearly from 50.2 Hz
 	// and is off by 51.2 Hz (EN 50549-1 LFSM-O at 2 % droop).
@@ -143,7 +151,8 @@ type feeder struct {
 	// batteries (positive) or put into them, over the outage.
 	dampingWh gridmesh.Wh
 	// reliefWh is the load the loads' own damping shed below 50 Hz (they
-	// draw less at a lower frequency), which the report counts as served.
+	// draw less at a lower frequency): no source supplied it, so the
+	// report does not count it as served (island.load_relief_kwh).
 	reliefWh gridmesh.Wh
 	lastSim  time.Time // simulated time of the last step
 	// blackoutStored is the feeder's stored energy over its capacity at
@@ -166,6 +175,7 @@ func (f *feeder) frequencyHz() float64 { return nominalHz * (1 + f.x) }
 // feederSample is one step's view of the feeder's homes.
 type feederSample struct {
 	netW, pvW           gridmesh.W
+	loadW               gridmesh.W // what the loads draw: Σ net + PV − battery
 	canDischargeW       gridmesh.W // rating of batteries that can discharge
 	canChargeW          gridmesh.W // rating of batteries that can charge
 	storedWh, capacityW gridmesh.Wh
@@ -182,6 +192,7 @@ func (f *feeder) measure(snaps []sim.HomeSnapshot) feederSample {
 		sn := snaps[i]
 		s.netW += sn.NetW
 		s.pvW += sn.PVW
+		s.loadW += sn.NetW + sn.PVW - sn.BatteryW
 		b := h.params.Battery
 		if sn.StoredWh > 1 { // 1 Wh: an empty battery's rounding
 			s.canDischargeW += b.MaxDischargeW
@@ -242,7 +253,7 @@ func (f *feeder) islandStep(realNow, simNow time.Time, snaps []sim.HomeSnapshot)
 		x := (x0 + f.x) / 2
 		f.damp(snaps, x, dt)
 		if x < 0 {
-			f.reliefWh += gridmesh.Wh(loadDampingPU * -x * float64(f.ratingW) * dt.Hours())
+			f.reliefWh += gridmesh.Wh(loadDampingPU * -x * float64(max(s.loadW, 0)) * dt.Hours())
 		}
 	}
 	f.lastSim = simNow
@@ -299,7 +310,10 @@ func swingStep(x float64, s feederSample, ratingW gridmesh.W, dt time.Duration) 
 	if surplus > 0 {
 		dir = s.canChargeW
 	}
-	d := feederDampingPU*float64(dir/ratingW) + loadDampingPU
+	d := feederDampingPU*float64(dir/ratingW) + loadDampingPU*float64(max(s.loadW, 0)/ratingW)
+	if d < 1e-9 { // nothing damps: the inertia alone, 2H·dx/dt = ΔP/S
+		return x + surplus/float64(ratingW)/(2*feederInertiaH)*dt.Seconds()
+	}
 	eq := surplus / float64(ratingW) / d
 	tau := 2 * feederInertiaH / d
 	return eq + (x-eq)*math.Exp(-dt.Seconds()/tau)

@@ -68,7 +68,7 @@ func TestFeederBlacksOutWithoutEnergy(t *testing.T) {
 	real0 := time.Unix(0, 0)
 	sim0 := time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC)
 	f.lastReal = real0
-	s := feederSample{netW: 10_000, canDischargeW: 0, canChargeW: 50_000, capacityW: 100_000, storedWh: 0}
+	s := feederSample{netW: 10_000, loadW: 10_000, canDischargeW: 0, canChargeW: 50_000, capacityW: 100_000, storedWh: 0}
 	var darkAfter time.Duration
 	for i := 1; i <= 200; i++ {
 		now := real0.Add(time.Duration(i) * tick)
@@ -95,6 +95,39 @@ func TestFeederBlacksOutWithoutEnergy(t *testing.T) {
 	}
 	if f.blackouts != 1 || len(f.blackoutStored) != 1 || f.blackoutStored[0] != 0 {
 		t.Fatalf("blackouts %d at %v", f.blackouts, f.blackoutStored)
+	}
+}
+
+// The loads' own relief below 50 Hz is in proportion to the load, not to
+// the inverters' rating: an island whose batteries are empty holds only a
+// deficit under 5 % of its load (1 pu/pu down to 47.5 Hz). One home's
+// night-time critical load, 200 W against a 5 kW inverter, takes it dark
+// (scaled by the rating the relief held it at 48 Hz); a sliver of deficit
+// does not.
+func TestEmptyIslandHeldOnlyByItsLoadsRelief(t *testing.T) {
+	for _, tt := range []struct {
+		name         string
+		ratingW      gridmesh.W
+		loadW, pvW   gridmesh.W
+		wantBlackout bool
+	}{
+		{"one home, 200 W critical, no PV", 5_000, 200, 0, true},
+		{"15 homes, 3 kW critical, no PV", 75_000, 3_000, 0, true},
+		{"one home, PV 3 % short of its load", 5_000, 1_000, 970, false},
+		{"one home, PV 10 % short of its load", 5_000, 1_000, 900, true},
+	} {
+		f := newFeeder(nil)
+		f.ratingW, f.islanded = tt.ratingW, true
+		real0 := time.Unix(0, 0)
+		f.lastReal = real0
+		s := feederSample{netW: tt.loadW - tt.pvW, pvW: tt.pvW, loadW: tt.loadW, canChargeW: tt.ratingW, capacityW: 10_000}
+		out := false
+		for i := 1; i <= 1200 && !out; i++ {
+			out = f.stepSample(real0.Add(time.Duration(i)*tick), time.Unix(int64(i), 0), s)
+		}
+		if out != tt.wantBlackout {
+			t.Errorf("%s: blackout %v within 2 min, want %v (at %.2f Hz)", tt.name, out, tt.wantBlackout, f.frequencyHz())
+		}
 	}
 }
 

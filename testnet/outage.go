@@ -9,6 +9,7 @@ import (
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/devices/sim"
+	"github.com/gridmesh/gridmesh/node"
 )
 
 // ScenarioOutage loses the grid for Config.Outage of simulated time (see
@@ -138,12 +139,15 @@ type outage struct {
 }
 
 // outageWindow returns when, in real time from the run's start, the grid
-// goes and returns: it goes once every home has had two settle times and
-// a second to follow its first plans (at 600× the homes' batteries are
-// already an hour further on), and stays away Outage of simulated time,
-// Outage/Speed of real time.
+// goes and returns: at OutageAt, or by default once every home has had
+// two settle times and a second to follow its first plans (at 600× the
+// homes' batteries are already an hour further on), and stays away Outage
+// of simulated time, Outage/Speed of real time.
 func (c Config) outageWindow() (start, end time.Duration) {
 	start = 2*c.Settle + time.Second
+	if c.OutageAt > 0 {
+		start = c.OutageAt
+	}
 	return start, start + time.Duration(float64(c.Outage)/c.Speed)
 }
 
@@ -443,6 +447,12 @@ const (
 	cityLongitudeDeg = 0
 )
 
+// cityPVModel places arrays of peakW together for the clear-sky forecast
+// at the city's place.
+func cityPVModel(peakW gridmesh.W) node.PVModel {
+	return node.PVModel{LatitudeDeg: cityLatitudeDeg, LongitudeDeg: cityLongitudeDeg, PeakW: peakW}
+}
+
 // maxSpeed bounds --speed: at 3600 a 100 ms loop tick is six simulated
 // minutes, about the longest a battery command may be held before the
 // load under it has changed beyond recognition.
@@ -455,13 +465,19 @@ func (c Config) fullHomes() bool {
 
 // drawHome draws home i of the city: RandomHome's battery, PV and load,
 // or with fullHomes every device (RandomFullHome); with Profiles its load
-// and PV follow the profile, scaled and jittered for the home.
+// and PV follow the profile, scaled and jittered for the home; with
+// DeviceLike its battery has DeviceLikeBattery's manners.
 func drawHome(cfg Config, rng *mrand.Rand, i int) (sim.HomeParams, sim.FullHomeParams) {
 	if !cfg.fullHomes() {
 		p := sim.RandomHome(rng)
+		p.Battery = cfg.withHardware(p.Battery, i)
 		return p, p.Full()
 	}
 	full := sim.RandomFullHome(rng)
+	if full.Battery != nil {
+		b := cfg.withHardware(*full.Battery, i)
+		full.Battery = &b
+	}
 	if cfg.Profiles != nil {
 		load, pv := *full.Load, *full.PV
 		load.Source, pv.Source = cfg.Profiles.homeSources(cfg.Seed, i, cfg.SimStart, pv.PeakW)

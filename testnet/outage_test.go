@@ -83,4 +83,12 @@ func TestStormAnnouncesAnOutage(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("outage with a storm warning refused: %v", err)
 	}
+	cfg.OutageAt = cfg.Settle // no later than the warning
+	if err := cfg.Validate(); err == nil {
+		t.Fatal("an outage no later than the storm warning accepted")
+	}
+	cfg.OutageAt = 3 * cfg.Settle
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("an outage three settle times in refused: %v", err)
+	}
 }

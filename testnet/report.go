@@ -99,6 +99,10 @@ type Report struct {
 	PlansRefused map[string]uint64 `json:"plans_refused"`
 	// Island (outage): how the homes were served while the grid was gone.
 	Island *IslandReport `json:"island,omitempty"`
+	// ForecastSkill: the rationing's forecast against the run's own
+	// critical load and PV (forecast.go); absent in a run shorter than
+	// two forecast steps of simulated time.
+	ForecastSkill *ForecastSkillReport `json:"forecast_skill,omitempty"`
 	// DeviceErrors: device reads or writes that failed.
 	DeviceErrors uint64 `json:"device_errors"`
 	// Errors lists what went wrong; empty on a clean run.

@@ -76,6 +76,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 		r.meters[k] = newFeederMeter(nb, r.t0)
 	}
 	r.series = newSeriesRec(cfg, r.t0, c.nbhds)
+	r.forecast = newForecastRec(c)
 	stopOperator := r.startOperator(ctx) // an outside operator (operator.go)
 	err = r.play(ctx)
 	stopOperator()
@@ -130,6 +131,9 @@ type run struct {
 	// allPlannedCPU is the process's CPU time when every neighborhood
 	// had first had all its live homes on a plan; 0 until then.
 	allPlannedCPU time.Duration
+	// forecast records each neighborhood's critical load and PV for the
+	// forecast's skill (forecast.go).
+	forecast *forecastRec
 	// arch is the run's archiver; nil without Config.Archive.
 	arch *cityArchiver
 	// stepSeen is the newest target Seq each neighborhood's plans carried
@@ -352,6 +356,9 @@ func (r *run) sample(now time.Time) {
 	}
 	r.series.soc(r.c.homes)
 	r.outageStep(now)
+	for k, nb := range r.c.nbhds {
+		r.forecast.sample(k, nb)
+	}
 }
 
 // printSummary writes one line: per neighborhood its leader, target,
@@ -475,6 +482,7 @@ func (r *run) finish(ctx context.Context) *Report {
 		}
 	}
 	rep.Series = r.series.series()
+	rep.ForecastSkill = r.forecast.report()
 	r.reportFormation(rep)
 	r.reportStartup(rep)
 	rep.Errors = append(rep.Errors, r.errors...)
