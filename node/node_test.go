@@ -83,7 +83,7 @@ func fastConfig() node.Config {
 	c.TelemetryPeriod = 200 * time.Millisecond
 	c.PlanPeriod = 200 * time.Millisecond
 	c.PlanLease = 600 * time.Millisecond
-	c.TelemetryMaxAge = 600 * time.Millisecond
+	c.TelemetryMaxAge = time.Second
 	c.Formation = consensus.DefaultFormationConfig(c.TelemetryPeriod)
 	c.Mesh.Network = "test"
 	return c

@@ -31,6 +31,18 @@ type stats struct {
 	plansDropped    atomic.Uint64                // plan receiver
 	publishErrors   atomic.Uint64                // telemetry publisher
 	reportsSent     atomic.Uint64                // telemetry publisher: reports published
+	// Shedding (telemetry.go): the most a loop tick started late (ns,
+	// raised by the device loop) and a publish took (ns, raised by the
+	// telemetry sender) since the telemetry sampler last looked (it
+	// resets both); then what the sampler shed: reports replaced in the
+	// outbox before they went out, changes withheld while thinned, the
+	// time spent thinned (ns) and whether it thins now.
+	loopLate        atomic.Int64
+	publishTook     atomic.Int64
+	reportsShed     atomic.Uint64
+	reportsWithheld atomic.Uint64
+	thinnedNs       atomic.Uint64
+	thinned         atomic.Bool
 	// reportsWithoutReading counts reports sent while the meter or the
 	// battery did not answer.
 	reportsWithoutReading atomic.Uint64
@@ -185,9 +197,13 @@ func (n *Node) counters() map[string]uint64 {
 		"publish_errors":          n.stats.publishErrors.Load(),
 		"reports_published":       n.stats.reportsSent.Load(),
 		"reports_without_reading": n.stats.reportsWithoutReading.Load(),
-		"plans_committed":         n.stats.plansCommitted.Load(),
-		"dispatch_errors":         n.stats.dispatchErrors.Load(),
-		"network_open_failures":   n.stats.networkOpenFailures.Load(),
+		// Telemetry shed under overload (telemetry.go).
+		"telemetry_shed":        n.stats.reportsShed.Load(),
+		"telemetry_withheld":    n.stats.reportsWithheld.Load(),
+		"telemetry_thinned_ms":  n.stats.thinnedNs.Load() / uint64(time.Millisecond),
+		"plans_committed":       n.stats.plansCommitted.Load(),
+		"dispatch_errors":       n.stats.dispatchErrors.Load(),
+		"network_open_failures": n.stats.networkOpenFailures.Load(),
 		// Plans committed but not published: this home could not
 		// confirm it still led.
 		"plans_fenced": n.stats.plansFenced.Load(),

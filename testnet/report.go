@@ -88,6 +88,9 @@ type Report struct {
 	PlansRefused map[string]uint64 `json:"plans_refused"`
 	// Island (outage): how the homes were served while the grid was gone.
 	Island *IslandReport `json:"island,omitempty"`
+	// Telemetry: how often the homes reported, and what they shed while
+	// the machine could not keep up (telemetry.go).
+	Telemetry TelemetryReport `json:"telemetry"`
 	// DeviceErrors: device reads or writes that failed.
 	DeviceErrors uint64 `json:"device_errors"`
 	// Errors lists what went wrong; empty on a clean run.
