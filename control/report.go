@@ -29,6 +29,11 @@ type ReportConfig struct {
 	// silent: what keeps it fresh at the leader (TelemetryMaxAge) and
 	// alive to upkeep (ReplaceAfter) when nothing changes.
 	Heartbeat time.Duration
+	// Period is how often the home looks at its reading
+	// (TelemetryPeriod): the heartbeat goes at the last look before the
+	// silence would pass Heartbeat, so that a look a little early does
+	// not put it off by a whole period.
+	Period time.Duration
 }
 
 // DefaultReportConfig returns deadbands below what planning notices and
@@ -55,7 +60,7 @@ type ReportConfig struct {
 // (upkeep promotes only homes within 16 entries of the leader): at one
 // plan a second, a 2 s-old index is 2 entries behind.
 func DefaultReportConfig(reportPeriod time.Duration) ReportConfig {
-	return ReportConfig{PowerDeadbandW: 100, SoCDeadband: 0.01, Heartbeat: 2 * reportPeriod}
+	return ReportConfig{PowerDeadbandW: 100, SoCDeadband: 0.01, Heartbeat: 2 * reportPeriod, Period: reportPeriod}
 }
 
 // Validate checks the configuration.
@@ -67,8 +72,8 @@ func (c ReportConfig) Validate() error {
 	if !(c.SoCDeadband >= 0 && c.SoCDeadband <= 1) {
 		errs = append(errs, fmt.Errorf("state of charge deadband %v outside [0, 1]", c.SoCDeadband))
 	}
-	if c.Heartbeat <= 0 {
-		errs = append(errs, fmt.Errorf("heartbeat %v must be positive", c.Heartbeat))
+	if c.Period <= 0 || c.Heartbeat < c.Period {
+		errs = append(errs, fmt.Errorf("heartbeat %v, period %v: want a positive period and a heartbeat of at least one period", c.Heartbeat, c.Period))
 	}
 	return errors.Join(errs...)
 }
@@ -136,7 +141,7 @@ func ReportDue(last, cur gridmesh.Telemetry, lastAt, now time.Time, thinned bool
 		return ReportHealth
 	case islandChanged(last.Loads, cur.Loads):
 		return ReportIsland
-	case now.Sub(lastAt) >= cfg.Heartbeat:
+	case now.Sub(lastAt)+cfg.Period > cfg.Heartbeat:
 		return ReportHeartbeat
 	case !figuresMoved(last, cur, cfg):
 		return ReportNone

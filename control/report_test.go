@@ -36,6 +36,8 @@ func TestReportDue(t *testing.T) {
 		{name: "nothing sent yet", lastAt: time.Time{}, at: now, want: ReportFirst},
 		{name: "unchanged inside the heartbeat", lastAt: sent, at: now, want: ReportNone},
 		{name: "unchanged at the heartbeat", lastAt: sent, at: sent.Add(cfg.Heartbeat), want: ReportHeartbeat},
+		{name: "unchanged, a look before the heartbeat", lastAt: sent, at: sent.Add(cfg.Heartbeat - cfg.Period), want: ReportNone},
+		{name: "unchanged, the last look before the heartbeat", lastAt: sent, at: sent.Add(cfg.Heartbeat - cfg.Period + time.Millisecond), want: ReportHeartbeat},
 		{name: "thinned at the heartbeat", lastAt: sent, at: sent.Add(cfg.Heartbeat), thinned: true, want: ReportHeartbeat},
 		{name: "without Raft state every period", change: func(t *gridmesh.Telemetry) { t.Joined, t.Cluster = false, "" }, lastAt: sent, at: now, want: ReportForming},
 		{name: "cluster named", change: func(t *gridmesh.Telemetry) { t.Cluster = "d" }, lastAt: sent, at: now, want: ReportMembership},
@@ -105,10 +107,11 @@ func TestReportConfigValidate(t *testing.T) {
 		t.Errorf("default: %v", err)
 	}
 	for name, c := range map[string]ReportConfig{
-		"negative power": {PowerDeadbandW: -1, SoCDeadband: 0.01, Heartbeat: time.Second},
-		"NaN power":      {PowerDeadbandW: gridmesh.W(math.NaN()), SoCDeadband: 0.01, Heartbeat: time.Second},
-		"SoC above 1":    {PowerDeadbandW: 100, SoCDeadband: 2, Heartbeat: time.Second},
-		"no heartbeat":   {PowerDeadbandW: 100, SoCDeadband: 0.01},
+		"negative power":             {PowerDeadbandW: -1, SoCDeadband: 0.01, Heartbeat: time.Second, Period: time.Second},
+		"NaN power":                  {PowerDeadbandW: gridmesh.W(math.NaN()), SoCDeadband: 0.01, Heartbeat: time.Second, Period: time.Second},
+		"SoC above 1":                {PowerDeadbandW: 100, SoCDeadband: 2, Heartbeat: time.Second, Period: time.Second},
+		"no heartbeat":               {PowerDeadbandW: 100, SoCDeadband: 0.01, Period: time.Second},
+		"heartbeat under the period": {PowerDeadbandW: 100, SoCDeadband: 0.01, Heartbeat: time.Second, Period: 2 * time.Second},
 	} {
 		if c.Validate() == nil {
 			t.Errorf("%s: %+v accepted", name, c)

@@ -246,9 +246,12 @@ func (c Config) validateReporting() []error {
 	if err := r.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("report: %w", err))
 	}
-	if r.Heartbeat < c.TelemetryPeriod || r.Heartbeat >= c.TelemetryMaxAge {
-		errs = append(errs, fmt.Errorf("report heartbeat %v must be at least TelemetryPeriod %v and under TelemetryMaxAge %v, or homes at rest drop out of the plans",
-			r.Heartbeat, c.TelemetryPeriod, c.TelemetryMaxAge))
+	if r.Period != c.TelemetryPeriod {
+		errs = append(errs, fmt.Errorf("report period %v must be TelemetryPeriod %v: the home looks at its reading then", r.Period, c.TelemetryPeriod))
+	}
+	if r.Heartbeat >= c.TelemetryMaxAge {
+		errs = append(errs, fmt.Errorf("report heartbeat %v must be under TelemetryMaxAge %v, or homes at rest drop out of the plans",
+			r.Heartbeat, c.TelemetryMaxAge))
 	}
 	if err := c.sheddingConfig().Validate(); err != nil {
 		errs = append(errs, err)

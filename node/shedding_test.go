@@ -20,7 +20,7 @@ func TestThinnedHomesKeepTheirPlans(t *testing.T) {
 		c.Shedding = control.SheddingConfig{LoopLateMax: time.Nanosecond, PublishMax: time.Nanosecond, Calm: time.Hour}
 		// No deadband: every change of a figure would be reported, so a
 		// thinned home withholds every one.
-		c.Report = control.ReportConfig{Heartbeat: 2 * c.TelemetryPeriod}
+		c.Report = control.ReportConfig{Heartbeat: 2 * c.TelemetryPeriod, Period: c.TelemetryPeriod}
 	})
 	for _, h := range homes {
 		h.n.SetTarget(gridmesh.Target{Seq: 1, ImportW: 500})
