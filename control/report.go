@@ -30,9 +30,11 @@ type ReportConfig struct {
 	// alive to upkeep (ReplaceAfter) when nothing changes.
 	Heartbeat time.Duration
 	// Period is how often the home looks at its reading
-	// (TelemetryPeriod): the heartbeat goes at the last look before the
-	// silence would pass Heartbeat, so that a look a little early does
-	// not put it off by a whole period.
+	// (TelemetryPeriod): the heartbeat goes at the look nearest to
+	// Heartbeat after the last report, so that a look a little early
+	// does not put it off by a whole period, nor one a little late bring
+	// it forward by one. The silence is at most Heartbeat + Period/2,
+	// and Heartbeat when the looks keep their period.
 	Period time.Duration
 }
 
@@ -141,7 +143,7 @@ func ReportDue(last, cur gridmesh.Telemetry, lastAt, now time.Time, thinned bool
 		return ReportHealth
 	case islandChanged(last.Loads, cur.Loads):
 		return ReportIsland
-	case now.Sub(lastAt)+cfg.Period > cfg.Heartbeat:
+	case now.Sub(lastAt)+cfg.Period/2 > cfg.Heartbeat:
 		return ReportHeartbeat
 	case !figuresMoved(last, cur, cfg):
 		return ReportNone

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/control"
 	"github.com/gridmesh/gridmesh/mesh"
 )
 
@@ -43,6 +44,9 @@ type stats struct {
 	reportsWithheld atomic.Uint64
 	thinnedNs       atomic.Uint64
 	thinned         atomic.Bool
+	// reportsDue counts the reports the sampler handed to the outbox, by
+	// control.ReportReason (telemetry sampler).
+	reportsDue [control.ReportWithheld + 1]atomic.Uint64
 	// reportsWithoutReading counts reports sent while the meter or the
 	// battery did not answer.
 	reportsWithoutReading atomic.Uint64
@@ -181,7 +185,7 @@ func (n *Node) Status() Status {
 
 // counters returns the home's counters by name.
 func (n *Node) counters() map[string]uint64 {
-	return map[string]uint64{
+	m := map[string]uint64{
 		"loop_ticks":        n.stats.loopTicks.Load(),
 		"loop_ticks_missed": n.stats.loopTicksMissed.Load(),
 		// Ticks skipped because the readings predated the battery's
@@ -217,6 +221,12 @@ func (n *Node) counters() map[string]uint64 {
 		"voters_demoted":   n.stats.votersDemoted.Load(),
 		"pauses":           n.stats.pauses.Load(),
 	}
+	for r := range n.stats.reportsDue {
+		if why := control.ReportReason(r); why.Send() {
+			m["reports_due_"+why.String()] = n.stats.reportsDue[r].Load()
+		}
+	}
+	return m
 }
 
 // loopStatus fills in what the device loop did on its newest tick.

@@ -80,13 +80,15 @@ func (n *Node) sampleOnce(s *telemetrySampler, out *telemetryOutbox, now time.Ti
 		return
 	}
 	t := n.telemetryOf(snap)
-	switch why := control.ReportDue(s.last, t, s.lastAt, now, s.shed.Thinned, s.report); {
+	why := control.ReportDue(s.last, t, s.lastAt, now, s.shed.Thinned, s.report)
+	switch {
 	case why == control.ReportWithheld:
 		n.stats.reportsWithheld.Add(1)
 		return
 	case !why.Send():
 		return
 	}
+	n.stats.reportsDue[why].Add(1)
 	s.seq++
 	t.Seq = s.seq
 	s.last, s.lastAt = t, now

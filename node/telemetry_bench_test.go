@@ -48,11 +48,19 @@ func BenchmarkNeighborhoodTelemetry(b *testing.B) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	reasons := []string{"change", "heartbeat", "membership"}
+	before := make([]uint64, len(reasons))
+	for i, r := range reasons {
+		before[i] = sumCounter(homes, "reports_due_"+r)
+	}
 	reports0, cpu0, t0 := sumCounter(homes, "reports_published"), cpuTime(b), time.Now()
 	time.Sleep(*benchFor)
 	reports, cpu, took := sumCounter(homes, "reports_published")-reports0, cpuTime(b)-cpu0, time.Since(t0)
 	homeS := float64(len(homes)) * took.Seconds()
 	b.ReportMetric(float64(reports)/homeS, "reports/home/s")
+	for i, r := range reasons {
+		b.ReportMetric(float64(sumCounter(homes, "reports_due_"+r)-before[i])/homeS, r+"/home/s")
+	}
 	b.ReportMetric(float64(cpu.Milliseconds())/homeS, "cpu-ms/home/s")
 	b.ReportMetric(float64(sumCounter(homes, "telemetry_withheld")), "withheld")
 	b.ReportMetric(float64(sumCounter(homes, "telemetry_shed")), "shed")
