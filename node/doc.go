@@ -29,9 +29,9 @@
 //     publisher (how late its ticks start) is an atomic too, and no lock
 //     it takes (the plan log's, the owner settings', the energy
 //     totals') is ever held across a publish. Nor does it wait on a
-//     device: every device sits
-//     behind a devices/guard (a poller and a circuit breaker, run beside
-//     the loop), whose methods answer from a cache at once. A tick whose
+//     device: every device sits behind a devices/guard (a poller and a
+//     circuit breaker, run beside the loop), whose methods answer from a
+//     cache at once. A tick whose
 //     meter and battery readings do not both postdate the battery's last
 //     command is skipped (counted as loop_ticks_unsettled): the loop's
 //     base load is the meter less the battery, and readings of two
