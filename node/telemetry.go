@@ -35,7 +35,6 @@ func (n *Node) publishTelemetry(ctx context.Context) error {
 // telemetrySampler is what sampleTelemetry carries from one look to the
 // next. One owner: the sampler goroutine.
 type telemetrySampler struct {
-	seq      uint64
 	last     gridmesh.Telemetry // the last report handed to the outbox
 	lastAt   time.Time
 	shed     control.SheddingState
@@ -89,8 +88,6 @@ func (n *Node) sampleOnce(s *telemetrySampler, out *telemetryOutbox, now time.Ti
 		return
 	}
 	n.stats.reportsDue[why].Add(1)
-	s.seq++
-	t.Seq = s.seq
 	s.last, s.lastAt = t, now
 	if t.NoReading {
 		n.stats.reportsWithoutReading.Add(1)
@@ -100,10 +97,11 @@ func (n *Node) sampleOnce(s *telemetrySampler, out *telemetryOutbox, now time.Ti
 	}
 }
 
-// telemetryOf is the report of snap, without its Seq. Without a meter
-// and battery reading the home cannot say what it draws or can give: it
-// reports that it has no reading (the leader plans without it, and keeps
-// it as a member and voter) rather than a false figure, or nothing.
+// telemetryOf is the report of snap, without its Seq (the sender
+// numbers it). Without a meter and battery reading the home cannot say
+// what it draws or can give: it reports that it has no reading (the
+// leader plans without it, and keeps it as a member and voter) rather
+// than a false figure, or nothing.
 func (n *Node) telemetryOf(snap *loopSnapshot) gridmesh.Telemetry {
 	t := gridmesh.Telemetry{
 		Version:      gridmesh.WireVersion,
@@ -132,13 +130,18 @@ func (n *Node) telemetryOf(snap *loopSnapshot) gridmesh.Telemetry {
 
 // sendTelemetry is publishTelemetry's publishing half: it publishes
 // what the outbox holds, one report at a time, and tells the sampler
-// how long the gossip layer took to accept it.
+// how long the gossip layer took to accept it. It numbers the reports
+// as it publishes them, so that a report shed in the outbox leaves no
+// gap in Seq: a gap is a report lost on the way.
 func (n *Node) sendTelemetry(ctx context.Context, out *telemetryOutbox) error {
+	var seq uint64
 	for {
 		t, err := out.take(ctx)
 		if err != nil {
 			return err
 		}
+		seq++
+		t.Seq = seq
 		n.hold(ctx)
 		began := time.Now()
 		err = n.nbhd.PublishTelemetry(ctx, t)
