@@ -34,7 +34,9 @@ type Config struct {
 	Formation consensus.FormationConfig
 	// LoopPeriod is the primary loop's tick.
 	LoopPeriod time.Duration
-	// TelemetryPeriod is how often the home reports to its neighborhood.
+	// TelemetryPeriod is how often the home looks at its reading to
+	// report it to its neighborhood: every period while it holds no Raft
+	// state, on a change or at the heartbeat once it does (Report).
 	TelemetryPeriod time.Duration
 	// PlanPeriod is how often the leader makes, commits and publishes a
 	// plan. Plans are re-sent every period because gossip guarantees no
