@@ -49,6 +49,7 @@ func (n *Node) sampleTelemetry(ctx context.Context, out *telemetryOutbox) error 
 	defer ticker.Stop()
 	s := &telemetrySampler{report: n.cfg.reportConfig(), shedding: n.cfg.sheddingConfig()}
 	for {
+		n.hold(ctx) // paused: silent, as a stopped process (pause.go)
 		n.sampleOnce(s, out, time.Now())
 		select {
 		case <-ctx.Done():
