@@ -93,6 +93,9 @@ const (
 	// ReportForming: the home holds no Raft state: the formation rules
 	// read every report of a home that founds or joins a cluster.
 	ReportForming
+	// ReportStarting: the home made its first report less than two
+	// heartbeats ago.
+	ReportStarting
 	// ReportMembership: what the home announces about its cluster (its
 	// name, whether it joined, the founder or cluster it names) or its
 	// addresses changed.
@@ -108,8 +111,12 @@ const (
 	// ReportHeartbeat: nothing changed, but the home has been silent
 	// for a heartbeat.
 	ReportHeartbeat
-	// ReportWithheld: a figure moved beyond its deadband, but the home is
-	// shedding telemetry (Shedding): the change waits for the heartbeat.
+	// ReportUnplanned: the leader plans without this home
+	// (ReportStanding.Unplanned).
+	ReportUnplanned
+	// ReportWithheld: a figure moved beyond its deadband, or the leader
+	// plans without the home, but the home is shedding telemetry
+	// (Shedding): the report waits for the heartbeat.
 	ReportWithheld
 )
 
@@ -118,25 +125,45 @@ func (r ReportReason) Send() bool { return r != ReportNone && r != ReportWithhel
 
 // String names the reason, for logs and metrics.
 func (r ReportReason) String() string {
-	names := [...]string{"none", "first", "forming", "membership", "health", "island", "change", "heartbeat", "withheld"}
+	names := [...]string{"none", "first", "forming", "starting", "membership", "health", "island", "change", "heartbeat", "unplanned", "withheld"}
 	if r < 0 || int(r) >= len(names) {
 		return "unknown"
 	}
 	return names[r]
 }
 
+// ReportStanding is what a home knows of its own standing when it
+// decides whether to report.
+type ReportStanding struct {
+	// Thinned: the home sheds telemetry (Shedding).
+	Thinned bool
+	// Unplanned: the home holds a valid plan without a setpoint of its
+	// own: the leader plans, but without a fresh report of this home (it
+	// is new, or its reports were lost).
+	Unplanned bool
+	// Started is when the home made its first report (zero: none yet).
+	Started time.Time
+}
+
 // ReportDue decides whether a home reports cur at now, having last
-// reported last at lastAt (zero: never). A thinned home (Shedding) still
-// reports what changed about its membership, health and island at once,
-// and everything at its heartbeat, which thinning never stretches (the
+// reported last at lastAt (zero: never). A home reports every period
+// for its first two heartbeats (ReportStarting): its first reports go
+// out while its gossip meshes form, and may reach no one. A home the
+// leader plans
+// without reports every period, as if its figures had moved, until it
+// is planned again. A thinned home (Shedding) still reports what
+// changed about its membership, health and island at once, and
+// everything at its heartbeat, which thinning never stretches (the
 // leader would drop the home from its plans); it withholds only the
 // changes of figures until then. It is a pure function.
-func ReportDue(last, cur gridmesh.Telemetry, lastAt, now time.Time, thinned bool, cfg ReportConfig) ReportReason {
+func ReportDue(last, cur gridmesh.Telemetry, lastAt, now time.Time, home ReportStanding, cfg ReportConfig) ReportReason {
 	switch {
 	case lastAt.IsZero():
 		return ReportFirst
 	case !cur.Joined:
 		return ReportForming
+	case now.Sub(home.Started) < 2*cfg.Heartbeat:
+		return ReportStarting
 	case membershipChanged(last, cur):
 		return ReportMembership
 	case last.NoReading != cur.NoReading:
@@ -145,10 +172,12 @@ func ReportDue(last, cur gridmesh.Telemetry, lastAt, now time.Time, thinned bool
 		return ReportIsland
 	case now.Sub(lastAt)+cfg.Period/2 > cfg.Heartbeat:
 		return ReportHeartbeat
-	case !figuresMoved(last, cur, cfg):
+	case !home.Unplanned && !figuresMoved(last, cur, cfg):
 		return ReportNone
-	case thinned:
+	case home.Thinned:
 		return ReportWithheld
+	case home.Unplanned:
+		return ReportUnplanned
 	}
 	return ReportChange
 }

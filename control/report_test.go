@@ -31,6 +31,10 @@ func TestReportDue(t *testing.T) {
 		lastAt  time.Time
 		at      time.Time
 		thinned bool
+		// unplanned: the home holds a plan without a setpoint of its own.
+		unplanned bool
+		// started is the home's first report; zero: an hour before sent.
+		started time.Time
 		want    ReportReason
 	}{
 		{name: "nothing sent yet", lastAt: time.Time{}, at: now, want: ReportFirst},
@@ -62,6 +66,11 @@ func TestReportDue(t *testing.T) {
 		{name: "state of charge at the deadband", change: func(t *gridmesh.Telemetry) { t.Battery.SoC -= cfg.SoCDeadband }, lastAt: sent, at: now, want: ReportChange},
 		{name: "energy beyond the deadband", change: func(t *gridmesh.Telemetry) { t.Battery.DischargeWh -= 150 }, lastAt: sent, at: now, want: ReportChange},
 		{name: "critical load beyond the deadband", change: func(t *gridmesh.Telemetry) { t.Loads.CriticalW += 2_000 }, lastAt: sent, at: now, want: ReportChange},
+		{name: "starting: every period", lastAt: sent, at: now, started: sent.Add(-time.Second), want: ReportStarting},
+		{name: "two heartbeats after the start", lastAt: sent, at: now, started: now.Add(-2 * cfg.Heartbeat), want: ReportNone},
+		{name: "planned without: every period", lastAt: sent, at: now, unplanned: true, want: ReportUnplanned},
+		{name: "planned without, while thinned", lastAt: sent, at: now, unplanned: true, thinned: true, want: ReportWithheld},
+		{name: "planned without, at the heartbeat", lastAt: sent, at: sent.Add(cfg.Heartbeat), unplanned: true, want: ReportHeartbeat},
 		{name: "PV inside the deadband", change: func(t *gridmesh.Telemetry) { t.Loads.PVW += 60 }, lastAt: sent, at: now, want: ReportNone},
 	}
 	for _, tt := range tests {
@@ -70,7 +79,11 @@ func TestReportDue(t *testing.T) {
 			if tt.change != nil {
 				tt.change(&cur)
 			}
-			got := ReportDue(last, cur, tt.lastAt, tt.at, tt.thinned, cfg)
+			started := tt.started
+			if started.IsZero() {
+				started = sent.Add(-time.Hour) // long past its start
+			}
+			got := ReportDue(last, cur, tt.lastAt, tt.at, ReportStanding{Thinned: tt.thinned, Unplanned: tt.unplanned, Started: started}, cfg)
 			if got != tt.want {
 				t.Errorf("ReportDue = %v, want %v", got, tt.want)
 			}
@@ -92,7 +105,7 @@ func TestReportDueDrift(t *testing.T) {
 	for i := 1; i <= 20; i++ {
 		cur.BaseW += cfg.PowerDeadbandW / 4
 		now := t0.Add(time.Duration(i) * time.Second)
-		if ReportDue(last, cur, lastAt, now, false, cfg).Send() {
+		if ReportDue(last, cur, lastAt, now, ReportStanding{Started: t0.Add(-100 * time.Hour)}, cfg).Send() {
 			reports++
 			last, lastAt = cur, now
 		}

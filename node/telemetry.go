@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -37,6 +38,7 @@ func (n *Node) publishTelemetry(ctx context.Context) error {
 type telemetrySampler struct {
 	last     gridmesh.Telemetry // the last report handed to the outbox
 	lastAt   time.Time
+	started  time.Time // the first report
 	shed     control.SheddingState
 	looked   time.Time // the previous look, for the time spent thinned
 	report   control.ReportConfig
@@ -80,7 +82,8 @@ func (n *Node) sampleOnce(s *telemetrySampler, out *telemetryOutbox, now time.Ti
 		return
 	}
 	t := n.telemetryOf(snap)
-	why := control.ReportDue(s.last, t, s.lastAt, now, s.shed.Thinned, s.report)
+	standing := control.ReportStanding{Thinned: s.shed.Thinned, Unplanned: unplanned(snap, n.cfg.Home), Started: s.started}
+	why := control.ReportDue(s.last, t, s.lastAt, now, standing, s.report)
 	switch {
 	case why == control.ReportWithheld:
 		n.stats.reportsWithheld.Add(1)
@@ -89,6 +92,9 @@ func (n *Node) sampleOnce(s *telemetrySampler, out *telemetryOutbox, now time.Ti
 		return
 	}
 	n.stats.reportsDue[why].Add(1)
+	if s.started.IsZero() {
+		s.started = now
+	}
 	s.last, s.lastAt = t, now
 	if t.NoReading {
 		n.stats.reportsWithoutReading.Add(1)
@@ -96,6 +102,15 @@ func (n *Node) sampleOnce(s *telemetrySampler, out *telemetryOutbox, now time.Ti
 	if out.put(t, now) {
 		n.stats.reportsShed.Add(1)
 	}
+}
+
+// unplanned reports whether the home holds a plan, with a reading the
+// leader could have planned with, that has no setpoint for it.
+func unplanned(snap *loopSnapshot, home gridmesh.HomeID) bool {
+	if !snap.HasPlan || !snap.MeterOK || !snap.BatteryOK {
+		return false
+	}
+	return !slices.ContainsFunc(snap.Setpoints, func(sp gridmesh.Setpoint) bool { return sp.Home == home })
 }
 
 // telemetryOf is the report of snap, without its Seq (the sender
