@@ -44,7 +44,8 @@
 //   - the telemetry publisher (telemetry.go): every TelemetryPeriod it
 //     looks at the newest reading and reports it when control.ReportDue
 //     says so: every period while the home holds no Raft state (the
-//     formation rules read every report), on a change beyond a deadband
+//     formation rules read every report), for its first two heartbeats
+//     and while the leader plans without it, on a change beyond a deadband
 //     of what planning reads (base load, battery limits and energy,
 //     loads) or of what the home announces, and otherwise every
 //     heartbeat (Config.Report: 2 s, inside TelemetryMaxAge's 5 s). A
