@@ -46,7 +46,10 @@
 //     ForecastHistory, Reserve);
 //   - the region (region.go: what a view keeps, DecideRegion on a
 //     snapshot of it, RegionalTarget, RegionBoundaries,
-//     NeighborhoodAggregate).
+//     NeighborhoodAggregate);
+//   - telemetry (report.go: ReportDue, when a home reports, on a change
+//     beyond a deadband or at the heartbeat; shed.go: Shedding, when an
+//     overloaded home thins its reports).
 //
 // Powers follow the gridmesh load convention: positive battery power is
 // charging, positive net power is import.

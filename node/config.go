@@ -34,7 +34,9 @@ type Config struct {
 	Formation consensus.FormationConfig
 	// LoopPeriod is the primary loop's tick.
 	LoopPeriod time.Duration
-	// TelemetryPeriod is how often the home reports to its neighborhood.
+	// TelemetryPeriod is how often the home looks at its reading to
+	// report it to its neighborhood: every period while it holds no Raft
+	// state, on a change or at the heartbeat once it does (Report).
 	TelemetryPeriod time.Duration
 	// PlanPeriod is how often the leader makes, commits and publishes a
 	// plan. Plans are re-sent every period because gossip guarantees no
@@ -43,8 +45,17 @@ type Config struct {
 	// PlanLease is how long a plan may be followed after it is issued.
 	PlanLease time.Duration
 	// TelemetryMaxAge is how old a home's last report may be for the
-	// leader to still dispatch to it.
+	// leader to still dispatch to it. It must exceed Report.Heartbeat.
 	TelemetryMaxAge time.Duration
+	// Report says when a home that holds Raft state reports: on a
+	// change beyond a deadband, at least every heartbeat (a home without
+	// state reports every TelemetryPeriod). The zero value means
+	// control.DefaultReportConfig(TelemetryPeriod).
+	Report control.ReportConfig
+	// Shedding says when the home judges its process overloaded and
+	// withholds changes until the heartbeat. The zero value means
+	// control.DefaultSheddingConfig(LoopPeriod, TelemetryPeriod).
+	Shedding control.SheddingConfig
 	// PlausibleHomeW bounds the powers this home believes of any home's
 	// report, as a leader plans with them (control.Plausible); 0 means
 	// control.DefaultPlausibleHomeW.
@@ -87,9 +98,11 @@ func DefaultConfig() Config {
 		// (a few hundred ms on a LAN) both fit inside one lease, so homes
 		// keep a valid plan through a failover.
 		PlanLease: 3 * time.Second,
-		// Three telemetry periods: one or two lost reports do not drop a
-		// home from the plan; a dead home leaves it within 3 s.
-		TelemetryMaxAge: 3 * time.Second,
+		// Five telemetry periods: two heartbeats (control.
+		// DefaultReportConfig: 2 s) and a period for delivery, so one
+		// lost heartbeat does not drop a home at rest from the plan; a
+		// dead home leaves it within 5 s.
+		TelemetryMaxAge: 5 * time.Second,
 		Formation:       consensus.DefaultFormationConfig(time.Second),
 		Island:          control.DefaultIslandConfig(),
 	}
@@ -149,6 +162,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("home assistant: %w", err))
 		}
 	}
+	errs = append(errs, c.validateReporting()...)
 	if c.LoopPeriod > c.PlanPeriod {
 		errs = append(errs, fmt.Errorf("LoopPeriod %v must not exceed PlanPeriod %v", c.LoopPeriod, c.PlanPeriod))
 	}
@@ -224,6 +238,43 @@ type LeaderObserver interface {
 type Observer interface {
 	// PlanApplied is called when the home starts following a plan.
 	PlanApplied(home gridmesh.HomeID, nbhd gridmesh.NeighborhoodID, epoch gridmesh.Epoch, target gridmesh.Target, at time.Time)
+}
+
+// validateReporting checks Report and Shedding, and that the heartbeat
+// keeps a home fresh at the leader.
+func (c Config) validateReporting() []error {
+	var errs []error
+	r := c.reportConfig()
+	if err := r.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("report: %w", err))
+	}
+	if r.Period != c.TelemetryPeriod {
+		errs = append(errs, fmt.Errorf("report period %v must be TelemetryPeriod %v: the home looks at its reading then", r.Period, c.TelemetryPeriod))
+	}
+	if r.Heartbeat >= c.TelemetryMaxAge {
+		errs = append(errs, fmt.Errorf("report heartbeat %v must be under TelemetryMaxAge %v, or homes at rest drop out of the plans",
+			r.Heartbeat, c.TelemetryMaxAge))
+	}
+	if err := c.sheddingConfig().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// reportConfig is Report or its default.
+func (c Config) reportConfig() control.ReportConfig {
+	if c.Report == (control.ReportConfig{}) {
+		return control.DefaultReportConfig(c.TelemetryPeriod)
+	}
+	return c.Report
+}
+
+// sheddingConfig is Shedding or its default.
+func (c Config) sheddingConfig() control.SheddingConfig {
+	if c.Shedding == (control.SheddingConfig{}) {
+		return control.DefaultSheddingConfig(c.LoopPeriod, c.TelemetryPeriod)
+	}
+	return c.Shedding
 }
 
 // plausibleHomeW is PlausibleHomeW or its default.

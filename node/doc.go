@@ -25,9 +25,13 @@
 //     droop) and commands the battery; a plan that arrives is
 //     offered and applied at once. It never waits on the network: plans
 //     reach it through a bounded channel and telemetry leaves it through
-//     an atomic snapshot. Nor does it wait on a device: every device sits
-//     behind a devices/guard (a poller and a circuit breaker, run beside
-//     the loop), whose methods answer from a cache at once. A tick whose
+//     an atomic snapshot; the one figure it gives the telemetry
+//     publisher (how late its ticks start) is an atomic too, and no lock
+//     it takes (the plan log's, the owner settings', the energy
+//     totals') is ever held across a publish. Nor does it wait on a
+//     device: every device sits behind a devices/guard (a poller and a
+//     circuit breaker, run beside the loop), whose methods answer from a
+//     cache at once. A tick whose
 //     meter and battery readings do not both postdate the battery's last
 //     command is skipped (counted as loop_ticks_unsettled): the loop's
 //     base load is the meter less the battery, and readings of two
@@ -37,8 +41,24 @@
 //     their own defaults, but for island mode (island.go): while the grid
 //     is gone the loop applies the island plan's PV limit and shed flags,
 //     or, without one, balances the home as an island of one.
-//   - the telemetry publisher: every TelemetryPeriod the newest reading
-//     goes to the neighborhood's telemetry topic.
+//   - the telemetry publisher (telemetry.go): every TelemetryPeriod it
+//     looks at the newest reading and reports it when control.ReportDue
+//     says so: every period while the home holds no Raft state (the
+//     formation rules read every report), for its first two heartbeats
+//     and while the leader plans without it, on a change beyond a deadband
+//     of what planning reads (base load, battery limits and energy,
+//     loads) or of what the home announces, and otherwise every
+//     heartbeat (Config.Report: 2 s, inside TelemetryMaxAge's 5 s). A
+//     report leaves through a one-report outbox that a second goroutine
+//     publishes from: when the gossip layer has not taken the last one
+//     before the next is due, the newer replaces it (counted as shed).
+//     While the process is overloaded (control.Shedding: loop ticks
+//     starting over half a period late, or a publish taking over a
+//     quarter of a period), changes of figures wait for the heartbeat
+//     (withheld, and the time thinned, counted): Raft's heartbeats,
+//     which run on streams of their own, and the leader's plans keep the
+//     CPU and gossip capacity there is. The heartbeat itself is never
+//     stretched: it is what keeps the home in the plans.
 //   - the plan receiver: validated plans from the plan topic go to the loop.
 //   - the telemetry receiver (the table the leader dispatches from, and
 //     the roster self-organization reads) and the dispatcher: while this

@@ -106,6 +106,7 @@ func (r *loopRunner) tick(ctx context.Context) error {
 			r.n.stats.lastTick.Store(time.Now().UnixNano())
 			missed, late := control.MissedTicks(last, scheduled, now, period)
 			r.n.stats.loopTicksMissed.Add(missed)
+			storeMax(&r.n.stats.loopLate, int64(time.Since(scheduled))) // the telemetry's overload sign
 			if late {
 				r.n.log.Debug("loop tick late", "late", now.Sub(scheduled))
 			}

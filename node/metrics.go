@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gridmesh/gridmesh/control"
 	"github.com/gridmesh/gridmesh/mesh"
 )
 
@@ -165,6 +166,15 @@ func (c *collector) collectPlans(e emitter) {
 	e.counter("gridmesh_dispatch_errors_total", "Failed dispatch rounds of this home as leader.", float64(s.dispatchErrors.Load()))
 	e.counter("gridmesh_telemetry_publish_errors_total", "Telemetry reports that could not be published.", float64(s.publishErrors.Load()))
 	e.counter("gridmesh_telemetry_reports_published_total", "Telemetry reports published.", float64(s.reportsSent.Load()))
+	e.counter("gridmesh_telemetry_reports_shed_total", "Telemetry reports replaced by a newer one before the gossip layer took them (overload).", float64(s.reportsShed.Load()))
+	e.counter("gridmesh_telemetry_reports_withheld_total", "Looks at the reading whose change beyond the deadband waited for the heartbeat, the home thinning its telemetry (overload).", float64(s.reportsWithheld.Load()))
+	e.counter("gridmesh_telemetry_thinned_seconds_total", "Time the home spent thinning its telemetry because its process was overloaded.", float64(s.thinnedNs.Load())/1e9)
+	for r := range s.reportsDue {
+		if why := control.ReportReason(r); why.Send() {
+			e.counter("gridmesh_telemetry_reports_due_total", "Telemetry reports the home decided to send, by reason.", float64(s.reportsDue[r].Load()), "reason", why.String())
+		}
+	}
+	e.gauge("gridmesh_telemetry_thinned", "1 while the home thins its telemetry because its process is overloaded.", bool01(s.thinned.Load()))
 }
 
 // breakerStates are the device breaker's states (guard.State.Breaker).

@@ -83,7 +83,7 @@ func fastConfig() node.Config {
 	c.TelemetryPeriod = 200 * time.Millisecond
 	c.PlanPeriod = 200 * time.Millisecond
 	c.PlanLease = 600 * time.Millisecond
-	c.TelemetryMaxAge = 600 * time.Millisecond
+	c.TelemetryMaxAge = time.Second
 	c.Formation = consensus.DefaultFormationConfig(c.TelemetryPeriod)
 	c.Mesh.Network = "test"
 	return c
@@ -127,7 +127,7 @@ func startNeighborhoodDeps(t *testing.T, tweak func(c *node.Config, d *node.Deps
 	return startHomes(t, nil, 1, 1, func(_ int, c *node.Config, d *node.Deps) { tweak(c, d) })
 }
 
-func startNeighborhood(t *testing.T, mn *meshtest.MemNetwork, n, voters int, tweak func(i int, c *node.Config)) []*testHome {
+func startNeighborhood(t testing.TB, mn *meshtest.MemNetwork, n, voters int, tweak func(i int, c *node.Config)) []*testHome {
 	t.Helper()
 	return startHomes(t, mn, n, voters, func(i int, c *node.Config, _ *node.Deps) {
 		if tweak != nil {
@@ -136,7 +136,7 @@ func startNeighborhood(t *testing.T, mn *meshtest.MemNetwork, n, voters int, twe
 	})
 }
 
-func startHomes(t *testing.T, mn *meshtest.MemNetwork, n, voters int, tweak func(i int, c *node.Config, d *node.Deps)) []*testHome {
+func startHomes(t testing.TB, mn *meshtest.MemNetwork, n, voters int, tweak func(i int, c *node.Config, d *node.Deps)) []*testHome {
 	t.Helper()
 	keys := make([]crypto.PrivKey, n)
 	var servers []consensus.Server
@@ -177,7 +177,7 @@ func startHomes(t *testing.T, mn *meshtest.MemNetwork, n, voters int, tweak func
 
 // runReady runs nd until the test's cleanup cancels it and waits until it
 // is Ready.
-func runReady(t *testing.T, nd *node.Node, dev *sim.Home) *testHome {
+func runReady(t testing.TB, nd *node.Node, dev *sim.Home) *testHome {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &testHome{n: nd, dev: dev, cancel: cancel, done: make(chan error, 1)}

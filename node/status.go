@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/control"
 	"github.com/gridmesh/gridmesh/mesh"
 )
 
@@ -31,6 +32,21 @@ type stats struct {
 	plansDropped    atomic.Uint64                // plan receiver
 	publishErrors   atomic.Uint64                // telemetry publisher
 	reportsSent     atomic.Uint64                // telemetry publisher: reports published
+	// Shedding (telemetry.go): the most a loop tick started late (ns,
+	// raised by the device loop) and a publish took (ns, raised by the
+	// telemetry sender) since the telemetry sampler last looked (it
+	// resets both); then what the sampler shed: reports replaced in the
+	// outbox before they went out, changes withheld while thinned, the
+	// time spent thinned (ns) and whether it thins now.
+	loopLate        atomic.Int64
+	publishTook     atomic.Int64
+	reportsShed     atomic.Uint64
+	reportsWithheld atomic.Uint64
+	thinnedNs       atomic.Uint64
+	thinned         atomic.Bool
+	// reportsDue counts the reports the sampler handed to the outbox, by
+	// control.ReportReason (telemetry sampler).
+	reportsDue [control.ReportWithheld + 1]atomic.Uint64
 	// reportsWithoutReading counts reports sent while the meter or the
 	// battery did not answer.
 	reportsWithoutReading atomic.Uint64
@@ -173,7 +189,7 @@ func (n *Node) Status() Status {
 
 // counters returns the home's counters by name.
 func (n *Node) counters() map[string]uint64 {
-	return map[string]uint64{
+	m := map[string]uint64{
 		"loop_ticks":        n.stats.loopTicks.Load(),
 		"loop_ticks_missed": n.stats.loopTicksMissed.Load(),
 		// Ticks skipped because the readings predated the battery's
@@ -189,9 +205,13 @@ func (n *Node) counters() map[string]uint64 {
 		"publish_errors":          n.stats.publishErrors.Load(),
 		"reports_published":       n.stats.reportsSent.Load(),
 		"reports_without_reading": n.stats.reportsWithoutReading.Load(),
-		"plans_committed":         n.stats.plansCommitted.Load(),
-		"dispatch_errors":         n.stats.dispatchErrors.Load(),
-		"network_open_failures":   n.stats.networkOpenFailures.Load(),
+		// Telemetry shed under overload (telemetry.go).
+		"telemetry_shed":        n.stats.reportsShed.Load(),
+		"telemetry_withheld":    n.stats.reportsWithheld.Load(),
+		"telemetry_thinned_ms":  n.stats.thinnedNs.Load() / uint64(time.Millisecond),
+		"plans_committed":       n.stats.plansCommitted.Load(),
+		"dispatch_errors":       n.stats.dispatchErrors.Load(),
+		"network_open_failures": n.stats.networkOpenFailures.Load(),
 		// Plans committed but not published: this home could not
 		// confirm it still led.
 		"plans_fenced": n.stats.plansFenced.Load(),
@@ -207,6 +227,12 @@ func (n *Node) counters() map[string]uint64 {
 		"voters_demoted":   n.stats.votersDemoted.Load(),
 		"pauses":           n.stats.pauses.Load(),
 	}
+	for r := range n.stats.reportsDue {
+		if why := control.ReportReason(r); why.Send() {
+			m["reports_due_"+why.String()] = n.stats.reportsDue[r].Load()
+		}
+	}
+	return m
 }
 
 // loopStatus fills in what the device loop did on its newest tick.

@@ -2,68 +2,174 @@ package node
 
 import (
 	"context"
+	"slices"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/consensus"
 	"github.com/gridmesh/gridmesh/control"
 )
 
-// publishTelemetry reports the loop's newest reading every
-// TelemetryPeriod, and at once when formation asks (reportNow). A failed
-// publish is counted and the next period tries again: telemetry is a
-// stream, a lost report is replaced by the next.
+// publishTelemetry looks at the loop's newest reading every
+// TelemetryPeriod, and at once when formation asks (reportNow), and
+// reports it when control.ReportDue says so: on a change the planner
+// would notice, on a change of what the home announces, and at least
+// every heartbeat. Reports leave through a one-report outbox
+// (telemetryOutbox) that a goroutine of its own publishes from, so that
+// a slow gossip layer never holds up the look at the reading, and an
+// unsent report is replaced by a newer one rather than queued behind it.
+// While the process is overloaded (control.Shedding: the device loop's
+// ticks start late, or publishing stalls), changes of figures wait for
+// the heartbeat. A failed publish is counted and the next report tries
+// again: telemetry is a stream, a lost report is replaced by the next.
+// It returns once both goroutines have.
 func (n *Node) publishTelemetry(ctx context.Context) error {
+	eg, ctx := errgroup.WithContext(ctx)
+	out := newTelemetryOutbox()
+	eg.Go(func() error { return n.sendTelemetry(ctx, out) })
+	eg.Go(func() error { return n.sampleTelemetry(ctx, out) })
+	return eg.Wait()
+}
+
+// telemetrySampler is what sampleTelemetry carries from one look to the
+// next. One owner: the sampler goroutine.
+type telemetrySampler struct {
+	last     gridmesh.Telemetry // the last report handed to the outbox
+	lastAt   time.Time
+	started  time.Time // the first report
+	shed     control.SheddingState
+	looked   time.Time // the previous look, for the time spent thinned
+	report   control.ReportConfig
+	shedding control.SheddingConfig
+}
+
+// sampleTelemetry is publishTelemetry's deciding half.
+func (n *Node) sampleTelemetry(ctx context.Context, out *telemetryOutbox) error {
 	ticker := time.NewTicker(n.cfg.TelemetryPeriod)
 	defer ticker.Stop()
-	var seq uint64
+	s := &telemetrySampler{report: n.cfg.reportConfig(), shedding: n.cfg.sheddingConfig()}
 	for {
-		// Without a meter and battery reading the home cannot say what it
-		// draws or can give: it reports that it has no reading (the leader
-		// plans without it, and keeps it as a member and voter) rather
-		// than a false figure, or nothing.
-		if snap := n.stats.loop.Load(); snap != nil {
-			seq++
-			t := gridmesh.Telemetry{
-				Version:      gridmesh.WireVersion,
-				Home:         n.cfg.Home,
-				Neighborhood: n.cfg.Neighborhood,
-				Seq:          seq,
-				AtMs:         snap.At.UnixMilli(),
-				NetW:         snap.Reading.NetW,
-				BaseW:        snap.baseW(),
-				Battery:      snap.Offered, // as the owner lets it offer (owner.go)
-				Addrs:        n.mesh.Addrs(),
-				Cluster:      n.group.ClusterID(),
-				Applied:      n.group.AppliedIndex(),
-				Loads:        homeLoadsOf(snap, snap.Shed),
-			}
-			if !snap.MeterOK || !snap.BatteryOK {
-				t.NoReading = true
-				t.NetW, t.BaseW, t.Battery, t.Loads = 0, 0, gridmesh.Flexibility{}, nil
-				n.stats.reportsWithoutReading.Add(1)
-			}
-			if t.Joined = n.group.HasState(); !t.Joined {
-				if t.Joining = n.group.Joining(); t.Joining == "" {
-					t.Founder = n.founderName()
-				}
-			}
-			n.hold(ctx)
-			if err := n.nbhd.PublishTelemetry(ctx, t); err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				n.stats.publishErrors.Add(1)
-				n.log.Debug("publish telemetry", "err", err)
-			} else {
-				n.stats.reportsSent.Add(1)
-			}
-		}
+		n.hold(ctx) // paused: silent, as a stopped process (pause.go)
+		n.sampleOnce(s, out, time.Now())
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-ticker.C:
 		case <-n.reportNow:
+		}
+	}
+}
+
+// sampleOnce judges the process's load, builds the report of the loop's
+// newest reading and hands it to the outbox if it is due.
+func (n *Node) sampleOnce(s *telemetrySampler, out *telemetryOutbox, now time.Time) {
+	// A report still waiting in the outbox is a publish under way for
+	// that long: the sign comes before the publish ends.
+	signs := control.LoadSigns{
+		LoopLate:    time.Duration(n.stats.loopLate.Swap(0)),
+		PublishTook: max(time.Duration(n.stats.publishTook.Swap(0)), out.waiting(now)),
+	}
+	s.shed = control.Shedding(s.shed, signs, now, s.shedding)
+	if s.shed.Thinned && !s.looked.IsZero() {
+		n.stats.thinnedNs.Add(uint64(now.Sub(s.looked)))
+	}
+	n.stats.thinned.Store(s.shed.Thinned)
+	s.looked = now
+	snap := n.stats.loop.Load()
+	if snap == nil {
+		return
+	}
+	t := n.telemetryOf(snap)
+	standing := control.ReportStanding{Thinned: s.shed.Thinned, Unplanned: unplanned(snap, n.cfg.Home), Started: s.started}
+	why := control.ReportDue(s.last, t, s.lastAt, now, standing, s.report)
+	switch {
+	case why == control.ReportWithheld:
+		n.stats.reportsWithheld.Add(1)
+		return
+	case !why.Send():
+		return
+	}
+	n.stats.reportsDue[why].Add(1)
+	if s.started.IsZero() {
+		s.started = now
+	}
+	s.last, s.lastAt = t, now
+	if t.NoReading {
+		n.stats.reportsWithoutReading.Add(1)
+	}
+	if out.put(t, now) {
+		n.stats.reportsShed.Add(1)
+	}
+}
+
+// unplanned reports whether the home holds a plan, with a reading the
+// leader could have planned with, that has no setpoint for it.
+func unplanned(snap *loopSnapshot, home gridmesh.HomeID) bool {
+	if !snap.HasPlan || !snap.MeterOK || !snap.BatteryOK {
+		return false
+	}
+	return !slices.ContainsFunc(snap.Setpoints, func(sp gridmesh.Setpoint) bool { return sp.Home == home })
+}
+
+// telemetryOf is the report of snap, without its Seq (the sender
+// numbers it). Without a meter and battery reading the home cannot say
+// what it draws or can give: it reports that it has no reading (the
+// leader plans without it, and keeps it as a member and voter) rather
+// than a false figure, or nothing.
+func (n *Node) telemetryOf(snap *loopSnapshot) gridmesh.Telemetry {
+	t := gridmesh.Telemetry{
+		Version:      gridmesh.WireVersion,
+		Home:         n.cfg.Home,
+		Neighborhood: n.cfg.Neighborhood,
+		AtMs:         snap.At.UnixMilli(),
+		NetW:         snap.Reading.NetW,
+		BaseW:        snap.baseW(),
+		Battery:      snap.Offered, // as the owner lets it offer (owner.go)
+		Addrs:        n.mesh.Addrs(),
+		Cluster:      n.group.ClusterID(),
+		Applied:      n.group.AppliedIndex(),
+		Loads:        homeLoadsOf(snap, snap.Shed),
+	}
+	if !snap.MeterOK || !snap.BatteryOK {
+		t.NoReading = true
+		t.NetW, t.BaseW, t.Battery, t.Loads = 0, 0, gridmesh.Flexibility{}, nil
+	}
+	if t.Joined = n.group.HasState(); !t.Joined {
+		if t.Joining = n.group.Joining(); t.Joining == "" {
+			t.Founder = n.founderName()
+		}
+	}
+	return t
+}
+
+// sendTelemetry is publishTelemetry's publishing half: it publishes
+// what the outbox holds, one report at a time, and tells the sampler
+// how long the gossip layer took to accept it. It numbers the reports
+// as it publishes them, so that a report shed in the outbox leaves no
+// gap in Seq: a gap is a report lost on the way.
+func (n *Node) sendTelemetry(ctx context.Context, out *telemetryOutbox) error {
+	var seq uint64
+	for {
+		t, err := out.take(ctx)
+		if err != nil {
+			return err
+		}
+		seq++
+		t.Seq = seq
+		n.hold(ctx)
+		began := time.Now()
+		err = n.nbhd.PublishTelemetry(ctx, t)
+		storeMax(&n.stats.publishTook, int64(time.Since(began)))
+		switch {
+		case err == nil:
+			n.stats.reportsSent.Add(1)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		default:
+			n.stats.publishErrors.Add(1)
+			n.log.Debug("publish telemetry", "err", err)
 		}
 	}
 }

@@ -103,6 +103,9 @@ type Report struct {
 	// critical load and PV (forecast.go); absent in a run shorter than
 	// two forecast steps of simulated time.
 	ForecastSkill *ForecastSkillReport `json:"forecast_skill,omitempty"`
+	// Telemetry: how often the homes reported, and what they shed while
+	// the machine could not keep up (telemetry.go).
+	Telemetry TelemetryReport `json:"telemetry"`
 	// DeviceErrors: device reads or writes that failed.
 	DeviceErrors uint64 `json:"device_errors"`
 	// Errors lists what went wrong; empty on a clean run.

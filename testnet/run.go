@@ -453,6 +453,7 @@ func (r *run) finish(ctx context.Context) *Report {
 			rep.LoopTicksUnsettled += c["loop_ticks_unsettled"]
 			rep.LoopTicks += c["loop_ticks"]
 			rep.DeviceErrors += c["device_errors"]
+			rep.Telemetry.add(c)
 			for _, reason := range []string{"stale", "expired", "invalid", "dropped"} {
 				if v := c["plans_"+reason]; v > 0 {
 					rep.PlansRefused[reason] += v
@@ -465,6 +466,7 @@ func (r *run) finish(ctx context.Context) *Report {
 			}
 		}
 	}
+	rep.Telemetry.perHome(len(r.c.homes), time.Since(r.started))
 	rep.SignalToSetpointMs, rep.FailoverMs = r.rec.latencies()
 	rep.HomesWithoutValidPlanMax = r.withoutPlanMax
 	var dipErrors []string
