@@ -15,6 +15,9 @@ var figureMeanings = func() map[string]string {
 		"seed":               "seed of the homes' devices",
 		"ran_s":              "how long the scenarios ran, from the last home listening, s",
 		"events_late_max_ms": "the most any scenario event fired after its time, ms (the machine's load)",
+		"cpu_s":              "CPU time (user + system) of the process from the city's start to its stop, s",
+		"cpu_core_pct":       "the process's CPU over the scenarios, % of one core",
+		"max_rss_mb":         "the process's peak resident memory, MiB",
 
 		"neighborhood.id":                         "the neighborhood",
 		"neighborhood.homes":                      "its homes",

@@ -26,6 +26,16 @@ type Report struct {
 	// event fired after its time: the machine's load shows here.
 	RanS            float64 `json:"ran_s"`
 	EventsLateMaxMs float64 `json:"events_late_max_ms"`
+	// CPUS is the CPU time (user and system) the process spent from the
+	// city's start to its stop, start-up and stop included, in seconds;
+	// CPUCorePct the process's CPU over the scenarios (RanS) as a share
+	// of one core, in percent; MaxRSSMB the process's peak resident
+	// memory, in MiB. The city runs in one process, so these are its
+	// cost (cost.go); CPU time does not grow with other load on the
+	// machine the way wall-clock figures do.
+	CPUS       float64 `json:"cpu_s"`
+	CPUCorePct float64 `json:"cpu_core_pct"`
+	MaxRSSMB   float64 `json:"max_rss_mb"`
 
 	Neighborhood []NeighborhoodReport `json:"neighborhood"`
 

@@ -29,6 +29,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	realStart := time.Now()
+	spent := newCostMeter()
 	// The devices' clock runs Speed times faster than real time.
 	clock := func() time.Time {
 		return cfg.SimStart.Add(time.Duration(cfg.Speed * float64(time.Since(realStart))))
@@ -68,6 +69,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 		return nil, fmt.Errorf("testnet: %w", err)
 	}
 	r := &run{cfg: cfg, c: c, rec: rec, started: started, t0: time.Now(), log: log, lost: map[gridmesh.HomeID]bool{}}
+	r.cost = spent
+	r.cost.began(r.t0)
 	r.region = region
 	r.arch = arch
 	r.meters = make([]*feederMeter, len(c.nbhds))
@@ -77,6 +80,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 	r.series = newSeriesRec(cfg, r.t0, c.nbhds)
 	stopOperator := r.startOperator(ctx) // an outside operator (operator.go)
 	err = r.play(ctx)
+	r.cost.ended(time.Now())
 	stopOperator()
 	if err != nil {
 		return nil, err
@@ -126,6 +130,8 @@ type run struct {
 	series *seriesRec
 	// arch is the run's archiver; nil without Config.Archive.
 	arch *cityArchiver
+	// cost is the process's CPU and memory over the run (cost.go).
+	cost *costMeter
 	// stepSeen is the newest target Seq each neighborhood's plans carried
 	// at the last sample, with an outside operator (operator.go).
 	stepSeen []uint64
@@ -357,7 +363,7 @@ func (r *run) printSummary(now time.Time) {
 		fmt.Fprintf(&b, " | %s leader %s t%d target %v feeder %v plan %d/%d", m.nb.id, orDash(m.leader), m.term,
 			m.nb.target.ImportW, m.lastFeederW, m.lastPlanned, m.lastLive)
 	}
-	fmt.Fprintf(&b, " | no-plan %d\n", r.withoutPlanMax)
+	fmt.Fprintf(&b, " | no-plan %d | cpu %.0f%%\n", r.withoutPlanMax, r.cost.tick(now))
 	_, _ = io.WriteString(r.cfg.Summary, b.String()) // a closed terminal must not stop the run
 }
 
@@ -467,6 +473,7 @@ func (r *run) finish(ctx context.Context) *Report {
 	}
 	rep.Series = r.series.series()
 	r.reportFormation(rep)
+	r.cost.report(rep)
 	rep.Errors = append(rep.Errors, r.errors...)
 	return rep
 }
