@@ -308,7 +308,7 @@ func leaderOf(nb *neighborhood) (*home, uint64) {
 	var best *home
 	var term uint64
 	for _, h := range nb.live() {
-		if s := h.node.Status(); s.IsLeader && (best == nil || s.Term > term) {
+		if s := h.node.Brief(); s.IsLeader && (best == nil || s.Term > term) {
 			best, term = h, s.Term
 		}
 	}
