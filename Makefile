@@ -6,7 +6,7 @@ BIN     := bin/gridmesh
 REPORT  ?= report.json
 HTML    ?= report.html
 
-.PHONY: all build release release-check test test-short test-faults testnet testnet-100 testnet-faults lab vet fmt fmt-check fuzz bench clean
+.PHONY: all build release release-check test test-short test-faults testnet testnet-100 testnet-1000 testnet-faults lab vet fmt fmt-check fuzz bench clean
 
 all: build
 
@@ -77,6 +77,12 @@ testnet: build
 # A larger city: 100 homes, 4 neighborhoods, 60 s, dr and leader-kill.
 testnet-100: build
 	./$(BIN) testnet --homes 100 --neighborhoods 4 --duration 60s --report $(REPORT)
+
+# A thousand homes: 40 neighborhoods of 25, 120 s, dr and leader-kill,
+# on one machine. The report's cpu_s, cpu_core_pct and max_rss_mb say
+# what the city cost (docs/BENCHMARKS.md has the profiles).
+testnet-1000: build
+	./$(BIN) testnet --homes 1000 --neighborhoods 40 --duration 120s --scenario dr,leader-kill --report $(REPORT)
 
 # Neighborhoods that organize themselves, under churn, paused leaders and
 # rogue hosts: 30 homes, 3 neighborhoods, 60 s.
