@@ -34,7 +34,7 @@ func BenchmarkNeighborhoodTelemetry(b *testing.B) {
 	hosts := make([]*mesh.Mesh, homes)
 	nbs := make([]*mesh.Neighborhood, homes)
 	view := meshtest.NewLeaders("", 0)
-	var delivered atomic.Int64 // every report from another home
+	var delivered atomic.Int64   // every report from another home
 	var bySeq [4096]atomic.Int64 // the same, by the round that sent it
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
