@@ -13,18 +13,9 @@ import (
 // a copy altered in any signed field, one signed by another key, and one
 // that has expired since it was first verified.
 func TestCertCacheVerifiesOnceAndStillRefuses(t *testing.T) {
-	pub, priv, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert, pub, now := signedCert(t)
 	otherPub, _, err := ed25519.GenerateKey(nil)
 	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.UnixMilli(1_780_000_000_000)
-	cert := gridmesh.Membership{Version: gridmesh.WireVersion, Neighborhood: "n0", Peer: "12D3KooWPeer", Home: "h1",
-		IssuedMs: now.UnixMilli() - 1000, ExpiresMs: now.Add(time.Hour).UnixMilli()}
-	if err := cert.Sign(priv); err != nil {
 		t.Fatal(err)
 	}
 	var c certCache
@@ -55,16 +46,7 @@ func TestCertCacheVerifiesOnceAndStillRefuses(t *testing.T) {
 // BenchmarkCertVerify compares a certificate's full check (an ed25519
 // signature) with the cache's check of one already verified.
 func BenchmarkCertVerify(b *testing.B) {
-	pub, priv, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	now := time.UnixMilli(1_780_000_000_000)
-	cert := gridmesh.Membership{Version: gridmesh.WireVersion, Neighborhood: "n0", Peer: "12D3KooWPeer", Home: "h1",
-		IssuedMs: now.UnixMilli() - 1000, ExpiresMs: now.Add(time.Hour).UnixMilli()}
-	if err := cert.Sign(priv); err != nil {
-		b.Fatal(err)
-	}
+	cert, pub, now := signedCert(b)
 	b.Run("full", func(b *testing.B) {
 		for b.Loop() {
 			if err := cert.Verify(pub, "n0", now); err != nil {
@@ -81,4 +63,21 @@ func BenchmarkCertVerify(b *testing.B) {
 			}
 		}
 	})
+}
+
+// signedCert returns a certificate of n0 valid for an hour around now,
+// signed with the returned key.
+func signedCert(tb testing.TB) (gridmesh.Membership, ed25519.PublicKey, time.Time) {
+	tb.Helper()
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	now := time.UnixMilli(1_780_000_000_000)
+	cert := gridmesh.Membership{Version: gridmesh.WireVersion, Neighborhood: "n0", Peer: "12D3KooWPeer", Home: "h1",
+		IssuedMs: now.UnixMilli() - 1000, ExpiresMs: now.Add(time.Hour).UnixMilli()}
+	if err := cert.Sign(priv); err != nil {
+		tb.Fatal(err)
+	}
+	return cert, pub, now
 }
