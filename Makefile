@@ -84,6 +84,11 @@ testnet-100: build
 # what it costs per home and the largest city this machine carries.
 testnet-10000: build
 	./$(BIN) testnet --homes 10000 --neighborhoods 400 --transport mem --duration 120s --scenario dr --quiet --report $(REPORT)
+# A thousand homes: 40 neighborhoods of 25, 120 s, dr and leader-kill,
+# on one machine. The report's cpu_s, cpu_core_pct and max_rss_mb say
+# what the city cost (docs/BENCHMARKS.md has the profiles).
+testnet-1000: build
+	./$(BIN) testnet --homes 1000 --neighborhoods 40 --duration 120s --scenario dr,leader-kill --report $(REPORT)
 
 # Neighborhoods that organize themselves, under churn, paused leaders and
 # rogue hosts: 30 homes, 3 neighborhoods, 60 s.

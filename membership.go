@@ -112,16 +112,13 @@ func (m *Membership) Sign(priv ed25519.PrivateKey) error {
 	return nil
 }
 
-// Verify reports whether the certificate admits its holder to
-// neighborhood nbhd at now: well formed (else ErrInvalid), for nbhd
-// (ErrWrongNeighborhood), not expired (ErrMembershipExpired), not issued
-// more than MembershipClockSkew after now (ErrMembershipNotYetValid), and
-// signed by pub, nbhd's membership key (ErrBadSignature). The cheap checks
-// run first, so junk costs no signature check.
-//
-// Verify does not know who presents the certificate: the caller must
-// check that Peer is the peer it came from.
-func (m Membership) Verify(pub ed25519.PublicKey, nbhd NeighborhoodID, now time.Time) error {
+// Check is Verify without the signature: the certificate is well formed
+// (else ErrInvalid), for nbhd (ErrWrongNeighborhood), not expired
+// (ErrMembershipExpired) and not issued more than MembershipClockSkew
+// after now (ErrMembershipNotYetValid). A caller that remembers which
+// certificates' signatures it verified (the same bytes, signature and
+// key) checks a certificate it sees again with Check alone.
+func (m Membership) Check(nbhd NeighborhoodID, now time.Time) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
@@ -134,6 +131,22 @@ func (m Membership) Verify(pub ed25519.PublicKey, nbhd NeighborhoodID, now time.
 	}
 	if nowMs < m.IssuedMs-MembershipClockSkew.Milliseconds() { // IssuedMs > 0, so no overflow
 		return fmt.Errorf("%w: %s's certificate issued at %d ms, now %d ms", ErrMembershipNotYetValid, m.Home, m.IssuedMs, nowMs)
+	}
+	return nil
+}
+
+// Verify reports whether the certificate admits its holder to
+// neighborhood nbhd at now: well formed (else ErrInvalid), for nbhd
+// (ErrWrongNeighborhood), not expired (ErrMembershipExpired), not issued
+// more than MembershipClockSkew after now (ErrMembershipNotYetValid), and
+// signed by pub, nbhd's membership key (ErrBadSignature). The cheap checks
+// run first, so junk costs no signature check.
+//
+// Verify does not know who presents the certificate: the caller must
+// check that Peer is the peer it came from.
+func (m Membership) Verify(pub ed25519.PublicKey, nbhd NeighborhoodID, now time.Time) error {
+	if err := m.Check(nbhd, now); err != nil {
+		return err
 	}
 	if len(pub) != ed25519.PublicKeySize {
 		return fmt.Errorf("%w: membership key of %d bytes, want %d", ErrBadSignature, len(pub), ed25519.PublicKeySize)

@@ -60,7 +60,10 @@ type Mesh struct {
 	// relayLimits bounds what each peer sends, before signatures are
 	// checked (ratelimit.go).
 	relayLimits *limiters
-	running     atomic.Bool // Run was called
+	// inflight drops copies of a message still awaiting its signature
+	// check (inflight.go).
+	inflight *inflight
+	running  atomic.Bool // Run was called
 
 	mu     sync.Mutex // guards nbhds and closed
 	nbhds  map[gridmesh.NeighborhoodID]*Neighborhood
@@ -182,6 +185,7 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger,
 		nat:         nat,
 		traffic:     newTraffic(self),
 		relayLimits: newLimiters(relayRate, relayBurst),
+		inflight:    newInflight(),
 		nbhds:       make(map[gridmesh.NeighborhoodID]*Neighborhood),
 	}
 	if m.ps, err = m.startGossip(log); err != nil {

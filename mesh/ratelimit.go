@@ -106,6 +106,10 @@ func (m *Mesh) inspectRPC(from peer.ID, rpc *pubsub.RPC) error {
 	now := time.Now()
 	kept := rpc.Publish[:0]
 	for _, msg := range rpc.Publish {
+		if !m.inflight.firstCopy(msg, now) {
+			m.traffic.DuplicateMessage(&pubsub.Message{Message: msg}) // inflight.go
+			continue
+		}
 		if m.relayLimits.allow(from, now) {
 			kept = append(kept, msg)
 		} else {

@@ -187,6 +187,8 @@ type Region struct {
 	joined  atomic.Bool                // the validator is registered
 	closeMu sync.Once                  // Close runs once
 	closeE  error                      // Close's result
+	// certs are the aggregates' certificates already verified.
+	certs certCache
 }
 
 type streamKey struct {
@@ -418,7 +420,7 @@ func (r *Region) judgeAggregate(rm RegionMessage, author peer.ID, now time.Time)
 	if r.m.adm != nil {
 		c := rm.Membership
 		key, known := r.nbhd[a.Neighborhood]
-		if c == nil || !known || c.Peer != author.String() || c.Verify(key, a.Neighborhood, now) != nil {
+		if c == nil || !known || c.Peer != author.String() || r.certs.verify(*c, key, a.Neighborhood, now) != nil {
 			return pubsub.ValidationReject, ReasonAggregateNonMember
 		}
 	}

@@ -246,6 +246,20 @@ func testNeighborhoodFollowsTargetAndSurvivesLeaderKill(t *testing.T) {
 		return math.Abs(float64(sum-target.ImportW)) < 1
 	})
 	t.Logf("plan %v followed by every home", epoch)
+	// Brief, the cheap view a city samples, says what Status says.
+	leaders := 0
+	for _, h := range homes {
+		b, s := h.n.Brief(), h.n.Status()
+		if b.HasPlan != s.HasPlan || b.EverPlanned != s.EverPlanned || b.PlanEpoch != s.PlanEpoch || b.IsLeader != s.IsLeader || b.Term != s.Term {
+			t.Errorf("%s: brief %+v, status has_plan %v ever %v epoch %v leader %v term %d", s.Home, b, s.HasPlan, s.EverPlanned, s.PlanEpoch, s.IsLeader, s.Term)
+		}
+		if b.IsLeader {
+			leaders++
+		}
+	}
+	if leaders != 1 {
+		t.Errorf("%d homes lead by their brief", leaders)
+	}
 
 	// The homes hold their setpoints: the metered sum tracks the target.
 	var metered gridmesh.W

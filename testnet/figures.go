@@ -18,6 +18,9 @@ var figureMeanings = func() map[string]string {
 		"startup_s":          "from the command to the last home listening, s",
 		"all_planned_s":      "from the command until every neighborhood had had all its live homes on a plan, s (0: one never had)",
 		"all_planned_cpu_s":  "CPU time the process had used by then, user and system, s (0: never)",
+		"cpu_s":              "CPU time (user + system) of the process from the city's start to its stop, s",
+		"cpu_core_pct":       "the process's CPU over the scenarios, % of one core",
+		"max_rss_mb":         "the process's peak resident memory, MiB",
 
 		"neighborhood.id":                         "the neighborhood",
 		"neighborhood.homes":                      "its homes",

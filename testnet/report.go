@@ -37,6 +37,16 @@ type Report struct {
 	// used by then: unlike AllPlannedS, a figure other load on the
 	// machine does not inflate.
 	AllPlannedCPUS float64 `json:"all_planned_cpu_s"`
+	// CPUS is the CPU time (user and system) the process spent from the
+	// city's start to its stop, start-up and stop included, in seconds;
+	// CPUCorePct the process's CPU over the scenarios (RanS) as a share
+	// of one core, in percent; MaxRSSMB the process's peak resident
+	// memory, in MiB. The city runs in one process, so these are its
+	// cost (cost.go); CPU time does not grow with other load on the
+	// machine the way wall-clock figures do.
+	CPUS       float64 `json:"cpu_s"`
+	CPUCorePct float64 `json:"cpu_core_pct"`
+	MaxRSSMB   float64 `json:"max_rss_mb"`
 
 	Neighborhood []NeighborhoodReport `json:"neighborhood"`
 

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gridmesh/gridmesh"
@@ -30,6 +29,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	realStart := time.Now()
+	spent := newCostMeter()
 	// The devices' clock runs Speed times faster than real time.
 	clock := func() time.Time {
 		return cfg.SimStart.Add(time.Duration(cfg.Speed * float64(time.Since(realStart))))
@@ -69,6 +69,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 		return nil, fmt.Errorf("testnet: %w", err)
 	}
 	r := &run{cfg: cfg, c: c, rec: rec, called: realStart, started: started, t0: time.Now(), log: log, lost: map[gridmesh.HomeID]bool{}}
+	r.cost = spent
+	r.cost.began(r.t0)
 	r.region = region
 	r.arch = arch
 	r.meters = make([]*feederMeter, len(c.nbhds))
@@ -79,6 +81,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 	r.forecast = newForecastRec(c)
 	stopOperator := r.startOperator(ctx) // an outside operator (operator.go)
 	err = r.play(ctx)
+	r.cost.ended(time.Now())
 	stopOperator()
 	if err != nil {
 		return nil, err
@@ -136,6 +139,8 @@ type run struct {
 	forecast *forecastRec
 	// arch is the run's archiver; nil without Config.Archive.
 	arch *cityArchiver
+	// cost is the process's CPU and memory over the run (cost.go).
+	cost *costMeter
 	// stepSeen is the newest target Seq each neighborhood's plans carried
 	// at the last sample, with an outside operator (operator.go).
 	stepSeen []uint64
@@ -312,7 +317,7 @@ func leaderOf(nb *neighborhood) (*home, uint64) {
 	var best *home
 	var term uint64
 	for _, h := range nb.live() {
-		if s := h.node.Status(); s.IsLeader && (best == nil || s.Term > term) {
+		if s := h.node.Brief(); s.IsLeader && (best == nil || s.Term > term) {
 			best, term = h, s.Term
 		}
 	}
@@ -352,7 +357,7 @@ func (r *run) sample(now time.Time) {
 	}
 	r.withoutPlanMax = max(r.withoutPlanMax, without)
 	if r.allPlannedCPU == 0 && r.allPlanned() {
-		r.allPlannedCPU = processCPU()
+		r.allPlannedCPU = processCost().cpu
 	}
 	r.series.soc(r.c.homes)
 	r.outageStep(now)
@@ -373,7 +378,7 @@ func (r *run) printSummary(now time.Time) {
 		fmt.Fprintf(&b, " | %s leader %s t%d target %v feeder %v plan %d/%d", m.nb.id, orDash(m.leader), m.term,
 			m.nb.target.ImportW, m.lastFeederW, m.lastPlanned, m.lastLive)
 	}
-	fmt.Fprintf(&b, " | no-plan %d\n", r.withoutPlanMax)
+	fmt.Fprintf(&b, " | no-plan %d | cpu %.0f%%\n", r.withoutPlanMax, r.cost.tick(now))
 	_, _ = io.WriteString(r.cfg.Summary, b.String()) // a closed terminal must not stop the run
 }
 
@@ -487,6 +492,7 @@ func (r *run) finish(ctx context.Context) *Report {
 	rep.ForecastSkill = r.forecast.report()
 	r.reportFormation(rep)
 	r.reportStartup(rep)
+	r.cost.report(rep)
 	rep.Errors = append(rep.Errors, r.errors...)
 	return rep
 }
@@ -518,16 +524,6 @@ func (r *run) allPlanned() bool {
 		}
 	}
 	return len(r.meters) > 0
-}
-
-// processCPU is the CPU time (user and system) the process has used;
-// 0 if the system does not say.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // coverage waits up to two plan periods for every live home of nb to

@@ -1,0 +1,35 @@
+package node
+
+import "github.com/gridmesh/gridmesh"
+
+// Brief is the part of Status that a watcher polling many homes many
+// times a second needs: whether the home follows a plan, and whether it
+// believes it leads, in which term. Status builds maps and asks the
+// mesh, the Raft group and the region for everything else; Brief reads
+// a few atomics and allocates nothing, so a city of a thousand homes can
+// be sampled ten times a second without the sampling becoming the load.
+type Brief struct {
+	// HasPlan, EverPlanned and PlanEpoch are as in Status, from the
+	// loop's newest tick.
+	HasPlan     bool
+	EverPlanned bool
+	PlanEpoch   gridmesh.Epoch
+	// IsLeader is whether this home's Raft member is in the leader state
+	// now, and Term its current term; false and 0 while the network is
+	// down.
+	IsLeader bool
+	Term     uint64
+}
+
+// Brief returns the home's plan and leadership now.
+func (n *Node) Brief() Brief {
+	var b Brief
+	if snap := n.stats.loop.Load(); snap != nil {
+		b.HasPlan, b.EverPlanned, b.PlanEpoch = snap.HasPlan, snap.EverPlanned, snap.Plan
+	}
+	if nw := n.up.Load(); nw != nil {
+		_, b.Term = nw.group.Leader()
+		b.IsLeader = nw.group.IsLeader()
+	}
+	return b
+}
