@@ -90,8 +90,12 @@ const (
 	ReportNone ReportReason = iota
 	// ReportFirst: the home has not reported yet.
 	ReportFirst
-	// ReportForming: the home holds no Raft state: the formation rules
-	// read every report of a home that founds or joins a cluster.
+	// ReportForming: the home holds no Raft state and follows no
+	// cluster: the formation rules read every report of a home that
+	// founds one. A home that follows a cluster from outside its Raft
+	// configuration (on the leader's beacons, naming it in Joining)
+	// reports as members do: its leader plans for it from its reports,
+	// and upkeep adds it as a standby from one heard within RemoveAfter.
 	ReportForming
 	// ReportStarting: the home made its first report less than two
 	// heartbeats ago.
@@ -160,7 +164,7 @@ func ReportDue(last, cur gridmesh.Telemetry, lastAt, now time.Time, home ReportS
 	switch {
 	case lastAt.IsZero():
 		return ReportFirst
-	case !cur.Joined:
+	case !cur.Joined && cur.Joining == "":
 		return ReportForming
 	case now.Sub(home.Started) < 2*cfg.Heartbeat:
 		return ReportStarting

@@ -21,13 +21,19 @@ func joinedReport() gridmesh.Telemetry {
 	}
 }
 
+// outside makes a report one of a home that follows cluster "c" from
+// outside its Raft configuration (on the leader's beacons).
+func outside(t *gridmesh.Telemetry) { t.Joined, t.Cluster, t.Joining = false, "", "c" }
+
 func TestReportDue(t *testing.T) {
 	cfg := DefaultReportConfig(time.Second)
 	sent := t0
 	now := sent.Add(time.Second) // a period later, inside the heartbeat
 	tests := []struct {
-		name    string
-		change  func(*gridmesh.Telemetry)
+		name   string
+		change func(*gridmesh.Telemetry)
+		// both changes the last report and the present one alike.
+		both    func(*gridmesh.Telemetry)
 		lastAt  time.Time
 		at      time.Time
 		thinned bool
@@ -44,6 +50,9 @@ func TestReportDue(t *testing.T) {
 		{name: "unchanged, a look a little early for the heartbeat", lastAt: sent, at: sent.Add(cfg.Heartbeat - time.Millisecond), want: ReportHeartbeat},
 		{name: "thinned at the heartbeat", lastAt: sent, at: sent.Add(cfg.Heartbeat), thinned: true, want: ReportHeartbeat},
 		{name: "without Raft state every period", change: func(t *gridmesh.Telemetry) { t.Joined, t.Cluster = false, "" }, lastAt: sent, at: now, want: ReportForming},
+		{name: "following a cluster from outside its configuration, inside the heartbeat", both: outside, lastAt: sent, at: now, want: ReportNone},
+		{name: "following a cluster from outside its configuration, at the heartbeat", both: outside, lastAt: sent, at: sent.Add(cfg.Heartbeat), want: ReportHeartbeat},
+		{name: "following a cluster from outside, base load beyond the deadband", both: outside, change: func(t *gridmesh.Telemetry) { t.BaseW += 2 * cfg.PowerDeadbandW }, lastAt: sent, at: now, want: ReportChange},
 		{name: "cluster named", change: func(t *gridmesh.Telemetry) { t.Cluster = "d" }, lastAt: sent, at: now, want: ReportMembership},
 		{name: "cluster named while thinned", change: func(t *gridmesh.Telemetry) { t.Cluster = "d" }, lastAt: sent, at: now, thinned: true, want: ReportMembership},
 		{name: "new address", change: func(t *gridmesh.Telemetry) { t.Addrs = append(t.Addrs, "/ip4/127.0.0.1/udp/4001/quic-v1") }, lastAt: sent, at: now, want: ReportMembership},
@@ -76,6 +85,10 @@ func TestReportDue(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			last, cur := joinedReport(), joinedReport()
+			if tt.both != nil {
+				tt.both(&last)
+				tt.both(&cur)
+			}
 			if tt.change != nil {
 				tt.change(&cur)
 			}
