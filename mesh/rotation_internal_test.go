@@ -14,7 +14,9 @@ import (
 // they expire; those of the previous key only within the stated overlap,
 // and never past its end; any other key, never.
 func TestAdmissionKeyRotation(t *testing.T) {
-	key := func(b byte) ed25519.PrivateKey { return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{b}, ed25519.SeedSize)) }
+	key := func(b byte) ed25519.PrivateKey {
+		return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{b}, ed25519.SeedSize))
+	}
 	oldKey, newKey, otherKey := key(1), key(2), key(3)
 	issued := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	cert := func(priv ed25519.PrivateKey) gridmesh.Membership {
