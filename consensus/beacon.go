@@ -1,12 +1,14 @@
 package consensus
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,8 +38,20 @@ const beaconVersion = 1
 // beaconHeader is the version byte, the term and the name's length.
 const beaconHeader = 1 + 8 + 1
 
-// maxBeaconBytes is the longest beacon on the wire.
-const maxBeaconBytes = beaconHeader + gridmesh.MaxClusterLen
+// BeaconRevocations is how many of the log's newest revocations a
+// beacon carries. A home outside the Raft configuration never applies
+// the log, so it learns of a revocation from its leader's beacons; why
+// 16: a neighborhood revokes a home rarely (a stolen or retired box),
+// so the newest sixteen hold every recent one, and a beacon stays under
+// 3 KB even when full. A revocation carries its own signature: the
+// receiver checks it against the neighborhood's key as it checks one
+// from the log.
+const BeaconRevocations = 16
+
+// maxBeaconBytes is the longest beacon on the wire: the header, the
+// name, the revocations' count and each revocation after its 16-bit
+// length.
+const maxBeaconBytes = beaconHeader + gridmesh.MaxClusterLen + 1 + BeaconRevocations*(2+gridmesh.MaxRevocationBytes)
 
 // beaconTimeout bounds sending (dial included) or reading one beacon. Why
 // 500 ms: a stream on a live connection opens and writes in a
@@ -59,11 +73,13 @@ func BeaconProtocolID(n gridmesh.NeighborhoodID) protocol.ID {
 }
 
 // Beacon is what a leader tells a home outside the configuration: the
-// term it leads and the cluster it leads. The leader is the peer that
-// sent it.
+// term it leads, the cluster it leads and the newest revocations of its
+// log, each in gridmesh.Revocation's binary form (at most
+// BeaconRevocations). The leader is the peer that sent it.
 type Beacon struct {
-	Term    uint64
-	Cluster string
+	Term        uint64
+	Cluster     string
+	Revocations [][]byte
 }
 
 // encodeBeacon returns b on the wire.
@@ -74,11 +90,23 @@ func encodeBeacon(b Beacon) ([]byte, error) {
 	if err := gridmesh.ValidClusterName(b.Cluster); err != nil {
 		return nil, fmt.Errorf("consensus: beacon: %w", err)
 	}
-	out := make([]byte, beaconHeader, beaconHeader+len(b.Cluster))
+	if len(b.Revocations) > BeaconRevocations {
+		return nil, fmt.Errorf("consensus: beacon of %d revocations, at most %d", len(b.Revocations), BeaconRevocations)
+	}
+	out := make([]byte, beaconHeader, beaconHeader+len(b.Cluster)+1)
 	out[0] = beaconVersion
 	binary.BigEndian.PutUint64(out[1:9], b.Term)
 	out[9] = byte(len(b.Cluster))
-	return append(out, b.Cluster...), nil
+	out = append(out, b.Cluster...)
+	out = append(out, byte(len(b.Revocations)))
+	for _, r := range b.Revocations {
+		if len(r) > gridmesh.MaxRevocationBytes {
+			return nil, fmt.Errorf("consensus: beacon: revocation of %d bytes", len(r))
+		}
+		out = binary.BigEndian.AppendUint16(out, uint16(len(r)))
+		out = append(out, r...)
+	}
+	return out, nil
 }
 
 // decodeBeacon decodes one beacon: exactly the bytes encodeBeacon
@@ -94,14 +122,49 @@ func decodeBeacon(b []byte) (Beacon, error) {
 	if term == 0 {
 		return Beacon{}, errors.New("consensus: beacon of term 0")
 	}
-	if n := int(b[9]); len(b) != beaconHeader+n {
-		return Beacon{}, fmt.Errorf("consensus: beacon of %d bytes, its name says %d", len(b), beaconHeader+n)
+	n := int(b[9])
+	if len(b) < beaconHeader+n+1 {
+		return Beacon{}, fmt.Errorf("consensus: beacon of %d bytes, its name says at least %d", len(b), beaconHeader+n+1)
 	}
-	name := string(b[beaconHeader:])
+	name := string(b[beaconHeader : beaconHeader+n])
 	if err := gridmesh.ValidClusterName(name); err != nil {
 		return Beacon{}, fmt.Errorf("consensus: beacon: %w", err)
 	}
-	return Beacon{Term: term, Cluster: name}, nil
+	revs, err := decodeBeaconRevocations(b[beaconHeader+n:])
+	if err != nil {
+		return Beacon{}, err
+	}
+	return Beacon{Term: term, Cluster: name, Revocations: revs}, nil
+}
+
+// decodeBeaconRevocations decodes a beacon's tail: the count, then each
+// revocation after its length, each of a valid form, nothing after them.
+func decodeBeaconRevocations(b []byte) ([][]byte, error) {
+	count := int(b[0])
+	if count > BeaconRevocations {
+		return nil, fmt.Errorf("consensus: beacon of %d revocations, at most %d", count, BeaconRevocations)
+	}
+	b = b[1:]
+	var revs [][]byte
+	for range count {
+		if len(b) < 2 {
+			return nil, errors.New("consensus: beacon cut short in its revocations")
+		}
+		l := int(binary.BigEndian.Uint16(b))
+		if len(b) < 2+l {
+			return nil, fmt.Errorf("consensus: beacon revocation of %d bytes, %d left", l, len(b)-2)
+		}
+		r := b[2 : 2+l]
+		if _, err := gridmesh.ParseRevocation(r); err != nil {
+			return nil, fmt.Errorf("consensus: beacon: %w", err)
+		}
+		revs = append(revs, r)
+		b = b[2+l:]
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("consensus: %d bytes after the beacon", len(b))
+	}
+	return revs, nil
 }
 
 // beaconView is the newest beacon a home believes.
@@ -173,9 +236,55 @@ func (g *Group) handleBeacon(s net.Conn, from peer.ID) {
 		g.log.Debug("beacon of another cluster refused", "peer", from.String(), "theirs", b.Cluster, "ours", mine)
 		return
 	}
+	g.takeBeaconRevocations(b.Revocations)
 	if g.beacon.take(from.String(), b, time.Now()) {
 		g.notifyLeaderChange()
 	}
+}
+
+// takeBeaconRevocations keeps the revocations a beacon carried that this
+// home holds no revocation of yet, and tells RevocationsChanged. Their
+// form was checked in decoding; their signatures are checked where they
+// are enforced, as a revocation's from the log is.
+func (g *Group) takeBeaconRevocations(raw [][]byte) {
+	added := false
+	g.beaconRevMu.Lock()
+	for _, b := range raw {
+		r, err := gridmesh.ParseRevocation(b)
+		if err != nil || len(g.beaconRev) >= MaxRevocations {
+			continue
+		}
+		key := r.Peer + "\x00" + string(r.Signature)
+		if _, ok := g.beaconRev[key]; !ok {
+			if g.beaconRev == nil {
+				g.beaconRev = make(map[string]gridmesh.Revocation)
+			}
+			g.beaconRev[key] = r
+			added = true
+		}
+	}
+	g.beaconRevMu.Unlock()
+	if added {
+		select {
+		case g.revokeCh <- struct{}{}:
+		default: // one pending notice is enough
+		}
+	}
+}
+
+// newestRevocations returns the log's newest BeaconRevocations
+// revocations in their binary form, for a beacon.
+func (g *Group) newestRevocations() [][]byte {
+	revs := g.cur.Load().fsm.revocations()
+	slices.SortStableFunc(revs, func(a, b gridmesh.Revocation) int { return cmp.Compare(b.IssuedMs, a.IssuedMs) })
+	revs = revs[:min(len(revs), BeaconRevocations)]
+	out := make([][]byte, 0, len(revs))
+	for _, r := range revs {
+		if b, err := r.AppendBinary(nil); err == nil {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // Beacon tells every peer in to (peer ID strings) that this member leads
@@ -187,7 +296,7 @@ func (g *Group) Beacon(ctx context.Context, to []string) (int, error) {
 	if !g.IsLeader() {
 		return 0, g.notLeader()
 	}
-	raw, err := encodeBeacon(Beacon{Term: g.r().CurrentTerm(), Cluster: g.ClusterID()})
+	raw, err := encodeBeacon(Beacon{Term: g.r().CurrentTerm(), Cluster: g.ClusterID(), Revocations: g.newestRevocations()})
 	if err != nil {
 		return 0, err
 	}

@@ -2,36 +2,74 @@ package consensus
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gridmesh/gridmesh"
 )
 
+// testRevocation is a revocation of peer p in neighborhood "nb" in its
+// binary form, signed by a key of its own.
+func testRevocation(t testing.TB, p string, issuedMs int64) []byte {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gridmesh.Revocation{Version: gridmesh.WireVersion, Neighborhood: "nb", Peer: p, IssuedMs: issuedMs}
+	if err := r.Sign(priv); err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.AppendBinary(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestBeaconWire(t *testing.T) {
-	for _, b := range []Beacon{{Term: 1, Cluster: "a"}, {Term: 1 << 62, Cluster: strings.Repeat("z", 128)}} {
+	rev := testRevocation(t, "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo", 1)
+	full := make([][]byte, BeaconRevocations)
+	for i := range full {
+		full[i] = rev
+	}
+	for _, b := range []Beacon{{Term: 1, Cluster: "a"}, {Term: 1 << 62, Cluster: strings.Repeat("z", 128)}, {Term: 2, Cluster: "a", Revocations: [][]byte{rev}}, {Term: 2, Cluster: strings.Repeat("z", 128), Revocations: full}} {
 		raw, err := encodeBeacon(b)
 		if err != nil {
 			t.Fatalf("encode %+v: %v", b, err)
 		}
+		if len(raw) > maxBeaconBytes {
+			t.Fatalf("a beacon of %d bytes, more than the %d a receiver reads", len(raw), maxBeaconBytes)
+		}
 		got, err := decodeBeacon(raw)
-		if err != nil || got != b {
+		if err != nil || !reflect.DeepEqual(got, b) {
 			t.Fatalf("decode(encode(%+v)) = %+v, %v", b, got, err)
 		}
 	}
-	for _, b := range []Beacon{{Term: 0, Cluster: "a"}, {Term: 1}, {Term: 1, Cluster: "a b"}, {Term: 1, Cluster: strings.Repeat("z", 129)}} {
+	for _, b := range []Beacon{{Term: 0, Cluster: "a"}, {Term: 1}, {Term: 1, Cluster: "a b"}, {Term: 1, Cluster: strings.Repeat("z", 129)}, {Term: 1, Cluster: "a", Revocations: append(full, rev)}} {
 		if _, err := encodeBeacon(b); err == nil {
 			t.Errorf("encode %+v: no error", b)
 		}
 	}
 	good, _ := encodeBeacon(Beacon{Term: 3, Cluster: "0001-a"})
+	withRev, _ := encodeBeacon(Beacon{Term: 3, Cluster: "0001-a", Revocations: [][]byte{rev}})
+	badRev := bytes.Clone(withRev)
+	badRev[len(badRev)-len(rev)] ^= 0xff // the revocation's version
 	for name, raw := range map[string][]byte{
-		"empty":     nil,
-		"short":     good[:5],
-		"version":   append([]byte{2}, good[1:]...),
-		"term 0":    append(append([]byte{1}, make([]byte, 8)...), good[9:]...),
-		"trailing":  append(bytes.Clone(good), 'x'),
-		"truncated": good[:len(good)-1],
-		"bad name":  append(bytes.Clone(good[:len(good)-1]), ' '),
+		"revocation cut short":   withRev[:len(withRev)-1],
+		"revocation of bad form": badRev,
+		"count beyond the bound": append(bytes.Clone(good[:len(good)-1]), BeaconRevocations+1),
+		"count without bodies":   append(bytes.Clone(good[:len(good)-1]), 1),
+		"empty":                  nil,
+		"short":                  good[:5],
+		"version":                append([]byte{2}, good[1:]...),
+		"term 0":                 append(append([]byte{1}, make([]byte, 8)...), good[9:]...),
+		"trailing":               append(bytes.Clone(good), 'x'),
+		"truncated":              good[:len(good)-1],
+		"bad name":               append(append(bytes.Clone(good[:len(good)-2]), ' '), 0),
 	} {
 		if _, err := decodeBeacon(raw); err == nil {
 			t.Errorf("%s: decoded", name)
@@ -73,6 +111,8 @@ func TestBeaconViewTakesTermsForward(t *testing.T) {
 func FuzzDecodeBeacon(f *testing.F) {
 	good, _ := encodeBeacon(Beacon{Term: 7, Cluster: "0001-a"})
 	f.Add(good)
+	withRev, _ := encodeBeacon(Beacon{Term: 7, Cluster: "0001-a", Revocations: [][]byte{testRevocation(f, "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo", 1)}})
+	f.Add(withRev)
 	f.Add([]byte{})
 	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 200})
 	f.Fuzz(func(t *testing.T, raw []byte) {

@@ -1,7 +1,9 @@
 package consensus_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/consensus"
 	"github.com/gridmesh/gridmesh/consensus/consensustest"
 )
@@ -122,6 +125,62 @@ func TestBeaconRefusedFromStrangersAndOtherClusters(t *testing.T) {
 			if id, _, _ := m.g.Beaconed(); id != "" {
 				t.Fatalf("%s believes a beacon naming %q", m.name, id)
 			}
+		}
+	})
+}
+
+// A home outside the configuration never applies the log: the leader's
+// beacon carries the newest revocations to it, and it reports them (and
+// a notice) as a member reports those of its log.
+func TestBeaconCarriesRevocationsOutside(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ms := newUnformed(t, 4, false)
+		ctx := context.Background()
+		leader := foundNamed(t, ms[:3], "0001-a")
+		outside := ms[3]
+		_, priv, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		revoked := ms[2].id.String()
+		r := gridmesh.Revocation{Version: gridmesh.WireVersion, Neighborhood: "nb", Peer: revoked, IssuedMs: 1}
+		if err := r.Sign(priv); err != nil {
+			t.Fatal(err)
+		}
+		if err := leader.g.Revoke(ctx, r); err != nil {
+			t.Fatalf("Revoke: %v", err)
+		}
+		if len(outside.g.Revoked()) != 0 {
+			t.Fatal("the outside home holds a revocation before any beacon")
+		}
+		select { // drain a notice from before
+		case <-outside.g.RevocationsChanged():
+		default:
+		}
+		if _, err := leader.g.Beacon(ctx, ids(ms[3:])); err != nil {
+			t.Fatalf("Beacon: %v", err)
+		}
+		select {
+		case <-outside.g.RevocationsChanged():
+		case <-time.After(settle):
+			t.Fatal("no notice of the beacon's revocation")
+		}
+		got := outside.g.Revoked()
+		if len(got) != 1 || got[0].Peer != revoked || !bytes.Equal(got[0].Signature, r.Signature) {
+			t.Fatalf("outside home holds %+v, want the revocation of %s", got, revoked)
+		}
+		// The next beacon carries it again: held once, no new notice.
+		if _, err := leader.g.Beacon(ctx, ids(ms[3:])); err != nil {
+			t.Fatalf("Beacon: %v", err)
+		}
+		time.Sleep(time.Second)
+		select {
+		case <-outside.g.RevocationsChanged():
+			t.Fatal("a revocation held already gave a notice again")
+		default:
+		}
+		if n := len(outside.g.Revoked()); n != 1 {
+			t.Fatalf("outside home holds %d revocations, want 1", n)
 		}
 	})
 }

@@ -52,6 +52,11 @@ type Group struct {
 	// beaconsRefused counts the ones it did not.
 	beacon         beaconView
 	beaconsRefused atomic.Uint64
+	// beaconRev holds the revocations beacons carried, by peer and
+	// signature, at most MaxRevocations (beacon.go); Revoked adds them
+	// to the log's.
+	beaconRevMu sync.Mutex
+	beaconRev   map[string]gridmesh.Revocation
 }
 
 // instance is one run of raft: its FSM, transport and stores. Reset

@@ -1,8 +1,11 @@
 package consensus
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/gridmesh/gridmesh"
 )
@@ -28,10 +31,22 @@ func (g *Group) Revoke(ctx context.Context, r gridmesh.Revocation) error {
 }
 
 // Revoked returns the revocations this member has applied (from its log
-// or a snapshot, so they survive restarts), sorted by peer. Their
-// signatures are unchecked: a home acts only on those its neighborhood's
-// key signed.
-func (g *Group) Revoked() []gridmesh.Revocation { return g.cur.Load().fsm.revocations() }
+// or a snapshot, so they survive restarts) and, for a home outside the
+// Raft configuration, those its leader's beacons carried, sorted by
+// peer. Their signatures are unchecked: a home acts only on those its
+// neighborhood's key signed.
+func (g *Group) Revoked() []gridmesh.Revocation {
+	revs := g.cur.Load().fsm.revocations()
+	g.beaconRevMu.Lock()
+	defer g.beaconRevMu.Unlock()
+	for _, r := range g.beaconRev {
+		if !slices.ContainsFunc(revs, func(x gridmesh.Revocation) bool { return x.Peer == r.Peer && bytes.Equal(x.Signature, r.Signature) }) {
+			revs = append(revs, r)
+		}
+	}
+	slices.SortFunc(revs, func(a, b gridmesh.Revocation) int { return strings.Compare(a.Peer, b.Peer) })
+	return revs
+}
 
 // RevocationsChanged gets a notice (a pending one is enough) whenever
 // the revocations this member applied change, including by a snapshot

@@ -142,7 +142,9 @@ func (n *Node) enforceRevocations(ctx context.Context) error {
 type revokedPeers struct {
 	mu sync.Mutex
 	at map[string]time.Time
-	// unverified counts revocations in the log whose signature failed.
+	// unverified holds revocations whose signature failed, by peer and
+	// signature: a forged one (a beacon's, say) never hides a genuine
+	// revocation of the same peer.
 	unverified map[string]bool
 }
 
@@ -150,9 +152,10 @@ type revokedPeers struct {
 func (rp *revokedPeers) enforce(n *Node, m *mesh.Mesh, g *consensus.Group) {
 	keys := n.revocationKeys()
 	for _, r := range g.Revoked() {
+		key := r.Peer + "\x00" + string(r.Signature)
 		rp.mu.Lock()
 		_, done := rp.at[r.Peer]
-		bad := rp.unverified[r.Peer]
+		bad := rp.unverified[key]
 		rp.mu.Unlock()
 		if done || bad {
 			continue
@@ -166,9 +169,9 @@ func (rp *revokedPeers) enforce(n *Node, m *mesh.Mesh, g *consensus.Group) {
 			rp.at, rp.unverified = make(map[string]time.Time), make(map[string]bool)
 		}
 		if err != nil {
-			rp.unverified[r.Peer] = true
+			rp.unverified[key] = true
 			rp.mu.Unlock()
-			n.log.Warn("revocation in the log not signed by the neighborhood's key: ignored", "peer", r.Peer, "err", err)
+			n.log.Warn("revocation not signed by the neighborhood's key: ignored", "peer", r.Peer, "err", err)
 			continue
 		}
 		rp.at[r.Peer] = n.now()
