@@ -101,6 +101,13 @@ func (p *Publisher) commandTopic(setting string) string {
 // internet in well under a second; 10 s is a broker that is not there.
 const connectTimeout = 10 * time.Second
 
+// offlineTimeout bounds publishing "offline" when the home stops. Why
+// 3 s: a broker on the LAN acknowledges in milliseconds, and a stopping
+// home has the time (systemd and docker allow 10 s or more); a broker
+// that does not answer in 3 s loses the announcement, and Home
+// Assistant then shows the home's last state until the broker notices.
+const offlineTimeout = 3 * time.Second
+
 // Run connects, announces the home (discovery, "online"), subscribes to
 // the commands and publishes the state every Period and after each
 // command, until ctx ends (it then publishes "offline" and disconnects,
@@ -123,6 +130,16 @@ func (p *Publisher) Run(ctx context.Context) error {
 		return fmt.Errorf("hass: connect to %s: %w", p.cfg.Broker, err)
 	}
 	defer c.Disconnect(250) // ms for in-flight messages to leave
+	// Stopping (ctx ended) says "offline" before the graceful disconnect,
+	// which discards the will: also when ctx ends during a publish.
+	defer func() {
+		if ctx.Err() == nil {
+			return
+		}
+		offCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), offlineTimeout)
+		defer cancel()
+		_ = wait(offCtx, c.Publish(p.availabilityTopic(), 1, true, "offline"))
+	}()
 	if err := p.announce(ctx, c); err != nil {
 		return err
 	}
@@ -135,10 +152,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			offCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-			defer cancel()
-			_ = wait(offCtx, c.Publish(p.availabilityTopic(), 1, true, "offline")) // the will says it too
-			return ctx.Err()
+			return ctx.Err() // "offline" goes in the deferred call above
 		case err := <-lost:
 			return fmt.Errorf("hass: connection lost: %w", err)
 		case <-t.C:
