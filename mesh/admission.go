@@ -169,13 +169,30 @@ func (c *AdmissionConfig) Validate() error {
 
 // check verifies Own for the host with peer ID self, at now.
 func (c *AdmissionConfig) check(self peer.ID, now time.Time) error {
-	if c.Own.Peer != self.String() {
-		return fmt.Errorf("admission: own membership names peer %s, this host is %s", c.Own.Peer, self)
+	return c.checkOwn(c.Own, self, now)
+}
+
+// checkOwn verifies own as this home's certificate: of the host with
+// peer ID self, of the neighborhood Own names, valid at now.
+func (c *AdmissionConfig) checkOwn(own gridmesh.Membership, self peer.ID, now time.Time) error {
+	if own.Peer != self.String() {
+		return fmt.Errorf("admission: own membership names peer %s, this host is %s", own.Peer, self)
 	}
-	if _, err := c.verify(c.Own, c.Own.Neighborhood, now); err != nil {
+	if own.Neighborhood != c.Own.Neighborhood || own.Home != c.Own.Home {
+		return fmt.Errorf("admission: own membership is home %s of %s, this home is %s of %s",
+			own.Home, own.Neighborhood, c.Own.Home, c.Own.Neighborhood)
+	}
+	if _, err := c.verify(own, own.Neighborhood, now); err != nil {
 		return fmt.Errorf("admission: own membership: %w", err)
 	}
 	return nil
+}
+
+// ownCert returns the certificate this home presents now.
+func (a *admission) ownCert() gridmesh.Membership {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.own
 }
 
 // admission is a mesh's record of admitted and refused peers, and its
@@ -189,7 +206,10 @@ type admission struct {
 	// share the region topic: other neighborhoods' keys, operator keys.
 	region regionKeys
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// own is the certificate this home presents: cfg.Own until
+	// Mesh.RenewCertificate replaces it; guarded by mu.
+	own      gridmesh.Membership
 	admitted map[peer.ID]time.Time // until the certificate expires; one per member
 	guests   map[peer.ID]time.Time // region peers (other neighborhoods' members, operators) until their certificate expires; at most maxBlocked
 	blocked  map[peer.ID]time.Time // until its block ends; at most maxBlocked
@@ -214,6 +234,7 @@ func newAdmission(cfg AdmissionConfig, region regionKeys) *admission {
 		cfg:      cfg,
 		nbhd:     cfg.Own.Neighborhood,
 		proto:    AdmitProtocol(cfg.Own.Neighborhood),
+		own:      cfg.Own,
 		now:      time.Now,
 		region:   region,
 		admitted: make(map[peer.ID]time.Time),
@@ -548,7 +569,7 @@ func (m *Mesh) admitPeer(ctx context.Context, p peer.ID) {
 	a := m.adm
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
 	defer cancel()
-	if err := Present(ctx, m.host, p, a.nbhd, a.cfg.Own); err != nil {
+	if err := Present(ctx, m.host, p, a.nbhd, a.ownCert()); err != nil {
 		m.log.Debug("membership not presented", "peer", p.String(), "err", err)
 	}
 	<-ctx.Done()

@@ -266,7 +266,7 @@ func (r *Region) PublishSignal(ctx context.Context, s gridmesh.Signal) error {
 func (r *Region) PublishAggregate(ctx context.Context, a gridmesh.Aggregate) error {
 	msg := RegionMessage{Version: gridmesh.WireVersion, Aggregate: &a}
 	if r.m.adm != nil {
-		own := r.m.adm.cfg.Own
+		own := r.m.adm.ownCert()
 		msg.Membership = &own
 	}
 	return r.publish(ctx, msg, "aggregate of "+string(a.Neighborhood))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -135,5 +136,42 @@ func (m *Mesh) ForwardRevocation(ctx context.Context, to peer.ID, n gridmesh.Nei
 	if r := strings.TrimSpace(string(reply)); r != "ok" {
 		return fmt.Errorf("%w %s: %s", errRevocationRefused, to, r)
 	}
+	return nil
+}
+
+// renewTimeout bounds presenting a renewed certificate to one peer.
+const renewTimeout = 5 * time.Second
+
+// RenewCertificate replaces the certificate this home presents with c
+// (same home, neighborhood and peer; signed by the neighborhood's key;
+// valid now) and presents it at once to every connected peer, so that
+// neighbors extend this home's admission before the old certificate
+// expires: a renewal without a restart, and without a gap. It returns
+// once every peer was presented it or failed to be (at most
+// renewTimeout later); a peer that missed it gets it on its next
+// connection.
+func (m *Mesh) RenewCertificate(ctx context.Context, c gridmesh.Membership) error {
+	a := m.adm
+	if a == nil {
+		return errors.New("mesh: renew certificate: admission is off")
+	}
+	if err := a.cfg.checkOwn(c, m.ID(), a.now()); err != nil {
+		return fmt.Errorf("mesh: renew certificate: %w", err)
+	}
+	a.mu.Lock()
+	a.own = c
+	a.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, renewTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, p := range m.host.Network().Peers() {
+		wg.Go(func() {
+			if err := Present(ctx, m.host, p, a.nbhd, c); err != nil {
+				m.log.Debug("renewed membership not presented", "peer", p.String(), "err", err)
+			}
+		})
+	}
+	wg.Wait()
+	m.log.Info("membership certificate renewed", "expires", c.Expires().UTC().Format(time.RFC3339))
 	return nil
 }

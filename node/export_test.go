@@ -1,5 +1,7 @@
 package node
 
+import "github.com/gridmesh/gridmesh"
+
 // Hooks for the package's external tests: faults only a test can cause
 // from outside a running home.
 
@@ -25,4 +27,13 @@ func CloseHTTPListener(n *Node) bool {
 	}
 	_ = (*ln).Close()
 	return true
+}
+
+// Presented returns the certificate the home's network presents now, and
+// whether its network is up with admission on.
+func Presented(n *Node) (gridmesh.Membership, bool) {
+	if n.up.Load() == nil || n.cfg.Mesh.Admission == nil {
+		return gridmesh.Membership{}, false
+	}
+	return n.meshConfig().Admission.Own, true
 }

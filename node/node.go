@@ -31,6 +31,10 @@ const planQueue = 8
 
 // Node is one home. Create it with New and run it with Run.
 type Node struct {
+	// renewed is the certificate RenewCertificate took last, presented
+	// by a network opened anew instead of cfg's (renew.go).
+	renewed atomic.Pointer[gridmesh.Membership]
+
 	cfg  Config
 	deps Deps
 	id   peer.ID
@@ -393,14 +397,14 @@ func (n *Node) runComponents(ctx context.Context, plans chan<- gridmesh.Plan) er
 // homes that knew it find it again, or where the configuration says when
 // it cannot.
 func (n *Node) openNetwork(ctx context.Context) (*network, error) {
-	cfg := n.cfg.Mesh
+	cfg := n.meshConfig()
 	if n.meshListen != nil {
 		cfg.ListenAddrs = n.meshListen
 	}
 	opts := append(slices.Clip(n.deps.Mesh), mesh.WithRegisterer(n.metrics.reg))
 	m, err := mesh.Open(ctx, cfg, n.deps.Key, n.log, opts...)
 	if err != nil && n.meshListen != nil {
-		m, err = mesh.Open(ctx, n.cfg.Mesh, n.deps.Key, n.log, opts...)
+		m, err = mesh.Open(ctx, n.meshConfig(), n.deps.Key, n.log, opts...)
 	}
 	if err != nil {
 		return nil, err

@@ -123,6 +123,9 @@ func runHome(ctx context.Context, n *node.Node, home *homefile.Home, up func(), 
 		handOverOnSignal(ctx, homeCtx, n, leaveTimeout, stopHome, log)
 		return nil
 	})
+	if home.CertificateFile != "" {
+		eg.Go(func() error { return n.WatchCertificate(homeCtx, home.CertificateFile) })
+	}
 	eg.Go(func() error {
 		select {
 		case <-n.Ready():

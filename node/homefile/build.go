@@ -33,6 +33,10 @@ type Home struct {
 	Loads    control.Loads
 	// Runners are the drivers' Run methods.
 	Runners []func(context.Context) error
+	// CertificateFile is the home's membership certificate ("" for an
+	// open home): the caller watches it (node.Node.WatchCertificate) so
+	// that a renewed one is taken without a restart.
+	CertificateFile string
 	// closers release what Build opened (Modbus connections).
 	closers []func() error
 	// missing are the kinds listed that no device offers.
@@ -89,6 +93,7 @@ func Build(ctx context.Context, f *File, self string, log *slog.Logger) (*Home, 
 			return nil, fmt.Errorf("admission: %w", err)
 		}
 		c.Mesh.Admission = adm
+		h.CertificateFile = a.Certificate
 	}
 	for _, k := range f.OperatorKeys {
 		pub, err := node.ParseOperatorKey(k) // validated when parsed
