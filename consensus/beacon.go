@@ -355,6 +355,20 @@ func (g *Group) Beaconed() (leader string, term uint64, cluster string) {
 	return g.beacon.fresh(time.Now())
 }
 
+// BeaconedWithin returns the cluster the newest beacon named if it came
+// within d; "" otherwise. A home outside the configuration keeps asking
+// for the cluster it last followed through a pause in beacons longer
+// than BeaconMaxAge (a failover, a loaded leader): what other homes
+// announce must not move it meanwhile.
+func (g *Group) BeaconedWithin(d time.Duration) string {
+	g.beacon.mu.Lock()
+	defer g.beacon.mu.Unlock()
+	if g.beacon.leader == "" || time.Since(g.beacon.at) > d {
+		return ""
+	}
+	return g.beacon.cluster
+}
+
 // BeaconsRefused counts beacons refused: from a peer not admitted,
 // undecodable, or of another cluster.
 func (g *Group) BeaconsRefused() uint64 { return g.beaconsRefused.Load() }

@@ -34,6 +34,13 @@ func (n *Node) dispatch(ctx context.Context, table *telemetryTable) error {
 		case <-ticker.C:
 		case <-n.targetCh:
 		case <-followUp.C:
+		case <-n.revokedCh:
+			// A revocation enforced here: beacon it to the homes outside
+			// the configuration now, not with the next plan.
+			if n.group.IsLeader() {
+				go beacons.send(context.WithoutCancel(ctx))
+			}
+			continue
 		case <-n.group.LeaderChanges():
 			followUp.Reset(n.cfg.PlanPeriod / 5)
 			if n.group.IsLeader() {

@@ -62,7 +62,9 @@ func (f *formation) round(ctx context.Context, now time.Time) {
 func (f *formation) withoutState(now time.Time, roster []consensus.RosterEntry) {
 	n := f.n
 	var p consensus.WithoutState
-	_, _, beaconed := n.group.Beaconed()
+	// The cluster followed last, through a pause in its beacons: lying
+	// announcements must not move a home that follows one.
+	beaconed := n.group.BeaconedWithin(n.cfg.Formation.RemoveAfter)
 	f.st, p = consensus.PlanWithoutState(f.st, n.id.String(), roster, beaconed, now, n.cfg.Formation)
 	if p.Join != "" {
 		// A cluster exists: ask to join it (say so at once), and wait

@@ -68,6 +68,10 @@ type Node struct {
 	targetMu sync.Mutex
 	target   *gridmesh.Target
 	targetCh chan struct{}
+	// revokedCh wakes the dispatcher when this home began refusing a
+	// revoked peer: a leader beacons the homes outside the Raft
+	// configuration at once, carrying the revocation (beacon.go).
+	revokedCh chan struct{}
 
 	// mesh, group and nbhd are the open network, for the network's own
 	// goroutines (runComponents): the network supervisor writes them
@@ -160,6 +164,7 @@ func New(cfg Config, deps Deps) (*Node, error) {
 		now:       now,
 		ready:     make(chan struct{}),
 		targetCh:  make(chan struct{}, 1),
+		revokedCh: make(chan struct{}, 1),
 		rejoinCh:  make(chan struct{}, 1),
 		reportNow: make(chan struct{}, 1),
 		pauseCh:   make(chan struct{}, 1),

@@ -177,6 +177,10 @@ func (rp *revokedPeers) enforce(n *Node, m *mesh.Mesh, g *consensus.Group) {
 		rp.at[r.Peer] = n.now()
 		rp.mu.Unlock()
 		m.Revoke(p)
+		select {
+		case n.revokedCh <- struct{}{}:
+		default: // one pending wake-up is enough
+		}
 	}
 }
 
