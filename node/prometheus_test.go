@@ -45,11 +45,16 @@ func TestPrometheusScrapesHomes(t *testing.T) {
 		targets = append(targets, strconv.Quote(h.n.HTTPAddr()))
 	}
 	dir := t.TempDir()
-	// Why 250 ms: a scrape or two within the test's first second, while
-	// the server's default (1 m) would keep the test waiting.
+	// Why 1 s: a scrape a second keeps the test short, while the
+	// server's default (1 m) would keep it waiting; and a scrape may take
+	// up to the whole second: under -race this package runs on one P
+	// (internal/racesafe) beside the other tests' homes, and a home's
+	// /metrics can wait hundreds of milliseconds for it. A scrape that
+	// times out leaves its home's series stale, and the query below sees
+	// two homes.
 	config := fmt.Sprintf(`global:
-  scrape_interval: 250ms
-  scrape_timeout: 200ms
+  scrape_interval: 1s
+  scrape_timeout: 1s
 scrape_configs:
   - job_name: gridmesh
     static_configs:
