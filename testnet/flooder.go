@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -117,29 +118,62 @@ func (a *attacks) floodProcess(ctx context.Context, spec FlooderSpec) (FlooderRe
 	return res, nil
 }
 
-// RunFlooder is a flooder process's work: join spec's neighborhood as the
-// member its certificate admits, connect to its homes, publish spec.Rate
-// valid-looking reports a second for spec.For, and say how many went
-// out.
-func RunFlooder(ctx context.Context, spec FlooderSpec, log *slog.Logger) (FlooderResult, error) {
+// maxFlooderSpec bounds a spec on a flooder's standard input: a key, a
+// certificate and a neighborhood's addresses fit in far less.
+const maxFlooderSpec = 1 << 20
+
+// DecodeFlooderSpec reads a FlooderSpec as a flooder process takes it on
+// its standard input: one JSON object of known fields, at most
+// maxFlooderSpec bytes, nothing after it, with a positive rate and
+// duration, a key that unmarshals and peers that are p2p multiaddrs.
+func DecodeFlooderSpec(r io.Reader) (FlooderSpec, error) {
+	var spec FlooderSpec
+	dec := json.NewDecoder(io.LimitReader(r, maxFlooderSpec))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&spec); err != nil {
+		return FlooderSpec{}, fmt.Errorf("flooder spec: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return FlooderSpec{}, errors.New("flooder spec: data after the object")
+	}
+	if _, _, err := spec.parse(); err != nil {
+		return FlooderSpec{}, err
+	}
+	return spec, nil
+}
+
+// parse checks the spec's figures and returns its key and peers.
+func (spec FlooderSpec) parse() (crypto.PrivKey, []peer.AddrInfo, error) {
 	if spec.Rate <= 0 || spec.For <= 0 {
-		return FlooderResult{}, errors.New("flooder: rate and duration must be positive")
+		return nil, nil, errors.New("flooder: rate and duration must be positive")
 	}
 	key, err := crypto.UnmarshalPrivateKey(spec.Key)
 	if err != nil {
-		return FlooderResult{}, fmt.Errorf("flooder: key: %w", err)
+		return nil, nil, fmt.Errorf("flooder: key: %w", err)
 	}
 	var peers []peer.AddrInfo
 	for _, s := range spec.Peers {
 		addr, err := ma.NewMultiaddr(s)
 		if err != nil {
-			return FlooderResult{}, fmt.Errorf("flooder: peer %q: %w", s, err)
+			return nil, nil, fmt.Errorf("flooder: peer %q: %w", s, err)
 		}
 		info, err := peer.AddrInfoFromP2pAddr(addr)
 		if err != nil {
-			return FlooderResult{}, fmt.Errorf("flooder: peer %q: %w", s, err)
+			return nil, nil, fmt.Errorf("flooder: peer %q: %w", s, err)
 		}
 		peers = append(peers, *info)
+	}
+	return key, peers, nil
+}
+
+// RunFlooder is a flooder process's work: join spec's neighborhood as the
+// member its certificate admits, connect to its homes, publish spec.Rate
+// valid-looking reports a second for spec.For, and say how many went
+// out.
+func RunFlooder(ctx context.Context, spec FlooderSpec, log *slog.Logger) (FlooderResult, error) {
+	key, peers, err := spec.parse()
+	if err != nil {
+		return FlooderResult{}, err
 	}
 	began := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
