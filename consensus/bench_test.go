@@ -2,6 +2,7 @@ package consensus_test
 
 import (
 	"context"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -89,4 +90,39 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkNeighborhoodHeap measures the heap a 25-home neighborhood's
+// Raft groups hold in steady state (3 voters and 22 non-voters, every
+// member in this process on libp2p hosts of 127.0.0.1): live heap after
+// a GC with the groups open and a few seconds of plans committed, less
+// the same with the hosts alone. Every stream raft pools (leader to each
+// follower) and every stream it serves is open by then. It reports
+// bytes per neighborhood; divide by 25 for a home.
+func BenchmarkNeighborhoodHeap(b *testing.B) {
+	for b.Loop() {
+		ids, place := onHosts(b, 25)
+		before := liveHeap()
+		ms := openAll(b, newMembers(b, ids, 3, false, place))
+		leader := waitLeader(b, ms)
+		body := make([]byte, 1024)
+		for range 10 {
+			if _, err := leader.g.Commit(context.Background(), body); err != nil {
+				b.Fatal(err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		b.ReportMetric(float64(liveHeap()-before), "heap-B/neighborhood")
+		for _, m := range ms {
+			_ = m.g.Close()
+		}
+	}
+}
+
+// liveHeap is the heap in use after a full collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var s runtime.MemStats
+	runtime.ReadMemStats(&s)
+	return int64(s.HeapInuse)
 }
