@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,10 +17,10 @@ import (
 )
 
 const (
-	// maxPool is how many idle connections raft keeps per peer. Why 3:
-	// the leader talks to a follower on at most three at once (heartbeat,
-	// replication, a vote or snapshot); pooling them is what makes this
-	// transport cheaper than a stream per RPC.
+	// maxPool is how many idle streams the transport keeps per peer.
+	// Why 3: the leader talks to a follower on at most three at once
+	// (heartbeat, replication, a vote or snapshot); pooling them is what
+	// makes an RPC cheaper than a stream per RPC.
 	maxPool = 3
 	// rpcTimeout bounds each RPC's I/O and each dial. Why 2 s: ten
 	// heartbeat timeouts, enough for a libp2p dial and handshake on a
@@ -65,6 +66,7 @@ type instance struct {
 	raft     *raft.Raft
 	fsm      *fsm
 	layer    *streamLayer
+	trans    *rpcTransport
 	stores   stores
 	observer *raft.Observer
 	// storedName is the cluster's name as the stored log held it when
@@ -158,7 +160,7 @@ func (g *Group) start(bootstrap bool) (*instance, error) {
 			return g.Joining()
 		},
 	}, g.log)
-	trans := g.networkTransport(layer)
+	trans := newRPCTransport(layer, maxPool, rpcTimeout, g.log)
 	fail := func(err error) (*instance, error) {
 		return nil, errors.Join(err, trans.Close(), st.close())
 	}
@@ -185,26 +187,9 @@ func (g *Group) start(bootstrap bool) (*instance, error) {
 	if err != nil {
 		return fail(fmt.Errorf("consensus: start raft: %w", err))
 	}
-	in := &instance{raft: r, fsm: f, layer: layer, stores: st, storedName: storedClusterName(st.logs, g.log)}
+	in := &instance{raft: r, fsm: f, layer: layer, trans: trans, stores: st, storedName: storedClusterName(st.logs, g.log)}
 	g.observe(in)
 	return in, nil
-}
-
-// networkTransport is raft's transport over this group's stream layer.
-func (g *Group) networkTransport(layer *streamLayer) *raft.NetworkTransport {
-	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream:  layer,
-		MaxPool: maxPool,
-		// One RPC in flight per follower: no pipelining. Plans are one
-		// entry a period, so pipelining buys nothing here, and in
-		// hashicorp/raft v1.8.0 a pipeline whose decoder has stopped (the
-		// follower answered with a newer term while more appends were
-		// queued) blocks its replication goroutine for good, so Shutdown
-		// never returns. Seen with 100 homes on a loaded 2-core machine.
-		MaxRPCsInFlight: 1,
-		Timeout:         rpcTimeout,
-		Logger:          g.rlog.Named("net"),
-	})
 }
 
 // raftConfig is raft's configuration from the group's.
@@ -218,6 +203,7 @@ func (g *Group) raftConfig() *raft.Config {
 	rc.CommitTimeout = cfg.CommitTimeout
 	rc.SnapshotThreshold = cfg.SnapshotThreshold
 	rc.TrailingLogs = cfg.TrailingLogs
+	rc.MaxAppendEntries = maxAppendEntries
 	rc.Logger = g.rlog
 	return rc
 }
@@ -368,8 +354,14 @@ func (g *Group) Latest() (gridmesh.Epoch, []byte, uint64) { return g.cur.Load().
 func (g *Group) RefusedStreams() uint64 { return g.cur.Load().layer.refused.Load() }
 
 // Stats returns raft's statistics (state, term, indexes, …) for status
-// pages.
-func (g *Group) Stats() map[string]string { return g.r().Stats() }
+// pages, and malformed_rpcs: the inbound Raft streams closed on a
+// request that did not decode.
+func (g *Group) Stats() map[string]string {
+	in := g.cur.Load()
+	s := in.raft.Stats()
+	s["malformed_rpcs"] = strconv.FormatUint(in.trans.malformed.Load(), 10)
+	return s
+}
 
 // Close stops the member hard: raft shuts down without handing leadership
 // over (TransferLeadership first, for a graceful stop), then the transport (every

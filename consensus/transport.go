@@ -19,7 +19,7 @@ import (
 )
 
 // protocolPrefix starts the protocol ID of every neighborhood's Raft group.
-const protocolPrefix = "/gridmesh/raft/1.0.0/"
+const protocolPrefix = "/gridmesh/raft/2.0.0/"
 
 // acceptQueueLen bounds the inbound streams waiting for raft's listener.
 // Why 16: the listener hands every accepted stream to a goroutine of its
