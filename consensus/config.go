@@ -90,10 +90,17 @@ func DefaultConfig() Config {
 		HeartbeatTimeout:   200 * time.Millisecond,
 		ElectionTimeout:    200 * time.Millisecond,
 		LeaderLeaseTimeout: 150 * time.Millisecond,
-		// Raft's default: followers see a plan within 50–100 ms of its
-		// commit, well inside the 1 s dispatch period, and the heartbeats
-		// (every HeartbeatTimeout/10) dominate idle traffic anyway.
-		CommitTimeout: 50 * time.Millisecond,
+		// raft sends every follower an append at a random CommitTimeout
+		// to 2·CommitTimeout while idle, through its main loop on both
+		// ends, beside the heartbeats (every HeartbeatTimeout/10 to
+		// 2·that); at raft's 50 ms default those appends were over a quarter of
+		// a neighborhood's Raft RPCs. At 500 ms a follower still applies
+		// a plan within 0.5–1 s of its commit, inside the 1 s dispatch
+		// period (the next plan's append carries the commit index
+		// anyway), and only the leader's FSM serves plans. It bounds
+		// nothing in failover: heartbeats keep the lease and elections.
+		// Measured: docs/BENCHMARKS.md, "What Raft costs a neighborhood".
+		CommitTimeout: 500 * time.Millisecond,
 		// One dispatch period: a plan not committed by then is stale, the
 		// next period's plan replaces it.
 		ApplyTimeout: time.Second,
