@@ -221,7 +221,7 @@ func (c *rpcConn) send(kind byte, args any, timeout time.Duration) error {
 		_ = c.conn.SetDeadline(time.Now().Add(timeout))
 	}
 	var err error
-	c.buf, err = appendFrame(c.buf, kind, func(w *writer) error { return encodeRPC(w, args) })
+	c.buf, err = appendFrame(c.buf, kind, args)
 	if err != nil {
 		return err
 	}
@@ -382,10 +382,7 @@ func (t *rpcTransport) serveOne(s *served) error {
 // appendAnswer appends raft's answer as a frame.
 func appendAnswer(buf []byte, ans raft.RPCResponse) ([]byte, error) {
 	if ans.Error != nil {
-		return appendFrame(buf, answerError, func(w *writer) error {
-			w.b = append(w.b, ans.Error.Error()...)
-			return nil
-		})
+		return appendFrame(buf, answerError, ans.Error)
 	}
-	return appendFrame(buf, answerOK, func(w *writer) error { return encodeRPC(w, ans.Response) })
+	return appendFrame(buf, answerOK, ans.Response)
 }

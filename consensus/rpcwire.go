@@ -423,10 +423,13 @@ func isHeartbeat(req any) bool {
 		len(a.Entries) == 0 && a.LeaderCommitIndex == 0
 }
 
-// appendFrame appends a frame of kind whose body enc writes to buf.
-func appendFrame(buf []byte, kind byte, enc func(*writer) error) ([]byte, error) {
+// appendFrame appends to buf[:0] a frame of kind whose body is v
+// encoded (encodeRPC), or, for answerError, v's text (an error).
+func appendFrame(buf []byte, kind byte, v any) ([]byte, error) {
 	w := writer{b: append(buf[:0], kind, 0, 0, 0, 0)}
-	if err := enc(&w); err != nil {
+	if err, ok := v.(error); ok && kind == answerError {
+		w.b = append(w.b, err.Error()...)
+	} else if err := encodeRPC(&w, v); err != nil {
 		return buf, err
 	}
 	n := len(w.b) - frameHeaderLen

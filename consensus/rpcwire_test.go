@@ -119,7 +119,7 @@ func TestRPCWireRefusesBadBodies(t *testing.T) {
 
 func TestRPCWireFrames(t *testing.T) {
 	v := wireSamples()[1]
-	frame, err := appendFrame(nil, rpcAppendEntries, func(w *writer) error { return encodeRPC(w, v) })
+	frame, err := appendFrame(nil, rpcAppendEntries, v)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package consensus_test
+package consensus
 
 import (
 	"bytes"
@@ -12,14 +12,16 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// BenchmarkRaftMessageBytes reports the bytes of the Raft RPCs a
-// neighborhood's leader exchanges with each member, as raft's
-// NetworkTransport writes them on a stream (a type byte, then msgpack):
-// a heartbeat and its answer (every HeartbeatTimeout/10 to 2·that, per
-// follower), and an append carrying one 25-home plan (~500 bytes of
-// CBOR, mesh's BenchmarkNeighborhoodMessageBytes) and its answer, once a
-// plan period. Members are named by their peer IDs, as here.
-func BenchmarkRaftMessageBytes(b *testing.B) {
+// raftMessages are the RPCs a neighborhood's leader exchanges with each
+// member: a heartbeat and its answer (every HeartbeatTimeout/10 to
+// 2·that, per follower), and an append carrying one 25-home plan (~500
+// bytes of CBOR, mesh's BenchmarkNeighborhoodMessageBytes) and its
+// answer, once a plan period. Members are named by their peer IDs, as
+// here.
+func raftMessages(b *testing.B) []struct {
+	name string
+	rpc  any
+} {
 	leader, follower := benchPeer(b), benchPeer(b)
 	header := raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte(leader), Addr: []byte(leader)}
 	answer := raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte(follower), Addr: []byte(follower)}
@@ -29,18 +31,47 @@ func BenchmarkRaftMessageBytes(b *testing.B) {
 		Entries: []*raft.Log{{Index: 123_456, Term: 7, Type: raft.LogCommand, Data: make([]byte, 500), AppendedAt: time.Now()}},
 	}
 	ok := &raft.AppendEntriesResponse{RPCHeader: answer, Term: 7, LastLog: 123_456, Success: true}
-	for _, c := range []struct {
+	return []struct {
 		name string
 		rpc  any
-	}{
-		{"heartbeat", heartbeat}, {"heartbeat-answer", ok}, {"append-plan25", plan}, {"append-answer", ok},
-	} {
+	}{{"heartbeat", heartbeat}, {"heartbeat-answer", ok}, {"append-plan25", plan}, {"append-answer", ok}}
+}
+
+// BenchmarkRaftMessageBytes reports the bytes of each Raft RPC as the
+// transport frames it on a stream (rpcwire.go), and the CPU and
+// allocations of encoding and decoding it; msgpack is the same with
+// raft's NetworkTransport's codec (a type byte, then msgpack), which
+// the transport replaced.
+func BenchmarkRaftMessageBytes(b *testing.B) {
+	for _, c := range raftMessages(b) {
 		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var buf []byte
+			into := fresh(c.rpc)
+			intern := new([2][]byte)
+			for b.Loop() {
+				var err error
+				buf, err = appendFrame(buf, rpcAppendEntries, c.rpc)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := decodeRPC(&reader{b: buf[frameHeaderLen:], intern: intern}, into); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(buf)), "wire-B")
+		})
+		b.Run(c.name+"/msgpack", func(b *testing.B) {
+			b.ReportAllocs()
 			var buf bytes.Buffer
+			into := fresh(c.rpc)
 			for b.Loop() {
 				buf.Reset()
 				buf.WriteByte(0) // the RPC type
 				if err := codec.NewEncoder(&buf, &codec.MsgpackHandle{}).Encode(c.rpc); err != nil {
+					b.Fatal(err)
+				}
+				if err := codec.NewDecoderBytes(buf.Bytes()[1:], &codec.MsgpackHandle{}).Decode(into); err != nil {
 					b.Fatal(err)
 				}
 			}
