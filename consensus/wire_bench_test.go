@@ -16,7 +16,9 @@ import (
 // member: a heartbeat and its answer (every HeartbeatTimeout/10 to
 // 2·that, per follower), and an append carrying one 25-home plan (~500
 // bytes of CBOR, mesh's BenchmarkNeighborhoodMessageBytes) and its
-// answer, once a plan period. Members are named by their peer IDs, as
+// answer, once a plan period, and the empty append that tells a
+// follower the commit index (every CommitTimeout to 2·that while idle).
+// Members are named by their peer IDs, as
 // here.
 func raftMessages(b *testing.B) []struct {
 	name string
@@ -30,11 +32,15 @@ func raftMessages(b *testing.B) []struct {
 		RPCHeader: header, Term: 7, Leader: []byte(leader), PrevLogEntry: 123_455, PrevLogTerm: 7, LeaderCommitIndex: 123_455,
 		Entries: []*raft.Log{{Index: 123_456, Term: 7, Type: raft.LogCommand, Data: make([]byte, 500), AppendedAt: time.Now()}},
 	}
+	commitIndex := &raft.AppendEntriesRequest{
+		RPCHeader: header, Term: 7, Leader: []byte(leader), PrevLogEntry: 123_456, PrevLogTerm: 7, LeaderCommitIndex: 123_456,
+	}
 	ok := &raft.AppendEntriesResponse{RPCHeader: answer, Term: 7, LastLog: 123_456, Success: true}
 	return []struct {
 		name string
 		rpc  any
-	}{{"heartbeat", heartbeat}, {"heartbeat-answer", ok}, {"append-plan25", plan}, {"append-answer", ok}}
+	}{{"heartbeat", heartbeat}, {"heartbeat-answer", ok}, {"append-plan25", plan}, {"append-answer", ok},
+		{"append-commit-index", commitIndex}}
 }
 
 // BenchmarkRaftMessageBytes reports the bytes of each Raft RPC as the
