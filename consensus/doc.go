@@ -5,13 +5,16 @@
 // # What it owns
 //
 //   - The transport: Raft RPCs travel on streams of protocol
-//     /gridmesh/raft/1.0.0/<neighborhood> (see ProtocolID) carried by the
+//     /gridmesh/raft/2.0.0/<neighborhood> (see ProtocolID) carried by the
 //     Transport Open is given: libp2p streams on the host the caller
 //     already runs (NewHostTransport; no second port), or memory in tests
 //     (consensustest.Network, in testing/synctest bubbles). Raft's
 //     ServerID and ServerAddress are both the member's peer ID string.
-//     Connections are pooled by raft's NetworkTransport, so a heartbeat
-//     reuses a stream rather than opening one.
+//     raft's Transport over those streams is this package's own
+//     (rpctransport.go, wire format in rpcwire.go): idle streams pooled
+//     per peer, so a heartbeat reuses a stream rather than opening one,
+//     with no per-stream 256 KiB buffers and no msgpack, which made
+//     raft's NetworkTransport most of a city's heap.
 //   - The FSM: the newest committed plan body (opaque bytes the caller
 //     encodes), its gridmesh.Epoch (the Raft term and index of its log
 //     entry), how many plans were committed, and the cluster's name (the
