@@ -93,30 +93,53 @@ func cpuTime(b *testing.B) time.Duration {
 }
 
 // BenchmarkNeighborhoodHeap measures the heap a 25-home neighborhood's
-// Raft groups hold in steady state (3 voters and 22 non-voters, every
-// member in this process on libp2p hosts of 127.0.0.1): live heap after
-// a GC with the groups open and a few seconds of plans committed, less
-// the same with the hosts alone. Every stream raft pools (leader to each
-// follower) and every stream it serves is open by then. It reports
-// bytes per neighborhood; divide by 25 for a home.
+// Raft groups hold in steady state, every member in this process on
+// libp2p hosts of 127.0.0.1, in the two configurations of
+// BenchmarkNeighborhoodSecond: live heap after a GC with the groups open
+// and ten plans committed (beacons sent), less the same with the hosts
+// alone. Every stream raft pools (leader to each follower) and every
+// stream it serves is open by then. It reports bytes per neighborhood;
+// divide by 25 for a home.
 func BenchmarkNeighborhoodHeap(b *testing.B) {
-	for b.Loop() {
-		ids, place := onHosts(b, 25)
-		before := liveHeap()
-		ms := openAll(b, newMembers(b, ids, 3, false, place))
-		leader := waitLeader(b, ms)
-		body := make([]byte, 1024)
-		for range 10 {
-			if _, err := leader.g.Commit(context.Background(), body); err != nil {
+	for _, c := range []struct {
+		name              string
+		nonVoters, beacon int
+	}{{"all-members", 22, 0}, {"two-standbys", 2, 20}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				members := 3 + c.nonVoters
+				ids, place := onHosts(b, members+c.beacon)
+				before := liveHeap()
+				ms := newMembers(b, ids[:members], 3, false, place)
+				ms = openAll(b, append(ms, newMembers(b, ids[members:], 0, false, place)...))
+				b.ReportMetric(float64(steadyHeap(b, ms, members)-before), "heap-B/neighborhood")
+				for _, m := range ms {
+					_ = m.g.Close()
+				}
+			}
+		})
+	}
+}
+
+// steadyHeap commits ten plans on the leader of ms[:members], beaconing
+// the rest, and returns the live heap.
+func steadyHeap(b *testing.B, ms []*member, members int) int64 {
+	leader := waitLeader(b, ms[:members])
+	ctx := context.Background()
+	outside := ids(ms[members:])
+	body := make([]byte, 1024)
+	for range 10 {
+		if _, err := leader.g.Commit(ctx, body); err != nil {
+			b.Fatal(err)
+		}
+		if len(outside) > 0 {
+			if _, err := leader.g.Beacon(ctx, outside); err != nil {
 				b.Fatal(err)
 			}
-			time.Sleep(200 * time.Millisecond)
 		}
-		b.ReportMetric(float64(liveHeap()-before), "heap-B/neighborhood")
-		for _, m := range ms {
-			_ = m.g.Close()
-		}
+		time.Sleep(200 * time.Millisecond)
 	}
+	return liveHeap()
 }
 
 // liveHeap is the heap in use after a full collection.
