@@ -121,11 +121,14 @@ func BenchmarkNeighborhoodHeap(b *testing.B) {
 	}
 }
 
-// steadyHeap commits ten plans on the leader of ms[:members], beaconing
-// the rest, and returns the live heap.
+// steadyHeap names the cluster and commits ten plans on the leader of
+// ms[:members], beaconing the rest, and returns the live heap.
 func steadyHeap(b *testing.B, ms []*member, members int) int64 {
 	leader := waitLeader(b, ms[:members])
 	ctx := context.Background()
+	if _, err := leader.g.NameCluster(ctx, "0001-a"); err != nil {
+		b.Fatal(err)
+	}
 	outside := ids(ms[members:])
 	body := make([]byte, 1024)
 	for range 10 {
