@@ -32,6 +32,14 @@ func BenchmarkCommit(b *testing.B) {
 	}
 }
 
+// neighborhoodConfigs are the two Raft configurations of a 25-home
+// neighborhood the benchmarks compare: every home a member (3 voters, 22
+// non-voters), and 3 voters with 2 standbys, the 20 other homes beaconed.
+var neighborhoodConfigs = []struct {
+	name              string
+	nonVoters, beacon int
+}{{"all-members", 22, 0}, {"two-standbys", 2, 20}}
+
 // BenchmarkNeighborhoodSecond measures the CPU a 25-home neighborhood's
 // Raft group spends on one second of steady state: the leader commits
 // one plan (the dispatch period) and heartbeats every member, over
@@ -42,10 +50,7 @@ func BenchmarkCommit(b *testing.B) {
 // (user + system, getrusage) per neighborhood-second: robust to other
 // load on the machine, unlike wall time.
 func BenchmarkNeighborhoodSecond(b *testing.B) {
-	for _, c := range []struct {
-		name              string
-		nonVoters, beacon int
-	}{{"all-members", 22, 0}, {"two-standbys", 2, 20}} {
+	for _, c := range neighborhoodConfigs {
 		b.Run(c.name, func(b *testing.B) {
 			ms := newHostNeighborhood(b, 3+c.nonVoters, c.beacon)
 			leader := waitLeader(b, ms[:3+c.nonVoters])
@@ -101,10 +106,7 @@ func cpuTime(b *testing.B) time.Duration {
 // stream it serves is open by then. It reports bytes per neighborhood;
 // divide by 25 for a home.
 func BenchmarkNeighborhoodHeap(b *testing.B) {
-	for _, c := range []struct {
-		name              string
-		nonVoters, beacon int
-	}{{"all-members", 22, 0}, {"two-standbys", 2, 20}} {
+	for _, c := range neighborhoodConfigs {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				members := 3 + c.nonVoters
