@@ -302,6 +302,10 @@ func (c *collector) collectRaftStats(e emitter, stats map[string]string) {
 	if d, err := time.ParseDuration(stats["last_contact"]); err == nil {
 		e.gauge("gridmesh_raft_last_contact_seconds", "Time since this home last heard from its Raft leader (0 on the leader).", d.Seconds())
 	}
+	var malformed uint64
+	if _, err := fmt.Sscan(stats["malformed_rpcs"], &malformed); err == nil {
+		e.counter("gridmesh_raft_malformed_rpcs_total", "Inbound Raft streams closed on a request that did not decode.", float64(malformed))
+	}
 }
 
 func (c *collector) collectRegion(e emitter) {

@@ -118,6 +118,7 @@ var wantFamilies = []string{
 	"gridmesh_loop_tick_duration_seconds", "gridmesh_plan_following", "gridmesh_plan_epoch_term",
 	"gridmesh_plan_epoch_index", "gridmesh_plan_age_seconds", "gridmesh_leader", "gridmesh_voter",
 	"gridmesh_raft_term", "gridmesh_raft_commit_index", "gridmesh_raft_last_contact_seconds",
+	"gridmesh_raft_malformed_rpcs_total",
 	"gridmesh_gossip_messages_received_total", "gridmesh_gossip_messages_sent_total",
 	"gridmesh_gossip_messages_rejected_total", "gridmesh_peers_connected",
 	"gridmesh_gossip_rpcs_total", "gridmesh_gossip_rpc_bytes_total", "gridmesh_gossip_control_sent_total",
