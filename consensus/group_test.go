@@ -192,82 +192,91 @@ func drain(ch <-chan struct{}) {
 }
 
 func TestClusterCommitsAndFailsOver(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		ms := newCluster(t, 3, 1, false)
-		nonVoter := ms[3]
+	synctest.Test(t, func(t *testing.T) { commitsAndFailsOver(t, newCluster(t, 3, 1, false)) })
+}
 
-		leader := waitLeader(t, ms)
-		if leader == nonVoter {
-			t.Fatal("the non-voter leads")
-		}
-		e1 := commit(t, leader, "plan-1")
-		if _, term := leader.g.Leader(); e1.Term != term || e1.Index == 0 {
-			t.Fatalf("epoch %v, leader's term %d", e1, term)
-		}
-		waitPlan(t, ms, e1, "plan-1", 1) // the non-voter too
+// The same over libp2p streams of hosts on 127.0.0.1, in real time: the
+// transport raft runs on in a home.
+func TestClusterCommitsAndFailsOverOnHosts(t *testing.T) {
+	commitsAndFailsOver(t, newHostCluster(t, 3, 1, false))
+}
 
-		// A follower refuses, naming the leader.
-		for _, m := range ms {
-			if m == leader {
+// commitsAndFailsOver commits on the leader of ms (3 voters, then a
+// non-voter), kills it, and checks a voter takes over.
+func commitsAndFailsOver(t *testing.T, ms []*member) {
+	nonVoter := ms[3]
+
+	leader := waitLeader(t, ms)
+	if leader == nonVoter {
+		t.Fatal("the non-voter leads")
+	}
+	e1 := commit(t, leader, "plan-1")
+	if _, term := leader.g.Leader(); e1.Term != term || e1.Index == 0 {
+		t.Fatalf("epoch %v, leader's term %d", e1, term)
+	}
+	waitPlan(t, ms, e1, "plan-1", 1) // the non-voter too
+
+	// A follower refuses, naming the leader.
+	for _, m := range ms {
+		if m == leader {
+			continue
+		}
+		_, err := m.g.Commit(context.Background(), []byte("plan-x"))
+		var nle *consensus.NotLeaderError
+		if !errors.As(err, &nle) || nle.Leader != leader.id.String() {
+			t.Fatalf("Commit on follower %s: %v, want NotLeaderError naming %s", m.name, err, leader.id)
+		}
+	}
+	if err := leader.g.VerifyLeader(context.Background()); err != nil {
+		t.Fatalf("VerifyLeader on the leader: %v", err)
+	}
+
+	// Kill the leader hard; a voter takes over and commits in a higher term.
+	rest := slices.DeleteFunc(slices.Clone(ms), func(m *member) bool { return m == leader })
+	for _, m := range rest {
+		drain(m.g.LeaderChanges())
+	}
+	leader.kill(t)
+	killed := time.Now()
+	var next *member
+	var e2 gridmesh.Epoch
+	consensustest.WaitFor(t, settle, func() error {
+		for _, m := range rest {
+			if !m.g.IsLeader() {
 				continue
 			}
-			_, err := m.g.Commit(context.Background(), []byte("plan-x"))
-			var nle *consensus.NotLeaderError
-			if !errors.As(err, &nle) || nle.Leader != leader.id.String() {
-				t.Fatalf("Commit on follower %s: %v, want NotLeaderError naming %s", m.name, err, leader.id)
+			e, err := m.g.Commit(context.Background(), []byte("plan-2"))
+			if err != nil {
+				return err
 			}
+			next, e2 = m, e
+			return nil
 		}
-		if err := leader.g.VerifyLeader(context.Background()); err != nil {
-			t.Fatalf("VerifyLeader on the leader: %v", err)
-		}
-
-		// Kill the leader hard; a voter takes over and commits in a higher term.
-		rest := slices.DeleteFunc(slices.Clone(ms), func(m *member) bool { return m == leader })
-		for _, m := range rest {
-			drain(m.g.LeaderChanges())
-		}
-		leader.kill(t)
-		killed := time.Now()
-		var next *member
-		var e2 gridmesh.Epoch
-		consensustest.WaitFor(t, settle, func() error {
-			for _, m := range rest {
-				if !m.g.IsLeader() {
-					continue
-				}
-				e, err := m.g.Commit(context.Background(), []byte("plan-2"))
-				if err != nil {
-					return err
-				}
-				next, e2 = m, e
-				return nil
-			}
-			return errors.New("no new leader")
-		})
-		t.Logf("failover: leader killed → new leader committed in %v", time.Since(killed).Round(time.Millisecond))
-
-		if next == nonVoter {
-			t.Fatal("the non-voter took over")
-		}
-		if !e2.After(e1) || e2.Term <= e1.Term {
-			t.Fatalf("new leader's epoch %v, want a term above %v", e2, e1)
-		}
-		select {
-		case <-next.g.LeaderChanges():
-		default:
-			t.Error("the new leader got no notice on LeaderChanges")
-		}
-		_, _, committed := next.g.Latest()
-		waitPlan(t, rest, e2, "plan-2", committed)
-		for _, m := range rest {
-			if id, term := m.g.Leader(); id != next.id.String() || term < e2.Term {
-				t.Errorf("%s names %q in term %d, want %s in term ≥ %d", m.name, id, term, next.name, e2.Term)
-			}
-		}
-		if nonVoter.g.IsLeader() {
-			t.Error("the non-voter leads")
-		}
+		return errors.New("no new leader")
 	})
+	t.Logf("failover: leader killed → new leader committed in %v", time.Since(killed).Round(time.Millisecond))
+
+	if next == nonVoter {
+		t.Fatal("the non-voter took over")
+	}
+	if !e2.After(e1) || e2.Term <= e1.Term {
+		t.Fatalf("new leader's epoch %v, want a term above %v", e2, e1)
+	}
+	select {
+	case <-next.g.LeaderChanges():
+	default:
+		t.Error("the new leader got no notice on LeaderChanges")
+	}
+	_, _, committed := next.g.Latest()
+	waitPlan(t, rest, e2, "plan-2", committed)
+	for _, m := range rest {
+		if id, term := m.g.Leader(); id != next.id.String() || term < e2.Term {
+			t.Errorf("%s names %q in term %d, want %s in term ≥ %d", m.name, id, term, next.name, e2.Term)
+		}
+	}
+	if nonVoter.g.IsLeader() {
+		t.Error("the non-voter leads")
+	}
 }
 
 func TestNonVoterNeverLeads(t *testing.T) {
