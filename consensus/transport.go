@@ -89,8 +89,8 @@ type Transport interface {
 // Inbound streams wait in a bounded queue for Accept; when the queue is
 // full a new stream is reset at once (the dialer sees a reset and raft
 // retries on its next RPC). Every stream handed out is tracked so Close
-// can close them all: raft's NetworkTransport neither closes its pooled
-// connections nor the inbound ones its handlers block on.
+// can close them all, pooled or being served: closing the layer is how
+// the transport (rpctransport.go) ends every stream at once.
 type streamLayer struct {
 	tr      Transport
 	proto   protocol.ID
