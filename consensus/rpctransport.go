@@ -94,9 +94,13 @@ func (t *rpcTransport) SetHeartbeatHandler(cb func(rpc raft.RPC)) {
 	t.heartbeat.Store(&cb)
 }
 
-// AppendEntriesPipeline is not offered: one append in flight per
-// follower (plans are one entry a period; see maxPool), and raft then
-// replicates with synchronous AppendEntries.
+// AppendEntriesPipeline is not offered, and raft then replicates with
+// synchronous AppendEntries, one in flight per follower: plans are one
+// entry a period, so pipelining buys nothing, and in hashicorp/raft
+// v1.8.0 a pipeline whose response decoder has stopped (the follower
+// answered with a newer term while more appends were queued) blocks its
+// replication goroutine for good, so Shutdown never returns (seen with
+// 100 homes on a loaded 2-core machine, under NetworkTransport).
 func (t *rpcTransport) AppendEntriesPipeline(raft.ServerID, raft.ServerAddress) (raft.AppendPipeline, error) {
 	return nil, raft.ErrPipelineReplicationNotSupported
 }
