@@ -208,7 +208,8 @@ func isAdmitProtocol(id protocol.ID) bool { return strings.HasPrefix(string(id),
 // startGossip starts gossipsub on the host, behind the admission gate
 // (gate.go) when admission is on.
 func (m *Mesh) startGossip(log *slog.Logger) (*pubsub.PubSub, error) {
-	params := gossipParams(m.cfg.GossipHeartbeat) // gossipparams.go
+	params := pubsub.DefaultGossipSubParams()
+	params.HeartbeatInterval = m.cfg.GossipHeartbeat
 	h, gate := m.gossipGate()
 	opts := append([]pubsub.Option{
 		pubsub.WithRawTracer(m.traffic),
