@@ -10,9 +10,9 @@ func TestGCSettings(t *testing.T) {
 		wantPercent int
 		wantLimit   int64
 	}{
-		{"defaults", nil, 400, 3 << 30},
+		{"defaults", nil, 100, 3 << 30},
 		{"GOGC governs the percent", map[string]string{"GOGC": "100"}, -1, 3 << 30},
-		{"GOMEMLIMIT governs the limit", map[string]string{"GOMEMLIMIT": "1GiB"}, 400, -1},
+		{"GOMEMLIMIT governs the limit", map[string]string{"GOMEMLIMIT": "1GiB"}, 100, -1},
 		{"both", map[string]string{"GOGC": "off", "GOMEMLIMIT": "1GiB"}, -1, -1},
 	}
 	for _, c := range cases {
