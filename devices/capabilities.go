@@ -43,6 +43,23 @@ type Loads interface {
 	ShedNonCritical(shed bool) error
 }
 
+// InMemory is a device whose every call returns at once because it does
+// no I/O: a simulation in the process's memory. A guard calls it on its
+// own goroutine, without the goroutine, timer and channels it spends on
+// every call to a device that might hang (guard.Config.CallTimeout): at
+// ten reads a second per device, that is most of what a simulated home's
+// device loop costs a city of homes in one process. A driver that talks
+// to hardware must not have it.
+type InMemory interface {
+	InMemory() bool
+}
+
+// IsInMemory reports whether d says it is an InMemory device.
+func IsInMemory(d any) bool {
+	m, ok := d.(InMemory)
+	return ok && m.InMemory()
+}
+
 // ErrWaiting is wrapped, beside gridmesh.ErrUnavailable, by the error a
 // device returns while it waits for its first reading: a device that
 // publishes its state on its own schedule (MQTT) has said nothing yet.

@@ -1,6 +1,9 @@
 package node
 
-import "github.com/gridmesh/gridmesh"
+import (
+	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/mesh"
+)
 
 // Brief is the part of Status that a watcher polling many homes many
 // times a second needs: whether the home follows a plan, and whether it
@@ -33,3 +36,19 @@ func (n *Node) Brief() Brief {
 	}
 	return b
 }
+
+// Gossip returns the gossip messages this home's host counted by kind of
+// topic and its gossipsub RPCs, since its network opened; false while
+// the network is down. Counters only: it allocates one small map.
+func (n *Node) Gossip() (map[string]mesh.TopicTraffic, mesh.WireTraffic, bool) {
+	nw := n.up.Load()
+	if nw == nil {
+		return nil, mesh.WireTraffic{}, false
+	}
+	return nw.mesh.Traffic(), nw.mesh.Wire(), true
+}
+
+// RegionBrief is Status().Region alone: the region's signals and this
+// neighborhood's share, without the rest of Status; nil without a
+// region.
+func (n *Node) RegionBrief() *RegionStatus { return n.regionStatus() }

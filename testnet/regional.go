@@ -207,7 +207,7 @@ func (r *run) sampleRegion(now time.Time) {
 	var baseline, feeder gridmesh.W
 	for k, nb := range r.c.nbhds {
 		if leader := r.knownLeader(k); leader != nil {
-			if st := leader.node.Status().Region; st != nil {
+			if st := leader.node.RegionBrief(); st != nil {
 				nb.regionalW = st.OffsetW
 				if st.ShareW > 0 {
 					g.shares[nb.id] = st.ShareW

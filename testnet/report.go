@@ -116,6 +116,10 @@ type Report struct {
 	// Telemetry: how often the homes reported, and what they shed while
 	// the machine could not keep up (telemetry.go).
 	Telemetry TelemetryReport `json:"telemetry"`
+	// Gossip: the homes' gossip messages and RPCs per home per second
+	// once every neighborhood was planned (gossip.go); absent if none
+	// ever was.
+	Gossip *GossipReport `json:"gossip,omitempty"`
 	// DeviceErrors: device reads or writes that failed.
 	DeviceErrors uint64 `json:"device_errors"`
 	// Errors lists what went wrong; empty on a clean run.

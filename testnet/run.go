@@ -134,6 +134,10 @@ type run struct {
 	// allPlannedCPU is the process's CPU time when every neighborhood
 	// had first had all its live homes on a plan; 0 until then.
 	allPlannedCPU time.Duration
+	// gossipStart are the live homes' gossip counters at that moment,
+	// and gossipAt the moment (gossip.go).
+	gossipStart map[*home]gossipCount
+	gossipAt    time.Time
 	// forecast records each neighborhood's critical load and PV for the
 	// forecast's skill (forecast.go).
 	forecast *forecastRec
@@ -358,6 +362,7 @@ func (r *run) sample(now time.Time) {
 	r.withoutPlanMax = max(r.withoutPlanMax, without)
 	if r.allPlannedCPU == 0 && r.allPlanned() {
 		r.allPlannedCPU = processCost().cpu
+		r.gossipStart, r.gossipAt = snapshotGossip(r.c.homes), now
 	}
 	r.series.soc(r.c.homes)
 	r.outageStep(now)
@@ -440,6 +445,9 @@ func (r *run) finish(ctx context.Context) *Report {
 	for nb, homes := range r.rec.unfinished() {
 		slices.Sort(homes)
 		r.errors = append(r.errors, fmt.Sprintf("%s: failover never reached %v", nb, homes))
+	}
+	if r.gossipStart != nil {
+		rep.Gossip = gossipRates(r.gossipStart, snapshotGossip(r.c.homes), time.Since(r.gossipAt).Seconds())
 	}
 	r.c.stop()
 	if r.arch != nil { // after the homes: it has heard all it will

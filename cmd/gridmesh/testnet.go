@@ -51,6 +51,8 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	raftLevel := fs.String("raft-log-level", "off", "level of Raft's own messages (a killed leader makes the others log every failed heartbeat): debug, info, warn, error, off")
 	inProcess := fs.Bool("flooder-in-process", false, "run the flood scenario's flooder in the city's process, as tests do, not as a process of its own (gridmesh attack-flood)")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060) while the city runs")
+	gcPercent := fs.Int("gc-percent", testnetGCPercent, "the process's GOGC: its heap grows to (1 + this/100) times the live heap between collections (the environment's GOGC wins)")
+	memLimit := fs.Int("memory-limit-mb", testnetMemoryLimitMiB, "the process's soft memory limit, MiB: past it the collector runs as often as it must (the environment's GOMEMLIMIT wins)")
 	httpAddr := fs.String("http", "", "serve the city's live page on this address (e.g. 127.0.0.1:8080) while it runs; every home then serves its own on a loopback port, linked from it")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -88,6 +90,7 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if cfg.Operator, err = vtn(log); err != nil {
 		return usageError{err}
 	}
+	applyGC(gcSettings(os.Getenv, *gcPercent, *memLimit))
 	if *pprofAddr != "" {
 		stopProfiler, err := serveProfiler(*pprofAddr)
 		if err != nil {

@@ -90,6 +90,7 @@ func NewBattery(d BatteryDevice, cfg Config, log *slog.Logger) (*Battery, error)
 	if err != nil {
 		return nil, err
 	}
+	g.inline = devices.IsInMemory(d)
 	return &Battery{g}, nil
 }
 
@@ -114,6 +115,7 @@ func NewMeter(d MeterDevice, cfg Config, log *slog.Logger) (*Meter, error) {
 	if err != nil {
 		return nil, err
 	}
+	g.inline = devices.IsInMemory(d)
 	return &Meter{g}, nil
 }
 
@@ -135,6 +137,7 @@ func NewPV(d PVDevice, cfg Config, log *slog.Logger) (*PV, error) {
 	if err != nil {
 		return nil, err
 	}
+	g.inline = devices.IsInMemory(d)
 	return &PV{g}, nil
 }
 
@@ -160,6 +163,7 @@ func NewCharger(d ChargerDevice, cfg Config, log *slog.Logger) (*Charger, error)
 	if err != nil {
 		return nil, err
 	}
+	g.inline = devices.IsInMemory(d)
 	return &Charger{g}, nil
 }
 
@@ -185,6 +189,7 @@ func NewHeatPump(d HeatPumpDevice, cfg Config, log *slog.Logger) (*HeatPump, err
 	if err != nil {
 		return nil, err
 	}
+	g.inline = devices.IsInMemory(d)
 	return &HeatPump{g}, nil
 }
 
@@ -210,6 +215,7 @@ func NewLoads(d LoadsDevice, cfg Config, log *slog.Logger) (*Loads, error) {
 	if err != nil {
 		return nil, err
 	}
+	g.inline = devices.IsInMemory(d)
 	return &Loads{g}, nil
 }
 

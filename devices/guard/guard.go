@@ -42,6 +42,9 @@ type Guard[R any, C comparable] struct {
 	cb      *gobreaker.CircuitBreaker[struct{}]
 	wake    chan struct{} // a new command; size 1, a pending wake-up is enough
 	running atomic.Bool
+	// inline: the device is devices.InMemory, called on Run's goroutine
+	// (set by the constructor, read-only after).
+	inline bool
 
 	// busy is closed when the call the guard last gave up on returns; nil
 	// when none is outstanding. Owned by Run's goroutine.
@@ -193,6 +196,11 @@ func (g *Guard[R, C]) applyNewest(ctx context.Context) {
 func do[R any, C comparable, T any](ctx context.Context, g *Guard[R, C], op string, f func() (T, error)) (T, error) {
 	var out T
 	_, err := g.cb.Execute(func() (struct{}, error) {
+		if g.inline { // returns at once: nothing to time out
+			v, err := f()
+			out = v
+			return struct{}{}, err
+		}
 		if g.busy != nil {
 			select {
 			case <-g.busy:

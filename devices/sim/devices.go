@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/devices"
 )
 
 // Devices are a Home's devices, each its own value with the method set
@@ -243,3 +244,24 @@ func (m *Meter) SetGrid(g Grid) error {
 	h.stepLoads(t, 0) // a dead bus stops the charger and the heat pump at once
 	return nil
 }
+
+// InMemory: every simulated device answers from memory at once
+// (devices.InMemory), so a guard calls it without a goroutine and a
+// timer of its own.
+func (h *Home) InMemory() bool     { return true }
+func (b *Battery) InMemory() bool  { return true }
+func (v *PV) InMemory() bool       { return true }
+func (c *Charger) InMemory() bool  { return true }
+func (p *HeatPump) InMemory() bool { return true }
+func (l *Loads) InMemory() bool    { return true }
+func (m *Meter) InMemory() bool    { return true }
+
+var (
+	_ devices.InMemory = (*Home)(nil)
+	_ devices.InMemory = (*Battery)(nil)
+	_ devices.InMemory = (*PV)(nil)
+	_ devices.InMemory = (*Charger)(nil)
+	_ devices.InMemory = (*HeatPump)(nil)
+	_ devices.InMemory = (*Loads)(nil)
+	_ devices.InMemory = (*Meter)(nil)
+)
