@@ -54,9 +54,12 @@ type Mesh struct {
 	bootstrap  []peer.AddrInfo
 	rejections rejections
 	adm        *admission // nil: admission off
-	nat        *natTracer
-	traffic    *traffic   // gossip messages by kind of topic (traffic.go)
-	scores     scoreBoard // the latest peer scores (score.go)
+	// What admission did for peers slowed down (patience.go): written by
+	// the goroutines of Run.
+	presentRetries, lateAdmissions atomic.Uint64
+	nat                            *natTracer
+	traffic                        *traffic   // gossip messages by kind of topic (traffic.go)
+	scores                         scoreBoard // the latest peer scores (score.go)
 	// relayLimits bounds what each peer sends, before signatures are
 	// checked (ratelimit.go).
 	relayLimits *limiters
