@@ -1,6 +1,10 @@
 package node
 
-import "github.com/gridmesh/gridmesh"
+import (
+	"time"
+
+	"github.com/gridmesh/gridmesh"
+)
 
 // Brief is the part of Status that a watcher polling many homes many
 // times a second needs: whether the home follows a plan, and whether it
@@ -14,6 +18,9 @@ type Brief struct {
 	HasPlan     bool
 	EverPlanned bool
 	PlanEpoch   gridmesh.Epoch
+	// PlanIssued is when the leader made the plan the home follows; zero
+	// without one.
+	PlanIssued time.Time
 	// IsLeader is whether this home's Raft member is in the leader state
 	// now, and Term its current term; false and 0 while the network is
 	// down.
@@ -26,6 +33,9 @@ func (n *Node) Brief() Brief {
 	var b Brief
 	if snap := n.stats.loop.Load(); snap != nil {
 		b.HasPlan, b.EverPlanned, b.PlanEpoch = snap.HasPlan, snap.EverPlanned, snap.Plan
+		if snap.HasPlan {
+			b.PlanIssued = snap.PlanIssued
+		}
 	}
 	if nw := n.up.Load(); nw != nil {
 		_, b.Term = nw.group.Leader()

@@ -126,6 +126,7 @@ var figureMeanings = func() map[string]string {
 	maps.Copy(m, attackMeanings)
 	maps.Copy(m, membershipAttackMeanings)
 	maps.Copy(m, telemetryMeanings)
+	maps.Copy(m, degradedMeanings)
 	for _, p := range []string{"signal_to_setpoint_ms", "primary_response_ms", "attacks.sybil.disconnect_ms"} {
 		what := m[p]
 		m[p+".n"] = "samples of: " + what

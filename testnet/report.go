@@ -116,6 +116,9 @@ type Report struct {
 	// Telemetry: how often the homes reported, and what they shed while
 	// the machine could not keep up (telemetry.go).
 	Telemetry TelemetryReport `json:"telemetry"`
+	// Degraded: what else the city gave up while the machine could not
+	// carry it: older plans, later plans, late admissions (degraded.go).
+	Degraded DegradedReport `json:"degraded"`
 	// DeviceErrors: device reads or writes that failed.
 	DeviceErrors uint64 `json:"device_errors"`
 	// Errors lists what went wrong; empty on a clean run.
