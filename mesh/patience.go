@@ -108,9 +108,15 @@ func (m *Mesh) maybeMember(p peer.ID) bool {
 	if m.adm.isPresenting(p) {
 		return true
 	}
+	if _, err := m.host.Peerstore().Get(p, "AgentVersion"); err != nil {
+		// Not identified yet (identify records the agent with the
+		// protocols; the protocols alone may be those streams
+		// negotiated before it).
+		return true
+	}
 	protos, err := m.host.Peerstore().GetProtocols(p)
-	if err != nil || len(protos) == 0 {
-		return true // not identified yet
+	if err != nil {
+		return true
 	}
 	for _, pr := range protos {
 		if pr == m.adm.proto {
