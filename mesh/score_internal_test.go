@@ -1,9 +1,11 @@
 package mesh
 
 import (
+	"slices"
 	"testing"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
@@ -94,5 +96,29 @@ func TestThresholdsAgainstInvalidMessages(t *testing.T) {
 	}
 	if s := topicScoreCap + p4(16); s >= graylistThreshold {
 		t.Errorf("16 invalid messages with a full cap score %v, not below the graylist threshold %v", s, graylistThreshold)
+	}
+}
+
+// Only peers graylisted for what they sent are handed on to be shut out:
+// one below the threshold for broken IHAVE promises alone is reported
+// graylisted and left connected.
+func TestGraylistedForInvalidMessagesOnly(t *testing.T) {
+	penalty := func(bp float64) float64 { e := bp - behaviourThreshold; return behaviourWeight * e * e }
+	invalid := func(n float64) float64 { return invalidWeight * n * n }
+	snaps := map[peer.ID]*pubsub.PeerScoreSnapshot{
+		"slow":    {Score: penalty(30), BehaviourPenalty: 30},                            // −5760, promises only
+		"flooder": {Score: invalid(20), Topics: map[string]*pubsub.TopicScoreSnapshot{}}, // −4000
+		"both":    {Score: invalid(18) + penalty(10), BehaviourPenalty: 10},
+		"fine":    {Score: 3},
+		"mild":    {Score: invalid(10) + penalty(20), BehaviourPenalty: 20}, // −1000 − 1960: graylisted, but not for invalid messages alone
+	}
+	var shut []peer.ID
+	s := scoreBoard{graylisted: func(ps []peer.ID) { shut = append(shut, ps...) }}
+	s.inspect(snaps)
+	if want := []peer.ID{"both", "flooder"}; !slices.Equal(shut, want) {
+		t.Errorf("shut out %v, want %v", shut, want)
+	}
+	if got, want := s.last.Load().Graylisted, []peer.ID{"both", "flooder", "mild", "slow"}; !slices.Equal(got, want) {
+		t.Errorf("reported graylisted %v, want %v", got, want)
 	}
 }
