@@ -692,7 +692,11 @@ func (m *Mesh) admitPeer(ctx context.Context, p peer.ID) {
 		m.log.Debug("peer of another neighborhood stays unadmitted", "peer", p.String(), "neighborhood", other)
 		return
 	}
-	m.refuse(p, DetailNoCertificate, fmt.Errorf("nothing valid presented within %v (timeout %v)", waited.Round(time.Millisecond), a.cfg.Timeout))
+	why := "claims no membership"
+	if m.maybeMember(p) {
+		why = "patience ran out"
+	}
+	m.refuse(p, DetailNoCertificate, fmt.Errorf("nothing valid presented within %v (timeout %v; %s)", waited.Round(time.Millisecond), a.cfg.Timeout, why))
 }
 
 // settled reports whether nothing is left to judge of p: it is

@@ -191,14 +191,17 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger,
 		inflight:    newInflight(),
 		nbhds:       make(map[gridmesh.NeighborhoodID]*Neighborhood),
 	}
+	if adm != nil {
+		// Before anything else: a peer identifies this host as it
+		// connects, and one that finds no admission protocol of its
+		// neighborhood here is given no patience (patience.go).
+		h.SetStreamHandlerMatch(adm.proto, isAdmitProtocol, m.handleAdmit)
+		h.SetStreamHandler(OperatorAdmitProtocol, m.handleOperator)
+	}
 	if m.ps, err = m.startGossip(log); err != nil {
 		stopGossip()
 		h.Close()
 		return nil, fmt.Errorf("mesh: gossipsub: %w", err)
-	}
-	if adm != nil {
-		h.SetStreamHandlerMatch(adm.proto, isAdmitProtocol, m.handleAdmit)
-		h.SetStreamHandler(OperatorAdmitProtocol, m.handleOperator)
 	}
 	return m, nil
 }
