@@ -30,10 +30,11 @@ import (
 //     presenting nothing) is refused at Timeout of wall time, as before;
 //   - a peer that claims this neighborhood, whose identify record is not
 //     in yet, or whose certificate is being read, is refused only once
-//     Timeout of this home's progress has passed (progressClock: wall
-//     time less the lateness of this home's own wake-ups), and no
-//     presentation of it is being read, or at patienceMax. While it
-//     waits it gets no gossip stream and no Raft stream (gate.go);
+//     claimWait has passed, Timeout of this home's progress too
+//     (progressClock: wall time less the lateness of this home's own
+//     wake-ups), and no presentation of it is being read; or at
+//     patienceMax. While it waits it gets no gossip stream and no Raft
+//     stream (gate.go);
 //   - a peer refused for presenting nothing is kept out for a second,
 //     doubled for each such refusal in a row (noCertificateBlockFor caps
 //     it), and a valid certificate from it lifts the block.
@@ -45,6 +46,17 @@ import (
 // that claims to be a member and presents nothing holds a connection
 // (and nothing else) for too long.
 const patienceMax = gateWait
+
+// claimWait is the least a peer that may be a member is given, in wall
+// time. Why 10 s: on an overloaded machine a member's presentation
+// cannot even begin before identify has run both ways on the new
+// connection (libp2p opens no stream before), and a testnet of 300 homes
+// on a third of a core (docs/BENCHMARKS.md) measured members refused at
+// 0.6-3 s whose own wake-ups were hardly late: the progress clock alone
+// does not see that starvation. A stranger claiming the neighborhood
+// holds a connection (and nothing else) for 10 s, then is kept out for
+// a growing block.
+const claimWait = 10 * time.Second
 
 // progressSlice is the step in which a progressClock measures: short
 // next to the admission Timeout (600 ms: 12 steps), long enough that the
@@ -95,7 +107,7 @@ func (m *Mesh) awaitPresentation(ctx context.Context, p peer.ID) (waited time.Du
 			return clock.wall(), true
 		}
 		if wall := clock.wall(); wall >= timeout && (!m.maybeMember(p) || wall >= patienceMax ||
-			clock.credited >= timeout && !m.adm.isPresenting(p)) {
+			wall >= claimWait && clock.credited >= timeout && !m.adm.isPresenting(p)) {
 			return wall, true
 		}
 	}
