@@ -227,6 +227,10 @@ type admission struct {
 	// lifted counts blocks for presenting nothing that a valid
 	// certificate lifted.
 	lifted uint64
+	// changed is closed (and replaced) whenever a peer is admitted,
+	// welcomed, blocked or revoked: it wakes the streams waiting for a
+	// verdict (gate.go).
+	changed chan struct{}
 	// revoked are kept out for good (Mesh.Revoke): a revocation comes
 	// signed from the neighborhood's log, which bounds them
 	// (consensus.MaxRevocations).
@@ -256,8 +260,22 @@ func newAdmission(cfg AdmissionConfig, region regionKeys) *admission {
 		blocked:    make(map[peer.ID]blockEntry),
 		strikes:    make(map[peer.ID]int),
 		presenting: make(map[peer.ID]int),
+		changed:    make(chan struct{}),
 		revoked:    make(map[peer.ID]struct{}),
 	}
+}
+
+// changes returns a channel closed at the next verdict on any peer.
+func (a *admission) changes() <-chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.changed
+}
+
+// notifyLocked wakes the streams waiting for a verdict; a.mu is held.
+func (a *admission) notifyLocked() {
+	close(a.changed)
+	a.changed = make(chan struct{})
 }
 
 // blockEntry is one refused peer: until when, and whether only for
@@ -300,6 +318,7 @@ func (a *admission) welcome(p peer.ID, until time.Time) {
 	}
 	if len(a.guests) < maxBlocked {
 		a.guests[p] = until
+		a.notifyLocked()
 	}
 }
 
@@ -329,6 +348,7 @@ func (a *admission) admit(p peer.ID, until time.Time) {
 	if !blocked && !revoked {
 		a.admitted[p] = until
 		delete(a.strikes, p)
+		a.notifyLocked()
 	}
 }
 
@@ -378,6 +398,7 @@ func (a *admission) blockEntry(p peer.ID, d func() time.Duration, noCert bool) b
 	if len(a.blocked) < maxBlocked {
 		a.blocked[p] = blockEntry{until: until, noCert: noCert}
 	}
+	a.notifyLocked()
 	return true
 }
 
@@ -421,6 +442,7 @@ func (a *admission) revoke(p peer.ID) bool {
 		return false
 	}
 	a.revoked[p] = struct{}{}
+	a.notifyLocked()
 	return true
 }
 

@@ -58,10 +58,11 @@ const patienceMax = gateWait
 // a growing block.
 const claimWait = 10 * time.Second
 
-// progressSlice is the step in which a progressClock measures: short
-// next to the admission Timeout (600 ms: 12 steps), long enough that the
-// steps cost nothing.
-const progressSlice = 50 * time.Millisecond
+// progressSlice is the step in which a progressClock measures once the
+// admission Timeout has passed: short next to claimWait, long enough
+// that the thousands of peers waiting on an overloaded testnet do not
+// add load of their own (a first version woke every 50 ms).
+const progressSlice = 250 * time.Millisecond
 
 // progressClock measures this host's progress: wall time, less what its
 // own wake-ups were late by beyond half a step. A sleep of a 50 ms step
@@ -100,7 +101,11 @@ func (m *Mesh) awaitPresentation(ctx context.Context, p peer.ID) (waited time.Du
 	timeout := m.adm.cfg.Timeout
 	clock := newProgressClock()
 	for {
-		if !clock.sleep(ctx, min(progressSlice, timeout)) {
+		step := progressSlice
+		if clock.wall() < timeout {
+			step = timeout - clock.wall() // one wake-up up to the timeout: most peers are judged by then
+		}
+		if !clock.sleep(ctx, step) {
 			return clock.wall(), false
 		}
 		if m.settled(p) {
