@@ -358,10 +358,14 @@ func (a *admission) block(p peer.ID, d time.Duration) bool {
 	return a.blockEntry(p, func() time.Duration { return d }, false)
 }
 
-// blockSilent keeps out p, which presented nothing in time, for
-// noCertificateBlockFirst doubled for each such refusal in a row, up to
-// noCertificateBlockFor (and never past BlockFor); see block.
-func (a *admission) blockSilent(p peer.ID) bool {
+// blockSilent keeps out p, which presented nothing in time: if it
+// claimed membership (maybeMember), for noCertificateBlockFirst doubled
+// for each such refusal in a row, up to noCertificateBlockFor; if not,
+// for noCertificateBlockFor at once (never past BlockFor); see block.
+func (a *admission) blockSilent(p peer.ID, claimed bool) bool {
+	if !claimed {
+		return a.blockEntry(p, func() time.Duration { return min(noCertificateBlockFor, a.cfg.BlockFor) }, true)
+	}
 	return a.blockEntry(p, func() time.Duration {
 		if len(a.strikes) >= maxBlocked {
 			clear(a.strikes)
@@ -714,11 +718,12 @@ func (m *Mesh) admitPeer(ctx context.Context, p peer.ID) {
 		m.log.Debug("peer of another neighborhood stays unadmitted", "peer", p.String(), "neighborhood", other)
 		return
 	}
-	why := "claims no membership"
-	if m.maybeMember(p) {
+	claimed, why := m.maybeMember(p), "claims no membership"
+	if claimed {
 		why = "patience ran out"
 	}
-	m.refuse(p, DetailNoCertificate, fmt.Errorf("nothing valid presented within %v (timeout %v; %s)", waited.Round(time.Millisecond), a.cfg.Timeout, why))
+	err := fmt.Errorf("nothing valid presented within %v (timeout %v; %s)", waited.Round(time.Millisecond), a.cfg.Timeout, why)
+	m.counted(p, DetailNoCertificate, err, a.blockSilent(p, claimed))
 }
 
 // settled reports whether nothing is left to judge of p: it is
@@ -745,17 +750,16 @@ func (m *Mesh) claimedNeighborhood(p peer.ID) (string, bool) {
 	return "", false
 }
 
-// refuse blocks p, counts and logs the refusal and closes p's
-// connections. A peer already refused is not counted again. One that
-// presented nothing is kept out for a second, doubled with each such
-// refusal in a row up to noCertificateBlockFor; any other for BlockFor.
+// refuse blocks p for BlockFor, counts and logs the refusal and closes
+// p's connections. A peer already refused is not counted again. (One
+// that presented nothing is blocked by admitPeer, blockSilent.)
 func (m *Mesh) refuse(p peer.ID, detail string, why error) {
-	var first bool
-	if detail == DetailNoCertificate {
-		first = m.adm.blockSilent(p)
-	} else {
-		first = m.adm.block(p, m.adm.cfg.BlockFor)
-	}
+	m.counted(p, detail, why, m.adm.block(p, m.adm.cfg.BlockFor))
+}
+
+// counted counts and logs a refusal of p just blocked (first: it was
+// not blocked already) and closes p's connections.
+func (m *Mesh) counted(p peer.ID, detail string, why error, first bool) {
 	if !first {
 		return
 	}

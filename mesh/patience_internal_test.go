@@ -7,8 +7,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// A peer refused for presenting nothing is kept out for a second, twice
-// as long at each such refusal in a row, up to noCertificateBlockFor; a
+// A peer that claimed membership and was refused for presenting nothing
+// is kept out for a second, twice as long at each such refusal in a row,
+// up to noCertificateBlockFor (one that claimed none, that long at once); a
 // valid certificate lifts that block and forgets the strikes, never a
 // block for a bad certificate.
 func TestSilentPeerBlockGrows(t *testing.T) {
@@ -17,26 +18,33 @@ func TestSilentPeerBlockGrows(t *testing.T) {
 	a.now = func() time.Time { return now }
 	p := peer.ID("p")
 	for i, want := range []time.Duration{1, 2, 4, 8, 16, 30, 30, 30} {
-		if !a.blockSilent(p) {
+		if !a.blockSilent(p, true) {
 			t.Fatalf("refusal %d not counted", i+1)
 		}
 		if got := a.blocked[p].until.Sub(now); got != want*time.Second {
 			t.Fatalf("refusal %d: kept out %v, want %v", i+1, got, want*time.Second)
 		}
-		if a.blockSilent(p) {
+		if a.blockSilent(p, true) {
 			t.Fatalf("refusal %d counted twice", i+1)
 		}
 		now = a.blocked[p].until
 	}
 
 	// Blocked and presenting a valid certificate: let in at once.
-	a.blockSilent(p)
+	a.blockSilent(p, true)
 	a.admit(p, now.Add(time.Hour))
 	if !a.isAdmitted(p) || a.isBlocked(p) || a.lifted != 1 {
 		t.Fatalf("a valid certificate did not lift the block: admitted %v, blocked %v, lifted %d", a.isAdmitted(p), a.isBlocked(p), a.lifted)
 	}
-	if a.blockSilent(p); a.blocked[p].until.Sub(now) != time.Second {
+	if a.blockSilent(p, true); a.blocked[p].until.Sub(now) != time.Second {
 		t.Fatalf("strikes not forgotten on admission: kept out %v", a.blocked[p].until.Sub(now))
+	}
+
+	// A peer that claimed no membership is kept out the longest at once.
+	s := peer.ID("s")
+	a.blockSilent(s, false)
+	if got := a.blocked[s].until.Sub(now); got != noCertificateBlockFor {
+		t.Fatalf("a peer claiming nothing kept out %v, want %v", got, noCertificateBlockFor)
 	}
 
 	// A bad certificate's block stands.
@@ -52,7 +60,7 @@ func TestSilentPeerBlockGrows(t *testing.T) {
 func TestSilentPeerStrikesBounded(t *testing.T) {
 	a := newAdmission(AdmissionConfig{Timeout: time.Second, BlockFor: time.Hour}, regionKeys{})
 	for i := range maxBlocked + 10 {
-		a.blockSilent(peer.ID(rune(i)))
+		a.blockSilent(peer.ID(rune(i)), true)
 	}
 	if len(a.strikes) > maxBlocked {
 		t.Fatalf("%d strikes remembered, more than %d", len(a.strikes), maxBlocked)

@@ -122,3 +122,38 @@ func TestGraylistedForInvalidMessagesOnly(t *testing.T) {
 		t.Errorf("reported graylisted %v, want %v", got, want)
 	}
 }
+
+// An author's bucket runs on its own stamps: messages published a
+// second apart that arrive at once (the receiver stalled) are all
+// allowed; stamps older than the newest, or in the future, gain nothing
+// over arrival time.
+func TestLimitersOnStamps(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	arrival := t0.Add(60 * time.Second)
+	l := newLimiters(authorRate, authorBurst)
+	for i := range 60 { // a minute of reports, one a second, all arriving now
+		if !l.allowAt("honest", arrival, t0.Add(time.Duration(i)*time.Second)) {
+			t.Fatalf("report %d of a minute published 1/s refused", i)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		stamp func(i int) time.Time
+	}{
+		{"same stamp", func(int) time.Time { return t0 }},
+		{"stamps going back", func(i int) time.Time { return t0.Add(-time.Duration(i) * time.Second) }},
+		{"alternating old and new", func(i int) time.Time { return t0.Add(time.Duration(i%2) * -time.Hour) }},
+		{"future stamps", func(i int) time.Time { return t0.Add(time.Duration(i) * time.Hour) }},
+	} {
+		l := newLimiters(authorRate, authorBurst)
+		allowed := 0
+		for i := range 100 { // 100 messages arriving at t0
+			if l.allowAt("flooder", t0, tc.stamp(i)) {
+				allowed++
+			}
+		}
+		if allowed > authorBurst {
+			t.Errorf("%s: %d of 100 allowed at one instant, more than the burst %d", tc.name, allowed, authorBurst)
+		}
+	}
+}
