@@ -47,12 +47,16 @@ const (
 	// since renewed, or a clock since fixed, gets back in without its
 	// neighbors restarting.
 	defaultBlockFor = time.Hour
-	// noCertificateBlockFor is how long a peer that presented nothing in
-	// time is kept out: a member starved of CPU for longer than the
-	// timeout is slow, not hostile, and is let back on its next dial half
-	// a minute later, while a stranger that keeps redialing costs its
-	// target one refused connection per 30 s.
-	noCertificateBlockFor = 30 * time.Second
+	// noCertificateBlockFor is the longest a peer that presented nothing
+	// in time is kept out, and noCertificateBlockFirst the first time:
+	// the block doubles with each refusal in a row (the peer never
+	// presented a valid certificate in between) from a second to half a
+	// minute. A member starved of CPU past every allowance (patience.go)
+	// is slow, not hostile: it is back a second later and presents then,
+	// while a stranger that keeps redialing soon costs its target one
+	// refused connection per 30 s.
+	noCertificateBlockFirst = time.Second
+	noCertificateBlockFor   = 30 * time.Second
 	// maxBlocked bounds the refused peers remembered at once. A refusal
 	// costs a stranger a connection and up to a Timeout, so filling this
 	// takes thousands of identities; past it, a refused peer is still
@@ -210,9 +214,23 @@ type admission struct {
 	// own is the certificate this home presents: cfg.Own until
 	// Mesh.RenewCertificate replaces it; guarded by mu.
 	own      gridmesh.Membership
-	admitted map[peer.ID]time.Time // until the certificate expires; one per member
-	guests   map[peer.ID]time.Time // region peers (other neighborhoods' members, operators) until their certificate expires; at most maxBlocked
-	blocked  map[peer.ID]time.Time // until its block ends; at most maxBlocked
+	admitted map[peer.ID]time.Time  // until the certificate expires; one per member
+	guests   map[peer.ID]time.Time  // region peers (other neighborhoods' members, operators) until their certificate expires; at most maxBlocked
+	blocked  map[peer.ID]blockEntry // until its block ends; at most maxBlocked
+	// strikes counts each peer's no-certificate refusals in a row (reset
+	// when it presents a valid certificate): its next block is longer;
+	// at most maxBlocked, forgotten all at once past that.
+	strikes map[peer.ID]int
+	// presenting counts the admission streams of each peer being read
+	// now: a peer presenting is not refused for presenting nothing.
+	presenting map[peer.ID]int
+	// lifted counts blocks for presenting nothing that a valid
+	// certificate lifted.
+	lifted uint64
+	// changed is closed (and replaced) whenever a peer is admitted,
+	// welcomed, blocked or revoked: it wakes the streams waiting for a
+	// verdict (gate.go).
+	changed chan struct{}
 	// revoked are kept out for good (Mesh.Revoke): a revocation comes
 	// signed from the neighborhood's log, which bounds them
 	// (consensus.MaxRevocations).
@@ -231,17 +249,41 @@ var _ connmgr.ConnectionGater = (*admission)(nil)
 
 func newAdmission(cfg AdmissionConfig, region regionKeys) *admission {
 	return &admission{
-		cfg:      cfg,
-		nbhd:     cfg.Own.Neighborhood,
-		proto:    AdmitProtocol(cfg.Own.Neighborhood),
-		own:      cfg.Own,
-		now:      time.Now,
-		region:   region,
-		admitted: make(map[peer.ID]time.Time),
-		guests:   make(map[peer.ID]time.Time),
-		blocked:  make(map[peer.ID]time.Time),
-		revoked:  make(map[peer.ID]struct{}),
+		cfg:        cfg,
+		nbhd:       cfg.Own.Neighborhood,
+		proto:      AdmitProtocol(cfg.Own.Neighborhood),
+		own:        cfg.Own,
+		now:        time.Now,
+		region:     region,
+		admitted:   make(map[peer.ID]time.Time),
+		guests:     make(map[peer.ID]time.Time),
+		blocked:    make(map[peer.ID]blockEntry),
+		strikes:    make(map[peer.ID]int),
+		presenting: make(map[peer.ID]int),
+		changed:    make(chan struct{}),
+		revoked:    make(map[peer.ID]struct{}),
 	}
+}
+
+// changes returns a channel closed at the next verdict on any peer.
+func (a *admission) changes() <-chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.changed
+}
+
+// notifyLocked wakes the streams waiting for a verdict; a.mu is held.
+func (a *admission) notifyLocked() {
+	close(a.changed)
+	a.changed = make(chan struct{})
+}
+
+// blockEntry is one refused peer: until when, and whether only for
+// presenting nothing in time (a valid certificate it presents after all
+// lifts that block).
+type blockEntry struct {
+	until  time.Time
+	noCert bool
 }
 
 // isGuest reports whether p is a region peer whose certificate (of
@@ -276,6 +318,7 @@ func (a *admission) welcome(p peer.ID, until time.Time) {
 	}
 	if len(a.guests) < maxBlocked {
 		a.guests[p] = until
+		a.notifyLocked()
 	}
 }
 
@@ -288,37 +331,78 @@ func (a *admission) isAdmitted(p peer.ID) bool {
 	return ok && a.now().Before(until)
 }
 
+// admit records p as a member until until, unless it is revoked or
+// blocked for a bad certificate. A block for presenting nothing in time
+// is lifted: the peer was slow, and has now shown it is a member. Its
+// strikes are forgotten.
 func (a *admission) admit(p peer.ID, until time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	_, blocked := a.blocked[p]
+	b, blocked := a.blocked[p]
+	if blocked && b.noCert {
+		delete(a.blocked, p)
+		blocked = false
+		a.lifted++
+	}
 	_, revoked := a.revoked[p]
 	if !blocked && !revoked {
 		a.admitted[p] = until
+		delete(a.strikes, p)
+		a.notifyLocked()
 	}
 }
 
 // block forgets p's admission and keeps it out for d. It reports
 // whether p was not already blocked, so that one refusal counts once.
 func (a *admission) block(p peer.ID, d time.Duration) bool {
+	return a.blockEntry(p, func() time.Duration { return d }, false)
+}
+
+// blockSilent keeps out p, which presented nothing in time: if it
+// claimed membership (maybeMember), for noCertificateBlockFirst doubled
+// for each such refusal in a row, up to noCertificateBlockFor; if not,
+// for noCertificateBlockFor at once (never past BlockFor); see block.
+func (a *admission) blockSilent(p peer.ID, claimed bool) bool {
+	if !claimed {
+		return a.blockEntry(p, func() time.Duration { return min(noCertificateBlockFor, a.cfg.BlockFor) }, true)
+	}
+	return a.blockEntry(p, func() time.Duration {
+		if len(a.strikes) >= maxBlocked {
+			clear(a.strikes)
+		}
+		k := a.strikes[p]
+		a.strikes[p] = k + 1
+		d := noCertificateBlockFor
+		if k < 16 {
+			d = min(d, noCertificateBlockFirst<<k)
+		}
+		return min(d, a.cfg.BlockFor)
+	}, true)
+}
+
+// blockEntry blocks p for the duration d returns (called with a.mu held,
+// only if p is not blocked already); see block.
+func (a *admission) blockEntry(p peer.ID, d func() time.Duration, noCert bool) bool {
 	now := a.now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.admitted, p)
 	delete(a.guests, p)
-	if until, ok := a.blocked[p]; ok && now.Before(until) {
+	if b, ok := a.blocked[p]; ok && now.Before(b.until) {
 		return false
 	}
 	if len(a.blocked) >= maxBlocked {
-		for q, until := range a.blocked {
-			if !now.Before(until) {
+		for q, b := range a.blocked {
+			if !now.Before(b.until) {
 				delete(a.blocked, q)
 			}
 		}
 	}
+	until := now.Add(d())
 	if len(a.blocked) < maxBlocked {
-		a.blocked[p] = now.Add(d)
+		a.blocked[p] = blockEntry{until: until, noCert: noCert}
 	}
+	a.notifyLocked()
 	return true
 }
 
@@ -326,10 +410,29 @@ func (a *admission) block(p peer.ID, d time.Duration) bool {
 // its block not over.
 func (a *admission) isBlocked(p peer.ID) bool {
 	a.mu.Lock()
-	until, ok := a.blocked[p]
+	b, ok := a.blocked[p]
 	_, revoked := a.revoked[p]
 	a.mu.Unlock()
-	return revoked || ok && a.now().Before(until)
+	return revoked || ok && a.now().Before(b.until)
+}
+
+// reading notes that an admission stream of p is being read (delta 1)
+// or was (delta -1).
+func (a *admission) reading(p peer.ID, delta int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if n := a.presenting[p] + delta; n > 0 {
+		a.presenting[p] = n
+	} else {
+		delete(a.presenting, p)
+	}
+}
+
+// isPresenting reports whether an admission stream of p is being read.
+func (a *admission) isPresenting(p peer.ID) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.presenting[p] > 0
 }
 
 // revoke forgets p's admission and keeps it out for good. It reports
@@ -343,6 +446,7 @@ func (a *admission) revoke(p peer.ID) bool {
 		return false
 	}
 	a.revoked[p] = struct{}{}
+	a.notifyLocked()
 	return true
 }
 
@@ -417,6 +521,35 @@ func refusalDetail(err error) string {
 	return DetailInvalid
 }
 
+// Keys of Mesh.Degraded.
+const (
+	// DegradedAdmittedLate: members admitted after the admission Timeout
+	// had passed, in patience given to a peer slowed down (patience.go).
+	DegradedAdmittedLate = "admission_late"
+	// DegradedPresentRetries: presentations of this home's certificate
+	// tried again after one failed.
+	DegradedPresentRetries = "admission_present_retries"
+	// DegradedBlocksLifted: blocks for presenting nothing in time lifted
+	// by a valid certificate.
+	DegradedBlocksLifted = "admission_blocks_lifted"
+)
+
+// Degraded counts what admission did for peers slowed down, by the keys
+// above; nil with admission off.
+func (m *Mesh) Degraded() map[string]uint64 {
+	if m.adm == nil {
+		return nil
+	}
+	m.adm.mu.Lock()
+	lifted := m.adm.lifted
+	m.adm.mu.Unlock()
+	return map[string]uint64{
+		DegradedAdmittedLate:   m.lateAdmissions.Load(),
+		DegradedPresentRetries: m.presentRetries.Load(),
+		DegradedBlocksLifted:   lifted,
+	}
+}
+
 // Admitted reports whether peer p may publish on this home's
 // neighborhood's topics and reach its Raft group: it is this host, or it
 // presented a valid certificate of the neighborhood that has not expired
@@ -463,13 +596,16 @@ func present(ctx context.Context, h host.Host, p peer.ID, proto protocol.ID, cer
 // topic of homes with admission on, and nowhere else.
 const OperatorAdmitProtocol = protocol.ID("/gridmesh/admit-operator/1.0.0")
 
-// readCertificate reads the certificate a peer presents on s, within the
-// admission timeout. ok is false when the stream failed before its end:
-// that is not judged here (if the peer presents nothing else, admitPeer
+// readCertificate reads the certificate a peer presents on s, within
+// patienceMax (a presentation under way is the peer's progress: admitPeer
+// waits for it). ok is false when the stream failed before its end: that
+// is not judged here (if the peer presents nothing else, admitPeer
 // refuses it at the deadline).
 func (m *Mesh) readCertificate(s network.Stream) (cert gridmesh.Membership, err error, ok bool) {
 	a := m.adm
-	_ = s.SetReadDeadline(a.now().Add(a.cfg.Timeout))
+	a.reading(s.Conn().RemotePeer(), 1)
+	defer a.reading(s.Conn().RemotePeer(), -1)
+	_ = s.SetReadDeadline(time.Now().Add(max(a.cfg.Timeout, patienceMax)))
 	b, rerr := io.ReadAll(io.LimitReader(s, MaxMembershipBytes+1))
 	if rerr != nil {
 		_ = s.Reset()
@@ -559,31 +695,42 @@ func verifyAny(cert gridmesh.Membership, keys []ed25519.PublicKey, nbhd gridmesh
 	return err
 }
 
-// admitPeer runs once per peer that connects: it presents this home's
-// certificate, then waits out Timeout and refuses the peer if it is still
-// connected, neither admitted nor welcomed to the region, and claims no
-// other neighborhood. Peers of other neighborhoods stay connected (the
-// region's gossip crosses them once their certificate is checked) but are
-// never admitted here.
+// admitPeer runs once per peer that connects: it waits until the peer is
+// admitted, welcomed to the region, refused or gone, or until this
+// home's patience with it runs out (awaitPresentation), and then refuses
+// it if it is still connected and claims no other neighborhood. Peers of
+// other neighborhoods stay connected (the region's gossip crosses them
+// once their certificate is checked) but are never admitted here.
+// presentOwn, beside it, presents this home's certificate.
 func (m *Mesh) admitPeer(ctx context.Context, p peer.ID) {
 	a := m.adm
-	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
-	defer cancel()
-	if err := Present(ctx, m.host, p, a.nbhd, a.ownCert()); err != nil {
-		m.log.Debug("membership not presented", "peer", p.String(), "err", err)
-	}
-	<-ctx.Done()
-	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	waited, ok := m.awaitPresentation(ctx, p)
+	if !ok {
 		return // Run is stopping
 	}
-	if m.host.Network().Connectedness(p) != network.Connected || a.isAdmitted(p) || a.isGuest(p) || a.isBlocked(p) {
+	if m.settled(p) {
+		if waited > a.cfg.Timeout && a.isAdmitted(p) {
+			m.lateAdmissions.Add(1)
+		}
 		return
 	}
 	if other, ok := m.claimedNeighborhood(p); ok {
 		m.log.Debug("peer of another neighborhood stays unadmitted", "peer", p.String(), "neighborhood", other)
 		return
 	}
-	m.refuse(p, DetailNoCertificate, fmt.Errorf("nothing valid presented within %v", a.cfg.Timeout))
+	claimed, why := m.maybeMember(p), "claims no membership"
+	if claimed {
+		why = "patience ran out"
+	}
+	err := fmt.Errorf("nothing valid presented within %v (timeout %v; %s)", waited.Round(time.Millisecond), a.cfg.Timeout, why)
+	m.counted(p, DetailNoCertificate, err, a.blockSilent(p, claimed))
+}
+
+// settled reports whether nothing is left to judge of p: it is
+// disconnected, admitted, welcomed or refused.
+func (m *Mesh) settled(p peer.ID) bool {
+	a := m.adm
+	return m.host.Network().Connectedness(p) != network.Connected || a.isAdmitted(p) || a.isGuest(p) || a.isBlocked(p)
 }
 
 // claimedNeighborhood returns the other neighborhood p's identify record
@@ -603,16 +750,17 @@ func (m *Mesh) claimedNeighborhood(p peer.ID) (string, bool) {
 	return "", false
 }
 
-// refuse blocks p, counts and logs the refusal and closes p's
-// connections. A peer already refused is not counted again. One that
-// presented nothing is kept out for noCertificateBlockFor, any other for
-// BlockFor.
+// refuse blocks p for BlockFor, counts and logs the refusal and closes
+// p's connections. A peer already refused is not counted again. (One
+// that presented nothing is blocked by admitPeer, blockSilent.)
 func (m *Mesh) refuse(p peer.ID, detail string, why error) {
-	d := m.adm.cfg.BlockFor
-	if detail == DetailNoCertificate {
-		d = min(d, noCertificateBlockFor)
-	}
-	if !m.adm.block(p, d) {
+	m.counted(p, detail, why, m.adm.block(p, m.adm.cfg.BlockFor))
+}
+
+// counted counts and logs a refusal of p just blocked (first: it was
+// not blocked already) and closes p's connections.
+func (m *Mesh) counted(p peer.ID, detail string, why error, first bool) {
+	if !first {
 		return
 	}
 	m.rejections.add(ReasonAdmissionRefused + "/" + detail)

@@ -94,6 +94,7 @@ func (m *Mesh) Run(ctx context.Context) error {
 func (m *Mesh) greet(ctx context.Context, wg *sync.WaitGroup, p peer.ID) {
 	switch {
 	case m.adm != nil:
+		wg.Go(func() { m.presentOwn(ctx, p) })
 		wg.Go(func() { m.admitPeer(ctx, p) })
 	case m.cfg.OperatorPass != nil:
 		wg.Go(func() {

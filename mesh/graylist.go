@@ -21,7 +21,12 @@ import (
 //
 // Graylisting takes 16 invalid messages (score.go), which no honest home
 // sends; the block also cuts the peer's Raft traffic to this home, as a
-// member that floods its neighbors should be cut.
+// member that floods its neighbors should be cut. A peer below the
+// threshold only for IHAVE promises it broke (the behaviour penalty,
+// which a member starved of CPU collects by the dozen) is left connected
+// (misbehaving, score.go): gossipsub ignores its RPCs meanwhile, but its
+// Raft traffic and its admission stand, so a slow neighborhood does not
+// lose its voters to its own defences.
 
 // graylistBlockFor is how long a graylisted peer is kept out. Why a
 // minute: long enough that a flood costs its target one connection

@@ -54,9 +54,12 @@ type Mesh struct {
 	bootstrap  []peer.AddrInfo
 	rejections rejections
 	adm        *admission // nil: admission off
-	nat        *natTracer
-	traffic    *traffic   // gossip messages by kind of topic (traffic.go)
-	scores     scoreBoard // the latest peer scores (score.go)
+	// What admission did for peers slowed down (patience.go): written by
+	// the goroutines of Run.
+	presentRetries, lateAdmissions atomic.Uint64
+	nat                            *natTracer
+	traffic                        *traffic   // gossip messages by kind of topic (traffic.go)
+	scores                         scoreBoard // the latest peer scores (score.go)
 	// relayLimits bounds what each peer sends, before signatures are
 	// checked (ratelimit.go).
 	relayLimits *limiters
@@ -188,14 +191,17 @@ func Open(ctx context.Context, cfg Config, key crypto.PrivKey, log *slog.Logger,
 		inflight:    newInflight(),
 		nbhds:       make(map[gridmesh.NeighborhoodID]*Neighborhood),
 	}
+	if adm != nil {
+		// Before anything else: a peer identifies this host as it
+		// connects, and one that finds no admission protocol of its
+		// neighborhood here is given no patience (patience.go).
+		h.SetStreamHandlerMatch(adm.proto, isAdmitProtocol, m.handleAdmit)
+		h.SetStreamHandler(OperatorAdmitProtocol, m.handleOperator)
+	}
 	if m.ps, err = m.startGossip(log); err != nil {
 		stopGossip()
 		h.Close()
 		return nil, fmt.Errorf("mesh: gossipsub: %w", err)
-	}
-	if adm != nil {
-		h.SetStreamHandlerMatch(adm.proto, isAdmitProtocol, m.handleAdmit)
-		h.SetStreamHandler(OperatorAdmitProtocol, m.handleOperator)
 	}
 	return m, nil
 }

@@ -18,8 +18,10 @@ import (
 //     event loop before anything else looks at the RPC, so a flood costs
 //     a map lookup a message, not an ed25519 verification.
 //   - In the telemetry and plan validators, per author, after the
-//     signature (the author is then known to have signed): authorLimit
-//     (counted under ReasonAuthorOverRate). A message over it is
+//     signature (the author is then known to have signed): authorLimit,
+//     run on the author's own stamps (allowAt: a home that stalled and
+//     receives an author's last seconds at once does not take them for
+//     a flood), counted under ReasonAuthorOverRate. A message over it is
 //     rejected when its author sent it to this home itself, which counts
 //     against the author's score (P4) and graylists a flooder within a
 //     second, and ignored when a member relayed it: the relay did
@@ -61,7 +63,10 @@ type limiters struct {
 
 type limited struct {
 	lim  *rate.Limiter
-	last time.Time
+	last time.Time // arrival of the newest message, for pruning
+	// at is the bucket's clock for allowAt: the newest stamp taken,
+	// never past arrival.
+	at time.Time
 }
 
 func newLimiters(r rate.Limit, burst int) *limiters {
@@ -70,6 +75,19 @@ func newLimiters(r rate.Limit, burst int) *limiters {
 
 // allow takes a token of p's bucket at now, if it has one.
 func (l *limiters) allow(p peer.ID, now time.Time) bool {
+	return l.allowAt(p, now, now)
+}
+
+// allowAt takes a token of p's bucket for a message p stamped at stamp
+// (its author's own time of publication, signed) arriving now. The
+// bucket runs on the stamps, held between the newest stamp taken and
+// now: messages an author published a second apart that arrive at once,
+// after the receiving home (or the link) stalled, are judged a second
+// apart and allowed, as they were sent at the author's rate. A stamp
+// gains a flooder nothing: one older than the newest counts as the
+// newest, one in the future as now, so the bucket never holds more than
+// arrival time would have given it.
+func (l *limiters) allowAt(p peer.ID, now, stamp time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := l.m[p]
@@ -81,7 +99,13 @@ func (l *limiters) allow(p peer.ID, now time.Time) bool {
 		l.m[p] = e
 	}
 	e.last = now
-	return e.lim.AllowN(now, 1)
+	if stamp.After(e.at) {
+		e.at = stamp
+	}
+	if e.at.After(now) {
+		e.at = now
+	}
+	return e.lim.AllowN(e.at, 1)
 }
 
 // prune drops idle entries, or all of them if none is idle. l.mu is held.
@@ -121,12 +145,12 @@ func (m *Mesh) inspectRPC(from peer.ID, rpc *pubsub.RPC) error {
 	return nil
 }
 
-// overRate judges a message of a member against its author's bucket in
-// lim: Accept while the author has tokens (or is this home), else the
+// overRate judges a message of a member, stamped stampMs by its author,
+// against its author's bucket in lim (allowAt): Accept while the author has tokens (or is this home), else the
 // verdict described above.
-func (m *Mesh) overRate(lim *limiters, msg *pubsub.Message) pubsub.ValidationResult {
+func (m *Mesh) overRate(lim *limiters, msg *pubsub.Message, stampMs int64) pubsub.ValidationResult {
 	author := msg.GetFrom()
-	if author == m.ID() || lim.allow(author, time.Now()) {
+	if author == m.ID() || lim.allowAt(author, time.Now(), time.UnixMilli(stampMs)) {
 		return pubsub.ValidationAccept
 	}
 	if msg.ReceivedFrom == author {

@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -152,7 +153,7 @@ func decay(d time.Duration) float64 {
 func scoreOptions(s *scoreBoard) []pubsub.Option {
 	return []pubsub.Option{
 		pubsub.WithPeerScore(scoreParams(), scoreThresholds()),
-		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(s.inspect), scoreInspectPeriod),
+		pubsub.WithPeerScoreInspect(pubsub.ExtendedPeerScoreInspectFn(s.inspect), scoreInspectPeriod),
 	}
 }
 
@@ -177,12 +178,35 @@ type scoreBoard struct {
 	graylisted func([]peer.ID)
 }
 
-func (s *scoreBoard) inspect(scores map[peer.ID]float64) {
+// graylisted is called with the peers graylisted for what they sent,
+// not for how slowly they answered (misbehaving), sorted.
+func (s *scoreBoard) inspect(snaps map[peer.ID]*pubsub.PeerScoreSnapshot) {
+	scores := make(map[peer.ID]float64, len(snaps))
+	var bad []peer.ID
+	for p, sn := range snaps {
+		scores[p] = sn.Score
+		if misbehaving(sn) {
+			bad = append(bad, p)
+		}
+	}
 	out := summarizeScores(scores)
 	s.last.Store(&out)
-	if s.graylisted != nil && len(out.Graylisted) > 0 {
-		s.graylisted(out.Graylisted)
+	if s.graylisted != nil && len(bad) > 0 {
+		slices.Sort(bad)
+		s.graylisted(bad)
 	}
+}
+
+// misbehaving reports whether a peer would be graylisted without its
+// behaviour penalty (P7): for what it sent (invalid messages), not for
+// IHAVE promises it broke. On a machine short of CPU an honest member
+// breaks promises by the dozen (the messages it offered are not sent
+// within the library's 3 s follow-up time), and P7 alone can take it
+// below the graylist threshold: gossipsub then ignores its RPCs while it
+// stays there, but it is not disconnected (graylist.go).
+func misbehaving(sn *pubsub.PeerScoreSnapshot) bool {
+	excess := max(sn.BehaviourPenalty-behaviourThreshold, 0)
+	return sn.Score-behaviourWeight*excess*excess < graylistThreshold
 }
 
 // summarizeScores is the pure part of a snapshot.

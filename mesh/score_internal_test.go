@@ -1,9 +1,11 @@
 package mesh
 
 import (
+	"slices"
 	"testing"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
@@ -94,5 +96,64 @@ func TestThresholdsAgainstInvalidMessages(t *testing.T) {
 	}
 	if s := topicScoreCap + p4(16); s >= graylistThreshold {
 		t.Errorf("16 invalid messages with a full cap score %v, not below the graylist threshold %v", s, graylistThreshold)
+	}
+}
+
+// Only peers graylisted for what they sent are handed on to be shut out:
+// one below the threshold for broken IHAVE promises alone is reported
+// graylisted and left connected.
+func TestGraylistedForInvalidMessagesOnly(t *testing.T) {
+	penalty := func(bp float64) float64 { e := bp - behaviourThreshold; return behaviourWeight * e * e }
+	invalid := func(n float64) float64 { return invalidWeight * n * n }
+	snaps := map[peer.ID]*pubsub.PeerScoreSnapshot{
+		"slow":    {Score: penalty(30), BehaviourPenalty: 30},                            // −5760, promises only
+		"flooder": {Score: invalid(20), Topics: map[string]*pubsub.TopicScoreSnapshot{}}, // −4000
+		"both":    {Score: invalid(18) + penalty(10), BehaviourPenalty: 10},
+		"fine":    {Score: 3},
+		"mild":    {Score: invalid(10) + penalty(20), BehaviourPenalty: 20}, // −1000 − 1960: graylisted, but not for invalid messages alone
+	}
+	var shut []peer.ID
+	s := scoreBoard{graylisted: func(ps []peer.ID) { shut = append(shut, ps...) }}
+	s.inspect(snaps)
+	if want := []peer.ID{"both", "flooder"}; !slices.Equal(shut, want) {
+		t.Errorf("shut out %v, want %v", shut, want)
+	}
+	if got, want := s.last.Load().Graylisted, []peer.ID{"both", "flooder", "mild", "slow"}; !slices.Equal(got, want) {
+		t.Errorf("reported graylisted %v, want %v", got, want)
+	}
+}
+
+// An author's bucket runs on its own stamps: messages published a
+// second apart that arrive at once (the receiver stalled) are all
+// allowed; stamps older than the newest, or in the future, gain nothing
+// over arrival time.
+func TestLimitersOnStamps(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	arrival := t0.Add(60 * time.Second)
+	l := newLimiters(authorRate, authorBurst)
+	for i := range 60 { // a minute of reports, one a second, all arriving now
+		if !l.allowAt("honest", arrival, t0.Add(time.Duration(i)*time.Second)) {
+			t.Fatalf("report %d of a minute published 1/s refused", i)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		stamp func(i int) time.Time
+	}{
+		{"same stamp", func(int) time.Time { return t0 }},
+		{"stamps going back", func(i int) time.Time { return t0.Add(-time.Duration(i) * time.Second) }},
+		{"alternating old and new", func(i int) time.Time { return t0.Add(time.Duration(i%2) * -time.Hour) }},
+		{"future stamps", func(i int) time.Time { return t0.Add(time.Duration(i) * time.Hour) }},
+	} {
+		l := newLimiters(authorRate, authorBurst)
+		allowed := 0
+		for i := range 100 { // 100 messages arriving at t0
+			if l.allowAt("flooder", t0, tc.stamp(i)) {
+				allowed++
+			}
+		}
+		if allowed > authorBurst {
+			t.Errorf("%s: %d of 100 allowed at one instant, more than the burst %d", tc.name, allowed, authorBurst)
+		}
 	}
 }

@@ -65,12 +65,12 @@ func (n *Neighborhood) validateTelemetry(_ context.Context, _ peer.ID, msg *pubs
 	if !n.member(msg) {
 		return n.refuse(msg, pubsub.ValidationReject, ReasonNonMember)
 	}
-	if v := n.m.overRate(n.telemetryLimits, msg); v != pubsub.ValidationAccept {
-		return n.refuse(msg, v, ReasonAuthorOverRate)
-	}
 	t, err := DecodeTelemetry(msg.Data)
 	if err != nil {
 		return n.refuse(msg, pubsub.ValidationReject, decodeReason(err))
+	}
+	if v := n.m.overRate(n.telemetryLimits, msg, t.AtMs); v != pubsub.ValidationAccept {
+		return n.refuse(msg, v, ReasonAuthorOverRate)
 	}
 	if t.Neighborhood != n.id {
 		return n.refuse(msg, pubsub.ValidationReject, ReasonWrongNeighborhood)
@@ -86,12 +86,12 @@ func (n *Neighborhood) validatePlan(_ context.Context, _ peer.ID, msg *pubsub.Me
 	if !n.member(msg) {
 		return n.refuse(msg, pubsub.ValidationReject, ReasonNonMember)
 	}
-	if v := n.m.overRate(n.planLimits, msg); v != pubsub.ValidationAccept {
-		return n.refuse(msg, v, ReasonAuthorOverRate)
-	}
 	p, err := DecodePlan(msg.Data)
 	if err != nil {
 		return n.refuse(msg, pubsub.ValidationReject, decodeReason(err))
+	}
+	if v := n.m.overRate(n.planLimits, msg, p.IssuedAtMs); v != pubsub.ValidationAccept {
+		return n.refuse(msg, v, ReasonAuthorOverRate)
 	}
 	if p.Neighborhood != n.id {
 		return n.refuse(msg, pubsub.ValidationReject, ReasonWrongNeighborhood)

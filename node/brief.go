@@ -1,6 +1,8 @@
 package node
 
 import (
+	"time"
+
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/mesh"
 )
@@ -17,6 +19,9 @@ type Brief struct {
 	HasPlan     bool
 	EverPlanned bool
 	PlanEpoch   gridmesh.Epoch
+	// PlanIssued is when the leader made the plan the home follows; zero
+	// without one.
+	PlanIssued time.Time
 	// IsLeader is whether this home's Raft member is in the leader state
 	// now, and Term its current term; false and 0 while the network is
 	// down.
@@ -29,6 +34,9 @@ func (n *Node) Brief() Brief {
 	var b Brief
 	if snap := n.stats.loop.Load(); snap != nil {
 		b.HasPlan, b.EverPlanned, b.PlanEpoch = snap.HasPlan, snap.EverPlanned, snap.Plan
+		if snap.HasPlan {
+			b.PlanIssued = snap.PlanIssued
+		}
 	}
 	if nw := n.up.Load(); nw != nil {
 		_, b.Term = nw.group.Leader()

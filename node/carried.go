@@ -21,6 +21,7 @@ type carried struct {
 	mu sync.Mutex
 	// Totals of the networks and region handles before the newest.
 	rejections, region       map[string]uint64
+	degraded                 map[string]uint64
 	refusedStreams, otherCls uint64
 	// The newest network and region handle, open or closed since.
 	net refusals
@@ -30,6 +31,7 @@ type carried struct {
 // refusals is what a network counts of what it refused: a *network.
 type refusals interface {
 	Rejections() map[string]uint64
+	Degraded() map[string]uint64
 	RefusedStreams() uint64
 	OtherClusterStreams() uint64
 }
@@ -45,13 +47,18 @@ var (
 // Rejections, RefusedStreams and OtherClusterStreams are nw's refusals
 // since it opened.
 func (nw *network) Rejections() map[string]uint64 { return nw.mesh.Rejections() }
-func (nw *network) RefusedStreams() uint64        { return nw.group.RefusedStreams() }
-func (nw *network) OtherClusterStreams() uint64   { return nw.group.OtherClusterStreams() }
+
+// Degraded is what nw's admission did for peers slowed down
+// (mesh.Mesh.Degraded) since it opened.
+func (nw *network) Degraded() map[string]uint64 { return nw.mesh.Degraded() }
+func (nw *network) RefusedStreams() uint64      { return nw.group.RefusedStreams() }
+func (nw *network) OtherClusterStreams() uint64 { return nw.group.OtherClusterStreams() }
 
 // networkCounts is what a home's networks refused, summed over all of them.
 type networkCounts struct {
 	Rejections                          map[string]uint64
 	Region                              map[string]uint64
+	Degraded                            map[string]uint64
 	RefusedStreams, OtherClusterStreams uint64
 }
 
@@ -62,6 +69,7 @@ func (c *carried) networkOpened(nw refusals) {
 	defer c.mu.Unlock()
 	if old := c.net; old != nil {
 		c.rejections = addCounts(c.rejections, old.Rejections())
+		c.degraded = addCounts(c.degraded, old.Degraded())
 		c.refusedStreams += old.RefusedStreams()
 		c.otherCls += old.OtherClusterStreams()
 	}
@@ -86,11 +94,13 @@ func (c *carried) counts() networkCounts {
 	out := networkCounts{
 		Rejections:          maps.Clone(c.rejections),
 		Region:              maps.Clone(c.region),
+		Degraded:            maps.Clone(c.degraded),
 		RefusedStreams:      c.refusedStreams,
 		OtherClusterStreams: c.otherCls,
 	}
 	if nw := c.net; nw != nil {
 		out.Rejections = addCounts(out.Rejections, nw.Rejections())
+		out.Degraded = addCounts(out.Degraded, nw.Degraded())
 		out.RefusedStreams += nw.RefusedStreams()
 		out.OtherClusterStreams += nw.OtherClusterStreams()
 	}

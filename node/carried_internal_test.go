@@ -6,11 +6,12 @@ import (
 )
 
 type fakeNet struct {
-	rej            map[string]uint64
+	rej, deg       map[string]uint64
 	refused, other uint64
 }
 
 func (f *fakeNet) Rejections() map[string]uint64 { return maps.Clone(f.rej) }
+func (f *fakeNet) Degraded() map[string]uint64   { return maps.Clone(f.deg) }
 func (f *fakeNet) RefusedStreams() uint64        { return f.refused }
 func (f *fakeNet) OtherClusterStreams() uint64   { return f.other }
 
@@ -37,4 +38,15 @@ func TestRefusalsCarriedAcrossNetworks(t *testing.T) {
 	c.networkOpened(&fakeNet{rej: map[string]uint64{"non-member": 1}})
 	c.regionOpened(&fakeNet{})
 	check("second network", map[string]uint64{"non-member": 6, "admission-refused/no-certificate": 1}, map[string]uint64{"signal/unsigned": 4}, 2, 1)
+}
+
+// What admission did for slow peers is carried the same way.
+func TestDegradedCarriedAcrossNetworks(t *testing.T) {
+	var c carried
+	c.networkOpened(&fakeNet{deg: map[string]uint64{"admission_late": 2}})
+	c.networkOpened(&fakeNet{deg: map[string]uint64{"admission_late": 1, "admission_present_retries": 4}})
+	want := map[string]uint64{"admission_late": 3, "admission_present_retries": 4}
+	if got := c.counts().Degraded; !maps.Equal(got, want) {
+		t.Fatalf("degraded %v, want %v", got, want)
+	}
 }

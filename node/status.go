@@ -181,6 +181,9 @@ func (n *Node) Status() Status {
 	s.Rejections = c.Rejections
 	s.Counters["raft_streams_refused"] = c.RefusedStreams
 	s.Counters["raft_streams_other_cluster"] = c.OtherClusterStreams
+	for k, v := range c.Degraded { // what admission did for slow peers
+		s.Counters[k] = v
+	}
 	if nw := n.up.Load(); nw != nil {
 		n.networkStatus(&s, nw)
 	}

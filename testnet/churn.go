@@ -67,9 +67,10 @@ func (r *recorder) PlanCommitted(_ gridmesh.HomeID, nb gridmesh.NeighborhoodID, 
 }
 
 // PlanPublished implements node.LeaderObserver.
-func (r *recorder) PlanPublished(_ gridmesh.HomeID, nb gridmesh.NeighborhoodID, e gridmesh.Epoch, _ time.Time) {
+func (r *recorder) PlanPublished(_ gridmesh.HomeID, nb gridmesh.NeighborhoodID, e gridmesh.Epoch, at time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.gaps.published(nb, at)
 	if e.Term < max(r.stale.newest[nb], r.stale.committed[nb]) {
 		r.stale.published++
 	}

@@ -127,6 +127,7 @@ var figureMeanings = func() map[string]string {
 	maps.Copy(m, membershipAttackMeanings)
 	maps.Copy(m, telemetryMeanings)
 	maps.Copy(m, gossipMeanings)
+	maps.Copy(m, degradedMeanings)
 	for _, p := range []string{"signal_to_setpoint_ms", "primary_response_ms", "attacks.sybil.disconnect_ms"} {
 		what := m[p]
 		m[p+".n"] = "samples of: " + what

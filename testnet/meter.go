@@ -66,13 +66,14 @@ type sampleResult struct {
 	term   uint64
 }
 
-// sample reads every live home's meter and plan at now (node.Brief: a
+// sample reads every live home's meter and plan at now (adding the age
+// of each home's plan to planAge) (node.Brief: a
 // few atomics a home, where Status would cost the city a tenth of its
 // CPU at ten samples a second). The sample
 // counts toward tracking when the feeder has had Settle to answer the
 // last start, target change, failover and disturbance, and no
 // disturbance is under way.
-func (m *feederMeter) sample(now time.Time, nb *neighborhood, failoverPending bool, failoverDone time.Time, settle time.Duration) sampleResult {
+func (m *feederMeter) sample(now time.Time, nb *neighborhood, failoverPending bool, failoverDone time.Time, settle time.Duration, planAge *msHist) sampleResult {
 	var res sampleResult
 	var feeder gridmesh.W
 	live := nb.live()
@@ -84,6 +85,7 @@ func (m *feederMeter) sample(now time.Time, nb *neighborhood, failoverPending bo
 		s := h.node.Brief()
 		if s.HasPlan {
 			planned++
+			planAge.add(ms(now.Sub(s.PlanIssued)))
 		} else if s.EverPlanned {
 			res.withoutPlan++
 			res.lost = append(res.lost, h.id)

@@ -30,6 +30,8 @@ type recorder struct {
 	// steps records the targets plans carry, with an outside operator
 	// only (operator.go); nil without.
 	steps *targetSteps
+	// gaps times the gaps between each neighborhood's plans (degraded.go).
+	gaps planGaps
 }
 
 type targetChange struct {
@@ -45,8 +47,9 @@ type failover struct {
 	doneAt   time.Time // zero until every survivor applied a new-term plan
 }
 
-func newRecorder() *recorder {
+func newRecorder(planPeriod time.Duration) *recorder {
 	return &recorder{
+		gaps:      planGaps{limit: 2 * planPeriod},
 		changes:   make(map[gridmesh.NeighborhoodID]*targetChange),
 		failovers: make(map[gridmesh.NeighborhoodID]*failover),
 		firstPlan: make(map[gridmesh.NeighborhoodID]time.Time),
@@ -165,4 +168,11 @@ func (r *recorder) failoverTimes(nb gridmesh.NeighborhoodID) (killedAt, doneAt t
 		return time.Time{}, time.Time{}, false
 	}
 	return f.killedAt, f.doneAt, true
+}
+
+// planGapReport returns the gaps between plans and how many were late.
+func (r *recorder) planGapReport() (Percentiles, uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.gaps.gaps.percentiles(), r.gaps.late
 }

@@ -120,6 +120,9 @@ type Report struct {
 	// once every neighborhood was planned (gossip.go); absent if none
 	// ever was.
 	Gossip *GossipReport `json:"gossip,omitempty"`
+	// Degraded: what else the city gave up while the machine could not
+	// carry it: older plans, later plans, late admissions (degraded.go).
+	Degraded DegradedReport `json:"degraded"`
 	// DeviceErrors: device reads or writes that failed.
 	DeviceErrors uint64 `json:"device_errors"`
 	// Errors lists what went wrong; empty on a clean run.

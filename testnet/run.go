@@ -34,7 +34,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 	clock := func() time.Time {
 		return cfg.SimStart.Add(time.Duration(cfg.Speed * float64(time.Since(realStart))))
 	}
-	rec := newRecorder()
+	rec := newRecorder(cfg.Node.PlanPeriod)
 	if cfg.Operator != nil {
 		rec.steps = newTargetSteps()
 	}
@@ -106,7 +106,10 @@ type run struct {
 	meters  []*feederMeter
 
 	withoutPlanMax int
-	errors         []string
+	// planAge is the age of the plan every live home followed at every
+	// sample (degraded.go).
+	planAge msHist
+	errors  []string
 
 	// dip is the frequency-dip scenario's probe; nil without it.
 	dip *frequencyDip
@@ -344,7 +347,7 @@ func (r *run) sample(now time.Time) {
 	without := 0
 	for k, nb := range r.c.nbhds {
 		pending, doneAt := r.rec.failoverState(nb.id)
-		st := r.meters[k].sample(now, nb, pending, doneAt, r.cfg.Settle)
+		st := r.meters[k].sample(now, nb, pending, doneAt, r.cfg.Settle, &r.planAge)
 		without += st.withoutPlan
 		r.series.feeder(k, nb.target.ImportW-nb.regionalW, r.meters[k].lastFeederW, st.leader, st.term)
 		for _, h := range st.lost {
@@ -467,6 +470,7 @@ func (r *run) finish(ctx context.Context) *Report {
 			rep.LoopTicks += c["loop_ticks"]
 			rep.DeviceErrors += c["device_errors"]
 			rep.Telemetry.add(c)
+			rep.Degraded.add(c)
 			for _, reason := range []string{"stale", "expired", "invalid", "dropped"} {
 				if v := c["plans_"+reason]; v > 0 {
 					rep.PlansRefused[reason] += v
@@ -480,6 +484,8 @@ func (r *run) finish(ctx context.Context) *Report {
 		}
 	}
 	rep.Telemetry.perHome(len(r.c.homes), time.Since(r.started))
+	rep.Degraded.PlanAgeMs = r.planAge.percentiles()
+	rep.Degraded.PlanGapMs, rep.Degraded.PlansLate = r.rec.planGapReport()
 	rep.SignalToSetpointMs, rep.FailoverMs = r.rec.latencies()
 	rep.HomesWithoutValidPlanMax = r.withoutPlanMax
 	var dipErrors []string

@@ -28,7 +28,7 @@ func testnetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed for the homes' devices")
 	fs.IntVar(&cfg.Voters, "voters", cfg.Voters, "Raft voters per neighborhood")
 	fs.StringVar(&cfg.Transport, "transport", cfg.Transport, "network the homes speak over: tcp (loopback sockets) or mem (the same hosts in memory, no socket: for cities beyond the process's file descriptors)")
-	fs.DurationVar(&cfg.AdmissionTimeout, "admission-timeout", cfg.AdmissionTimeout, "how long a home gives a new peer to present its membership certificate before refusing it (a member starved of CPU that long is locked out for 30 s)")
+	fs.DurationVar(&cfg.AdmissionTimeout, "admission-timeout", cfg.AdmissionTimeout, "how long a home gives a new peer to present its membership certificate before refusing it; a peer claiming membership gets at least 10 s and this home's progress (docs/SCALING.md, how the city degrades)")
 	fs.IntVar(&cfg.StartParallel, "start-parallel", cfg.StartParallel, "neighborhoods starting their homes at once, each one home after the other (0: one neighborhood in eight)")
 	fs.IntVar(&cfg.SunSpecHomes, "sunspec-homes", cfg.SunSpecHomes, "homes that reach their devices over Modbus TCP (a Go SunSpec server per home)")
 	target := fs.Float64("target-w-per-home", float64(cfg.TargetPerHomeW), "steady feeder import asked per home, W")

@@ -13,9 +13,11 @@ type Config struct {
 	// command the device has not taken yet.
 	Period time.Duration
 	// CallTimeout is how long one device call may run before the guard
-	// counts it failed and stops waiting for it. Until that call returns
-	// the guard starts no other: a hung device holds one goroutine, never
-	// more.
+	// counts it failed and stops waiting for it, counted from when the
+	// call begins to run (a machine short of CPU may make it wait its
+	// turn longer; that is not the device's time). Until that call
+	// returns the guard starts no other: a hung device holds one
+	// goroutine, never more.
 	CallTimeout time.Duration
 	// StaleAfter is how old the newest reading may be for the guard to
 	// still hand it out; older, the device is unavailable.

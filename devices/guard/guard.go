@@ -45,6 +45,9 @@ type Guard[R any, C comparable] struct {
 	// inline: the device is devices.InMemory, called on Run's goroutine
 	// (set by the constructor, read-only after).
 	inline bool
+	// spawn runs a device call in a goroutine of its own: go f(). Tests
+	// replace it to start calls late, as a machine short of CPU does.
+	spawn func(f func())
 
 	// busy is closed when the call the guard last gave up on returns; nil
 	// when none is outstanding. Owned by Run's goroutine.
@@ -89,6 +92,7 @@ func newGuard[R any, C comparable](kind string, cfg Config, log *slog.Logger, re
 		apply: apply,
 		check: check,
 		wake:  make(chan struct{}, 1),
+		spawn: func(f func()) { go f() },
 	}
 	g.cb = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        kind,
@@ -150,8 +154,7 @@ func (g *Guard[R, C]) Run(ctx context.Context) error {
 // valid counts as a failed call: a device that answers nonsense is as
 // unusable as one that does not answer.
 func (g *Guard[R, C]) poll(ctx context.Context) {
-	start := time.Now()
-	r, err := do(ctx, g, "read", func() (R, error) {
+	r, began, err := do(ctx, g, "read", func() (R, error) {
 		r, err := g.read()
 		if err == nil && g.valid != nil {
 			if verr := g.valid(r); verr != nil {
@@ -162,7 +165,7 @@ func (g *Guard[R, C]) poll(ctx context.Context) {
 	})
 	if err == nil {
 		g.mu.Lock()
-		g.reading, g.readAt = r, start
+		g.reading, g.readAt = r, began
 		g.mu.Unlock()
 	}
 }
@@ -179,7 +182,7 @@ func (g *Guard[R, C]) applyNewest(ctx context.Context) {
 	if !pending {
 		return
 	}
-	_, err := do(ctx, g, "apply", func() (struct{}, error) { return struct{}{}, g.apply(cmd) })
+	_, _, err := do(ctx, g, "apply", func() (struct{}, error) { return struct{}{}, g.apply(cmd) })
 	var de *gridmesh.DeviceError
 	if err == nil || errors.As(err, &de) && !de.Retryable {
 		g.mu.Lock()
@@ -192,13 +195,16 @@ func (g *Guard[R, C]) applyNewest(ctx context.Context) {
 }
 
 // do makes one device call through the breaker, waiting at most
-// CallTimeout, and records its outcome. Only Run's goroutine calls it.
-func do[R any, C comparable, T any](ctx context.Context, g *Guard[R, C], op string, f func() (T, error)) (T, error) {
-	var out T
+// CallTimeout of the call's own time (awaitCall), and records its
+// outcome. It returns when the call began running. Only Run's goroutine
+// calls it.
+func do[R any, C comparable, T any](ctx context.Context, g *Guard[R, C], op string, f func() (T, error)) (T, time.Time, error) {
+	var out callResult[T]
 	_, err := g.cb.Execute(func() (struct{}, error) {
 		if g.inline { // returns at once: nothing to time out
+			began := time.Now()
 			v, err := f()
-			out = v
+			out = callResult[T]{v: v, err: err, began: began}
 			return struct{}{}, err
 		}
 		if g.busy != nil {
@@ -209,33 +215,72 @@ func do[R any, C comparable, T any](ctx context.Context, g *Guard[R, C], op stri
 				return struct{}{}, g.deviceErr(op, true, ErrBusy)
 			}
 		}
-		type result struct {
-			v   T
-			err error
-		}
-		done := make(chan result, 1) // the call never blocks on sending
+		done := make(chan callResult[T], 1) // the call never blocks on sending
 		finished := make(chan struct{})
-		go func() {
+		var began atomic.Int64 // when f began, Unix ns; 0 before
+		g.spawn(func() {
 			defer close(finished)
+			began.Store(time.Now().UnixNano())
 			v, err := f()
-			done <- result{v, err}
-		}()
-		timer := time.NewTimer(g.cfg.CallTimeout)
-		defer timer.Stop()
-		select {
-		case r := <-done:
-			out = r.v
-			return struct{}{}, r.err
-		case <-timer.C:
-			g.busy = finished
-			return struct{}{}, g.deviceErr(op, true, ErrTimeout)
-		case <-ctx.Done():
+			done <- callResult[T]{v: v, err: err, began: time.Unix(0, began.Load())}
+		})
+		var err error
+		out, err = awaitCall(ctx, g.cfg.CallTimeout, &began, done)
+		switch {
+		case err == nil:
+			return struct{}{}, out.err
+		case ctx.Err() != nil:
 			g.busy = finished
 			return struct{}{}, ctx.Err()
+		default:
+			g.busy = finished
+			return struct{}{}, g.deviceErr(op, true, err)
 		}
 	})
 	g.record(err)
-	return out, err
+	return out.v, out.began, err
+}
+
+// callResult is what one device call returned, and when it began.
+type callResult[T any] struct {
+	v     T
+	err   error
+	began time.Time
+}
+
+// awaitCall waits for a device call's answer on done, or ErrTimeout once
+// the call has run for timeout, or ctx's error. The timeout counts from
+// when the call began (began, Unix ns, set by the call's goroutine), not
+// from when its goroutine was started: on a machine short of CPU that
+// goroutine may wait its turn for longer than the timeout, and that says
+// nothing of the device; until it begins, the wait starts over. An answer
+// that is in when the timer fires wins over the timer: a device that
+// answered late is late, not gone.
+func awaitCall[T any](ctx context.Context, timeout time.Duration, began *atomic.Int64, done <-chan callResult[T]) (callResult[T], error) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		select {
+		case r := <-done:
+			return r, nil
+		case <-ctx.Done():
+			return callResult[T]{}, ctx.Err()
+		case <-timer.C:
+		}
+		select {
+		case r := <-done:
+			return r, nil
+		default:
+		}
+		left := timeout // not begun yet: the machine's delay, not the device's
+		if b := began.Load(); b != 0 {
+			left = timeout - time.Since(time.Unix(0, b))
+		}
+		if left <= 0 {
+			return callResult[T]{}, ErrTimeout
+		}
+		timer.Reset(left)
+	}
 }
 
 // record counts a call's outcome.
