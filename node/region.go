@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gridmesh/gridmesh"
@@ -17,10 +18,14 @@ import (
 )
 
 // The tertiary layer's runner: every home joins its region's topic and
-// keeps a view of the operator's signals and the neighborhoods'
-// aggregates; the leader of each neighborhood publishes its aggregate and,
-// while a signal is in force, adds its neighborhood's share of it to the
-// target it dispatches (regionalTarget). Every leader computes the split
+// keeps a view of the operator's signals; the leader of each neighborhood
+// also joins the aggregates topic while it leads (leaders only: a home
+// that only follows plans never pays for the region's aggregates), keeps
+// the neighborhoods' aggregates in its view, publishes its own and, while
+// a signal is in force, adds its neighborhood's share of it to the target
+// it dispatches (regionalTarget). A home that starts leading holds the
+// regional offset its predecessor's last plan carried until its view is
+// warm (regionWarmUp), then splits from its own view. Every leader computes the split
 // with control.DecideRegion from the same view, so no one coordinates it;
 // every rule (what the view keeps, the split, the targets' Seq, when a
 // signal starts or ends, the aggregate) is control's (control/region.go).
@@ -37,6 +42,24 @@ const (
 	// maxViewedSignals bounds the signals a home keeps (mesh bounds the
 	// streams it accepts the same way); past it, new IDs are dropped.
 	maxViewedSignals = 1024
+	// regionWarmUp: how long after joining the aggregates topic a new
+	// leader's view holds every live neighborhood's aggregate. Leaders
+	// publish every control.AggregatePeriod, checked once a second (so at
+	// most 6 s apart), and gossip delivers within a second even on a
+	// loaded machine. Waiting costs nothing while no signal is in force;
+	// during one, the new leader holds its predecessor's offset meanwhile
+	// (heldOffset). Asking a peer for its view instead would need every
+	// aggregate's gossipsub signature carried along to be checked again.
+	regionWarmUp = control.AggregatePeriod + 2*time.Second
+	// regionFindPeriod: how often a leader with fewer than
+	// regionLeaderPeers aggregate peers asks its connected peers for more
+	// leaders (mesh.Aggregates.FindLeaders), asking regionAsk peers and
+	// dialing up to regionDial of the leaders they name. The target is
+	// gossipsub's mesh degree (6); a walk of a few rounds finds them.
+	regionFindPeriod  = 5 * time.Second
+	regionLeaderPeers = 6
+	regionAsk         = 4
+	regionDial        = 3
 )
 
 // RegionalSeq is control.RegionalSeq: what a signal adds to the Seq of the
@@ -57,6 +80,11 @@ func RegionalSeq(signalSeq uint64, ended bool) uint64 {
 //     aggregate publisher: an atomic.
 type regionState struct {
 	handle atomic.Pointer[mesh.Region]
+	// leading is the aggregates topic's handle while this home leads
+	// (nil otherwise), joinedAt when it was joined (Unix ns; 0: not
+	// joined): both written by the aggregate runner, read by anyone.
+	leading  atomic.Pointer[mesh.Aggregates]
+	joinedAt atomic.Int64
 
 	mu      sync.Mutex
 	aggs    map[gridmesh.NeighborhoodID]gridmesh.Aggregate // the newest per neighborhood
@@ -175,17 +203,52 @@ func regionDecisionOf(d control.RegionDecision) regionDecision {
 
 // regionalTarget is the target planOnce dispatches (control.RegionalTarget
 // on a snapshot of the view). Called by the dispatch goroutine only, once
-// per plan: it owns seqFloor and writes appliedW.
+// per plan: it owns seqFloor and writes appliedW. Until the view is warm
+// (a leader that joined the aggregates topic less than regionWarmUp ago)
+// the offset is the one the neighborhood's last committed plan carried.
 func (n *Node) regionalTarget(t gridmesh.Target, now time.Time) gridmesh.Target {
 	rs := &n.region
 	d := control.DecideRegion(rs.snapshot(now), n.cfg.Neighborhood, now)
+	if !rs.warm(now) {
+		d.OffsetW = n.heldOffset(t, max(rs.seqFloor, d.Seq))
+	}
 	t, rs.seqFloor = control.RegionalTarget(t, d, rs.seqFloor)
 	rs.appliedW.Store(math.Float64bits(float64(d.OffsetW)))
 	return t
 }
 
+// warm reports whether this home's view holds the region's aggregates at
+// now: it joined the aggregates topic regionWarmUp ago or more.
+func (rs *regionState) warm(now time.Time) bool {
+	at := rs.joinedAt.Load()
+	return at != 0 && now.Sub(time.Unix(0, at)) >= regionWarmUp
+}
+
+// heldOffset is the regional offset the neighborhood's last committed plan
+// carried, if that plan was made for the same own target t and the same
+// regional Seq (the same signals in force): a new leader keeps its
+// predecessor's share while its view warms up. Otherwise (a signal
+// started or ended since, or no plan) it is 0: the share of a signal
+// split from a view that lacks most aggregates would be wrong, and
+// carrying none for a few seconds errs on the safe side.
+func (n *Node) heldOffset(t gridmesh.Target, regionalSeq uint64) gridmesh.W {
+	if n.group == nil {
+		return 0
+	}
+	_, body, _ := n.group.Latest()
+	if body == nil {
+		return 0
+	}
+	last, err := mesh.DecodePlan(body)
+	if err != nil || last.Target.Seq != t.Seq+regionalSeq {
+		return 0
+	}
+	return t.ImportW - last.Target.ImportW
+}
+
 // runRegion joins the region and runs its receiver, the aggregate
-// publisher and the signal-boundary waker until ctx ends.
+// runner and the signal-boundary waker until ctx ends, and answers
+// other leaders asking which leaders this home knows.
 func (n *Node) runRegion(ctx context.Context, table *telemetryTable) error {
 	r, err := n.mesh.JoinRegion()
 	if err != nil {
@@ -194,18 +257,20 @@ func (n *Node) runRegion(ctx context.Context, table *telemetryTable) error {
 	defer r.Close()
 	n.carried.regionOpened(r) // its refusals are summed with earlier handles
 	n.region.handle.Store(r)  // kept after Close: Status still reports its signals
+	n.mesh.ServeLeaders(n.knownLeaders)
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.Go(func() error { return n.receiveRegion(ctx, r) })
-	eg.Go(func() error { return n.publishAggregates(ctx, r, table) })
+	eg.Go(func() error { return n.runAggregates(ctx, r, table) })
 	eg.Go(func() error { return n.wakeOnSignalBoundaries(ctx) })
 	return eg.Wait()
 }
 
-// receiveRegion fills the view from the region topic. A new signal step
-// wakes the dispatcher, so a leader follows it at once.
-func (n *Node) receiveRegion(ctx context.Context, r *mesh.Region) error {
+// receiveRegion fills the view from src, the region topic (signals) or,
+// while this home leads, the aggregates topic. A new signal step wakes
+// the dispatcher, so a leader follows it at once.
+func (n *Node) receiveRegion(ctx context.Context, src regionSource) error {
 	for {
-		msg, _, err := r.Next(ctx)
+		msg, _, err := src.Next(ctx)
 		if err != nil {
 			return err
 		}
@@ -216,6 +281,12 @@ func (n *Node) receiveRegion(ctx context.Context, r *mesh.Region) error {
 			n.wakeDispatcher()
 		}
 	}
+}
+
+// regionSource is one of the region's subscriptions: a *mesh.Region or a
+// *mesh.Aggregates.
+type regionSource interface {
+	Next(ctx context.Context) (mesh.RegionMessage, peer.ID, error)
 }
 
 // take folds one accepted region message into the view at now: a
@@ -231,37 +302,109 @@ func (rs *regionState) take(msg mesh.RegionMessage, now time.Time) (newStep bool
 	return false
 }
 
-// publishAggregates sends this neighborhood's aggregate every
-// control.AggregatePeriod while this home leads, the first as soon as it leads
-// with telemetry at hand.
-func (n *Node) publishAggregates(ctx context.Context, r *mesh.Region, table *telemetryTable) error {
+// knownLeaders is what this home answers a leader asking which leaders it
+// knows (mesh.LeadersProtocol): its neighborhood's leader and, while it
+// leads, the leaders it gossips aggregates with.
+func (n *Node) knownLeaders() []peer.ID {
+	var out []peer.ID
+	if id, _ := n.group.Leader(); id != "" {
+		if p, err := peer.Decode(id); err == nil {
+			out = append(out, p)
+		}
+	}
+	if a := n.region.leading.Load(); a != nil {
+		out = append(out, a.Peers()...)
+	}
+	return out
+}
+
+// runAggregates follows this home's leadership, checked every second:
+// when it starts leading it joins the aggregates topic (leadAggregates),
+// when it stops it leaves it. While it leads it publishes the
+// neighborhood's aggregate every control.AggregatePeriod, the first as
+// soon as it leads with telemetry at hand.
+func (n *Node) runAggregates(ctx context.Context, r *mesh.Region, table *telemetryTable) error {
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
-	var last time.Time
+	var lead *aggregateLead
+	defer func() { lead.stop(&n.region) }()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-ticker.C:
 		}
-		now := n.now()
-		if !n.group.IsLeader() || !control.AggregateDue(last, now) {
-			continue
+		leading := n.group.IsLeader()
+		switch {
+		case leading && lead == nil:
+			lead = n.leadAggregates(ctx, r)
+		case !leading && lead != nil:
+			lead.stop(&n.region)
+			lead = nil
 		}
-		agg, ok := n.aggregate(table, now)
-		if !ok {
-			continue
+		if lead != nil {
+			n.publishAggregate(ctx, lead, table)
 		}
-		if err := r.PublishAggregate(ctx, agg); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+	}
+}
+
+// aggregateLead is one spell of leading: the aggregates topic's handle,
+// its receiver and leader finder, and the last aggregate published.
+type aggregateLead struct {
+	a      *mesh.Aggregates
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	last   time.Time
+}
+
+// leadAggregates joins the aggregates topic and starts its receiver and
+// the leader finder; nil if the topic cannot be joined (tried again at
+// the next tick).
+func (n *Node) leadAggregates(ctx context.Context, r *mesh.Region) *aggregateLead {
+	a, err := r.JoinAggregates()
+	if err != nil {
+		n.log.Warn("aggregates topic not joined", "err", err)
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	lead := &aggregateLead{a: a, cancel: cancel}
+	n.region.leading.Store(a)
+	n.region.joinedAt.Store(n.now().UnixNano())
+	lead.wg.Go(func() { _ = n.receiveRegion(ctx, a) })
+	lead.wg.Go(func() { a.KeepFinding(ctx, regionFindPeriod, regionLeaderPeers, regionAsk, regionDial) })
+	return lead
+}
+
+// stop leaves the aggregates topic (nil: nothing to stop).
+func (l *aggregateLead) stop(rs *regionState) {
+	if l == nil {
+		return
+	}
+	rs.leading.Store(nil)
+	rs.joinedAt.Store(0)
+	l.cancel()
+	_ = l.a.Close()
+	l.wg.Wait()
+}
+
+// publishAggregate publishes the neighborhood's aggregate if one is due.
+func (n *Node) publishAggregate(ctx context.Context, lead *aggregateLead, table *telemetryTable) {
+	now := n.now()
+	if !control.AggregateDue(lead.last, now) {
+		return
+	}
+	agg, ok := n.aggregate(table, now)
+	if !ok {
+		return
+	}
+	if err := lead.a.Publish(ctx, agg); err != nil {
+		if ctx.Err() == nil {
 			n.stats.publishErrors.Add(1)
 			n.log.Debug("publish aggregate", "err", err)
-			continue
 		}
-		last = now
+		return
 	}
+	lead.last = now
 }
 
 // aggregate is the neighborhood's aggregate (control.NeighborhoodAggregate)
