@@ -1,10 +1,12 @@
 package mesh
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -45,6 +47,9 @@ const (
 	// leaderTag protects a connection to another leader from the
 	// connection manager's trimming.
 	leaderTag = "gridmesh-region-leader"
+	// maxFindPeriod bounds KeepFinding's back-off: a leader of a region
+	// whose leaders it all knows asks its peers twice a minute.
+	maxFindPeriod = 30 * time.Second
 )
 
 // LeaderHints is an answer on LeadersProtocol: leaders the answering
@@ -179,14 +184,17 @@ func (m *Mesh) askLeaders(ctx context.Context, p peer.ID) ([]peer.AddrInfo, erro
 }
 
 // FindLeaders asks up to ask of the peers this host is connected to
-// (those already on the aggregates topic first, then at random) which
-// leaders they know, and dials up to dial of those it is not connected
-// to, protecting the connections. It returns how many it connected to.
+// (those already on the aggregates topic first, then, at random, those
+// of other neighborhoods, then its own neighborhood's members, who can
+// only name this leader) which leaders they know, and dials up to dial of
+// those it is not connected to, protecting the connections. It returns
+// how many it connected to.
 func (a *Aggregates) FindLeaders(ctx context.Context, ask, dial int) int {
 	m := a.r.m
 	onTopic := a.Peers()
 	others := m.host.Network().Peers()
 	rand.Shuffle(len(others), func(i, j int) { others[i], others[j] = others[j], others[i] })
+	slices.SortStableFunc(others, func(p, q peer.ID) int { return cmp.Compare(m.memberOrder(p), m.memberOrder(q)) })
 	seen := map[peer.ID]bool{m.host.ID(): true}
 	var asked []peer.ID
 	for _, p := range append(onTopic, others...) {
@@ -221,21 +229,37 @@ func (a *Aggregates) FindLeaders(ctx context.Context, ask, dial int) int {
 	return connected
 }
 
-// KeepFinding runs FindLeaders(ctx, ask, dial) at once and then every
-// period while this host has fewer than want aggregate peers, until ctx
-// ends.
+// memberOrder is 1 for an admitted member of this home's neighborhood
+// (admission on), 0 for any other peer.
+func (m *Mesh) memberOrder(p peer.ID) int {
+	if m.adm != nil && m.Admitted(p) {
+		return 1
+	}
+	return 0
+}
+
+// KeepFinding runs FindLeaders(ctx, ask, dial) at once and again while
+// this host has fewer than want aggregate peers, until ctx ends: every
+// period while it has none or rounds connect it to new leaders, backing
+// off to maxFindPeriod while they connect none (a region of fewer than
+// want+1 leaders never has want peers).
 func (a *Aggregates) KeepFinding(ctx context.Context, period time.Duration, want, ask, dial int) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	wait := period
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
 		}
-		if len(a.Peers()) < want {
-			a.FindLeaders(ctx, ask, dial)
+		if have := len(a.Peers()); have < want {
+			if a.FindLeaders(ctx, ask, dial) > 0 || have == 0 {
+				wait = period
+			} else {
+				wait = min(2*wait, maxFindPeriod)
+			}
 		}
-		timer.Reset(period)
+		timer.Reset(wait)
 	}
 }

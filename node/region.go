@@ -43,23 +43,36 @@ const (
 	// streams it accepts the same way); past it, new IDs are dropped.
 	maxViewedSignals = 1024
 	// regionWarmUp: how long after joining the aggregates topic a new
-	// leader's view holds every live neighborhood's aggregate. Leaders
-	// publish every control.AggregatePeriod, checked once a second (so at
-	// most 6 s apart), and gossip delivers within a second even on a
-	// loaded machine. Waiting costs nothing while no signal is in force;
+	// leader's view holds every live neighborhood's aggregate, at most
+	// (with admission on the region's neighborhoods are known, and a view
+	// holding an aggregate of each is warm at once). Leaders publish
+	// every control.AggregatePeriod (checked every regionLeadCheck) and
+	// gossip delivers within a second even on a loaded machine; 2 s
+	// leave room for both. Waiting costs nothing while no signal is in force;
 	// during one, the new leader holds its predecessor's offset meanwhile
 	// (heldOffset). Asking a peer for its view instead would need every
 	// aggregate's gossipsub signature carried along to be checked again.
 	regionWarmUp = control.AggregatePeriod + 2*time.Second
 	// regionFindPeriod: how often a leader with fewer than
 	// regionLeaderPeers aggregate peers asks its connected peers for more
-	// leaders (mesh.Aggregates.FindLeaders), asking regionAsk peers and
-	// dialing up to regionDial of the leaders they name. The target is
-	// gossipsub's mesh degree (6); a walk of a few rounds finds them.
-	regionFindPeriod  = 5 * time.Second
-	regionLeaderPeers = 6
-	regionAsk         = 4
-	regionDial        = 3
+	// leaders (mesh.Aggregates.KeepFinding, backing off while it finds
+	// none), asking regionAsk peers and dialing up to regionDial of the
+	// leaders they name. The target is gossipsub's mesh degree (6); a
+	// walk of a few rounds finds them.
+	regionFindPeriod = 2 * time.Second
+	// regionLeadCheck: how often the aggregate runner looks whether this
+	// home leads, whether it found new aggregate peers and whether its
+	// aggregate is due: a read of Raft's state and of gossipsub's peer
+	// list, so four times a second costs nothing and a new leader is on
+	// the aggregates topic within a quarter second.
+	regionLeadCheck = 250 * time.Millisecond
+	// regionRepublishAfter: the least time between two aggregates of a
+	// leader that found new aggregate peers, above the validators'
+	// mesh.DefaultAggregateMinInterval (2 s) with room for clock jitter.
+	regionRepublishAfter = 2500 * time.Millisecond
+	regionLeaderPeers    = 6
+	regionAsk            = 8
+	regionDial           = 3
 )
 
 // RegionalSeq is control.RegionalSeq: what a signal adds to the Seq of the
@@ -209,7 +222,7 @@ func regionDecisionOf(d control.RegionDecision) regionDecision {
 func (n *Node) regionalTarget(t gridmesh.Target, now time.Time) gridmesh.Target {
 	rs := &n.region
 	d := control.DecideRegion(rs.snapshot(now), n.cfg.Neighborhood, now)
-	if !rs.warm(now) {
+	if !rs.warm(now, n.regionNeighborhoods()) {
 		d.OffsetW = n.heldOffset(t, max(rs.seqFloor, d.Seq))
 	}
 	t, rs.seqFloor = control.RegionalTarget(t, d, rs.seqFloor)
@@ -218,10 +231,44 @@ func (n *Node) regionalTarget(t gridmesh.Target, now time.Time) gridmesh.Target 
 }
 
 // warm reports whether this home's view holds the region's aggregates at
-// now: it joined the aggregates topic regionWarmUp ago or more.
-func (rs *regionState) warm(now time.Time) bool {
+// now: it joined the aggregates topic regionWarmUp ago or more, or its
+// view holds a fresh aggregate of each of the expect neighborhoods the
+// region has (0: not known).
+func (rs *regionState) warm(now time.Time, expect int) bool {
 	at := rs.joinedAt.Load()
-	return at != 0 && now.Sub(time.Unix(0, at)) >= regionWarmUp
+	if at == 0 {
+		return false
+	}
+	if now.Sub(time.Unix(0, at)) >= regionWarmUp {
+		return true
+	}
+	if expect == 0 {
+		return false
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	held := 0
+	for _, a := range rs.aggs {
+		if control.KeepAggregate(a, now) {
+			held++
+		}
+	}
+	return held >= expect
+}
+
+// regionNeighborhoods is how many neighborhoods the region has, if known:
+// with admission on, an aggregate is accepted only from a neighborhood
+// whose key is configured, so those keys (and this neighborhood's) are
+// the region's neighborhoods. 0 without admission.
+func (n *Node) regionNeighborhoods() int {
+	if n.cfg.Mesh.Admission == nil {
+		return 0
+	}
+	keys := n.cfg.Mesh.Region.NeighborhoodKeys
+	if _, ok := keys[n.cfg.Neighborhood]; ok {
+		return len(keys)
+	}
+	return len(keys) + 1
 }
 
 // heldOffset is the regional offset the neighborhood's last committed plan
@@ -318,13 +365,14 @@ func (n *Node) knownLeaders() []peer.ID {
 	return out
 }
 
-// runAggregates follows this home's leadership, checked every second:
+// runAggregates follows this home's leadership, checked every
+// regionLeadCheck:
 // when it starts leading it joins the aggregates topic (leadAggregates),
 // when it stops it leaves it. While it leads it publishes the
 // neighborhood's aggregate every control.AggregatePeriod, the first as
 // soon as it leads with telemetry at hand.
 func (n *Node) runAggregates(ctx context.Context, r *mesh.Region, table *telemetryTable) error {
-	ticker := time.NewTicker(time.Second)
+	ticker := time.NewTicker(regionLeadCheck)
 	defer ticker.Stop()
 	var lead *aggregateLead
 	defer func() { lead.stop(&n.region) }()
@@ -355,6 +403,7 @@ type aggregateLead struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	last   time.Time
+	peers  int // aggregate peers when it last published
 }
 
 // leadAggregates joins the aggregates topic and starts its receiver and
@@ -387,10 +436,17 @@ func (l *aggregateLead) stop(rs *regionState) {
 	l.wg.Wait()
 }
 
-// publishAggregate publishes the neighborhood's aggregate if one is due.
+// publishAggregate publishes the neighborhood's aggregate if one is due:
+// every control.AggregatePeriod, and sooner (regionRepublishAfter) when
+// the leader has more aggregate peers than when it last published. A
+// leader's first aggregates often go out before it has found any other
+// leader, and reach no one; and a leader that just joined warms up
+// sooner if those it joined resend theirs.
 func (n *Node) publishAggregate(ctx context.Context, lead *aggregateLead, table *telemetryTable) {
 	now := n.now()
-	if !control.AggregateDue(lead.last, now) {
+	peers := len(lead.a.Peers())
+	grew := peers > lead.peers && now.Sub(lead.last) >= regionRepublishAfter
+	if !control.AggregateDue(lead.last, now) && !grew {
 		return
 	}
 	agg, ok := n.aggregate(table, now)
@@ -404,7 +460,7 @@ func (n *Node) publishAggregate(ctx context.Context, lead *aggregateLead, table 
 		}
 		return
 	}
-	lead.last = now
+	lead.last, lead.peers = now, peers
 }
 
 // aggregate is the neighborhood's aggregate (control.NeighborhoodAggregate)
@@ -477,7 +533,10 @@ type RegionStatus struct {
 	// sum over them), OffsetW the import reduction it makes of them.
 	ShareW  gridmesh.W `json:"share_w"`
 	OffsetW gridmesh.W `json:"offset_w"`
-	// Aggregates is how many neighborhoods have a fresh aggregate here.
+	// Aggregates is how many neighborhoods have a fresh aggregate here:
+	// only a leader receives them. ShareW is 0 and the signals' splits
+	// partial where this home does not lead, or leads since less than
+	// regionWarmUp and has not heard every neighborhood yet.
 	Aggregates int `json:"aggregates"`
 	// Rejections are the region messages this home refused, by reason
 	// (mesh.ReasonSignal..., mesh.ReasonAggregate...).
@@ -516,10 +575,18 @@ func (n *Node) regionStatus() *RegionStatus {
 	if r == nil {
 		return nil
 	}
-	d := n.region.decide(n.cfg.Neighborhood, n.now())
+	now := n.now()
+	d := n.region.decide(n.cfg.Neighborhood, now)
 	s := &RegionStatus{
 		Name: r.Name(), Signals: d.Signals, OffsetW: d.OffsetW,
 		Aggregates: d.Aggregates, Rejections: n.carried.counts().Region,
+	}
+	if !n.region.warm(now, n.regionNeighborhoods()) {
+		// Not leading, or leading with a view still warming up: the
+		// split of its view is not the region's; the offset is what the
+		// last plan carried.
+		s.OffsetW = gridmesh.W(math.Float64frombits(n.region.appliedW.Load()))
+		return s
 	}
 	for _, sig := range d.Signals {
 		s.ShareW += sig.ShareW
