@@ -283,6 +283,12 @@ func (n *Node) heldOffset(t gridmesh.Target, regionalSeq uint64) gridmesh.W {
 		return 0
 	}
 	_, body, _ := n.group.Latest()
+	return offsetCarried(body, t, regionalSeq)
+}
+
+// offsetCarried is the regional offset the committed plan body carried
+// if it was made for target t with regionalSeq, else 0 (see heldOffset).
+func offsetCarried(body []byte, t gridmesh.Target, regionalSeq uint64) gridmesh.W {
 	if body == nil {
 		return 0
 	}
