@@ -359,8 +359,12 @@ func (rs *regionState) take(msg mesh.RegionMessage, now time.Time) (newStep bool
 // knows (mesh.LeadersProtocol): its neighborhood's leader and, while it
 // leads, the leaders it gossips aggregates with.
 func (n *Node) knownLeaders() []peer.ID {
+	nw := n.up.Load() // a libp2p stream handler's goroutine: not the network's own
+	if nw == nil {
+		return nil
+	}
 	var out []peer.ID
-	if id, _ := n.group.Leader(); id != "" {
+	if id, _ := nw.group.Leader(); id != "" {
 		if p, err := peer.Decode(id); err == nil {
 			out = append(out, p)
 		}
@@ -547,6 +551,10 @@ type RegionStatus struct {
 	// Rejections are the region messages this home refused, by reason
 	// (mesh.ReasonSignal..., mesh.ReasonAggregate...).
 	Rejections map[string]uint64 `json:"rejections"`
+	// AggregateCopies counts the aggregate messages this home's host
+	// received from peers (first copies and duplicates) since its network
+	// opened: 0 for a home that never led.
+	AggregateCopies uint64 `json:"aggregate_copies_received"`
 }
 
 // RegionSignalStatus is one signal in force and its split.
@@ -576,7 +584,7 @@ type RegionShare struct {
 
 // regionStatus returns the region part of Status; nil before the region
 // is joined.
-func (n *Node) regionStatus() *RegionStatus {
+func (n *Node) regionStatus(nw *network) *RegionStatus {
 	r := n.region.handle.Load()
 	if r == nil {
 		return nil
@@ -587,6 +595,8 @@ func (n *Node) regionStatus() *RegionStatus {
 		Name: r.Name(), Signals: d.Signals, OffsetW: d.OffsetW,
 		Aggregates: d.Aggregates, Rejections: n.carried.counts().Region,
 	}
+	tr := nw.mesh.Traffic()[mesh.TopicAggregates]
+	s.AggregateCopies = tr.Received + tr.Duplicates
 	if !n.region.warm(now, n.regionNeighborhoods()) {
 		// Not leading, or leading with a view still warming up: the
 		// split of its view is not the region's; the offset is what the
