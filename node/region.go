@@ -389,6 +389,7 @@ func (n *Node) runAggregates(ctx context.Context, r *mesh.Region, table *telemet
 	defer ticker.Stop()
 	var lead *aggregateLead
 	defer func() { lead.stop(&n.region) }()
+	var last time.Time // the last aggregate published, over every spell of leading
 	for {
 		select {
 		case <-ctx.Done():
@@ -398,10 +399,12 @@ func (n *Node) runAggregates(ctx context.Context, r *mesh.Region, table *telemet
 		leading := n.group.IsLeader()
 		switch {
 		case leading && lead == nil:
-			lead = n.leadAggregates(ctx, r)
+			if lead = n.leadAggregates(ctx, r); lead != nil {
+				lead.last = last // leading again at once: the validators' interval still holds
+			}
 		case !leading && lead != nil:
 			lead.stop(&n.region)
-			lead = nil
+			last, lead = lead.last, nil
 		}
 		if lead != nil {
 			n.publishAggregate(ctx, lead, table)
