@@ -127,8 +127,8 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # The region at full size: 2,000 neighborhood leaders on an in-memory
-# network, in virtual time (testing/synctest), one round of aggregates and
-# one signed cut; its figures in REGION_REPORT (make test runs 50 leaders
+# network, in virtual time (testing/synctest), one round of aggregates on
+# the leaders-only aggregates topic and one signed cut on the region topic; its figures in REGION_REPORT (make test runs 50 leaders
 # and checks the same behaviour). About 30 minutes of CPU and 10 GB
 # (1,000 leaders: 8 minutes and 5.3 GB, docs/BENCHMARKS.md).
 # The per-message costs beside it: the region benchmarks of package mesh.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gridmesh/gridmesh"
@@ -198,7 +199,17 @@ func (a *Archiver) Run(ctx context.Context) (err error) {
 		return abort(err)
 	}
 	defer region.Close()
+	aggs, err := region.JoinAggregates() // leaders only gossip aggregates: find some
+	if err != nil {
+		return abort(err)
+	}
+	defer aggs.Close()
 	g.Go(func() error { return a.receiveRegion(gctx, region) })
+	g.Go(func() error { return a.receiveRegion(gctx, aggs) })
+	g.Go(func() error {
+		aggs.KeepFinding(gctx, findLeadersPeriod, findLeadersPeers, findLeadersPeers, findLeadersPeers)
+		return nil
+	})
 	g.Go(func() error { return a.rollEvery(gctx) })
 	close(a.ready)
 	a.log.Info("archiving", "dir", a.cfg.Dir, "neighborhoods", len(meshes))
@@ -260,9 +271,20 @@ func (a *Archiver) receivePlans(ctx context.Context, nb *mesh.Neighborhood) erro
 	}
 }
 
-// receiveRegion archives signals and aggregates, and learns leaders from
-// the aggregates, until ctx ends.
-func (a *Archiver) receiveRegion(ctx context.Context, r *mesh.Region) error {
+// The archiver hears aggregates from the region's leaders (only they
+// gossip them): it looks for some every findLeadersPeriod while it has
+// fewer than findLeadersPeers on the aggregates topic.
+const (
+	findLeadersPeriod = 5 * time.Second
+	findLeadersPeers  = 4
+)
+
+// receiveRegion archives signals (from the region topic) and aggregates
+// (from the aggregates topic), and learns leaders from the aggregates,
+// until ctx ends.
+func (a *Archiver) receiveRegion(ctx context.Context, r interface {
+	Next(context.Context) (mesh.RegionMessage, peer.ID, error)
+}) error {
 	for {
 		m, from, err := r.Next(ctx)
 		if err != nil {

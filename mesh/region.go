@@ -15,9 +15,10 @@ import (
 	"github.com/gridmesh/gridmesh"
 )
 
-// RegionConfig configures a home's view of its region: one gossip topic
-// per deployment (RegionTopic) that carries operator signals to every
-// home and neighborhood aggregates between leaders.
+// RegionConfig configures a home's view of its region: two gossip topics
+// per deployment, RegionTopic, which carries operator signals to every
+// home, and AggregatesTopic, which carries the neighborhoods' aggregates
+// between their leaders only (aggregates.go).
 type RegionConfig struct {
 	// Name is the region signals must name (gridmesh.Signal.Region); ""
 	// means the deployment's Network.
@@ -89,6 +90,12 @@ const (
 	// ReasonAggregateTooFrequent: its author sent one less than
 	// AggregateMinInterval ago.
 	ReasonAggregateTooFrequent = "aggregate/too-frequent"
+	// ReasonAggregateWrongTopic: an aggregate on the signals topic, which
+	// every home receives; aggregates go to leaders only (AggregatesTopic).
+	ReasonAggregateWrongTopic = "aggregate/wrong-topic"
+	// ReasonSignalWrongTopic: a signal on the aggregates topic, which
+	// homes that do not lead never see.
+	ReasonSignalWrongTopic = "signal/wrong-topic"
 )
 
 var regionReasons = [...]string{
@@ -96,11 +103,13 @@ var regionReasons = [...]string{
 	ReasonSignalBadSignature, ReasonSignalExpired, ReasonSignalTooEarly, ReasonSignalReplayed,
 	ReasonSignalWrongRegion, ReasonSignalMemoryFull,
 	ReasonAggregateStale, ReasonAggregateNonMember, ReasonAggregateTooFrequent,
+	ReasonAggregateWrongTopic, ReasonSignalWrongTopic,
 }
 
-// RegionMessage is what travels on the region topic: exactly one of a
-// signed operator Signal or a leader's Aggregate, the latter with its
-// author's membership certificate when the deployment uses admission.
+// RegionMessage is what travels on the region's topics: exactly one of a
+// signed operator Signal (on RegionTopic) or a leader's Aggregate (on
+// AggregatesTopic), the latter with its author's membership certificate
+// when the deployment uses admission.
 type RegionMessage struct {
 	Version    uint16               `cbor:"1,keyasint"`
 	Signal     *gridmesh.Signal     `cbor:"2,keyasint,omitempty"`
@@ -164,12 +173,13 @@ func DecodeRegionMessage(b []byte) (RegionMessage, error) {
 	return m, nil
 }
 
-// RegionTopic returns the gossip topic of a deployment's region.
+// RegionTopic returns the gossip topic of a deployment's region, on which
+// operators' signals reach every home.
 func RegionTopic(network string) string { return "/gridmesh/" + network + "/region" }
 
 // Region is this home's handle on the region topic. Every home joins it
-// (homes must see signals); leaders publish aggregates. Its methods are
-// safe for concurrent use.
+// (homes must see signals); a leader also joins the aggregates topic
+// through it (JoinAggregates). Its methods are safe for concurrent use.
 type Region struct {
 	m    *Mesh
 	name string
@@ -261,35 +271,34 @@ func (r *Region) PublishSignal(ctx context.Context, s gridmesh.Signal) error {
 	return r.publish(ctx, RegionMessage{Version: gridmesh.WireVersion, Signal: &s}, "signal "+s.ID)
 }
 
-// PublishAggregate sends this leader's aggregate to the region, with this
-// home's certificate when admission is on.
-func (r *Region) PublishAggregate(ctx context.Context, a gridmesh.Aggregate) error {
-	msg := RegionMessage{Version: gridmesh.WireVersion, Aggregate: &a}
-	if r.m.adm != nil {
-		own := r.m.adm.ownCert()
-		msg.Membership = &own
-	}
-	return r.publish(ctx, msg, "aggregate of "+string(a.Neighborhood))
-}
-
-func (r *Region) publish(ctx context.Context, msg RegionMessage, what string) error {
+func publishRegion(ctx context.Context, topic *pubsub.Topic, msg RegionMessage, what string) error {
 	b, err := EncodeRegionMessage(msg)
 	if err != nil {
 		return fmt.Errorf("mesh: publish %s: %w", what, err)
 	}
-	if err := r.topic.Publish(ctx, b); err != nil {
+	if err := topic.Publish(ctx, b); err != nil {
 		return fmt.Errorf("mesh: publish %s: %w", what, err)
 	}
 	return nil
 }
 
-// Next returns the next region message accepted (this home's own
-// included) and its author.
+func (r *Region) publish(ctx context.Context, msg RegionMessage, what string) error {
+	return publishRegion(ctx, r.topic, msg, what)
+}
+
+// Next returns the next signal accepted on the region topic (this home's
+// own included) and its author.
 func (r *Region) Next(ctx context.Context) (RegionMessage, peer.ID, error) {
+	return r.next(ctx, r.sub)
+}
+
+// next returns the next message accepted on sub, one of the region's
+// subscriptions, and its author.
+func (r *Region) next(ctx context.Context, sub *pubsub.Subscription) (RegionMessage, peer.ID, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(r.m.gossipCtx, cancel)()
-	msg, err := r.sub.Next(ctx)
+	msg, err := sub.Next(ctx)
 	switch {
 	case errors.Is(err, pubsub.ErrSubscriptionCancelled), err != nil && r.m.gossipCtx.Err() != nil:
 		return RegionMessage{}, "", ErrClosed
@@ -337,9 +346,16 @@ func (r *Region) Close() error {
 	return r.closeE
 }
 
-// validate is the region topic's validator: it decodes once, judges the
-// signal or aggregate and hands the decoded message on.
+// validate is the region topic's validator: signals only.
 func (r *Region) validate(_ context.Context, _ peer.ID, msg *pubsub.Message) pubsub.ValidationResult {
+	return r.validateOn(false, msg)
+}
+
+// validateOn judges a message of the region topic (aggregates false) or
+// of the aggregates topic (true): it decodes once, refuses the kind that
+// does not belong on the topic, judges the signal or aggregate and hands
+// the decoded message on.
+func (r *Region) validateOn(aggregates bool, msg *pubsub.Message) pubsub.ValidationResult {
 	rm, err := DecodeRegionMessage(msg.Data)
 	if err != nil {
 		reason := ReasonRegionUndecodable
@@ -347,6 +363,12 @@ func (r *Region) validate(_ context.Context, _ peer.ID, msg *pubsub.Message) pub
 			reason = ReasonRegionInvalid
 		}
 		return r.refuse(msg, pubsub.ValidationReject, reason)
+	}
+	switch {
+	case aggregates && rm.Signal != nil:
+		return r.refuse(msg, pubsub.ValidationReject, ReasonSignalWrongTopic)
+	case !aggregates && rm.Aggregate != nil:
+		return r.refuse(msg, pubsub.ValidationReject, ReasonAggregateWrongTopic)
 	}
 	now := r.now()
 	var verdict pubsub.ValidationResult

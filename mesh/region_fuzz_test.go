@@ -34,3 +34,21 @@ func FuzzDecodeRegionMessage(f *testing.F) {
 	f.Add([]byte{0xa1, 0x01, 0x01})
 	f.Fuzz(func(t *testing.T, data []byte) { checkRoundTrip(t, data, DecodeRegionMessage) })
 }
+
+func FuzzDecodeLeaderHints(f *testing.F) {
+	for _, h := range []LeaderHints{
+		{Version: gridmesh.WireVersion, Leaders: []LeaderHint{}},
+		{Version: gridmesh.WireVersion, Leaders: []LeaderHint{{
+			Peer:  "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA",
+			Addrs: []string{"/ip4/127.0.0.1/tcp/4001", "/ip4/127.0.0.1/udp/4001/quic-v1"},
+		}}},
+	} {
+		b, err := encMode.Marshal(h)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{0xa1, 0x01, 0x01})
+	f.Fuzz(func(t *testing.T, data []byte) { checkRoundTrip(t, data, DecodeLeaderHints) })
+}

@@ -12,15 +12,16 @@ import (
 )
 
 // The kinds of topic Traffic counts by: the last element of a topic's
-// name (TopicName, RegionTopic), or TopicOther.
+// name (TopicName, RegionTopic, AggregatesTopic), or TopicOther.
 const (
-	TopicTelemetry = "telemetry"
-	TopicPlan      = "plan"
-	TopicRegion    = "region"
-	TopicOther     = "other"
+	TopicTelemetry  = "telemetry"
+	TopicPlan       = "plan"
+	TopicRegion     = "region"
+	TopicAggregates = "aggregates"
+	TopicOther      = "other"
 )
 
-var topicKinds = [...]string{TopicTelemetry, TopicPlan, TopicRegion, TopicOther}
+var topicKinds = [...]string{TopicTelemetry, TopicPlan, TopicRegion, TopicAggregates, TopicOther}
 
 // TopicTraffic counts one kind of topic's gossip messages since the host
 // opened.

@@ -81,8 +81,9 @@
 //     every home of the neighborhood. After a merge the device loop's
 //     fence restarts.
 //   - the region (region.go): every home keeps a view of the operator's
-//     signals and the neighborhoods' aggregates from the region topic;
-//     the leader publishes its neighborhood's aggregate every 5 s and,
+//     signals from the region topic; the leader alone joins the
+//     aggregates topic while it leads, keeps the neighborhoods'
+//     aggregates, publishes its own every 5 s and,
 //     while a signal is in force, dispatches its target less its share
 //     (control.Allocate over the view: every leader computes the same
 //     split). A regulation signal is a stream of signed steps, each

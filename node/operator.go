@@ -88,8 +88,12 @@ type Operator struct {
 	r    *mesh.Region
 	priv ed25519.PrivateKey
 
-	mu      sync.Mutex // guards lastSeq
+	mu      sync.Mutex // guards lastSeq and aggs
 	lastSeq uint64
+	// aggs is the aggregates topic, joined at the first NextAggregate;
+	// stopFind ends the search for leaders to hear aggregates from.
+	aggs     *mesh.Aggregates
+	stopFind context.CancelFunc
 }
 
 // OperatorMeshConfig returns the mesh configuration an operator's host
@@ -169,12 +173,35 @@ func (o *Operator) Publish(ctx context.Context, s gridmesh.Signal) (gridmesh.Sig
 	return s, nil
 }
 
+// An operator that listens to aggregates looks for leaders every
+// operatorFindPeriod while it has fewer than operatorLeaderPeers on the
+// aggregates topic (mesh.Aggregates.KeepFinding).
+const (
+	operatorFindPeriod  = 5 * time.Second
+	operatorLeaderPeers = 4
+)
+
 // NextAggregate returns the next neighborhood aggregate heard on the
-// region topic (signals are skipped), or ctx's error: a bridge that
-// reports what the region offers listens with it.
+// aggregates topic, or ctx's error: a bridge that reports what the region
+// offers listens with it. The first call joins the topic (an operator
+// that only publishes signals never receives aggregates).
 func (o *Operator) NextAggregate(ctx context.Context) (gridmesh.Aggregate, error) {
+	o.mu.Lock()
+	if o.aggs == nil {
+		a, err := o.r.JoinAggregates()
+		if err != nil {
+			o.mu.Unlock()
+			return gridmesh.Aggregate{}, fmt.Errorf("operator: %w", err)
+		}
+		var find context.Context
+		find, o.stopFind = context.WithCancel(context.Background())
+		go a.KeepFinding(find, operatorFindPeriod, operatorLeaderPeers, operatorLeaderPeers, operatorLeaderPeers)
+		o.aggs = a
+	}
+	aggs := o.aggs
+	o.mu.Unlock()
 	for {
-		msg, _, err := o.r.Next(ctx)
+		msg, _, err := aggs.Next(ctx)
 		if err != nil {
 			return gridmesh.Aggregate{}, fmt.Errorf("operator: %w", err)
 		}
@@ -185,7 +212,17 @@ func (o *Operator) NextAggregate(ctx context.Context) (gridmesh.Aggregate, error
 }
 
 // Close leaves the region and closes the host. Stop Run first.
-func (o *Operator) Close() error { return errors.Join(o.r.Close(), o.m.Close()) }
+func (o *Operator) Close() error {
+	o.mu.Lock()
+	aggs := o.aggs
+	o.mu.Unlock()
+	var err error
+	if aggs != nil {
+		o.stopFind()
+		err = aggs.Close()
+	}
+	return errors.Join(err, o.r.Close(), o.m.Close())
+}
 
 // operatorPassTTL is how long an operator's pass is valid: its host lives
 // for one publication, minutes at most; a day spares any clock skew.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/mesh"
 )
 
 var regionNow = time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
@@ -140,5 +141,92 @@ func TestRegionRegulationSteps(t *testing.T) {
 	}
 	if d := rs.decide("n1", regionNow.Add(5*time.Minute)); d.OffsetW != 0 || len(d.Signals) != 0 || d.Seq != RegionalSeq(3, true) {
 		t.Fatalf("after the end: %+v", d)
+	}
+}
+
+// A home that leads since less than regionWarmUp, and has not heard
+// every neighborhood, does not split a signal from its partial view (it
+// would take the whole cut): it dispatches no regional offset, or its
+// predecessor's (offsetCarried); once warm it dispatches its share of
+// the same split every other leader computes.
+func TestNewLeaderWaitsForAWarmView(t *testing.T) {
+	rng := rand.New(rand.NewPCG(testSeed(t), 3))
+	aggs := randomAggregates(rng, 4)
+	for i := range aggs {
+		aggs[i].AtMs = regionNow.UnixMilli()
+	}
+	own := aggs[0].Neighborhood
+	sig := gridmesh.Signal{
+		Version: gridmesh.WireVersion, ID: "cut", Kind: gridmesh.SignalCutImport, Region: "r",
+		StartMs: regionNow.Add(-time.Minute).UnixMilli(), EndMs: regionNow.Add(time.Hour).UnixMilli(),
+		AmountW: 10_000, Seq: 3,
+	}
+	base := gridmesh.Target{Seq: 7, ImportW: 4000}
+	n := &Node{cfg: Config{Neighborhood: own}}
+	n.region.putSignal(sig, regionNow)
+	n.region.putAggregate(aggs[0]) // its own, published as it started leading
+
+	// Not leading: no aggregates topic, never warm.
+	if n.region.warm(regionNow, 0) {
+		t.Fatal("a home not on the aggregates topic is warm")
+	}
+	n.region.joinedAt.Store(regionNow.Add(-time.Second).UnixNano())
+	got := n.regionalTarget(base, regionNow)
+	want := gridmesh.Target{Seq: base.Seq + RegionalSeq(sig.Seq, false), ImportW: base.ImportW}
+	if got != want {
+		t.Fatalf("a leader warming up dispatches %+v, want %+v (no offset: no predecessor's plan)", got, want)
+	}
+	// Its neighborhood count known (admission): warm once it holds all.
+	for _, a := range aggs[1:] {
+		n.region.putAggregate(a)
+	}
+	if !n.region.warm(regionNow, len(aggs)) || n.region.warm(regionNow, len(aggs)+1) {
+		t.Fatal("warm should follow the aggregates held against those expected")
+	}
+	// Warm by time: its share of the full view, as every leader's.
+	n.region.joinedAt.Store(regionNow.Add(-regionWarmUp).UnixNano())
+	d := n.region.decide(own, regionNow)
+	if len(d.Signals) != 1 || d.Signals[0].ShareW <= 0 || len(d.Signals[0].Shares) != len(aggs) {
+		t.Fatalf("decision %+v: want a share of a split among %d", d, len(aggs))
+	}
+	got = n.regionalTarget(base, regionNow)
+	if want := (gridmesh.Target{Seq: want.Seq, ImportW: base.ImportW - d.OffsetW}); got != want {
+		t.Fatalf("a warm leader dispatches %+v, want %+v", got, want)
+	}
+	if math.Float64frombits(n.region.appliedW.Load()) != float64(d.OffsetW) {
+		t.Fatal("the applied offset is not the one dispatched")
+	}
+}
+
+// A new leader holds the offset its predecessor's last committed plan
+// carried while that plan was made for the same own target and the same
+// signals (the same regional Seq); for anything else it holds none.
+func TestOffsetCarriedByTheLastPlan(t *testing.T) {
+	base := gridmesh.Target{Seq: 7, ImportW: 4000}
+	seq := RegionalSeq(3, false)
+	plan := gridmesh.Plan{
+		Version: gridmesh.WireVersion, Neighborhood: "n00", IssuedAtMs: regionNow.UnixMilli(), LeaseMs: 5000,
+		Target: gridmesh.Target{Seq: base.Seq + seq, ImportW: base.ImportW - 1250},
+	}
+	body, err := mesh.EncodePlan(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		body []byte
+		t    gridmesh.Target
+		seq  uint64
+		want gridmesh.W
+	}{
+		{"same target and signals", body, base, seq, 1250},
+		{"a signal ended since", body, base, RegionalSeq(3, true), 0},
+		{"a new own target", body, gridmesh.Target{Seq: 8, ImportW: 3000}, seq, 0},
+		{"no plan yet", nil, base, seq, 0},
+		{"undecodable", []byte("junk"), base, seq, 0},
+	} {
+		if got := offsetCarried(c.body, c.t, c.seq); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
 	}
 }

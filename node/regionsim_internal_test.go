@@ -27,8 +27,10 @@ import (
 
 // The regional simulation: n neighborhood leaders (hosts of their own,
 // no homes behind them) on one in-memory network, each running the
-// product's regional path: mesh.Region (the topic, its validator and
-// gossipsub with the product's parameters), the node's view of the region
+// product's regional path: mesh.Region and mesh.Aggregates (the signals
+// topic every home joins and the aggregates topic only leaders join,
+// their validator and gossipsub with the product's parameters), the
+// node's view of the region
 // (regionState.take) and the dispatcher's step (Node.regionalTarget, which
 // is control.DecideRegion and control.RegionalTarget), with aggregates
 // made by control.NeighborhoodAggregate. An operator's host
@@ -80,6 +82,7 @@ type simLeader struct {
 	dial int // how many leaders it dialed
 	m    *mesh.Mesh
 	r    *mesh.Region
+	a    *mesh.Aggregates
 	node *Node
 	// homes are the synthetic states its aggregate sums.
 	homes []control.HomeState
@@ -250,14 +253,20 @@ func (s *simRegion) openLeader(ctx context.Context, i, n int, rng *mrand.Rand) *
 	if err != nil {
 		t.Fatal(err)
 	}
+	a, err := r.JoinAggregates()
+	if err != nil {
+		t.Fatal(err)
+	}
 	nbhd := gridmesh.NeighborhoodID(fmt.Sprintf("nb%04d", i))
 	l := &simLeader{
-		nbhd: nbhd, dial: min(i, simDials), m: m, r: r,
+		nbhd: nbhd, dial: min(i, simDials), m: m, r: r, a: a,
 		node:  &Node{cfg: Config{Neighborhood: nbhd}},
 		homes: simHomeStates(nbhd, rng),
 	}
+	l.node.region.joinedAt.Store(time.Now().UnixNano()) // warm by the cut: setup and the round take longer
 	s.wg.Go(func() { _ = m.Run(ctx) })
-	s.wg.Go(func() { l.receive(ctx, n) })
+	s.wg.Go(func() { l.receive(ctx, l.r, n) })
+	s.wg.Go(func() { l.receive(ctx, l.a, n) })
 	return l
 }
 
@@ -290,14 +299,16 @@ func simHomeStates(nbhd gridmesh.NeighborhoodID, rng *mrand.Rand) []control.Home
 	return homes
 }
 
-// receive is the leader's region receiver, as the node's (receiveRegion):
-// every accepted message goes into the view (regionState.take); a new
-// signal step makes the dispatcher plan, here at once
-// (Node.regionalTarget), and the decision is kept. It also records when
-// each aggregate arrived and when the view first held all n.
-func (l *simLeader) receive(ctx context.Context, n int) {
+// receive is one of the leader's region receivers (signals or
+// aggregates), as the node's (receiveRegion): every accepted message goes
+// into the view (regionState.take); a new signal step makes the
+// dispatcher plan, here at once (Node.regionalTarget), and the decision
+// is kept. It also records when each aggregate arrived and when the view
+// first held all n. Only the aggregates' receiver writes lat, only the
+// signals' target and decision.
+func (l *simLeader) receive(ctx context.Context, src regionSource, n int) {
 	for {
-		msg, _, err := l.r.Next(ctx)
+		msg, _, err := src.Next(ctx)
 		if err != nil {
 			return
 		}
@@ -321,12 +332,12 @@ func (l *simLeader) receive(ctx context.Context, n int) {
 	}
 }
 
-// waitConnected waits until every leader is connected on the region
-// topic to at least the leaders it dialed, and the operator to one.
+// waitConnected waits until every leader is connected on both topics to
+// at least the leaders it dialed, and the operator to one.
 func (s *simRegion) waitConnected() {
 	s.waitFor("every leader connected to the leaders it dialed", func() bool {
 		for _, l := range s.leaders {
-			if len(l.r.Peers()) < l.dial {
+			if len(l.r.Peers()) < l.dial || len(l.a.Peers()) < l.dial {
 				return false
 			}
 		}
@@ -353,12 +364,14 @@ func (s *simRegion) connectivity(f *regionFigures) {
 	f.RegionPeersMin = len(s.leaders)
 	for _, l := range s.leaders {
 		conns += l.m.ConnectedPeers()
-		f.RegionPeersMin = min(f.RegionPeersMin, len(l.r.Peers()))
+		f.RegionPeersMin = min(f.RegionPeersMin, len(l.a.Peers()))
 	}
 	f.ConnsPerLeader = float64(conns) / float64(len(s.leaders))
 }
 
-// simTraffic sums the leaders' region traffic and gossipsub RPCs.
+// simTraffic sums the leaders' region traffic (both topics: during the
+// aggregate round only aggregates flow, during the cut only the signal)
+// and gossipsub RPCs.
 type simTraffic struct {
 	region mesh.TopicTraffic
 	mesh.WireTraffic
@@ -367,11 +380,14 @@ type simTraffic struct {
 func (s *simRegion) wire() simTraffic {
 	var out simTraffic
 	for _, l := range s.leaders {
-		r, w := l.m.Traffic()[mesh.TopicRegion], l.m.Wire()
-		out.region.Received += r.Received
-		out.region.Duplicates += r.Duplicates
-		out.region.Sent += r.Sent
-		out.region.SendDropped += r.SendDropped
+		w := l.m.Wire()
+		for _, kind := range []string{mesh.TopicRegion, mesh.TopicAggregates} {
+			r := l.m.Traffic()[kind]
+			out.region.Received += r.Received
+			out.region.Duplicates += r.Duplicates
+			out.region.Sent += r.Sent
+			out.region.SendDropped += r.SendDropped
+		}
 		out.RPCsSent += w.RPCsSent
 		out.RPCsReceived += w.RPCsReceived
 		out.BytesSent += w.BytesSent
@@ -403,7 +419,7 @@ func (a simTraffic) minus(b simTraffic) simTraffic {
 // aggregateRound has every leader publish its aggregate once, at a
 // random whole millisecond of one AggregatePeriod (leaders lead from
 // different times, so their periods are spread), as the node's publisher
-// does (control.NeighborhoodAggregate, Region.PublishAggregate), and
+// does (control.NeighborhoodAggregate, Aggregates.Publish), and
 // waits until every view holds every aggregate.
 func (s *simRegion) aggregateRound(rng *mrand.Rand, f *regionFigures) {
 	before, cpu0 := s.wire(), cpuSeconds()
@@ -419,7 +435,7 @@ func (s *simRegion) aggregateRound(rng *mrand.Rand, f *regionFigures) {
 				s.t.Errorf("leader %d: no aggregate", i)
 				return
 			}
-			if err := l.r.PublishAggregate(context.Background(), agg); err != nil {
+			if err := l.a.Publish(context.Background(), agg); err != nil {
 				s.t.Errorf("leader %d: %v", i, err)
 			}
 		})
@@ -548,6 +564,7 @@ func (s *simRegion) rejections() map[string]uint64 {
 func (s *simRegion) stop(cancel context.CancelFunc) {
 	cancel()
 	for _, l := range s.leaders {
+		_ = l.a.Close()
 		_ = l.r.Close()
 	}
 	if s.op != nil {

@@ -262,7 +262,7 @@ func (n *Node) networkStatus(s *Status, nw *network) {
 	s.Leader, s.Term = nw.group.Leader()
 	s.IsLeader = s.Leader == n.id.String()
 	s.CommittedEpoch, _, s.PlansInLog = nw.group.Latest()
-	s.Region = n.regionStatus()
+	s.Region = n.regionStatus(nw)
 	s.Feeder = n.feederStatus(n.now())
 	conns := nw.mesh.ConnStats()
 	s.Conns = &conns

@@ -276,6 +276,21 @@ func (r *run) reportRegion(rep *Report) {
 	if rep.SignalsRejected == nil {
 		rep.SignalsRejected = map[string]uint64{}
 	}
+	agg := &rep.RegionAggregates
+	agg.Homes = len(r.c.homes)
+	for _, h := range r.c.homes {
+		var copies uint64
+		for _, st := range h.runs {
+			if st.Region != nil {
+				copies += st.Region.AggregateCopies
+			}
+		}
+		agg.Copies += copies
+		agg.CopiesMax = max(agg.CopiesMax, copies)
+		if copies > 0 {
+			agg.HomesReceiving++
+		}
+	}
 	for _, h := range r.c.homes {
 		for _, st := range h.runs { // every run: churn restarts homes
 			if st.Region == nil {

@@ -133,6 +133,9 @@ type Report struct {
 	// SignalsRejected: operator signals the homes refused, by reason
 	// (bad-signature, expired, too-early, replayed, ...; regional.go).
 	SignalsRejected map[string]uint64 `json:"signals_rejected"`
+	// RegionAggregates: who received the neighborhoods' aggregates
+	// (only leaders join their topic).
+	RegionAggregates RegionAggregatesReport `json:"region_aggregates"`
 	// PJMScore (regulation): the region's response scored as PJM Manual
 	// 12 scores a regulation resource; absent when the run is too short
 	// (see Regulation.PJMScoreError).
@@ -217,4 +220,16 @@ func (r *Report) WriteFile(path string) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+// RegionAggregatesReport counts the aggregate messages the homes
+// received (first copies and duplicates), over every run of every home.
+type RegionAggregatesReport struct {
+	// HomesReceiving: homes that received any (those that led at some
+	// time), of Homes.
+	HomesReceiving int `json:"homes_receiving"`
+	Homes          int `json:"homes"`
+	// Copies is the sum over homes, CopiesMax the most one home received.
+	Copies    uint64 `json:"copies"`
+	CopiesMax uint64 `json:"copies_max"`
 }
