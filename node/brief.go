@@ -59,4 +59,4 @@ func (n *Node) Gossip() (map[string]mesh.TopicTraffic, mesh.WireTraffic, bool) {
 // RegionBrief is Status().Region alone: the region's signals and this
 // neighborhood's share, without the rest of Status; nil without a
 // region.
-func (n *Node) RegionBrief() *RegionStatus { return n.regionStatus() }
+func (n *Node) RegionBrief() *RegionStatus { return n.regionStatus(n.up.Load()) }

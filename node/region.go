@@ -601,8 +601,10 @@ func (n *Node) regionStatus(nw *network) *RegionStatus {
 		Name: r.Name(), Signals: d.Signals, OffsetW: d.OffsetW,
 		Aggregates: d.Aggregates, Rejections: n.carried.counts().Region,
 	}
-	tr := nw.mesh.Traffic()[mesh.TopicAggregates]
-	s.AggregateCopies = tr.Received + tr.Duplicates
+	if nw != nil {
+		tr := nw.mesh.Traffic()[mesh.TopicAggregates]
+		s.AggregateCopies = tr.Received + tr.Duplicates
+	}
 	if !n.region.warm(now, n.regionNeighborhoods()) {
 		// Not leading, or leading with a view still warming up: the
 		// split of its view is not the region's; the offset is what the
