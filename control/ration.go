@@ -1,8 +1,10 @@
 package control
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/gridmesh/gridmesh"
@@ -34,14 +36,19 @@ type RationConfig struct {
 	RestoreSteps int
 	// RoundTrip is the batteries' round-trip efficiency, in (0, 1].
 	RoundTrip float64
+	// DisconnectHomes lets the plan leave homes' critical load off when
+	// the stored energy cannot carry every home to the horizon
+	// (disconnectHomes).
+	DisconnectHomes bool
 }
 
 // DefaultRationConfig steps a quarter hour (the forecast history's step),
 // restores after an hour's look (four steps: a class that comes back runs
 // at least about that long before the reserve claims it again) and
-// counts a 90 % round trip (a lithium home battery's, inverter included).
+// counts a 90 % round trip (a lithium home battery's, inverter included),
+// and disconnects homes' critical load when the energy cannot carry all.
 func DefaultRationConfig() RationConfig {
-	return RationConfig{Step: HistoryStep, RestoreSteps: 4, RoundTrip: 0.9}
+	return RationConfig{Step: HistoryStep, RestoreSteps: 4, RoundTrip: 0.9, DisconnectHomes: true}
 }
 
 // DefaultRationHorizon is how far the leader plans when the outage's
@@ -84,6 +91,10 @@ type RationPlan struct {
 	// Serve says which classes run now (indexed as Shed: EV, heat pump,
 	// other).
 	Serve Shed
+	// Disconnect are the homes, sorted, whose critical load the island
+	// does not carry now (see disconnectHomes); none while the stored
+	// energy covers every home's reserve.
+	Disconnect []gridmesh.HomeID
 }
 
 // pool is the island's batteries as one.
@@ -121,7 +132,11 @@ func (p pool) step(storedWh, netW float64) float64 {
 // what it can charge. A reserve never exceeds what the batteries hold
 // when full.
 func CriticalReserve(cfg RationConfig, hs []IslandHome, fc IslandForecast) []gridmesh.Wh {
-	p := poolOf(cfg, hs)
+	return poolOf(cfg, hs).reserve(fc)
+}
+
+// reserve is CriticalReserve for the pool.
+func (p pool) reserve(fc IslandForecast) []gridmesh.Wh {
 	n := len(fc.CriticalW)
 	r := make([]gridmesh.Wh, n+1)
 	next := 0.0
@@ -152,7 +167,13 @@ func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan
 	hs = usableIslandHomes(hs)
 	fc = presentForecast(hs, fc)
 	p := poolOf(cfg, hs)
-	plan := RationPlan{ReserveWh: CriticalReserve(cfg, hs, fc), StoredWh: gridmesh.Wh(p.storedWh)}
+	plan := RationPlan{ReserveWh: p.reserve(fc), StoredWh: gridmesh.Wh(p.storedWh)}
+	if cfg.DisconnectHomes {
+		plan.Disconnect = disconnectHomes(p, hs, fc, plan.ReserveWh[0])
+	}
+	if len(plan.Disconnect) > 0 {
+		return plan // no class runs while a home's critical load is off
+	}
 	var loads [numClasses]float64
 	var ranBefore [numClasses]bool
 	for _, h := range hs {
@@ -176,6 +197,70 @@ func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan
 	}
 	plan.Serve = shedOf(serve)
 	return plan
+}
+
+// disconnectHomes decides whose critical load the island leaves off now.
+// While the stored energy covers the reserve of every home's critical
+// load (reserveWh), none. Otherwise the energy cannot carry every home
+// until the PV returns, and a shared feeder that tried would go dark as a
+// whole when it ran out, every home with it, and stay dark until its PV
+// carried all of them again. So the island keeps lit the homes whose
+// critical load, forecast as their share of the island's now, the stored
+// energy carries to the horizon, and leaves the others' off, to come
+// back one by one as the PV grows.
+//
+// Homes are taken in order, each lit if the stored energy covers the
+// reserve of the homes lit so far and it, short of it by less than a step
+// of the home's own critical load (leaving it off would keep more than
+// the night needs, left over at the horizon: a random feeder showed it),
+// or if the PV now is not yet used up by the homes lit so far (PV that
+// serves a load now serves it whole, while PV stored for later loses the
+// round trip). The order: homes lit last time first (a plan does not
+// swap one home for another), then by critical load, the smallest first
+// (most homes lit for the energy), then by home. That order is the only
+// hysteresis: a wider margin for a home coming back keeps energy that is
+// left over at the horizon too, so at the edge one home may go off and
+// on as the forecast moves. Who is lit is not rotated through a night.
+func disconnectHomes(p pool, hs []IslandHome, fc IslandForecast, reserveWh gridmesh.Wh) []gridmesh.HomeID {
+	totalW := float64(fc.CriticalW[0])
+	if p.storedWh >= float64(reserveWh) || totalW <= 0 {
+		return nil
+	}
+	order := make([]int, len(hs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		return cmp.Or(compareBool(hs[a].Shed.Critical, hs[b].Shed.Critical),
+			cmp.Compare(hs[a].CriticalW, hs[b].CriticalW), cmp.Compare(hs[a].Home, hs[b].Home))
+	})
+	lit := make([]bool, len(hs))
+	litW, pvW := 0.0, float64(fc.PVW[0])
+	for _, i := range order {
+		w := litW + float64(hs[i].CriticalW)
+		with := scaledForecast(fc, w/totalW)
+		short := float64(p.reserve(with)[0]) - p.storedWh
+		if litW < pvW || short <= float64(hs[i].CriticalW)*p.stepH {
+			lit[i], litW = true, w
+		}
+	}
+	var off []gridmesh.HomeID
+	for i, h := range hs {
+		if !lit[i] {
+			off = append(off, h.Home)
+		}
+	}
+	return off
+}
+
+// scaledForecast is fc with its critical load scaled by f: the share of
+// it a subset of the homes makes.
+func scaledForecast(fc IslandForecast, f float64) IslandForecast {
+	out := IslandForecast{CriticalW: make([]gridmesh.W, len(fc.CriticalW)), PVW: fc.PVW}
+	for t, w := range fc.CriticalW {
+		out.CriticalW[t] = w * gridmesh.W(f)
+	}
+	return out
 }
 
 // holdsReserve reports whether the pool, carrying extraW on top of the
@@ -242,11 +327,45 @@ func RationIsland(icfg IslandConfig, rcfg RationConfig, homes []IslandHome, fc I
 		res.Balance.StoredFraction = 1
 		return res, plan, nil
 	}
-	stored, free := islandStore(icfg, hs)
+	lit, offW := withoutDisconnected(hs, plan.Disconnect)
+	stored, free := islandStore(icfg, lit)
 	res.Balance.StoredFraction = stored
 	serve, band := plan.Serve.array(), bandShed(icfg, free)
-	e := shedForEnergy(icfg, hs, func(c int, prev bool) bool { return !serve[c] || band(c, prev) })
-	return balanceAfterEnergy(icfg, hs, e, res), plan, nil
+	e := shedForEnergy(icfg, lit, func(c int, prev bool) bool { return !serve[c] || band(c, prev) })
+	res = balanceAfterEnergy(icfg, lit, e, res)
+	markDisconnected(&res, plan.Disconnect, offW)
+	return res, plan, nil
+}
+
+// withoutDisconnected is hs with the loads of the homes in off (sorted)
+// taken away, critical included, and their critical load summed: their
+// batteries and PV stay in the island.
+func withoutDisconnected(hs []IslandHome, off []gridmesh.HomeID) ([]IslandHome, gridmesh.W) {
+	if len(off) == 0 {
+		return hs, 0
+	}
+	out := slices.Clone(hs)
+	var offW gridmesh.W
+	for i := range out {
+		if _, found := slices.BinarySearch(off, out[i].Home); found {
+			offW += out[i].CriticalW
+			out[i].CriticalW, out[i].EVW, out[i].HeatPumpW, out[i].OtherW = 0, 0, 0, 0
+		}
+	}
+	return out, offW
+}
+
+// markDisconnected sheds everything, critical load included, in the
+// setpoints of the homes in off (sorted), and counts their critical load
+// offW in the balance as disconnected.
+func markDisconnected(res *IslandResult, off []gridmesh.HomeID, offW gridmesh.W) {
+	for i, sp := range res.Setpoints {
+		if _, found := slices.BinarySearch(off, sp.Home); found {
+			res.Setpoints[i].Shed = Shed{EV: true, HeatPump: true, Other: true, Critical: true}
+		}
+	}
+	res.Balance.CriticalW += offW
+	res.Balance.DisconnectedW = offW
 }
 
 // RationSteps is how many forecast steps cover horizon (at least one, at
