@@ -209,6 +209,11 @@ func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan
 // energy carries to the horizon, and leaves the others' off, to come
 // back one by one as the PV grows.
 //
+// The same holds for power: a lit load beyond what the PV and the
+// batteries can give now would trip the whole feeder, so homes are left
+// off too while every home's critical load exceeds that, and a home is
+// lit only within it.
+//
 // Homes are taken in order, each lit if the stored energy covers the
 // reserve of the homes lit so far and it, short of it by less than a step
 // of the home's own critical load (leaving it off would keep more than
@@ -222,8 +227,9 @@ func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan
 // left over at the horizon too, so at the edge one home may go off and
 // on as the forecast moves. Who is lit is not rotated through a night.
 func disconnectHomes(p pool, hs []IslandHome, fc IslandForecast, reserveWh gridmesh.Wh) []gridmesh.HomeID {
-	totalW := float64(fc.CriticalW[0])
-	if p.storedWh >= float64(reserveWh) || totalW <= 0 {
+	totalW, pvW := float64(fc.CriticalW[0]), float64(fc.PVW[0])
+	powerW := pvW + p.dischargeMaxW
+	if p.storedWh >= float64(reserveWh) && totalW <= powerW || totalW <= 0 {
 		return nil
 	}
 	order := make([]int, len(hs))
@@ -235,11 +241,13 @@ func disconnectHomes(p pool, hs []IslandHome, fc IslandForecast, reserveWh gridm
 			cmp.Compare(hs[a].CriticalW, hs[b].CriticalW), cmp.Compare(hs[a].Home, hs[b].Home))
 	})
 	lit := make([]bool, len(hs))
-	litW, pvW := 0.0, float64(fc.PVW[0])
+	litW := 0.0
 	for _, i := range order {
 		w := litW + float64(hs[i].CriticalW)
-		with := scaledForecast(fc, w/totalW)
-		short := float64(p.reserve(with)[0]) - p.storedWh
+		if w > powerW {
+			continue
+		}
+		short := float64(p.reserve(scaledForecast(fc, w/totalW))[0]) - p.storedWh
 		if litW < pvW || short <= float64(hs[i].CriticalW)*p.stepH {
 			lit[i], litW = true, w
 		}
@@ -431,12 +439,16 @@ func ForecastIsland(h *ForecastHistory, pv PVModel, now time.Time, horizon time.
 }
 
 // IslandSample is what the leader records of an island for the rationing
-// forecast from its homes' reports: their critical load and PV.
+// forecast from its homes' reports: their critical load (what it would
+// draw, whether disconnected or not) and the PV their arrays could
+// produce (the larger of what they report available and what they
+// produce: an island with full batteries curtails its PV, and a clearness
+// taken from the curtailed output would forecast too little sun).
 func IslandSample(reports []gridmesh.Telemetry) (criticalW, pvW gridmesh.W) {
 	for _, t := range reports {
 		if l := t.Loads; l != nil {
 			criticalW += l.CriticalW
-			pvW += l.PVW
+			pvW += max(l.PVAvailableW, l.PVW)
 		}
 	}
 	return criticalW, pvW

@@ -209,6 +209,19 @@ func (l *Loads) ShedNonCritical(shed bool) error {
 	return nil
 }
 
+// DisconnectCritical disconnects (true) or reconnects (false) the whole
+// household load, critical part included, from now on: a disconnected
+// home draws no household load (its battery, PV, charger and heat pump
+// stay as commanded). The error is always nil.
+func (l *Loads) DisconnectCritical(off bool) error {
+	h := l.h
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.advance()
+	h.criticalOff = off
+	return nil
+}
+
 // Meter is a Home's grid meter.
 type Meter struct{ h *Home }
 
