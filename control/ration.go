@@ -93,7 +93,7 @@ type RationPlan struct {
 	Serve Shed
 	// Disconnect are the homes, sorted, whose critical load the island
 	// does not carry now (see disconnectHomes); none while the stored
-	// energy covers every home's reserve.
+	// energy covers every home's reserve until the PV returns.
 	Disconnect []gridmesh.HomeID
 }
 
@@ -169,7 +169,8 @@ func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan
 	p := poolOf(cfg, hs)
 	plan := RationPlan{ReserveWh: p.reserve(fc), StoredWh: gridmesh.Wh(p.storedWh)}
 	if cfg.DisconnectHomes {
-		plan.Disconnect = disconnectHomes(p, hs, fc, plan.ReserveWh[0])
+		night := untilPVReturns(fc)
+		plan.Disconnect = disconnectHomes(p, hs, night, p.reserve(night)[0])
 	}
 	if len(plan.Disconnect) > 0 {
 		return plan // no class runs while a home's critical load is off
@@ -199,9 +200,10 @@ func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan
 	return plan
 }
 
-// disconnectHomes decides whose critical load the island leaves off now.
-// While the stored energy covers the reserve of every home's critical
-// load (reserveWh), none. Otherwise the energy cannot carry every home
+// disconnectHomes decides whose critical load the island leaves off now,
+// over fc (the forecast until the PV returns, untilPVReturns). While the
+// stored energy covers the reserve of every home's critical load over it
+// (reserveWh), none. Otherwise the energy cannot carry every home
 // until the PV returns, and a shared feeder that tried would go dark as a
 // whole when it ran out, every home with it, and stay dark until its PV
 // carried all of them again. So the island keeps lit the homes whose
@@ -259,6 +261,20 @@ func disconnectHomes(p pool, hs []IslandHome, fc IslandForecast, reserveWh gridm
 		}
 	}
 	return off
+}
+
+// untilPVReturns is fc up to the first step after the present one whose
+// PV carries the critical load: the stretch a disconnect decides over.
+// Beyond it the PV refills what it can, and a home is not left dark now
+// for energy a later evening may lack: that evening's own plan will
+// leave homes off then, with a forecast made nearer to it.
+func untilPVReturns(fc IslandForecast) IslandForecast {
+	for t := 1; t < len(fc.CriticalW); t++ {
+		if fc.PVW[t] >= fc.CriticalW[t] {
+			return IslandForecast{CriticalW: fc.CriticalW[:t], PVW: fc.PVW[:t]}
+		}
+	}
+	return fc
 }
 
 // scaledForecast is fc with its critical load scaled by f: the share of

@@ -295,6 +295,9 @@ func withPower(hs []control.IslandHome, w gridmesh.W) []control.IslandHome {
 func TestPlanRationDisconnectsByHand(t *testing.T) {
 	cfg := control.RationConfig{Step: 60 * 60e9, RestoreSteps: 3, RoundTrip: 1, DisconnectHomes: true}
 	night := control.IslandForecast{CriticalW: hourly(1500, 1500, 1500, 1500, 1500, 1500, 1500, 1500), PVW: make([]gridmesh.W, 8)} // 12 kWh for all
+	// four hours of night, then PV enough for all, then a night again: a
+	// disconnect decides over the first night only.
+	morning := control.IslandForecast{CriticalW: hourly(1500, 1500, 1500, 1500, 1500, 1500, 1500, 1500), PVW: hourly(0, 0, 0, 0, 2000, 0, 0, 0)}
 	dawn := control.IslandForecast{CriticalW: hourly(1500, 1500, 1500), PVW: hourly(700, 0, 0)}
 	for name, tc := range map[string]struct {
 		homes []control.IslandHome
@@ -308,6 +311,7 @@ func TestPlanRationDisconnectsByHand(t *testing.T) {
 		"little left: the smallest alone":             {nightHomes(3000, false), night, cfg, "[h2 h3]"},
 		"off last time: lit homes kept first":         {nightHomes(5600, true), night, cfg, "[h2 h3]"},
 		"empty, PV now: lit while the PV is not used": {withPV(nightHomes(0, false), 700), dawn, cfg, "[h3]"},
+		"only until the PV returns":                   {nightHomes(4000, false), morning, cfg, "[h3]"},
 		"power for two homes only: the largest off":   {withPower(nightHomes(20_000, false), 1000), night, cfg, "[h3]"},
 		"disconnects not allowed":                     {nightHomes(3000, false), night, control.RationConfig{Step: cfg.Step, RestoreSteps: 3, RoundTrip: 1}, "[]"},
 	} {
@@ -352,6 +356,7 @@ func TestRationIslandDisconnectsHomes(t *testing.T) {
 // On random feeders: homes are disconnected only while the stored energy
 // falls short of every home's reserve or the power of every home's
 // critical load; the homes left lit are within the power and carried
+// until the PV returns
 // (their share of the reserve short by less than a step of one home's
 // load, or served by the PV now); every critical watt is served,
 // unserved or disconnected; and the decision does not depend on order.
@@ -389,6 +394,12 @@ func TestDisconnectProperties(t *testing.T) {
 		if d := b.CriticalW - b.ServedCriticalW - b.UnservedW - b.DisconnectedW; math.Abs(float64(d)) > 1e-6 || b.CriticalW-totalW > 1e-6 || totalW-b.CriticalW > 1e-6 {
 			t.Fatalf("feeder %d: balance %+v does not add up to %v W of critical load", k, b, totalW)
 		}
+		for t := 1; t < len(fc.CriticalW); t++ { // the disconnect's stretch: until the PV returns
+			if fc.PVW[t] >= fc.CriticalW[t] {
+				fc = control.IslandForecast{CriticalW: fc.CriticalW[:t], PVW: fc.PVW[:t]}
+				break
+			}
+		}
 		litW := b.CriticalW - b.DisconnectedW
 		if litW > powerW+1e-6 {
 			t.Fatalf("feeder %d: %v W lit, beyond the %v W the PV and batteries give", k, litW, powerW)
@@ -409,7 +420,7 @@ func TestDisconnectProperties(t *testing.T) {
 		}
 		rev := append([]control.IslandHome(nil), hs...)
 		slices.Reverse(rev)
-		if _, p2, _ := control.RationIsland(icfg, rcfg, rev, fc); fmt.Sprint(p2.Disconnect) != fmt.Sprint(plan.Disconnect) {
+		if _, p2, _ := control.RationIsland(icfg, rcfg, rev, f.forecastFrom(0)); fmt.Sprint(p2.Disconnect) != fmt.Sprint(plan.Disconnect) {
 			t.Fatalf("feeder %d: order changed the homes off: %v, %v", k, plan.Disconnect, p2.Disconnect)
 		}
 	}
