@@ -78,7 +78,15 @@ func (c RationConfig) Validate() error {
 // is taken from the homes' present figures instead, whatever it says.
 type IslandForecast struct {
 	CriticalW, PVW []gridmesh.W
+	// Guessed marks the steps whose critical load is a guess, not a
+	// history of the same time of day (ForecastIsland's fallback); nil:
+	// none. A guess errs high on purpose, which suits shedding classes
+	// but not leaving homes dark: no home is left off for energy on one.
+	Guessed []bool
 }
+
+// guessed reports whether any step of fc is a guess.
+func (fc IslandForecast) guessed() bool { return slices.Contains(fc.Guessed, true) }
 
 // RationPlan is the rationing decision.
 type RationPlan struct {
@@ -211,6 +219,11 @@ func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan
 // energy carries to the horizon, and leaves the others' off, to come
 // back one by one as the PV grows.
 //
+// Energy decides only on a forecast of the island's own history: on a
+// guessed step (IslandForecast.Guessed) homes are left off for power
+// alone. (A city whose leaders had two hours of history left two thirds
+// of its homes off through a night its energy could carry.)
+//
 // The same holds for power: a lit load beyond what the PV and the
 // batteries can give now would trip the whole feeder, so homes are left
 // off too while every home's critical load exceeds that, and a home is
@@ -231,7 +244,8 @@ func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan
 func disconnectHomes(p pool, hs []IslandHome, fc IslandForecast, reserveWh gridmesh.Wh) []gridmesh.HomeID {
 	totalW, pvW := float64(fc.CriticalW[0]), float64(fc.PVW[0])
 	powerW := pvW + p.dischargeMaxW
-	if p.storedWh >= float64(reserveWh) && totalW <= powerW || totalW <= 0 {
+	energy := !fc.guessed()
+	if (!energy || p.storedWh >= float64(reserveWh)) && totalW <= powerW || totalW <= 0 {
 		return nil
 	}
 	order := make([]int, len(hs))
@@ -250,7 +264,7 @@ func disconnectHomes(p pool, hs []IslandHome, fc IslandForecast, reserveWh gridm
 			continue
 		}
 		short := float64(p.reserve(scaledForecast(fc, w/totalW))[0]) - p.storedWh
-		if litW < pvW || short <= float64(hs[i].CriticalW)*p.stepH {
+		if !energy || litW < pvW || short <= float64(hs[i].CriticalW)*p.stepH {
 			lit[i], litW = true, w
 		}
 	}
@@ -271,7 +285,7 @@ func disconnectHomes(p pool, hs []IslandHome, fc IslandForecast, reserveWh gridm
 func untilPVReturns(fc IslandForecast) IslandForecast {
 	for t := 1; t < len(fc.CriticalW); t++ {
 		if fc.PVW[t] >= fc.CriticalW[t] {
-			return IslandForecast{CriticalW: fc.CriticalW[:t], PVW: fc.PVW[:t]}
+			return IslandForecast{CriticalW: fc.CriticalW[:t], PVW: fc.PVW[:t], Guessed: fc.Guessed[:min(t, len(fc.Guessed))]}
 		}
 	}
 	return fc
@@ -280,7 +294,7 @@ func untilPVReturns(fc IslandForecast) IslandForecast {
 // scaledForecast is fc with its critical load scaled by f: the share of
 // it a subset of the homes makes.
 func scaledForecast(fc IslandForecast, f float64) IslandForecast {
-	out := IslandForecast{CriticalW: make([]gridmesh.W, len(fc.CriticalW)), PVW: fc.PVW}
+	out := IslandForecast{CriticalW: make([]gridmesh.W, len(fc.CriticalW)), PVW: fc.PVW, Guessed: fc.Guessed}
 	for t, w := range fc.CriticalW {
 		out.CriticalW[t] = w * gridmesh.W(f)
 	}
@@ -312,7 +326,7 @@ func presentForecast(hs []IslandHome, fc IslandForecast) IslandForecast {
 		}
 		return out
 	}
-	out := IslandForecast{CriticalW: clean(fc.CriticalW), PVW: clean(fc.PVW)}
+	out := IslandForecast{CriticalW: clean(fc.CriticalW), PVW: clean(fc.PVW), Guessed: fc.Guessed}
 	if len(out.CriticalW) == 0 {
 		out.CriticalW = make([]gridmesh.W, 1)
 	}
@@ -320,6 +334,9 @@ func presentForecast(hs []IslandHome, fc IslandForecast) IslandForecast {
 		out.PVW = append(out.PVW, 0)
 	}
 	out.PVW = out.PVW[:len(out.CriticalW)]
+	if len(out.Guessed) > len(out.CriticalW) {
+		out.Guessed = out.Guessed[:len(out.CriticalW)]
+	}
 	out.CriticalW[0], out.PVW[0] = 0, 0
 	for _, h := range hs {
 		out.CriticalW[0] += h.CriticalW
@@ -443,6 +460,10 @@ func ForecastIsland(h *ForecastHistory, pv PVModel, now time.Time, horizon time.
 		c, ok := ForecastLoad(h.Load, t, rationHistoryDays, cfg.Step)
 		if !ok {
 			c = fallback
+			if fc.Guessed == nil {
+				fc.Guessed = make([]bool, n)
+			}
+			fc.Guessed[i] = true
 		}
 		fc.CriticalW[i] = c
 		if usePV {

@@ -298,6 +298,8 @@ func TestPlanRationDisconnectsByHand(t *testing.T) {
 	// four hours of night, then PV enough for all, then a night again: a
 	// disconnect decides over the first night only.
 	morning := control.IslandForecast{CriticalW: hourly(1500, 1500, 1500, 1500, 1500, 1500, 1500, 1500), PVW: hourly(0, 0, 0, 0, 2000, 0, 0, 0)}
+	guessed := night
+	guessed.Guessed = []bool{false, false, true}
 	dawn := control.IslandForecast{CriticalW: hourly(1500, 1500, 1500), PVW: hourly(700, 0, 0)}
 	for name, tc := range map[string]struct {
 		homes []control.IslandHome
@@ -311,6 +313,7 @@ func TestPlanRationDisconnectsByHand(t *testing.T) {
 		"little left: the smallest alone":             {nightHomes(3000, false), night, cfg, "[h2 h3]"},
 		"off last time: lit homes kept first":         {nightHomes(5600, true), night, cfg, "[h2 h3]"},
 		"empty, PV now: lit while the PV is not used": {withPV(nightHomes(0, false), 700), dawn, cfg, "[h3]"},
+		"a guessed night: none off for energy":        {nightHomes(3000, false), guessed, cfg, "[]"},
 		"only until the PV returns":                   {nightHomes(4000, false), morning, cfg, "[h3]"},
 		"power for two homes only: the largest off":   {withPower(nightHomes(20_000, false), 1000), night, cfg, "[h3]"},
 		"disconnects not allowed":                     {nightHomes(3000, false), night, control.RationConfig{Step: cfg.Step, RestoreSteps: 3, RoundTrip: 1}, "[]"},
@@ -467,6 +470,32 @@ func BenchmarkDisconnectAgainstTheBalancer(b *testing.B) {
 			b.ReportMetric(float64(worse), name+"_worse/400")
 			b.ReportMetric(float64(better), name+"_better/400")
 			b.ReportMetric(sumR/sumB, name+"_served/balancer")
+		}
+	}
+}
+
+// The island's forecast marks the steps it had no history of the same
+// time of day for: all but one hour with an hour of history, none with days.
+func TestForecastMarksGuesses(t *testing.T) {
+	cfg := control.DefaultRationConfig()
+	start := time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		history time.Duration
+		want    int
+	}{{time.Hour, 96 - 4}, {3 * 24 * time.Hour, 0}} { // an hour of history: the horizon's last hour, a day after it, is known
+		var h control.ForecastHistory
+		for at := start.Add(-tc.history); at.Before(start); at = at.Add(cfg.Step) {
+			h.Add(at, 400, 0)
+		}
+		fc := control.ForecastIsland(&h, control.PVModel{}, start, control.DefaultRationHorizon, cfg)
+		n := 0
+		for _, g := range fc.Guessed {
+			if g {
+				n++
+			}
+		}
+		if n != tc.want {
+			t.Errorf("%v of history: %d of %d steps guessed, want %d", tc.history, n, len(fc.CriticalW), tc.want)
 		}
 	}
 }
