@@ -211,13 +211,14 @@ func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan
 // disconnectHomes decides whose critical load the island leaves off now,
 // over fc (the forecast until the PV returns, untilPVReturns). While the
 // stored energy covers the reserve of every home's critical load over it
-// (reserveWh), none. Otherwise the energy cannot carry every home
-// until the PV returns, and a shared feeder that tried would go dark as a
+// (reserveWh), none. Otherwise the energy cannot carry every home until
+// the PV returns, and a shared feeder that tried would go dark as a
 // whole when it ran out, every home with it, and stay dark until its PV
-// carried all of them again. So the island keeps lit the homes whose
-// critical load, forecast as their share of the island's now, the stored
-// energy carries to the horizon, and leaves the others' off, to come
-// back one by one as the PV grows.
+// carried all of them again. So the island spends the energy where it
+// lights the most home-hours: in the steps whose critical load is
+// lightest (a winter night's small hours before its evening peak), as
+// litNowW works out, and lights now as many homes as its share of the
+// present step carries.
 //
 // Energy decides only on a forecast of the island's own history: on a
 // guessed step (IslandForecast.Guessed) homes are left off for power
@@ -229,24 +230,25 @@ func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan
 // off too while every home's critical load exceeds that, and a home is
 // lit only within it.
 //
-// Homes are taken in order, each lit if the stored energy covers the
-// reserve of the homes lit so far and it, short of it by less than a step
-// of the home's own critical load (leaving it off would keep more than
-// the night needs, left over at the horizon: a random feeder showed it),
-// or if the PV now is not yet used up by the homes lit so far (PV that
-// serves a load now serves it whole, while PV stored for later loses the
-// round trip). The order: homes lit last time first (a plan does not
-// swap one home for another), then by critical load, the smallest first
-// (most homes lit for the energy), then by home. That order is the only
-// hysteresis: a wider margin for a home coming back keeps energy that is
-// left over at the horizon too, so at the edge one home may go off and
-// on as the forecast moves. Who is lit is not rotated through a night.
+// Homes are taken in order, each lit while the homes lit so far draw less
+// than the load to light (the last one lit may take it over by its own
+// load) and within the power. The order: homes lit last time first (a
+// plan does not swap one home for another), then by critical load, the
+// smallest first (most homes lit for the energy), then by home. That
+// order is the only hysteresis. Who is lit is not rotated within a step
+// of the plan; across the night the steps are (every home dark in the
+// evening peak, every home lit in the small hours, when the energy is
+// short of both).
 func disconnectHomes(p pool, hs []IslandHome, fc IslandForecast, reserveWh gridmesh.Wh) []gridmesh.HomeID {
 	totalW, pvW := float64(fc.CriticalW[0]), float64(fc.PVW[0])
 	powerW := pvW + p.dischargeMaxW
-	energy := !fc.guessed()
-	if (!energy || p.storedWh >= float64(reserveWh)) && totalW <= powerW || totalW <= 0 {
+	energy := !fc.guessed() && p.storedWh < float64(reserveWh)
+	if !energy && totalW <= powerW || totalW <= 0 {
 		return nil
+	}
+	targetW := powerW
+	if energy {
+		targetW = min(targetW, litNowW(p, fc))
 	}
 	order := make([]int, len(hs))
 	for i := range order {
@@ -256,25 +258,54 @@ func disconnectHomes(p pool, hs []IslandHome, fc IslandForecast, reserveWh gridm
 		return cmp.Or(compareBool(hs[a].Shed.Critical, hs[b].Shed.Critical),
 			cmp.Compare(hs[a].CriticalW, hs[b].CriticalW), cmp.Compare(hs[a].Home, hs[b].Home))
 	})
-	lit := make([]bool, len(hs))
+	var off []gridmesh.HomeID
 	litW := 0.0
 	for _, i := range order {
-		w := litW + float64(hs[i].CriticalW)
-		if w > powerW {
+		if w := litW + float64(hs[i].CriticalW); litW < targetW && w <= powerW || w == litW {
+			litW = w
 			continue
 		}
-		short := float64(p.reserve(scaledForecast(fc, w/totalW))[0]) - p.storedWh
-		if !energy || litW < pvW || short <= float64(hs[i].CriticalW)*p.stepH {
-			lit[i], litW = true, w
-		}
+		off = append(off, hs[i].Home)
 	}
-	var off []gridmesh.HomeID
-	for i, h := range hs {
-		if !lit[i] {
-			off = append(off, h.Home)
-		}
-	}
+	slices.Sort(off)
 	return off
+}
+
+// litNowW is the critical load to light now so that the pool's stored
+// energy lights the most home-hours over fc (a night: no step's PV
+// carries its critical load). In every step the PV lights what it can
+// for nothing; beyond it a step costs its critical load per unit of the
+// homes lit, so the energy goes to the lightest steps first (the earlier
+// of equal ones: the present is the surest), each up to all of its homes
+// or the batteries' power, until it runs out. The home-hours are the
+// most a fractional plan lights; homes are whole, so the plan lights
+// about that.
+func litNowW(p pool, fc IslandForecast) float64 {
+	n := len(fc.CriticalW)
+	steps := make([]int, n)
+	for t := range steps {
+		steps[t] = t
+	}
+	slices.SortStableFunc(steps, func(a, b int) int { return cmp.Compare(fc.CriticalW[a], fc.CriticalW[b]) })
+	budget := p.storedWh
+	nowW := min(float64(fc.PVW[0]), float64(fc.CriticalW[0]))
+	for _, t := range steps {
+		c, pv := float64(fc.CriticalW[t]), float64(fc.PVW[t])
+		if c <= 0 {
+			continue
+		}
+		free := min(pv, c)
+		wantW := min(c, pv+p.dischargeMaxW) - free
+		gotW := min(wantW, budget/p.stepH)
+		budget -= gotW * p.stepH
+		if t == 0 {
+			return free + gotW
+		}
+		if budget <= 0 {
+			return nowW
+		}
+	}
+	return nowW
 }
 
 // untilPVReturns is fc up to the first step after the present one whose
@@ -289,16 +320,6 @@ func untilPVReturns(fc IslandForecast) IslandForecast {
 		}
 	}
 	return fc
-}
-
-// scaledForecast is fc with its critical load scaled by f: the share of
-// it a subset of the homes makes.
-func scaledForecast(fc IslandForecast, f float64) IslandForecast {
-	out := IslandForecast{CriticalW: make([]gridmesh.W, len(fc.CriticalW)), PVW: fc.PVW, Guessed: fc.Guessed}
-	for t, w := range fc.CriticalW {
-		out.CriticalW[t] = w * gridmesh.W(f)
-	}
-	return out
 }
 
 // holdsReserve reports whether the pool, carrying extraW on top of the

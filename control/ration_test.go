@@ -294,10 +294,13 @@ func withPower(hs []control.IslandHome, w gridmesh.W) []control.IslandHome {
 
 func TestPlanRationDisconnectsByHand(t *testing.T) {
 	cfg := control.RationConfig{Step: 60 * 60e9, RestoreSteps: 3, RoundTrip: 1, DisconnectHomes: true}
-	night := control.IslandForecast{CriticalW: hourly(1500, 1500, 1500, 1500, 1500, 1500, 1500, 1500), PVW: make([]gridmesh.W, 8)} // 12 kWh for all
-	// four hours of night, then PV enough for all, then a night again: a
-	// disconnect decides over the first night only.
-	morning := control.IslandForecast{CriticalW: hourly(1500, 1500, 1500, 1500, 1500, 1500, 1500, 1500), PVW: hourly(0, 0, 0, 0, 2000, 0, 0, 0)}
+	// Two evening hours of 1.5 kW, six small hours of 600 W: 6.6 kWh
+	// for every home.
+	night := control.IslandForecast{CriticalW: hourly(1500, 1500, 600, 600, 600, 600, 600, 600), PVW: make([]gridmesh.W, 8)}
+	even := control.IslandForecast{CriticalW: hourly(1500, 1500, 1500, 1500, 1500, 1500, 1500, 1500), PVW: make([]gridmesh.W, 8)}
+	// An evening hour and three small ones, then PV enough for all, then
+	// a night again: a disconnect decides over the first night only.
+	morning := control.IslandForecast{CriticalW: hourly(1500, 600, 600, 600, 1500, 1500, 1500, 1500), PVW: hourly(0, 0, 0, 0, 2000, 0, 0, 0)}
 	guessed := night
 	guessed.Guessed = []bool{false, false, true}
 	dawn := control.IslandForecast{CriticalW: hourly(1500, 1500, 1500), PVW: hourly(700, 0, 0)}
@@ -307,16 +310,16 @@ func TestPlanRationDisconnectsByHand(t *testing.T) {
 		cfg   control.RationConfig
 		want  string
 	}{
-		"the night carried: every home lit":           {nightHomes(12_000, false), night, cfg, "[]"},
-		"short: the largest critical load off":        {nightHomes(8000, false), night, cfg, "[h3]"},
-		"short of a step of it: still lit":            {nightHomes(11_500, false), night, cfg, "[]"},
-		"little left: the smallest alone":             {nightHomes(3000, false), night, cfg, "[h2 h3]"},
-		"off last time: lit homes kept first":         {nightHomes(5600, true), night, cfg, "[h2 h3]"},
-		"empty, PV now: lit while the PV is not used": {withPV(nightHomes(0, false), 700), dawn, cfg, "[h3]"},
-		"a guessed night: none off for energy":        {nightHomes(3000, false), guessed, cfg, "[]"},
-		"only until the PV returns":                   {nightHomes(4000, false), morning, cfg, "[h3]"},
-		"power for two homes only: the largest off":   {withPower(nightHomes(20_000, false), 1000), night, cfg, "[h3]"},
-		"disconnects not allowed":                     {nightHomes(3000, false), night, control.RationConfig{Step: cfg.Step, RestoreSteps: 3, RoundTrip: 1}, "[]"},
+		"the night carried: every home lit":               {nightHomes(6600, false), night, cfg, "[]"},
+		"short: the small hours first, what is left now":  {nightHomes(4350, false), night, cfg, "[h3]"},
+		"the small hours take it all: every home off now": {nightHomes(3600, false), night, cfg, "[h1 h2 h3]"},
+		"off last time: lit homes kept first":             {nightHomes(4350, true), night, cfg, "[h2]"},
+		"an even night: every home lit now, the surest":   {nightHomes(8000, false), even, cfg, "[]"},
+		"empty, PV now: lit while the PV is not used":     {withPV(nightHomes(0, false), 700), dawn, cfg, "[h3]"},
+		"a guessed night: none off for energy":            {nightHomes(3600, false), guessed, cfg, "[]"},
+		"only until the PV returns":                       {nightHomes(2400, false), morning, cfg, "[h3]"},
+		"power for two homes only: the largest off":       {withPower(nightHomes(20_000, false), 1000), night, cfg, "[h3]"},
+		"disconnects not allowed":                         {nightHomes(3600, false), night, control.RationConfig{Step: cfg.Step, RestoreSteps: 3, RoundTrip: 1}, "[]"},
 	} {
 		plan := control.PlanRation(tc.cfg, tc.homes, tc.fc)
 		if got := fmt.Sprint(plan.Disconnect); got != tc.want {
@@ -332,8 +335,8 @@ func TestPlanRationDisconnectsByHand(t *testing.T) {
 // its battery still serves the others; the critical load adds up.
 func TestRationIslandDisconnectsHomes(t *testing.T) {
 	cfg := control.RationConfig{Step: 60 * 60e9, RestoreSteps: 3, RoundTrip: 1, DisconnectHomes: true}
-	night := control.IslandForecast{CriticalW: hourly(1500, 1500, 1500, 1500, 1500, 1500, 1500, 1500), PVW: make([]gridmesh.W, 8)}
-	res, plan, err := control.RationIsland(control.DefaultIslandConfig(), cfg, nightHomes(8000, false), night)
+	night := control.IslandForecast{CriticalW: hourly(1500, 1500, 600, 600, 600, 600, 600, 600), PVW: make([]gridmesh.W, 8)}
+	res, plan, err := control.RationIsland(control.DefaultIslandConfig(), cfg, nightHomes(4350, false), night)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,12 +360,12 @@ func TestRationIslandDisconnectsHomes(t *testing.T) {
 }
 
 // On random feeders: homes are disconnected only while the stored energy
-// falls short of every home's reserve or the power of every home's
-// critical load; the homes left lit are within the power and carried
-// until the PV returns
-// (their share of the reserve short by less than a step of one home's
-// load, or served by the PV now); every critical watt is served,
-// unserved or disconnected; and the decision does not depend on order.
+// falls short of every home's reserve until the PV returns, or the power
+// short of every home's critical load; the homes lit are within the
+// power, and all of them the power allows while the energy suffices for
+// every step of the night no heavier than the present one; every
+// critical watt is served, unserved or disconnected; and the decision
+// does not depend on order.
 func TestDisconnectProperties(t *testing.T) {
 	icfg := control.DefaultIslandConfig()
 	rcfg := control.RationConfig{Step: 15 * 60e9, RestoreSteps: 4, RoundTrip: simRT, DisconnectHomes: true}
@@ -407,19 +410,19 @@ func TestDisconnectProperties(t *testing.T) {
 		if litW > powerW+1e-6 {
 			t.Fatalf("feeder %d: %v W lit, beyond the %v W the PV and batteries give", k, litW, powerW)
 		}
-		lit := fc
-		lit.CriticalW = append([]gridmesh.W(nil), fc.CriticalW...)
-		for i := range lit.CriticalW {
-			if i == 0 {
-				lit.CriticalW[0] = litW
-			} else if totalW > 0 {
-				lit.CriticalW[i] *= litW / totalW
+		// The energy to light every home in every step of the night no
+		// heavier than the present one (the present step as it is now):
+		// with that in store, every home the power allows is lit now.
+		fc.CriticalW[0], fc.PVW[0] = totalW, pvW
+		needWh := 0.0
+		for t, c := range fc.CriticalW {
+			if c <= totalW && c > 0 {
+				free := min(fc.PVW[t], c)
+				needWh += max(float64(min(c, fc.PVW[t]+powerW-pvW)-free), 0) * rcfg.Step.Hours()
 			}
 		}
-		lit.PVW = append([]gridmesh.W{pvW}, fc.PVW[1:]...)
-		short := control.CriticalReserve(rcfg, hs, lit)[0] - plan.StoredWh
-		if len(plan.Disconnect) > 0 && litW > pvW+maxW && float64(short) > float64(maxW)*rcfg.Step.Hours()+1e-6 {
-			t.Fatalf("feeder %d: the lit homes' reserve is %v Wh beyond the stored energy", k, short)
+		if needWh <= float64(plan.StoredWh)-1e-6 && litW < min(totalW, powerW)-maxW-1e-6 {
+			t.Fatalf("feeder %d: %v W lit of %v W with %v Wh stored, %v Wh enough to light every home in the steps no heavier", k, litW, totalW, plan.StoredWh, needWh)
 		}
 		rev := append([]control.IslandHome(nil), hs...)
 		slices.Reverse(rev)
