@@ -20,8 +20,11 @@ import (
 // island, serving it, still holds that much after the next step (after
 // RestoreSteps steps for a class it shed last time: the hysteresis that
 // keeps a class from flapping). The power, surplus and deficit phases
-// are BalanceIsland's. The leader re-makes the plan every period from
-// fresh telemetry: a receding horizon.
+// are BalanceIsland's. When the stored energy cannot carry every home's
+// critical load until the PV returns, the plan leaves some homes' whole
+// load off (disconnectHomes) rather than let the feeder go dark as a
+// whole. The leader re-makes the plan every period from fresh
+// telemetry: a receding horizon.
 //
 // Energies are in deliverable watt-hours, as a battery's DischargeWh:
 // charging x Wh (ChargeWh's units) adds x·RoundTrip.
