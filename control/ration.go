@@ -88,8 +88,24 @@ type IslandForecast struct {
 	Guessed []bool
 }
 
-// guessed reports whether any step of fc is a guess.
-func (fc IslandForecast) guessed() bool { return slices.Contains(fc.Guessed, true) }
+// maxGuessedShare is the share of a night's steps that may be guessed
+// for energy to decide a disconnect: a quarter. The first minutes of an
+// outage a day after a leader took over are guessed (its history starts
+// then), and a city with every other step of the night known left its
+// homes on until its batteries were empty.
+const maxGuessedShare = 0.25
+
+// guessed reports whether more than maxGuessedShare of fc's steps after
+// the present one (which is measured) are guesses.
+func (fc IslandForecast) guessed() bool {
+	n := 0
+	for t := 1; t < len(fc.Guessed); t++ {
+		if fc.Guessed[t] {
+			n++
+		}
+	}
+	return float64(n) > maxGuessedShare*float64(max(len(fc.CriticalW)-1, 1))
+}
 
 // RationPlan is the rationing decision.
 type RationPlan struct {
@@ -223,10 +239,11 @@ func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan
 // litNowW works out, and lights now as many homes as its share of the
 // present step carries.
 //
-// Energy decides only on a forecast of the island's own history: on a
-// guessed step (IslandForecast.Guessed) homes are left off for power
-// alone. (A city whose leaders had two hours of history left two thirds
-// of its homes off through a night its energy could carry.)
+// Energy decides only on a forecast of the island's own history: with
+// more than a quarter of the night's steps guessed (IslandForecast.Guessed)
+// homes are left off for power alone. (A city whose leaders had two
+// hours of history left two thirds of its homes off through a night its
+// energy could carry.)
 //
 // The same holds for power: a lit load beyond what the PV and the
 // batteries can give now would trip the whole feeder, so homes are left

@@ -302,7 +302,9 @@ func TestPlanRationDisconnectsByHand(t *testing.T) {
 	// a night again: a disconnect decides over the first night only.
 	morning := control.IslandForecast{CriticalW: hourly(1500, 600, 600, 600, 1500, 1500, 1500, 1500), PVW: hourly(0, 0, 0, 0, 2000, 0, 0, 0)}
 	guessed := night
-	guessed.Guessed = []bool{false, false, true}
+	guessed.Guessed = []bool{false, false, true, true, false, false, false, false} // two of seven steps ahead: more than a quarter
+	fewGuessed := night
+	fewGuessed.Guessed = []bool{true, true, false, false, false, false, false, false} // the present (measured) and one of seven
 	dawn := control.IslandForecast{CriticalW: hourly(1500, 1500, 1500), PVW: hourly(700, 0, 0)}
 	for name, tc := range map[string]struct {
 		homes []control.IslandHome
@@ -317,6 +319,7 @@ func TestPlanRationDisconnectsByHand(t *testing.T) {
 		"an even night: every home lit now, the surest":   {nightHomes(8000, false), even, cfg, "[]"},
 		"empty, PV now: lit while the PV is not used":     {withPV(nightHomes(0, false), 700), dawn, cfg, "[h3]"},
 		"a guessed night: none off for energy":            {nightHomes(3600, false), guessed, cfg, "[]"},
+		"a step guessed: energy decides":                  {nightHomes(3600, false), fewGuessed, cfg, "[h1 h2 h3]"},
 		"only until the PV returns":                       {nightHomes(2400, false), morning, cfg, "[h3]"},
 		"power for two homes only: the largest off":       {withPower(nightHomes(20_000, false), 1000), night, cfg, "[h3]"},
 		"disconnects not allowed":                         {nightHomes(3600, false), night, control.RationConfig{Step: cfg.Step, RestoreSteps: 3, RoundTrip: 1}, "[]"},
