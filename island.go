@@ -5,8 +5,10 @@ import (
 	"math"
 )
 
-// ShedFlags says which of a home's non-critical loads are disconnected,
-// one bit per class, shed first to last: EV charging, heat pump, the rest.
+// ShedFlags says which of a home's loads are disconnected: one bit per
+// non-critical class, shed first to last (EV charging, heat pump, the
+// rest), and ShedCritical, the home's whole household load, critical
+// part included.
 type ShedFlags uint8
 
 // The shed classes, in the order an island sheds them.
@@ -14,8 +16,17 @@ const (
 	ShedEV       ShedFlags = 1 << 0
 	ShedHeatPump ShedFlags = 1 << 1
 	ShedOther    ShedFlags = 1 << 2
+	// ShedCritical disconnects the home's critical load too: an island
+	// whose stored energy cannot carry every home's critical load until
+	// its PV returns keeps some homes lit and the others' loads off
+	// (control.PlanRation), rather than run every home dark together
+	// when the energy ends. The home's battery and PV stay on the
+	// feeder. Only an island plan's setpoint carries it, and a home
+	// obeys it only while that plan is in force: without one it
+	// reconnects its loads (control.IslandTargetsOf).
+	ShedCritical ShedFlags = 1 << 3
 	// shedAll is every class; any other bit is invalid.
-	shedAll = ShedEV | ShedHeatPump | ShedOther
+	shedAll = ShedEV | ShedHeatPump | ShedOther | ShedCritical
 )
 
 // Validate refuses bits that name no class.

@@ -46,11 +46,15 @@ func (c LoadClass) String() string {
 	return fmt.Sprintf("LoadClass(%d)", uint8(c))
 }
 
-// Shed says which of a home's non-critical loads are disconnected. A
-// decision's Shed is the next call's input (IslandHome.Shed): that memory
-// is the hysteresis that keeps loads from flapping.
+// Shed says which of a home's non-critical loads are disconnected and,
+// with Critical, whether its whole household load is (see
+// gridmesh.ShedCritical and PlanRation). A decision's Shed is the next
+// call's input (IslandHome.Shed): that memory is the hysteresis that keeps
+// loads from flapping.
 type Shed struct {
 	EV, HeatPump, Other bool
+	// Critical disconnects the critical load too (every class with it).
+	Critical bool
 }
 
 func (s Shed) array() [numClasses]bool { return [numClasses]bool{s.EV, s.HeatPump, s.Other} }
@@ -230,6 +234,10 @@ type IslandBalance struct {
 	PVAvailableW, CurtailedW gridmesh.W
 	// BatteryW is the batteries' total power (positive: charging).
 	BatteryW gridmesh.W
+	// DisconnectedW is the critical load of the homes the plan
+	// disconnects (PlanRation's Disconnect): in CriticalW, not in
+	// ServedCriticalW nor UnservedW.
+	DisconnectedW gridmesh.W
 	// UnservedW is the critical load neither PV nor batteries can carry:
 	// the setpoints' net imports sum to it, with no grid to supply it. It
 	// is 0 whenever the island's power suffices.
@@ -630,6 +638,7 @@ func compareIslandHomes(a, b IslandHome) int {
 		compareBool(a.Shed.EV, b.Shed.EV),
 		compareBool(a.Shed.HeatPump, b.Shed.HeatPump),
 		compareBool(a.Shed.Other, b.Shed.Other),
+		compareBool(a.Shed.Critical, b.Shed.Critical),
 		compareFlexibility(a.Battery, b.Battery),
 	)
 }

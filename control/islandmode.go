@@ -151,12 +151,18 @@ func (s Shed) Flags() gridmesh.ShedFlags {
 	if s.Other {
 		f |= gridmesh.ShedOther
 	}
+	if s.Critical {
+		f |= gridmesh.ShedCritical
+	}
 	return f
 }
 
 // ShedOf is the wire's shed flags as a Shed.
 func ShedOf(f gridmesh.ShedFlags) Shed {
-	return Shed{EV: f&gridmesh.ShedEV != 0, HeatPump: f&gridmesh.ShedHeatPump != 0, Other: f&gridmesh.ShedOther != 0}
+	return Shed{
+		EV: f&gridmesh.ShedEV != 0, HeatPump: f&gridmesh.ShedHeatPump != 0, Other: f&gridmesh.ShedOther != 0,
+		Critical: f&gridmesh.ShedCritical != 0,
+	}
 }
 
 // PlanIsland balances an islanded neighborhood from its fresh reports. ok
@@ -248,6 +254,11 @@ type IslandTargets struct {
 	ChargerW gridmesh.W
 	// ShedOther disconnects the non-critical loads.
 	ShedOther bool
+	// DisconnectCritical disconnects the whole household load, critical
+	// part included: only ever under an island setpoint of a plan in
+	// force (gridmesh.ShedCritical), so that a home whose plans stop, or
+	// whose grid returns, reconnects at once.
+	DisconnectCritical bool
 	// Shed is what the setpoint sheds (the thermostat's input).
 	Shed gridmesh.ShedFlags
 }
@@ -256,6 +267,7 @@ type IslandTargets struct {
 // charger's reading (nil: unread).
 func IslandTargetsOf(sp gridmesh.Setpoint, charger *gridmesh.ChargerState) IslandTargets {
 	t := IslandTargets{PVLimitW: sp.PVLimitW, ShedOther: sp.Shed&gridmesh.ShedOther != 0, Shed: sp.Shed}
+	t.DisconnectCritical = sp.Island && sp.Shed&gridmesh.ShedCritical != 0
 	if charger != nil {
 		t.ChargerW = charger.MaxW
 		if sp.Island {

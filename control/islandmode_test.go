@@ -117,8 +117,8 @@ func TestIslandHomes(t *testing.T) {
 }
 
 func TestShedFlagsRoundTrip(t *testing.T) {
-	for f := range gridmesh.ShedFlags(8) {
-		f &= gridmesh.ShedEV | gridmesh.ShedHeatPump | gridmesh.ShedOther
+	for f := range gridmesh.ShedFlags(16) {
+		f &= gridmesh.ShedEV | gridmesh.ShedHeatPump | gridmesh.ShedOther | gridmesh.ShedCritical
 		if got := ShedOf(f).Flags(); got != f {
 			t.Errorf("flags %b → %+v → %b", f, ShedOf(f), got)
 		}
@@ -245,6 +245,10 @@ func TestIslandTargetsOf(t *testing.T) {
 		{"island, others shed", gridmesh.Setpoint{Island: true, Shed: gridmesh.ShedOther | gridmesh.ShedHeatPump}, car,
 			IslandTargets{ChargerW: 1400, ShedOther: true, Shed: gridmesh.ShedOther | gridmesh.ShedHeatPump}},
 		{"no charger reading", gridmesh.Setpoint{Island: true}, nil, IslandTargets{}},
+		{"island, the home disconnected", gridmesh.Setpoint{Island: true, Shed: 0xf}, car,
+			IslandTargets{ShedOther: true, DisconnectCritical: true, Shed: 0xf}},
+		{"disconnect outside an island plan: never", gridmesh.Setpoint{Shed: gridmesh.ShedCritical}, nil,
+			IslandTargets{Shed: gridmesh.ShedCritical}},
 	} {
 		if got := IslandTargetsOf(tc.sp, tc.charger); got != tc.want {
 			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)

@@ -1,8 +1,10 @@
 package control
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/gridmesh/gridmesh"
@@ -18,8 +20,11 @@ import (
 // island, serving it, still holds that much after the next step (after
 // RestoreSteps steps for a class it shed last time: the hysteresis that
 // keeps a class from flapping). The power, surplus and deficit phases
-// are BalanceIsland's. The leader re-makes the plan every period from
-// fresh telemetry: a receding horizon.
+// are BalanceIsland's. When the stored energy cannot carry every home's
+// critical load until the PV returns, the plan leaves some homes' whole
+// load off (disconnectHomes) rather than let the feeder go dark as a
+// whole. The leader re-makes the plan every period from fresh
+// telemetry: a receding horizon.
 //
 // Energies are in deliverable watt-hours, as a battery's DischargeWh:
 // charging x Wh (ChargeWh's units) adds x·RoundTrip.
@@ -34,14 +39,19 @@ type RationConfig struct {
 	RestoreSteps int
 	// RoundTrip is the batteries' round-trip efficiency, in (0, 1].
 	RoundTrip float64
+	// DisconnectHomes lets the plan leave homes' critical load off when
+	// the stored energy cannot carry every home to the horizon
+	// (disconnectHomes).
+	DisconnectHomes bool
 }
 
 // DefaultRationConfig steps a quarter hour (the forecast history's step),
 // restores after an hour's look (four steps: a class that comes back runs
 // at least about that long before the reserve claims it again) and
-// counts a 90 % round trip (a lithium home battery's, inverter included).
+// counts a 90 % round trip (a lithium home battery's, inverter included),
+// and disconnects homes' critical load when the energy cannot carry all.
 func DefaultRationConfig() RationConfig {
-	return RationConfig{Step: HistoryStep, RestoreSteps: 4, RoundTrip: 0.9}
+	return RationConfig{Step: HistoryStep, RestoreSteps: 4, RoundTrip: 0.9, DisconnectHomes: true}
 }
 
 // DefaultRationHorizon is how far the leader plans when the outage's
@@ -71,6 +81,30 @@ func (c RationConfig) Validate() error {
 // is taken from the homes' present figures instead, whatever it says.
 type IslandForecast struct {
 	CriticalW, PVW []gridmesh.W
+	// Guessed marks the steps whose critical load is a guess, not a
+	// history of the same time of day (ForecastIsland's fallback); nil:
+	// none. A guess errs high on purpose, which suits shedding classes
+	// but not leaving homes dark: no home is left off for energy on one.
+	Guessed []bool
+}
+
+// maxGuessedShare is the share of a night's steps that may be guessed
+// for energy to decide a disconnect: a quarter. The first minutes of an
+// outage a day after a leader took over are guessed (its history starts
+// then), and a city with every other step of the night known left its
+// homes on until its batteries were empty.
+const maxGuessedShare = 0.25
+
+// guessed reports whether more than maxGuessedShare of fc's steps after
+// the present one (which is measured) are guesses.
+func (fc IslandForecast) guessed() bool {
+	n := 0
+	for t := 1; t < len(fc.Guessed); t++ {
+		if fc.Guessed[t] {
+			n++
+		}
+	}
+	return float64(n) > maxGuessedShare*float64(max(len(fc.CriticalW)-1, 1))
 }
 
 // RationPlan is the rationing decision.
@@ -84,6 +118,10 @@ type RationPlan struct {
 	// Serve says which classes run now (indexed as Shed: EV, heat pump,
 	// other).
 	Serve Shed
+	// Disconnect are the homes, sorted, whose critical load the island
+	// does not carry now (see disconnectHomes); none while the stored
+	// energy covers every home's reserve until the PV returns.
+	Disconnect []gridmesh.HomeID
 }
 
 // pool is the island's batteries as one.
@@ -121,7 +159,11 @@ func (p pool) step(storedWh, netW float64) float64 {
 // what it can charge. A reserve never exceeds what the batteries hold
 // when full.
 func CriticalReserve(cfg RationConfig, hs []IslandHome, fc IslandForecast) []gridmesh.Wh {
-	p := poolOf(cfg, hs)
+	return poolOf(cfg, hs).reserve(fc)
+}
+
+// reserve is CriticalReserve for the pool.
+func (p pool) reserve(fc IslandForecast) []gridmesh.Wh {
 	n := len(fc.CriticalW)
 	r := make([]gridmesh.Wh, n+1)
 	next := 0.0
@@ -152,7 +194,14 @@ func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan
 	hs = usableIslandHomes(hs)
 	fc = presentForecast(hs, fc)
 	p := poolOf(cfg, hs)
-	plan := RationPlan{ReserveWh: CriticalReserve(cfg, hs, fc), StoredWh: gridmesh.Wh(p.storedWh)}
+	plan := RationPlan{ReserveWh: p.reserve(fc), StoredWh: gridmesh.Wh(p.storedWh)}
+	if cfg.DisconnectHomes {
+		night := untilPVReturns(fc)
+		plan.Disconnect = disconnectHomes(p, hs, night, p.reserve(night)[0])
+	}
+	if len(plan.Disconnect) > 0 {
+		return plan // no class runs while a home's critical load is off
+	}
 	var loads [numClasses]float64
 	var ranBefore [numClasses]bool
 	for _, h := range hs {
@@ -176,6 +225,121 @@ func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan
 	}
 	plan.Serve = shedOf(serve)
 	return plan
+}
+
+// disconnectHomes decides whose critical load the island leaves off now,
+// over fc (the forecast until the PV returns, untilPVReturns). While the
+// stored energy covers the reserve of every home's critical load over it
+// (reserveWh), none. Otherwise the energy cannot carry every home until
+// the PV returns, and a shared feeder that tried would go dark as a
+// whole when it ran out, every home with it, and stay dark until its PV
+// carried all of them again. So the island spends the energy where it
+// lights the most home-hours: in the steps whose critical load is
+// lightest (a winter night's small hours before its evening peak), as
+// litNowW works out, and lights now as many homes as its share of the
+// present step carries.
+//
+// Energy decides only on a forecast of the island's own history: with
+// more than a quarter of the night's steps guessed (IslandForecast.Guessed)
+// homes are left off for power alone. (A city whose leaders had two
+// hours of history left two thirds of its homes off through a night its
+// energy could carry.)
+//
+// The same holds for power: a lit load beyond what the PV and the
+// batteries can give now would trip the whole feeder, so homes are left
+// off too while every home's critical load exceeds that, and a home is
+// lit only within it.
+//
+// Homes are taken in order, each lit while the homes lit so far draw less
+// than the load to light (the last one lit may take it over by its own
+// load) and within the power. The order: homes lit last time first (a
+// plan does not swap one home for another), then by critical load, the
+// smallest first (most homes lit for the energy), then by home. That
+// order is the only hysteresis. Who is lit is not rotated within a step
+// of the plan; across the night the steps are (every home dark in the
+// evening peak, every home lit in the small hours, when the energy is
+// short of both).
+func disconnectHomes(p pool, hs []IslandHome, fc IslandForecast, reserveWh gridmesh.Wh) []gridmesh.HomeID {
+	totalW, pvW := float64(fc.CriticalW[0]), float64(fc.PVW[0])
+	powerW := pvW + p.dischargeMaxW
+	energy := !fc.guessed() && p.storedWh < float64(reserveWh)
+	if !energy && totalW <= powerW || totalW <= 0 {
+		return nil
+	}
+	targetW := powerW
+	if energy {
+		targetW = min(targetW, litNowW(p, fc))
+	}
+	order := make([]int, len(hs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		return cmp.Or(compareBool(hs[a].Shed.Critical, hs[b].Shed.Critical),
+			cmp.Compare(hs[a].CriticalW, hs[b].CriticalW), cmp.Compare(hs[a].Home, hs[b].Home))
+	})
+	var off []gridmesh.HomeID
+	litW := 0.0
+	for _, i := range order {
+		if w := litW + float64(hs[i].CriticalW); litW < targetW && w <= powerW || w == litW {
+			litW = w
+			continue
+		}
+		off = append(off, hs[i].Home)
+	}
+	slices.Sort(off)
+	return off
+}
+
+// litNowW is the critical load to light now so that the pool's stored
+// energy lights the most home-hours over fc (a night: no step's PV
+// carries its critical load). In every step the PV lights what it can
+// for nothing; beyond it a step costs its critical load per unit of the
+// homes lit, so the energy goes to the lightest steps first (the earlier
+// of equal ones: the present is the surest), each up to all of its homes
+// or the batteries' power, until it runs out. The home-hours are the
+// most a fractional plan lights; homes are whole, so the plan lights
+// about that.
+func litNowW(p pool, fc IslandForecast) float64 {
+	n := len(fc.CriticalW)
+	steps := make([]int, n)
+	for t := range steps {
+		steps[t] = t
+	}
+	slices.SortStableFunc(steps, func(a, b int) int { return cmp.Compare(fc.CriticalW[a], fc.CriticalW[b]) })
+	budget := p.storedWh
+	nowW := min(float64(fc.PVW[0]), float64(fc.CriticalW[0]))
+	for _, t := range steps {
+		c, pv := float64(fc.CriticalW[t]), float64(fc.PVW[t])
+		if c <= 0 {
+			continue
+		}
+		free := min(pv, c)
+		wantW := min(c, pv+p.dischargeMaxW) - free
+		gotW := min(wantW, budget/p.stepH)
+		budget -= gotW * p.stepH
+		if t == 0 {
+			return free + gotW
+		}
+		if budget <= 0 {
+			return nowW
+		}
+	}
+	return nowW
+}
+
+// untilPVReturns is fc up to the first step after the present one whose
+// PV carries the critical load: the stretch a disconnect decides over.
+// Beyond it the PV refills what it can, and a home is not left dark now
+// for energy a later evening may lack: that evening's own plan will
+// leave homes off then, with a forecast made nearer to it.
+func untilPVReturns(fc IslandForecast) IslandForecast {
+	for t := 1; t < len(fc.CriticalW); t++ {
+		if fc.PVW[t] >= fc.CriticalW[t] {
+			return IslandForecast{CriticalW: fc.CriticalW[:t], PVW: fc.PVW[:t], Guessed: fc.Guessed[:min(t, len(fc.Guessed))]}
+		}
+	}
+	return fc
 }
 
 // holdsReserve reports whether the pool, carrying extraW on top of the
@@ -203,7 +367,7 @@ func presentForecast(hs []IslandHome, fc IslandForecast) IslandForecast {
 		}
 		return out
 	}
-	out := IslandForecast{CriticalW: clean(fc.CriticalW), PVW: clean(fc.PVW)}
+	out := IslandForecast{CriticalW: clean(fc.CriticalW), PVW: clean(fc.PVW), Guessed: fc.Guessed}
 	if len(out.CriticalW) == 0 {
 		out.CriticalW = make([]gridmesh.W, 1)
 	}
@@ -211,6 +375,9 @@ func presentForecast(hs []IslandHome, fc IslandForecast) IslandForecast {
 		out.PVW = append(out.PVW, 0)
 	}
 	out.PVW = out.PVW[:len(out.CriticalW)]
+	if len(out.Guessed) > len(out.CriticalW) {
+		out.Guessed = out.Guessed[:len(out.CriticalW)]
+	}
 	out.CriticalW[0], out.PVW[0] = 0, 0
 	for _, h := range hs {
 		out.CriticalW[0] += h.CriticalW
@@ -242,11 +409,45 @@ func RationIsland(icfg IslandConfig, rcfg RationConfig, homes []IslandHome, fc I
 		res.Balance.StoredFraction = 1
 		return res, plan, nil
 	}
-	stored, free := islandStore(icfg, hs)
+	lit, offW := withoutDisconnected(hs, plan.Disconnect)
+	stored, free := islandStore(icfg, lit)
 	res.Balance.StoredFraction = stored
 	serve, band := plan.Serve.array(), bandShed(icfg, free)
-	e := shedForEnergy(icfg, hs, func(c int, prev bool) bool { return !serve[c] || band(c, prev) })
-	return balanceAfterEnergy(icfg, hs, e, res), plan, nil
+	e := shedForEnergy(icfg, lit, func(c int, prev bool) bool { return !serve[c] || band(c, prev) })
+	res = balanceAfterEnergy(icfg, lit, e, res)
+	markDisconnected(&res, plan.Disconnect, offW)
+	return res, plan, nil
+}
+
+// withoutDisconnected is hs with the loads of the homes in off (sorted)
+// taken away, critical included, and their critical load summed: their
+// batteries and PV stay in the island.
+func withoutDisconnected(hs []IslandHome, off []gridmesh.HomeID) ([]IslandHome, gridmesh.W) {
+	if len(off) == 0 {
+		return hs, 0
+	}
+	out := slices.Clone(hs)
+	var offW gridmesh.W
+	for i := range out {
+		if _, found := slices.BinarySearch(off, out[i].Home); found {
+			offW += out[i].CriticalW
+			out[i].CriticalW, out[i].EVW, out[i].HeatPumpW, out[i].OtherW = 0, 0, 0, 0
+		}
+	}
+	return out, offW
+}
+
+// markDisconnected sheds everything, critical load included, in the
+// setpoints of the homes in off (sorted), and counts their critical load
+// offW in the balance as disconnected.
+func markDisconnected(res *IslandResult, off []gridmesh.HomeID, offW gridmesh.W) {
+	for i, sp := range res.Setpoints {
+		if _, found := slices.BinarySearch(off, sp.Home); found {
+			res.Setpoints[i].Shed = Shed{EV: true, HeatPump: true, Other: true, Critical: true}
+		}
+	}
+	res.Balance.CriticalW += offW
+	res.Balance.DisconnectedW = offW
 }
 
 // RationSteps is how many forecast steps cover horizon (at least one, at
@@ -300,6 +501,10 @@ func ForecastIsland(h *ForecastHistory, pv PVModel, now time.Time, horizon time.
 		c, ok := ForecastLoad(h.Load, t, rationHistoryDays, cfg.Step)
 		if !ok {
 			c = fallback
+			if fc.Guessed == nil {
+				fc.Guessed = make([]bool, n)
+			}
+			fc.Guessed[i] = true
 		}
 		fc.CriticalW[i] = c
 		if usePV {
@@ -312,12 +517,16 @@ func ForecastIsland(h *ForecastHistory, pv PVModel, now time.Time, horizon time.
 }
 
 // IslandSample is what the leader records of an island for the rationing
-// forecast from its homes' reports: their critical load and PV.
+// forecast from its homes' reports: their critical load (what it would
+// draw, whether disconnected or not) and the PV their arrays could
+// produce (the larger of what they report available and what they
+// produce: an island with full batteries curtails its PV, and a clearness
+// taken from the curtailed output would forecast too little sun).
 func IslandSample(reports []gridmesh.Telemetry) (criticalW, pvW gridmesh.W) {
 	for _, t := range reports {
 		if l := t.Loads; l != nil {
 			criticalW += l.CriticalW
-			pvW += l.PVW
+			pvW += max(l.PVAvailableW, l.PVW)
 		}
 	}
 	return criticalW, pvW

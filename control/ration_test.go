@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	mrand "math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -117,8 +118,11 @@ func randomFeeder(rng *mrand.Rand) feederRun {
 
 // simulate runs the feeder under policy and returns the critical energy
 // served, Wh. Batteries may not discharge beyond what they hold nor
-// charge beyond full within the step.
-func (f feederRun) simulate(t *testing.T, policy func(step int, hs []control.IslandHome) control.IslandResult) float64 {
+// charge beyond full within the step. With collapse, a step whose
+// decision leaves critical load unserved (the island's sources fall
+// short of what its lit homes draw) is dark: as a shared feeder does, it
+// serves nothing and its batteries do not move.
+func (f feederRun) simulate(t testing.TB, collapse bool, policy func(step int, hs []control.IslandHome) control.IslandResult) float64 {
 	hs := append([]control.IslandHome(nil), f.homes...)
 	served := 0.0
 	for s := range f.crit {
@@ -132,16 +136,22 @@ func (f feederRun) simulate(t *testing.T, policy func(step int, hs []control.Isl
 			hs[i].EVW, hs[i].HeatPumpW, hs[i].OtherW = f.ev[s][i], f.hp[s][i], f.ot[s][i]
 		}
 		res := policy(s, hs)
-		served += float64(res.Balance.ServedCriticalW) * simStepH
+		dark := collapse && res.Balance.UnservedW > 1e-9
+		if !dark {
+			served += float64(res.Balance.ServedCriticalW) * simStepH
+		}
 		for _, sp := range res.Setpoints {
 			i := int(sp.Home[1] - '0')
+			hs[i].Shed = sp.Shed
+			if dark {
+				continue
+			}
 			b := &hs[i].Battery
 			if sp.BatteryW < 0 {
 				b.DischargeWh = max(b.DischargeWh+gridmesh.Wh(float64(sp.BatteryW)*simStepH), 0)
 			} else {
 				b.DischargeWh = min(b.DischargeWh+gridmesh.Wh(float64(sp.BatteryW)*simStepH*simRT), gridmesh.Wh(f.full[i]))
 			}
-			hs[i].Shed = sp.Shed
 		}
 		if len(res.Setpoints) != len(hs) {
 			t.Fatalf("step %d: %d setpoints for %d homes", s, len(res.Setpoints), len(hs))
@@ -173,14 +183,14 @@ func TestRationServesAtLeastTheBalancer(t *testing.T) {
 	better := 0
 	for k := range 400 {
 		f := randomFeeder(rng)
-		balanced := f.simulate(t, func(_ int, hs []control.IslandHome) control.IslandResult {
+		balanced := f.simulate(t, false, func(_ int, hs []control.IslandHome) control.IslandResult {
 			res, err := control.BalanceIsland(icfg, hs)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return res
 		})
-		rationed := f.simulate(t, func(s int, hs []control.IslandHome) control.IslandResult {
+		rationed := f.simulate(t, false, func(s int, hs []control.IslandHome) control.IslandResult {
 			res, _, err := control.RationIsland(icfg, rcfg, hs, f.forecastFrom(s))
 			if err != nil {
 				t.Fatal(err)
@@ -257,5 +267,241 @@ func TestDefaultHorizonReachesTheMorning(t *testing.T) {
 	night := gridmesh.Wh(400 * float64(sunrise) * cfg.Step.Hours())
 	if reserve[0] < night {
 		t.Errorf("reserve at %v is %v Wh, short of the %v Wh the night's critical load needs until %v", start, reserve[0], night, start.Add(time.Duration(sunrise)*cfg.Step))
+	}
+}
+
+// nightHomes are three homes of 400, 500 and 600 W of critical load on
+// one 20 kWh pool (the first home's battery), the second off last time
+// when offBefore.
+func nightHomes(stored gridmesh.W, offBefore bool) []control.IslandHome {
+	hs := []control.IslandHome{rationHome("h1", 20_000, stored, 5000, 1), rationHome("h2", 0, 0, 0, 1), rationHome("h3", 0, 0, 0, 1)}
+	for i, w := range []gridmesh.W{400, 500, 600} {
+		hs[i].CriticalW, hs[i].OtherW = w, 100
+	}
+	hs[1].Shed.Critical = offBefore
+	return hs
+}
+
+func withPV(hs []control.IslandHome, w gridmesh.W) []control.IslandHome {
+	hs[0].PVAvailableW = w
+	return hs
+}
+
+func withPower(hs []control.IslandHome, w gridmesh.W) []control.IslandHome {
+	hs[0].Battery.MinW, hs[0].Battery.MaxW = -w, w
+	return hs
+}
+
+func TestPlanRationDisconnectsByHand(t *testing.T) {
+	cfg := control.RationConfig{Step: 60 * 60e9, RestoreSteps: 3, RoundTrip: 1, DisconnectHomes: true}
+	// Two evening hours of 1.5 kW, six small hours of 600 W: 6.6 kWh
+	// for every home.
+	night := control.IslandForecast{CriticalW: hourly(1500, 1500, 600, 600, 600, 600, 600, 600), PVW: make([]gridmesh.W, 8)}
+	even := control.IslandForecast{CriticalW: hourly(1500, 1500, 1500, 1500, 1500, 1500, 1500, 1500), PVW: make([]gridmesh.W, 8)}
+	// An evening hour and three small ones, then PV enough for all, then
+	// a night again: a disconnect decides over the first night only.
+	morning := control.IslandForecast{CriticalW: hourly(1500, 600, 600, 600, 1500, 1500, 1500, 1500), PVW: hourly(0, 0, 0, 0, 2000, 0, 0, 0)}
+	guessed := night
+	guessed.Guessed = []bool{false, false, true, true, false, false, false, false} // two of seven steps ahead: more than a quarter
+	fewGuessed := night
+	fewGuessed.Guessed = []bool{true, true, false, false, false, false, false, false} // the present (measured) and one of seven
+	dawn := control.IslandForecast{CriticalW: hourly(1500, 1500, 1500), PVW: hourly(700, 0, 0)}
+	for name, tc := range map[string]struct {
+		homes []control.IslandHome
+		fc    control.IslandForecast
+		cfg   control.RationConfig
+		want  string
+	}{
+		"the night carried: every home lit":               {nightHomes(6600, false), night, cfg, "[]"},
+		"short: the small hours first, what is left now":  {nightHomes(4350, false), night, cfg, "[h3]"},
+		"the small hours take it all: every home off now": {nightHomes(3600, false), night, cfg, "[h1 h2 h3]"},
+		"off last time: lit homes kept first":             {nightHomes(4350, true), night, cfg, "[h2]"},
+		"an even night: every home lit now, the surest":   {nightHomes(8000, false), even, cfg, "[]"},
+		"empty, PV now: lit while the PV is not used":     {withPV(nightHomes(0, false), 700), dawn, cfg, "[h3]"},
+		"a guessed night: none off for energy":            {nightHomes(3600, false), guessed, cfg, "[]"},
+		"a step guessed: energy decides":                  {nightHomes(3600, false), fewGuessed, cfg, "[h1 h2 h3]"},
+		"only until the PV returns":                       {nightHomes(2400, false), morning, cfg, "[h3]"},
+		"power for two homes only: the largest off":       {withPower(nightHomes(20_000, false), 1000), night, cfg, "[h3]"},
+		"disconnects not allowed":                         {nightHomes(3600, false), night, control.RationConfig{Step: cfg.Step, RestoreSteps: 3, RoundTrip: 1}, "[]"},
+	} {
+		plan := control.PlanRation(tc.cfg, tc.homes, tc.fc)
+		if got := fmt.Sprint(plan.Disconnect); got != tc.want {
+			t.Errorf("%s: disconnects %s, want %s (stored %v, reserve %v)", name, got, tc.want, plan.StoredWh, plan.ReserveWh[0])
+		}
+		if len(plan.Disconnect) > 0 && plan.Serve != (control.Shed{}) {
+			t.Errorf("%s: serves %+v while homes are off", name, plan.Serve)
+		}
+	}
+}
+
+// A disconnected home draws nothing in the balance and sheds everything;
+// its battery still serves the others; the critical load adds up.
+func TestRationIslandDisconnectsHomes(t *testing.T) {
+	cfg := control.RationConfig{Step: 60 * 60e9, RestoreSteps: 3, RoundTrip: 1, DisconnectHomes: true}
+	night := control.IslandForecast{CriticalW: hourly(1500, 1500, 600, 600, 600, 600, 600, 600), PVW: make([]gridmesh.W, 8)}
+	res, plan, err := control.RationIsland(control.DefaultIslandConfig(), cfg, nightHomes(4350, false), night)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(plan.Disconnect) != "[h3]" {
+		t.Fatalf("disconnects %v, want [h3]", plan.Disconnect)
+	}
+	all := control.Shed{EV: true, HeatPump: true, Other: true, Critical: true}
+	if sp := res.Setpoints[2]; sp.Shed != all || sp.NetW != 0 || sp.BatteryW != 0 {
+		t.Errorf("disconnected home's setpoint %+v, want everything shed and nothing drawn", sp)
+	}
+	if sp := res.Setpoints[0]; sp.BatteryW != -900 || sp.Shed.Critical {
+		t.Errorf("the battery's home %+v, want 900 W discharged for the two lit homes", sp)
+	}
+	b := res.Balance
+	if b.CriticalW != 1500 || b.DisconnectedW != 600 || b.ServedCriticalW != 900 || b.UnservedW != 0 {
+		t.Errorf("balance %+v, want 1500 W critical, 600 W of it disconnected, 900 W served", b)
+	}
+	if got := control.IslandSetpoints(res)[2].Shed; got != 0xf {
+		t.Errorf("wire flags %#x, want every class and the critical load", got)
+	}
+}
+
+// On random feeders: homes are disconnected only while the stored energy
+// falls short of every home's reserve until the PV returns, or the power
+// short of every home's critical load; the homes lit are within the
+// power, and all of them the power allows while the energy suffices for
+// every step of the night no heavier than the present one; every
+// critical watt is served, unserved or disconnected; and the decision
+// does not depend on order.
+func TestDisconnectProperties(t *testing.T) {
+	icfg := control.DefaultIslandConfig()
+	rcfg := control.RationConfig{Step: 15 * 60e9, RestoreSteps: 4, RoundTrip: simRT, DisconnectHomes: true}
+	rng := mrand.New(mrand.NewPCG(7, 11))
+	off := 0
+	for k := range 400 {
+		f := randomFeeder(rng)
+		hs := append([]control.IslandHome(nil), f.homes...)
+		var totalW, maxW, pvW gridmesh.W
+		for i := range hs {
+			hs[i].CriticalW, hs[i].PVAvailableW, hs[i].OtherW = f.crit[0][i], f.pv[0][i], f.ot[0][i]
+			hs[i].Shed.Critical = rng.IntN(3) == 0
+			totalW, maxW, pvW = totalW+hs[i].CriticalW, max(maxW, hs[i].CriticalW), pvW+hs[i].PVAvailableW
+		}
+		fc := f.forecastFrom(0)
+		res, plan, err := control.RationIsland(icfg, rcfg, hs, fc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var powerW gridmesh.W
+		for _, h := range hs {
+			powerW -= h.Battery.MinW
+		}
+		powerW += pvW
+		if len(plan.Disconnect) > 0 {
+			off++
+			if plan.StoredWh >= plan.ReserveWh[0] && totalW <= powerW {
+				t.Fatalf("feeder %d: homes %v off with %v Wh stored for a reserve of %v and %v W of power for %v W", k, plan.Disconnect, plan.StoredWh, plan.ReserveWh[0], powerW, totalW)
+			}
+		}
+		b := res.Balance
+		if d := b.CriticalW - b.ServedCriticalW - b.UnservedW - b.DisconnectedW; math.Abs(float64(d)) > 1e-6 || b.CriticalW-totalW > 1e-6 || totalW-b.CriticalW > 1e-6 {
+			t.Fatalf("feeder %d: balance %+v does not add up to %v W of critical load", k, b, totalW)
+		}
+		for t := 1; t < len(fc.CriticalW); t++ { // the disconnect's stretch: until the PV returns
+			if fc.PVW[t] >= fc.CriticalW[t] {
+				fc = control.IslandForecast{CriticalW: fc.CriticalW[:t], PVW: fc.PVW[:t]}
+				break
+			}
+		}
+		litW := b.CriticalW - b.DisconnectedW
+		if litW > powerW+1e-6 {
+			t.Fatalf("feeder %d: %v W lit, beyond the %v W the PV and batteries give", k, litW, powerW)
+		}
+		// The energy to light every home in every step of the night no
+		// heavier than the present one (the present step as it is now):
+		// with that in store, every home the power allows is lit now.
+		fc.CriticalW[0], fc.PVW[0] = totalW, pvW
+		needWh := 0.0
+		for t, c := range fc.CriticalW {
+			if c <= totalW && c > 0 {
+				free := min(fc.PVW[t], c)
+				needWh += max(float64(min(c, fc.PVW[t]+powerW-pvW)-free), 0) * rcfg.Step.Hours()
+			}
+		}
+		if needWh <= float64(plan.StoredWh)-1e-6 && litW < min(totalW, powerW)-maxW-1e-6 {
+			t.Fatalf("feeder %d: %v W lit of %v W with %v Wh stored, %v Wh enough to light every home in the steps no heavier", k, litW, totalW, plan.StoredWh, needWh)
+		}
+		rev := append([]control.IslandHome(nil), hs...)
+		slices.Reverse(rev)
+		if _, p2, _ := control.RationIsland(icfg, rcfg, rev, f.forecastFrom(0)); fmt.Sprint(p2.Disconnect) != fmt.Sprint(plan.Disconnect) {
+			t.Fatalf("feeder %d: order changed the homes off: %v, %v", k, plan.Disconnect, p2.Disconnect)
+		}
+	}
+	if off == 0 {
+		t.Fatal("no random feeder had a home off: the property tested nothing")
+	}
+	t.Logf("homes off on %d of 400 feeders", off)
+}
+
+// BenchmarkDisconnectAgainstTheBalancer measures, on the property test's
+// random feeders (forecasts that come true), how rationing with homes
+// disconnected compares with the present-tick balancer: on how many of
+// 400 feeders it serves less and more critical energy, and the served
+// energy summed over all of them over the balancer's, counted as the
+// classes' property counts it (a feeder short of power still serves its
+// critical load in part: "partial") and as a shared feeder does (a step
+// whose lit load the sources cannot carry is dark: "collapse").
+func BenchmarkDisconnectAgainstTheBalancer(b *testing.B) {
+	icfg := control.DefaultIslandConfig()
+	rcfg := control.RationConfig{Step: 15 * 60e9, RestoreSteps: 4, RoundTrip: simRT, DisconnectHomes: true}
+	for range b.N {
+		for _, collapse := range []bool{false, true} {
+			rng := mrand.New(mrand.NewPCG(14, 2))
+			worse, better, sumR, sumB := 0, 0, 0.0, 0.0
+			for range 400 {
+				f := randomFeeder(rng)
+				balanced := f.simulate(b, collapse, func(_ int, hs []control.IslandHome) control.IslandResult {
+					res, _ := control.BalanceIsland(icfg, hs)
+					return res
+				})
+				rationed := f.simulate(b, collapse, func(s int, hs []control.IslandHome) control.IslandResult {
+					res, _, _ := control.RationIsland(icfg, rcfg, hs, f.forecastFrom(s))
+					return res
+				})
+				sumR, sumB = sumR+rationed, sumB+balanced
+				if rationed < balanced-1e-6*(1+balanced) {
+					worse++
+				}
+				if rationed > balanced+1 {
+					better++
+				}
+			}
+			name := map[bool]string{false: "partial", true: "collapse"}[collapse]
+			b.ReportMetric(float64(worse), name+"_worse/400")
+			b.ReportMetric(float64(better), name+"_better/400")
+			b.ReportMetric(sumR/sumB, name+"_served/balancer")
+		}
+	}
+}
+
+// The island's forecast marks the steps it had no history of the same
+// time of day for: all but one hour with an hour of history, none with days.
+func TestForecastMarksGuesses(t *testing.T) {
+	cfg := control.DefaultRationConfig()
+	start := time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		history time.Duration
+		want    int
+	}{{time.Hour, 96 - 4}, {3 * 24 * time.Hour, 0}} { // an hour of history: the horizon's last hour, a day after it, is known
+		var h control.ForecastHistory
+		for at := start.Add(-tc.history); at.Before(start); at = at.Add(cfg.Step) {
+			h.Add(at, 400, 0)
+		}
+		fc := control.ForecastIsland(&h, control.PVModel{}, start, control.DefaultRationHorizon, cfg)
+		n := 0
+		for _, g := range fc.Guessed {
+			if g {
+				n++
+			}
+		}
+		if n != tc.want {
+			t.Errorf("%v of history: %d of %d steps guessed, want %d", tc.history, n, len(fc.CriticalW), tc.want)
+		}
 	}
 }

@@ -60,6 +60,14 @@ func IsInMemory(d any) bool {
 	return ok && m.InMemory()
 }
 
+// CriticalLoads is a household load that can also be disconnected whole,
+// critical part included (a contactor on the home's load side): an
+// island keeps some homes lit and others off when its energy cannot
+// carry all. Optional beside Loads; the battery and PV stay connected.
+type CriticalLoads interface {
+	DisconnectCritical(off bool) error
+}
+
 // ErrWaiting is wrapped, beside gridmesh.ErrUnavailable, by the error a
 // device returns while it waits for its first reading: a device that
 // publishes its state on its own schedule (MQTT) has said nothing yet.

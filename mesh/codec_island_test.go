@@ -30,6 +30,9 @@ func islandPlan(homes int) gridmesh.Plan {
 			p.Setpoints[i].PVLimitW = 1500
 			p.Setpoints[i].Shed = gridmesh.ShedEV
 		}
+		if i%3 == 2 { // a home whose critical load the island disconnects
+			p.Setpoints[i].Shed = gridmesh.ShedEV | gridmesh.ShedHeatPump | gridmesh.ShedOther | gridmesh.ShedCritical
+		}
 	}
 	return p
 }
@@ -88,6 +91,7 @@ func TestIslandFieldsValidated(t *testing.T) {
 		"negative critical": func(t *gridmesh.Telemetry) { t.Loads.CriticalW = -1 },
 		"huge ev":           func(t *gridmesh.Telemetry) { t.Loads.EVW = 2 * gridmesh.MaxHomePowerW },
 		"unknown shed bit":  func(t *gridmesh.Telemetry) { t.Loads.Shed = 0x10 },
+		"high shed bit":     func(t *gridmesh.Telemetry) { t.Loads.Shed = gridmesh.ShedCritical | 0x80 },
 	} {
 		tm := islandTelemetry()
 		mutate(&tm)
@@ -98,8 +102,11 @@ func TestIslandFieldsValidated(t *testing.T) {
 	for name, mutate := range map[string]func(*gridmesh.Setpoint){
 		"shed outside island":  func(s *gridmesh.Setpoint) { s.Island, s.PVLimitW, s.Shed = false, 0, gridmesh.ShedOther },
 		"limit outside island": func(s *gridmesh.Setpoint) { s.Island, s.Shed = false, 0 },
-		"negative limit":       func(s *gridmesh.Setpoint) { s.PVLimitW = -5 },
-		"unknown shed bit":     func(s *gridmesh.Setpoint) { s.Shed = 0x80 },
+		"critical disconnect outside island": func(s *gridmesh.Setpoint) {
+			s.Island, s.PVLimitW, s.Shed = false, 0, gridmesh.ShedCritical
+		},
+		"negative limit":   func(s *gridmesh.Setpoint) { s.PVLimitW = -5 },
+		"unknown shed bit": func(s *gridmesh.Setpoint) { s.Shed = 0x80 },
 	} {
 		p := islandPlan(2)
 		mutate(&p.Setpoints[1])

@@ -106,7 +106,10 @@ func shedNames(s gridmesh.ShedFlags) []string {
 	for _, c := range []struct {
 		flag gridmesh.ShedFlags
 		name string
-	}{{gridmesh.ShedEV, "EV charging"}, {gridmesh.ShedHeatPump, "heat pump"}, {gridmesh.ShedOther, "other loads"}} {
+	}{
+		{gridmesh.ShedEV, "EV charging"}, {gridmesh.ShedHeatPump, "heat pump"}, {gridmesh.ShedOther, "other loads"},
+		{gridmesh.ShedCritical, "the home's whole load (the island keeps other homes lit)"},
+	} {
 		if s&c.flag != 0 {
 			out = append(out, c.name)
 		}

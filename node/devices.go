@@ -82,6 +82,9 @@ type DeviceStatus struct {
 	CommandW *gridmesh.W `json:"command_w,omitempty"`
 	// ShedCommand is the newest shedding command given to the loads.
 	ShedCommand *bool `json:"shed_command,omitempty"`
+	// DisconnectCommand is the newest command to disconnect the whole
+	// household load (an island plan's gridmesh.ShedCritical).
+	DisconnectCommand *bool `json:"disconnect_command,omitempty"`
 }
 
 // guardConfig derives the guards' timings from the loop's: two readings a
@@ -189,7 +192,9 @@ func (d *devices) guardOthers(deps Deps, cfg guard.Config, log *slog.Logger) (er
 		}
 		d.add(d.loads, func(s *DeviceStatus) {
 			s.Loads = lastOf(d.loads.Last)
-			s.ShedCommand = commandOf(d.loads.Command)
+			if c := commandOf(d.loads.Command); c != nil {
+				s.ShedCommand, s.DisconnectCommand = &c.ShedNonCritical, &c.DisconnectCritical
+			}
 		})
 	}
 	return nil

@@ -59,6 +59,7 @@ type islandState struct {
 	hasPV, hasEV, hasHP bool
 	hasShed             bool
 	shedOther           bool
+	hasOff, criticalOff bool // the whole household load's disconnect, as last commanded
 	hpDuty, hpOn        bool // the node runs the heat pump's thermostat
 }
 
@@ -76,11 +77,13 @@ func (r *loopRunner) applyIsland(snap *loopSnapshot) {
 	case control.IslandAlone:
 		local, ok := r.localIsland(snap)
 		if !ok {
-			r.thermostat(snap) // without loads or battery: keep what was applied
+			r.reconnect() // without loads or battery: keep what was applied, but light the home
+			r.thermostat(snap)
 			return
 		}
 		sp = local
 	case control.IslandKeep:
+		r.reconnect()
 		r.thermostat(snap) // keep duty if the island ever steered it
 		return
 	case control.IslandRestore:
@@ -113,7 +116,34 @@ func (r *loopRunner) commandIsland(snap *loopSnapshot, t control.IslandTargets) 
 			st.shedOther, st.hasShed = t.ShedOther, true
 		}
 	}
+	r.disconnectCritical(t.DisconnectCritical)
 	st.shed = t.Shed
+	if !st.criticalOff {
+		st.shed &^= gridmesh.ShedCritical // reported as applied only once it is
+	}
+}
+
+// disconnectCritical commands the whole household load off or on
+// (control.IslandTargets.DisconnectCritical), when that changes.
+func (r *loopRunner) disconnectCritical(off bool) {
+	d, st := r.devs, &r.island
+	if d.loads == nil || st.hasOff && st.criticalOff == off || !off && !st.hasOff {
+		return
+	}
+	if r.ok("loads", d.loads.DisconnectCritical(off)) {
+		st.criticalOff, st.hasOff = off, true
+	}
+}
+
+// reconnect lights the home again if an island plan disconnected its
+// household load: a disconnect lasts only while a plan in force says so,
+// and a home whose plans stop (its leader lost, the plan's lease run
+// out, the grid back) never stays dark on its own.
+func (r *loopRunner) reconnect() {
+	if r.island.criticalOff {
+		r.disconnectCritical(false)
+		r.island.shed &^= gridmesh.ShedCritical
+	}
 }
 
 // localIsland is the home's island setpoint alone (control.LocalIsland),

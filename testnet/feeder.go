@@ -184,6 +184,10 @@ type feederSample struct {
 	// next blackStartHorizon (only measured while dark).
 	pvAvailW, criticalW      gridmesh.W
 	pvNextWh, criticalNextWh gridmesh.Wh
+	// off says, per home, that its household load is disconnected
+	// (sim.HomeSnapshot.CriticalOff): its critical load is not the
+	// feeder's to carry.
+	off []bool
 }
 
 func (f *feeder) measure(snaps []sim.HomeSnapshot) feederSample {
@@ -203,7 +207,10 @@ func (f *feeder) measure(snaps []sim.HomeSnapshot) feederSample {
 		s.storedWh += sn.StoredWh
 		s.capacityW += b.CapacityWh
 		s.pvAvailW += sn.PVAvailableW
-		s.criticalW += sn.CriticalW
+		s.off = append(s.off, sn.CriticalOff)
+		if !sn.CriticalOff {
+			s.criticalW += sn.CriticalW
+		}
 	}
 	return s
 }
@@ -215,11 +222,11 @@ func (f *feeder) forecast(s *feederSample, simNow time.Time) {
 	hours := step.Hours()
 	for k := range blackStartSteps {
 		at := simNow.Add(step/2 + time.Duration(k)*step) // the middle of each step
-		for _, h := range f.homes {
+		for i, h := range f.homes {
 			if pv := h.full.PV; pv != nil {
 				s.pvNextWh += gridmesh.Wh(float64(pv.PowerAt(at)) * hours)
 			}
-			if l := h.full.Load; l != nil {
+			if l := h.full.Load; l != nil && !s.off[i] {
 				s.criticalNextWh += gridmesh.Wh(float64(l.State(at, false).CriticalW) * hours)
 			}
 		}

@@ -83,6 +83,7 @@ var figureMeanings = func() map[string]string {
 		"island.blackouts":                   "times a feeder went dark",
 		"island.blackout_stored_pct":         "stored energy of each feeder at its blackout, % of capacity",
 		"island.dark_home_hours":             "simulated hours homes spent dark, summed",
+		"island.disconnected_home_hours":     "of those, hours with the home's load disconnected by the island plan on a lit feeder",
 		"island.min_soc_pct":                 "lowest state of charge of any battery during the outage, %",
 		"island.frequency_min_hz":            "lowest islanded frequency while energized, Hz",
 		"island.frequency_max_hz":            "highest islanded frequency while energized, Hz",

@@ -59,8 +59,13 @@ type IslandReport struct {
 	// feeder that went dark over its capacity, in percent: near 0 means it
 	// ran out of energy, more means it lost its balance with energy left.
 	BlackoutStoredPct []float64 `json:"blackout_stored_pct"`
-	// DarkHomeHours is the simulated time homes spent dark, summed.
+	// DarkHomeHours is the simulated time homes spent dark, summed: each
+	// home's hours while its feeder was dark or while the island plan
+	// had its household load disconnected (gridmesh.ShedCritical).
 	DarkHomeHours float64 `json:"dark_home_hours"`
+	// DisconnectedHomeHours is the part of DarkHomeHours with the
+	// household load disconnected by the island plan on a lit feeder.
+	DisconnectedHomeHours float64 `json:"disconnected_home_hours"`
 	// MinSoCPct is the lowest state of charge of any home's battery
 	// during the outage.
 	MinSoCPct float64 `json:"min_soc_pct"`
@@ -132,7 +137,7 @@ type outage struct {
 	lastSim      time.Time
 
 	critDemand, nonDemand gridmesh.Wh
-	darkHours             float64
+	darkHours, offHours   float64
 	minSoC                float64
 	minHz, maxHz          float64
 	startSoC, endSoC      float64
@@ -283,7 +288,8 @@ func (r *run) outageStep(realNow time.Time) {
 				nonServedW := o.account(h, snaps[i], dt, wasDark)
 				f.pvWh += gridmesh.Wh(float64(snaps[i].PVAvailableW) * dt.Hours())
 				f.criticalWh += gridmesh.Wh(float64(max(snaps[i].CriticalW, 0)) * dt.Hours())
-				o.bound[fi].add(simNow, dt, float64(snaps[i].CriticalW), float64(snaps[i].PVAvailableW), float64(nonServedW), !wasDark)
+				lit := !wasDark && !snaps[i].CriticalOff
+				o.bound[fi].add(simNow, dt, float64(snaps[i].CriticalW), float64(snaps[i].PVAvailableW), float64(nonServedW), lit)
 			}
 		}
 	}
@@ -342,7 +348,7 @@ func (o *outage) account(h *home, s sim.HomeSnapshot, dt time.Duration, dark boo
 	o.critDemand += wh(s.CriticalW)
 	nonDemand := s.NonCriticalW
 	var nonServed gridmesh.W
-	if !s.Shed {
+	if !s.Shed && !s.CriticalOff {
 		nonServed = s.NonCriticalW
 	}
 	if c := h.full.Charger; c != nil && s.EVConnected && s.EVWantedWh > 0 {
@@ -355,8 +361,11 @@ func (o *outage) account(h *home, s sim.HomeSnapshot, dt time.Duration, dark boo
 		nonServed += s.HeatPumpW
 	}
 	o.nonDemand += wh(nonDemand)
-	if dark {
+	if dark || s.CriticalOff { // a home the island disconnected is dark for its own hours
 		o.darkHours += hours
+	}
+	if !dark && s.CriticalOff {
+		o.offHours += hours
 	}
 	if h.params.Battery.CapacityWh > 0 {
 		o.minSoC = min(o.minSoC, s.SoC)
@@ -378,15 +387,16 @@ func (o *outage) report(cfg Config) (*IslandReport, []string) {
 		return 100 * float64(a/b)
 	}
 	rep := &IslandReport{
-		BlackoutStoredPct:    []float64{},
-		OutageS:              cfg.Outage.Seconds(),
-		Sharing:              !cfg.NoSharing,
-		CriticalDemandKWh:    float64(o.critDemand) / 1000,
-		NoncriticalDemandKWh: float64(o.nonDemand) / 1000,
-		DarkHomeHours:        o.darkHours,
-		MinSoCPct:            100 * o.minSoC,
-		StartSoCPct:          100 * o.startSoC,
-		EndSoCPct:            100 * o.endSoC,
+		BlackoutStoredPct:     []float64{},
+		OutageS:               cfg.Outage.Seconds(),
+		Sharing:               !cfg.NoSharing,
+		CriticalDemandKWh:     float64(o.critDemand) / 1000,
+		NoncriticalDemandKWh:  float64(o.nonDemand) / 1000,
+		DarkHomeHours:         o.darkHours,
+		DisconnectedHomeHours: o.offHours,
+		MinSoCPct:             100 * o.minSoC,
+		StartSoCPct:           100 * o.startSoC,
+		EndSoCPct:             100 * o.endSoC,
 	}
 	if !math.IsInf(o.minHz, 0) {
 		rep.FrequencyMinHz, rep.FrequencyMaxHz = o.minHz, o.maxHz

@@ -89,3 +89,31 @@ func TestServedOverBinsNotSamples(t *testing.T) {
 		t.Errorf("critical demanded %v Wh, want %v", b.demandedWh, want)
 	}
 }
+
+// A home whose household load the island plan disconnected is dark for
+// its own hours while its feeder is lit, serves none of its loads, and
+// its critical load is not the feeder's to carry at a black start.
+func TestDisconnectedHomeDarkForItsOwnHours(t *testing.T) {
+	o := &outage{}
+	h := &home{}
+	lit, off := snap(300, 0, 0), snap(0, 0, 0)
+	off.CriticalW, off.NonCriticalW, off.CriticalOff = 400, 200, true
+	lit.NonCriticalW = 100
+	if w := o.account(h, off, time.Hour, false); w != 0 {
+		t.Errorf("a disconnected home served %v W of non-critical load", w)
+	}
+	if w := o.account(h, lit, time.Hour, false); w != 100 {
+		t.Errorf("a lit home served %v W of non-critical load, want 100", w)
+	}
+	if o.darkHours != 1 || o.offHours != 1 {
+		t.Errorf("dark %v h, off %v h: want the disconnected home's hour alone", o.darkHours, o.offHours)
+	}
+	o.account(h, lit, time.Hour, true) // its feeder dark
+	if o.darkHours != 2 || o.offHours != 1 {
+		t.Errorf("dark %v h, off %v h after an hour of a dark feeder: want 2 and 1", o.darkHours, o.offHours)
+	}
+	f := &feeder{homes: []*home{h, h}}
+	if s := f.measure([]sim.HomeSnapshot{lit, off}); s.criticalW != 300 {
+		t.Errorf("the feeder counts %v W of critical load, want the lit home's 300", s.criticalW)
+	}
+}

@@ -88,6 +88,11 @@ type OutageFeederSeries struct {
 	FrequencyHz []float64 `json:"frequency_hz"`
 	ShedW       []float64 `json:"shed_w"`
 	ShedHomes   []int     `json:"shed_homes"`
+	// OffHomes counts its homes whose household load the island plan
+	// has disconnected (gridmesh.ShedCritical); StoredKWh is its
+	// batteries' energy.
+	OffHomes  []int     `json:"off_homes"`
+	StoredKWh []float64 `json:"stored_kwh"`
 }
 
 // RegulationSeries: the signal in force and the region's response, both
@@ -214,15 +219,20 @@ func (r *seriesRec) outage(names []string, hz []float64, snaps [][]sim.HomeSnaps
 	o.TS = append(o.TS, r.at)
 	for i := range o.Feeders {
 		f := &o.Feeders[i]
-		var shedW float64
-		shed := 0
+		var shedW, storedWh float64
+		shed, off := 0, 0
 		for _, s := range snaps[i] {
 			if s.Shed {
 				shed++
 				shedW += float64(max(s.NonCriticalW, 0))
 			}
+			if s.CriticalOff {
+				off++
+			}
+			storedWh += float64(s.StoredWh)
 		}
 		f.FrequencyHz, f.ShedW, f.ShedHomes = append(f.FrequencyHz, hz[i]), append(f.ShedW, shedW), append(f.ShedHomes, shed)
+		f.OffHomes, f.StoredKWh = append(f.OffHomes, off), append(f.StoredKWh, storedWh/1000)
 	}
 }
 

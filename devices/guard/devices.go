@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync"
 
 	"github.com/gridmesh/gridmesh"
 	"github.com/gridmesh/gridmesh/devices"
@@ -200,23 +201,48 @@ func (h *HeatPump) HeatPump() (gridmesh.HeatPumpState, error) { return h.get("re
 // SetHeatPumpPower records w for Run to apply. A non-finite w is refused.
 func (h *HeatPump) SetHeatPumpPower(w gridmesh.W) error { return h.set("set power", w) }
 
-// Loads guards a household load. Its Loads and ShedNonCritical never
-// block.
+// Loads guards a household load. Its Loads, ShedNonCritical and
+// DisconnectCritical never block.
 type Loads struct {
-	*Guard[gridmesh.LoadState, bool]
+	*Guard[gridmesh.LoadState, LoadsCommand]
+	mu  sync.Mutex // orders the two setters' read of the command and its set
+	cmd LoadsCommand
 }
 
-// NewLoads wraps d; Run polls it.
+// LoadsCommand is what the loads are told: the non-critical part shed,
+// and the whole load disconnected (devices.CriticalLoads).
+type LoadsCommand struct {
+	ShedNonCritical, DisconnectCritical bool
+}
+
+// NewLoads wraps d; Run polls it. A d that is not a devices.CriticalLoads
+// refuses DisconnectCritical(true) as a permanent device error.
 func NewLoads(d LoadsDevice, cfg Config, log *slog.Logger) (*Loads, error) {
 	if d == nil {
 		return nil, errNilDevice
 	}
-	g, err := newGuard[gridmesh.LoadState, bool]("loads", cfg, log, d.Loads, validLoads, d.ShedNonCritical, nil)
+	critical, canDisconnect := d.(devices.CriticalLoads)
+	apply := func(c LoadsCommand) error {
+		if err := d.ShedNonCritical(c.ShedNonCritical); err != nil {
+			return err
+		}
+		if canDisconnect {
+			return critical.DisconnectCritical(c.DisconnectCritical)
+		}
+		return nil
+	}
+	check := func(c LoadsCommand) error {
+		if c.DisconnectCritical && !canDisconnect {
+			return errors.New("the loads cannot disconnect their critical part")
+		}
+		return nil
+	}
+	g, err := newGuard[gridmesh.LoadState, LoadsCommand]("loads", cfg, log, d.Loads, validLoads, apply, check)
 	if err != nil {
 		return nil, err
 	}
 	g.inline = devices.IsInMemory(d)
-	return &Loads{g}, nil
+	return &Loads{Guard: g}, nil
 }
 
 // Loads returns the newest reading, or an error wrapping
@@ -224,7 +250,24 @@ func NewLoads(d LoadsDevice, cfg Config, log *slog.Logger) (*Loads, error) {
 func (l *Loads) Loads() (gridmesh.LoadState, error) { return l.get("read") }
 
 // ShedNonCritical records shed for Run to apply.
-func (l *Loads) ShedNonCritical(shed bool) error { return l.set("shed", shed) }
+func (l *Loads) ShedNonCritical(shed bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cmd.ShedNonCritical = shed
+	return l.set("shed", l.cmd)
+}
+
+// DisconnectCritical records off for Run to apply (devices.CriticalLoads).
+func (l *Loads) DisconnectCritical(off bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.cmd
+	c.DisconnectCritical = off
+	if l.check(c) == nil { // else refused: the command stays as it was
+		l.cmd = c
+	}
+	return l.set("disconnect", c)
+}
 
 // Compile-time checks that every guard has its device's method set.
 var (

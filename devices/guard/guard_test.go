@@ -104,6 +104,14 @@ func start(t *testing.T, dev *fakeBattery, cfg guard.Config) (*guard.Battery, co
 	if err != nil {
 		t.Fatal(err)
 	}
+	cancel, done := run(t, g)
+	return g, cancel, done
+}
+
+// run runs g until the test ends (or cancel), then checks it stopped for
+// the cancellation; it returns once g's first poll has run.
+func run(t *testing.T, g interface{ Run(context.Context) error }) (context.CancelFunc, chan error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- g.Run(ctx) }()
@@ -114,7 +122,7 @@ func start(t *testing.T, dev *fakeBattery, cfg guard.Config) (*guard.Battery, co
 		}
 	})
 	synctest.Wait()
-	return g, cancel, done
+	return cancel, done
 }
 
 // instant fails the test if f lets the bubble's clock move: a call that

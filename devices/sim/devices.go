@@ -202,12 +202,27 @@ func (l *Loads) Loads() (gridmesh.LoadState, error) {
 // ShedNonCritical disconnects (true) or reconnects (false) the
 // non-critical load from now on. The error is always nil.
 func (l *Loads) ShedNonCritical(shed bool) error {
+	l.switchAt(func(h *Home) { h.shed = shed })
+	return nil
+}
+
+// DisconnectCritical disconnects (true) or reconnects (false) the whole
+// household load, critical part included, from now on: a disconnected
+// home draws no household load (its battery, PV, charger and heat pump
+// stay as commanded). The error is always nil.
+func (l *Loads) DisconnectCritical(off bool) error {
+	l.switchAt(func(h *Home) { h.criticalOff = off })
+	return nil
+}
+
+// switchAt integrates the home to now and then switches its loads with
+// set, under its lock.
+func (l *Loads) switchAt(set func(h *Home)) {
 	h := l.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.advance()
-	h.shed = shed
-	return nil
+	set(h)
 }
 
 // Meter is a Home's grid meter.

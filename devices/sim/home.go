@@ -43,6 +43,7 @@ type Home struct {
 	hpCmd       HeatPumpCommand // in force since last
 	pvLimit     gridmesh.W      // in force, within [0, PeakW]
 	shed        bool            // the non-critical load is disconnected
+	criticalOff bool            // the whole household load is disconnected
 	grid        Grid            // as last set
 }
 
@@ -59,6 +60,9 @@ type HomeSnapshot struct {
 	CriticalW, NonCriticalW gridmesh.W
 	// Shed is true while the non-critical load is disconnected.
 	Shed bool
+	// CriticalOff is true while the whole household load is disconnected
+	// (Loads.DisconnectCritical): LoadW is 0.
+	CriticalOff bool
 	// PVW is the PV production, never negative: PVAvailableW up to
 	// PVLimitW.
 	PVW gridmesh.W
@@ -181,12 +185,15 @@ func (h *Home) Snapshot() HomeSnapshot {
 // caller holds h.mu.
 func (h *Home) snapshot(t time.Time) HomeSnapshot {
 	p := h.params
-	s := HomeSnapshot{At: t, Shed: h.shed, Grid: h.grid}
+	s := HomeSnapshot{At: t, Shed: h.shed, CriticalOff: h.criticalOff, Grid: h.grid}
 	if p.Load != nil {
 		l := p.Load.State(t, h.shed)
 		s.CriticalW, s.NonCriticalW, s.LoadW = l.CriticalW, l.NonCriticalW, l.CriticalW
 		if !h.shed {
 			s.LoadW += l.NonCriticalW
+		}
+		if h.criticalOff {
+			s.LoadW = 0
 		}
 	}
 	if p.PV != nil {
