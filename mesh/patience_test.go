@@ -19,11 +19,7 @@ import (
 func TestSlowMemberAdmittedLate(t *testing.T) { synctest.Test(t, testSlowMemberAdmittedLate) }
 
 func testSlowMemberAdmittedLate(t *testing.T) {
-	nb := meshtest.NewNeighborhood(t, nbhd)
-	mn := meshtest.NewMemNetwork()
-	home := nb.OpenMember(t, meshtest.Config(), "h1", mesh.WithTransport(mn.Transport()))
-	meshtest.Run(t, home)
-	slow := meshtest.NewAttacker(t, mn.Transport())
+	nb, home, slow := memberAndPeer(t)
 	meshtest.Connect(t, slow.Host, home.Host())
 	cert, err := mesh.EncodeMembership(nb.Certificate(t, slow.Host.ID(), "h2"))
 	if err != nil {
@@ -61,11 +57,7 @@ func testSlowMemberAdmittedLate(t *testing.T) {
 func TestClaimingStrangerRefused(t *testing.T) { synctest.Test(t, testClaimingStrangerRefused) }
 
 func testClaimingStrangerRefused(t *testing.T) {
-	nb := meshtest.NewNeighborhood(t, nbhd)
-	mn := meshtest.NewMemNetwork()
-	home := nb.OpenMember(t, meshtest.Config(), "h1", mesh.WithTransport(mn.Transport()))
-	meshtest.Run(t, home)
-	stranger := meshtest.NewAttacker(t, mn.Transport())
+	_, home, stranger := memberAndPeer(t)
 	stranger.Host.SetStreamHandler(mesh.AdmitProtocol(nbhd), func(s network.Stream) { _ = s.Reset() })
 	meshtest.Connect(t, stranger.Host, home.Host())
 	meshtest.Eventually(t, "the stranger to be refused", func() bool {
@@ -80,4 +72,14 @@ func testClaimingStrangerRefused(t *testing.T) {
 	if n := refused(home, mesh.DetailNoCertificate); n != 1 {
 		t.Errorf("refused %d times, want once", n)
 	}
+}
+
+// memberAndPeer runs member h1 of nbhd on an in-memory network and
+// opens a bare host on the same network, not yet connected to it.
+func memberAndPeer(t *testing.T) (*meshtest.Neighborhood, *mesh.Mesh, *meshtest.Attacker) {
+	nb := meshtest.NewNeighborhood(t, nbhd)
+	mn := meshtest.NewMemNetwork()
+	home := nb.OpenMember(t, meshtest.Config(), "h1", mesh.WithTransport(mn.Transport()))
+	meshtest.Run(t, home)
+	return nb, home, meshtest.NewAttacker(t, mn.Transport())
 }
