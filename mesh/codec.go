@@ -74,14 +74,7 @@ func EncodeTelemetry(t gridmesh.Telemetry) ([]byte, error) {
 // DecodeTelemetry decodes and validates a telemetry message. Its errors
 // wrap ErrUndecodable or gridmesh.ErrInvalid.
 func DecodeTelemetry(b []byte) (gridmesh.Telemetry, error) {
-	var t gridmesh.Telemetry
-	if err := decode("telemetry", b, &t); err != nil {
-		return gridmesh.Telemetry{}, err
-	}
-	if err := t.Validate(); err != nil {
-		return gridmesh.Telemetry{}, fmt.Errorf("decode telemetry: %w", err)
-	}
-	return t, nil
+	return decodeValid[gridmesh.Telemetry]("telemetry", b, MaxMessageBytes)
 }
 
 // EncodePlan validates p and encodes it for the wire. A plan whose
@@ -96,14 +89,7 @@ func EncodePlan(p gridmesh.Plan) ([]byte, error) {
 // DecodePlan decodes and validates a plan. Its errors wrap ErrUndecodable
 // or gridmesh.ErrInvalid.
 func DecodePlan(b []byte) (gridmesh.Plan, error) {
-	var p gridmesh.Plan
-	if err := decode("plan", b, &p); err != nil {
-		return gridmesh.Plan{}, err
-	}
-	if err := p.Validate(); err != nil {
-		return gridmesh.Plan{}, fmt.Errorf("decode plan: %w", err)
-	}
-	return p, nil
+	return decodeValid[gridmesh.Plan]("plan", b, MaxMessageBytes)
 }
 
 func encode(kind string, v any) ([]byte, error) {
@@ -127,6 +113,28 @@ func decode(kind string, b []byte, v any) error {
 	return nil
 }
 
+// decodeValid decodes b, of at most limit bytes (itself at most
+// MaxMessageBytes), into a T and validates it: the one path of every
+// decoder of a message with a Validate method. Its errors wrap
+// ErrUndecodable or gridmesh.ErrInvalid.
+func decodeValid[T any, P interface {
+	*T
+	Validate() error
+}](kind string, b []byte, limit int) (T, error) {
+	var v T
+	if len(b) > limit {
+		return v, fmt.Errorf("decode %s: %w: %d bytes, at most %d", kind, ErrUndecodable, len(b), limit)
+	}
+	if err := decode(kind, b, &v); err != nil {
+		return v, err
+	}
+	if err := P(&v).Validate(); err != nil {
+		var zero T
+		return zero, fmt.Errorf("decode %s: %w", kind, err)
+	}
+	return v, nil
+}
+
 // MaxMembershipBytes bounds an encoded membership certificate: three
 // identifiers of at most gridmesh.MaxIDLen bytes, two times, a 64-byte
 // signature and CBOR framing take under 300 bytes, and a peer that is not
@@ -147,15 +155,5 @@ func EncodeMembership(m gridmesh.Membership) ([]byte, error) {
 // gridmesh.ErrInvalid. It does not check the signature: that takes the
 // neighborhood's key (gridmesh.Membership.Verify).
 func DecodeMembership(b []byte) (gridmesh.Membership, error) {
-	if len(b) > MaxMembershipBytes {
-		return gridmesh.Membership{}, fmt.Errorf("decode membership: %w: %d bytes, at most %d", ErrUndecodable, len(b), MaxMembershipBytes)
-	}
-	var m gridmesh.Membership
-	if err := decode("membership", b, &m); err != nil {
-		return gridmesh.Membership{}, err
-	}
-	if err := m.Validate(); err != nil {
-		return gridmesh.Membership{}, fmt.Errorf("decode membership: %w", err)
-	}
-	return m, nil
+	return decodeValid[gridmesh.Membership]("membership", b, MaxMembershipBytes)
 }

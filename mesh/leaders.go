@@ -94,17 +94,7 @@ func (h LeaderHints) Validate() error {
 // MaxLeaderHintsBytes. Its errors wrap ErrUndecodable or
 // gridmesh.ErrInvalid.
 func DecodeLeaderHints(b []byte) (LeaderHints, error) {
-	if len(b) > MaxLeaderHintsBytes {
-		return LeaderHints{}, fmt.Errorf("decode leader hints: %w: %d bytes, at most %d", ErrUndecodable, len(b), MaxLeaderHintsBytes)
-	}
-	var h LeaderHints
-	if err := decode("leader hints", b, &h); err != nil {
-		return LeaderHints{}, err
-	}
-	if err := h.Validate(); err != nil {
-		return LeaderHints{}, fmt.Errorf("decode leader hints: %w", err)
-	}
-	return h, nil
+	return decodeValid[LeaderHints]("leader hints", b, MaxLeaderHintsBytes)
 }
 
 // ServeLeaders answers LeadersProtocol with the leaders known() names (at

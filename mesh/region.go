@@ -160,17 +160,7 @@ func EncodeRegionMessage(m RegionMessage) ([]byte, error) {
 // MaxRegionMessageBytes. Its errors wrap ErrUndecodable or
 // gridmesh.ErrInvalid. It checks no signature.
 func DecodeRegionMessage(b []byte) (RegionMessage, error) {
-	if len(b) > MaxRegionMessageBytes {
-		return RegionMessage{}, fmt.Errorf("decode region message: %w: %d bytes, at most %d", ErrUndecodable, len(b), MaxRegionMessageBytes)
-	}
-	var m RegionMessage
-	if err := decode("region message", b, &m); err != nil {
-		return RegionMessage{}, err
-	}
-	if err := m.Validate(); err != nil {
-		return RegionMessage{}, fmt.Errorf("decode region message: %w", err)
-	}
-	return m, nil
+	return decodeValid[RegionMessage]("region message", b, MaxRegionMessageBytes)
 }
 
 // RegionTopic returns the gossip topic of a deployment's region, on which
