@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"time"
 
 	"github.com/gridmesh/gridmesh"
@@ -124,13 +125,17 @@ func (r *loopRunner) commandIsland(snap *loopSnapshot, t control.IslandTargets) 
 }
 
 // disconnectCritical commands the whole household load off or on
-// (control.IslandTargets.DisconnectCritical), when that changes.
+// (control.IslandTargets.DisconnectCritical), when that changes, or
+// first of all (nothing sent yet). A command the guard keeps for a
+// device not answering now counts as sent: the guard applies it when
+// the device returns, so it is what a reconnect must undo.
 func (r *loopRunner) disconnectCritical(off bool) {
 	d, st := r.devs, &r.island
-	if d.loads == nil || st.hasOff && st.criticalOff == off || !off && !st.hasOff {
+	if d.loads == nil || st.hasOff && st.criticalOff == off {
 		return
 	}
-	if r.ok("loads", d.loads.DisconnectCritical(off)) {
+	err := d.loads.DisconnectCritical(off)
+	if r.ok("loads", err) || errors.Is(err, gridmesh.ErrUnavailable) {
 		st.criticalOff, st.hasOff = off, true
 	}
 }
@@ -138,9 +143,11 @@ func (r *loopRunner) disconnectCritical(off bool) {
 // reconnect lights the home again if an island plan disconnected its
 // household load: a disconnect lasts only while a plan in force says so,
 // and a home whose plans stop (its leader lost, the plan's lease run
-// out, the grid back) never stays dark on its own.
+// out, the grid back) never stays dark on its own. Until a first command
+// has been sent it sends one, so a load a stopped home left off is lit
+// again when the home starts.
 func (r *loopRunner) reconnect() {
-	if r.island.criticalOff {
+	if r.island.criticalOff || !r.island.hasOff {
 		r.disconnectCritical(false)
 		r.island.shed &^= gridmesh.ShedCritical
 	}

@@ -231,8 +231,10 @@ func (r *loopRunner) command(snap *loopSnapshot) {
 	if d.loads != nil {
 		snap.Loads = optional(r, "loads", d.loads.Loads)
 	}
-	if !snap.Owner.Release { // paused: the loads too are the owner's
+	if !snap.Owner.Release {
 		r.applyIsland(snap)
+	} else { // paused: the loads too are the owner's, lit as they were
+		r.reconnect()
 	}
 	snap.Shed = r.island.shed
 }
