@@ -79,17 +79,21 @@ func (m *Mesh) awaitCleared(ctx context.Context, p peer.ID) bool {
 	tick := time.NewTicker(gatePoll)
 	defer tick.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			return m.Cleared(p)
-		case <-m.adm.changes():
-		case <-tick.C:
-		}
+		// The channel is taken before the checks: a verdict landing
+		// between a check and the wait closes it, so it is not missed
+		// until the next poll.
+		changed := m.adm.changes()
 		switch {
 		case m.Cleared(p):
 			return true
 		case m.adm.isBlocked(p), m.host.Network().Connectedness(p) != network.Connected:
 			return false
+		}
+		select {
+		case <-ctx.Done():
+			return m.Cleared(p)
+		case <-changed:
+		case <-tick.C:
 		}
 	}
 }

@@ -204,7 +204,10 @@ func (a *Aggregates) FindLeaders(ctx context.Context, ask, dial int) int {
 			if connected == dial || ctx.Err() != nil {
 				return connected
 			}
-			if m.host.Network().Connectedness(ai.ID) == network.Connected || ai.ID == m.host.ID() {
+			if ai.ID == m.host.ID() {
+				continue
+			}
+			if m.host.Network().Connectedness(ai.ID) == network.Connected {
 				m.host.ConnManager().Protect(ai.ID, leaderTag)
 				continue
 			}

@@ -91,9 +91,10 @@ type Operator struct {
 	mu      sync.Mutex // guards lastSeq and aggs
 	lastSeq uint64
 	// aggs is the aggregates topic, joined at the first NextAggregate;
-	// stopFind ends the search for leaders to hear aggregates from.
+	// stopFind ends the search for leaders to hear aggregates from and
+	// waits until it has ended.
 	aggs     *mesh.Aggregates
-	stopFind context.CancelFunc
+	stopFind func()
 }
 
 // OperatorMeshConfig returns the mesh configuration an operator's host
@@ -194,8 +195,14 @@ func (o *Operator) NextAggregate(ctx context.Context) (gridmesh.Aggregate, error
 			return gridmesh.Aggregate{}, fmt.Errorf("operator: %w", err)
 		}
 		var find context.Context
-		find, o.stopFind = context.WithCancel(context.Background())
-		go a.KeepFinding(find, operatorFindPeriod, operatorLeaderPeers, operatorLeaderPeers, operatorLeaderPeers)
+		var cancel context.CancelFunc
+		find, cancel = context.WithCancel(context.Background())
+		found := make(chan struct{})
+		go func() {
+			defer close(found)
+			a.KeepFinding(find, operatorFindPeriod, operatorLeaderPeers, operatorLeaderPeers, operatorLeaderPeers)
+		}()
+		o.stopFind = func() { cancel(); <-found }
 		o.aggs = a
 	}
 	aggs := o.aggs

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"math"
 	"runtime/debug"
 )
 
@@ -40,13 +39,13 @@ func gcSettings(getenv func(string) string, gcPercent, limitMiB int) (percent in
 	return percent, limitBytes
 }
 
-// applyGC sets the GC as gcSettings says. A limit ≤ 0 is left alone;
-// math.MaxInt64 turns it off.
+// applyGC sets the GC as gcSettings says. A percent or limit ≤ 0 is left
+// alone.
 func applyGC(percent int, limitBytes int64) {
 	if percent > 0 {
 		debug.SetGCPercent(percent)
 	}
-	if limitBytes > 0 && limitBytes < math.MaxInt64 {
+	if limitBytes > 0 {
 		debug.SetMemoryLimit(limitBytes)
 	}
 }
