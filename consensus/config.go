@@ -97,8 +97,10 @@ func DefaultConfig() Config {
 		// a neighborhood's Raft RPCs. At 500 ms a follower still applies
 		// a plan within 0.5–1 s of its commit, inside the 1 s dispatch
 		// period (the next plan's append carries the commit index
-		// anyway), and only the leader's FSM serves plans. It bounds
-		// nothing in failover: heartbeats keep the lease and elections.
+		// anyway), and only the leader's FSM serves plans. Heartbeats,
+		// not appends, keep the lease and elections. It does bound how
+		// soon raft retries an append that failed: the transport
+		// retries one on a dead pooled stream at once, on a new one.
 		// Measured: docs/BENCHMARKS.md, "What Raft costs a neighborhood".
 		CommitTimeout: 500 * time.Millisecond,
 		// One dispatch period: a plan not committed by then is stale, the

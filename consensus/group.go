@@ -18,9 +18,11 @@ import (
 
 const (
 	// maxPool is how many idle streams the transport keeps per peer.
-	// Why 3: the leader talks to a follower on at most three at once
-	// (heartbeat, replication, a vote or snapshot); pooling them is what
-	// makes an RPC cheaper than a stream per RPC.
+	// Why 3: raft talks to a peer from its heartbeat goroutine, its
+	// replication goroutine and, now and then, a vote, a pre-vote or a
+	// snapshot; three idle streams cover the usual two with one to
+	// spare, and pooling them is what makes an RPC cheaper than a stream
+	// per RPC. More at once dial fresh streams, which are closed after.
 	maxPool = 3
 	// rpcTimeout bounds each RPC's I/O and each dial. Why 2 s: ten
 	// heartbeat timeouts, enough for a libp2p dial and handshake on a

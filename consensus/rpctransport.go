@@ -125,6 +125,12 @@ func (t *rpcTransport) TimeoutNow(_ raft.ServerID, target raft.ServerAddress, ar
 // as raft's NetworkTransport scales it (DefaultTimeoutScale).
 const snapshotTimeoutScale = raft.DefaultTimeoutScale
 
+// snapshotTimeout is how long a snapshot of size bytes may take to
+// cross: the RPC timeout for every snapshotTimeoutScale bytes.
+func (t *rpcTransport) snapshotTimeout(size int64) time.Duration {
+	return max(t.timeout, t.timeout*time.Duration(size/snapshotTimeoutScale))
+}
+
 // InstallSnapshot sends the request, then args.Size bytes of data, on a
 // stream of its own that is closed after.
 func (t *rpcTransport) InstallSnapshot(_ raft.ServerID, target raft.ServerAddress, args *raft.InstallSnapshotRequest, resp *raft.InstallSnapshotResponse, data io.Reader) error {
@@ -133,7 +139,7 @@ func (t *rpcTransport) InstallSnapshot(_ raft.ServerID, target raft.ServerAddres
 		return err
 	}
 	defer func() { _ = c.conn.Close() }()
-	timeout := max(t.timeout, t.timeout*time.Duration(args.Size/snapshotTimeoutScale))
+	timeout := t.snapshotTimeout(args.Size)
 	if err := c.send(rpcInstallSnapshot, args, timeout); err != nil {
 		return err
 	}
@@ -163,13 +169,25 @@ func (t *rpcTransport) Close() error {
 	return t.layer.Close()
 }
 
-// call makes one RPC on a pooled stream, or a new one.
+// call makes one RPC on a pooled stream, or a new one. A pooled stream
+// that cannot take the request (its connection gone: the pool's other
+// streams to target went with it, and are dropped) is retried once on a
+// new stream, at once: raft would retry only after CommitTimeout.
 func (t *rpcTransport) call(target raft.ServerAddress, kind byte, args, resp any) error {
-	c, err := t.conn(target)
+	c, pooled, err := t.conn(target)
 	if err != nil {
 		return err
 	}
-	if err := c.send(kind, args, t.timeout); err != nil {
+	err = c.send(kind, args, t.timeout)
+	if err != nil && pooled {
+		_ = c.conn.Close()
+		t.drop(target)
+		if c, err = t.dial(target); err != nil {
+			return err
+		}
+		err = c.send(kind, args, t.timeout)
+	}
+	if err != nil {
 		_ = c.conn.Close()
 		return err
 	}
@@ -182,18 +200,31 @@ func (t *rpcTransport) call(target raft.ServerAddress, kind byte, args, resp any
 	return err
 }
 
-// conn takes an idle stream to target from the pool, or dials one.
-func (t *rpcTransport) conn(target raft.ServerAddress) (*rpcConn, error) {
+// conn takes an idle stream to target from the pool (pooled), or dials
+// one.
+func (t *rpcTransport) conn(target raft.ServerAddress) (c *rpcConn, pooled bool, err error) {
 	t.poolMu.Lock()
 	if cs := t.pool[target]; len(cs) > 0 {
 		c := cs[len(cs)-1]
 		cs[len(cs)-1] = nil
 		t.pool[target] = cs[:len(cs)-1]
 		t.poolMu.Unlock()
-		return c, nil
+		return c, true, nil
 	}
 	t.poolMu.Unlock()
-	return t.dial(target)
+	c, err = t.dial(target)
+	return c, false, err
+}
+
+// drop closes and forgets the idle streams to target.
+func (t *rpcTransport) drop(target raft.ServerAddress) {
+	t.poolMu.Lock()
+	cs := t.pool[target]
+	delete(t.pool, target)
+	t.poolMu.Unlock()
+	for _, c := range cs {
+		_ = c.conn.Close()
+	}
 }
 
 func (t *rpcTransport) dial(target raft.ServerAddress) (*rpcConn, error) {
@@ -207,7 +238,7 @@ func (t *rpcTransport) dial(target raft.ServerAddress) (*rpcConn, error) {
 // release returns c to the pool, or closes it when the pool is full or
 // the transport closed.
 func (t *rpcTransport) release(c *rpcConn) {
-	c.trim()
+	c.buf = trimmed(c.buf)
 	t.poolMu.Lock()
 	if cs := t.pool[c.target]; t.pool != nil && len(cs) < t.maxPool {
 		t.pool[c.target] = append(cs, c)
@@ -256,35 +287,25 @@ func (c *rpcConn) receive(resp any) (reusable bool, err error) {
 	}
 }
 
-// trim drops a buffer grown past keepBufferBytes.
-func (c *rpcConn) trim() {
-	if cap(c.buf) > keepBufferBytes {
-		c.buf = nil
+// trimmed drops a buffer grown past keepBufferBytes.
+func trimmed(buf []byte) []byte {
+	if cap(buf) > keepBufferBytes {
+		return nil
 	}
+	return buf
 }
 
 // listen hands every accepted stream to a goroutine of its own until
-// the transport closes; a failing Accept is retried after a growing
-// delay, as raft's NetworkTransport does.
+// the layer closes: its Accept fails only then.
 func (t *rpcTransport) listen() {
-	const baseDelay, maxDelay = 5 * time.Millisecond, time.Second
-	var delay time.Duration
 	for {
 		conn, err := t.layer.Accept()
 		if err != nil {
-			if t.closed() {
-				return
+			if !t.closed() {
+				t.log.Warn("raft stream layer closed under the transport", "err", err)
 			}
-			delay = min(max(2*delay, baseDelay), maxDelay)
-			t.log.Warn("accept raft stream", "err", err)
-			select {
-			case <-t.shutdown:
-				return
-			case <-time.After(delay):
-			}
-			continue
+			return
 		}
-		delay = 0
 		go t.serve(conn)
 	}
 }
@@ -305,9 +326,7 @@ func (t *rpcTransport) serve(conn net.Conn) {
 	s := &served{conn: conn, answers: make(chan raft.RPCResponse, 1)}
 	for {
 		err := t.serveOne(s)
-		if s.buf != nil && cap(s.buf) > keepBufferBytes {
-			s.buf = nil
-		}
+		s.buf = trimmed(s.buf)
 		if err == nil {
 			continue
 		}
@@ -352,6 +371,9 @@ func (t *rpcTransport) serveOne(s *served) error {
 	rpc := raft.RPC{Command: req, RespChan: s.answers}
 	if is, ok := req.(*raft.InstallSnapshotRequest); ok {
 		rpc.Reader = io.LimitReader(s.conn, is.Size)
+		// A sender that stalls inside the data must not hold raft's
+		// restore forever.
+		_ = s.conn.SetReadDeadline(time.Now().Add(t.snapshotTimeout(is.Size)))
 	}
 	if fn := t.heartbeat.Load(); fn != nil && isHeartbeat(req) {
 		(*fn)(rpc)

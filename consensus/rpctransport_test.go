@@ -78,6 +78,33 @@ func testCarriesEveryRPC(t *testing.T) {
 	}
 }
 
+// An RPC whose pooled stream died with its connection goes out at once
+// on a new stream, rather than failing until raft retries.
+func TestRPCTransportRetriesDeadPooledStream(t *testing.T) {
+	synctest.Test(t, testRetriesDeadPooledStream)
+}
+
+func testRetriesDeadPooledStream(t *testing.T) {
+	ts, to := rpcPair(t)
+	s := wireSamples()
+	ts[1].SetHeartbeatHandler(func(rpc raft.RPC) { rpc.Respond(s[2], nil) })
+	var ae raft.AppendEntriesResponse
+	if err := ts[0].AppendEntries("", to, s[0].(*raft.AppendEntriesRequest), &ae); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ts[0].pool[to]); n != 1 {
+		t.Fatalf("%d streams pooled, want 1", n)
+	}
+	_ = ts[0].pool[to][0].conn.Close() // its connection gone
+	ae = raft.AppendEntriesResponse{}
+	if err := ts[0].AppendEntries("", to, s[0].(*raft.AppendEntriesRequest), &ae); err != nil || !ae.Success {
+		t.Fatalf("heartbeat after the pooled stream died = %+v, %v", ae, err)
+	}
+	if n := len(ts[0].pool[to]); n != 1 {
+		t.Fatalf("%d streams pooled after the retry, want the new one", n)
+	}
+}
+
 // A heartbeat takes raft's fast path, never the consumer.
 func TestRPCTransportHeartbeatFastPath(t *testing.T) { synctest.Test(t, testHeartbeatFastPath) }
 
