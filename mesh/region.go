@@ -183,7 +183,7 @@ type Region struct {
 
 	mu      sync.Mutex                 // guards streams and lastAgg
 	streams map[streamKey]signalStream // highest Seq per operator key and signal ID
-	lastAgg map[peer.ID]time.Time      // last accepted aggregate per author
+	lastAgg map[peer.ID]time.Time      // last accepted aggregate's stamp per author
 	joined  atomic.Bool                // the validator is registered
 	closeMu sync.Once                  // Close runs once
 	closeE  error                      // Close's result
@@ -421,9 +421,14 @@ func (r *Region) judgeSignal(s gridmesh.Signal, now time.Time) (pubsub.Validatio
 	return pubsub.ValidationAccept, ""
 }
 
-// judgeAggregate accepts a fresh aggregate from an author that sent none
-// within AggregateMinInterval and, with admission on, that holds a valid
-// certificate of the neighborhood the aggregate is for.
+// judgeAggregate accepts a fresh aggregate whose signed stamp (AtMs)
+// is at least AggregateMinInterval after its author's last accepted one
+// and, with admission on, from an author holding a valid certificate of
+// the neighborhood the aggregate is for. The interval is judged on the
+// author's stamps, not on arrivals: gossip delivers two aggregates sent
+// 2 s apart closer together when the first came late, and an author
+// cannot stamp ahead of AggregateSkew, so its rate stays bounded. An
+// older or equal stamp is a replay or a reordering: ignored.
 func (r *Region) judgeAggregate(rm RegionMessage, author peer.ID, now time.Time) (pubsub.ValidationResult, string) {
 	a := rm.Aggregate
 	if !a.Fresh(now) {
@@ -438,7 +443,8 @@ func (r *Region) judgeAggregate(rm RegionMessage, author peer.ID, now time.Time)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if last, ok := r.lastAgg[author]; ok && now.Sub(last) < r.cfg.AggregateMinInterval {
+	stamp := time.UnixMilli(a.AtMs)
+	if last, ok := r.lastAgg[author]; ok && stamp.Sub(last) < r.cfg.AggregateMinInterval {
 		return pubsub.ValidationIgnore, ReasonAggregateTooFrequent
 	}
 	if len(r.lastAgg) >= maxAggregateAuthors {
@@ -451,7 +457,7 @@ func (r *Region) judgeAggregate(rm RegionMessage, author peer.ID, now time.Time)
 			clear(r.lastAgg)
 		}
 	}
-	r.lastAgg[author] = now
+	r.lastAgg[author] = stamp
 	return pubsub.ValidationAccept, ""
 }
 

@@ -67,12 +67,11 @@ const (
 	// the aggregates topic within a quarter second.
 	regionLeadCheck = 250 * time.Millisecond
 	// regionRepublishAfter: the least time between two aggregates of a
-	// leader that found new aggregate peers, above the validators'
-	// mesh.DefaultAggregateMinInterval (2 s) with a second of room: a
-	// receiver times the interval between arrivals, and the first copy
-	// may have come late through gossip (at 2.5 s, a 100-home testnet
-	// counted 25 too-frequent copies in 40 s).
-	regionRepublishAfter = 3 * time.Second
+	// leader that found new aggregate peers: the validators'
+	// mesh.DefaultAggregateMinInterval, which they judge on the
+	// aggregates' signed stamps, so a first copy that came late through
+	// gossip does not make the next look too soon.
+	regionRepublishAfter = mesh.DefaultAggregateMinInterval
 	regionLeaderPeers    = 6
 	regionAsk            = 8
 	regionDial           = 3
