@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -44,13 +45,18 @@ type TopicTraffic struct {
 func (m *Mesh) Traffic() map[string]TopicTraffic {
 	out := make(map[string]TopicTraffic, len(topicKinds))
 	for i, kind := range topicKinds {
-		c := &m.traffic.kinds[i]
-		out[kind] = TopicTraffic{
-			Received: c.received.Load(), Duplicates: c.duplicates.Load(),
-			Sent: c.sent.Load(), SendDropped: c.dropped.Load(),
-		}
+		out[kind] = m.traffic.kinds[i].read()
 	}
 	return out
+}
+
+// TrafficOf returns the gossip messages counted since the host opened on
+// topics of one kind (a Topic constant; zero for another string).
+func (m *Mesh) TrafficOf(kind string) TopicTraffic {
+	if i := slices.Index(topicKinds[:], kind); i >= 0 {
+		return m.traffic.kinds[i].read()
+	}
+	return TopicTraffic{}
 }
 
 // WireTraffic counts a host's gossipsub RPCs, all topics together, since
@@ -87,12 +93,22 @@ func (m *Mesh) ConnectedPeers() int { return len(m.host.Network().Peers()) }
 // gossipsub calls it from its own goroutines: the counters are atomics.
 type traffic struct {
 	self  peer.ID
-	kinds [len(topicKinds)]struct {
-		received, duplicates, sent, dropped atomic.Uint64
-	}
-	wire struct {
+	kinds [len(topicKinds)]kindCounters
+	wire  struct {
 		rpcsSent, rpcsReceived, bytesSent, bytesReceived atomic.Uint64
 		ihave, iwant, grafts, prunes                     atomic.Uint64
+	}
+}
+
+// kindCounters count one kind of topic's messages.
+type kindCounters struct {
+	received, duplicates, sent, dropped atomic.Uint64
+}
+
+func (c *kindCounters) read() TopicTraffic {
+	return TopicTraffic{
+		Received: c.received.Load(), Duplicates: c.duplicates.Load(),
+		Sent: c.sent.Load(), SendDropped: c.dropped.Load(),
 	}
 }
 

@@ -224,7 +224,7 @@ func regionDecisionOf(d control.RegionDecision) regionDecision {
 func (n *Node) regionalTarget(t gridmesh.Target, now time.Time) gridmesh.Target {
 	rs := &n.region
 	d := control.DecideRegion(rs.snapshot(now), n.cfg.Neighborhood, now)
-	if !rs.warm(now, n.regionNeighborhoods()) {
+	if !rs.warm(now, d.Aggregates, n.regionNeighborhoods()) {
 		d.OffsetW = n.heldOffset(t, max(rs.seqFloor, d.Seq))
 	}
 	t, rs.seqFloor = control.RegionalTarget(t, d, rs.seqFloor)
@@ -233,29 +233,15 @@ func (n *Node) regionalTarget(t gridmesh.Target, now time.Time) gridmesh.Target 
 }
 
 // warm reports whether this home's view holds the region's aggregates at
-// now: it joined the aggregates topic regionWarmUp ago or more, or its
-// view holds a fresh aggregate of each of the expect neighborhoods the
-// region has (0: not known).
-func (rs *regionState) warm(now time.Time, expect int) bool {
+// now: it joined the aggregates topic regionWarmUp ago or more, or the
+// held fresh aggregates (a RegionDecision's count: one per neighborhood)
+// cover each of the expect neighborhoods the region has (0: not known).
+func (rs *regionState) warm(now time.Time, held, expect int) bool {
 	at := rs.joinedAt.Load()
 	if at == 0 {
 		return false
 	}
-	if now.Sub(time.Unix(0, at)) >= regionWarmUp {
-		return true
-	}
-	if expect == 0 {
-		return false
-	}
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	held := 0
-	for _, a := range rs.aggs {
-		if control.KeepAggregate(a, now) {
-			held++
-		}
-	}
-	return held >= expect
+	return now.Sub(time.Unix(0, at)) >= regionWarmUp || (expect > 0 && held >= expect)
 }
 
 // regionNeighborhoods is how many neighborhoods the region has, if known:
@@ -601,10 +587,10 @@ func (n *Node) regionStatus(nw *network) *RegionStatus {
 		Aggregates: d.Aggregates, Rejections: n.carried.counts().Region,
 	}
 	if nw != nil {
-		tr := nw.mesh.Traffic()[mesh.TopicAggregates]
+		tr := nw.mesh.TrafficOf(mesh.TopicAggregates)
 		s.AggregateCopies = tr.Received + tr.Duplicates
 	}
-	if !n.region.warm(now, n.regionNeighborhoods()) {
+	if !n.region.warm(now, d.Aggregates, n.regionNeighborhoods()) {
 		// Not leading, or leading with a view still warming up: the
 		// split of its view is not the region's; the offset is what the
 		// last plan carried.

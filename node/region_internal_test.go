@@ -167,7 +167,7 @@ func TestNewLeaderWaitsForAWarmView(t *testing.T) {
 	n.region.putAggregate(aggs[0]) // its own, published as it started leading
 
 	// Not leading: no aggregates topic, never warm.
-	if n.region.warm(regionNow, 0) {
+	if n.region.warm(regionNow, 1, 0) {
 		t.Fatal("a home not on the aggregates topic is warm")
 	}
 	n.region.joinedAt.Store(regionNow.Add(-time.Second).UnixNano())
@@ -180,7 +180,8 @@ func TestNewLeaderWaitsForAWarmView(t *testing.T) {
 	for _, a := range aggs[1:] {
 		n.region.putAggregate(a)
 	}
-	if !n.region.warm(regionNow, len(aggs)) || n.region.warm(regionNow, len(aggs)+1) {
+	held := n.region.decide(own, regionNow).Aggregates
+	if held != len(aggs) || !n.region.warm(regionNow, held, len(aggs)) || n.region.warm(regionNow, held, len(aggs)+1) {
 		t.Fatal("warm should follow the aggregates held against those expected")
 	}
 	// Warm by time: its share of the full view, as every leader's.
