@@ -205,8 +205,7 @@ func (h *HeatPump) SetHeatPumpPower(w gridmesh.W) error { return h.set("set powe
 // DisconnectCritical never block.
 type Loads struct {
 	*Guard[gridmesh.LoadState, LoadsCommand]
-	mu  sync.Mutex // orders the two setters' read of the command and its set
-	cmd LoadsCommand
+	mu sync.Mutex // orders the setters' read of the command and its set
 }
 
 // LoadsCommand is what the loads are told: the non-critical part shed,
@@ -251,22 +250,23 @@ func (l *Loads) Loads() (gridmesh.LoadState, error) { return l.get("read") }
 
 // ShedNonCritical records shed for Run to apply.
 func (l *Loads) ShedNonCritical(shed bool) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.cmd.ShedNonCritical = shed
-	return l.set("shed", l.cmd)
+	return l.change("shed", func(c *LoadsCommand) { c.ShedNonCritical = shed })
 }
 
 // DisconnectCritical records off for Run to apply (devices.CriticalLoads).
 func (l *Loads) DisconnectCritical(off bool) error {
+	return l.change("disconnect", func(c *LoadsCommand) { c.DisconnectCritical = off })
+}
+
+// change records the newest command changed by f: one part of the
+// command changes, the other stays as last given. A command the check
+// refuses is not recorded, so the last one stays.
+func (l *Loads) change(op string, f func(*LoadsCommand)) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c := l.cmd
-	c.DisconnectCritical = off
-	if l.check(c) == nil { // else refused: the command stays as it was
-		l.cmd = c
-	}
-	return l.set("disconnect", c)
+	c, _ := l.Command()
+	f(&c)
+	return l.set(op, c)
 }
 
 // Compile-time checks that every guard has its device's method set.
