@@ -1,6 +1,9 @@
 package testnet
 
-import "github.com/gridmesh/gridmesh/mesh"
+import (
+	"github.com/gridmesh/gridmesh/mesh"
+	"github.com/gridmesh/gridmesh/node"
+)
 
 // GossipReport is what the homes' gossip hosts sent and received, per
 // home per second, over a window of the run with every neighborhood
@@ -50,8 +53,10 @@ var gossipMeanings = map[string]string{
 	"gossip.iwant_ids":      "message IDs asked for in IWANT per home per second",
 }
 
-// gossipCount is one home's counters at one instant.
+// gossipCount is one home's counters at one instant, and the run of the
+// home (its node) they count: a restart begins them anew.
 type gossipCount struct {
+	run    *node.Node
 	topics map[string]mesh.TopicTraffic
 	wire   mesh.WireTraffic
 }
@@ -64,8 +69,9 @@ func snapshotGossip(homes []*home) map[*home]gossipCount {
 		if !h.alive.Load() {
 			continue
 		}
-		if t, w, ok := h.node.Gossip(); ok {
-			out[h] = gossipCount{topics: t, wire: w}
+		n := h.shown.Load()
+		if t, w, ok := n.Gossip(); ok {
+			out[h] = gossipCount{run: n, topics: t, wire: w}
 		}
 	}
 	return out
@@ -79,7 +85,7 @@ func gossipRates(start, end map[*home]gossipCount, windowS float64) *GossipRepor
 	sum.topics = map[string]mesh.TopicTraffic{}
 	for h, e := range end {
 		s, ok := start[h]
-		if !ok || e.wire.RPCsSent < s.wire.RPCsSent { // restarted: counters began anew
+		if !ok || e.run != s.run { // restarted: counters began anew
 			continue
 		}
 		rep.Homes++

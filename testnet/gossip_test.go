@@ -4,18 +4,24 @@ import (
 	"testing"
 
 	"github.com/gridmesh/gridmesh/mesh"
+	"github.com/gridmesh/gridmesh/node"
 )
 
 func TestGossipRates(t *testing.T) {
 	a, b, restarted := &home{}, &home{}, &home{}
+	first, second := &node.Node{}, &node.Node{} // two runs of one home
 	count := func(recv, dup, sent, rpcs uint64) gossipCount {
 		return gossipCount{
+			run:    first,
 			topics: map[string]mesh.TopicTraffic{mesh.TopicPlan: {Received: recv, Duplicates: dup, Sent: sent}},
 			wire:   mesh.WireTraffic{RPCsSent: rpcs, RPCsReceived: rpcs, IHaveIDs: rpcs},
 		}
 	}
 	start := map[*home]gossipCount{a: count(10, 20, 30, 40), b: count(0, 0, 0, 0), restarted: count(100, 100, 100, 100)}
-	end := map[*home]gossipCount{a: count(30, 40, 50, 60), b: count(20, 20, 20, 20), restarted: count(1, 1, 1, 1)}
+	// Restarted, its new counters already past the old ones.
+	again := count(200, 200, 200, 200)
+	again.run = second
+	end := map[*home]gossipCount{a: count(30, 40, 50, 60), b: count(20, 20, 20, 20), restarted: again}
 	rep := gossipRates(start, end, 2)
 	if rep == nil {
 		t.Fatal("no report")
