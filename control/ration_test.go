@@ -530,3 +530,61 @@ func TestForecastMarksGuesses(t *testing.T) {
 		}
 	}
 }
+
+// homeRows is a home's forecast of critical load by hour, no PV and no
+// other load, with a battery of full Wh and rated power ratedW.
+func homeRows(id string, full gridmesh.Wh, ratedW gridmesh.W, crit ...gridmesh.W) control.HomeForecast {
+	z := make([]gridmesh.W, len(crit))
+	return control.HomeForecast{Home: gridmesh.HomeID(id), CriticalW: crit, PVW: z, EVW: z, HeatPumpW: z, OtherW: z, DischargeW: ratedW, ChargeW: ratedW, FullWh: full}
+}
+
+// The cases where the plan with disconnects alone serves less than the
+// balancer, or more, played forward on the feeder model: RationIsland
+// takes the decision of the policy that serves the most.
+func TestRationRolloutByHand(t *testing.T) {
+	cfg := control.RationConfig{Step: 60 * 60e9, RestoreSteps: 3, RoundTrip: 1, DisconnectHomes: true}
+	for name, tc := range map[string]struct {
+		homes []control.HomeForecast
+		held  []gridmesh.W
+		want  control.RationPolicy
+		// served by each policy: classes only, disconnects, balancer
+		served [3]gridmesh.Wh
+	}{
+		// 2.5 kWh for a 3.5 kWh night: the plan lights the lightest
+		// hours, whole homes. In the second hour it lights h1 (500 W)
+		// for a 250 W share, and in the last the 750 Wh left fits h2
+		// alone but the plan lights h1 first (smallest first) and h2 no
+		// longer fits: 500 Wh stays stored at the end. The balancer
+		// serves every hour until the energy runs out: 2.5 kWh.
+		"whole homes strand energy: the plan without disconnects": {
+			homes: []control.HomeForecast{homeRows("h1", 1000, 1000, 0, 500, 500, 250), homeRows("h2", 2000, 2000, 750, 750, 0, 750)},
+			held:  []gridmesh.W{1000, 1500}, want: control.PolicyClasses, served: [3]gridmesh.Wh{2500, 2000, 2500},
+		},
+		// 300 W of battery for 500 W of critical load: the balancer's
+		// feeder is dark every hour; lighting h1 alone serves 250 W.
+		"power short: the plan with disconnects": {
+			homes: []control.HomeForecast{homeRows("h1", 3000, 300, 250, 250, 250, 250), homeRows("h2", 0, 0, 250, 250, 250, 250)},
+			held:  []gridmesh.W{3000, 0}, want: control.PolicyDisconnect, served: [3]gridmesh.Wh{0, 1000, 0},
+		},
+	} {
+		var hs []control.IslandHome
+		var fc control.IslandForecast
+		for i, f := range tc.homes {
+			h := rationHome(string(f.Home), gridmesh.W(f.FullWh), tc.held[i], f.DischargeW, 1)
+			h.Battery.MinW = -min(f.DischargeW, tc.held[i])
+			h.CriticalW = f.CriticalW[0]
+			hs = append(hs, h)
+		}
+		for k := range tc.homes[0].CriticalW {
+			fc.CriticalW, fc.PVW = append(fc.CriticalW, tc.homes[0].CriticalW[k]+tc.homes[1].CriticalW[k]), append(fc.PVW, 0)
+		}
+		fc.Homes = tc.homes
+		_, plan, err := control.RationIsland(control.DefaultIslandConfig(), cfg, hs, fc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan.Policy != tc.want || plan.ServedWh != tc.served {
+			t.Errorf("%s: policy %d serving %v, want %d serving %v", name, plan.Policy, plan.ServedWh, tc.want, tc.served)
+		}
+	}
+}
