@@ -259,9 +259,12 @@ func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan
 // off too while every home's critical load exceeds that, and a home is
 // lit only within it.
 //
-// Homes are taken in order, each lit while the homes lit so far draw less
-// than the load to light (the last one lit may take it over by its own
-// load) and within the power. The order: homes lit last time first (a
+// Only homes whose loads can be disconnected (IslandHome.CanDisconnect)
+// are left off: the others are lit whatever the plan, so they are
+// counted first. Homes are taken in order, each lit while the homes lit
+// so far draw less than the load to light (the last one lit may take it
+// over by its own load) and within the power. The order: homes that
+// cannot disconnect, then homes lit last time first (a
 // plan does not swap one home for another), then by critical load, the
 // smallest first (most homes lit for the energy), then by home. That
 // order is the only hysteresis. Who is lit is not rotated within a step
@@ -284,13 +287,13 @@ func disconnectHomes(p pool, hs []IslandHome, fc IslandForecast, reserveWh gridm
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int {
-		return cmp.Or(compareBool(hs[a].Shed.Critical, hs[b].Shed.Critical),
+		return cmp.Or(compareBool(hs[a].CanDisconnect, hs[b].CanDisconnect), compareBool(hs[a].Shed.Critical, hs[b].Shed.Critical),
 			cmp.Compare(hs[a].CriticalW, hs[b].CriticalW), cmp.Compare(hs[a].Home, hs[b].Home))
 	})
 	var off []gridmesh.HomeID
 	litW := 0.0
 	for _, i := range order {
-		if w := litW + float64(hs[i].CriticalW); litW < targetW && w <= powerW || w == litW {
+		if w := litW + float64(hs[i].CriticalW); !hs[i].CanDisconnect || litW < targetW && w <= powerW || w == litW {
 			litW = w
 			continue
 		}

@@ -18,7 +18,7 @@ func rationHome(id string, full, stored, p gridmesh.W, rt float64) control.Islan
 	return control.IslandHome{Home: gridmesh.HomeID(id), Battery: gridmesh.Flexibility{
 		MinW: -p, MaxW: p, CapacityWh: gridmesh.Wh(full), DischargeWh: gridmesh.Wh(stored),
 		ChargeWh: gridmesh.Wh(float64(full-stored) / rt), SoC: float64(stored / max(full, 1)),
-	}}
+	}, CanDisconnect: true}
 }
 
 func hourly(ws ...gridmesh.W) []gridmesh.W { return ws }
@@ -93,6 +93,7 @@ func randomFeeder(rng *mrand.Rand) feederRun {
 		}
 		f.full = append(f.full, full)
 		f.homes = append(f.homes, rationHome(fmt.Sprintf("h%d", i), full, full*gridmesh.W(rng.Float64()), gridmesh.W(500+rng.Float64()*4500), simRT))
+		f.homes[i].CanDisconnect = rng.IntN(4) > 0 // a quarter of the homes have no contactor
 	}
 	sunUp, sunDown := rng.IntN(steps), rng.IntN(steps)
 	for s := range steps {
@@ -298,6 +299,11 @@ func nightHomes(stored gridmesh.W, offBefore bool) []control.IslandHome {
 	return hs
 }
 
+func cannot(hs []control.IslandHome, i int) []control.IslandHome {
+	hs[i].CanDisconnect = false
+	return hs
+}
+
 func withPV(hs []control.IslandHome, w gridmesh.W) []control.IslandHome {
 	hs[0].PVAvailableW = w
 	return hs
@@ -339,6 +345,8 @@ func TestPlanRationDisconnectsByHand(t *testing.T) {
 		"only until the PV returns":                       {nightHomes(2400, false), morning, cfg, "[h3]"},
 		"power for two homes only: the largest off":       {withPower(nightHomes(20_000, false), 1000), night, cfg, "[h3]"},
 		"disconnects not allowed":                         {nightHomes(3600, false), night, control.RationConfig{Step: cfg.Step, RestoreSteps: 3, RoundTrip: 1}, "[]"},
+		"h3 cannot disconnect: lit first, h1 next":        {cannot(nightHomes(4350, false), 2), night, cfg, "[h2]"},
+		"none can disconnect: every home lit":             {cannot(cannot(cannot(nightHomes(3600, false), 0), 1), 2), night, cfg, "[]"},
 	} {
 		plan := control.PlanRation(tc.cfg, tc.homes, tc.fc)
 		if got := fmt.Sprint(plan.Disconnect); got != tc.want {
@@ -379,11 +387,12 @@ func TestRationIslandDisconnectsHomes(t *testing.T) {
 }
 
 // On random feeders, the plan with disconnects (PlanRation, whose
-// decision the rollout takes when it serves the most): homes are
-// disconnected only while the stored energy
+// decision the rollout takes when it serves the most): only homes whose
+// loads can disconnect are left off, and only while the stored energy
 // falls short of every home's reserve until the PV returns, or the power
 // short of every home's critical load; the homes lit are within the
-// power, and all of them the power allows while the energy suffices for
+// power (unless the homes that cannot be off alone exceed it), and all
+// of them the power allows while the energy suffices for
 // every step of the night no heavier than the present one; in
 // RationIsland's balance, whichever policy it takes, every critical watt
 // is served, unserved or disconnected; and neither depends on order.
@@ -407,10 +416,15 @@ func TestDisconnectProperties(t *testing.T) {
 			t.Fatal(err)
 		}
 		plan := control.PlanRation(rcfg, hs, fc)
-		var offW gridmesh.W
+		var offW, fixedW gridmesh.W // off, and lit because they cannot be off
 		for _, h := range hs {
-			if slices.Contains(plan.Disconnect, h.Home) {
+			switch {
+			case slices.Contains(plan.Disconnect, h.Home) && !h.CanDisconnect:
+				t.Fatalf("feeder %d: %s off, and its loads cannot disconnect", k, h.Home)
+			case slices.Contains(plan.Disconnect, h.Home):
 				offW += h.CriticalW
+			case !h.CanDisconnect:
+				fixedW += h.CriticalW
 			}
 		}
 		var powerW gridmesh.W
@@ -435,8 +449,8 @@ func TestDisconnectProperties(t *testing.T) {
 			}
 		}
 		litW := totalW - offW
-		if litW > powerW+1e-6 {
-			t.Fatalf("feeder %d: %v W lit, beyond the %v W the PV and batteries give", k, litW, powerW)
+		if litW > powerW+1e-6 && litW > fixedW+1e-6 {
+			t.Fatalf("feeder %d: %v W lit (%v W of homes that cannot be off), beyond the %v W the PV and batteries give", k, litW, fixedW, powerW)
 		}
 		// The energy to light every home in every step of the night no
 		// heavier than the present one (the present step as it is now):
