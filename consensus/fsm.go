@@ -40,7 +40,7 @@ const (
 )
 
 // MaxAsideBytes bounds an aside. Why 16 KiB: the forecast history summary
-// is at most control.MaxSummaryBytes (about 5.8 KB); the rest is room,
+// is at most control.MaxSummaryBytes (4,611 bytes); the rest is room,
 // and a bound keeps a leader's aside from swelling the log and snapshot.
 const MaxAsideBytes = 16 << 10
 

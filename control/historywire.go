@@ -31,7 +31,7 @@ const SummaryDays = rationHistoryDays
 // MaxSummarySamples bounds a summary: SummaryDays of HistoryStep samples.
 const MaxSummarySamples = SummaryDays * int(24*time.Hour/HistoryStep)
 
-// MaxSummaryBytes is the most bytes a summary takes (about 5.8 KB).
+// MaxSummaryBytes is the most bytes a summary takes (4,611 bytes).
 const MaxSummaryBytes = 3 + MaxSummarySamples*summarySampleBytes
 
 const (

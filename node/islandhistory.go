@@ -11,7 +11,7 @@ import (
 // forecasts from the leader's record of its island (islandHistory); a
 // new leader without it guesses until it has watched a day, and guesses
 // leave no home off for energy. So the leader commits a summary of it
-// (control.EncodeSummary: the newest three days, about 6 KB) to the
+// (control.EncodeSummary: the newest three days, at most 4.6 KB) to the
 // group's log as an aside whenever it has a newer sample, at most every
 // asideEvery, and a home that becomes leader adopts the newest summary
 // in the log once in its term (control.ForecastHistory.Adopt) before it
@@ -20,7 +20,7 @@ import (
 // asideEvery is the least real time between two summaries a leader
 // commits. Why 10 s: a sample comes every quarter hour of device time,
 // which at the testnet's speed 600 is 1.5 s; one summary in 10 s keeps
-// the log's growth to about 0.6 KB/s there, and in real time (speed 1)
+// the log's growth to about 0.5 KB/s there, and in real time (speed 1)
 // each quarter hour's sample is committed. A new leader loses at most
 // the samples of the last 10 s.
 const asideEvery = 10 * time.Second
