@@ -602,3 +602,29 @@ func TestRationRolloutByHand(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRationIslandDeployed is one plan of a 15-home island on the
+// deployed path: disconnects on, a day's horizon (96 steps), the homes'
+// forecasts derived from the island's (the rollout plays three policies
+// over it).
+func BenchmarkRationIslandDeployed(b *testing.B) {
+	icfg, rcfg := control.DefaultIslandConfig(), control.DefaultRationConfig()
+	var hs []control.IslandHome
+	for i := range 15 {
+		h := rationHome(fmt.Sprintf("h%02d", i), 13_500, 4000, 5000, simRT)
+		h.CriticalW, h.HeatPumpW, h.OtherW = gridmesh.W(300+20*i), 2000, 300
+		hs = append(hs, h)
+	}
+	fc := control.IslandForecast{CriticalW: make([]gridmesh.W, 96), PVW: make([]gridmesh.W, 96)}
+	for k := range fc.CriticalW {
+		fc.CriticalW[k] = gridmesh.W(4000 + 3000*math.Sin(float64(k)/15))
+		if k > 50 && k < 80 {
+			fc.PVW[k] = 12_000
+		}
+	}
+	for b.Loop() {
+		if _, _, err := control.RationIsland(icfg, rcfg, hs, fc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
