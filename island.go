@@ -57,6 +57,11 @@ type HomeLoads struct {
 	PVW          W `cbor:"7,keyasint,omitempty"`
 	// Shed is what the home has disconnected now.
 	Shed ShedFlags `cbor:"8,keyasint,omitempty"`
+	// CanDisconnect is true when the home's loads can be disconnected
+	// whole, critical part included (a contactor: ShedCritical works).
+	// Absent, as in every report sent before the field, it is false: the
+	// leader does not leave such a home's critical load off.
+	CanDisconnect bool `cbor:"9,keyasint,omitempty"`
 }
 
 // Validate checks every power is finite, non-negative and in range, and

@@ -33,7 +33,16 @@ const (
 	// FSM checks the form, not the signature: it has no key, and every
 	// home checks the signature before it acts on one (see Revoked).
 	cmdRevoke byte = 3
+	// cmdAside commits a leader's aside: a small body the next leader
+	// needs and no plan carries (the island's forecast history summary,
+	// control.EncodeSummary). The FSM keeps the newest.
+	cmdAside byte = 4
 )
+
+// MaxAsideBytes bounds an aside. Why 16 KiB: the forecast history summary
+// is at most control.MaxSummaryBytes (4,611 bytes); the rest is room,
+// and a bound keeps a leader's aside from swelling the log and snapshot.
+const MaxAsideBytes = 16 << 10
 
 // MaxRevocations bounds the revocations a group holds. Why 1024: a
 // neighborhood is one feeder, a few hundred homes at most, and a home is
@@ -72,6 +81,9 @@ type planState struct {
 	// peer (the first committed). Never modified in place: apply
 	// replaces the slice.
 	revoked []gridmesh.Revocation
+	// aside is the newest committed aside; nil before any. Never
+	// modified once stored.
+	aside []byte
 }
 
 // apply returns the state after the entry, and the entry's response: its
@@ -86,11 +98,15 @@ func (s planState) apply(l *raft.Log) (planState, any) {
 	if len(l.Data) >= 1 && l.Data[0] == cmdRevoke {
 		return s.revoke(l)
 	}
+	if len(l.Data) >= 2 && l.Data[0] == cmdAside && len(l.Data)-1 <= MaxAsideBytes {
+		s.aside = bytes.Clone(l.Data[1:])
+		return s, gridmesh.Epoch{Term: l.Term, Index: l.Index}
+	}
 	if len(l.Data) < 2 || l.Data[0] != cmdPlan || len(l.Data)-1 > MaxPlanBytes {
 		return s, fmt.Errorf("%w at %d/%d", errBadCommand, l.Term, l.Index)
 	}
 	e := gridmesh.Epoch{Term: l.Term, Index: l.Index}
-	return planState{epoch: e, body: bytes.Clone(l.Data[1:]), committed: s.committed + 1, cluster: s.cluster, revoked: s.revoked}, e
+	return planState{epoch: e, body: bytes.Clone(l.Data[1:]), committed: s.committed + 1, cluster: s.cluster, revoked: s.revoked, aside: s.aside}, e
 }
 
 // revoke applies a revocation entry: its response is the revoked peer,
@@ -192,6 +208,13 @@ func (f *fsm) latest() (gridmesh.Epoch, []byte, uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.state.epoch, bytes.Clone(f.state.body), f.state.committed
+}
+
+// asideBody returns a copy of the newest aside, nil before any.
+func (f *fsm) asideBody() []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return bytes.Clone(f.state.aside)
 }
 
 // clusterID returns the cluster's name, "" before it was named.

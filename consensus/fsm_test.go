@@ -34,6 +34,38 @@ func TestFSMKeepsNewestPlan(t *testing.T) {
 	}
 }
 
+func asideLog(term, index uint64, body []byte) *raft.Log {
+	return &raft.Log{Type: raft.LogCommand, Term: term, Index: index, Data: append([]byte{cmdAside}, body...)}
+}
+
+// The FSM keeps the newest aside beside the plans, refuses an empty or
+// oversized one, and a snapshot carries it.
+func TestFSMKeepsNewestAside(t *testing.T) {
+	var f fsm
+	f.Apply(asideLog(1, 1, []byte("first")))
+	f.Apply(planLog(1, 2, "a"))
+	f.Apply(asideLog(1, 3, []byte("second")))
+	f.Apply(planLog(1, 4, "b"))
+	for name, l := range map[string]*raft.Log{"empty": asideLog(1, 5, nil), "oversized": asideLog(1, 5, make([]byte, MaxAsideBytes+1))} {
+		if resp, ok := f.Apply(l).(error); !ok || !errors.Is(resp, errBadCommand) {
+			t.Errorf("%s aside: response %v, want errBadCommand", name, resp)
+		}
+	}
+	if got := f.asideBody(); string(got) != "second" {
+		t.Fatalf("aside %q, want the newest, \"second\"", got)
+	}
+	if e, body, n := f.latest(); string(body) != "b" || n != 2 || e.Index != 4 {
+		t.Fatalf("asides disturbed the plans: %v %q %d", e, body, n)
+	}
+	var dst fsm
+	if err := dst.Restore(io.NopCloser(bytes.NewReader(snapshotOf(t, &f)))); err != nil {
+		t.Fatal(err)
+	}
+	if got := dst.asideBody(); string(got) != "second" {
+		t.Fatalf("restored aside %q, want \"second\"", got)
+	}
+}
+
 func TestFSMRefusesUnknownEntries(t *testing.T) {
 	var f fsm
 	f.Apply(planLog(1, 1, "a"))
@@ -145,6 +177,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		{epoch: gridmesh.Epoch{Term: 1, Index: 2}, body: []byte("plan"), committed: 1},
 		{epoch: gridmesh.Epoch{Term: 7, Index: 1 << 40}, body: bytes.Repeat([]byte{0xa5}, 300), committed: 1 << 39},
 		{cluster: "0001-a", revoked: []gridmesh.Revocation{revocation(f, "pa"), revocation(f, "pb")}},
+		{epoch: gridmesh.Epoch{Term: 1, Index: 2}, body: []byte("plan"), committed: 1, aside: []byte{1, 0, 0}},
 	} {
 		b, err := encodeSnapshot(s)
 		if err != nil {

@@ -299,6 +299,37 @@ func (g *Group) Commit(ctx context.Context, body []byte) (gridmesh.Epoch, error)
 	}
 }
 
+// CommitAside commits an aside (at most MaxAsideBytes, not empty): a
+// small body the next leader needs and no plan carries, of which the
+// group keeps the newest (Aside). Errors as Commit's.
+func (g *Group) CommitAside(ctx context.Context, body []byte) error {
+	if len(body) == 0 || len(body) > MaxAsideBytes {
+		return fmt.Errorf("consensus: aside of %d bytes, want 1 to %d", len(body), MaxAsideBytes)
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.ApplyTimeout)
+	defer cancel()
+	dl, _ := ctx.Deadline()
+	enqueue := time.Until(dl)
+	if enqueue <= 0 || ctx.Err() != nil {
+		return fmt.Errorf("consensus: commit aside: %w", context.DeadlineExceeded)
+	}
+	f := g.r().Apply(append([]byte{cmdAside}, body...), enqueue)
+	if err := wait(ctx, f); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return g.notLeader()
+		}
+		return fmt.Errorf("consensus: commit aside: %w", err)
+	}
+	if err, ok := f.Response().(error); ok {
+		return fmt.Errorf("consensus: commit aside: %w", err)
+	}
+	return nil
+}
+
+// Aside returns a copy of the newest committed aside this member has
+// applied, nil before any.
+func (g *Group) Aside() []byte { return g.cur.Load().fsm.asideBody() }
+
 // Leader returns the known leader's peer ID string ("" if none is known)
 // and its term: Raft's own view (this member's current term), or a fresh
 // beacon's (Beaconed) when it names a newer term, or the same term while

@@ -1,6 +1,7 @@
 package consensus_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -434,6 +435,49 @@ func TestPartitionedLeaderStepsDownAndCatchesUp(t *testing.T) {
 		waitPlan(t, ms, e2, "plan-2", 2)
 		if waitLeader(t, ms) != next {
 			t.Error("leadership moved on healing; the majority's leader should keep it")
+		}
+	})
+}
+
+// An aside the leader committed (the island's forecast history summary,
+// in a node) is on every member, and the leader that takes over after
+// the first is killed reads it at once and keeps it beside its own plans.
+func TestAsideSurvivesFailover(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ms := newCluster(t, 3, 0, false)
+		leader := waitLeader(t, ms)
+		summary := bytes.Repeat([]byte{1, 2, 3}, 1000)
+		if err := leader.g.CommitAside(context.Background(), summary); err != nil {
+			t.Fatal(err)
+		}
+		e1 := commit(t, leader, "plan-1")
+		waitPlan(t, ms, e1, "plan-1", 1)
+		for _, m := range ms {
+			if m == leader {
+				continue
+			}
+			if err := m.g.CommitAside(context.Background(), summary); !errors.As(err, new(*consensus.NotLeaderError)) {
+				t.Fatalf("CommitAside on follower %s: %v, want NotLeaderError", m.name, err)
+			}
+		}
+		rest := slices.DeleteFunc(slices.Clone(ms), func(m *member) bool { return m == leader })
+		leader.kill(t)
+		var next *member
+		consensustest.WaitFor(t, settle, func() error {
+			for _, m := range rest {
+				if m.g.IsLeader() {
+					next = m
+					return nil
+				}
+			}
+			return errors.New("no new leader")
+		})
+		if got := next.g.Aside(); !bytes.Equal(got, summary) {
+			t.Fatalf("the new leader holds an aside of %d bytes, want the old leader's %d", len(got), len(summary))
+		}
+		commit(t, next, "plan-2")
+		if got := next.g.Aside(); !bytes.Equal(got, summary) {
+			t.Fatal("a plan displaced the aside")
 		}
 	})
 }

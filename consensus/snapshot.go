@@ -18,7 +18,7 @@ const snapshotVersion = 1
 // revocations and the fixed fields. Why 256 bytes of slack: the version,
 // epoch and count take at most ~40 bytes of CBOR, each revocation's CBOR
 // framing at most 3; the rest is margin, not room for growth.
-const maxSnapshotBytes = MaxPlanBytes + MaxRevocations*(gridmesh.MaxRevocationBytes+3) + 256
+const maxSnapshotBytes = MaxPlanBytes + MaxRevocations*(gridmesh.MaxRevocationBytes+3) + MaxAsideBytes + 256
 
 // errBadSnapshot is wrapped by every snapshot decoding error.
 var errBadSnapshot = errors.New("consensus: bad snapshot")
@@ -34,6 +34,9 @@ type snapshotWire struct {
 	// Revoked holds each revocation in its binary form
 	// (gridmesh.Revocation.AppendBinary), sorted by peer.
 	Revoked [][]byte `cbor:"6,keyasint,omitempty"`
+	// Aside is the newest aside (absent before any, and in every
+	// snapshot taken before asides).
+	Aside []byte `cbor:"7,keyasint,omitempty"`
 }
 
 var (
@@ -84,6 +87,7 @@ func encodeSnapshot(s planState) ([]byte, error) {
 		Committed: s.committed,
 		Body:      s.body,
 		Cluster:   s.cluster,
+		Aside:     s.aside,
 	})
 }
 
@@ -111,18 +115,24 @@ func decodeSnapshot(r io.Reader) (planState, error) {
 	if err != nil {
 		return planState{}, err
 	}
+	if len(w.Aside) > MaxAsideBytes {
+		return planState{}, fmt.Errorf("%w: aside of %d bytes", errBadSnapshot, len(w.Aside))
+	}
+	if len(w.Aside) == 0 {
+		w.Aside = nil
+	}
 	if w.Committed == 0 {
 		if w.Epoch != (gridmesh.Epoch{}) || len(w.Body) != 0 {
 			return planState{}, fmt.Errorf("%w: no plan committed but epoch %v and %d body bytes", errBadSnapshot, w.Epoch, len(w.Body))
 		}
-		return planState{cluster: w.Cluster, revoked: revoked}, nil
+		return planState{cluster: w.Cluster, revoked: revoked, aside: w.Aside}, nil
 	}
 	// Every plan takes a log index of its own, so the count cannot pass
 	// the newest plan's index.
 	if w.Epoch.Term == 0 || w.Epoch.Index < w.Committed || len(w.Body) == 0 || len(w.Body) > MaxPlanBytes {
 		return planState{}, fmt.Errorf("%w: %d plans, epoch %v, %d body bytes", errBadSnapshot, w.Committed, w.Epoch, len(w.Body))
 	}
-	return planState{epoch: w.Epoch, body: w.Body, committed: w.Committed, cluster: w.Cluster, revoked: revoked}, nil
+	return planState{epoch: w.Epoch, body: w.Body, committed: w.Committed, cluster: w.Cluster, revoked: revoked, aside: w.Aside}, nil
 }
 
 // decodeRevoked parses a snapshot's revocations, which must be sorted by

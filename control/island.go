@@ -87,6 +87,10 @@ type IslandHome struct {
 	PVW gridmesh.W
 	// Shed is the previous decision for this home (zero the first time).
 	Shed Shed
+	// CanDisconnect is whether the home's whole load can be disconnected
+	// (gridmesh.HomeLoads.CanDisconnect): the plan leaves off only such
+	// homes' critical load.
+	CanDisconnect bool
 }
 
 // ShedBand is a load class's hysteresis on the island's stored energy
@@ -639,6 +643,7 @@ func compareIslandHomes(a, b IslandHome) int {
 		compareBool(a.Shed.HeatPump, b.Shed.HeatPump),
 		compareBool(a.Shed.Other, b.Shed.Other),
 		compareBool(a.Shed.Critical, b.Shed.Critical),
+		compareBool(a.CanDisconnect, b.CanDisconnect),
 		compareFlexibility(a.Battery, b.Battery),
 	)
 }

@@ -32,9 +32,12 @@ type HomeDevices struct {
 	// grid (meaningful only with MeterOK).
 	MeterOK, GridOK bool
 	Loads           *gridmesh.LoadState
-	Charger         *gridmesh.ChargerState
-	HeatPump        *gridmesh.HeatPumpState
-	PV              *gridmesh.PVState
+	// CanDisconnect: the loads can be disconnected whole, critical part
+	// included (devices.CriticalLoads).
+	CanDisconnect bool
+	Charger       *gridmesh.ChargerState
+	HeatPump      *gridmesh.HeatPumpState
+	PV            *gridmesh.PVState
 }
 
 // HomeLoads is what a home reports of its loads and PV with its telemetry,
@@ -55,6 +58,8 @@ func HomeLoads(d HomeDevices, shed gridmesh.ShedFlags) *gridmesh.HomeLoads {
 		CriticalW: clampHomeW(d.Loads.CriticalW),
 		OtherW:    clampHomeW(d.Loads.NonCriticalW),
 		Shed:      shed,
+		// Whether the island may leave this home's critical load off.
+		CanDisconnect: d.CanDisconnect,
 	}
 	if c := d.Charger; c != nil && c.Connected && c.WantedWh > 0 {
 		l.EVW = clampHomeW(c.MinW)
@@ -117,6 +122,7 @@ func IslandHomes(reports []gridmesh.Telemetry) []IslandHome {
 			h.CriticalW, h.EVW, h.HeatPumpW, h.OtherW = l.CriticalW, l.EVW, l.HeatPumpW, l.OtherW
 			h.PVAvailableW, h.PVW = l.PVAvailableW, l.PVW
 			h.Shed = ShedOf(l.Shed)
+			h.CanDisconnect = l.CanDisconnect
 		} else {
 			h.CriticalW = max(t.BaseW, 0)
 			h.PVAvailableW = max(-t.BaseW, 0)

@@ -62,6 +62,8 @@ func TestHomeLoads(t *testing.T) {
 		{"on the grid", HomeDevices{MeterOK: true, GridOK: true, Loads: loads}, 0,
 			&gridmesh.HomeLoads{CriticalW: 200, OtherW: 150}},
 		{"no meter: not islanded", HomeDevices{Loads: loads}, 0, &gridmesh.HomeLoads{CriticalW: 200, OtherW: 150}},
+		{"loads that can disconnect whole", HomeDevices{MeterOK: true, GridOK: true, Loads: loads, CanDisconnect: true}, 0,
+			&gridmesh.HomeLoads{CriticalW: 200, OtherW: 150, CanDisconnect: true}},
 		{"islanded, everything", HomeDevices{MeterOK: true, Loads: loads, Charger: car, HeatPump: cold, PV: pv}, gridmesh.ShedOther,
 			&gridmesh.HomeLoads{Islanded: true, CriticalW: 200, OtherW: 150, EVW: 1400, HeatPumpW: 3000, PVAvailableW: 1200, PVW: 800, Shed: gridmesh.ShedOther}},
 		{"car that wants nothing", HomeDevices{MeterOK: true, GridOK: true, Loads: loads, Charger: &gridmesh.ChargerState{Connected: true, MinW: 1400}}, 0,
@@ -96,6 +98,13 @@ func TestHeatPumpDemandW(t *testing.T) {
 	}
 }
 
+func withContactor(t gridmesh.Telemetry) gridmesh.Telemetry {
+	l := *t.Loads
+	l.CanDisconnect = true
+	t.Loads = &l
+	return t
+}
+
 func TestIslandHomes(t *testing.T) {
 	withLoads := gridmesh.Telemetry{Home: "a", Battery: batt(5000, 10_000, 5000), BaseW: 999,
 		Loads: &gridmesh.HomeLoads{CriticalW: 200, EVW: 1400, HeatPumpW: 3000, OtherW: 150, PVAvailableW: 1200, PVW: 800, Shed: gridmesh.ShedEV | gridmesh.ShedOther}}
@@ -106,6 +115,8 @@ func TestIslandHomes(t *testing.T) {
 	}{
 		{"loads reported", withLoads, IslandHome{Home: "a", Battery: withLoads.Battery, CriticalW: 200, EVW: 1400, HeatPumpW: 3000, OtherW: 150,
 			PVAvailableW: 1200, PVW: 800, Shed: Shed{EV: true, Other: true}}},
+		{"loads that can disconnect", withContactor(withLoads), IslandHome{Home: "a", Battery: withLoads.Battery, CriticalW: 200, EVW: 1400, HeatPumpW: 3000, OtherW: 150,
+			PVAvailableW: 1200, PVW: 800, Shed: Shed{EV: true, Other: true}, CanDisconnect: true}},
 		{"no loads, importing: critical", gridmesh.Telemetry{Home: "b", BaseW: 400}, IslandHome{Home: "b", CriticalW: 400}},
 		{"no loads, exporting: PV", gridmesh.Telemetry{Home: "c", BaseW: -700}, IslandHome{Home: "c", PVAvailableW: 700}},
 	} {

@@ -86,6 +86,10 @@ type IslandForecast struct {
 	// none. A guess errs high on purpose, which suits shedding classes
 	// but not leaving homes dark: no home is left off for energy on one.
 	Guessed []bool
+	// Homes are the homes' own forecasts over the same steps, when the
+	// caller has them (nil: the rollout derives them from the present;
+	// see choosePolicy).
+	Homes []HomeForecast
 }
 
 // maxGuessedShare is the share of a night's steps that may be guessed
@@ -122,6 +126,11 @@ type RationPlan struct {
 	// does not carry now (see disconnectHomes); none while the stored
 	// energy covers every home's reserve until the PV returns.
 	Disconnect []gridmesh.HomeID
+	// Policy is the policy whose decision RationIsland took (see
+	// choosePolicy), and ServedWh the critical energy each served on the
+	// feeder model; PolicyClasses and zeros when disconnects are off.
+	Policy   RationPolicy
+	ServedWh [numPolicies]gridmesh.Wh
 }
 
 // pool is the island's batteries as one.
@@ -250,9 +259,12 @@ func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan
 // off too while every home's critical load exceeds that, and a home is
 // lit only within it.
 //
-// Homes are taken in order, each lit while the homes lit so far draw less
-// than the load to light (the last one lit may take it over by its own
-// load) and within the power. The order: homes lit last time first (a
+// Only homes whose loads can be disconnected (IslandHome.CanDisconnect)
+// are left off: the others are lit whatever the plan, so they are
+// counted first. Homes are taken in order, each lit while the homes lit
+// so far draw less than the load to light (the last one lit may take it
+// over by its own load) and within the power. The order: homes that
+// cannot disconnect, then homes lit last time first (a
 // plan does not swap one home for another), then by critical load, the
 // smallest first (most homes lit for the energy), then by home. That
 // order is the only hysteresis. Who is lit is not rotated within a step
@@ -275,13 +287,13 @@ func disconnectHomes(p pool, hs []IslandHome, fc IslandForecast, reserveWh gridm
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int {
-		return cmp.Or(compareBool(hs[a].Shed.Critical, hs[b].Shed.Critical),
+		return cmp.Or(compareBool(hs[a].CanDisconnect, hs[b].CanDisconnect), compareBool(hs[a].Shed.Critical, hs[b].Shed.Critical),
 			cmp.Compare(hs[a].CriticalW, hs[b].CriticalW), cmp.Compare(hs[a].Home, hs[b].Home))
 	})
 	var off []gridmesh.HomeID
 	litW := 0.0
 	for _, i := range order {
-		if w := litW + float64(hs[i].CriticalW); litW < targetW && w <= powerW || w == litW {
+		if w := litW + float64(hs[i].CriticalW); !hs[i].CanDisconnect || litW < targetW && w <= powerW || w == litW {
 			litW = w
 			continue
 		}
@@ -367,7 +379,7 @@ func presentForecast(hs []IslandHome, fc IslandForecast) IslandForecast {
 		}
 		return out
 	}
-	out := IslandForecast{CriticalW: clean(fc.CriticalW), PVW: clean(fc.PVW), Guessed: fc.Guessed}
+	out := IslandForecast{CriticalW: clean(fc.CriticalW), PVW: clean(fc.PVW), Guessed: fc.Guessed, Homes: fc.Homes}
 	if len(out.CriticalW) == 0 {
 		out.CriticalW = make([]gridmesh.W, 1)
 	}
@@ -394,7 +406,11 @@ func presentForecast(hs []IslandHome, fc IslandForecast) IslandForecast {
 // spends energy on the batteries that can deliver it fastest, and the
 // night's critical load then finds the energy left where the power is
 // not (a random feeder showed it: the pooled reserve held, the critical
-// load did not). It fails only on an invalid config.
+// load did not). With DisconnectHomes the plan may also leave homes off,
+// and then the decision is the rollout's (choosePolicy, rollout.go): the
+// plan with disconnects, the plan without them, or the balancer alone,
+// whichever serves the most critical energy played forward on the feeder
+// model. It fails only on an invalid config.
 func RationIsland(icfg IslandConfig, rcfg RationConfig, homes []IslandHome, fc IslandForecast) (IslandResult, RationPlan, error) {
 	if err := icfg.Validate(); err != nil {
 		return IslandResult{}, RationPlan{}, err
@@ -403,11 +419,40 @@ func RationIsland(icfg IslandConfig, rcfg RationConfig, homes []IslandHome, fc I
 		return IslandResult{}, RationPlan{}, err
 	}
 	hs := usableIslandHomes(homes)
-	res := IslandResult{Balance: IslandBalance{Ignored: len(homes) - len(hs)}}
+	ignored := len(homes) - len(hs)
+	policy := PolicyClasses
+	var served [numPolicies]gridmesh.Wh
+	if rcfg.DisconnectHomes && len(hs) > 0 {
+		policy, served = choosePolicy(icfg, rcfg, hs, presentForecast(hs, fc))
+	}
+	var res IslandResult
+	var plan RationPlan
+	switch policy {
+	case PolicyBalancer:
+		res, _ = BalanceIsland(icfg, hs)
+		plan = PlanRation(rcfg, hs, fc)
+		plan.Serve, plan.Disconnect = Shed{EV: true, HeatPump: true, Other: true}, nil
+	case PolicyClasses:
+		classes := rcfg
+		classes.DisconnectHomes = false
+		res, plan = rationStep(icfg, classes, hs, fc)
+	default:
+		res, plan = rationStep(icfg, rcfg, hs, fc)
+	}
+	res.Balance.Ignored += ignored
+	plan.Policy, plan.ServedWh = policy, served
+	return res, plan, nil
+}
+
+// rationStep is RationIsland's decision by the plan alone (rcfg's
+// DisconnectHomes says whether it may leave homes off), on usable
+// homes.
+func rationStep(icfg IslandConfig, rcfg RationConfig, hs []IslandHome, fc IslandForecast) (IslandResult, RationPlan) {
+	var res IslandResult
 	plan := PlanRation(rcfg, hs, fc)
 	if len(hs) == 0 {
 		res.Balance.StoredFraction = 1
-		return res, plan, nil
+		return res, plan
 	}
 	lit, offW := withoutDisconnected(hs, plan.Disconnect)
 	stored, free := islandStore(icfg, lit)
@@ -416,7 +461,7 @@ func RationIsland(icfg IslandConfig, rcfg RationConfig, homes []IslandHome, fc I
 	e := shedForEnergy(icfg, lit, func(c int, prev bool) bool { return !serve[c] || band(c, prev) })
 	res = balanceAfterEnergy(icfg, lit, e, res)
 	markDisconnected(&res, plan.Disconnect, offW)
-	return res, plan, nil
+	return res, plan
 }
 
 // withoutDisconnected is hs with the loads of the homes in off (sorted)

@@ -18,7 +18,7 @@ func rationHome(id string, full, stored, p gridmesh.W, rt float64) control.Islan
 	return control.IslandHome{Home: gridmesh.HomeID(id), Battery: gridmesh.Flexibility{
 		MinW: -p, MaxW: p, CapacityWh: gridmesh.Wh(full), DischargeWh: gridmesh.Wh(stored),
 		ChargeWh: gridmesh.Wh(float64(full-stored) / rt), SoC: float64(stored / max(full, 1)),
-	}}
+	}, CanDisconnect: true}
 }
 
 func hourly(ws ...gridmesh.W) []gridmesh.W { return ws }
@@ -93,6 +93,7 @@ func randomFeeder(rng *mrand.Rand) feederRun {
 		}
 		f.full = append(f.full, full)
 		f.homes = append(f.homes, rationHome(fmt.Sprintf("h%d", i), full, full*gridmesh.W(rng.Float64()), gridmesh.W(500+rng.Float64()*4500), simRT))
+		f.homes[i].CanDisconnect = rng.IntN(4) > 0 // a quarter of the homes have no contactor
 	}
 	sunUp, sunDown := rng.IntN(steps), rng.IntN(steps)
 	for s := range steps {
@@ -160,37 +161,53 @@ func (f feederRun) simulate(t testing.TB, collapse bool, policy func(step int, h
 	return served
 }
 
-// forecastFrom is the feeder's perfect forecast from step s to its end.
+// forecastFrom is the feeder's perfect forecast from step s to its end,
+// per home too (loads, PV, the batteries' rated power and full energy).
 func (f feederRun) forecastFrom(s int) control.IslandForecast {
 	var fc control.IslandForecast
+	for i, h := range f.homes {
+		fc.Homes = append(fc.Homes, control.HomeForecast{Home: h.Home, DischargeW: -h.Battery.MinW, ChargeW: h.Battery.MaxW, FullWh: gridmesh.Wh(f.full[i])})
+	}
 	for k := s; k < len(f.crit); k++ {
 		var c, p gridmesh.W
 		for i := range f.crit[k] {
 			c, p = c+f.crit[k][i], p+f.pv[k][i]
+			hf := &fc.Homes[i]
+			hf.CriticalW, hf.PVW = append(hf.CriticalW, f.crit[k][i]), append(hf.PVW, f.pv[k][i])
+			hf.EVW, hf.HeatPumpW, hf.OtherW = append(hf.EVW, f.ev[k][i]), append(hf.HeatPumpW, f.hp[k][i]), append(hf.OtherW, f.ot[k][i])
 		}
 		fc.CriticalW, fc.PVW = append(fc.CriticalW, c), append(fc.PVW, p)
 	}
 	return fc
 }
 
-// The plan never serves less critical energy than the present-tick
-// balancer it replaces, on random feeders over random horizons, with
-// forecasts that come true.
+// The deployed plan (DefaultRationConfig: disconnects on) never serves
+// less critical energy than the present-tick balancer it replaces, on
+// random feeders over random horizons, with forecasts that come true
+// (per home). Energy is counted as a shared feeder delivers it: a step
+// whose decision leaves any critical load unserved is dark as a whole
+// (nothing served, no battery moves); batteries discharge at most
+// min(rated, held/step) and charge at most min(rated, room/step).
 func TestRationServesAtLeastTheBalancer(t *testing.T) {
 	icfg := control.DefaultIslandConfig()
-	rcfg := control.RationConfig{Step: 15 * 60e9, RestoreSteps: 4, RoundTrip: simRT}
-	rng := mrand.New(mrand.NewPCG(14, 2))
+	rcfg := control.DefaultRationConfig()
+	if rcfg.Step.Hours() != simStepH || rcfg.RoundTrip != simRT || !rcfg.DisconnectHomes {
+		t.Fatalf("the feeders step %v h at a %v round trip, the default config %+v", simStepH, simRT, rcfg)
+	}
+	seed1, seed2 := uint64(14), uint64(2)
+	t.Logf("seed %d, %d", seed1, seed2)
+	rng := mrand.New(mrand.NewPCG(seed1, seed2))
 	better := 0
 	for k := range 400 {
 		f := randomFeeder(rng)
-		balanced := f.simulate(t, false, func(_ int, hs []control.IslandHome) control.IslandResult {
+		balanced := f.simulate(t, true, func(_ int, hs []control.IslandHome) control.IslandResult {
 			res, err := control.BalanceIsland(icfg, hs)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return res
 		})
-		rationed := f.simulate(t, false, func(s int, hs []control.IslandHome) control.IslandResult {
+		rationed := f.simulate(t, true, func(s int, hs []control.IslandHome) control.IslandResult {
 			res, _, err := control.RationIsland(icfg, rcfg, hs, f.forecastFrom(s))
 			if err != nil {
 				t.Fatal(err)
@@ -282,6 +299,11 @@ func nightHomes(stored gridmesh.W, offBefore bool) []control.IslandHome {
 	return hs
 }
 
+func cannot(hs []control.IslandHome, i int) []control.IslandHome {
+	hs[i].CanDisconnect = false
+	return hs
+}
+
 func withPV(hs []control.IslandHome, w gridmesh.W) []control.IslandHome {
 	hs[0].PVAvailableW = w
 	return hs
@@ -323,6 +345,8 @@ func TestPlanRationDisconnectsByHand(t *testing.T) {
 		"only until the PV returns":                       {nightHomes(2400, false), morning, cfg, "[h3]"},
 		"power for two homes only: the largest off":       {withPower(nightHomes(20_000, false), 1000), night, cfg, "[h3]"},
 		"disconnects not allowed":                         {nightHomes(3600, false), night, control.RationConfig{Step: cfg.Step, RestoreSteps: 3, RoundTrip: 1}, "[]"},
+		"h3 cannot disconnect: lit first, h1 next":        {cannot(nightHomes(4350, false), 2), night, cfg, "[h2]"},
+		"none can disconnect: every home lit":             {cannot(cannot(cannot(nightHomes(3600, false), 0), 1), 2), night, cfg, "[]"},
 	} {
 		plan := control.PlanRation(tc.cfg, tc.homes, tc.fc)
 		if got := fmt.Sprint(plan.Disconnect); got != tc.want {
@@ -362,13 +386,16 @@ func TestRationIslandDisconnectsHomes(t *testing.T) {
 	}
 }
 
-// On random feeders: homes are disconnected only while the stored energy
+// On random feeders, the plan with disconnects (PlanRation, whose
+// decision the rollout takes when it serves the most): only homes whose
+// loads can disconnect are left off, and only while the stored energy
 // falls short of every home's reserve until the PV returns, or the power
 // short of every home's critical load; the homes lit are within the
-// power, and all of them the power allows while the energy suffices for
-// every step of the night no heavier than the present one; every
-// critical watt is served, unserved or disconnected; and the decision
-// does not depend on order.
+// power (unless the homes that cannot be off alone exceed it), and all
+// of them the power allows while the energy suffices for
+// every step of the night no heavier than the present one; in
+// RationIsland's balance, whichever policy it takes, every critical watt
+// is served, unserved or disconnected; and neither depends on order.
 func TestDisconnectProperties(t *testing.T) {
 	icfg := control.DefaultIslandConfig()
 	rcfg := control.RationConfig{Step: 15 * 60e9, RestoreSteps: 4, RoundTrip: simRT, DisconnectHomes: true}
@@ -384,9 +411,21 @@ func TestDisconnectProperties(t *testing.T) {
 			totalW, maxW, pvW = totalW+hs[i].CriticalW, max(maxW, hs[i].CriticalW), pvW+hs[i].PVAvailableW
 		}
 		fc := f.forecastFrom(0)
-		res, plan, err := control.RationIsland(icfg, rcfg, hs, fc)
+		res, taken, err := control.RationIsland(icfg, rcfg, hs, fc)
 		if err != nil {
 			t.Fatal(err)
+		}
+		plan := control.PlanRation(rcfg, hs, fc)
+		var offW, fixedW gridmesh.W // off, and lit because they cannot be off
+		for _, h := range hs {
+			switch {
+			case slices.Contains(plan.Disconnect, h.Home) && !h.CanDisconnect:
+				t.Fatalf("feeder %d: %s off, and its loads cannot disconnect", k, h.Home)
+			case slices.Contains(plan.Disconnect, h.Home):
+				offW += h.CriticalW
+			case !h.CanDisconnect:
+				fixedW += h.CriticalW
+			}
 		}
 		var powerW gridmesh.W
 		for _, h := range hs {
@@ -409,9 +448,9 @@ func TestDisconnectProperties(t *testing.T) {
 				break
 			}
 		}
-		litW := b.CriticalW - b.DisconnectedW
-		if litW > powerW+1e-6 {
-			t.Fatalf("feeder %d: %v W lit, beyond the %v W the PV and batteries give", k, litW, powerW)
+		litW := totalW - offW
+		if litW > powerW+1e-6 && litW > fixedW+1e-6 {
+			t.Fatalf("feeder %d: %v W lit (%v W of homes that cannot be off), beyond the %v W the PV and batteries give", k, litW, fixedW, powerW)
 		}
 		// The energy to light every home in every step of the night no
 		// heavier than the present one (the present step as it is now):
@@ -429,8 +468,8 @@ func TestDisconnectProperties(t *testing.T) {
 		}
 		rev := append([]control.IslandHome(nil), hs...)
 		slices.Reverse(rev)
-		if _, p2, _ := control.RationIsland(icfg, rcfg, rev, f.forecastFrom(0)); fmt.Sprint(p2.Disconnect) != fmt.Sprint(plan.Disconnect) {
-			t.Fatalf("feeder %d: order changed the homes off: %v, %v", k, plan.Disconnect, p2.Disconnect)
+		if _, p2, _ := control.RationIsland(icfg, rcfg, rev, f.forecastFrom(0)); fmt.Sprint(p2) != fmt.Sprint(taken) {
+			t.Fatalf("feeder %d: order changed the decision: %v, %v", k, taken, p2)
 		}
 	}
 	if off == 0 {
@@ -449,7 +488,7 @@ func TestDisconnectProperties(t *testing.T) {
 // whose lit load the sources cannot carry is dark: "collapse").
 func BenchmarkDisconnectAgainstTheBalancer(b *testing.B) {
 	icfg := control.DefaultIslandConfig()
-	rcfg := control.RationConfig{Step: 15 * 60e9, RestoreSteps: 4, RoundTrip: simRT, DisconnectHomes: true}
+	rcfg := control.DefaultRationConfig()
 	for range b.N {
 		for _, collapse := range []bool{false, true} {
 			rng := mrand.New(mrand.NewPCG(14, 2))
@@ -502,6 +541,90 @@ func TestForecastMarksGuesses(t *testing.T) {
 		}
 		if n != tc.want {
 			t.Errorf("%v of history: %d of %d steps guessed, want %d", tc.history, n, len(fc.CriticalW), tc.want)
+		}
+	}
+}
+
+// homeRows is a home's forecast of critical load by hour, no PV and no
+// other load, with a battery of full Wh and rated power ratedW.
+func homeRows(id string, full gridmesh.Wh, ratedW gridmesh.W, crit ...gridmesh.W) control.HomeForecast {
+	z := make([]gridmesh.W, len(crit))
+	return control.HomeForecast{Home: gridmesh.HomeID(id), CriticalW: crit, PVW: z, EVW: z, HeatPumpW: z, OtherW: z, DischargeW: ratedW, ChargeW: ratedW, FullWh: full}
+}
+
+// The cases where the plan with disconnects alone serves less than the
+// balancer, or more, played forward on the feeder model: RationIsland
+// takes the decision of the policy that serves the most.
+func TestRationRolloutByHand(t *testing.T) {
+	cfg := control.RationConfig{Step: 60 * 60e9, RestoreSteps: 3, RoundTrip: 1, DisconnectHomes: true}
+	for name, tc := range map[string]struct {
+		homes []control.HomeForecast
+		held  []gridmesh.W
+		want  control.RationPolicy
+		// served by each policy: classes only, disconnects, balancer
+		served [3]gridmesh.Wh
+	}{
+		// 2.5 kWh for a 3.5 kWh night: the plan lights the lightest
+		// hours, whole homes. In the second hour it lights h1 (500 W)
+		// for a 250 W share, and in the last the 750 Wh left fits h2
+		// alone but the plan lights h1 first (smallest first) and h2 no
+		// longer fits: 500 Wh stays stored at the end. The balancer
+		// serves every hour until the energy runs out: 2.5 kWh.
+		"whole homes strand energy: the plan without disconnects": {
+			homes: []control.HomeForecast{homeRows("h1", 1000, 1000, 0, 500, 500, 250), homeRows("h2", 2000, 2000, 750, 750, 0, 750)},
+			held:  []gridmesh.W{1000, 1500}, want: control.PolicyClasses, served: [3]gridmesh.Wh{2500, 2000, 2500},
+		},
+		// 300 W of battery for 500 W of critical load: the balancer's
+		// feeder is dark every hour; lighting h1 alone serves 250 W.
+		"power short: the plan with disconnects": {
+			homes: []control.HomeForecast{homeRows("h1", 3000, 300, 250, 250, 250, 250), homeRows("h2", 0, 0, 250, 250, 250, 250)},
+			held:  []gridmesh.W{3000, 0}, want: control.PolicyDisconnect, served: [3]gridmesh.Wh{0, 1000, 0},
+		},
+	} {
+		var hs []control.IslandHome
+		var fc control.IslandForecast
+		for i, f := range tc.homes {
+			h := rationHome(string(f.Home), gridmesh.W(f.FullWh), tc.held[i], f.DischargeW, 1)
+			h.Battery.MinW = -min(f.DischargeW, tc.held[i])
+			h.CriticalW = f.CriticalW[0]
+			hs = append(hs, h)
+		}
+		for k := range tc.homes[0].CriticalW {
+			fc.CriticalW, fc.PVW = append(fc.CriticalW, tc.homes[0].CriticalW[k]+tc.homes[1].CriticalW[k]), append(fc.PVW, 0)
+		}
+		fc.Homes = tc.homes
+		_, plan, err := control.RationIsland(control.DefaultIslandConfig(), cfg, hs, fc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan.Policy != tc.want || plan.ServedWh != tc.served {
+			t.Errorf("%s: policy %d serving %v, want %d serving %v", name, plan.Policy, plan.ServedWh, tc.want, tc.served)
+		}
+	}
+}
+
+// BenchmarkRationIslandDeployed is one plan of a 15-home island on the
+// deployed path: disconnects on, a day's horizon (96 steps), the homes'
+// forecasts derived from the island's (the rollout plays three policies
+// over it).
+func BenchmarkRationIslandDeployed(b *testing.B) {
+	icfg, rcfg := control.DefaultIslandConfig(), control.DefaultRationConfig()
+	var hs []control.IslandHome
+	for i := range 15 {
+		h := rationHome(fmt.Sprintf("h%02d", i), 13_500, 4000, 5000, simRT)
+		h.CriticalW, h.HeatPumpW, h.OtherW = gridmesh.W(300+20*i), 2000, 300
+		hs = append(hs, h)
+	}
+	fc := control.IslandForecast{CriticalW: make([]gridmesh.W, 96), PVW: make([]gridmesh.W, 96)}
+	for k := range fc.CriticalW {
+		fc.CriticalW[k] = gridmesh.W(4000 + 3000*math.Sin(float64(k)/15))
+		if k > 50 && k < 80 {
+			fc.PVW[k] = 12_000
+		}
+	}
+	for b.Loop() {
+		if _, _, err := control.RationIsland(icfg, rcfg, hs, fc); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -19,6 +19,14 @@ func islandTelemetry() gridmesh.Telemetry {
 	return t
 }
 
+// canDisconnectTelemetry is islandTelemetry from a home whose loads can
+// be disconnected whole (HomeLoads key 9).
+func canDisconnectTelemetry() gridmesh.Telemetry {
+	t := islandTelemetry()
+	t.Loads.CanDisconnect = true
+	return t
+}
+
 // islandPlan is samplePlan(homes) made in island mode: every setpoint
 // carries a PV limit and shed flags (Setpoint keys 20-22).
 func islandPlan(homes int) gridmesh.Plan {
@@ -38,17 +46,18 @@ func islandPlan(homes int) gridmesh.Plan {
 }
 
 func TestIslandFieldsRoundTrip(t *testing.T) {
-	tm := islandTelemetry()
-	b, err := EncodeTelemetry(tm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := DecodeTelemetry(b)
-	if err != nil || !reflect.DeepEqual(got, tm) {
-		t.Fatalf("telemetry %+v, %v; want %+v", got, err, tm)
+	for _, tm := range []gridmesh.Telemetry{islandTelemetry(), canDisconnectTelemetry()} {
+		b, err := EncodeTelemetry(tm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeTelemetry(b)
+		if err != nil || !reflect.DeepEqual(got, tm) {
+			t.Fatalf("telemetry %+v, %v; want %+v", got, err, tm)
+		}
 	}
 	p := islandPlan(4)
-	b, err = EncodePlan(p)
+	b, err := EncodePlan(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +92,22 @@ func TestIslandFieldsOptional(t *testing.T) {
 	tm, err := DecodeTelemetry(tb)
 	if err != nil || tm.Loads != nil {
 		t.Fatalf("old telemetry decoded with loads %+v, %v", tm.Loads, err)
+	}
+	// Loads as reported before key 9: cannot disconnect; and a home that
+	// cannot sends the loads exactly as before.
+	lb, err := EncodeTelemetry(islandTelemetry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tm, err = DecodeTelemetry(lb); err != nil || tm.Loads == nil || tm.Loads.CanDisconnect {
+		t.Fatalf("loads without key 9 decoded as %+v, %v; want CanDisconnect false", tm.Loads, err)
+	}
+	cb, err := EncodeTelemetry(canDisconnectTelemetry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cb) != len(lb)+2 { // key 9 and true: one byte each
+		t.Errorf("key 9 added %d bytes, want 2 (and none when false)", len(cb)-len(lb))
 	}
 }
 

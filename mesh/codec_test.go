@@ -274,7 +274,7 @@ func checkRoundTrip[M any](t *testing.T, data []byte, dec func([]byte) (M, error
 }
 
 func FuzzDecodeTelemetry(f *testing.F) {
-	for _, tm := range []gridmesh.Telemetry{sampleTelemetry(), islandTelemetry(), {
+	for _, tm := range []gridmesh.Telemetry{sampleTelemetry(), islandTelemetry(), canDisconnectTelemetry(), {
 		Version: gridmesh.WireVersion, Home: "h", Neighborhood: "n",
 	}, {
 		// A home without state asking to join, its devices not answering.

@@ -69,6 +69,7 @@ func (n *Node) dispatch(ctx context.Context, table *telemetryTable) error {
 // long GC) may have been replaced meanwhile, and its plan, though
 // committed, must not go out after the new leader's.
 func (n *Node) planOnce(ctx context.Context, table *telemetryTable, beacons *beaconer) error {
+	n.shareIslandHistory(ctx, n.now()) // islandhistory.go
 	plan, ok, err := n.composePlan(n.now(), table)
 	if err != nil || !ok {
 		return err

@@ -27,7 +27,7 @@ func homeLoadsOf(snap *loopSnapshot, shed gridmesh.ShedFlags) *gridmesh.HomeLoad
 // homeDevicesOf is the snapshot as control's island rules read it.
 func homeDevicesOf(snap *loopSnapshot) control.HomeDevices {
 	return control.HomeDevices{
-		MeterOK: snap.MeterOK, GridOK: snap.GridOK,
+		MeterOK: snap.MeterOK, GridOK: snap.GridOK, CanDisconnect: snap.CanDisconnect,
 		Loads: snap.Loads, Charger: snap.Charger, HeatPump: snap.HeatPump, PV: snap.PV,
 	}
 }

@@ -230,6 +230,7 @@ func (r *loopRunner) command(snap *loopSnapshot) {
 	}
 	if d.loads != nil {
 		snap.Loads = optional(r, "loads", d.loads.Loads)
+		snap.CanDisconnect = d.loads.CanDisconnectCritical()
 	}
 	if !snap.Owner.Release {
 		r.applyIsland(snap)
@@ -322,6 +323,9 @@ type loopSnapshot struct {
 	Charger  *gridmesh.ChargerState
 	HeatPump *gridmesh.HeatPumpState
 	Loads    *gridmesh.LoadState
+	// CanDisconnect: the loads can be disconnected whole (reported in
+	// HomeLoads, so the leader leaves off only such homes).
+	CanDisconnect bool
 }
 
 // baseW is the home's base load as its neighbors should plan with it: the

@@ -92,6 +92,9 @@ type Node struct {
 	// islandHistory is the critical load and PV the rationing forecast
 	// reads (island.go); the dispatch goroutine's.
 	islandHistory forecastHistory
+	// islandShare is what this leader has done with islandHistory's
+	// summary in the log (islandhistory.go); the dispatch goroutine's.
+	islandShare islandShare
 	// clocks0 is the first reading of the wall and device clocks the
 	// dispatch goroutine took, for the devices' rate (deviceRate); the
 	// dispatch goroutine's.

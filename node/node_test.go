@@ -367,3 +367,45 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Error("no key: accepted")
 	}
 }
+
+// The leader commits a summary of its island's forecast history; when it
+// is killed, the new leader adopts it at once: its history reaches back
+// to the old leader's first sample, before its own term began.
+func TestNewLeaderKeepsTheIslandHistory(t *testing.T) {
+	inBubble(t, func(t *testing.T) {
+		homes := startNeighborhood(t, meshtest.NewMemNetwork(), 3, 3, nil)
+		for _, h := range homes {
+			h.n.SetTarget(gridmesh.Target{Seq: 1, ImportW: 500})
+		}
+		var leader *testHome
+		waitFor(t, "a leader that committed a history summary", 30*time.Second, func() bool {
+			for _, h := range homes {
+				if s := h.n.Status(); s.IsLeader && s.Counters["history_summaries_committed"] > 0 {
+					leader = h
+					return true
+				}
+			}
+			return false
+		})
+		s := leader.n.Status()
+		from, oldTerm := s.IslandHistoryFromMs, s.Term
+		if from == 0 {
+			t.Fatal("the leader reports no island history")
+		}
+		leader.cancel()
+		waitFor(t, "a new leader with the old leader's history", 30*time.Second, func() bool {
+			for _, h := range homes {
+				if h == leader {
+					continue
+				}
+				if s := h.n.Status(); s.IsLeader && s.Term > oldTerm && s.IslandHistoryFromMs != 0 {
+					if s.IslandHistoryFromMs != from {
+						t.Fatalf("the new leader's history starts at %d, the old leader's at %d", s.IslandHistoryFromMs, from)
+					}
+					return true
+				}
+			}
+			return false
+		})
+	})
+}

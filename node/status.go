@@ -54,9 +54,14 @@ type stats struct {
 	// to the plausible bound (telemetry receiver).
 	reportsImplausible atomic.Uint64
 	plansCommitted     atomic.Uint64 // dispatcher
-	plansFenced        atomic.Uint64 // dispatcher
-	beaconsSent        atomic.Uint64 // dispatcher (beacon.go)
-	dispatchErrors     atomic.Uint64 // dispatcher
+	// asidesCommitted, asidesFailed and asidesRefused count the island
+	// history summaries this leader committed, failed to commit, and
+	// found in the log but could not decode (islandhistory.go).
+	asidesCommitted, asidesFailed, asidesRefused atomic.Uint64 // dispatcher
+	islandHistoryFromMs                          atomic.Int64  // dispatcher: the island history's oldest sample
+	plansFenced                                  atomic.Uint64 // dispatcher
+	beaconsSent                                  atomic.Uint64 // dispatcher (beacon.go)
+	dispatchErrors                               atomic.Uint64 // dispatcher
 	// Written by the formation goroutine (formation.go, autopilot.go).
 	clustersFounded atomic.Uint64
 	clusterMerges   atomic.Uint64
@@ -97,6 +102,11 @@ type Status struct {
 	Leader   string `json:"leader,omitempty"`
 	IsLeader bool   `json:"is_leader"`
 	Term     uint64 `json:"term"`
+	// IslandHistoryFromMs is, on a home that has led, the device time of
+	// the oldest sample in its island's forecast history (Unix ms; 0:
+	// none): a new leader that adopted its predecessor's summary reaches
+	// back before its own term (islandhistory.go).
+	IslandHistoryFromMs int64 `json:"island_history_from_ms,omitempty"`
 	// Mode is "plan" while a valid plan is followed, else "autonomous".
 	Mode        string          `json:"mode"`
 	HasPlan     bool            `json:"has_plan"`
@@ -184,6 +194,7 @@ func (n *Node) Status() Status {
 	for k, v := range c.Degraded { // what admission did for slow peers
 		s.Counters[k] = v
 	}
+	s.IslandHistoryFromMs = n.stats.islandHistoryFromMs.Load()
 	if nw := n.up.Load(); nw != nil {
 		n.networkStatus(&s, nw)
 	}
@@ -209,12 +220,15 @@ func (n *Node) counters() map[string]uint64 {
 		"reports_published":       n.stats.reportsSent.Load(),
 		"reports_without_reading": n.stats.reportsWithoutReading.Load(),
 		// Telemetry shed under overload (telemetry.go).
-		"telemetry_shed":        n.stats.reportsShed.Load(),
-		"telemetry_withheld":    n.stats.reportsWithheld.Load(),
-		"telemetry_thinned_ms":  n.stats.thinnedNs.Load() / uint64(time.Millisecond),
-		"plans_committed":       n.stats.plansCommitted.Load(),
-		"dispatch_errors":       n.stats.dispatchErrors.Load(),
-		"network_open_failures": n.stats.networkOpenFailures.Load(),
+		"telemetry_shed":              n.stats.reportsShed.Load(),
+		"telemetry_withheld":          n.stats.reportsWithheld.Load(),
+		"telemetry_thinned_ms":        n.stats.thinnedNs.Load() / uint64(time.Millisecond),
+		"plans_committed":             n.stats.plansCommitted.Load(),
+		"history_summaries_committed": n.stats.asidesCommitted.Load(),
+		"history_summaries_failed":    n.stats.asidesFailed.Load(),
+		"history_summaries_refused":   n.stats.asidesRefused.Load(),
+		"dispatch_errors":             n.stats.dispatchErrors.Load(),
+		"network_open_failures":       n.stats.networkOpenFailures.Load(),
 		// Plans committed but not published: this home could not
 		// confirm it still led.
 		"plans_fenced": n.stats.plansFenced.Load(),

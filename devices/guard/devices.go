@@ -206,6 +206,8 @@ func (h *HeatPump) SetHeatPumpPower(w gridmesh.W) error { return h.set("set powe
 type Loads struct {
 	*Guard[gridmesh.LoadState, LoadsCommand]
 	mu sync.Mutex // orders the setters' read of the command and its set
+	// canDisconnect: the device is a devices.CriticalLoads (set once).
+	canDisconnect bool
 }
 
 // LoadsCommand is what the loads are told: the non-critical part shed,
@@ -241,8 +243,12 @@ func NewLoads(d LoadsDevice, cfg Config, log *slog.Logger) (*Loads, error) {
 		return nil, err
 	}
 	g.inline = devices.IsInMemory(d)
-	return &Loads{Guard: g}, nil
+	return &Loads{Guard: g, canDisconnect: canDisconnect}, nil
 }
+
+// CanDisconnectCritical reports whether the loads can be disconnected
+// whole, critical part included (the device is a devices.CriticalLoads).
+func (l *Loads) CanDisconnectCritical() bool { return l.canDisconnect }
 
 // Loads returns the newest reading, or an error wrapping
 // gridmesh.ErrUnavailable.

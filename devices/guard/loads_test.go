@@ -29,6 +29,9 @@ func TestLoadsDisconnectCritical(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := devicetest.NewHome(t)
 		g := runLoads(t, h.Devices().Loads)
+		if !g.CanDisconnectCritical() {
+			t.Fatal("loads that can disconnect report they cannot")
+		}
 		for _, step := range []struct{ shed, off bool }{{false, true}, {true, true}, {true, false}, {false, false}} {
 			if err := g.ShedNonCritical(step.shed); err != nil {
 				t.Fatal(err)
@@ -64,6 +67,9 @@ func TestLoadsWithoutDisconnect(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := devicetest.NewHome(t)
 		g := runLoads(t, onlyShed{h.Devices().Loads})
+		if g.CanDisconnectCritical() {
+			t.Fatal("loads that cannot disconnect report they can")
+		}
 		var de *gridmesh.DeviceError
 		if err := g.DisconnectCritical(true); !errors.As(err, &de) || de.Retryable {
 			t.Fatalf("disconnect on loads that cannot: %v, want a permanent device error", err)
