@@ -119,7 +119,8 @@ func (c Config) Validate() error {
 
 // Archiver is an admitted, read-only member of one or more
 // neighborhoods: it subscribes to their telemetry and plans and to the
-// region topic, and writes what it receives as Parquet files. It never
+// region topic, follows each leader's feed of the reports its homes
+// sent it on streams, and writes what it receives as Parquet files. It never
 // publishes, never votes and never leads.
 type Archiver struct {
 	cfg   Config
@@ -192,6 +193,7 @@ func (a *Archiver) Run(ctx context.Context) (err error) {
 		}
 		defer nb.Close() // after the receivers stopped; Mesh.Close would too
 		g.Go(func() error { return a.receiveTelemetry(gctx, nb) })
+		g.Go(func() error { return a.receiveFeed(gctx, nb, a.book.view(a.cfg.Members[i].Neighborhood)) })
 		g.Go(func() error { return a.receivePlans(gctx, nb) })
 	}
 	region, err := meshes[0].JoinRegion()
@@ -254,6 +256,36 @@ func (a *Archiver) receiveTelemetry(ctx context.Context, nb *mesh.Neighborhood) 
 		}
 		if err := a.store.addTelemetry(telemetryRow(t, from, a.now())); err != nil {
 			return err
+		}
+	}
+}
+
+// feedRetry is how long the archiver waits before it follows a
+// neighborhood's leader's feed again, after the feed ended or while it
+// knows no leader.
+const feedRetry = time.Second
+
+// receiveFeed archives the reports nb's homes sent their leader on
+// streams (most of them: the topic carries the rest, which
+// receiveTelemetry archives), following the feed of the leader the
+// aggregates name, until ctx ends.
+func (a *Archiver) receiveFeed(ctx context.Context, nb *mesh.Neighborhood, leaders mesh.LeaderView) error {
+	for {
+		if leader, _ := leaders.Leader(); leader != "" {
+			var stored error
+			err := nb.FollowFeed(ctx, leader, func(t gridmesh.Telemetry, from peer.ID) error {
+				stored = a.store.addTelemetry(telemetryRow(t, from, a.now()))
+				return stored
+			})
+			if stored != nil {
+				return stored
+			}
+			a.log.Debug("telemetry feed ended", "leader", leader, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(feedRetry):
 		}
 	}
 }

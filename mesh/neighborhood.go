@@ -43,15 +43,24 @@ type Neighborhood struct {
 	// the topics (ratelimit.go).
 	telemetryLimits, planLimits *limiters
 
-	// subMu guards telemetrySub (nil while not subscribed) and subChanged
-	// (closed and replaced whenever telemetrySub changes, to wake a
-	// NextTelemetry waiting for a subscription).
+	// subMu guards telemetrySub (nil while not subscribed) and stopPump
+	// (which ends its pump into inbox).
 	subMu        sync.Mutex
 	telemetrySub *pubsub.Subscription
-	subChanged   chan struct{}
+	stopPump     context.CancelFunc
+
+	// inbox holds the reports NextTelemetry returns: the topic's (while
+	// subscribed, pumped from the subscription) and the streams' (as
+	// leader: telemetry.go).
+	inbox        chan received
+	direct       directSender
+	feeds        feeds
+	directIn     atomic.Uint64
+	inboxDropped atomic.Uint64
 
 	closeOnce sync.Once
 	closed    atomic.Bool
+	done      chan struct{} // closed by Close
 	closeErr  error
 }
 
@@ -80,7 +89,8 @@ func (m *Mesh) JoinNeighborhood(id gridmesh.NeighborhoodID, leaders LeaderView, 
 		return nil, fmt.Errorf("mesh: join %s: admission is for neighborhood %s", id, m.adm.nbhd)
 	}
 	n := &Neighborhood{
-		m: m, id: id, leaders: leaders, subChanged: make(chan struct{}),
+		m: m, id: id, leaders: leaders,
+		inbox: make(chan received, m.cfg.InboxSize), done: make(chan struct{}),
 		telemetryLimits: newLimiters(authorRate, authorBurst),
 		planLimits:      newLimiters(authorRate, authorBurst),
 	}
@@ -131,6 +141,8 @@ func (n *Neighborhood) join(subscribeTelemetry bool) error {
 	if n.planSub, err = n.plan.Subscribe(inbox); err != nil {
 		return err
 	}
+	n.m.host.SetStreamHandler(TelemetryProtocolID(n.id), n.handleTelemetry)
+	n.m.host.SetStreamHandler(TelemetryFeedProtocolID(n.id), n.handleFeed)
 	return n.SubscribeTelemetry(subscribeTelemetry)
 }
 
@@ -152,21 +164,15 @@ func (n *Neighborhood) SubscribeTelemetry(on bool) error {
 			return fmt.Errorf("mesh: subscribe to telemetry: %w", err)
 		}
 		n.telemetrySub = s
+		ctx, stop := context.WithCancel(n.m.gossipCtx)
+		n.stopPump = stop
+		go n.pump(ctx, s)
 	} else {
+		n.stopPump()
 		n.telemetrySub.Cancel()
 		n.telemetrySub = nil
 	}
-	close(n.subChanged)
-	n.subChanged = make(chan struct{})
 	return nil
-}
-
-// telemetrySubscription returns the current subscription (nil if none)
-// and a channel closed when it changes.
-func (n *Neighborhood) telemetrySubscription() (*pubsub.Subscription, <-chan struct{}) {
-	n.subMu.Lock()
-	defer n.subMu.Unlock()
-	return n.telemetrySub, n.subChanged
 }
 
 func (n *Neighborhood) topic(kind string) string { return TopicName(n.m.cfg.Network, n.id, kind) }
@@ -215,28 +221,42 @@ func (n *Neighborhood) PublishPlan(ctx context.Context, p gridmesh.Plan) error {
 }
 
 // NextTelemetry returns the next report accepted on the telemetry topic
-// and its author (the peer that signed it), including this home's own.
-// While the home is not subscribed (SubscribeTelemetry) it waits for a
-// subscription; a subscription cancelled under it is waited out the same
-// way.
+// while this home subscribes (SubscribeTelemetry), including this home's
+// own, or on a member's stream to this home (as leader: telemetry.go),
+// and its author: the peer that signed it, or the stream's peer.
 func (n *Neighborhood) NextTelemetry(ctx context.Context) (gridmesh.Telemetry, peer.ID, error) {
+	select {
+	case r := <-n.inbox:
+		return r.t, r.from, nil
+	case <-ctx.Done():
+		return gridmesh.Telemetry{}, "", ctx.Err()
+	case <-n.done:
+		return gridmesh.Telemetry{}, "", ErrClosed
+	case <-n.m.gossipCtx.Done():
+		return gridmesh.Telemetry{}, "", ErrClosed
+	}
+}
+
+// pump moves the reports sub delivers to the inbox until ctx ends (the
+// subscription is cancelled, or gossip stops). A full inbox holds the
+// pump, and gossipsub's own buffer drops what comes meanwhile.
+func (n *Neighborhood) pump(ctx context.Context, sub *pubsub.Subscription) {
 	for {
-		sub, changed := n.telemetrySubscription()
-		if sub == nil {
-			select {
-			case <-changed:
+		msg, err := sub.Next(ctx)
+		if err != nil {
+			return
+		}
+		t, ok := msg.ValidatorData.(gridmesh.Telemetry)
+		if !ok { // cannot happen: our validator ran, but do not trust a type assertion blindly
+			if t, err = DecodeTelemetry(msg.Data); err != nil {
 				continue
-			case <-ctx.Done():
-				return gridmesh.Telemetry{}, "", ctx.Err()
-			case <-n.m.gossipCtx.Done():
-				return gridmesh.Telemetry{}, "", ErrClosed
 			}
 		}
-		t, from, err := next(ctx, n, sub, DecodeTelemetry)
-		if errors.Is(err, ErrClosed) && !n.closed.Load() && n.m.gossipCtx.Err() == nil && ctx.Err() == nil {
-			continue // unsubscribed under us, not closed
+		select {
+		case n.inbox <- received{t: t, from: msg.GetFrom()}:
+		case <-ctx.Done():
+			return
 		}
-		return t, from, err
 	}
 }
 
@@ -287,6 +307,10 @@ func (n *Neighborhood) PlanPeers() []peer.ID { return n.plan.ListPeers() }
 func (n *Neighborhood) Close() error {
 	n.closeOnce.Do(func() {
 		n.closed.Store(true)
+		close(n.done)
+		n.m.host.RemoveStreamHandler(TelemetryProtocolID(n.id))
+		n.m.host.RemoveStreamHandler(TelemetryFeedProtocolID(n.id))
+		n.direct.close()
 		defer func() {
 			n.m.mu.Lock()
 			delete(n.m.nbhds, n.id)
@@ -298,6 +322,9 @@ func (n *Neighborhood) Close() error {
 		var errs []error
 		n.subMu.Lock()
 		tsub := n.telemetrySub
+		if n.stopPump != nil {
+			n.stopPump()
+		}
 		n.subMu.Unlock()
 		for _, sub := range []*pubsub.Subscription{tsub, n.planSub} {
 			if sub != nil {

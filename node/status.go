@@ -31,7 +31,9 @@ type stats struct {
 	plansInvalid    atomic.Uint64                // device loop
 	plansDropped    atomic.Uint64                // plan receiver
 	publishErrors   atomic.Uint64                // telemetry publisher
-	reportsSent     atomic.Uint64                // telemetry publisher: reports published
+	reportsSent     atomic.Uint64                // telemetry publisher: reports sent (stream or topic)
+	reportsDirect   atomic.Uint64                // telemetry publisher: of them, to the leader on a stream
+	directErrors    atomic.Uint64                // telemetry publisher: streams to the leader that failed (the report went on the topic)
 	// Shedding (telemetry.go): the most a loop tick started late (ns,
 	// raised by the device loop) and a publish took (ns, raised by the
 	// telemetry sender) since the telemetry sampler last looked (it
@@ -208,16 +210,20 @@ func (n *Node) counters() map[string]uint64 {
 		"loop_ticks_missed": n.stats.loopTicksMissed.Load(),
 		// Ticks skipped because the readings predated the battery's
 		// last command.
-		"loop_ticks_unsettled":    n.stats.loopUnsettled.Load(),
-		"device_errors":           n.stats.deviceErrors.Load(),
-		"plans_accepted":          n.stats.plansAccepted.Load(),
-		"plans_stale":             n.stats.plansStale.Load(),
-		"plans_expired":           n.stats.plansExpired.Load(),
-		"plans_invalid":           n.stats.plansInvalid.Load(),
-		"telemetry_implausible":   n.stats.reportsImplausible.Load(),
-		"plans_dropped":           n.stats.plansDropped.Load(),
-		"publish_errors":          n.stats.publishErrors.Load(),
-		"reports_published":       n.stats.reportsSent.Load(),
+		"loop_ticks_unsettled":  n.stats.loopUnsettled.Load(),
+		"device_errors":         n.stats.deviceErrors.Load(),
+		"plans_accepted":        n.stats.plansAccepted.Load(),
+		"plans_stale":           n.stats.plansStale.Load(),
+		"plans_expired":         n.stats.plansExpired.Load(),
+		"plans_invalid":         n.stats.plansInvalid.Load(),
+		"telemetry_implausible": n.stats.reportsImplausible.Load(),
+		"plans_dropped":         n.stats.plansDropped.Load(),
+		"publish_errors":        n.stats.publishErrors.Load(),
+		"reports_published":     n.stats.reportsSent.Load(),
+		// Of them, sent to the leader on a stream; and streams that
+		// failed, the report published on the topic instead.
+		"reports_direct":          n.stats.reportsDirect.Load(),
+		"telemetry_direct_errors": n.stats.directErrors.Load(),
 		"reports_without_reading": n.stats.reportsWithoutReading.Load(),
 		// Telemetry shed under overload (telemetry.go).
 		"telemetry_shed":              n.stats.reportsShed.Load(),

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gridmesh/gridmesh"
@@ -144,13 +145,25 @@ func (n *Node) telemetryOf(snap *loopSnapshot) gridmesh.Telemetry {
 	return t
 }
 
-// sendTelemetry is publishTelemetry's publishing half: it publishes
-// what the outbox holds, one report at a time, and tells the sampler
-// how long the gossip layer took to accept it. It numbers the reports
-// as it publishes them, so that a report shed in the outbox leaves no
-// gap in Seq: a gap is a report lost on the way.
+// announceEvery is how often a home that sends its reports to its
+// leader on a stream (mesh.Neighborhood.SendTelemetry) publishes one on
+// the neighborhood's topic instead: the voters and any other cluster of
+// the neighborhood hear of every home at least this often (a merge of
+// two clusters starts from a home of the other; upkeep's RemoveAfter
+// is 30 s), at a tenth of the topic's cost of every report.
+const announceEvery = 10 * time.Second
+
+// sendTelemetry is publishTelemetry's sending half: it sends what the
+// outbox holds, one report at a time, and tells the sampler how long
+// that took. A home that knows its leader (Raft's or a beacon's) and is
+// not the leader sends the report to the leader on a stream, except
+// every announceEvery, when it publishes on the topic; otherwise, or if
+// the stream fails, it publishes on the topic. It numbers the reports as
+// it sends them, so that a report shed in the outbox leaves no gap in
+// Seq: a gap is a report lost on the way.
 func (n *Node) sendTelemetry(ctx context.Context, out *telemetryOutbox) error {
 	var seq uint64
+	var announced time.Time
 	for {
 		t, err := out.take(ctx)
 		if err != nil {
@@ -160,10 +173,25 @@ func (n *Node) sendTelemetry(ctx context.Context, out *telemetryOutbox) error {
 		t.Seq = seq
 		n.hold(ctx)
 		began := time.Now()
-		err = n.nbhd.PublishTelemetry(ctx, t)
+		sent := false
+		if to, ok := n.telemetryLeader(); ok && began.Sub(announced) < announceEvery {
+			if err := n.nbhd.SendTelemetry(ctx, to, t); err == nil {
+				sent = true
+				n.stats.reportsDirect.Add(1)
+			} else {
+				n.stats.directErrors.Add(1)
+				n.log.Debug("telemetry to the leader", "err", err)
+			}
+		}
+		if !sent {
+			err = n.nbhd.PublishTelemetry(ctx, t)
+			if sent = err == nil; sent {
+				announced = began
+			}
+		}
 		storeMax(&n.stats.publishTook, int64(time.Since(began)))
 		switch {
-		case err == nil:
+		case sent:
 			n.stats.reportsSent.Add(1)
 		case ctx.Err() != nil:
 			return ctx.Err()
@@ -172,6 +200,21 @@ func (n *Node) sendTelemetry(ctx context.Context, out *telemetryOutbox) error {
 			n.log.Debug("publish telemetry", "err", err)
 		}
 	}
+}
+
+// telemetryLeader returns the leader to send reports to: the one this
+// home knows (Raft's, or a beacon's outside the configuration), if it is
+// another home.
+func (n *Node) telemetryLeader() (peer.ID, bool) {
+	id, _ := n.group.Leader()
+	if id == "" {
+		return "", false
+	}
+	p, err := peer.Decode(id)
+	if err != nil || p == n.mesh.ID() {
+		return "", false
+	}
+	return p, true
 }
 
 // announce asks publishTelemetry for a report now.

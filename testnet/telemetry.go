@@ -12,6 +12,9 @@ type TelemetryReport struct {
 	// Reports: telemetry reports the homes published, every run of every
 	// home.
 	Reports uint64 `json:"reports"`
+	// Direct: of them, reports sent to the neighborhood's leader on a
+	// stream rather than published on the topic.
+	Direct uint64 `json:"direct"`
 	// PerHomeS: Reports per home per second, from the first home
 	// starting to the end of the run.
 	PerHomeS float64 `json:"per_home_s"`
@@ -28,6 +31,7 @@ type TelemetryReport struct {
 // add counts one home run's counters.
 func (t *TelemetryReport) add(c map[string]uint64) {
 	t.Reports += c["reports_published"]
+	t.Direct += c["reports_direct"]
 	t.Shed += c["telemetry_shed"]
 	t.Withheld += c["telemetry_withheld"]
 	t.ThinnedS += float64(c["telemetry_thinned_ms"]) / 1000
@@ -43,6 +47,7 @@ func (t *TelemetryReport) perHome(homes int, ran time.Duration) {
 // telemetryMeanings are TelemetryReport's lines of figureMeanings.
 var telemetryMeanings = map[string]string{
 	"telemetry.reports":    "telemetry reports the homes published",
+	"telemetry.direct":     "of them, reports sent to the neighborhood's leader on a stream rather than on the topic",
 	"telemetry.per_home_s": "telemetry reports per home per second, from the first home starting to the end",
 	"telemetry.shed":       "reports dropped for a newer one because the gossip layer had not taken them (overload)",
 	"telemetry.withheld":   "looks at a reading whose change waited for the heartbeat: the home was thinning its telemetry (overload)",
