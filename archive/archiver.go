@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -124,6 +126,7 @@ func (c Config) Validate() error {
 // publishes, never votes and never leads.
 type Archiver struct {
 	cfg   Config
+	seen  reportSet
 	log   *slog.Logger
 	store *store
 	book  *leaderBook
@@ -254,10 +257,60 @@ func (a *Archiver) receiveTelemetry(ctx context.Context, nb *mesh.Neighborhood) 
 		if err != nil {
 			return stopped(ctx, err)
 		}
-		if err := a.store.addTelemetry(telemetryRow(t, from, a.now())); err != nil {
+		if err := a.addTelemetry(t, from); err != nil {
 			return err
 		}
 	}
+}
+
+// addTelemetry archives a report unless it was archived already.
+func (a *Archiver) addTelemetry(t gridmesh.Telemetry, from peer.ID) error {
+	now := a.now()
+	if !a.seen.first(reportKey{from, t.Seq, t.AtMs}, now) {
+		return nil
+	}
+	return a.store.addTelemetry(telemetryRow(t, from, now))
+}
+
+// reportSet remembers the reports archived lately, so that one that
+// came both ways is archived once: a home sends its newest reports again
+// when its leader changes, and a leader replays its newest to a follower
+// that comes back. mu guards the rest.
+type reportSet struct {
+	mu     sync.Mutex
+	seen   map[reportKey]time.Time
+	pruned time.Time
+}
+
+// reportKey names a report: its author's run numbers its reports, and
+// a new run starts again at 1 (at a later time).
+type reportKey struct {
+	from peer.ID
+	seq  uint64
+	atMs int64
+}
+
+// reportMemory is how long a report is remembered: a report comes again
+// within a home's resend window (seconds) or a leader's replay (a
+// minute).
+const reportMemory = 2 * time.Minute
+
+// first reports whether k is new, and remembers it.
+func (s *reportSet) first(k reportKey, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.seen[k]; ok {
+		return false
+	}
+	if s.seen == nil {
+		s.seen = make(map[reportKey]time.Time)
+	}
+	s.seen[k] = now
+	if now.Sub(s.pruned) > reportMemory {
+		maps.DeleteFunc(s.seen, func(_ reportKey, at time.Time) bool { return now.Sub(at) > reportMemory })
+		s.pruned = now
+	}
+	return true
 }
 
 // feedRetry is how long the archiver waits before it follows a
@@ -274,7 +327,7 @@ func (a *Archiver) receiveFeed(ctx context.Context, nb *mesh.Neighborhood, leade
 		if leader, _ := leaders.Leader(); leader != "" {
 			var stored error
 			err := nb.FollowFeed(ctx, leader, func(t gridmesh.Telemetry, from peer.ID) error {
-				stored = a.store.addTelemetry(telemetryRow(t, from, a.now()))
+				stored = a.addTelemetry(t, from)
 				return stored
 			})
 			if stored != nil {

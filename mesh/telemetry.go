@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,8 +74,16 @@ const (
 	feedIdle = 5 * time.Second
 	// feedQueue is how many reports wait for one feed follower: about
 	// ten seconds of a 25-home neighborhood. A follower that falls
-	// further behind loses the oldest, counted.
+	// further behind loses the newest, counted.
 	feedQueue = 256
+	// feedReplay and feedReplayAge bound what a leader replays to a
+	// follower that comes (or comes back): the newest reports, received
+	// within the last minute: what its homes sent since it was elected,
+	// before an archiver learned that it leads (512 is about 20 s of a
+	// 25-home neighborhood reporting on change). The follower drops what
+	// it already holds.
+	feedReplay    = 512
+	feedReplayAge = time.Minute
 	// maxFeeds bounds the followers of one leader's feed: an archiver or
 	// two per neighborhood.
 	maxFeeds = 4
@@ -276,22 +285,37 @@ func (n *Neighborhood) DirectTraffic() DirectTraffic {
 type feeds struct {
 	mu   sync.Mutex
 	outs map[*feedOut]struct{}
+	// replay holds the newest feedReplay frames, oldest first from
+	// replayAt (a ring once full).
+	replay   []replayed
+	replayAt int
 	// fed counts reports queued for a follower, dropped those a
 	// follower that fell behind lost.
 	fed, dropped atomic.Uint64
 }
 
+// replayed is a frame kept for replay, and when it was received.
+type replayed struct {
+	frame []byte
+	at    time.Time
+}
+
 // feedOut is one follower's queue.
 type feedOut struct{ q chan []byte }
 
-// pass queues a report received on a stream for every follower.
+// pass queues a report received on a stream for every follower, and
+// keeps it for the next to come.
 func (f *feeds) pass(from peer.ID, raw []byte) {
+	frame := appendFeedFrame(nil, from, raw)
+	kept := replayed{frame, time.Now()}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.outs) == 0 {
-		return
+	if len(f.replay) < feedReplay {
+		f.replay = append(f.replay, kept)
+	} else {
+		f.replay[f.replayAt] = kept
+		f.replayAt = (f.replayAt + 1) % feedReplay
 	}
-	frame := appendFeedFrame(nil, from, raw)
 	for o := range f.outs {
 		select {
 		case o.q <- frame:
@@ -302,19 +326,27 @@ func (f *feeds) pass(from peer.ID, raw []byte) {
 	}
 }
 
-// add registers a follower, or returns nil if there are maxFeeds.
-func (f *feeds) add() *feedOut {
+// add registers a follower and returns the frames to replay to it,
+// oldest first, those received after since; or nil if there are
+// maxFeeds already.
+func (f *feeds) add(since time.Time) (*feedOut, []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.outs) >= maxFeeds {
-		return nil
+		return nil, nil
 	}
 	if f.outs == nil {
 		f.outs = make(map[*feedOut]struct{})
 	}
 	o := &feedOut{q: make(chan []byte, feedQueue)}
 	f.outs[o] = struct{}{}
-	return o
+	var replay []byte
+	for _, r := range slices.Concat(f.replay[f.replayAt:], f.replay[:f.replayAt]) {
+		if r.at.After(since) {
+			replay = append(replay, r.frame...)
+		}
+	}
+	return o, replay
 }
 
 func (f *feeds) remove(o *feedOut) {
@@ -364,22 +396,29 @@ func DecodeFeedFrame(b []byte) (gridmesh.Telemetry, peer.ID, error) {
 	return t, from, nil
 }
 
-// handleFeed serves a member that follows this home's feed: every report
-// received on a stream from now on, until the follower goes away or
-// falls silent on its end.
+// handleFeed serves a member that follows this home's feed: the newest
+// reports received on streams (feedReplay), then every one from now on,
+// until the follower goes away.
 func (n *Neighborhood) handleFeed(s network.Stream) {
 	if !n.m.Admitted(s.Conn().RemotePeer()) {
 		n.m.rejections.add(ReasonNonMember)
 		_ = s.Reset()
 		return
 	}
-	o := n.feeds.add()
+	o, replay := n.feeds.add(time.Now().Add(-feedReplayAge))
 	if o == nil {
 		_ = s.Reset()
 		return
 	}
 	defer n.feeds.remove(o)
 	_ = s.CloseRead()
+	if len(replay) > 0 {
+		_ = s.SetWriteDeadline(time.Now().Add(feedIdle))
+		if _, err := s.Write(replay); err != nil {
+			_ = s.Reset()
+			return
+		}
+	}
 	for {
 		select {
 		case frame := <-o.q:

@@ -86,25 +86,25 @@ func testTelemetryToLeader(t *testing.T) {
 			return nil
 		})
 	}()
-	meshtest.Eventually(t, "the feed to be followed", func() bool {
-		// Reports sent before the follower came are not replayed:
-		// send until one arrives.
-		next := telemetry("h2", nbhd, 2)
-		next.AtMs += 1000
-		if err := c.homeN.SendTelemetry(ctx, c.leader.ID(), next); err != nil {
-			t.Fatal(err)
+	// First the leader's newest reports (here the one so far), then
+	// what comes.
+	next := telemetry("h2", nbhd, 2)
+	next.AtMs += 1000
+	for _, want := range []gridmesh.Telemetry{want, next} {
+		if want.Seq == 2 {
+			if err := c.homeN.SendTelemetry(ctx, c.leader.ID(), next); err != nil {
+				t.Fatal(err)
+			}
 		}
-		synctest.Wait()
 		select {
 		case f := <-feed:
-			if f.from != c.home.ID() || f.t.Seq != 2 {
-				t.Fatalf("feed: %+v from %s", f.t, f.from)
+			if f.from != c.home.ID() || !reflect.DeepEqual(f.t, want) {
+				t.Fatalf("feed: %+v from %s, want %+v from %s", f.t, f.from, want, c.home.ID())
 			}
-			return true
-		default:
-			return false
+		case <-ctx.Done():
+			t.Fatalf("feed: report %d never came", want.Seq)
 		}
-	})
+	}
 	stop()
 	if err := <-followed; err == nil {
 		t.Error("FollowFeed returned nil after its context ended")

@@ -153,17 +153,58 @@ func (n *Node) telemetryOf(snap *loopSnapshot) gridmesh.Telemetry {
 // is 30 s), at a tenth of the topic's cost of every report.
 const announceEvery = 10 * time.Second
 
+// resendWindow: the reports a home sent its leader this recently go
+// again along the new way when the leader changes or its stream fails:
+// the old leader may have stopped with them unread, or before passing
+// them on to an archiver. Why 5 s: a home learns of a new leader within
+// an election and a beacon (about a second); the new leader keeps the
+// newest report of each home and an archiver drops what it holds, so a
+// report twice costs a frame.
+const resendWindow = 5 * time.Second
+
+// telemetryRoute is what sendTelemetry carries from one report to the
+// next. One owner: the sender goroutine.
+type telemetryRoute struct {
+	to        peer.ID // the leader recent went to; "" if none
+	recent    []sentReport
+	announced time.Time // the last report on the topic
+}
+
+type sentReport struct {
+	t  gridmesh.Telemetry
+	at time.Time
+}
+
+// sent notes a report sent to leader to at now.
+func (r *telemetryRoute) sent(to peer.ID, t gridmesh.Telemetry, now time.Time) {
+	if to != r.to {
+		r.to, r.recent = to, r.recent[:0]
+	}
+	r.recent = slices.DeleteFunc(r.recent, func(s sentReport) bool { return now.Sub(s.at) > resendWindow })
+	r.recent = append(r.recent, sentReport{t, now})
+}
+
+// take returns the reports sent to the leader within resendWindow of
+// now, oldest first, and forgets them.
+func (r *telemetryRoute) take(now time.Time) []gridmesh.Telemetry {
+	var out []gridmesh.Telemetry
+	for _, s := range r.recent {
+		if now.Sub(s.at) <= resendWindow {
+			out = append(out, s.t)
+		}
+	}
+	r.to, r.recent = "", r.recent[:0]
+	return out
+}
+
 // sendTelemetry is publishTelemetry's sending half: it sends what the
-// outbox holds, one report at a time, and tells the sampler how long
-// that took. A home that knows its leader (Raft's or a beacon's) and is
-// not the leader sends the report to the leader on a stream, except
-// every announceEvery, when it publishes on the topic; otherwise, or if
-// the stream fails, it publishes on the topic. It numbers the reports as
-// it sends them, so that a report shed in the outbox leaves no gap in
-// Seq: a gap is a report lost on the way.
+// outbox holds, one report at a time (sendReport), and tells the
+// sampler how long that took. It numbers the reports as it sends them,
+// so that a report shed in the outbox leaves no gap in Seq: a gap is a
+// report lost on the way.
 func (n *Node) sendTelemetry(ctx context.Context, out *telemetryOutbox) error {
 	var seq uint64
-	var announced time.Time
+	var route telemetryRoute
 	for {
 		t, err := out.take(ctx)
 		if err != nil {
@@ -173,25 +214,10 @@ func (n *Node) sendTelemetry(ctx context.Context, out *telemetryOutbox) error {
 		t.Seq = seq
 		n.hold(ctx)
 		began := time.Now()
-		sent := false
-		if to, ok := n.telemetryLeader(); ok && began.Sub(announced) < announceEvery {
-			if err := n.nbhd.SendTelemetry(ctx, to, t); err == nil {
-				sent = true
-				n.stats.reportsDirect.Add(1)
-			} else {
-				n.stats.directErrors.Add(1)
-				n.log.Debug("telemetry to the leader", "err", err)
-			}
-		}
-		if !sent {
-			err = n.nbhd.PublishTelemetry(ctx, t)
-			if sent = err == nil; sent {
-				announced = began
-			}
-		}
+		err = n.sendReport(ctx, &route, t, began)
 		storeMax(&n.stats.publishTook, int64(time.Since(began)))
 		switch {
-		case sent:
+		case err == nil:
 			n.stats.reportsSent.Add(1)
 		case ctx.Err() != nil:
 			return ctx.Err()
@@ -200,6 +226,47 @@ func (n *Node) sendTelemetry(ctx context.Context, out *telemetryOutbox) error {
 			n.log.Debug("publish telemetry", "err", err)
 		}
 	}
+}
+
+// sendReport sends one report. A home that knows its leader (Raft's or
+// a beacon's) and is not the leader sends it to the leader on a stream,
+// except every announceEvery, when it publishes on the topic; otherwise,
+// or if the stream fails, it publishes on the topic. Reports sent to a
+// leader that is no longer the one, or whose stream failed, go again
+// (resendWindow) ahead of it.
+func (n *Node) sendReport(ctx context.Context, r *telemetryRoute, t gridmesh.Telemetry, now time.Time) error {
+	to, known := n.telemetryLeader()
+	var again []gridmesh.Telemetry
+	if r.to != "" && (!known || to != r.to) {
+		again = r.take(now)
+	}
+	if known && now.Sub(r.announced) < announceEvery {
+		pending := append(again, t)
+		again = nil
+		for i, p := range pending {
+			if err := n.nbhd.SendTelemetry(ctx, to, p); err != nil {
+				n.stats.directErrors.Add(1)
+				n.log.Debug("telemetry to the leader", "err", err)
+				again = append(r.take(now), pending[i:len(pending)-1]...)
+				break
+			}
+			r.sent(to, p, now)
+			if i == len(pending)-1 {
+				n.stats.reportsDirect.Add(1)
+				return nil
+			}
+		}
+	}
+	for _, p := range again {
+		if err := n.nbhd.PublishTelemetry(ctx, p); err != nil {
+			n.log.Debug("publish telemetry again", "seq", p.Seq, "err", err)
+		}
+	}
+	if err := n.nbhd.PublishTelemetry(ctx, t); err != nil {
+		return err
+	}
+	r.announced = now
+	return nil
 }
 
 // telemetryLeader returns the leader to send reports to: the one this
