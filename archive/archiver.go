@@ -195,8 +195,8 @@ func (a *Archiver) Run(ctx context.Context) (err error) {
 			return abort(err)
 		}
 		defer nb.Close() // after the receivers stopped; Mesh.Close would too
-		g.Go(func() error { return a.receiveTelemetry(gctx, nb) })
-		g.Go(func() error { return a.receiveFeed(gctx, nb, a.book.view(a.cfg.Members[i].Neighborhood)) })
+		g.Go(func() error { return a.receiveTelemetry(gctx, m, nb) })
+		g.Go(func() error { return a.receiveFeed(gctx, m, nb, a.book.view(a.cfg.Members[i].Neighborhood)) })
 		g.Go(func() error { return a.receivePlans(gctx, nb) })
 	}
 	region, err := meshes[0].JoinRegion()
@@ -251,20 +251,23 @@ func (a *Archiver) open(ctx context.Context) ([]*mesh.Mesh, error) {
 }
 
 // receiveTelemetry archives nb's reports until ctx ends.
-func (a *Archiver) receiveTelemetry(ctx context.Context, nb *mesh.Neighborhood) error {
+func (a *Archiver) receiveTelemetry(ctx context.Context, m *mesh.Mesh, nb *mesh.Neighborhood) error {
 	for {
 		t, from, err := nb.NextTelemetry(ctx)
 		if err != nil {
 			return stopped(ctx, err)
 		}
-		if err := a.addTelemetry(t, from); err != nil {
+		if err := a.addTelemetry(m, t, from); err != nil {
 			return err
 		}
 	}
 }
 
-// addTelemetry archives a report unless it was archived already.
-func (a *Archiver) addTelemetry(t gridmesh.Telemetry, from peer.ID) error {
+// addTelemetry archives a report unless it was archived already, and
+// learns where its home listens (the archiver dials each leader for its
+// feed, and a leader is a home).
+func (a *Archiver) addTelemetry(m *mesh.Mesh, t gridmesh.Telemetry, from peer.ID) error {
+	m.AddPeerAddrs(from, t.Addrs)
 	now := a.now()
 	if !a.seen.first(reportKey{from, t.Seq, t.AtMs}, now) {
 		return nil
@@ -322,12 +325,12 @@ const feedRetry = time.Second
 // streams (most of them: the topic carries the rest, which
 // receiveTelemetry archives), following the feed of the leader the
 // aggregates name, until ctx ends.
-func (a *Archiver) receiveFeed(ctx context.Context, nb *mesh.Neighborhood, leaders mesh.LeaderView) error {
+func (a *Archiver) receiveFeed(ctx context.Context, m *mesh.Mesh, nb *mesh.Neighborhood, leaders mesh.LeaderView) error {
 	for {
 		if leader, _ := leaders.Leader(); leader != "" {
 			var stored error
 			err := nb.FollowFeed(ctx, leader, func(t gridmesh.Telemetry, from peer.ID) error {
-				stored = a.addTelemetry(t, from)
+				stored = a.addTelemetry(m, t, from)
 				return stored
 			})
 			if stored != nil {

@@ -10,11 +10,15 @@ import (
 )
 
 // leaderBook is what the archiver knows of each neighborhood's leader,
-// learned from the aggregates leaders publish on the region topic: the
-// region topic's validator has checked each one's author (with admission
-// on, against a certificate of the neighborhood it claims), and an
-// aggregate carries its leader's Raft epoch. The archiver runs no Raft,
-// so this is how its plan validators judge plans. mu guards byNbhd.
+// learned from the aggregates leaders publish on the region topic and
+// from the plans they publish on their neighborhood's: the validators
+// have checked each one's author (with admission on, against a
+// certificate of the neighborhood), and both carry the leader's Raft
+// epoch. The archiver runs no Raft, so this is how its plan validators
+// judge plans, and whose feed of telemetry it follows. A plan names a
+// new leader within a plan period of its election; aggregates come
+// later (the leaders' topic forms as leaders find each other). mu guards
+// byNbhd.
 type leaderBook struct {
 	mu     sync.Mutex
 	byNbhd map[gridmesh.NeighborhoodID]leaderOf
@@ -59,6 +63,10 @@ type leaderView struct {
 	b  *leaderBook
 	nb gridmesh.NeighborhoodID
 }
+
+// ObservePlan implements mesh.PlanObserver: a plan's author and epoch
+// teach the book as an aggregate's do.
+func (v leaderView) ObservePlan(author peer.ID, epoch gridmesh.Epoch) { v.b.learn(v.nb, author, epoch) }
 
 // Leader implements mesh.LeaderView; it never blocks beyond a map
 // lookup.

@@ -21,6 +21,16 @@ type LeaderView interface {
 	Leader() (leader peer.ID, term uint64)
 }
 
+// PlanObserver is a LeaderView that learns the leader from the plans it
+// sees: a member that runs no Raft (an archiver) takes the author of a
+// plan of a newer term to lead, as it takes an aggregate's author. The
+// plan validator calls ObservePlan with every plan of a member that
+// decodes and is of this neighborhood, before it asks Leader.
+type PlanObserver interface {
+	LeaderView
+	ObservePlan(author peer.ID, epoch gridmesh.Epoch)
+}
+
 // judgePlan decides whether a valid plan of this neighborhood, signed by
 // author, may be delivered, given the leader and term this home knows.
 // It returns the verdict and, unless it is Accept, the reason.
@@ -95,6 +105,9 @@ func (n *Neighborhood) validatePlan(_ context.Context, _ peer.ID, msg *pubsub.Me
 	}
 	if p.Neighborhood != n.id {
 		return n.refuse(msg, pubsub.ValidationReject, ReasonWrongNeighborhood)
+	}
+	if o, ok := n.leaders.(PlanObserver); ok {
+		o.ObservePlan(msg.GetFrom(), p.Epoch)
 	}
 	leader, term := n.leaders.Leader()
 	if verdict, reason := judgePlan(p, msg.GetFrom(), leader, term); verdict != pubsub.ValidationAccept {
