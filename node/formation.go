@@ -39,7 +39,10 @@ func (n *Node) organize(ctx context.Context, table *telemetryTable) error {
 // round does what this home's role asks once.
 func (f *formation) round(ctx context.Context, now time.Time) {
 	n := f.n
-	roster := f.table.roster(now, n.cfg.TelemetryMaxAge)
+	// A home that follows a leader reports to it alone, and to the
+	// topic (which the others hear) every announceEvery: within that and
+	// TelemetryMaxAge of its last announcement, it is fresh here.
+	roster := f.table.roster(now, n.cfg.TelemetryMaxAge+n.cfg.announceEvery())
 	if !n.group.HasState() {
 		f.withoutState(now, roster)
 		return

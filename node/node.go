@@ -51,6 +51,11 @@ type Node struct {
 	// the home announces about its cluster changed (formation.go). Size
 	// 1; a pending request is enough.
 	reportNow chan struct{}
+	// announceUntil (Unix ns) is when this home may send its reports to
+	// its leader alone again: until then, a home of the neighborhood
+	// newly connected to it hears every report on the topic
+	// (telemetry.go).
+	announceUntil atomic.Int64
 	// founder is the home this one would have found the cluster, while
 	// it has no Raft state (formation.go); telemetry announces it.
 	founder atomic.Value                   // string

@@ -149,18 +149,27 @@ func (n *Node) telemetryOf(snap *loopSnapshot) gridmesh.Telemetry {
 // leader on a stream (mesh.Neighborhood.SendTelemetry) publishes one on
 // the neighborhood's topic instead: the voters and any other cluster of
 // the neighborhood hear of every home at least this often (a merge of
-// two clusters starts from a home of the other; upkeep's RemoveAfter
-// is 30 s), at a tenth of the topic's cost of every report.
-const announceEvery = 10 * time.Second
+// two clusters starts from the homes of the other), at a fraction of
+// the topic's cost of every report. Twice TelemetryMaxAge: 10 s by
+// default; formation takes a home announced within TelemetryMaxAge of
+// that to be fresh.
+func (c Config) announceEvery() time.Duration { return 2 * c.TelemetryMaxAge }
 
-// resendWindow: the reports a home sent its leader this recently go
-// again along the new way when the leader changes or its stream fails:
-// the old leader may have stopped with them unread, or before passing
-// them on to an archiver. Why 5 s: a home learns of a new leader within
-// an election and a beacon (about a second); the new leader keeps the
-// newest report of each home and an archiver drops what it holds, so a
-// report twice costs a frame.
-const resendWindow = 5 * time.Second
+// resendPeriods and resendMax: the reports a home sent its leader within
+// the last resendPeriods telemetry periods (at most the resendMax
+// newest) go again along the new way when the leader changes or its
+// stream fails: the old leader may have stopped with them unread, or
+// before passing them on to an archiver. Why 5 periods: a home learns of
+// a new leader within an election and a beacon (about a second); the new
+// leader keeps the newest report of each home and an archiver drops what
+// it holds, so a report twice costs a frame. Why 4: a home reports about
+// every other period, and a burst on the topic must stay well within
+// each author's allowance there (mesh: 10), or receivers refuse it and
+// gossip scores the home down.
+const (
+	resendPeriods = 5
+	resendMax     = 4
+)
 
 // telemetryRoute is what sendTelemetry carries from one report to the
 // next. One owner: the sender goroutine.
@@ -175,21 +184,25 @@ type sentReport struct {
 	at time.Time
 }
 
-// sent notes a report sent to leader to at now.
-func (r *telemetryRoute) sent(to peer.ID, t gridmesh.Telemetry, now time.Time) {
+// sent notes a report sent to leader to at now; window is how long it
+// is kept to go again.
+func (r *telemetryRoute) sent(to peer.ID, t gridmesh.Telemetry, now time.Time, window time.Duration) {
 	if to != r.to {
 		r.to, r.recent = to, r.recent[:0]
 	}
-	r.recent = slices.DeleteFunc(r.recent, func(s sentReport) bool { return now.Sub(s.at) > resendWindow })
+	r.recent = slices.DeleteFunc(r.recent, func(s sentReport) bool { return now.Sub(s.at) > window })
+	if len(r.recent) == resendMax {
+		r.recent = slices.Delete(r.recent, 0, 1)
+	}
 	r.recent = append(r.recent, sentReport{t, now})
 }
 
-// take returns the reports sent to the leader within resendWindow of
-// now, oldest first, and forgets them.
-func (r *telemetryRoute) take(now time.Time) []gridmesh.Telemetry {
+// take returns the reports sent to the leader within window of now,
+// oldest first, and forgets them.
+func (r *telemetryRoute) take(now time.Time, window time.Duration) []gridmesh.Telemetry {
 	var out []gridmesh.Telemetry
 	for _, s := range r.recent {
-		if now.Sub(s.at) <= resendWindow {
+		if now.Sub(s.at) <= window {
 			out = append(out, s.t)
 		}
 	}
@@ -230,27 +243,33 @@ func (n *Node) sendTelemetry(ctx context.Context, out *telemetryOutbox) error {
 
 // sendReport sends one report. A home that knows its leader (Raft's or
 // a beacon's) and is not the leader sends it to the leader on a stream,
-// except every announceEvery, when it publishes on the topic; otherwise,
-// or if the stream fails, it publishes on the topic. Reports sent to a
+// except every announceEvery, when it publishes on the topic, and for
+// announceEvery after a home of its neighborhood connected to it
+// (listenTelemetry), when it publishes every report there: a home that
+// arrives (a newcomer, or a bridge between two clusters of a healed
+// partition) hears everyone it reaches as before, and the merge and
+// join rules see the homes of both sides; otherwise, or if the stream
+// fails, it publishes on the topic. Reports sent to a
 // leader that is no longer the one, or whose stream failed, go again
-// (resendWindow) ahead of it.
+// (resendPeriods) ahead of it.
 func (n *Node) sendReport(ctx context.Context, r *telemetryRoute, t gridmesh.Telemetry, now time.Time) error {
 	to, known := n.telemetryLeader()
+	window := resendPeriods * n.cfg.TelemetryPeriod
 	var again []gridmesh.Telemetry
 	if r.to != "" && (!known || to != r.to) {
-		again = r.take(now)
+		again = r.take(now, window)
 	}
-	if known && now.Sub(r.announced) < announceEvery {
+	if known && now.Sub(r.announced) < n.cfg.announceEvery() && now.UnixNano() >= n.announceUntil.Load() {
 		pending := append(again, t)
 		again = nil
 		for i, p := range pending {
 			if err := n.nbhd.SendTelemetry(ctx, to, p); err != nil {
 				n.stats.directErrors.Add(1)
 				n.log.Debug("telemetry to the leader", "err", err)
-				again = append(r.take(now), pending[i:len(pending)-1]...)
+				again = append(r.take(now, window), pending[i:len(pending)-1]...)
 				break
 			}
-			r.sent(to, p, now)
+			r.sent(to, p, now, window)
 			if i == len(pending)-1 {
 				n.stats.reportsDirect.Add(1)
 				return nil
@@ -324,9 +343,18 @@ func (n *Node) listenTelemetry(ctx context.Context) error {
 	ticker := time.NewTicker(n.cfg.TelemetryPeriod / 2)
 	defer ticker.Stop()
 	var st consensus.ListenState
+	var neighbors map[string]bool
 	for {
 		var want bool
-		st, want = consensus.Listen(st, n.listenInput(), time.Now())
+		in := n.listenInput()
+		if newNeighbor(neighbors, in.Neighbors) {
+			n.announceUntil.Store(time.Now().Add(n.cfg.announceEvery()).UnixNano())
+		}
+		neighbors = make(map[string]bool, len(in.Neighbors))
+		for _, p := range in.Neighbors {
+			neighbors[p] = true
+		}
+		st, want = consensus.Listen(st, in, time.Now())
 		if err := n.nbhd.SubscribeTelemetry(want); err != nil {
 			n.log.Warn("telemetry subscription", "want", want, "err", err)
 		} else {
@@ -338,6 +366,15 @@ func (n *Node) listenTelemetry(ctx context.Context) error {
 		case <-ticker.C:
 		}
 	}
+}
+
+// newNeighbor reports whether now holds a peer before does not; not
+// on the first look (before is nil), when every peer is new.
+func newNeighbor(before map[string]bool, now []string) bool {
+	if before == nil {
+		return false
+	}
+	return slices.ContainsFunc(now, func(p string) bool { return !before[p] })
 }
 
 // listenInput gathers what consensus.Listen needs: the home's Raft state
