@@ -254,11 +254,12 @@ func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan
 // litNowW works out, and lights now as many homes as its share of the
 // present step carries.
 //
-// Energy decides only on a forecast of the island's own history: with
-// more than a quarter of the night's steps guessed (IslandForecast.Guessed)
-// homes are left off for power alone. (A city whose leaders had two
-// hours of history left two thirds of its homes off through a night its
-// energy could carry.)
+// Energy decides only on a forecast (the island's own history, or the
+// prior scaled to it: ForecastIsland): with more than a quarter of the
+// night's steps guessed (IslandForecast.Guessed) homes are left off for
+// power alone. (A city whose leaders had two hours of history and a flat
+// guess left two thirds of its homes off through a night its energy
+// could carry.)
 //
 // The same holds for power: a lit load beyond what the PV and the
 // batteries can give now would trip the whole feeder, so homes are left
