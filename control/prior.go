@@ -23,7 +23,11 @@ import (
 // VDEW/BDEW, Repräsentative VDEW-Lastprofile, 1999; the profile German
 // grid operators still settle households on), winter (1 November-20
 // March) and summer (15 May-14 September), rounded to 5 W. Only their
-// shape is used: each is divided by its own mean (priorShape).
+// shape is used: each is divided by its own mean (priorShape). The
+// figures were written down from the profile's published table without
+// a copy of it at hand; they carry its shape (night trough, midday bump,
+// evening peak about 19:00 in winter, later and flatter in summer) but
+// have not been checked hour by hour against the table.
 var (
 	h0Winter = [24]float64{70, 55, 50, 45, 45, 50, 65, 95, 115, 115, 120, 125, 140, 135, 115, 110, 115, 140, 175, 190, 180, 160, 130, 100}
 	h0Summer = [24]float64{80, 60, 55, 50, 50, 55, 70, 95, 105, 110, 110, 120, 135, 130, 115, 105, 105, 115, 125, 130, 130, 135, 125, 100}
