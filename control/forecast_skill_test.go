@@ -48,11 +48,21 @@ func skillProfile(seed uint64, days int) (start time.Time, load, pv []control.Sa
 // returns the load's and the PV's skill against persistence (the last
 // value held) over every forecast step.
 func forecastSkills(seed uint64, model control.PVModel) (loadSkill, pvSkill float64) {
+	return forecastSkillsWith(seed, model, 0, control.DefaultRationConfig())
+}
+
+// forecastSkillsWith is forecastSkills with the history cut to its
+// newest history (0: all of it) and cfg's forecast: a young history is
+// one of a leader that has watched its island for that long.
+func forecastSkillsWith(seed uint64, model control.PVModel, history time.Duration, cfg control.RationConfig) (loadSkill, pvSkill float64) {
 	_, load, pv := skillProfile(seed, 14)
 	var la, lf, lp, pa, pf, pp []float64
-	cfg := control.DefaultRationConfig()
 	for origin := 3 * 96; origin+96 <= len(load); origin += 24 {
-		_, fc, err := control.ForecastHomeHistory(load[:origin], pv[:origin], model, 24*time.Hour, cfg)
+		from := 0
+		if history > 0 {
+			from = origin - int(history/control.HistoryStep)
+		}
+		_, fc, err := control.ForecastHomeHistory(load[from:origin], pv[from:origin], model, 24*time.Hour, cfg)
 		if err != nil {
 			panic(err)
 		}
@@ -78,6 +88,51 @@ func BenchmarkForecastSkill(b *testing.B) {
 	b.ReportMetric(l, "load_skill")
 	b.ReportMetric(p, "pv_skill")
 	b.ReportMetric(pn, "pv_skill_no_model")
+}
+
+// BenchmarkForecastSkillYoung reports the load forecast's skill against
+// persistence with a young history (2 h, 6 h, 12 h and a day before each
+// origin; 3d: the three days ForecastLoad averages), with the prior
+// (control.RationConfig.LoadPrior) and without it (the guess: the larger
+// of the mean and the last sample), over the same origins as
+// BenchmarkForecastSkill.
+func BenchmarkForecastSkillYoung(b *testing.B) {
+	model := control.PVModel{LatitudeDeg: 52, LongitudeDeg: 0, PeakW: 3500}
+	ages := []struct {
+		name string
+		d    time.Duration
+	}{{"2h", 2 * time.Hour}, {"6h", 6 * time.Hour}, {"12h", 12 * time.Hour}, {"1d", 24 * time.Hour}, {"3d", 72 * time.Hour}}
+	with, without := control.DefaultRationConfig(), control.DefaultRationConfig()
+	without.LoadPrior = false
+	sums := make([][2]float64, len(ages))
+	n := 0
+	for i := 0; b.Loop(); i++ {
+		for a, age := range ages {
+			p, _ := forecastSkillsWith(uint64(i%8+1), model, age.d, with)
+			g, _ := forecastSkillsWith(uint64(i%8+1), model, age.d, without)
+			sums[a][0] += p
+			sums[a][1] += g
+		}
+		n++
+	}
+	for a, age := range ages {
+		b.ReportMetric(sums[a][0]/float64(n), "load_skill_prior_"+age.name)
+		b.ReportMetric(sums[a][1]/float64(n), "load_skill_guess_"+age.name)
+	}
+}
+
+// With two hours of history the prior forecasts the day's load better
+// than the guess does, and better than persistence.
+func TestPriorBeatsTheGuess(t *testing.T) {
+	model := control.PVModel{LatitudeDeg: 52, LongitudeDeg: 0, PeakW: 3500}
+	with, without := control.DefaultRationConfig(), control.DefaultRationConfig()
+	without.LoadPrior = false
+	p, _ := forecastSkillsWith(1, model, 2*time.Hour, with)
+	g, _ := forecastSkillsWith(1, model, 2*time.Hour, without)
+	t.Logf("two hours of history: load skill %.3f with the prior, %.3f guessed", p, g)
+	if !(p > g) || !(p > 0) {
+		t.Errorf("two hours of history: load skill %.3f with the prior, %.3f guessed; want the prior above both the guess and 0", p, g)
+	}
 }
 
 // The forecast beats persistence on the generated profiles, load and PV.

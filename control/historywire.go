@@ -90,11 +90,14 @@ func DecodeSummary(b []byte) (ForecastHistory, error) {
 }
 
 // Adopt makes h the longer of itself and from (a summary a previous
-// leader committed), keeping h's own samples newer than from's last: a
-// new leader forecasts from what the old one watched, and what it has
-// watched itself since follows on.
+// leader committed) followed by h's own samples newer than from's last:
+// a new leader forecasts from what the old one watched, and what it has
+// watched itself since follows on. The merge, not from alone, is what
+// is compared with h: a new leader that recorded one sample before it
+// adopted a summary of one older sample takes both. Adopting the same
+// summary again changes nothing.
 func (h *ForecastHistory) Adopt(from ForecastHistory) {
-	if len(from.Load) <= len(h.Load) || len(from.Load) != len(from.PV) {
+	if len(from.Load) == 0 || len(from.Load) != len(from.PV) {
 		return
 	}
 	last := from.Load[len(from.Load)-1].AtMs
@@ -103,6 +106,9 @@ func (h *ForecastHistory) Adopt(from ForecastHistory) {
 		if s.AtMs > last && i < len(h.PV) {
 			load, pv = append(load, s), append(pv, h.PV[i])
 		}
+	}
+	if len(load) <= len(h.Load) {
+		return
 	}
 	if len(load) > historyLen {
 		load, pv = load[len(load)-historyLen:], pv[len(pv)-historyLen:]

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -54,10 +55,35 @@ func TestSummaryRoundTripKeepsTheForecast(t *testing.T) {
 		t.Errorf("the new leader's own newer sample was lost: last %+v", fresh.Load[n-1])
 	}
 	longer := daysOfHistory(end, 1) // a history longer than the summary's is kept
-	before := len(longer.Load)
+	before := slices.Clone(longer.Load)
+	n := len(before)
+	longer.Adopt(control.ForecastHistory{Load: before[n-3:], PV: longer.PV[n-3:]})
+	if !slices.Equal(longer.Load, before) {
+		t.Errorf("a longer history took a shorter summary of its own newest samples: %d samples, had %d", len(longer.Load), n)
+	}
+	longer.Adopt(control.ForecastHistory{Load: got.Load[:3], PV: got.PV[:3]}) // three older samples
+	if len(longer.Load) != n+3 || !slices.Equal(longer.Load[3:], before) || !slices.Equal(longer.Load[:3], got.Load[:3]) {
+		t.Errorf("three older samples adopted into a day: %d samples, want %d with the day's own last", len(longer.Load), n+3)
+	}
+	again := slices.Clone(longer.Load)
 	longer.Adopt(control.ForecastHistory{Load: got.Load[:3], PV: got.PV[:3]})
-	if len(longer.Load) != before {
-		t.Errorf("a longer history took a shorter summary: %d samples, had %d", len(longer.Load), before)
+	if !slices.Equal(longer.Load, again) {
+		t.Error("adopting the same summary again changed the history")
+	}
+}
+
+// A new leader that recorded one sample before it saw the log's summary
+// of one older sample (a young history) takes both: the summary is not
+// shorter than its own history, so it is not lost to a tie.
+func TestAdoptAfterOwnFirstSample(t *testing.T) {
+	t0 := time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC)
+	var old, fresh control.ForecastHistory
+	old.Add(t0, 500, 0)
+	fresh.Add(t0.Add(control.HistoryStep), 600, 0)
+	fresh.Adopt(old)
+	want := []control.Sample{{AtMs: t0.UnixMilli(), W: 500}, {AtMs: t0.Add(control.HistoryStep).UnixMilli(), W: 600}}
+	if !slices.Equal(fresh.Load, want) || len(fresh.PV) != 2 {
+		t.Errorf("adopted %+v, want %+v", fresh.Load, want)
 	}
 }
 

@@ -43,15 +43,20 @@ type RationConfig struct {
 	// the stored energy cannot carry every home to the horizon
 	// (disconnectHomes).
 	DisconnectHomes bool
+	// LoadPrior has ForecastIsland forecast the steps its history has no
+	// same-time sample for from a typical household's diurnal shape
+	// scaled to the history's level (prior.go), not a guess.
+	LoadPrior bool
 }
 
 // DefaultRationConfig steps a quarter hour (the forecast history's step),
 // restores after an hour's look (four steps: a class that comes back runs
 // at least about that long before the reserve claims it again) and
 // counts a 90 % round trip (a lithium home battery's, inverter included),
-// and disconnects homes' critical load when the energy cannot carry all.
+// disconnects homes' critical load when the energy cannot carry all, and
+// forecasts a young history's uncovered steps from the prior.
 func DefaultRationConfig() RationConfig {
-	return RationConfig{Step: HistoryStep, RestoreSteps: 4, RoundTrip: 0.9, DisconnectHomes: true}
+	return RationConfig{Step: HistoryStep, RestoreSteps: 4, RoundTrip: 0.9, DisconnectHomes: true, LoadPrior: true}
 }
 
 // DefaultRationHorizon is how far the leader plans when the outage's
@@ -82,9 +87,10 @@ func (c RationConfig) Validate() error {
 type IslandForecast struct {
 	CriticalW, PVW []gridmesh.W
 	// Guessed marks the steps whose critical load is a guess, not a
-	// history of the same time of day (ForecastIsland's fallback); nil:
-	// none. A guess errs high on purpose, which suits shedding classes
-	// but not leaving homes dark: no home is left off for energy on one.
+	// history of the same time of day nor the prior scaled to the
+	// history's level (ForecastIsland's fallback); nil: none. A guess
+	// errs high on purpose, which suits shedding classes but not leaving
+	// homes dark: no home is left off for energy on one.
 	Guessed []bool
 	// Homes are the homes' own forecasts over the same steps, when the
 	// caller has them (nil: the rollout derives them from the present;
@@ -248,11 +254,12 @@ func PlanRation(cfg RationConfig, hs []IslandHome, fc IslandForecast) RationPlan
 // litNowW works out, and lights now as many homes as its share of the
 // present step carries.
 //
-// Energy decides only on a forecast of the island's own history: with
-// more than a quarter of the night's steps guessed (IslandForecast.Guessed)
-// homes are left off for power alone. (A city whose leaders had two
-// hours of history left two thirds of its homes off through a night its
-// energy could carry.)
+// Energy decides only on a forecast (the island's own history, or the
+// prior scaled to it: ForecastIsland): with more than a quarter of the
+// night's steps guessed (IslandForecast.Guessed) homes are left off for
+// power alone. (A city whose leaders had two hours of history and a flat
+// guess left two thirds of its homes off through a night its energy
+// could carry.)
 //
 // The same holds for power: a lit load beyond what the PV and the
 // batteries can give now would trip the whole feeder, so homes are left
@@ -517,9 +524,12 @@ const rationHistoryDays = 3
 // ForecastIsland forecasts the island's critical load and PV from its
 // history h (Load: the critical load, PV: the PV produced) for the
 // horizon from now, in cfg's steps. The critical load at a time is its
-// mean at that time on recent days; without such history it is the
-// larger of the last sample and the mean of all (errs on the side of
-// keeping energy). The PV is pv's clear-sky output times the clearness
+// mean at that time on recent days; without such history, with
+// cfg.LoadPrior and an hour of samples, the prior (prior.go: a
+// household's diurnal shape at pv's place, north at 0° E without one,
+// scaled to the history's level); otherwise it is the larger of the last
+// sample and the mean of all (errs on the side of keeping energy), and
+// Guessed. The PV is pv's clear-sky output times the clearness
 // of h's PV samples (DefaultClearness without one) when pv has a peak;
 // otherwise the PV at that time on recent days, or 0.
 func ForecastIsland(h *ForecastHistory, pv PVModel, now time.Time, horizon time.Duration, cfg RationConfig) IslandForecast {
@@ -540,10 +550,19 @@ func ForecastIsland(h *ForecastHistory, pv PVModel, now time.Time, horizon time.
 	if !ok {
 		clear = DefaultClearness
 	}
+	var lat, lon float64
+	if pv.Validate() == nil {
+		lat, lon = pv.LatitudeDeg, pv.LongitudeDeg
+	}
+	level, prior := priorLevel(h.Load, lat, lon)
+	prior = prior && cfg.LoadPrior
 	fc := IslandForecast{CriticalW: make([]gridmesh.W, n), PVW: make([]gridmesh.W, n)}
 	for i := range n {
 		t := now.Add(time.Duration(i) * cfg.Step)
 		c, ok := ForecastLoad(h.Load, t, rationHistoryDays, cfg.Step)
+		if !ok && prior {
+			c, ok = level*gridmesh.W(priorShape(t, lat, lon)), true
+		}
 		if !ok {
 			c = fallback
 			if fc.Guessed == nil {

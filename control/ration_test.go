@@ -522,12 +522,20 @@ func BenchmarkDisconnectAgainstTheBalancer(b *testing.B) {
 // The island's forecast marks the steps it had no history of the same
 // time of day for: all but one hour with an hour of history, none with days.
 func TestForecastMarksGuesses(t *testing.T) {
-	cfg := control.DefaultRationConfig()
 	start := time.Date(2026, 1, 15, 18, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		history time.Duration
+		prior   bool
 		want    int
-	}{{time.Hour, 96 - 4}, {3 * 24 * time.Hour, 0}} { // an hour of history: the horizon's last hour, a day after it, is known
+	}{
+		{time.Hour, false, 96 - 4}, // an hour of history: the horizon's last hour, a day after it, is known
+		{3 * 24 * time.Hour, false, 0},
+		{time.Hour, true, 0},             // the rest from the prior, scaled to the hour's level
+		{30 * time.Minute, true, 96 - 2}, // too little for the prior's level
+		{3 * 24 * time.Hour, true, 0},
+	} {
+		cfg := control.DefaultRationConfig()
+		cfg.LoadPrior = tc.prior
 		var h control.ForecastHistory
 		for at := start.Add(-tc.history); at.Before(start); at = at.Add(cfg.Step) {
 			h.Add(at, 400, 0)
@@ -540,7 +548,7 @@ func TestForecastMarksGuesses(t *testing.T) {
 			}
 		}
 		if n != tc.want {
-			t.Errorf("%v of history: %d of %d steps guessed, want %d", tc.history, n, len(fc.CriticalW), tc.want)
+			t.Errorf("%v of history, prior %v: %d of %d steps guessed, want %d", tc.history, tc.prior, n, len(fc.CriticalW), tc.want)
 		}
 	}
 }

@@ -27,6 +27,7 @@ func (n *Node) dispatch(ctx context.Context, table *telemetryTable) error {
 	followUp.Stop()
 	defer followUp.Stop()
 	beacons := &beaconer{n: n, table: table}
+	defer n.islandShare.wg.Wait() // a history summary's commit (islandhistory.go)
 	for {
 		select {
 		case <-ctx.Done():
@@ -69,12 +70,14 @@ func (n *Node) dispatch(ctx context.Context, table *telemetryTable) error {
 // long GC) may have been replaced meanwhile, and its plan, though
 // committed, must not go out after the new leader's.
 func (n *Node) planOnce(ctx context.Context, table *telemetryTable, beacons *beaconer) error {
-	n.shareIslandHistory(ctx, n.now()) // islandhistory.go
+	n.adoptIslandHistory() // islandhistory.go: before the plan records a sample
 	plan, ok, err := n.composePlan(n.now(), table)
-	if err != nil || !ok {
-		return err
+	if err == nil && ok {
+		err = n.commitAndPublish(ctx, plan, beacons)
 	}
-	return n.commitAndPublish(ctx, plan, beacons)
+	// The history's summary is committed off the plan's path, after it.
+	n.shareIslandHistory(ctx, n.now())
+	return err
 }
 
 // composePlan builds the neighborhood's next plan from one snapshot of
