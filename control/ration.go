@@ -96,6 +96,22 @@ type IslandForecast struct {
 	// caller has them (nil: the rollout derives them from the present;
 	// see choosePolicy).
 	Homes []HomeForecast
+	// StillOut is the probability that the outage still lasts at each
+	// step (OutageOutlook.StillOut), by which the rollout weighs what a
+	// policy serves then; nil: it lasts the whole horizon.
+	StillOut []float64
+}
+
+// stillOut is the weight of step k (StillOut's, 1 beyond it or without
+// one).
+func (fc IslandForecast) stillOut(k int) float64 {
+	if k < len(fc.StillOut) {
+		if w := fc.StillOut[k]; w >= 0 && w <= 1 {
+			return w
+		}
+		return 1
+	}
+	return 1
 }
 
 // maxGuessedShare is the share of a night's steps that may be guessed
@@ -134,7 +150,8 @@ type RationPlan struct {
 	Disconnect []gridmesh.HomeID
 	// Policy is the policy whose decision RationIsland took (see
 	// choosePolicy), and ServedWh the critical energy each served on the
-	// feeder model; PolicyClasses and zeros when disconnects are off.
+	// feeder model, weighed by the forecast's StillOut (expected energy);
+	// PolicyClasses and zeros when disconnects are off.
 	Policy   RationPolicy
 	ServedWh [numPolicies]gridmesh.Wh
 }
@@ -386,7 +403,7 @@ func presentForecast(hs []IslandHome, fc IslandForecast) IslandForecast {
 		}
 		return out
 	}
-	out := IslandForecast{CriticalW: clean(fc.CriticalW), PVW: clean(fc.PVW), Guessed: fc.Guessed, Homes: fc.Homes}
+	out := IslandForecast{CriticalW: clean(fc.CriticalW), PVW: clean(fc.PVW), Guessed: fc.Guessed, Homes: fc.Homes, StillOut: fc.StillOut}
 	if len(out.CriticalW) == 0 {
 		out.CriticalW = make([]gridmesh.W, 1)
 	}
@@ -599,8 +616,9 @@ func IslandSample(reports []gridmesh.Telemetry) (criticalW, pvW gridmesh.W) {
 // PlanRationedIsland is PlanIsland with rationing: it records the
 // reports' critical load and PV in h at now (device time), and while the
 // neighborhood is islanded balances it with RationIsland over horizon
-// (DefaultRationHorizon when 0) on ForecastIsland's forecast.
-func PlanRationedIsland(icfg IslandConfig, rcfg RationConfig, h *ForecastHistory, pv PVModel, now time.Time, horizon time.Duration, reports []gridmesh.Telemetry) (setpoints []gridmesh.Setpoint, unservedW gridmesh.W, ok bool, err error) {
+// (DefaultRationHorizon when 0) on ForecastIsland's forecast, each step
+// weighed by the outlook (OutageOutlook.StillOut).
+func PlanRationedIsland(icfg IslandConfig, rcfg RationConfig, h *ForecastHistory, pv PVModel, now time.Time, horizon time.Duration, outlook OutageOutlook, reports []gridmesh.Telemetry) (setpoints []gridmesh.Setpoint, unservedW gridmesh.W, ok bool, err error) {
 	criticalW, pvW := IslandSample(reports)
 	h.Add(now, criticalW, pvW)
 	if !Islanded(reports) {
@@ -609,7 +627,9 @@ func PlanRationedIsland(icfg IslandConfig, rcfg RationConfig, h *ForecastHistory
 	if horizon <= 0 {
 		horizon = DefaultRationHorizon
 	}
-	res, _, err := RationIsland(icfg, rcfg, IslandHomes(reports), ForecastIsland(h, pv, now, horizon, rcfg))
+	fc := ForecastIsland(h, pv, now, horizon, rcfg)
+	fc.StillOut = outlook.StillOut(rcfg.Step, len(fc.CriticalW))
+	res, _, err := RationIsland(icfg, rcfg, IslandHomes(reports), fc)
 	if err != nil {
 		return nil, 0, true, err
 	}

@@ -28,7 +28,10 @@ import (
 // serves at least as much as each of the three from every state (the
 // rollout argument for deterministic systems: the best of the three
 // from the next state is at least the best from this one less what this
-// step serves), so never less than the balancer.
+// step serves), so never less than the balancer. Energy served at a step
+// counts as likely as the outage is to last until then
+// (IslandForecast.StillOut, outlook.go): an expected value, which is the
+// served energy itself when the outage's end is announced.
 
 // HomeForecast is one home's forecast over the island's steps (as
 // IslandForecast's): its loads and PV, and its battery's rated power
@@ -79,7 +82,8 @@ type feederOutcome struct {
 // leaves any critical load unserved is dark, as a shared feeder is
 // (nothing served, no battery moves); otherwise the batteries move by
 // their setpoints (charging x W adds x·step·round trip) and the served
-// critical load counts. Each setpoint's Shed is the next step's input.
+// critical load counts, weighed by fc's StillOut at the step (as are
+// the lit home-hours). Each setpoint's Shed is the next step's input.
 func simulateFeeder(rcfg RationConfig, hs []IslandHome, fc IslandForecast, homes []HomeForecast, policy func(k int, hs []IslandHome) IslandResult) feederOutcome {
 	stepH, rt := rcfg.Step.Hours(), rcfg.RoundTrip
 	cur := append([]IslandHome(nil), hs...)
@@ -91,9 +95,9 @@ func simulateFeeder(rcfg RationConfig, hs []IslandHome, fc IslandForecast, homes
 			}
 		}
 		res := policy(k, cur)
-		dark := res.Balance.UnservedW > 1e-9
+		dark, w := res.Balance.UnservedW > 1e-9, fc.stillOut(k)
 		if !dark {
-			out.servedWh += float64(res.Balance.ServedCriticalW) * stepH
+			out.servedWh += float64(res.Balance.ServedCriticalW) * stepH * w
 		}
 		for i, sp := range res.Setpoints {
 			cur[i].Shed = sp.Shed
@@ -101,7 +105,7 @@ func simulateFeeder(rcfg RationConfig, hs []IslandHome, fc IslandForecast, homes
 				continue
 			}
 			if cur[i].CriticalW > 0 && !sp.Shed.Critical {
-				out.litHomeH += stepH
+				out.litHomeH += stepH * w
 			}
 			b := &cur[i].Battery
 			if sp.BatteryW < 0 {
@@ -198,6 +202,9 @@ func homeForecastOf(rcfg RationConfig, h IslandHome, n int, totalC, totalPV grid
 // from is fc from step k on (its per-home rows too).
 func (fc IslandForecast) from(k int) IslandForecast {
 	out := IslandForecast{CriticalW: fc.CriticalW[k:], PVW: fc.PVW[k:]}
+	if k < len(fc.StillOut) {
+		out.StillOut = fc.StillOut[k:]
+	}
 	if k < len(fc.Guessed) {
 		out.Guessed = fc.Guessed[k:]
 	}

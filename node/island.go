@@ -37,15 +37,25 @@ func homeDevicesOf(snap *loopSnapshot) control.HomeDevices {
 // (control.PlanRationedIsland: the critical load and PV it records in
 // n.islandHistory, the PV model of cfg.Reserve): what remains of a
 // standing outage warning's window, or control.DefaultRationHorizon
-// (control.WarnedHorizon). ok is false when the neighborhood is not
-// islanded. Called from the dispatch goroutine only: it owns
-// n.islandHistory.
+// (control.WarnedHorizon). Without a standing warning the outage's end
+// is not known, and the plan weighs the hours ahead by how likely the
+// outage is to last until then given how long this leader has seen it
+// (control.OutageOutlook; a leader that took over mid-outage counts from
+// its first plan, which errs on the side of serving now). ok is false
+// when the neighborhood is not islanded. Called from the dispatch
+// goroutine only: it owns n.islandHistory and n.islandSince.
 func (n *Node) planIsland(now time.Time, reports []gridmesh.Telemetry) (setpoints []gridmesh.Setpoint, unservedW gridmesh.W, ok bool, err error) {
 	devNow := n.deviceNowAt(now)
 	w, warned := control.OutageWarned(n.region.snapshot(now), now)
 	horizon := control.WarnedHorizon(w, warned, now, n.deviceRate(now, devNow))
+	if !control.Islanded(reports) {
+		n.islandSince = time.Time{}
+	} else if n.islandSince.IsZero() {
+		n.islandSince = devNow
+	}
+	outlook := control.OutageOutlook{Announced: warned && now.Before(w.End()), Elapsed: devNow.Sub(n.islandSince)}
 	return control.PlanRationedIsland(n.cfg.islandConfig(), control.DefaultRationConfig(), &n.islandHistory,
-		n.cfg.Reserve.PV, devNow, horizon, reports)
+		n.cfg.Reserve.PV, devNow, horizon, outlook, reports)
 }
 
 // islandState is what the loop runner has applied to the devices other

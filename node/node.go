@@ -97,6 +97,10 @@ type Node struct {
 	// islandHistory is the critical load and PV the rationing forecast
 	// reads (island.go); the dispatch goroutine's.
 	islandHistory forecastHistory
+	// islandSince is the device time this leader first planned its
+	// neighborhood islanded in the outage now on (zero: not islanded),
+	// for the outage's outlook (island.go); the dispatch goroutine's.
+	islandSince time.Time
 	// islandShare is what this leader has done with islandHistory's
 	// summary in the log (islandhistory.go); the dispatch goroutine's.
 	islandShare islandShare
