@@ -168,6 +168,7 @@ func (c *collector) collectPlans(e emitter) {
 	e.counter("gridmesh_telemetry_reports_published_total", "Telemetry reports sent, to the leader on a stream or on the neighborhood topic.", float64(s.reportsSent.Load()))
 	e.counter("gridmesh_telemetry_reports_direct_total", "Telemetry reports sent to the leader on a stream.", float64(s.reportsDirect.Load()))
 	e.counter("gridmesh_telemetry_direct_errors_total", "Telemetry reports whose stream to the leader failed; each was published on the topic instead.", float64(s.directErrors.Load()))
+	e.counter("gridmesh_telemetry_announce_windows_total", "Times a peer from outside the home's cluster connected and the home published every report on the topic for a while.", float64(s.announceWindows.Load()))
 	e.counter("gridmesh_telemetry_reports_shed_total", "Telemetry reports replaced by a newer one before the gossip layer took them (overload).", float64(s.reportsShed.Load()))
 	e.counter("gridmesh_telemetry_reports_withheld_total", "Looks at the reading whose change beyond the deadband waited for the heartbeat, the home thinning its telemetry (overload).", float64(s.reportsWithheld.Load()))
 	e.counter("gridmesh_telemetry_thinned_seconds_total", "Time the home spent thinning its telemetry because its process was overloaded.", float64(s.thinnedNs.Load())/1e9)
@@ -258,6 +259,11 @@ func (c *collector) collectNetwork(e emitter) {
 		e.counter("gridmesh_gossip_messages_sent_total", "Gossip messages queued to peers (one per peer; own and forwarded), by kind of topic.", float64(t.Sent), "topic", topic)
 		e.counter("gridmesh_gossip_messages_send_dropped_total", "Gossip messages dropped because a peer's outbound queue was full, by kind of topic.", float64(t.SendDropped), "topic", topic)
 	}
+	d := nw.nbhd.DirectTraffic()
+	e.counter("gridmesh_telemetry_direct_received_total", "Telemetry reports received from members on streams, as leader, since the network opened.", float64(d.Received))
+	e.counter("gridmesh_telemetry_direct_inbox_dropped_total", "Telemetry reports from streams dropped because the leader's inbox was full, since the network opened.", float64(d.InboxDropped))
+	e.counter("gridmesh_telemetry_fed_total", "Telemetry reports passed on to followers of the leader's feed (an archiver), since the network opened.", float64(d.Fed))
+	e.counter("gridmesh_telemetry_feed_dropped_total", "Telemetry reports a follower of the feed lost by falling behind, since the network opened.", float64(d.FeedDropped))
 	c.collectWire(e, nw.mesh.Wire())
 }
 

@@ -34,6 +34,7 @@ type stats struct {
 	reportsSent     atomic.Uint64                // telemetry publisher: reports sent (stream or topic)
 	reportsDirect   atomic.Uint64                // telemetry publisher: of them, to the leader on a stream
 	directErrors    atomic.Uint64                // telemetry publisher: streams to the leader that failed (the report went on the topic)
+	announceWindows atomic.Uint64                // telemetry listener: times a home of another cluster, or none, connected (every report on the topic for a while)
 	// Shedding (telemetry.go): the most a loop tick started late (ns,
 	// raised by the device loop) and a publish took (ns, raised by the
 	// telemetry sender) since the telemetry sampler last looked (it
@@ -224,6 +225,9 @@ func (n *Node) counters() map[string]uint64 {
 		// failed, the report published on the topic instead.
 		"reports_direct":          n.stats.reportsDirect.Load(),
 		"telemetry_direct_errors": n.stats.directErrors.Load(),
+		// Times a neighbor from outside this home's cluster connected,
+		// and the home published every report on the topic for a while.
+		"telemetry_announce_windows": n.stats.announceWindows.Load(),
 		"reports_without_reading": n.stats.reportsWithoutReading.Load(),
 		// Telemetry shed under overload (telemetry.go).
 		"telemetry_shed":              n.stats.reportsShed.Load(),
@@ -249,6 +253,13 @@ func (n *Node) counters() map[string]uint64 {
 		"voters_removed":   n.stats.votersRemoved.Load(),
 		"voters_demoted":   n.stats.votersDemoted.Load(),
 		"pauses":           n.stats.pauses.Load(),
+	}
+	if nw := n.up.Load(); nw != nil {
+		// What this home's telemetry streams carried as its
+		// neighborhood's leader, since the network last opened.
+		d := nw.nbhd.DirectTraffic()
+		m["telemetry_direct_received"], m["telemetry_direct_inbox_dropped"] = d.Received, d.InboxDropped
+		m["telemetry_fed"], m["telemetry_feed_dropped"] = d.Fed, d.FeedDropped
 	}
 	for r := range n.stats.reportsDue {
 		if why := control.ReportReason(r); why.Send() {

@@ -244,8 +244,9 @@ func (n *Node) sendTelemetry(ctx context.Context, out *telemetryOutbox) error {
 // sendReport sends one report. A home that knows its leader (Raft's or
 // a beacon's) and is not the leader sends it to the leader on a stream,
 // except every announceEvery, when it publishes on the topic, and for
-// announceEvery after a home of its neighborhood connected to it
-// (listenTelemetry), when it publishes every report there: a home that
+// announceEvery after a home of its neighborhood from outside its
+// cluster connected to it (listenTelemetry, newNeighbor), when it
+// publishes every report there: a home that
 // arrives (a newcomer, or a bridge between two clusters of a healed
 // partition) hears everyone it reaches as before, and the merge and
 // join rules see the homes of both sides; otherwise, or if the stream
@@ -347,7 +348,9 @@ func (n *Node) listenTelemetry(ctx context.Context) error {
 	for {
 		var want bool
 		in := n.listenInput()
-		if newNeighbor(neighbors, in.Neighbors) {
+		leader, _ := n.group.Leader()
+		if newNeighbor(neighbors, in.Neighbors, func(p string) bool { return p == leader || in.Members[p] }) {
+			n.stats.announceWindows.Add(1)
 			n.announceUntil.Store(time.Now().Add(n.cfg.announceEvery()).UnixNano())
 		}
 		neighbors = make(map[string]bool, len(in.Neighbors))
@@ -368,13 +371,16 @@ func (n *Node) listenTelemetry(ctx context.Context) error {
 	}
 }
 
-// newNeighbor reports whether now holds a peer before does not; not
-// on the first look (before is nil), when every peer is new.
-func newNeighbor(before map[string]bool, now []string) bool {
+// newNeighbor reports whether now holds a peer before does not and
+// that is not of this home's cluster (ours: the leader it knows and the
+// members of its Raft configuration, who have nothing to merge or join,
+// and whose dials to beacon or replicate come and go); not on the first
+// look (before is nil), when every peer is new.
+func newNeighbor(before map[string]bool, now []string, ours func(string) bool) bool {
 	if before == nil {
 		return false
 	}
-	return slices.ContainsFunc(now, func(p string) bool { return !before[p] })
+	return slices.ContainsFunc(now, func(p string) bool { return !before[p] && !ours(p) })
 }
 
 // listenInput gathers what consensus.Listen needs: the home's Raft state
