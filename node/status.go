@@ -228,7 +228,7 @@ func (n *Node) counters() map[string]uint64 {
 		// Times a neighbor from outside this home's cluster connected,
 		// and the home published every report on the topic for a while.
 		"telemetry_announce_windows": n.stats.announceWindows.Load(),
-		"reports_without_reading": n.stats.reportsWithoutReading.Load(),
+		"reports_without_reading":    n.stats.reportsWithoutReading.Load(),
 		// Telemetry shed under overload (telemetry.go).
 		"telemetry_shed":              n.stats.reportsShed.Load(),
 		"telemetry_withheld":          n.stats.reportsWithheld.Load(),
