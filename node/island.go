@@ -39,9 +39,10 @@ func homeDevicesOf(snap *loopSnapshot) control.HomeDevices {
 // standing outage warning's window, or control.DefaultRationHorizon
 // (control.WarnedHorizon). Without a standing warning the outage's end
 // is not known, and the plan weighs the hours ahead by how likely the
-// outage is to last until then given how long this leader has seen it
-// (control.OutageOutlook; a leader that took over mid-outage counts from
-// its first plan, which errs on the side of serving now). ok is false
+// outage is to last until then given how long it has lasted
+// (control.OutageOutlook): since this home's own meter saw the grid go
+// (the leader is a home of the same feeder), or since the leader's first
+// island plan if that is earlier or its meter saw nothing. ok is false
 // when the neighborhood is not islanded. Called from the dispatch
 // goroutine only: it owns n.islandHistory and n.islandSince.
 func (n *Node) planIsland(now time.Time, reports []gridmesh.Telemetry) (setpoints []gridmesh.Setpoint, unservedW gridmesh.W, ok bool, err error) {
@@ -53,7 +54,11 @@ func (n *Node) planIsland(now time.Time, reports []gridmesh.Telemetry) (setpoint
 	} else if n.islandSince.IsZero() {
 		n.islandSince = devNow
 	}
-	outlook := control.OutageOutlook{Announced: warned && now.Before(w.End()), Elapsed: devNow.Sub(n.islandSince)}
+	since := n.islandSince
+	if lost := n.gridLost.Load(); lost != 0 && !since.IsZero() && lost < since.UnixNano() {
+		since = time.Unix(0, lost)
+	}
+	outlook := control.OutageOutlook{Announced: warned && now.Before(w.End()), Elapsed: devNow.Sub(since)}
 	return control.PlanRationedIsland(n.cfg.islandConfig(), control.DefaultRationConfig(), &n.islandHistory,
 		n.cfg.Reserve.PV, devNow, horizon, outlook, reports)
 }

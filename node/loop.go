@@ -150,9 +150,21 @@ func (r *loopRunner) step(now time.Time) {
 		BatteryOK: sensed.BatteryOK, MeterOK: sensed.MeterOK, GridOK: sensed.GridOK(),
 		Owner: own, Offered: control.OwnerOffer(own, limited.Battery),
 	}
+	r.noteGrid(snap.GridOK)
 	r.pauseTransition(own.Release)
 	r.command(snap)
 	r.record(snap)
+}
+
+// noteGrid records when the loop first saw the grid gone (Node.gridLost),
+// and forgets it when the grid is back.
+func (r *loopRunner) noteGrid(ok bool) {
+	switch lost := r.n.gridLost.Load(); {
+	case ok && lost != 0:
+		r.n.gridLost.Store(0)
+	case !ok && lost == 0:
+		r.n.gridLost.Store(r.n.deviceNow().UnixNano())
+	}
 }
 
 // pauseTransition asks the release goroutine to hand the devices back

@@ -101,6 +101,12 @@ type Node struct {
 	// neighborhood islanded in the outage now on (zero: not islanded),
 	// for the outage's outlook (island.go); the dispatch goroutine's.
 	islandSince time.Time
+	// gridLost is the device time, Unix ns, at which this home's loop
+	// saw the grid go in the outage now on (0: the grid is there or no
+	// reading yet); the device loop writes it, the dispatch goroutine
+	// reads it: a leader elected mid-outage knows how long it has lasted
+	// from its own meter.
+	gridLost atomic.Int64
 	// islandShare is what this leader has done with islandHistory's
 	// summary in the log (islandhistory.go); the dispatch goroutine's.
 	islandShare islandShare
