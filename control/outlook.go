@@ -15,18 +15,20 @@ import (
 // by the probability that the outage still lasts then: energy now counts
 // in full, energy in twelve hours as much as that outage is likely.
 //
-// The probability is a Lomax (Pareto type II) survival, which has the
-// property outage records show: the longer an outage has lasted, the
-// longer it is likely to go on (a fault cleared in an hour is the common
-// case; an outage still on after six is a storm's). Given it has lasted
-// e, it lasts another t with probability ((s+e)/(s+e+t))^a. The shape a
-// and scale s are fitted to the U.S. figures of EIA's Form 861 for 2017
-// (docs/BENCHMARKS.md, "The outage's outlook", gives the source): an interruption lasted about 2 h on
-// average without major events (taken as the median: most interruptions
-// are of that kind) and 7.8 h over 1.4 interruptions per customer with
-// them, 5.6 h (the mean). A median of 2 h and a mean of 5.6 h give a =
-// 1.7 and s = 3.9 h. Given 0 h the median remaining is 2 h; given 6 h,
-// 5 h.
+// The probability is a Lomax (Pareto type II) survival: heavy-tailed,
+// as the outage figures are (the mean far above the typical), and the
+// longer an outage has lasted, the longer it is likely to go on (a fault
+// cleared in an hour is the common case; an outage still on after six
+// hours is a storm's). Given it has lasted e, it lasts another t with
+// probability ((s+e)/(s+e+t))^a. The shape a and scale s are fitted to
+// the U.S. figures of EIA's Form 861 for 2017 (docs/BENCHMARKS.md, "The
+// outage's outlook", gives the source): an interruption lasted about 2 h
+// on average without major events (taken as the median: most
+// interruptions are of that kind) and 7.8 h over 1.4 interruptions per
+// customer with them, 5.6 h (the mean). A median of 2 h and a mean of
+// 5.6 h give a = 1.7 and s = 3.9 h. Given 0 h the median remaining is
+// 2 h; given 6 h, 5 h. A model fitted to two national figures, not to a
+// feeder's record.
 
 // OutageOutlook is what a leader knows of how long its island's outage
 // lasts.
