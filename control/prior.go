@@ -18,19 +18,18 @@ import (
 // its level follows every sample the history holds.
 
 // h0Winter and h0Summer are a household's mean power by hour of the day
-// (00:00-01:00 first), in watts per 1,000 kWh a year, on a working day:
-// the hourly means of the BDEW standard load profile H0 ("Haushalt",
-// VDEW/BDEW, Repräsentative VDEW-Lastprofile, 1999; the profile German
-// grid operators still settle households on), winter (1 November-20
-// March) and summer (15 May-14 September), rounded to 5 W. Only their
-// shape is used: each is divided by its own mean (priorShape). The
-// figures were written down from the profile's published table without
-// a copy of it at hand; they carry its shape (night trough, midday bump,
-// evening peak about 19:00 in winter, later and flatter in summer) but
-// have not been checked hour by hour against the table.
+// (00:00-01:00 first), in watts per 1,000 kWh a year, in January and in
+// July: the BDEW standard load profile H0 ("Haushalt", VDEW/BDEW,
+// Repräsentative VDEW-Lastprofile, 1999; the profile German grid
+// operators settle households on), its quarter-hour values with the
+// profile's dynamisation, averaged over every day of the month (working
+// days and weekends alike) and rounded to 1 W (docs/BENCHMARKS.md, "A
+// prior for a young history", gives the table they were taken from).
+// Only their shape is used: each is divided by its own mean
+// (priorShape).
 var (
-	h0Winter = [24]float64{70, 55, 50, 45, 45, 50, 65, 95, 115, 115, 120, 125, 140, 135, 115, 110, 115, 140, 175, 190, 180, 160, 130, 100}
-	h0Summer = [24]float64{80, 60, 55, 50, 50, 55, 70, 95, 105, 110, 110, 120, 135, 130, 115, 105, 105, 115, 125, 130, 130, 135, 125, 100}
+	h0Winter = [24]float64{78, 58, 51, 49, 49, 56, 97, 138, 156, 160, 162, 171, 185, 177, 155, 140, 138, 169, 213, 236, 210, 174, 147, 111}
+	h0Summer = [24]float64{61, 45, 40, 38, 39, 45, 69, 92, 107, 116, 117, 121, 132, 125, 108, 97, 93, 98, 113, 130, 131, 123, 114, 89}
 )
 
 // priorMinSamples is the fewest load samples (an hour at HistoryStep)
