@@ -32,8 +32,16 @@ import (
 // beaconProtocolPrefix starts the beacon protocol of every neighborhood.
 const beaconProtocolPrefix = "/gridmesh/raft-beacon/1.0.0/"
 
-// beaconVersion is the wire version a beacon starts with.
-const beaconVersion = 1
+// beaconVersion is the wire version a beacon starts with: 1 without a
+// plan, beaconPlanVersion with one.
+const (
+	beaconVersion     = 1
+	beaconPlanVersion = 2
+)
+
+// maxBeaconPlanBytes bounds the plan a beacon carries: a plan on the
+// wire is at most package mesh's MaxMessageBytes, 64 KiB.
+const maxBeaconPlanBytes = 64 << 10
 
 // beaconHeader is the version byte, the term and the name's length.
 const beaconHeader = 1 + 8 + 1
@@ -51,7 +59,7 @@ const BeaconRevocations = 16
 // maxBeaconBytes is the longest beacon on the wire: the header, the
 // name, the revocations' count and each revocation after its 16-bit
 // length.
-const maxBeaconBytes = beaconHeader + gridmesh.MaxClusterLen + 1 + BeaconRevocations*(2+gridmesh.MaxRevocationBytes)
+const maxBeaconBytes = beaconHeader + gridmesh.MaxClusterLen + 1 + BeaconRevocations*(2+gridmesh.MaxRevocationBytes) + 4 + maxBeaconPlanBytes
 
 // beaconTimeout bounds sending (dial included) or reading one beacon. Why
 // 500 ms: a stream on a live connection opens and writes in a
@@ -75,11 +83,14 @@ func BeaconProtocolID(n gridmesh.NeighborhoodID) protocol.ID {
 // Beacon is what a leader tells a home outside the configuration: the
 // term it leads, the cluster it leads and the newest revocations of its
 // log, each in gridmesh.Revocation's binary form (at most
-// BeaconRevocations). The leader is the peer that sent it.
+// BeaconRevocations), and the plan it publishes with it, if any (the
+// plan's wire form, opaque here: Config.BeaconPlan judges it). The
+// leader is the peer that sent it.
 type Beacon struct {
 	Term        uint64
 	Cluster     string
 	Revocations [][]byte
+	Plan        []byte
 }
 
 // encodeBeacon returns b on the wire.
@@ -93,8 +104,14 @@ func encodeBeacon(b Beacon) ([]byte, error) {
 	if len(b.Revocations) > BeaconRevocations {
 		return nil, fmt.Errorf("consensus: beacon of %d revocations, at most %d", len(b.Revocations), BeaconRevocations)
 	}
+	if len(b.Plan) > maxBeaconPlanBytes {
+		return nil, fmt.Errorf("consensus: beacon: plan of %d bytes, at most %d", len(b.Plan), maxBeaconPlanBytes)
+	}
 	out := make([]byte, beaconHeader, beaconHeader+len(b.Cluster)+1)
 	out[0] = beaconVersion
+	if len(b.Plan) > 0 {
+		out[0] = beaconPlanVersion
+	}
 	binary.BigEndian.PutUint64(out[1:9], b.Term)
 	out[9] = byte(len(b.Cluster))
 	out = append(out, b.Cluster...)
@@ -106,6 +123,10 @@ func encodeBeacon(b Beacon) ([]byte, error) {
 		out = binary.BigEndian.AppendUint16(out, uint16(len(r)))
 		out = append(out, r...)
 	}
+	if len(b.Plan) > 0 {
+		out = binary.BigEndian.AppendUint32(out, uint32(len(b.Plan)))
+		out = append(out, b.Plan...)
+	}
 	return out, nil
 }
 
@@ -115,8 +136,9 @@ func decodeBeacon(b []byte) (Beacon, error) {
 	if len(b) < beaconHeader {
 		return Beacon{}, fmt.Errorf("consensus: beacon of %d bytes, want at least %d", len(b), beaconHeader)
 	}
-	if b[0] != beaconVersion {
-		return Beacon{}, fmt.Errorf("consensus: beacon version %d, want %d", b[0], beaconVersion)
+	version := b[0]
+	if version != beaconVersion && version != beaconPlanVersion {
+		return Beacon{}, fmt.Errorf("consensus: beacon version %d, want %d or %d", version, beaconVersion, beaconPlanVersion)
 	}
 	term := binary.BigEndian.Uint64(b[1:9])
 	if term == 0 {
@@ -130,41 +152,63 @@ func decodeBeacon(b []byte) (Beacon, error) {
 	if err := gridmesh.ValidClusterName(name); err != nil {
 		return Beacon{}, fmt.Errorf("consensus: beacon: %w", err)
 	}
-	revs, err := decodeBeaconRevocations(b[beaconHeader+n:])
+	revs, rest, err := decodeBeaconRevocations(b[beaconHeader+n:])
 	if err != nil {
 		return Beacon{}, err
 	}
-	return Beacon{Term: term, Cluster: name, Revocations: revs}, nil
+	plan, err := decodeBeaconPlan(version, rest)
+	if err != nil {
+		return Beacon{}, err
+	}
+	return Beacon{Term: term, Cluster: name, Revocations: revs, Plan: plan}, nil
 }
 
-// decodeBeaconRevocations decodes a beacon's tail: the count, then each
-// revocation after its length, each of a valid form, nothing after them.
-func decodeBeaconRevocations(b []byte) ([][]byte, error) {
+// decodeBeaconPlan decodes what follows a beacon's revocations: nothing
+// in version 1; in version 2 the plan's length (1 to maxBeaconPlanBytes)
+// and exactly that many bytes.
+func decodeBeaconPlan(version byte, b []byte) ([]byte, error) {
+	if version == beaconVersion {
+		if len(b) != 0 {
+			return nil, fmt.Errorf("consensus: %d bytes after the beacon", len(b))
+		}
+		return nil, nil
+	}
+	if len(b) < 4 {
+		return nil, errors.New("consensus: beacon cut short before its plan")
+	}
+	l := binary.BigEndian.Uint32(b)
+	if l == 0 || l > maxBeaconPlanBytes || uint64(len(b)-4) != uint64(l) {
+		return nil, fmt.Errorf("consensus: beacon plan of %d bytes, %d follow (at most %d)", l, len(b)-4, maxBeaconPlanBytes)
+	}
+	return b[4:], nil
+}
+
+// decodeBeaconRevocations decodes a beacon's revocations: the count,
+// then each revocation after its length, each of a valid form; it
+// returns what follows them.
+func decodeBeaconRevocations(b []byte) ([][]byte, []byte, error) {
 	count := int(b[0])
 	if count > BeaconRevocations {
-		return nil, fmt.Errorf("consensus: beacon of %d revocations, at most %d", count, BeaconRevocations)
+		return nil, nil, fmt.Errorf("consensus: beacon of %d revocations, at most %d", count, BeaconRevocations)
 	}
 	b = b[1:]
 	var revs [][]byte
 	for range count {
 		if len(b) < 2 {
-			return nil, errors.New("consensus: beacon cut short in its revocations")
+			return nil, nil, errors.New("consensus: beacon cut short in its revocations")
 		}
 		l := int(binary.BigEndian.Uint16(b))
 		if len(b) < 2+l {
-			return nil, fmt.Errorf("consensus: beacon revocation of %d bytes, %d left", l, len(b)-2)
+			return nil, nil, fmt.Errorf("consensus: beacon revocation of %d bytes, %d left", l, len(b)-2)
 		}
 		r := b[2 : 2+l]
 		if _, err := gridmesh.ParseRevocation(r); err != nil {
-			return nil, fmt.Errorf("consensus: beacon: %w", err)
+			return nil, nil, fmt.Errorf("consensus: beacon: %w", err)
 		}
 		revs = append(revs, r)
 		b = b[2+l:]
 	}
-	if len(b) != 0 {
-		return nil, fmt.Errorf("consensus: %d bytes after the beacon", len(b))
-	}
-	return revs, nil
+	return revs, b, nil
 }
 
 // beaconView is the newest beacon a home believes.
@@ -237,8 +281,12 @@ func (g *Group) handleBeacon(s net.Conn, from peer.ID) {
 		return
 	}
 	g.takeBeaconRevocations(b.Revocations)
-	if g.beacon.take(from.String(), b, time.Now()) {
-		g.notifyLeaderChange()
+	if !g.beacon.take(from.String(), b, time.Now()) {
+		return
+	}
+	g.notifyLeaderChange()
+	if len(b.Plan) > 0 && g.cfg.BeaconPlan != nil {
+		g.cfg.BeaconPlan(from, b.Plan) // the beacon now names from the leader of b.Term
 	}
 }
 
@@ -289,14 +337,18 @@ func (g *Group) newestRevocations() [][]byte {
 
 // Beacon tells every peer in to (peer ID strings) that this member leads
 // its cluster in its current term, in parallel, and returns once every
-// beacon is sent or has failed, at most beaconTimeout later. It returns
+// beacon is sent or has failed, at most beaconTimeout later. plan, when
+// not empty, is the plan (its wire form) the leader publishes now: each
+// receiver hands it to its Config.BeaconPlan once it has taken the
+// beacon, so a home outside the configuration has the plan from its
+// leader on one stream, without the plan topic. It returns
 // *NotLeaderError on a member that does not lead, and how many beacons
 // were sent.
-func (g *Group) Beacon(ctx context.Context, to []string) (int, error) {
+func (g *Group) Beacon(ctx context.Context, to []string, plan []byte) (int, error) {
 	if !g.IsLeader() {
 		return 0, g.notLeader()
 	}
-	raw, err := encodeBeacon(Beacon{Term: g.r().CurrentTerm(), Cluster: g.ClusterID(), Revocations: g.newestRevocations()})
+	raw, err := encodeBeacon(Beacon{Term: g.r().CurrentTerm(), Cluster: g.ClusterID(), Revocations: g.newestRevocations(), Plan: plan})
 	if err != nil {
 		return 0, err
 	}

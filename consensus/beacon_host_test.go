@@ -9,7 +9,7 @@ import (
 func TestBeaconOnHosts(t *testing.T) {
 	ms := newHostNeighborhood(t, 0, 4) // no state: the first three found
 	leader := foundNamed(t, ms[:3], "0001-a")
-	if sent, err := leader.g.Beacon(context.Background(), ids(ms[3:])); err != nil || sent != 1 {
+	if sent, err := leader.g.Beacon(context.Background(), ids(ms[3:]), nil); err != nil || sent != 1 {
 		t.Fatalf("Beacon = %d, %v; want 1 sent", sent, err)
 	}
 	_, term := leader.g.Leader()

@@ -36,7 +36,9 @@ func TestBeaconWire(t *testing.T) {
 	for i := range full {
 		full[i] = rev
 	}
-	for _, b := range []Beacon{{Term: 1, Cluster: "a"}, {Term: 1 << 62, Cluster: strings.Repeat("z", 128)}, {Term: 2, Cluster: "a", Revocations: [][]byte{rev}}, {Term: 2, Cluster: strings.Repeat("z", 128), Revocations: full}} {
+	plan := bytes.Repeat([]byte{0xa5}, maxBeaconPlanBytes)
+	for _, b := range []Beacon{{Term: 1, Cluster: "a"}, {Term: 1 << 62, Cluster: strings.Repeat("z", 128)}, {Term: 2, Cluster: "a", Revocations: [][]byte{rev}}, {Term: 2, Cluster: strings.Repeat("z", 128), Revocations: full},
+		{Term: 2, Cluster: "a", Plan: []byte{1}}, {Term: 2, Cluster: strings.Repeat("z", 128), Revocations: full, Plan: plan}} {
 		raw, err := encodeBeacon(b)
 		if err != nil {
 			t.Fatalf("encode %+v: %v", b, err)
@@ -49,7 +51,7 @@ func TestBeaconWire(t *testing.T) {
 			t.Fatalf("decode(encode(%+v)) = %+v, %v", b, got, err)
 		}
 	}
-	for _, b := range []Beacon{{Term: 0, Cluster: "a"}, {Term: 1}, {Term: 1, Cluster: "a b"}, {Term: 1, Cluster: strings.Repeat("z", 129)}, {Term: 1, Cluster: "a", Revocations: append(full, rev)}} {
+	for _, b := range []Beacon{{Term: 0, Cluster: "a"}, {Term: 1}, {Term: 1, Cluster: "a b"}, {Term: 1, Cluster: strings.Repeat("z", 129)}, {Term: 1, Cluster: "a", Revocations: append(full, rev)}, {Term: 1, Cluster: "a", Plan: append(plan, 0)}} {
 		if _, err := encodeBeacon(b); err == nil {
 			t.Errorf("encode %+v: no error", b)
 		}
@@ -58,14 +60,21 @@ func TestBeaconWire(t *testing.T) {
 	withRev, _ := encodeBeacon(Beacon{Term: 3, Cluster: "0001-a", Revocations: [][]byte{rev}})
 	badRev := bytes.Clone(withRev)
 	badRev[len(badRev)-len(rev)] ^= 0xff // the revocation's version
+	withPlan, _ := encodeBeacon(Beacon{Term: 3, Cluster: "0001-a", Plan: []byte("plan")})
+	emptyPlan := append(append([]byte{beaconPlanVersion}, good[1:]...), 0, 0, 0, 0)
 	for name, raw := range map[string][]byte{
+		"plan cut short":         withPlan[:len(withPlan)-1],
+		"plan without length":    append([]byte{beaconPlanVersion}, good[1:]...),
+		"plan of length 0":       emptyPlan,
+		"plan after version 1":   append([]byte{beaconVersion}, withPlan[1:]...),
+		"trailing after plan":    append(bytes.Clone(withPlan), 'x'),
 		"revocation cut short":   withRev[:len(withRev)-1],
 		"revocation of bad form": badRev,
 		"count beyond the bound": append(bytes.Clone(good[:len(good)-1]), BeaconRevocations+1),
 		"count without bodies":   append(bytes.Clone(good[:len(good)-1]), 1),
 		"empty":                  nil,
 		"short":                  good[:5],
-		"version":                append([]byte{2}, good[1:]...),
+		"version":                append([]byte{3}, good[1:]...),
 		"term 0":                 append(append([]byte{1}, make([]byte, 8)...), good[9:]...),
 		"trailing":               append(bytes.Clone(good), 'x'),
 		"truncated":              good[:len(good)-1],
@@ -113,6 +122,8 @@ func FuzzDecodeBeacon(f *testing.F) {
 	f.Add(good)
 	withRev, _ := encodeBeacon(Beacon{Term: 7, Cluster: "0001-a", Revocations: [][]byte{testRevocation(f, "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo", 1)}})
 	f.Add(withRev)
+	withPlan, _ := encodeBeacon(Beacon{Term: 7, Cluster: "0001-a", Plan: []byte("plan")})
+	f.Add(withPlan)
 	f.Add([]byte{})
 	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, 1, 200})
 	f.Fuzz(func(t *testing.T, raw []byte) {

@@ -35,11 +35,11 @@ func TestBeaconNamesTheLeaderToAHomeOutsideTheConfiguration(t *testing.T) {
 				continue
 			}
 			var nl *consensus.NotLeaderError
-			if _, err := m.g.Beacon(ctx, ids(ms[3:])); !errors.As(err, &nl) {
+			if _, err := m.g.Beacon(ctx, ids(ms[3:]), nil); !errors.As(err, &nl) {
 				t.Fatalf("Beacon from follower %s: %v, want NotLeaderError", m.name, err)
 			}
 		}
-		if sent, err := leader.g.Beacon(ctx, ids(ms[3:])); err != nil || sent != 1 {
+		if sent, err := leader.g.Beacon(ctx, ids(ms[3:]), nil); err != nil || sent != 1 {
 			t.Fatalf("Beacon = %d, %v; want 1 sent", sent, err)
 		}
 		_, term := leader.g.Leader()
@@ -64,7 +64,7 @@ func TestBeaconNamesTheLeaderToAHomeOutsideTheConfiguration(t *testing.T) {
 			}
 		}
 		next := waitLeader(t, rest)
-		if _, err := next.g.Beacon(ctx, ids(ms[3:])); err != nil {
+		if _, err := next.g.Beacon(ctx, ids(ms[3:]), nil); err != nil {
 			t.Fatalf("Beacon from the new leader: %v", err)
 		}
 		_, nextTerm := next.g.Leader()
@@ -112,7 +112,7 @@ func TestBeaconRefusedFromStrangersAndOtherClusters(t *testing.T) {
 		ctx := context.Background()
 		foundNamed(t, ms[:1], "0001-a")
 		foundNamed(t, ms[2:], "0002-b")
-		_, _ = ms[0].g.Beacon(ctx, ids(ms[1:]))
+		_, _ = ms[0].g.Beacon(ctx, ids(ms[1:]), nil)
 		consensustest.WaitFor(t, settle, func() error {
 			for _, m := range ms[1:] {
 				if m.g.BeaconsRefused() == 0 {
@@ -157,7 +157,7 @@ func TestBeaconCarriesRevocationsOutside(t *testing.T) {
 		case <-outside.g.RevocationsChanged():
 		default:
 		}
-		if _, err := leader.g.Beacon(ctx, ids(ms[3:])); err != nil {
+		if _, err := leader.g.Beacon(ctx, ids(ms[3:]), nil); err != nil {
 			t.Fatalf("Beacon: %v", err)
 		}
 		select {
@@ -170,7 +170,7 @@ func TestBeaconCarriesRevocationsOutside(t *testing.T) {
 			t.Fatalf("outside home holds %+v, want the revocation of %s", got, revoked)
 		}
 		// The next beacon carries it again: held once, no new notice.
-		if _, err := leader.g.Beacon(ctx, ids(ms[3:])); err != nil {
+		if _, err := leader.g.Beacon(ctx, ids(ms[3:]), nil); err != nil {
 			t.Fatalf("Beacon: %v", err)
 		}
 		time.Sleep(time.Second)
@@ -181,6 +181,50 @@ func TestBeaconCarriesRevocationsOutside(t *testing.T) {
 		}
 		if n := len(outside.g.Revoked()); n != 1 {
 			t.Fatalf("outside home holds %d revocations, want 1", n)
+		}
+	})
+}
+
+// A beacon that carries a plan hands it to the outside home's
+// BeaconPlan, from the leader, once the beacon names that leader; a
+// beacon without one hands nothing.
+func TestBeaconCarriesThePlan(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		net := consensustest.NewNetwork()
+		ms := newMembers(t, consensustest.NewPeerIDs(t, 4), 0, false, func(m *member) { m.net = net })
+		type got struct {
+			from  peer.ID
+			plan  string
+			named string
+		}
+		plans := make(chan got, 4)
+		outside := ms[3]
+		outside.cfg.BeaconPlan = func(from peer.ID, plan []byte) {
+			leader, _ := outside.g.Leader()
+			plans <- got{from, string(plan), leader}
+		}
+		openAll(t, ms)
+		ctx := context.Background()
+		leader := foundNamed(t, ms[:3], "0001-a")
+		if _, err := leader.g.Beacon(ctx, ids(ms[3:]), []byte("the plan")); err != nil {
+			t.Fatalf("Beacon: %v", err)
+		}
+		select {
+		case g := <-plans:
+			if g.from != leader.id || g.plan != "the plan" || g.named != leader.id.String() {
+				t.Fatalf("BeaconPlan(%s, %q) naming %s; want the plan from %s, named leader", g.from, g.plan, g.named, leader.id)
+			}
+		case <-time.After(settle):
+			t.Fatal("no plan from the beacon")
+		}
+		if _, err := leader.g.Beacon(ctx, ids(ms[3:]), nil); err != nil {
+			t.Fatalf("Beacon: %v", err)
+		}
+		time.Sleep(time.Second)
+		select {
+		case g := <-plans:
+			t.Fatalf("a beacon without a plan gave %+v", g)
+		default:
 		}
 	})
 }

@@ -67,7 +67,7 @@ func BenchmarkNeighborhoodSecond(b *testing.B) {
 					b.Fatal(err)
 				}
 				if len(outside) > 0 {
-					if _, err := leader.g.Beacon(ctx, outside); err != nil {
+					if _, err := leader.g.Beacon(ctx, outside, nil); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -138,7 +138,7 @@ func steadyHeap(b *testing.B, ms []*member, members int) int64 {
 			b.Fatal(err)
 		}
 		if len(outside) > 0 {
-			if _, err := leader.g.Beacon(ctx, outside); err != nil {
+			if _, err := leader.g.Beacon(ctx, outside, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

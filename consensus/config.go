@@ -73,6 +73,13 @@ type Config struct {
 	// it refuses are reset, and streams to them are not opened. It is
 	// called for every new stream and must not block.
 	Admit func(peer.ID) bool
+	// BeaconPlan receives the plan a beacon carried (Group.Beacon), after
+	// the beacon was taken: the group's Leader now names from as the
+	// leader of the beacon's term. The plan is opaque to the group; the
+	// receiver decodes and judges it as it judges the plan topic's. nil:
+	// plans on beacons are dropped. It is called on the beacon's stream
+	// handler and must not block.
+	BeaconPlan func(from peer.ID, plan []byte)
 }
 
 // DefaultConfig returns the LAN-tuned configuration for a neighborhood;

@@ -38,16 +38,22 @@ type Neighborhood struct {
 	leaders LeaderView
 
 	telemetry, plan *pubsub.Topic
-	planSub         *pubsub.Subscription
 	// telemetryLimits and planLimits bound each author's messages on
 	// the topics (ratelimit.go).
 	telemetryLimits, planLimits *limiters
 
 	// subMu guards telemetrySub (nil while not subscribed) and stopPump
-	// (which ends its pump into inbox).
+	// (which ends its pump into inbox), and planSub and stopPlanPump
+	// likewise (into plans).
 	subMu        sync.Mutex
 	telemetrySub *pubsub.Subscription
 	stopPump     context.CancelFunc
+	planSub      *pubsub.Subscription
+	stopPlanPump context.CancelFunc
+	// plans holds the plans NextPlan returns: the topic's (while
+	// subscribed) and the leader's beacons' (plandirect.go).
+	plans      chan receivedPlan
+	planDirect planDirect
 
 	// inbox holds the reports NextTelemetry returns: the topic's (while
 	// subscribed, pumped from the subscription) and the streams' (as
@@ -91,6 +97,7 @@ func (m *Mesh) JoinNeighborhood(id gridmesh.NeighborhoodID, leaders LeaderView, 
 	n := &Neighborhood{
 		m: m, id: id, leaders: leaders,
 		inbox: make(chan received, m.cfg.InboxSize), done: make(chan struct{}),
+		plans:           make(chan receivedPlan, m.cfg.InboxSize),
 		telemetryLimits: newLimiters(authorRate, authorBurst),
 		planLimits:      newLimiters(authorRate, authorBurst),
 	}
@@ -137,8 +144,7 @@ func (n *Neighborhood) join(subscribeTelemetry bool) error {
 			return err
 		}
 	}
-	inbox := pubsub.WithBufferSize(n.m.cfg.InboxSize)
-	if n.planSub, err = n.plan.Subscribe(inbox); err != nil {
+	if err := n.SubscribePlans(true); err != nil {
 		return err
 	}
 	n.m.host.SetStreamHandler(TelemetryProtocolID(n.id), n.handleTelemetry)
@@ -260,37 +266,23 @@ func (n *Neighborhood) pump(ctx context.Context, sub *pubsub.Subscription) {
 	}
 }
 
-// NextPlan returns the next plan accepted on the plan topic and its
-// author: the leader of its term as this home saw it at validation,
-// possibly this home itself. Fencing (is it newer than the plan applied
-// last?) is the caller's job.
+// NextPlan returns the next plan accepted on the plan topic (while this
+// home subscribes: SubscribePlans) or carried by the leader's beacon
+// (DeliverPlan), and its author: the leader of its term as this home saw
+// it when it judged the plan, possibly this home itself. Fencing (is it
+// newer than the plan applied last?) is the caller's job; the same plan
+// may come both ways.
 func (n *Neighborhood) NextPlan(ctx context.Context) (gridmesh.Plan, peer.ID, error) {
-	return next(ctx, n, n.planSub, DecodePlan)
-}
-
-// next waits for a message on sub until ctx ends, the neighborhood is
-// closed or gossip stops.
-func next[M any](ctx context.Context, n *Neighborhood, sub *pubsub.Subscription, decode func([]byte) (M, error)) (M, peer.ID, error) {
-	var zero M
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// A subscription is not closed when gossip stops; do not wait forever.
-	defer context.AfterFunc(n.m.gossipCtx, cancel)()
-
-	msg, err := sub.Next(ctx)
-	switch {
-	case errors.Is(err, pubsub.ErrSubscriptionCancelled), err != nil && n.m.gossipCtx.Err() != nil:
-		return zero, "", ErrClosed
-	case err != nil:
-		return zero, "", err
+	select {
+	case r := <-n.plans:
+		return r.p, r.from, nil
+	case <-ctx.Done():
+		return gridmesh.Plan{}, "", ctx.Err()
+	case <-n.done:
+		return gridmesh.Plan{}, "", ErrClosed
+	case <-n.m.gossipCtx.Done():
+		return gridmesh.Plan{}, "", ErrClosed
 	}
-	v, ok := msg.ValidatorData.(M)
-	if !ok { // cannot happen: our validator ran, but do not trust a type assertion blindly
-		if v, err = decode(msg.Data); err != nil {
-			return zero, "", fmt.Errorf("mesh: accepted message does not decode: %w", err)
-		}
-	}
-	return v, msg.GetFrom(), nil
 }
 
 // TelemetryPeers returns the connected peers known to subscribe to the
@@ -321,12 +313,14 @@ func (n *Neighborhood) Close() error {
 		}
 		var errs []error
 		n.subMu.Lock()
-		tsub := n.telemetrySub
-		if n.stopPump != nil {
-			n.stopPump()
+		tsub, psub := n.telemetrySub, n.planSub
+		for _, stop := range []context.CancelFunc{n.stopPump, n.stopPlanPump} {
+			if stop != nil {
+				stop()
+			}
 		}
 		n.subMu.Unlock()
-		for _, sub := range []*pubsub.Subscription{tsub, n.planSub} {
+		for _, sub := range []*pubsub.Subscription{tsub, psub} {
 			if sub != nil {
 				sub.Cancel()
 			}

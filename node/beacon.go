@@ -29,12 +29,15 @@ func (b *beaconer) gained(ctx context.Context) {
 }
 
 // beforePublish beacons the homes outside the configuration the
-// consensus rules name (consensus.BeaconTargets). The first plan of a
+// consensus rules name (consensus.BeaconTargets), each beacon carrying
+// plan (the plan's wire form, published on the topic beside it): a home
+// outside the configuration has its plans from the beacons and leaves
+// the plan topic (mesh.Neighborhood.SubscribePlans). The first plan of a
 // term waits for the term's first beacons (at most a beacon timeout): a
 // home that has not heard of the new term ignores its plans. Later
 // plans do not wait: their beacons refresh what the homes know, and
 // bring in homes newly heard.
-func (b *beaconer) beforePublish(ctx context.Context) {
+func (b *beaconer) beforePublish(ctx context.Context, plan []byte) {
 	_, term := b.n.group.Leader()
 	if term != b.term {
 		b.start(ctx, term)
@@ -45,9 +48,8 @@ func (b *beaconer) beforePublish(ctx context.Context) {
 		case <-ctx.Done():
 		}
 		b.sent = nil
-		return
 	}
-	go b.send(context.WithoutCancel(ctx))
+	go b.send(context.WithoutCancel(ctx), plan)
 }
 
 // start sends term's first beacons in the background.
@@ -60,12 +62,12 @@ func (b *beaconer) start(ctx context.Context, term uint64) {
 	b.sent = sent
 	go func() {
 		defer close(sent)
-		b.send(context.WithoutCancel(ctx))
+		b.send(context.WithoutCancel(ctx), nil)
 	}()
 }
 
-// send beacons every target once.
-func (b *beaconer) send(ctx context.Context) {
+// send beacons every target once, with plan (none when nil).
+func (b *beaconer) send(ctx context.Context, plan []byte) {
 	n := b.n
 	servers, _, err := n.group.Members()
 	if err != nil {
@@ -77,7 +79,7 @@ func (b *beaconer) send(ctx context.Context) {
 	if cluster == "" || len(targets) == 0 {
 		return
 	}
-	sent, err := n.group.Beacon(ctx, targets)
+	sent, err := n.group.Beacon(ctx, targets, plan)
 	n.stats.beaconsSent.Add(uint64(sent))
 	if err != nil {
 		n.log.Debug("beacon", "err", err)

@@ -39,7 +39,7 @@ func (n *Node) dispatch(ctx context.Context, table *telemetryTable) error {
 			// A revocation enforced here: beacon it to the homes outside
 			// the configuration now, not with the next plan.
 			if n.group.IsLeader() {
-				go beacons.send(context.WithoutCancel(ctx))
+				go beacons.send(context.WithoutCancel(ctx), nil)
 			}
 			continue
 		case <-n.group.LeaderChanges():
@@ -154,8 +154,13 @@ func (n *Node) commitAndPublish(ctx context.Context, plan gridmesh.Plan, beacons
 	// worst moment: the plan goes out after it, when another may lead.
 	n.pauseIfRequested()
 	n.hold(ctx)
-	// Homes outside the configuration learn the term before its plan.
-	beacons.beforePublish(ctx)
+	// Homes outside the configuration learn the term before its plan,
+	// and have the plan on the beacon.
+	published, err := mesh.EncodePlan(plan)
+	if err != nil {
+		return fmt.Errorf("encode plan %v: %w", epoch, err)
+	}
+	beacons.beforePublish(ctx, published)
 	if lo != nil {
 		lo.PlanPublished(n.cfg.Home, n.cfg.Neighborhood, epoch, n.now())
 	}

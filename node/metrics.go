@@ -259,6 +259,10 @@ func (c *collector) collectNetwork(e emitter) {
 		e.counter("gridmesh_gossip_messages_sent_total", "Gossip messages queued to peers (one per peer; own and forwarded), by kind of topic.", float64(t.Sent), "topic", topic)
 		e.counter("gridmesh_gossip_messages_send_dropped_total", "Gossip messages dropped because a peer's outbound queue was full, by kind of topic.", float64(t.SendDropped), "topic", topic)
 	}
+	pt := nw.nbhd.PlanTraffic()
+	e.counter("gridmesh_plans_from_beacons_total", "Plans this home had from its leader's beacons (outside the Raft configuration), since the network opened.", float64(pt.Received))
+	e.counter("gridmesh_plans_from_beacons_dropped_total", "Plans from beacons dropped because the plan queue was full, since the network opened.", float64(pt.Dropped))
+	e.gauge("gridmesh_plans_subscribed", "1 while this home subscribes to the neighborhood's plan topic (0: its plans come on the leader's beacons).", bool01(nw.nbhd.PlansSubscribed()))
 	d := nw.nbhd.DirectTraffic()
 	e.counter("gridmesh_telemetry_direct_received_total", "Telemetry reports received from members on streams, as leader, since the network opened.", float64(d.Received))
 	e.counter("gridmesh_telemetry_direct_inbox_dropped_total", "Telemetry reports from streams dropped because the leader's inbox was full, since the network opened.", float64(d.InboxDropped))

@@ -434,6 +434,15 @@ func (n *Node) openNetwork(ctx context.Context) (*network, error) {
 	}
 	raftCfg := n.cfg.Raft
 	raftCfg.Admit = m.Admitted // everyone, unless cfg.Mesh.Admission is set
+	// Plans on the leader's beacons go where the topic's go, once the
+	// neighborhood is joined (a beacon before that is a plan missed, and
+	// the next comes a period later).
+	var joined atomic.Pointer[mesh.Neighborhood]
+	raftCfg.BeaconPlan = func(from peer.ID, plan []byte) {
+		if nb := joined.Load(); nb != nil {
+			_ = nb.DeliverPlan(from, plan) // a refusal is counted there
+		}
+	}
 	g, err := consensus.Open(raftCfg, consensus.NewHostTransport(m.Host()), n.log)
 	if err != nil {
 		return nil, errors.Join(err, m.Close())
@@ -443,6 +452,7 @@ func (n *Node) openNetwork(ctx context.Context) (*network, error) {
 	if err != nil {
 		return nil, errors.Join(err, g.Close(), m.Close())
 	}
+	joined.Store(nb)
 	return &network{mesh: m, group: g, nbhd: nb}, nil
 }
 

@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"time"
 
 	"github.com/gridmesh/gridmesh"
+	"github.com/gridmesh/gridmesh/consensus"
 )
 
 // receivePlans hands every validated plan to the device loop. The loop's
@@ -21,5 +23,27 @@ func (n *Node) receivePlans(ctx context.Context, out chan<- gridmesh.Plan) error
 		default:
 			n.stats.plansDropped.Add(1)
 		}
+	}
+}
+
+// beaconPlansFresh is how many plan periods a plan from the leader's
+// beacon keeps a home outside the configuration off the plan topic:
+// three, so that a beacon or two lost costs nothing, and a home whose
+// leader fell silent is back on the topic (where the next leader's
+// plans also go) within about three seconds, well inside a plan's lease.
+const beaconPlansFresh = 3
+
+// listenPlans keeps this home subscribed to the plan topic unless it is
+// outside the Raft configuration and its leader's beacons bring it plans
+// (mesh.Neighborhood.DeliverPlan): then the topic's copies of the same
+// plans are only cost. Members (the voters and standbys: no beacons) and
+// homes without beacons stay on the topic. Called from listenTelemetry's
+// loop.
+func (n *Node) listenPlans(in consensus.ListenInput, now time.Time) {
+	last := n.nbhd.PlanTraffic().Last
+	outside := !in.Members[n.id.String()]
+	fresh := !last.IsZero() && now.Sub(last) < beaconPlansFresh*n.cfg.PlanPeriod
+	if err := n.nbhd.SubscribePlans(!(outside && fresh)); err != nil {
+		n.log.Warn("plan subscription", "err", err)
 	}
 }

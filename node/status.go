@@ -255,6 +255,10 @@ func (n *Node) counters() map[string]uint64 {
 		"pauses":           n.stats.pauses.Load(),
 	}
 	if nw := n.up.Load(); nw != nil {
+		// Plans the leader's beacons brought (a home outside the
+		// configuration), since the network last opened.
+		pt := nw.nbhd.PlanTraffic()
+		m["plans_from_beacons"], m["plans_from_beacons_dropped"] = pt.Received, pt.Dropped
 		// What this home's telemetry streams carried as its
 		// neighborhood's leader, since the network last opened.
 		d := nw.nbhd.DirectTraffic()

@@ -357,6 +357,7 @@ func (n *Node) listenTelemetry(ctx context.Context) error {
 		for _, p := range in.Neighbors {
 			neighbors[p] = true
 		}
+		n.listenPlans(in, time.Now())
 		st, want = consensus.Listen(st, in, time.Now())
 		if err := n.nbhd.SubscribeTelemetry(want); err != nil {
 			n.log.Warn("telemetry subscription", "want", want, "err", err)

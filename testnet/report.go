@@ -107,6 +107,9 @@ type Report struct {
 	// PlansRefused: plans that passed gossip validation but that a home's
 	// loop refused (stale after fencing, expired, invalid), by reason.
 	PlansRefused map[string]uint64 `json:"plans_refused"`
+	// PlansOnBeacons: plans homes outside the Raft configuration had from
+	// their leader's beacons rather than the plan topic.
+	PlansOnBeacons uint64 `json:"plans_on_beacons"`
 	// Island (outage): how the homes were served while the grid was gone.
 	Island *IslandReport `json:"island,omitempty"`
 	// ForecastSkill: the rationing's forecast against the run's own

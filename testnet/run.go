@@ -471,6 +471,7 @@ func (r *run) finish(ctx context.Context) *Report {
 			rep.DeviceErrors += c["device_errors"]
 			rep.Telemetry.add(c)
 			rep.Degraded.add(c)
+			rep.PlansOnBeacons += c["plans_from_beacons"]
 			for _, reason := range []string{"stale", "expired", "invalid", "dropped"} {
 				if v := c["plans_"+reason]; v > 0 {
 					rep.PlansRefused[reason] += v
