@@ -28,9 +28,11 @@ func (n *Node) receivePlans(ctx context.Context, out chan<- gridmesh.Plan) error
 
 // beaconPlansFresh is how many plan periods a plan from the leader's
 // beacon keeps a home outside the configuration off the plan topic:
-// three, so that a beacon or two lost costs nothing, and a home whose
-// leader fell silent is back on the topic (where the next leader's
-// plans also go) within about three seconds, well inside a plan's lease.
+// three, so that a beacon or two lost costs nothing. A home whose leader
+// fell silent hears the next leader's beacon (with its plans) as soon as
+// that leader plans, if the leader heard of it; if not, it is back on
+// the topic about when its plan's lease (3 s by default) runs out, and
+// follows the plans gossip brings it once a beacon names the leader.
 const beaconPlansFresh = 3
 
 // listenPlans keeps this home subscribed to the plan topic unless it is
