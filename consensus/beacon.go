@@ -33,7 +33,9 @@ import (
 const beaconProtocolPrefix = "/gridmesh/raft-beacon/1.0.0/"
 
 // beaconVersion is the wire version a beacon starts with: 1 without a
-// plan, beaconPlanVersion with one.
+// plan, beaconPlanVersion with one. A home of a release before plans
+// rode on beacons refuses version 2 (counted, BeaconsRefused): a
+// neighborhood upgrades together, as it does for the Raft transport.
 const (
 	beaconVersion     = 1
 	beaconPlanVersion = 2
@@ -58,7 +60,7 @@ const BeaconRevocations = 16
 
 // maxBeaconBytes is the longest beacon on the wire: the header, the
 // name, the revocations' count and each revocation after its 16-bit
-// length.
+// length, and the plan after its 32-bit length.
 const maxBeaconBytes = beaconHeader + gridmesh.MaxClusterLen + 1 + BeaconRevocations*(2+gridmesh.MaxRevocationBytes) + 4 + maxBeaconPlanBytes
 
 // beaconTimeout bounds sending (dial included) or reading one beacon. Why
