@@ -68,7 +68,14 @@ func (f *formation) withoutState(now time.Time, roster []consensus.RosterEntry) 
 	// The cluster followed last, through a pause in its beacons: lying
 	// announcements must not move a home that follows one.
 	beaconed := n.group.BeaconedWithin(n.cfg.Formation.RemoveAfter)
-	f.st, p = consensus.PlanWithoutState(f.st, n.id.String(), roster, beaconed, now, n.cfg.Formation)
+	// The members of a cluster report to their leader and announce on
+	// the topic once every announceEvery: an announcement counts for the
+	// cluster (consensus.Joinable) that long past ReplaceAfter, or two
+	// members lying every second about a made-up cluster would outnumber
+	// the real members between their announcements.
+	cfg := n.cfg.Formation
+	cfg.ReplaceAfter += n.cfg.announceEvery()
+	f.st, p = consensus.PlanWithoutState(f.st, n.id.String(), roster, beaconed, now, cfg)
 	if p.Join != "" {
 		// A cluster exists: ask to join it (say so at once), and wait
 		// for its leader.
