@@ -172,7 +172,7 @@ func (n *Neighborhood) SubscribeTelemetry(on bool) error {
 		n.telemetrySub = s
 		ctx, stop := context.WithCancel(n.m.gossipCtx)
 		n.stopPump = stop
-		go n.pump(ctx, s)
+		go pump(ctx, s, n.inbox, DecodeTelemetry, func(t gridmesh.Telemetry, from peer.ID) received { return received{t: t, from: from} })
 	} else {
 		n.stopPump()
 		n.telemetrySub.Cancel()
@@ -243,23 +243,25 @@ func (n *Neighborhood) NextTelemetry(ctx context.Context) (gridmesh.Telemetry, p
 	}
 }
 
-// pump moves the reports sub delivers to the inbox until ctx ends (the
-// subscription is cancelled, or gossip stops). A full inbox holds the
-// pump, and gossipsub's own buffer drops what comes meanwhile.
-func (n *Neighborhood) pump(ctx context.Context, sub *pubsub.Subscription) {
+// pump moves the messages sub delivers, as wrap makes them, to out
+// until ctx ends (the subscription is cancelled, or gossip stops). A full
+// out holds the pump, and gossipsub's own buffer drops what comes
+// meanwhile. The telemetry subscription pumps into the inbox, the plan
+// subscription into plans.
+func pump[M, R any](ctx context.Context, sub *pubsub.Subscription, out chan<- R, decode func([]byte) (M, error), wrap func(M, peer.ID) R) {
 	for {
 		msg, err := sub.Next(ctx)
 		if err != nil {
 			return
 		}
-		t, ok := msg.ValidatorData.(gridmesh.Telemetry)
+		v, ok := msg.ValidatorData.(M)
 		if !ok { // cannot happen: our validator ran, but do not trust a type assertion blindly
-			if t, err = DecodeTelemetry(msg.Data); err != nil {
+			if v, err = decode(msg.Data); err != nil {
 				continue
 			}
 		}
 		select {
-		case n.inbox <- received{t: t, from: msg.GetFrom()}:
+		case out <- wrap(v, msg.GetFrom()):
 		case <-ctx.Done():
 			return
 		}

@@ -58,7 +58,7 @@ func (n *Neighborhood) SubscribePlans(on bool) error {
 	n.planSub = s
 	ctx, stop := context.WithCancel(n.m.gossipCtx)
 	n.stopPlanPump = stop
-	go n.pumpPlans(ctx, s)
+	go pump(ctx, s, n.plans, DecodePlan, func(p gridmesh.Plan, from peer.ID) receivedPlan { return receivedPlan{p: p, from: from} })
 	return nil
 }
 
@@ -67,29 +67,6 @@ func (n *Neighborhood) PlansSubscribed() bool {
 	n.subMu.Lock()
 	defer n.subMu.Unlock()
 	return n.planSub != nil
-}
-
-// pumpPlans moves the plans sub delivers to n.plans until ctx ends. A
-// full queue holds the pump, and gossipsub's own buffer drops what
-// comes meanwhile.
-func (n *Neighborhood) pumpPlans(ctx context.Context, sub *pubsub.Subscription) {
-	for {
-		msg, err := sub.Next(ctx)
-		if err != nil {
-			return
-		}
-		p, ok := msg.ValidatorData.(gridmesh.Plan)
-		if !ok { // cannot happen: our validator ran, but do not trust a type assertion blindly
-			if p, err = DecodePlan(msg.Data); err != nil {
-				continue
-			}
-		}
-		select {
-		case n.plans <- receivedPlan{p: p, from: msg.GetFrom()}:
-		case <-ctx.Done():
-			return
-		}
-	}
 }
 
 // DeliverPlan takes a plan (its wire form) that a beacon from peer from
