@@ -42,14 +42,10 @@ type Neighborhood struct {
 	// the topics (ratelimit.go).
 	telemetryLimits, planLimits *limiters
 
-	// subMu guards telemetrySub (nil while not subscribed) and stopPump
-	// (which ends its pump into inbox), and planSub and stopPlanPump
-	// likewise (into plans).
-	subMu        sync.Mutex
-	telemetrySub *pubsub.Subscription
-	stopPump     context.CancelFunc
-	planSub      *pubsub.Subscription
-	stopPlanPump context.CancelFunc
+	// subMu guards telemetrySub (pumping into inbox) and planSub (into
+	// plans), each off while its sub is nil.
+	subMu                 sync.Mutex
+	telemetrySub, planSub toggled
 	// plans holds the plans NextPlan returns: the topic's (while
 	// subscribed) and the leader's beacons' (plandirect.go).
 	plans      chan receivedPlan
@@ -159,25 +155,40 @@ func (n *Neighborhood) join(subscribeTelemetry bool) error {
 // that do not need the neighborhood's reports (neither leading nor able
 // to lead soon) should not subscribe.
 func (n *Neighborhood) SubscribeTelemetry(on bool) error {
+	return n.toggle(&n.telemetrySub, on, n.telemetry, "telemetry", func(ctx context.Context, s *pubsub.Subscription) {
+		pump(ctx, s, n.inbox, DecodeTelemetry, func(t gridmesh.Telemetry, from peer.ID) received { return received{t: t, from: from} })
+	})
+}
+
+// toggled is a topic subscription that is turned on and off, and what
+// ends its pump; off while sub is nil. Guarded by Neighborhood.subMu.
+type toggled struct {
+	sub  *pubsub.Subscription
+	stop context.CancelFunc
+}
+
+// toggle subscribes t to topic (what names it in errors) and starts run
+// on the subscription until it is cancelled or gossip stops (on), or
+// ends both (off); a no-op when already so or when n is closed.
+func (n *Neighborhood) toggle(t *toggled, on bool, topic *pubsub.Topic, what string, run func(context.Context, *pubsub.Subscription)) error {
 	n.subMu.Lock()
 	defer n.subMu.Unlock()
-	if n.closed.Load() || (n.telemetrySub != nil) == on {
+	if n.closed.Load() || (t.sub != nil) == on {
 		return nil
 	}
-	if on {
-		s, err := n.telemetry.Subscribe(pubsub.WithBufferSize(n.m.cfg.InboxSize))
-		if err != nil {
-			return fmt.Errorf("mesh: subscribe to telemetry: %w", err)
-		}
-		n.telemetrySub = s
-		ctx, stop := context.WithCancel(n.m.gossipCtx)
-		n.stopPump = stop
-		go pump(ctx, s, n.inbox, DecodeTelemetry, func(t gridmesh.Telemetry, from peer.ID) received { return received{t: t, from: from} })
-	} else {
-		n.stopPump()
-		n.telemetrySub.Cancel()
-		n.telemetrySub = nil
+	if !on {
+		t.stop()
+		t.sub.Cancel()
+		t.sub = nil
+		return nil
 	}
+	s, err := topic.Subscribe(pubsub.WithBufferSize(n.m.cfg.InboxSize))
+	if err != nil {
+		return fmt.Errorf("mesh: subscribe to %s: %w", what, err)
+	}
+	ctx, stop := context.WithCancel(n.m.gossipCtx)
+	t.sub, t.stop = s, stop
+	go run(ctx, s)
 	return nil
 }
 
@@ -231,15 +242,23 @@ func (n *Neighborhood) PublishPlan(ctx context.Context, p gridmesh.Plan) error {
 // own, or on a member's stream to this home (as leader: telemetry.go),
 // and its author: the peer that signed it, or the stream's peer.
 func (n *Neighborhood) NextTelemetry(ctx context.Context) (gridmesh.Telemetry, peer.ID, error) {
+	r, err := receive(ctx, n, n.inbox)
+	return r.t, r.from, err
+}
+
+// receive waits for the next of ch until ctx ends, the neighborhood is
+// closed or gossip stops (ErrClosed).
+func receive[R any](ctx context.Context, n *Neighborhood, ch <-chan R) (R, error) {
+	var zero R
 	select {
-	case r := <-n.inbox:
-		return r.t, r.from, nil
+	case r := <-ch:
+		return r, nil
 	case <-ctx.Done():
-		return gridmesh.Telemetry{}, "", ctx.Err()
+		return zero, ctx.Err()
 	case <-n.done:
-		return gridmesh.Telemetry{}, "", ErrClosed
+		return zero, ErrClosed
 	case <-n.m.gossipCtx.Done():
-		return gridmesh.Telemetry{}, "", ErrClosed
+		return zero, ErrClosed
 	}
 }
 
@@ -275,16 +294,8 @@ func pump[M, R any](ctx context.Context, sub *pubsub.Subscription, out chan<- R,
 // newer than the plan applied last?) is the caller's job; the same plan
 // may come both ways.
 func (n *Neighborhood) NextPlan(ctx context.Context) (gridmesh.Plan, peer.ID, error) {
-	select {
-	case r := <-n.plans:
-		return r.p, r.from, nil
-	case <-ctx.Done():
-		return gridmesh.Plan{}, "", ctx.Err()
-	case <-n.done:
-		return gridmesh.Plan{}, "", ErrClosed
-	case <-n.m.gossipCtx.Done():
-		return gridmesh.Plan{}, "", ErrClosed
-	}
+	r, err := receive(ctx, n, n.plans)
+	return r.p, r.from, err
 }
 
 // TelemetryPeers returns the connected peers known to subscribe to the
@@ -315,8 +326,8 @@ func (n *Neighborhood) Close() error {
 		}
 		var errs []error
 		n.subMu.Lock()
-		tsub, psub := n.telemetrySub, n.planSub
-		for _, stop := range []context.CancelFunc{n.stopPump, n.stopPlanPump} {
+		tsub, psub := n.telemetrySub.sub, n.planSub.sub
+		for _, stop := range []context.CancelFunc{n.telemetrySub.stop, n.planSub.stop} {
 			if stop != nil {
 				stop()
 			}

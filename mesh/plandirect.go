@@ -2,7 +2,6 @@ package mesh
 
 import (
 	"context"
-	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -40,33 +39,16 @@ type planDirect struct {
 // from the leader's beacons (DeliverPlan) need not receive the topic's
 // copies of them.
 func (n *Neighborhood) SubscribePlans(on bool) error {
-	n.subMu.Lock()
-	defer n.subMu.Unlock()
-	if n.closed.Load() || (n.planSub != nil) == on {
-		return nil
-	}
-	if !on {
-		n.stopPlanPump()
-		n.planSub.Cancel()
-		n.planSub = nil
-		return nil
-	}
-	s, err := n.plan.Subscribe(pubsub.WithBufferSize(n.m.cfg.InboxSize))
-	if err != nil {
-		return fmt.Errorf("mesh: subscribe to plans: %w", err)
-	}
-	n.planSub = s
-	ctx, stop := context.WithCancel(n.m.gossipCtx)
-	n.stopPlanPump = stop
-	go pump(ctx, s, n.plans, DecodePlan, func(p gridmesh.Plan, from peer.ID) receivedPlan { return receivedPlan{p: p, from: from} })
-	return nil
+	return n.toggle(&n.planSub, on, n.plan, "plans", func(ctx context.Context, s *pubsub.Subscription) {
+		pump(ctx, s, n.plans, DecodePlan, func(p gridmesh.Plan, from peer.ID) receivedPlan { return receivedPlan{p: p, from: from} })
+	})
 }
 
 // PlansSubscribed reports whether this home subscribes to the plan topic.
 func (n *Neighborhood) PlansSubscribed() bool {
 	n.subMu.Lock()
 	defer n.subMu.Unlock()
-	return n.planSub != nil
+	return n.planSub.sub != nil
 }
 
 // DeliverPlan takes a plan (its wire form) that a beacon from peer from
